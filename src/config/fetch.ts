@@ -1,0 +1,67 @@
+import { config as configPlugin } from "@probot/octokit-plugin-config";
+import type { GitHubClient, RepoRef } from "../integrations/github.js";
+import type { Store } from "../store/index.js";
+import { CONFIG_PATH, parseConfig } from "./load.js";
+import type { ConfigResult } from "./load.js";
+
+/** How long a cached config is trusted when no push event invalidated it. */
+export const CONFIG_TTL_MS = 5 * 60_000;
+
+/** Loads `.github/bg-agent.yml` from the default branch (with `_extends`), like Probot's context.config. */
+export async function fetchConfig(octokit: GitHubClient, ref: RepoRef): Promise<ConfigResult> {
+  try {
+    const { config } = await configPlugin(octokit).config.get({ owner: ref.owner, repo: ref.repo, path: CONFIG_PATH });
+    const empty = Object.keys(config).length === 0;
+    return parseConfig(empty ? null : config);
+  } catch (e) {
+    // A YAML syntax error surfaces here: report it like any other problem.
+    return {
+      ok: false,
+      found: true,
+      hash: `error:${(e as Error).message}`.slice(0, 64),
+      raw: null,
+      problems: [{ path: "(file)", message: `could not be read: ${(e as Error).message}` }],
+    };
+  }
+}
+
+/**
+ * The repository's config, from the store's cache when fresh, else from GitHub (and cached).
+ * `load` defaults to fetchConfig; the app passes context.config's loader in handlers.
+ */
+export async function getRepoConfig(
+  store: Store,
+  repo: string,
+  load: () => Promise<ConfigResult>,
+  now = Date.now(),
+): Promise<ConfigResult> {
+  const cached = store.repos.get(repo);
+  if (cached?.configLoadedAt && now - cached.configLoadedAt < CONFIG_TTL_MS && cached.configHash) {
+    if (!cached.configValid) {
+      return {
+        ok: false,
+        found: true,
+        hash: cached.configHash,
+        raw: null,
+        problems: cached.configErrors.map((e) => {
+          const i = e.indexOf(": ");
+          return { path: e.slice(0, i), message: e.slice(i + 2) };
+        }),
+      };
+    }
+    return parseConfig(cached.configJson === null ? null : (JSON.parse(cached.configJson) as unknown));
+  }
+  const result = await load();
+  store.repos.setConfig(
+    repo,
+    {
+      json: result.raw === null || result.raw === undefined ? null : JSON.stringify(result.raw),
+      hash: result.hash,
+      valid: result.ok,
+      errors: result.problems.map((p) => `${p.path}: ${p.message}`),
+    },
+    now,
+  );
+  return result;
+}
+

@@ -1,0 +1,180 @@
+import { Cron } from "croner";
+import { z } from "zod";
+import { parseDuration } from "../util/duration.js";
+
+/** The read-only tools a prompt task may be allowed. */
+export const TASK_TOOLS = [
+  "read_file",
+  "list_files",
+  "search_code",
+  "list_issues",
+  "list_pull_requests",
+  "read_check_runs",
+  "read_workflow_runs",
+] as const;
+
+export const PROMPT_MAX_CHARS = 8_000;
+
+const duration = (what: string) =>
+  z.string().refine((s) => parseDuration(s) !== undefined, {
+    message: `${what} must be a duration such as 30m, 2h or 1d`,
+  });
+
+const labelList = z.array(z.string().min(1).max(100));
+
+export const techDebtSchema = z.object({
+  enabled: z.boolean().default(true),
+  github: z.object({ labels: labelList.default(["tech-debt"]) }).prefault({}),
+  linear: z
+    .object({
+      team: z.string().min(1).describe("Linear team key, e.g. ENG"),
+      states: z.array(z.string()).default(["Backlog"]),
+      labels: labelList.default(["tech-debt"]),
+      analysed_state: z.string().optional().describe("State to move an analysed issue to"),
+    })
+    .optional(),
+  batch_size: z.number().int().min(1).max(50).default(10),
+  max_tokens_per_call: z.number().int().min(2_000).max(1_000_000).default(60_000),
+  max_issue_chars: z.number().int().min(500).max(200_000).default(20_000),
+  context: z
+    .object({
+      include: z.array(z.string()).default([]).describe("Extra globs added to the project context"),
+      max_tokens: z.number().int().min(500).max(500_000).default(20_000),
+    })
+    .prefault({}),
+  labels: z
+    .object({ should_fix: z.string().default("bg:should-fix"), wont_fix: z.string().default("bg:wont-fix") })
+    .prefault({}),
+  openai_batch: z.boolean().default(false),
+});
+
+export const automergeSchema = z.object({
+  enabled: z.boolean().default(true),
+  method: z.enum(["merge", "squash", "rebase"]).default("squash"),
+  required_approvals: z.number().int().min(0).max(20).default(1),
+  blocking_labels: labelList.default(["do-not-merge", "wip"]),
+  required_label: z.string().min(1).nullable().default(null),
+  allow_no_checks: z.boolean().default(false),
+  update_branch: z.boolean().default(false),
+  ignore_checks: z.array(z.string()).default([]),
+  authors: z
+    .array(z.string())
+    .default([])
+    .describe("Only PRs by these logins are merged; `bots` matches any bot. Empty: anyone."),
+  merge_queue: z.boolean().default(false).describe("Enable GitHub's native auto-merge / merge queue instead of merging"),
+  commit_title: z.string().default("{title} (#{number})"),
+  commit_body: z.string().default("{body}"),
+  check_timeout_hours: z.number().min(0.1).max(168).default(6),
+  pause_when_active: z.boolean().default(false),
+  linear_done_state: z.string().default("Done"),
+});
+
+export const taskSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "name: letters, digits, - _ . (at most 64)"),
+    prompt: z.string().min(1).max(PROMPT_MAX_CHARS, `prompt is over ${PROMPT_MAX_CHARS} characters`),
+    every: duration("every").optional(),
+    cron: z.string().optional(),
+    timezone: z.string().optional(),
+    idle: z
+      .object({
+        minutes: z.number().int().min(1).max(10_080),
+        cooldown_minutes: z.number().int().min(0).max(100_000).default(60),
+      })
+      .optional(),
+    once: z.literal(true).optional(),
+    notify: z.enum(["always", "on_change", "on_failure", "never"]).default("on_change"),
+    report_to: z
+      .union([z.number().int().positive(), z.literal("dashboard"), z.literal("check_run")])
+      .default("dashboard"),
+    max_runs: z.number().int().positive().optional(),
+    timeout: duration("timeout").default("5m"),
+    tools: z.array(z.enum(TASK_TOOLS)).default([]),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((t, ctx) => {
+    const triggers = [t.every, t.cron, t.idle, t.once].filter((x) => x !== undefined);
+    if (triggers.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: "exactly one trigger is needed: every, cron, idle or once",
+        path: [],
+      });
+    }
+    if (t.cron !== undefined) {
+      try {
+        new Cron(t.cron, { paused: true, ...(t.timezone ? { timezone: t.timezone } : {}) });
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: `cron does not parse: ${(e as Error).message}`, path: ["cron"] });
+      }
+    }
+    if (t.timezone !== undefined) {
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: t.timezone });
+      } catch {
+        ctx.addIssue({ code: "custom", message: `unknown timezone ${t.timezone}`, path: ["timezone"] });
+      }
+    }
+  });
+
+export const permissionLevels = ["read", "triage", "write", "maintain", "admin"] as const;
+
+export const configSchema = z.object({
+  tech_debt: techDebtSchema.prefault({}),
+  automerge: automergeSchema.prefault({}),
+  /** Each task is validated on its own (see load.ts): one bad task does not stop the others. */
+  tasks: z.array(z.unknown()).default([]),
+  budget: z
+    .object({
+      daily_usd: z.number().min(0).default(1),
+      monthly_usd: z.number().min(0).default(20),
+      alert_at: z.number().min(0.1).max(1).default(0.8),
+    })
+    .prefault({}),
+  rate_limit: z
+    .object({ rpm: z.number().int().min(1).default(10), tpm: z.number().int().min(100).default(100_000) })
+    .prefault({}),
+  activity: z.object({ pause_when_active_minutes: z.number().min(0).max(1440).default(5) }).prefault({}),
+  commands: z
+    .object({
+      min_permission: z.enum(permissionLevels).default("write"),
+      max_per_comment: z.number().int().min(1).max(20).default(5),
+    })
+    .prefault({}),
+  worker: z.object({ concurrency: z.number().int().min(1).max(32).default(4) }).prefault({}),
+  schedule: z.object({ min_interval: duration("min_interval").default("5m") }).prefault({}),
+  llm: z
+    .object({
+      model: z.string().min(1).optional().describe("Overrides BG_LLM_MODEL for this repository"),
+      pricing: z
+        .record(
+          z.string(),
+          z.object({
+            input: z.number().min(0).describe("USD per million uncached input tokens"),
+            cached_input: z.number().min(0).describe("USD per million cached input tokens"),
+            output: z.number().min(0).describe("USD per million output tokens"),
+          }),
+        )
+        .default({}),
+    })
+    .prefault({}),
+  fix: z
+    .object({
+      test_command: z.string().min(1).nullable().default(null),
+      timeout: duration("timeout").default("10m"),
+      allow_outside_plan: z.boolean().default(false),
+      max_files: z.number().int().min(1).max(50).default(10),
+    })
+    .prefault({}),
+  dashboard: z.object({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") }).prefault({}),
+});
+
+export type TaskConfig = z.infer<typeof taskSchema>;
+export type BaseConfig = z.infer<typeof configSchema>;
+/** The validated configuration: tasks are the ones that parsed. */
+export type RepoConfig = Omit<BaseConfig, "tasks"> & { tasks: TaskConfig[] };
+
+/** For editors: the schema with tasks described in full. */
+export const editorSchema = configSchema.extend({ tasks: z.array(taskSchema).default([]) });

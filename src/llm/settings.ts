@@ -1,0 +1,49 @@
+import type { LlmSettings, ProviderName } from "./types.js";
+import { LlmUnavailableError, PROVIDERS } from "./types.js";
+
+export const PRESETS: Record<Exclude<ProviderName, "openai-compatible">, { baseUrl: string; model: string }> = {
+  openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
+  deepseek: { baseUrl: "https://api.deepseek.com", model: "deepseek-chat" },
+  gemini: { baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/", model: "gemini-2.0-flash" },
+};
+
+export interface LlmInput {
+  provider?: string | undefined;
+  model?: string | undefined;
+  apiKey?: string | undefined;
+  baseUrl?: string | undefined;
+}
+
+/**
+ * Resolves the LLM settings from BG_LLM_* (or the Action's inputs). Returns an error message
+ * instead of settings when something is missing, so the run can say what to set.
+ */
+export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailableError {
+  const provider = (input.provider?.trim() || (input.baseUrl ? "openai-compatible" : "openai")) as ProviderName;
+  if (!PROVIDERS.includes(provider)) {
+    return new LlmUnavailableError(
+      `Unknown LLM provider "${input.provider}": use one of ${PROVIDERS.join(", ")} (BG_LLM_PROVIDER or the llm-provider input).`,
+    );
+  }
+  if (!input.apiKey?.trim()) {
+    return new LlmUnavailableError(
+      "No LLM API key: set BG_LLM_API_KEY (or the llm-api-key input). LLM work is skipped until then.",
+    );
+  }
+  const preset = provider === "openai-compatible" ? undefined : PRESETS[provider];
+  const baseUrl = input.baseUrl?.trim() || preset?.baseUrl;
+  if (!baseUrl) {
+    return new LlmUnavailableError("Provider openai-compatible needs a base URL: set BG_LLM_BASE_URL (or llm-base-url).");
+  }
+  const model = input.model?.trim() || preset?.model;
+  if (!model) return new LlmUnavailableError("No model: set BG_LLM_MODEL (or llm-model).");
+  return { provider, model, apiKey: input.apiKey.trim(), baseUrl };
+}
+
+export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
+  resolveLlmSettings({
+    provider: env.BG_LLM_PROVIDER,
+    model: env.BG_LLM_MODEL,
+    apiKey: env.BG_LLM_API_KEY,
+    baseUrl: env.BG_LLM_BASE_URL,
+  });

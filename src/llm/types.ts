@@ -1,0 +1,71 @@
+import type {
+  ChatCompletion,
+  ChatCompletionMessage,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from "openai/resources/chat/completions";
+import type { Usage } from "../store/spend.js";
+
+export const PROVIDERS = ["openai", "deepseek", "gemini", "openai-compatible"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export interface LlmSettings {
+  provider: ProviderName;
+  model: string;
+  apiKey: string;
+  baseUrl: string;
+}
+
+export type StructuredFormat =
+  | { type: "json_schema"; name: string; schema: Record<string, unknown> }
+  | { type: "json_object" }
+  | { type: "text" };
+
+export interface ChatRequest {
+  messages: ChatCompletionMessageParam[];
+  tools?: ChatCompletionTool[];
+  format?: StructuredFormat;
+  /** Upper bound of output tokens, used for the pre-call budget estimate and max_tokens. */
+  maxOutputTokens?: number;
+  /** What the call is for, in logs and runs: `analysis`, `fix`, `task:name`. */
+  purpose: string;
+  signal?: AbortSignal;
+}
+
+export interface ChatResult {
+  message: ChatCompletionMessage;
+  usage: Usage;
+  raw: ChatCompletion;
+}
+
+/**
+ * The LLM as processors see it: one repository's client, with its budget and rate limits
+ * checked before every call and its usage recorded after.
+ */
+export interface Llm {
+  readonly provider: ProviderName;
+  readonly model: string;
+  chat(req: ChatRequest): Promise<ChatResult>;
+}
+
+/** Thrown before a call that would go past a budget; nothing was sent. */
+export class BudgetExceededError extends Error {
+  constructor(
+    readonly period: "day" | "month" | "run",
+    readonly spentUsd: number,
+    readonly limitUsd: number,
+    /** When the period rolls over (ms epoch); for `run`, null. */
+    readonly retryAt: number | null,
+  ) {
+    super(`the ${period} budget is spent: $${spentUsd.toFixed(4)} of $${limitUsd.toFixed(2)}`);
+    this.name = "BudgetExceededError";
+  }
+}
+
+/** No key, unknown provider: say what to set. */
+export class LlmUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LlmUnavailableError";
+  }
+}

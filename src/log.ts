@@ -1,0 +1,42 @@
+/** The logger core functions take: pino's shape (Probot's `context.log`), or the Action's core.* adapter. */
+export interface LogFn {
+  (msg: string): void;
+  (obj: object, msg?: string): void;
+}
+
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** A logger that drops everything, for tests and benchmarks. */
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLogger,
+};
+
+/** Collects log lines in memory (tests assert on them). */
+export function memoryLogger(lines: { level: string; msg: string; obj?: object }[] = []): Logger & {
+  lines: typeof lines;
+} {
+  const mk =
+    (level: string, bindings: object): LogFn =>
+    (a: string | object, b?: string) => {
+      if (typeof a === "string") lines.push({ level, msg: a, obj: bindings });
+      else lines.push({ level, msg: b ?? "", obj: { ...bindings, ...a } });
+    };
+  const make = (bindings: object): Logger => ({
+    debug: mk("debug", bindings),
+    info: mk("info", bindings),
+    warn: mk("warn", bindings),
+    error: mk("error", bindings),
+    child: (more) => make({ ...bindings, ...more }),
+  });
+  return Object.assign(make({}), { lines });
+}

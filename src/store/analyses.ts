@@ -1,0 +1,93 @@
+import type { Db } from "./db.js";
+
+export type Complexity = "low" | "medium" | "high";
+
+export interface Analysis {
+  /** `owner/repo#12` or a Linear identifier such as `ENG-123`. */
+  key: string;
+  repo: string;
+  source: "github" | "linear";
+  contentHash: string;
+  shouldFix: boolean;
+  complexity: Complexity;
+  plan: string;
+  affectedFiles: string[];
+  batchId: number | null;
+  analysedAt: number;
+  commentUrl: string | null;
+}
+
+interface Row {
+  key: string;
+  repo: string;
+  source: string;
+  content_hash: string;
+  should_fix: number;
+  complexity: string;
+  plan: string;
+  affected_files: string;
+  batch_id: number | null;
+  analysed_at: number;
+  comment_url: string | null;
+}
+
+const toAnalysis = (r: Row): Analysis => ({
+  key: r.key,
+  repo: r.repo,
+  source: r.source as Analysis["source"],
+  contentHash: r.content_hash,
+  shouldFix: r.should_fix === 1,
+  complexity: r.complexity as Complexity,
+  plan: r.plan,
+  affectedFiles: JSON.parse(r.affected_files) as string[],
+  batchId: r.batch_id,
+  analysedAt: r.analysed_at,
+  commentUrl: r.comment_url,
+});
+
+export class AnalysisStore {
+  constructor(private readonly db: Db) {}
+
+  save(a: Omit<Analysis, "analysedAt"> & { analysedAt?: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO analyses (key, repo, source, content_hash, should_fix, complexity, plan, affected_files, batch_id, analysed_at, comment_url)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET repo = excluded.repo, source = excluded.source, content_hash = excluded.content_hash,
+           should_fix = excluded.should_fix, complexity = excluded.complexity, plan = excluded.plan,
+           affected_files = excluded.affected_files, batch_id = excluded.batch_id, analysed_at = excluded.analysed_at,
+           comment_url = COALESCE(excluded.comment_url, comment_url)`,
+      )
+      .run(
+        a.key,
+        a.repo,
+        a.source,
+        a.contentHash,
+        a.shouldFix ? 1 : 0,
+        a.complexity,
+        a.plan,
+        JSON.stringify(a.affectedFiles),
+        a.batchId,
+        a.analysedAt ?? Date.now(),
+        a.commentUrl,
+      );
+  }
+
+  get(key: string): Analysis | undefined {
+    const r = this.db.prepare("SELECT * FROM analyses WHERE key = ?").get(key) as Row | undefined;
+    return r ? toAnalysis(r) : undefined;
+  }
+
+  /** True when this exact content was analysed already. */
+  isCurrent(key: string, contentHash: string): boolean {
+    return this.db.prepare("SELECT 1 FROM analyses WHERE key = ? AND content_hash = ?").get(key, contentHash) !== undefined;
+  }
+
+  list(repo?: string, limit = 100): Analysis[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM analyses ${repo ? "WHERE repo = ?" : ""} ORDER BY analysed_at DESC LIMIT ?`)
+        .all(...(repo ? [repo] : []), limit) as Row[]
+    ).map(toAnalysis);
+  }
+}

@@ -1,0 +1,70 @@
+import type { Db } from "./db.js";
+
+export interface ConditionResult {
+  id: string;
+  met: boolean;
+  detail: string;
+}
+
+export interface AutomergeState {
+  repo: string;
+  pr: number;
+  headSha: string | null;
+  state: "waiting" | "merged" | "queued" | "blocked" | "closed";
+  firstUnmet: string | null;
+  conditions: ConditionResult[];
+  evaluatedAt: number;
+}
+
+interface Row {
+  repo: string;
+  pr: number;
+  head_sha: string | null;
+  state: string;
+  first_unmet: string | null;
+  conditions_json: string;
+  evaluated_at: number;
+}
+
+export class AutomergeStateStore {
+  constructor(private readonly db: Db) {}
+
+  save(s: Omit<AutomergeState, "evaluatedAt"> & { evaluatedAt?: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO automerge_state (repo, pr, head_sha, state, first_unmet, conditions_json, evaluated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(repo, pr) DO UPDATE SET head_sha = excluded.head_sha, state = excluded.state,
+           first_unmet = excluded.first_unmet, conditions_json = excluded.conditions_json, evaluated_at = excluded.evaluated_at`,
+      )
+      .run(s.repo, s.pr, s.headSha, s.state, s.firstUnmet, JSON.stringify(s.conditions), s.evaluatedAt ?? Date.now());
+  }
+
+  get(repo: string, pr: number): AutomergeState | undefined {
+    const r = this.db.prepare("SELECT * FROM automerge_state WHERE repo = ? AND pr = ?").get(repo, pr) as Row | undefined;
+    return r ? this.toState(r) : undefined;
+  }
+
+  waiting(repo?: string, limit = 200): AutomergeState[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM automerge_state WHERE state IN ('waiting','queued','blocked') ${repo ? "AND repo = ?" : ""}
+           ORDER BY evaluated_at DESC LIMIT ?`,
+        )
+        .all(...(repo ? [repo] : []), limit) as Row[]
+    ).map((r) => this.toState(r));
+  }
+
+  private toState(r: Row): AutomergeState {
+    return {
+      repo: r.repo,
+      pr: r.pr,
+      headSha: r.head_sha,
+      state: r.state as AutomergeState["state"],
+      firstUnmet: r.first_unmet,
+      conditions: JSON.parse(r.conditions_json) as ConditionResult[],
+      evaluatedAt: r.evaluated_at,
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import type { Db } from "./db.js";
+import type { Usage } from "./spend.js";
+
+export interface Batch {
+  id: number;
+  repo: string;
+  type: string;
+  provider: string | null;
+  model: string | null;
+  status: string;
+  items: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  externalId: string | null;
+  error: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+const COLS = `id, repo, type, provider, model, status, items, prompt_tokens AS promptTokens,
+  cached_tokens AS cachedTokens, completion_tokens AS completionTokens, cost_usd AS costUsd,
+  external_id AS externalId, error, started_at AS startedAt, finished_at AS finishedAt`;
+
+export class BatchStore {
+  constructor(private readonly db: Db) {}
+
+  start(
+    b: { repo: string; type: string; provider?: string; model?: string; taskIds: number[]; externalId?: string },
+    now = Date.now(),
+  ): number {
+    return this.db.transaction(() => {
+      const res = this.db
+        .prepare(
+          `INSERT INTO batches (repo, type, provider, model, status, items, external_id, started_at)
+           VALUES (?, ?, ?, ?, 'running', ?, ?, ?)`,
+        )
+        .run(b.repo, b.type, b.provider ?? null, b.model ?? null, b.taskIds.length, b.externalId ?? null, now);
+      const id = Number(res.lastInsertRowid);
+      const link = this.db.prepare("INSERT OR IGNORE INTO batch_tasks (batch_id, task_id) VALUES (?, ?)");
+      for (const t of b.taskIds) link.run(id, t);
+      return id;
+    })();
+  }
+
+  addUsage(id: number, u: Usage): void {
+    this.db
+      .prepare(
+        `UPDATE batches SET prompt_tokens = prompt_tokens + ?, cached_tokens = cached_tokens + ?,
+         completion_tokens = completion_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
+      )
+      .run(u.promptTokens, u.cachedTokens, u.completionTokens, u.costUsd, id);
+  }
+
+  finish(id: number, status: "done" | "failed" | "partial" | "submitted", error: string | null = null, now = Date.now()): void {
+    this.db
+      .prepare("UPDATE batches SET status = ?, error = ?, finished_at = ? WHERE id = ?")
+      .run(status, error, status === "submitted" ? null : now, id);
+  }
+
+  setExternalId(id: number, externalId: string): void {
+    this.db.prepare("UPDATE batches SET external_id = ? WHERE id = ?").run(externalId, id);
+  }
+
+  get(id: number): Batch | undefined {
+    return this.db.prepare(`SELECT ${COLS} FROM batches WHERE id = ?`).get(id) as Batch | undefined;
+  }
+
+  taskIds(id: number): number[] {
+    return (this.db.prepare("SELECT task_id FROM batch_tasks WHERE batch_id = ?").all(id) as { task_id: number }[]).map(
+      (r) => r.task_id,
+    );
+  }
+
+  /** OpenAI Batch API jobs submitted and not yet collected. */
+  submitted(repo?: string): Batch[] {
+    return this.db
+      .prepare(`SELECT ${COLS} FROM batches WHERE status = 'submitted' ${repo ? "AND repo = ?" : ""} ORDER BY id`)
+      .all(...(repo ? [repo] : [])) as Batch[];
+  }
+
+  list(filter: { repo?: string; limit?: number; offset?: number } = {}): Batch[] {
+    return this.db
+      .prepare(
+        `SELECT ${COLS} FROM batches ${filter.repo ? "WHERE repo = ?" : ""} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...(filter.repo ? [filter.repo] : []), filter.limit ?? 50, filter.offset ?? 0) as Batch[];
+  }
+}

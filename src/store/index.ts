@@ -1,0 +1,71 @@
+import { ActivityStore } from "./activity.js";
+import { AnalysisStore } from "./analyses.js";
+import { AuditStore } from "./audit.js";
+import { AutomergeStateStore } from "./automerge-state.js";
+import { BatchStore } from "./batches.js";
+import type { Db, OpenOptions } from "./db.js";
+import { openSqlite } from "./db.js";
+import { DeliveryStore } from "./deliveries.js";
+import { migrate } from "./migrations.js";
+import { ProposalStore } from "./proposals.js";
+import { RepositoryStore } from "./repositories.js";
+import { RunStore } from "./runs.js";
+import { ScheduleStore } from "./schedules.js";
+import { SpendStore } from "./spend.js";
+import { TaskStore } from "./tasks.js";
+
+/** The typed store every core function takes. All SQL lives in src/store. */
+export interface Store {
+  db: Db;
+  deliveries: DeliveryStore;
+  repos: RepositoryStore;
+  tasks: TaskStore;
+  activity: ActivityStore;
+  audit: AuditStore;
+  batches: BatchStore;
+  spend: SpendStore;
+  runs: RunStore;
+  analyses: AnalysisStore;
+  proposals: ProposalStore;
+  schedules: ScheduleStore;
+  automerge: AutomergeStateStore;
+  /** Runs `fn` in one transaction. */
+  tx<R>(fn: () => R): R;
+  close(): void;
+}
+
+/** Wraps an open, migrated database. */
+export function createStore(db: Db): Store {
+  migrate(db);
+  return {
+    db,
+    deliveries: new DeliveryStore(db),
+    repos: new RepositoryStore(db),
+    tasks: new TaskStore(db),
+    activity: new ActivityStore(db),
+    audit: new AuditStore(db),
+    batches: new BatchStore(db),
+    spend: new SpendStore(db),
+    runs: new RunStore(db),
+    analyses: new AnalysisStore(db),
+    proposals: new ProposalStore(db),
+    schedules: new ScheduleStore(db),
+    automerge: new AutomergeStateStore(db),
+    tx: (fn) => db.transaction(fn)(),
+    close: () => db.close(),
+  };
+}
+
+/** Opens (creating the folder if needed) and migrates the SQLite store. */
+export async function openStore(options: OpenOptions): Promise<Store> {
+  if (options.path !== ":memory:") {
+    const { mkdirSync } = await import("node:fs");
+    const { dirname } = await import("node:path");
+    mkdirSync(dirname(options.path), { recursive: true });
+  }
+  return createStore(await openSqlite(options));
+}
+
+export type { Db } from "./db.js";
+export type { Task, TaskType, TaskStatus } from "./tasks.js";
+export type { Usage } from "./spend.js";

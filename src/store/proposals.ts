@@ -1,0 +1,124 @@
+import type { Db } from "./db.js";
+
+export type ProposalKind = "fix" | "task" | "merge";
+export type ProposalStatus = "proposed" | "approved" | "rejected" | "expired";
+
+export interface Proposal {
+  id: number;
+  repo: string;
+  kind: ProposalKind;
+  /** `issue:12`, `pr:5`, `linear:ENG-1`, `task:name`. */
+  target: string;
+  contentHash: string;
+  status: ProposalStatus;
+  payload: Record<string, unknown>;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+  createdAt: number;
+}
+
+interface Row {
+  id: number;
+  repo: string;
+  kind: string;
+  target: string;
+  content_hash: string;
+  status: string;
+  payload: string;
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+  created_at: number;
+}
+
+const toProposal = (r: Row): Proposal => ({
+  id: r.id,
+  repo: r.repo,
+  kind: r.kind as ProposalKind,
+  target: r.target,
+  contentHash: r.content_hash,
+  status: r.status as ProposalStatus,
+  payload: JSON.parse(r.payload) as Record<string, unknown>,
+  decidedBy: r.decided_by,
+  decidedAt: r.decided_at,
+  reason: r.reason,
+  createdAt: r.created_at,
+});
+
+export class ProposalStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Proposes something for a target. The same content rejected before is not proposed again
+   * (returns the rejected one); a new content hash expires older open proposals of that target.
+   */
+  propose(
+    p: { repo: string; kind: ProposalKind; target: string; contentHash: string; payload?: Record<string, unknown> },
+    now = Date.now(),
+  ): Proposal {
+    return this.db.transaction(() => {
+      const existing = this.db
+        .prepare("SELECT * FROM proposals WHERE repo = ? AND kind = ? AND target = ? AND content_hash = ?")
+        .get(p.repo, p.kind, p.target, p.contentHash) as Row | undefined;
+      if (existing) return toProposal(existing);
+      this.db
+        .prepare(
+          `UPDATE proposals SET status = 'expired' WHERE repo = ? AND kind = ? AND target = ? AND status = 'proposed'`,
+        )
+        .run(p.repo, p.kind, p.target);
+      const res = this.db
+        .prepare(
+          `INSERT INTO proposals (repo, kind, target, content_hash, status, payload, created_at)
+           VALUES (?, ?, ?, ?, 'proposed', ?, ?)`,
+        )
+        .run(p.repo, p.kind, p.target, p.contentHash, JSON.stringify(p.payload ?? {}), now);
+      return this.get(Number(res.lastInsertRowid))!;
+    })();
+  }
+
+  get(id: number): Proposal | undefined {
+    const r = this.db.prepare("SELECT * FROM proposals WHERE id = ?").get(id) as Row | undefined;
+    return r ? toProposal(r) : undefined;
+  }
+
+  /** The newest proposal for a target (any kind unless given). */
+  latest(repo: string, target: string, kind?: ProposalKind): Proposal | undefined {
+    const r = this.db
+      .prepare(
+        `SELECT * FROM proposals WHERE repo = ? AND target = ? ${kind ? "AND kind = ?" : ""} ORDER BY id DESC LIMIT 1`,
+      )
+      .get(repo, target, ...(kind ? [kind] : [])) as Row | undefined;
+    return r ? toProposal(r) : undefined;
+  }
+
+  decide(id: number, status: "approved" | "rejected" | "expired", by: string, reason: string | null = null, now = Date.now()): boolean {
+    return (
+      this.db
+        .prepare(
+          "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'proposed'",
+        )
+        .run(status, by, now, reason, id).changes === 1
+    );
+  }
+
+  list(filter: { repo?: string; status?: ProposalStatus; kind?: ProposalKind } = {}): Proposal[] {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    for (const [col, v] of [
+      ["repo", filter.repo],
+      ["status", filter.status],
+      ["kind", filter.kind],
+    ] as const) {
+      if (v) {
+        clauses.push(`${col} = ?`);
+        params.push(v);
+      }
+    }
+    return (
+      this.db
+        .prepare(`SELECT * FROM proposals ${clauses.length ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY id DESC LIMIT 500`)
+        .all(...params) as Row[]
+    ).map(toProposal);
+  }
+}

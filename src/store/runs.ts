@@ -1,0 +1,124 @@
+import type { Db } from "./db.js";
+import type { Usage } from "./spend.js";
+
+export type RunKind = "analysis" | "automerge" | "fix" | "prompt_task" | "command";
+export type RunStatus = "running" | "ok" | "failed" | "skipped" | "merged" | "waiting" | "changed" | "unchanged";
+
+export interface Run {
+  id: number;
+  repo: string;
+  kind: RunKind;
+  ref: string | null;
+  url: string | null;
+  taskId: number | null;
+  batchId: number | null;
+  status: RunStatus;
+  summary: string | null;
+  error: string | null;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+const COLS = `id, repo, kind, ref, url, task_id AS taskId, batch_id AS batchId, status, summary, error,
+  prompt_tokens AS promptTokens, cached_tokens AS cachedTokens, completion_tokens AS completionTokens,
+  cost_usd AS costUsd, started_at AS startedAt, finished_at AS finishedAt`;
+
+export interface RunInput {
+  repo: string;
+  kind: RunKind;
+  ref?: string | null;
+  url?: string | null;
+  taskId?: number | null;
+  batchId?: number | null;
+  status: RunStatus;
+  summary?: string | null;
+  error?: string | null;
+  usage?: Usage;
+  startedAt?: number;
+  finishedAt?: number | null;
+}
+
+export class RunStore {
+  constructor(private readonly db: Db) {}
+
+  record(r: RunInput, now = Date.now()): number {
+    const u = r.usage ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
+    const res = this.db
+      .prepare(
+        `INSERT INTO runs (repo, kind, ref, url, task_id, batch_id, status, summary, error, prompt_tokens,
+          cached_tokens, completion_tokens, cost_usd, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.repo,
+        r.kind,
+        r.ref ?? null,
+        r.url ?? null,
+        r.taskId ?? null,
+        r.batchId ?? null,
+        r.status,
+        r.summary ?? null,
+        r.error ?? null,
+        u.promptTokens,
+        u.cachedTokens,
+        u.completionTokens,
+        u.costUsd,
+        r.startedAt ?? now,
+        r.finishedAt === undefined ? now : r.finishedAt,
+      );
+    return Number(res.lastInsertRowid);
+  }
+
+  finish(id: number, status: RunStatus, patch: { summary?: string; error?: string; usage?: Usage } = {}, now = Date.now()): void {
+    const u = patch.usage;
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, summary = COALESCE(?, summary), error = COALESCE(?, error),
+         prompt_tokens = prompt_tokens + ?, cached_tokens = cached_tokens + ?, completion_tokens = completion_tokens + ?,
+         cost_usd = cost_usd + ?, finished_at = ? WHERE id = ?`,
+      )
+      .run(
+        status,
+        patch.summary ?? null,
+        patch.error ?? null,
+        u?.promptTokens ?? 0,
+        u?.cachedTokens ?? 0,
+        u?.completionTokens ?? 0,
+        u?.costUsd ?? 0,
+        now,
+        id,
+      );
+  }
+
+  list(filter: { repo?: string; kind?: RunKind; limit?: number; beforeId?: number } = {}): Run[] {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (filter.repo) {
+      clauses.push("repo = ?");
+      params.push(filter.repo);
+    }
+    if (filter.kind) {
+      clauses.push("kind = ?");
+      params.push(filter.kind);
+    }
+    if (filter.beforeId) {
+      clauses.push("id < ?");
+      params.push(filter.beforeId);
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
+    return this.db
+      .prepare(`SELECT ${COLS} FROM runs ${where} ORDER BY id DESC LIMIT ?`)
+      .all(...params, Math.min(filter.limit ?? 50, 500)) as Run[];
+  }
+
+  count(repo?: string): number {
+    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM runs ${repo ? "WHERE repo = ?" : ""}`).get(...(repo ? [repo] : [])) as {
+      n: number;
+    };
+    return r.n;
+  }
+}

@@ -1,0 +1,137 @@
+import type { Db } from "./db.js";
+
+export type ScheduleStatus = "proposed" | "active" | "paused" | "done" | "failed";
+
+export interface Schedule {
+  id: number;
+  repo: string;
+  name: string;
+  /** The task's declaration from config (JSON of the zod-parsed task). */
+  spec: Record<string, unknown>;
+  specHash: string;
+  origin: "config" | "proposed";
+  status: ScheduleStatus;
+  nextRunAt: number | null;
+  lastRunAt: number | null;
+  runCount: number;
+  maxRuns: number | null;
+  lastResultHash: string | null;
+  consecutiveFailures: number;
+  updatedAt: number;
+}
+
+interface Row {
+  id: number;
+  repo: string;
+  name: string;
+  spec_json: string;
+  spec_hash: string;
+  origin: string;
+  status: string;
+  next_run_at: number | null;
+  last_run_at: number | null;
+  run_count: number;
+  max_runs: number | null;
+  last_result_hash: string | null;
+  consecutive_failures: number;
+  updated_at: number;
+}
+
+export const toSchedule = (r: Row): Schedule => ({
+  id: r.id,
+  repo: r.repo,
+  name: r.name,
+  spec: JSON.parse(r.spec_json) as Record<string, unknown>,
+  specHash: r.spec_hash,
+  origin: r.origin as Schedule["origin"],
+  status: r.status as ScheduleStatus,
+  nextRunAt: r.next_run_at,
+  lastRunAt: r.last_run_at,
+  runCount: r.run_count,
+  maxRuns: r.max_runs,
+  lastResultHash: r.last_result_hash,
+  consecutiveFailures: r.consecutive_failures,
+  updatedAt: r.updated_at,
+});
+
+export class ScheduleStore {
+  constructor(private readonly db: Db) {}
+
+  get(repo: string, name: string): Schedule | undefined {
+    const r = this.db.prepare("SELECT * FROM schedules WHERE repo = ? AND name = ?").get(repo, name) as Row | undefined;
+    return r ? toSchedule(r) : undefined;
+  }
+
+  byId(id: number): Schedule | undefined {
+    const r = this.db.prepare("SELECT * FROM schedules WHERE id = ?").get(id) as Row | undefined;
+    return r ? toSchedule(r) : undefined;
+  }
+
+  list(repo?: string): Schedule[] {
+    return (
+      this.db.prepare(`SELECT * FROM schedules ${repo ? "WHERE repo = ?" : ""} ORDER BY repo, name`).all(...(repo ? [repo] : [])) as Row[]
+    ).map(toSchedule);
+  }
+
+  /** Inserts or updates a schedule from config; keeps run state unless the spec changed. */
+  upsert(
+    s: { repo: string; name: string; spec: Record<string, unknown>; specHash: string; origin?: Schedule["origin"]; status?: ScheduleStatus; nextRunAt: number | null; maxRuns: number | null },
+    now = Date.now(),
+  ): Schedule {
+    this.db
+      .prepare(
+        `INSERT INTO schedules (repo, name, spec_json, spec_hash, origin, status, next_run_at, max_runs, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(repo, name) DO UPDATE SET
+           status = CASE WHEN spec_hash != excluded.spec_hash THEN excluded.status ELSE status END,
+           next_run_at = CASE WHEN spec_hash != excluded.spec_hash THEN excluded.next_run_at ELSE next_run_at END,
+           spec_json = excluded.spec_json, spec_hash = excluded.spec_hash, max_runs = excluded.max_runs,
+           updated_at = excluded.updated_at`,
+      )
+      .run(s.repo, s.name, JSON.stringify(s.spec), s.specHash, s.origin ?? "config", s.status ?? "active", s.nextRunAt, s.maxRuns, now);
+    return this.get(s.repo, s.name)!;
+  }
+
+  /** Due schedules, by the (status, next_run_at) index. */
+  due(now = Date.now(), limit = 1000): Schedule[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM schedules WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at LIMIT ?")
+        .all(now, limit) as Row[]
+    ).map(toSchedule);
+  }
+
+  update(
+    id: number,
+    patch: Partial<Pick<Schedule, "status" | "nextRunAt" | "lastRunAt" | "runCount" | "lastResultHash" | "consecutiveFailures">>,
+    now = Date.now(),
+  ): void {
+    const map: Record<string, string> = {
+      status: "status",
+      nextRunAt: "next_run_at",
+      lastRunAt: "last_run_at",
+      runCount: "run_count",
+      lastResultHash: "last_result_hash",
+      consecutiveFailures: "consecutive_failures",
+    };
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [k, v] of Object.entries(patch)) {
+      const col = map[k];
+      if (col && v !== undefined) {
+        sets.push(`${col} = ?`);
+        params.push(v);
+      }
+    }
+    if (!sets.length) return;
+    this.db.prepare(`UPDATE schedules SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`).run(...params, now, id);
+  }
+
+  /** Removes config schedules no longer declared. */
+  removeMissing(repo: string, keep: string[]): number {
+    const placeholders = keep.map(() => "?").join(",");
+    return this.db
+      .prepare(`DELETE FROM schedules WHERE repo = ? AND origin = 'config' ${keep.length ? `AND name NOT IN (${placeholders})` : ""}`)
+      .run(repo, ...keep).changes;
+  }
+}

@@ -1,0 +1,17 @@
+import { createHash } from "node:crypto";
+
+export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/** JSON with sorted keys, so equal values hash equal. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableStringify(obj[k])}`)
+    .join(",")}}`;
+}
+
+export const hashOf = (value: unknown): string => sha256(stableStringify(value)).slice(0, 16);

@@ -1,0 +1,171 @@
+import { defaultConfig } from "../config/load.js";
+import { parseRepo } from "../integrations/github.js";
+import type { Task, TaskType } from "../store/tasks.js";
+import type { Mode, PassSummary, Processor, ProcessorContext, RepoPassSummary, TaskOutcome, WorkerEnv } from "./types.js";
+import { TYPES_BY_MODE } from "./types.js";
+import { pauseReason } from "./pause.js";
+
+export interface PassOptions {
+  mode?: Mode;
+  /** Only this repository. */
+  repo?: string;
+  /** Also sweep GitHub for what webhooks missed (the CLI and the Action always do). */
+  sweep?: boolean;
+  /** Extra repositories to visit even without due tasks (e.g. every installed repo when sweeping). */
+  repos?: string[];
+  concurrency?: number;
+  leaseMs?: number;
+  /** Safety cap on batches per repository and type in one pass. */
+  maxBatches?: number;
+}
+
+const ORDER: readonly TaskType[] = ["command", "automerge", "fix", "tech_debt_analysis", "prompt_task"];
+
+/** Runs `fn` over items, at most `n` at a time. */
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(runners);
+}
+
+/**
+ * One worker pass: for each repository with due work (concurrently, up to `concurrency`),
+ * claim due tasks with a lease, batch them by type, process, and record each outcome. A crash
+ * leaves the claimed tasks to be claimed again when their lease expires.
+ */
+export async function runPass(
+  env: WorkerEnv,
+  processors: readonly Processor[],
+  opts: PassOptions = {},
+): Promise<PassSummary> {
+  const startedAt = Date.now();
+  const types = TYPES_BY_MODE[opts.mode ?? "all"];
+  const active = processors.filter((p) => types.includes(p.type));
+  let repos: string[];
+  if (opts.repo) repos = [opts.repo];
+  else {
+    const set = new Map<string, string>();
+    const add = (r: string) => set.set(r.toLowerCase(), set.get(r.toLowerCase()) ?? r);
+    env.store.tasks.dueRepos(startedAt, types).forEach(add);
+    for (const p of active) p.dueRepos?.(env.store, startedAt).forEach(add);
+    (opts.repos ?? []).forEach(add);
+    repos = [...set.values()].sort();
+  }
+  const summaries: RepoPassSummary[] = [];
+  await pool(repos, opts.concurrency ?? 4, async (repo) => {
+    summaries.push(await runRepo(env, active, repo, opts));
+  });
+  summaries.sort((a, b) => a.repo.localeCompare(b.repo));
+  return { startedAt, finishedAt: Date.now(), repos: summaries };
+}
+
+async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoName: string, opts: PassOptions): Promise<RepoPassSummary> {
+  const log = env.log.child({ repo: repoName });
+  const summary: RepoPassSummary = { repo: repoName, processed: [] };
+  let ctx: ProcessorContext;
+  try {
+    const repo = parseRepo(repoName);
+    const octokit = await env.github(repoName);
+    const configResult = await env.config(repoName, octokit);
+    ctx = {
+      repo,
+      repoName,
+      octokit,
+      config: configResult.ok ? configResult.config : defaultConfig(),
+      configResult,
+      store: env.store,
+      log,
+      env,
+    };
+  } catch (e) {
+    log.error({ err: e }, "cannot reach the repository; its tasks wait for the next pass");
+    summary.skipped = `cannot reach the repository: ${(e as Error).message}`;
+    return summary;
+  }
+
+  const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter((p): p is Processor => !!p);
+  for (const p of ordered) {
+    const why = pauseReason(ctx, p);
+    if (why) {
+      log.debug({ type: p.type, why }, "waiting");
+      if (p.type !== "command") summary.skipped = why;
+      continue;
+    }
+    try {
+      await p.prepare?.(ctx);
+      if (opts.sweep) await p.sweep?.(ctx);
+    } catch (e) {
+      log.error({ err: e, type: p.type }, "sweep failed; queued tasks still run");
+    }
+    const maxBatches = opts.maxBatches ?? 50;
+    for (let i = 0; i < maxBatches; i++) {
+      const size = Math.max(1, p.batchSize(ctx.config));
+      const tasks = env.store.tasks.claim({
+        owner: env.owner,
+        leaseMs: opts.leaseMs ?? 10 * 60_000,
+        limit: size,
+        repo: repoName,
+        types: [p.type],
+      });
+      if (!tasks.length) break;
+      const outcomes = await processBatch(env, p, ctx, tasks, opts.leaseMs ?? 10 * 60_000);
+      for (const t of tasks) {
+        const o = outcomes.get(t.id) ?? { status: "failed", error: "the processor returned no outcome" };
+        applyOutcome(env, t, o);
+        summary.processed.push({ taskId: t.id, type: t.type, source: t.source, outcome: o.status, detail: detailOf(o) });
+      }
+      // Everything deferred: nothing more will happen for this type in this pass.
+      if ([...outcomes.values()].every((o) => o.status === "retry")) break;
+      if (tasks.length < size) break;
+    }
+  }
+  return summary;
+}
+
+async function processBatch(
+  env: WorkerEnv,
+  p: Processor,
+  ctx: ProcessorContext,
+  tasks: Task[],
+  leaseMs: number,
+): Promise<Map<number, TaskOutcome>> {
+  const ids = tasks.map((t) => t.id);
+  const beat = setInterval(() => env.store.tasks.heartbeat(ids, env.owner, leaseMs), Math.max(1000, leaseMs / 3));
+  beat.unref?.();
+  try {
+    return await p.process(ctx, tasks);
+  } catch (e) {
+    ctx.log.error({ err: e, type: p.type, tasks: ids }, "batch failed");
+    return new Map(tasks.map((t) => [t.id, { status: "failed", error: (e as Error).message }]));
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+function applyOutcome(env: WorkerEnv, t: Task, o: TaskOutcome): void {
+  const tasks = env.store.tasks;
+  if (env.dryRun) {
+    // Dry-run: nothing is recorded as done; the task goes back as it was.
+    tasks.release([t.id], env.owner, t.nextRunAt);
+    return;
+  }
+  switch (o.status) {
+    case "done":
+      tasks.complete(t.id, env.owner, o.result ?? null);
+      break;
+    case "skipped":
+      tasks.complete(t.id, env.owner, { skipped: o.reason });
+      break;
+    case "retry":
+      tasks.fail(t.id, env.owner, o.reason, { retryAt: o.at });
+      break;
+    case "failed":
+      tasks.fail(t.id, env.owner, o.error, { permanent: o.permanent ?? false });
+      break;
+  }
+}
+
+const detailOf = (o: TaskOutcome): string | undefined =>
+  o.status === "retry" ? o.reason : o.status === "failed" ? o.error : o.status === "skipped" ? o.reason : undefined;

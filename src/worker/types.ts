@@ -1,0 +1,86 @@
+import type { ConfigResult } from "../config/load.js";
+import type { RepoConfig } from "../config/schema.js";
+import type { GitHubClient, RepoRef } from "../integrations/github.js";
+import type { Llm, LlmSettings, LlmUnavailableError } from "../llm/types.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import type { Task, TaskType } from "../store/tasks.js";
+
+export const MODES = ["analyze", "automerge", "tasks", "all"] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Which task types a mode runs. Commands always run: they are what people are waiting on. */
+export const TYPES_BY_MODE: Record<Mode, readonly TaskType[]> = {
+  analyze: ["command", "tech_debt_analysis", "fix"],
+  automerge: ["command", "automerge"],
+  tasks: ["command", "prompt_task"],
+  all: ["command", "automerge", "fix", "tech_debt_analysis", "prompt_task"],
+};
+
+/** What the app, the CLI and the Action hand the worker. */
+export interface WorkerEnv {
+  store: Store;
+  log: Logger;
+  /** A GitHub client for a repository (installation token in the app, GITHUB_TOKEN in a runner). */
+  github(repo: string): Promise<GitHubClient>;
+  /** The repository's validated config (cached). */
+  config(repo: string, octokit: GitHubClient): Promise<ConfigResult>;
+  /** LLM settings from the environment or Action inputs, or why there are none. */
+  llm: LlmSettings | LlmUnavailableError;
+  /** Builds a repository's budget-checked LLM client. Set by src/llm; tests may replace it. */
+  createLlm?: (ctx: ProcessorContext) => Llm;
+  dryRun: boolean;
+  /** The checked-out repository (GITHUB_WORKSPACE), when there is one. */
+  workspace?: string;
+  /** A cap on this run's spend on top of the budgets (the Action's max-cost-usd). */
+  runCapUsd?: number;
+  /** Lease owner id: unique per worker process. */
+  owner: string;
+  /** Links to the app's pages, when it is reachable. */
+  publicUrl?: string;
+}
+
+export interface ProcessorContext {
+  repo: RepoRef;
+  repoName: string;
+  octokit: GitHubClient;
+  /** The validated config, or the defaults when the file is invalid (then `configResult.ok` is false). */
+  config: RepoConfig;
+  configResult: ConfigResult;
+  store: Store;
+  log: Logger;
+  env: WorkerEnv;
+}
+
+export type TaskOutcome =
+  | { status: "done"; result?: unknown }
+  /** Try again at `at` without counting an attempt: a 409, checks still running, a budget wait. */
+  | { status: "retry"; at: number; reason: string }
+  | { status: "failed"; error: string; permanent?: boolean }
+  | { status: "skipped"; reason: string };
+
+export interface Processor {
+  type: TaskType;
+  /** LLM work waits while people are active and while paused for budget. */
+  usesLlm: boolean;
+  batchSize(config: RepoConfig): number;
+  /** Cheap, store-only work before claiming, every pass (e.g. due schedules become tasks). */
+  prepare?(ctx: ProcessorContext): Promise<void>;
+  /** A full sweep of GitHub (or Linear) for what webhooks missed; on sweeping passes only. */
+  sweep?(ctx: ProcessorContext): Promise<void>;
+  /** Repositories this processor has due work for, beyond queued tasks (e.g. due schedules). */
+  dueRepos?(store: Store, now: number): string[];
+  process(ctx: ProcessorContext, tasks: Task[]): Promise<Map<number, TaskOutcome>>;
+}
+
+export interface RepoPassSummary {
+  repo: string;
+  skipped?: string;
+  processed: { taskId: number; type: TaskType; source: string; outcome: TaskOutcome["status"]; detail?: string }[];
+}
+
+export interface PassSummary {
+  startedAt: number;
+  finishedAt: number;
+  repos: RepoPassSummary[];
+}
