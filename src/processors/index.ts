@@ -1,0 +1,6 @@
+import type { Processor } from "../worker/types.js";
+
+/** Every task type's processor. The app, the CLI and the Action all run this same list. */
+export function createProcessors(): Processor[] {
+  return [];
+}
