@@ -1,6 +1,7 @@
 import type { ConfigResult } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
+import type { LinearGateway } from "../integrations/linear-types.js";
 import type { Llm, LlmSettings, LlmUnavailableError } from "../llm/types.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
@@ -29,6 +30,8 @@ export interface WorkerEnv {
   llm: LlmSettings | LlmUnavailableError;
   /** Builds a repository's budget-checked LLM client. Set by src/llm; tests may replace it. */
   createLlm?: (ctx: ProcessorContext) => Llm;
+  /** Linear, when LINEAR_API_KEY (or the linear-api-key input) is set. */
+  linear?: LinearGateway;
   dryRun: boolean;
   /** The checked-out repository (GITHUB_WORKSPACE), when there is one. */
   workspace?: string;
