@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import type { RepoConfig } from "../../src/config/schema.js";
+import type { Task, TaskType } from "../../src/store/tasks.js";
+import { runPass } from "../../src/worker/pass.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import { testEnv } from "../helpers/context.js";
+import { memoryStore } from "../helpers/store.js";
+
+function recorder(
+  type: TaskType,
+  decide: (t: Task) => TaskOutcome | Error = () => ({ status: "done" }),
+  usesLlm = false,
+): Processor & { seen: number[][] } {
+  const seen: number[][] = [];
+  return {
+    type,
+    usesLlm,
+    seen,
+    batchSize: (c: RepoConfig) => c.tech_debt.batch_size,
+    async process(_ctx: ProcessorContext, tasks: Task[]) {
+      seen.push(tasks.map((t) => t.id));
+      const out = new Map<number, TaskOutcome>();
+      for (const t of tasks) {
+        const d = decide(t);
+        if (d instanceof Error) throw d;
+        out.set(t.id, d);
+      }
+      return out;
+    },
+  };
+}
+
+describe("runPass", () => {
+  it("groups due tasks of a repository into batches of the configured size", async () => {
+    const store = await memoryStore();
+    for (let i = 1; i <= 12; i++) store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: `issue:${i}` });
+    const p = recorder("tech_debt_analysis");
+    const summary = await runPass(testEnv(store, { config: { tech_debt: { batch_size: 5 } } }), [p]);
+    expect(p.seen.map((b) => b.length)).toEqual([5, 5, 2]);
+    expect(summary.repos[0]?.processed).toHaveLength(12);
+    expect(store.tasks.list({ status: "done" })).toHaveLength(12);
+  });
+
+  it("runs commands before merges and analysis", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
+    const order: string[] = [];
+    const mk = (t: TaskType) => recorder(t, () => (order.push(t), { status: "done" }));
+    await runPass(testEnv(store), [mk("tech_debt_analysis"), mk("automerge"), mk("command")]);
+    expect(order).toEqual(["command", "automerge", "tech_debt_analysis"]);
+  });
+
+  it("a batch that throws leaves its tasks to be retried, never done", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    await runPass(testEnv(store), [recorder("automerge", () => new Error("boom"))]);
+    const [t] = store.tasks.list();
+    expect(t).toMatchObject({ status: "pending", lastError: "boom", attempts: 1 });
+    expect(t!.nextRunAt).toBeGreaterThan(Date.now());
+  });
+
+  it("a retry outcome puts the task back without spending an attempt", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    const at = Date.now() + 60_000;
+    await runPass(testEnv(store), [recorder("automerge", () => ({ status: "retry", at, reason: "409" }))]);
+    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 0, nextRunAt: at });
+  });
+
+  it("a worker that dies mid-batch leaves the tasks claimable once the lease expires", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" }, 0);
+    // A first worker claims and "crashes" (never completes).
+    store.tasks.claim({ owner: "crashed", leaseMs: 1_000, limit: 10, now: 1 });
+    const p = recorder("automerge");
+    await runPass(testEnv(store), [p]);
+    expect(p.seen).toEqual([[1]]);
+    expect(store.tasks.get(1)?.status).toBe("done");
+  });
+
+  it("dry-run processes but records nothing as done", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    const p = recorder("automerge");
+    await runPass(testEnv(store, { dryRun: true }), [p]);
+    expect(p.seen).toHaveLength(1);
+    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 0 });
+  });
+
+  it("holds LLM work while people are active and everything but commands while paused", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
+    store.activity.recordHuman("o/r", "alice");
+    const llm = recorder("tech_debt_analysis", undefined, true);
+    const merge = recorder("automerge");
+    const cmd = recorder("command");
+    await runPass(testEnv(store), [llm, merge, cmd]);
+    expect([llm.seen.length, merge.seen.length, cmd.seen.length]).toEqual([0, 1, 1]);
+
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:4" });
+    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:5" });
+    store.activity.pause("*", "admin", null);
+    await runPass(testEnv(store), [llm, merge, cmd]);
+    expect([llm.seen.length, merge.seen.length, cmd.seen.length]).toEqual([0, 1, 2]);
+  });
+
+  it("an invalid config stops new work but commands still answer", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
+    const merge = recorder("automerge");
+    const cmd = recorder("command");
+    const summary = await runPass(testEnv(store, { config: { automerge: { method: "yolo" } } }), [merge, cmd]);
+    expect([merge.seen.length, cmd.seen.length]).toEqual([0, 1]);
+    expect(summary.repos[0]?.skipped).toMatch(/config file is invalid/);
+  });
+
+  it("only runs the task types of the requested mode", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    const llm = recorder("tech_debt_analysis", undefined, true);
+    const merge = recorder("automerge");
+    await runPass(testEnv(store), [llm, merge], { mode: "automerge" });
+    expect([llm.seen.length, merge.seen.length]).toEqual([0, 1]);
+  });
+});
