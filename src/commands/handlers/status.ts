@@ -59,7 +59,11 @@ export const status: Handler<Extract<Command, { name: "status" }>> = async (call
     }
   } else out.push("", "The queue is empty.");
 
-  const running = store.tasks.list({ repo: repoName, status: "running", limit: 10 });
+  // The command being answered is running too: leave it out.
+  const running = store.tasks
+    .list({ repo: repoName, status: "running", limit: 11 })
+    .filter((t) => t.type !== "command")
+    .slice(0, 10);
   if (running.length) {
     out.push("", "**Running now:**");
     for (const t of running)
