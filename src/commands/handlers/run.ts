@@ -39,8 +39,12 @@ export const run: Handler<Extract<Command, { name: "run" }>> = async (call, cmd)
       : r.outcome === "created"
         ? ""
         : " (it was queued already)";
+  const paused = store.activity.manualPause(repoName, call.now);
+  const waits = paused
+    ? " bg-agent is paused here, so it runs after `/bg resume` (or when the pause ends)."
+    : "";
   return {
-    text: `🏃 Queued the task \`${task.name}\`${already} (task ${r.task.id}). It runs within the budget, and reports where the task's \`report_to\` says.`,
+    text: `🏃 Queued the task \`${task.name}\`${already} (task ${r.task.id}). It runs within the budget, and reports where the task's \`report_to\` says.${waits}`,
     audit: { result: `prompt_task ${r.task.id} queued`, target: `task:${task.name}` },
   };
 };
