@@ -1,6 +1,7 @@
+import { commandProcessor } from "../commands/processor.js";
 import type { Processor } from "../worker/types.js";
 
 /** Every task type's processor. The app, the CLI and the Action all run this same list. */
 export function createProcessors(): Processor[] {
-  return [];
+  return [commandProcessor()];
 }

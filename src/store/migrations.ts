@@ -214,6 +214,16 @@ CREATE TABLE automerge_state (
 CREATE INDEX automerge_state_state ON automerge_state(state, evaluated_at);
 `,
   },
+  {
+    // /bg commands: each command of a comment is audited with its source (`comment:<id>#<n>`), so a
+    // retried command task knows what it already did; and "was this comment taken in already?".
+    name: "002-command-audit-source",
+    sql: `
+ALTER TABLE audit ADD COLUMN source TEXT;
+CREATE INDEX audit_source ON audit(source) WHERE source IS NOT NULL;
+CREATE INDEX tasks_source ON tasks(repo, type, source);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

@@ -169,6 +169,14 @@ export class TaskStore {
     return { outcome: "created", task: this.get(Number(res.lastInsertRowid))! };
   }
 
+  /** The newest task ever queued for (repo, type, source), in any status: "was this already taken in?" */
+  latestBySource(repo: string, type: TaskType, source: string): Task | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM tasks WHERE repo = ? AND type = ? AND source = ? ORDER BY id DESC LIMIT 1")
+      .get(repo, type, source) as TaskRow | undefined;
+    return row ? toTask(row) : undefined;
+  }
+
   /** Cancels open tasks matching repo (and optionally type and source). Returns how many. */
   cancel(
     where: { repo: string; type?: TaskType; source?: string },

@@ -1,0 +1,116 @@
+import type { Proposal, ProposalKind } from "../../store/proposals.js";
+import type { CommandCall } from "./types.js";
+
+export type Resolution = { proposal: Proposal } | { none: string };
+
+const describeKind: Record<ProposalKind, string> = {
+  fix: "fix plan",
+  task: "proposed task",
+  merge: "merge of this PR",
+};
+
+/** Words for a proposal in a reply: `the fix plan (proposal 3)`. */
+export function describe(p: Proposal): string {
+  const name = p.kind === "task" ? ` \`${taskName(p) ?? "?"}\`` : "";
+  return `the ${describeKind[p.kind]}${name} (proposal ${p.id})`;
+}
+
+/** The task a `task` proposal is about: payload.name, else its target `task:<name>`. */
+export function taskName(p: Proposal): string | undefined {
+  const fromPayload = p.payload["name"];
+  if (typeof fromPayload === "string" && fromPayload) return fromPayload;
+  return p.target.startsWith("task:") ? p.target.slice(5) : undefined;
+}
+
+/** The issue a proposal was posted on, when it says (task proposals live on an issue). */
+const issueOf = (p: Proposal): number | undefined => {
+  for (const k of ["issue", "issueNumber", "reportedOn"]) {
+    const v = p.payload[k];
+    if (typeof v === "number") return v;
+  }
+  return undefined;
+};
+
+/**
+ * What `approve` / `reject` is about. Without `what`: the newest proposal on this thread (an
+ * issue's fix plan or a task proposed there; a PR's merge). With `what`: a proposal id, a kind on
+ * this thread, or a task (`task:<name>` or a bare name).
+ */
+export function resolveProposal(
+  call: CommandCall,
+  what: string | undefined,
+  verb: "approve" | "reject" = "approve",
+): Resolution {
+  const { store, repoName } = call.ctx;
+  const thread = call.isPullRequest ? `pr:${call.number}` : `issue:${call.number}`;
+  const here = call.isPullRequest ? "this pull request" : "this issue";
+  if (what && /^#?\d+$/.test(what)) {
+    const id = Number(what.replace("#", ""));
+    const p = store.proposals.get(id);
+    if (!p || p.repo.toLowerCase() !== repoName.toLowerCase())
+      return { none: `There is no proposal ${id} in this repository.` };
+    return { proposal: p };
+  }
+  const kindWord = what?.toLowerCase();
+  if (kindWord === "fix" || kindWord === "merge" || kindWord === "task") {
+    const kind = kindWord as ProposalKind;
+    const p =
+      kind === "task" && !call.isPullRequest
+        ? taskOnIssue(call)
+        : store.proposals.latest(repoName, thread, kind);
+    return p
+      ? { proposal: p }
+      : { none: `bg-agent has no ${describeKind[kind]} proposal on ${here}.` };
+  }
+  if (what) {
+    const name = what.toLowerCase().startsWith("task:") ? what.slice(5) : what;
+    const p = store.proposals.latest(repoName, `task:${name}`, "task");
+    return p
+      ? { proposal: p }
+      : { none: `bg-agent has not proposed a task named \`${name}\` in this repository.` };
+  }
+  if (call.isPullRequest) {
+    const p = store.proposals.latest(repoName, thread, "merge");
+    return p
+      ? { proposal: p }
+      : {
+          none:
+            `There is nothing to ${verb} on this pull request: \`/bg ${verb}\` on a PR is about merging a PR that bg-agent opened itself. ` +
+            `To ${verb} a fix plan, comment on its issue.`,
+        };
+  }
+  const onIssue = store.proposals.latest(repoName, thread);
+  const open = onIssue?.status === "proposed" ? onIssue : (taskOnIssue(call) ?? onIssue);
+  return open
+    ? { proposal: open }
+    : {
+        none:
+          `There is nothing to ${verb} on this issue: bg-agent proposes a fix plan after it analyses a tech-debt issue, ` +
+          "and approving that plan starts the fix. `/bg status` shows what is queued.",
+      };
+}
+
+/** An open task proposal that was posted on this issue. */
+function taskOnIssue(call: CommandCall): Proposal | undefined {
+  return call.ctx.store.proposals
+    .list({ repo: call.ctx.repoName, status: "proposed", kind: "task" })
+    .find((p) => issueOf(p) === call.number);
+}
+
+/** Why a proposal cannot be decided any more, or null when it is open. */
+export function notOpen(p: Proposal): string | null {
+  if (p.status === "proposed") return null;
+  const by = p.decidedBy ? ` by @\u200d${p.decidedBy}` : "";
+  const when = p.decidedAt ? ` on ${new Date(p.decidedAt).toISOString().slice(0, 10)}` : "";
+  switch (p.status) {
+    case "approved":
+      return `${capital(describe(p))} was already approved${by}${when}.`;
+    case "rejected":
+      return `${capital(describe(p))} was rejected${by}${when}; it is not proposed again unless its content changes.`;
+    case "expired":
+      return `${capital(describe(p))} has expired: the issue changed since. bg-agent proposes again after the next analysis.`;
+  }
+}
+
+const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+export { capital };

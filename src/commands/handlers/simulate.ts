@@ -1,0 +1,24 @@
+import { simulateAutomerge } from "../../processors/automerge/simulate.js";
+import type { Command } from "../types.js";
+import type { Handler } from "./types.js";
+
+/** `/bg simulate`: on a PR, the automerge evaluation as it stands, merging nothing. */
+export const simulate: Handler<Extract<Command, { name: "simulate" }>> = async (call) => {
+  if (!call.isPullRequest) {
+    return {
+      text: "`/bg simulate` works on pull requests: it shows whether bg-agent would merge the PR now, and what stops it. Comment it on a PR.",
+    };
+  }
+  try {
+    const { markdown } = await simulateAutomerge(call.ctx, call.number);
+    return {
+      text: `Automerge simulation for #${call.number} (nothing was merged):\n\n${markdown}`,
+    };
+  } catch (e) {
+    call.ctx.log.warn({ err: e, pr: call.number }, "simulate failed");
+    const msg = (e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 300);
+    return {
+      text: `⚠️ I could not evaluate this pull request: ${msg}. Nothing was merged; try again later.`,
+    };
+  }
+};

@@ -1,0 +1,29 @@
+import type { ProcessorContext } from "../../worker/types.js";
+import type { Command } from "../types.js";
+
+/** Where a command was given and by whom. */
+export interface CommandCall {
+  ctx: ProcessorContext;
+  actor: string;
+  /** The issue or PR the comment is on. */
+  number: number;
+  isPullRequest: boolean;
+  /** `issue:12` or `pr:12`: where, in the audit. */
+  where: string;
+  deliveryId: string | null;
+  /** Dry-run: describe, change nothing. */
+  dryRun: boolean;
+  now: number;
+}
+
+export interface HandlerResult {
+  /** The reply's Markdown for this command (safe: no user or LLM text unescaped). */
+  text: string;
+  /** For state-changing commands: what happened, for the audit (`approved proposal 3 ...`). */
+  audit?: { result: string; target?: string };
+}
+
+export type Handler<C extends Command = Command> = (
+  call: CommandCall,
+  cmd: C,
+) => Promise<HandlerResult>;

@@ -1,0 +1,170 @@
+import { parseDuration } from "../util/duration.js";
+import { isCommandName, specOf } from "./spec.js";
+import type { Command, ParsedLine } from "./types.js";
+import { TASK_NAME_RE } from "./types.js";
+
+/** The most `/bg` lines parsed per comment; config's `commands.max_per_comment` (<= 20) applies after. */
+export const MAX_PARSED = 20;
+/** Longest pause a command may set. */
+export const MAX_PAUSE_MS = 90 * 86_400_000;
+const MAX_LINE = 300;
+const MAX_REASON = 500;
+
+export interface ParseResult {
+  /** The first `max` `/bg` lines, in order: commands or errors. */
+  items: ParsedLine[];
+  /** How many more `/bg` lines the comment has (not parsed). */
+  ignored: number;
+}
+
+const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const QUOTE = /^ {0,3}>/;
+const INDENTED_CODE = /^(?: {4}|\t)/;
+// `/bg` at the start of a line (up to 3 spaces, as Markdown allows), then a space or the end.
+const BG_LINE = /^ {0,3}\/bg(?=[ \t]|$)/i;
+
+/**
+ * Finds the `/bg` lines of a comment. Quoted lines (`> `) and fenced or indented code blocks are
+ * not commands. One linear pass: a 64 KB comment of `/bg` lines parses only `max` of them.
+ */
+export function parseCommands(body: string | null | undefined, max = MAX_PARSED): ParseResult {
+  const items: ParsedLine[] = [];
+  let ignored = 0;
+  let fence: { char: string; len: number } | null = null;
+  const text = body ?? "";
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    let line = text.slice(start, end);
+    start = end + 1;
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+
+    const f = FENCE.exec(line);
+    if (fence) {
+      if (f && f[1]![0] === fence.char && f[1]!.length >= fence.len && f[2]!.trim() === "")
+        fence = null;
+      continue;
+    }
+    if (f && !(f[1]![0] === "`" && f[2]!.includes("`"))) {
+      fence = { char: f[1]![0]!, len: f[1]!.length };
+      continue;
+    }
+    if (QUOTE.test(line) || INDENTED_CODE.test(line) || !BG_LINE.test(line)) continue;
+    if (items.length >= max) {
+      ignored++;
+      continue;
+    }
+    items.push(parseLine(line));
+  }
+  return { items, ignored };
+}
+
+const shorten = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** Parses one line known to start with `/bg`. */
+export function parseLine(raw: string): ParsedLine {
+  const line = shorten(raw.trim(), MAX_LINE);
+  // Work on a bounded prefix: a reason is capped anyway, and a huge line costs nothing more.
+  const rest = raw
+    .trim()
+    .slice(3, 3 + MAX_LINE + MAX_REASON)
+    .trim()
+    .replace(/[.!,;:]+$/, "");
+  const words = rest === "" ? [] : rest.split(/[ \t]+/);
+  const first = words[0]?.toLowerCase();
+  if (first === undefined) return { ok: true, line, command: { name: "help" } };
+  if (!isCommandName(first)) {
+    return {
+      ok: false,
+      line,
+      error: `\`${shorten(first, 40).replace(/`/g, "'")}\` is not a bg-agent command`,
+    };
+  }
+  const args = words.slice(1);
+  const bad = (why: string): ParsedLine => ({
+    ok: false,
+    line,
+    name: first,
+    error: `${why}. Usage: \`${specOf(first).usage}\``,
+  });
+  const result = (command: Command): ParsedLine => ({ ok: true, line, command });
+  switch (first) {
+    case "approve": {
+      if (args.length > 1) return bad("approve takes at most one argument (what to approve)");
+      const what = args[0];
+      if (what !== undefined && !isWhat(what, true))
+        return bad(`\`${shorten(what, 40)}\` does not name a proposal or a task`);
+      return result(what === undefined ? { name: "approve" } : { name: "approve", what });
+    }
+    case "reject": {
+      const [head, ...tail] = args;
+      const hasWhat = head !== undefined && isWhat(head, false);
+      const what = hasWhat ? head : undefined;
+      const reason = (hasWhat ? tail : args).join(" ").trim().slice(0, MAX_REASON);
+      return result({ name: "reject", ...(what ? { what } : {}), ...(reason ? { reason } : {}) });
+    }
+    case "pause": {
+      if (args.length > 1) return bad("pause takes at most one duration, such as 2h or 1d");
+      const d = args[0];
+      if (d === undefined) return result({ name: "pause" });
+      const ms = parseDuration(d);
+      if (ms === undefined) return bad(`\`${shorten(d, 20)}\` is not a duration (use 30m, 2h, 1d)`);
+      if (ms > MAX_PAUSE_MS)
+        return bad(
+          "a pause lasts at most 90d (leave the duration out to pause until `/bg resume`)",
+        );
+      return result({ name: "pause", duration: d.toLowerCase(), ms });
+    }
+    case "run": {
+      if (args.length !== 1) return bad("run takes the name of one task from .github/bg-agent.yml");
+      const task = args[0]!;
+      if (!TASK_NAME_RE.test(task)) return bad(`\`${shorten(task, 40)}\` is not a task name`);
+      return result({ name: "run", task });
+    }
+    case "help": {
+      if (args.length > 1) return bad("help takes at most one command name");
+      const topic = args[0]?.toLowerCase();
+      if (topic !== undefined && !isCommandName(topic))
+        return bad(`\`${shorten(topic, 20)}\` is not a command`);
+      return result(topic ? { name: "help", topic } : { name: "help" });
+    }
+    case "resume":
+    case "status":
+    case "budget":
+    case "simulate":
+      if (args.length) return bad(`${first} takes no arguments`);
+      return result({ name: first });
+  }
+}
+
+const KINDS = new Set(["fix", "task", "merge"]);
+
+/**
+ * Whether a word names something to approve or reject: a proposal id (`7`, `#7`), a kind, or
+ * `task:<name>`. For approve (nothing else may follow) a bare task name also counts.
+ */
+function isWhat(word: string, approve: boolean): boolean {
+  if (/^#?\d{1,12}$/.test(word)) return true;
+  if (KINDS.has(word.toLowerCase())) return true;
+  if (/^task:/i.test(word)) return TASK_NAME_RE.test(word.slice(5));
+  return approve && TASK_NAME_RE.test(word);
+}
+
+/** A command written back in its normal form, for replies and the audit. */
+export function formatCommand(c: Command): string {
+  switch (c.name) {
+    case "approve":
+      return c.what ? `/bg approve ${c.what}` : "/bg approve";
+    case "reject":
+      return c.what ? `/bg reject ${c.what}` : "/bg reject";
+    case "pause":
+      return c.duration ? `/bg pause ${c.duration}` : "/bg pause";
+    case "run":
+      return `/bg run ${c.task}`;
+    case "help":
+      return c.topic ? `/bg help ${c.topic}` : "/bg help";
+    default:
+      return `/bg ${c.name}`;
+  }
+}
