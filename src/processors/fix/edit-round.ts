@@ -33,7 +33,8 @@ export async function editRound(o: {
 }): Promise<RoundResult> {
   for (let attempt = 1; attempt <= 2; attempt++) {
     const res = await o.llm.chat({
-      messages: o.messages,
+      // A copy: the conversation grows after the call.
+      messages: [...o.messages],
       format: { type: "json_schema", name: "fix_edits", schema: EDITS_JSON_SCHEMA },
       maxOutputTokens: MAX_OUTPUT_TOKENS,
       purpose: "fix",
