@@ -59,7 +59,12 @@ afterEach(() => {
 
 async function runFix(
   task: Task,
-  o: { config?: unknown; replies: Parameters<typeof fakeLlm>[0]; workspace?: boolean; dryRun?: boolean },
+  o: {
+    config?: unknown;
+    replies: Parameters<typeof fakeLlm>[0];
+    workspace?: boolean;
+    dryRun?: boolean;
+  },
 ): Promise<{ outcome: TaskOutcome; llm: ReturnType<typeof fakeLlm> }> {
   const llm = fakeLlm(o.replies);
   const ctx = await testCtx(store, REPO, {
@@ -77,7 +82,11 @@ describe("fix: an approved plan becomes a tested pull request", () => {
   it("pushes bg/fix-12 with the change and opens a PR that links the issue (through the worker pass)", async () => {
     const { proposalId } = approvedFix(store);
     // Put the claimed task back so the real worker pass claims it.
-    store.tasks.release(store.tasks.list({ type: "fix" }).map((t) => t.id), "test-worker", Date.now() - 1);
+    store.tasks.release(
+      store.tasks.list({ type: "fix" }).map((t) => t.id),
+      "test-worker",
+      Date.now() - 1,
+    );
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     const comment: { body?: string } = {};
@@ -88,7 +97,9 @@ describe("fix: an approved plan becomes a tested pull request", () => {
 
     const summary = await runPass(env, createProcessors(), { repo: REPO });
 
-    expect(summary.repos[0]!.processed).toEqual([expect.objectContaining({ type: "fix", outcome: "done" })]);
+    expect(summary.repos[0]!.processed).toEqual([
+      expect.objectContaining({ type: "fix", outcome: "done" }),
+    ]);
     expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
     expect(git(fx.bare, "log", "-1", "--format=%an", "bg/fix-12").trim()).toBe("bg-agent");
     expect(sink.pr).toMatchObject({ head: "bg/fix-12", base: "main" });
@@ -101,9 +112,18 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(sink.labels).toEqual(["bg:fix"]);
     expect(comment.body).toContain("https://github.com/octo/demo/pull/34");
     // The PR waits for a person: a merge proposal, not a merge.
-    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({ status: "proposed", payload: { key: KEY, fixProposalId: proposalId } });
+    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+      status: "proposed",
+      payload: { key: KEY, fixProposalId: proposalId },
+    });
     const [run] = store.runs.list({ kind: "fix" });
-    expect(run).toMatchObject({ status: "ok", ref: "issue:12", url: "https://github.com/octo/demo/pull/34", promptTokens: 100, completionTokens: 20 });
+    expect(run).toMatchObject({
+      status: "ok",
+      ref: "issue:12",
+      url: "https://github.com/octo/demo/pull/34",
+      promptTokens: 100,
+      completionTokens: 20,
+    });
     expect(run!.costUsd).toBeCloseTo(0.0001);
     // The LLM saw the plan and the file, after the system prompt and the project context.
     const msgs = llm.calls[0]!.messages;
@@ -137,7 +157,13 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     api
       .get(`/repos/${REPO}/pulls`)
       .query(true)
-      .reply(200, [{ number: 34, head: { ref: "bg/fix-12" }, labels: [{ name: "bg:fix" }, { name: "bg:unverified" }] }])
+      .reply(200, [
+        {
+          number: 34,
+          head: { ref: "bg/fix-12" },
+          labels: [{ name: "bg:fix" }, { name: "bg:unverified" }],
+        },
+      ])
       .patch(`/repos/${REPO}/pulls/34`, (b: Record<string, unknown>) => {
         updated = b;
         return true;
@@ -174,7 +200,10 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     const { task } = approvedFix(store);
     nockReads();
     const { outcome, llm } = await runFix(task, { replies: [edits([GOOD_EDIT])], dryRun: true });
-    expect(outcome).toMatchObject({ status: "done", result: { dryRun: true, files: ["src/math.js"], verification: "passed" } });
+    expect(outcome).toMatchObject({
+      status: "done",
+      result: { dryRun: true, files: ["src/math.js"], verification: "passed" },
+    });
     expect(llm.calls).toHaveLength(1);
     expect(fx.branches()).toEqual(["main"]);
     expect(store.runs.count()).toBe(0);
@@ -206,7 +235,10 @@ describe("fix: failures end in a comment, not a PR", () => {
     expect(comment.body).toContain("tests still fail after one repair round");
     expect(comment.body).toContain("repair: edits to src/math.js");
     expect(comment.body).toContain("AssertionError");
-    expect(store.runs.list({ kind: "fix" })[0]).toMatchObject({ status: "failed", promptTokens: 200 });
+    expect(store.runs.list({ kind: "fix" })[0]).toMatchObject({
+      status: "failed",
+      promptTokens: 200,
+    });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -219,7 +251,10 @@ describe("fix: failures end in a comment, not a PR", () => {
     nockIssueComment(api, comment);
     const { outcome, llm } = await runFix(task, {
       config: { fix: { test_command: hang, timeout: "1s" } },
-      replies: [edits([GOOD_EDIT]), edits([{ path: "src/math.js", search: "return a + b;", replace: "return b + a;" }])],
+      replies: [
+        edits([GOOD_EDIT]),
+        edits([{ path: "src/math.js", search: "return a + b;", replace: "return b + a;" }]),
+      ],
     });
     expect(outcome.status).toBe("failed");
     expect(llm.calls).toHaveLength(2);
@@ -268,7 +303,10 @@ describe("fix: failures end in a comment, not a PR", () => {
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
     const { outcome, llm } = await runFix(task, {
-      replies: ["Sure! Change the minus to a plus.", JSON.stringify({ edits: [{ file: "src/math.js" }] })],
+      replies: [
+        "Sure! Change the minus to a plus.",
+        JSON.stringify({ edits: [{ file: "src/math.js" }] }),
+      ],
     });
     expect(outcome.status).toBe("failed");
     expect(llm.calls).toHaveLength(2);
@@ -294,7 +332,9 @@ describe("fix: failures end in a comment, not a PR", () => {
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const stale = edits([{ path: "src/math.js", search: "return a - c;", replace: "return a + c;" }]);
+    const stale = edits([
+      { path: "src/math.js", search: "return a - c;", replace: "return a + c;" },
+    ]);
     const { outcome, llm } = await runFix(task, { replies: [stale, stale] });
     expect(outcome.status).toBe("failed");
     expect(llm.calls).toHaveLength(2);

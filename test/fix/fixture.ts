@@ -20,11 +20,18 @@ const gitEnv = {
 };
 
 export const git = (cwd: string, ...args: string[]): string =>
-  execFileSync("git", args, { cwd, env: gitEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync("git", args, {
+    cwd,
+    env: gitEnv,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 
 export const FILES: Record<string, string> = {
   "README.md": "# demo\n\nA tiny package that adds numbers.\n",
-  "package.json": JSON.stringify({ name: "demo", version: "1.0.0", scripts: { test: "node test.js" } }, null, 2) + "\n",
+  "package.json":
+    JSON.stringify({ name: "demo", version: "1.0.0", scripts: { test: "node test.js" } }, null, 2) +
+    "\n",
   "src/math.js": "function add(a, b) {\n  return a - b;\n}\n\nmodule.exports = { add };\n",
   "src/other.js": "module.exports = 1;\n",
   "test.js":
@@ -78,7 +85,10 @@ export function makeRepo(): RepoFixture {
       }
     },
     branches() {
-      return git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split("\n").filter(Boolean).sort();
+      return git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads")
+        .split("\n")
+        .filter(Boolean)
+        .sort();
     },
     cleanup() {
       rmSync(root, { recursive: true, force: true });
@@ -91,7 +101,11 @@ export const leftovers = (fx: RepoFixture): string[] => readdirSync(fx.tmp);
 /** An approved fix proposal and its queued, claimed task. */
 export function approvedFix(
   store: Store,
-  o: { status?: "approved" | "proposed" | "rejected"; affectedFiles?: string[]; plan?: string } = {},
+  o: {
+    status?: "approved" | "proposed" | "rejected";
+    affectedFiles?: string[];
+    plan?: string;
+  } = {},
 ): { task: Task; proposalId: number } {
   const p = store.proposals.propose({
     repo: REPO,
@@ -107,13 +121,24 @@ export function approvedFix(
   });
   const status = o.status ?? "approved";
   if (status !== "proposed") store.proposals.decide(p.id, status, "alice");
-  store.tasks.enqueue({ repo: REPO, type: "fix", source: "issue:12", payload: { key: KEY, proposalId: p.id } });
-  const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1, types: ["fix"] });
+  store.tasks.enqueue({
+    repo: REPO,
+    type: "fix",
+    source: "issue:12",
+    payload: { key: KEY, proposalId: p.id },
+  });
+  const [task] = store.tasks.claim({
+    owner: "test-worker",
+    leaseMs: 60_000,
+    limit: 1,
+    types: ["fix"],
+  });
   if (!task) throw new Error("no task claimed");
   return { task, proposalId: p.id };
 }
 
-export const edits = (e: unknown[], summary = "add() now adds."): string => JSON.stringify({ summary, edits: e });
+export const edits = (e: unknown[], summary = "add() now adds."): string =>
+  JSON.stringify({ summary, edits: e });
 export const GOOD_EDIT = { path: "src/math.js", search: "return a - b;", replace: "return a + b;" };
 
 /** GitHub reads every fix makes: the repository's default branch and the issue. */
@@ -139,7 +164,10 @@ export function nockIssueComment(api: nock.Scope, sink: { body?: string }): nock
 }
 
 /** A new PR #34 for bg/fix-12: captures the create body and the labels. */
-export function nockNewPr(api: nock.Scope, sink: { pr?: Record<string, unknown>; labels?: string[] }): nock.Scope {
+export function nockNewPr(
+  api: nock.Scope,
+  sink: { pr?: Record<string, unknown>; labels?: string[] },
+): nock.Scope {
   return api
     .get(`/repos/${REPO}/pulls`)
     .query({ head: "octo:bg/fix-12", state: "open", per_page: "10" })

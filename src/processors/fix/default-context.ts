@@ -14,10 +14,7 @@ const README_NAMES = ["README.md", "README", "README.rst", "README.txt", "readme
 
 export const defaultProjectContext: ProjectContextFn = async (root, ctx) => {
   const maxChars = ctx.config.tech_debt.context.max_tokens * 4;
-  const files = (await git(["ls-files", "-z"], { cwd: root }))
-    .split("\0")
-    .filter(Boolean)
-    .sort();
+  const files = (await git(["ls-files", "-z"], { cwd: root })).split("\0").filter(Boolean).sort();
   let readme = "";
   for (const name of README_NAMES) {
     if (!files.includes(name)) continue;

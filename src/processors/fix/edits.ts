@@ -45,7 +45,10 @@ export const EDITS_JSON_SCHEMA: Record<string, unknown> = {
             type: "object",
             additionalProperties: false,
             required: ["path", "content"],
-            properties: { path: { type: "string" }, content: { type: "string", description: "The whole new file" } },
+            properties: {
+              path: { type: "string" },
+              content: { type: "string", description: "The whole new file" },
+            },
           },
         ],
       },
@@ -67,7 +70,9 @@ export function parseEditsAnswer(content: string | null | undefined): ParseResul
   }
   const r = editsAnswerSchema.safeParse(json);
   if (!r.success) {
-    const problems = r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    const problems = r.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     return { ok: false, error: `the answer does not match the format: ${problems.join("; ")}` };
   }
   return { ok: true, answer: r.data };
@@ -97,7 +102,8 @@ export type PlanResult =
 
 const count = (haystack: string, needle: string): number => {
   let n = 0;
-  for (let i = haystack.indexOf(needle); i !== -1; i = haystack.indexOf(needle, i + needle.length)) n++;
+  for (let i = haystack.indexOf(needle); i !== -1; i = haystack.indexOf(needle, i + needle.length))
+    n++;
   return n;
 };
 
@@ -123,7 +129,12 @@ export async function planEdits(answer: EditsAnswer, policy: EditPolicy): Promis
   const changes = new Map<string, FileChange>();
   for (const edit of answer.edits) {
     const checked = await checkPath(policy.root, edit.path);
-    if (!checked.ok) return { ok: false, kind: "refused", error: `refused ${JSON.stringify(edit.path)}: ${checked.reason}` };
+    if (!checked.ok)
+      return {
+        ok: false,
+        kind: "refused",
+        error: `refused ${JSON.stringify(edit.path)}: ${checked.reason}`,
+      };
     const path = checked.path;
     if (!policy.inPlan(path) && !policy.allowOutsidePlan) {
       return {
@@ -136,7 +147,11 @@ export async function planEdits(answer: EditsAnswer, policy: EditPolicy): Promis
     if (!change) {
       const before = await readExisting(policy.root, path);
       if (before !== null && before.includes("\u0000")) {
-        return { ok: false, kind: "refused", error: `refused ${JSON.stringify(path)}: it is a binary file` };
+        return {
+          ok: false,
+          kind: "refused",
+          error: `refused ${JSON.stringify(path)}: it is a binary file`,
+        };
       }
       change = { path, before, after: before ?? "" };
       if (changes.size >= policy.maxFiles) {
@@ -175,7 +190,8 @@ export async function planEdits(answer: EditsAnswer, policy: EditPolicy): Promis
       };
     }
     const at = change.after.indexOf(edit.search);
-    change.after = change.after.slice(0, at) + edit.replace + change.after.slice(at + edit.search.length);
+    change.after =
+      change.after.slice(0, at) + edit.replace + change.after.slice(at + edit.search.length);
   }
   return { ok: true, changes: [...changes.values()].filter((c) => c.after !== c.before) };
 }

@@ -10,7 +10,9 @@ export class GitError extends Error {
     readonly stderr: string,
     readonly code: number | null,
   ) {
-    super(`git ${args[0] ?? ""} failed${code !== null ? ` (exit ${code})` : ""}: ${stderr.trim().slice(0, 2_000)}`);
+    super(
+      `git ${args[0] ?? ""} failed${code !== null ? ` (exit ${code})` : ""}: ${stderr.trim().slice(0, 2_000)}`,
+    );
     this.name = "GitError";
   }
 }
@@ -37,7 +39,15 @@ export interface GitOptions {
 
 /** Runs git with a fixed identity, no prompts, no hooks, no signing. Returns stdout. */
 export function git(args: string[], o: GitOptions): Promise<string> {
-  const full = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", ...args];
+  const full = [
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "tag.gpgsign=false",
+    ...args,
+  ];
   return new Promise((resolve, reject) => {
     execFile(
       "git",
@@ -59,7 +69,10 @@ export function git(args: string[], o: GitOptions): Promise<string> {
       },
       (err, stdout, stderr) => {
         if (err) {
-          const code = typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : null;
+          const code =
+            typeof (err as { code?: unknown }).code === "number"
+              ? (err as { code: number }).code
+              : null;
           reject(new GitError(args, String(stderr || err.message), code));
         } else resolve(String(stdout));
       },

@@ -71,7 +71,12 @@ export function createFixProcessor(deps: FixDeps = {}): Processor {
 }
 
 /** Posts on the issue (GitHub: bg-agent's `fix` comment, updated in place; Linear: a comment). */
-async function report(ctx: ProcessorContext, key: string, target: Target | null, body: string): Promise<void> {
+async function report(
+  ctx: ProcessorContext,
+  key: string,
+  target: Target | null,
+  body: string,
+): Promise<void> {
   if (ctx.env.dryRun) {
     ctx.log.info({ key }, `dry-run: would comment on ${key}:\n${body}`);
     return;
@@ -87,7 +92,11 @@ async function report(ctx: ProcessorContext, key: string, target: Target | null,
 async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise<TaskOutcome> {
   const payload = payloadSchema.safeParse(task.payload);
   if (!payload.success) {
-    return { status: "failed", permanent: true, error: "a fix task needs the payload {key, proposalId}" };
+    return {
+      status: "failed",
+      permanent: true,
+      error: "a fix task needs the payload {key, proposalId}",
+    };
   }
   const { key, proposalId } = payload.data;
   const log = ctx.log.child({ fix: key, task: task.id });
@@ -98,7 +107,11 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
     await report(ctx, key, target, refusedComment(reason));
     return { status: "failed", permanent: true, error: reason };
   };
-  if (!proposal || proposal.repo.toLowerCase() !== ctx.repoName.toLowerCase() || proposal.kind !== "fix") {
+  if (
+    !proposal ||
+    proposal.repo.toLowerCase() !== ctx.repoName.toLowerCase() ||
+    proposal.kind !== "fix"
+  ) {
     return refuse(`fix proposal ${proposalId} does not exist for this repository.`);
   }
   if (proposal.status !== "approved") {
@@ -127,7 +140,11 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
 
   let usage = ZERO;
   const started = Date.now();
-  const record = (status: "ok" | "failed" | "waiting", summary: string, extra: { url?: string; error?: string } = {}) => {
+  const record = (
+    status: "ok" | "failed" | "waiting",
+    summary: string,
+    extra: { url?: string; error?: string } = {},
+  ) => {
     if (ctx.env.dryRun) return;
     ctx.store.runs.record({
       repo: ctx.repoName,
@@ -143,7 +160,18 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
     });
   };
   try {
-    return await carryOut({ ctx, deps, llm, proposal, plan, subject, target, onUsage: (u) => (usage = addUsage(usage, u)), record, log });
+    return await carryOut({
+      ctx,
+      deps,
+      llm,
+      proposal,
+      plan,
+      subject,
+      target,
+      onUsage: (u) => (usage = addUsage(usage, u)),
+      record,
+      log,
+    });
   } catch (e) {
     if (e instanceof BudgetExceededError) {
       log.warn({ err: e }, "fix waits for the budget");
@@ -164,7 +192,11 @@ interface CarryOut {
   subject: FixSubject;
   target: Target;
   onUsage: (u: Usage) => void;
-  record: (status: "ok" | "failed", summary: string, extra?: { url?: string; error?: string }) => void;
+  record: (
+    status: "ok" | "failed",
+    summary: string,
+    extra?: { url?: string; error?: string },
+  ) => void;
   log: ProcessorContext["log"];
 }
 
@@ -199,11 +231,22 @@ async function readViews(root: string, paths: readonly string[]): Promise<FileVi
     const info = await stat(full).catch(() => null);
     if (!info) views.push({ path: checked.path, content: null });
     else if (!info.isFile()) views.push({ path: checked.path, content: null, note: "not a file" });
-    else if (info.size > MAX_FILE_CHARS * 4) views.push({ path: checked.path, content: null, note: `too large to show (${info.size} bytes)` });
+    else if (info.size > MAX_FILE_CHARS * 4)
+      views.push({
+        path: checked.path,
+        content: null,
+        note: `too large to show (${info.size} bytes)`,
+      });
     else {
       const text = await readFile(full, "utf8");
-      if (text.includes("\u0000")) views.push({ path: checked.path, content: null, note: "binary file" });
-      else if (text.length > MAX_FILE_CHARS) views.push({ path: checked.path, content: text.slice(0, MAX_FILE_CHARS), note: "truncated" });
+      if (text.includes("\u0000"))
+        views.push({ path: checked.path, content: null, note: "binary file" });
+      else if (text.length > MAX_FILE_CHARS)
+        views.push({
+          path: checked.path,
+          content: text.slice(0, MAX_FILE_CHARS),
+          note: "truncated",
+        });
       else views.push({ path: checked.path, content: text });
     }
   }
@@ -211,7 +254,11 @@ async function readViews(root: string, paths: readonly string[]): Promise<FileVi
 }
 
 /** The files to show the model: tracked files the plan names (files, folders, globs), and named files that do not exist yet. */
-function promptPaths(entries: readonly string[], tracked: readonly string[], cap: number): string[] {
+function promptPaths(
+  entries: readonly string[],
+  tracked: readonly string[],
+  cap: number,
+): string[] {
   const matches = planMatcher(entries);
   const out = new Set<string>(tracked.filter(matches));
   for (const e of entries) {
@@ -235,7 +282,12 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
   const tried: string[] = [];
   const fail = async (reason: string, outputTail?: string): Promise<TaskOutcome> => {
     log.warn({ reason }, "fix: no pull request");
-    await report(ctx, subject.key, o.target, failureComment({ reason, tried, ...(outputTail ? { outputTail } : {}) }));
+    await report(
+      ctx,
+      subject.key,
+      o.target,
+      failureComment({ reason, tried, ...(outputTail ? { outputTail } : {}) }),
+    );
     o.record("failed", reason, { error: reason });
     return { status: "failed", permanent: true, error: reason };
   };
@@ -265,9 +317,20 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
     },
   ];
 
-  const round = await editRound({ llm: o.llm, messages, policy, onUsage: o.onUsage, tried, label: "edit" });
+  const round = await editRound({
+    llm: o.llm,
+    messages,
+    policy,
+    onUsage: o.onUsage,
+    tried,
+    label: "edit",
+  });
   if (!round.ok) {
-    return fail(round.kind === "refused" ? `the edit was refused: ${round.error}` : `the edits could not be applied: ${round.error}`);
+    return fail(
+      round.kind === "refused"
+        ? `the edit was refused: ${round.error}`
+        : `the edits could not be applied: ${round.error}`,
+    );
   }
   const changed = new Map<string, FileChange>(round.changes.map((c) => [c.path, c]));
   let summary = round.summary;
@@ -276,14 +339,23 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
   const commit = async () => {
     await ws.git(["add", "--", ...changed.keys()]);
     await ws.git(["reset", "--soft", ws.baseSha]);
-    await ws.git(["commit", "--quiet", "--no-verify", "-m", message, "-m", `${summary}\n\nbg-agent fix:${subject.key}`.trim()]);
+    await ws.git([
+      "commit",
+      "--quiet",
+      "--no-verify",
+      "-m",
+      message,
+      "-m",
+      `${summary}\n\nbg-agent fix:${subject.key}`.trim(),
+    ]);
   };
   await commit();
 
   let verification: Verification = { status: "unverified" };
   if (cfg.test_command) {
     const timeoutMs = parseDuration(cfg.timeout) ?? 600_000;
-    const test = () => runCommand(cfg.test_command!, { cwd: ws.dir, timeoutMs, env: testEnvironment() });
+    const test = () =>
+      runCommand(cfg.test_command!, { cwd: ws.dir, timeoutMs, env: testEnvironment() });
     let result = await test();
     let repaired = false;
     if (result.code !== 0 || result.timedOut) {
@@ -295,17 +367,35 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
       const current = await readViews(ws.dir, [...new Set([...changed.keys(), ...paths])].sort());
       messages.push({
         role: "user",
-        content: repairMessage({ command: cfg.test_command, outcome: first, outputTail: tail(result.output, 80, 8_000), files: current }),
+        content: repairMessage({
+          command: cfg.test_command,
+          outcome: first,
+          outputTail: tail(result.output, 80, 8_000),
+          files: current,
+        }),
       });
-      const repair = await editRound({ llm: o.llm, messages, policy, onUsage: o.onUsage, tried, label: "repair" });
+      const repair = await editRound({
+        llm: o.llm,
+        messages,
+        policy,
+        onUsage: o.onUsage,
+        tried,
+        label: "repair",
+      });
       if (!repair.ok) {
         return fail(
           `the tests failed (${first}) and the repair ${repair.kind === "refused" ? `was refused: ${repair.error}` : `could not be applied: ${repair.error}`}`,
           tail(result.output),
         );
       }
-      if (changed.size + repair.changes.filter((c) => !changed.has(c.path)).length > cfg.max_files) {
-        return fail(`the repair would change more than ${cfg.max_files} files (fix.max_files)`, tail(result.output));
+      if (
+        changed.size + repair.changes.filter((c) => !changed.has(c.path)).length >
+        cfg.max_files
+      ) {
+        return fail(
+          `the repair would change more than ${cfg.max_files} files (fix.max_files)`,
+          tail(result.output),
+        );
       }
       for (const c of repair.changes) {
         const prior = changed.get(c.path);
@@ -319,11 +409,19 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
       if (result.code !== 0 || result.timedOut) {
         const second = outcomeText(result, timeoutMs);
         tried.push(`tests after the repair: \`${cfg.test_command}\` ${second}`);
-        return fail(`the tests still fail after one repair round: \`${cfg.test_command}\` ${second}`, tail(result.output));
+        return fail(
+          `the tests still fail after one repair round: \`${cfg.test_command}\` ${second}`,
+          tail(result.output),
+        );
       }
     }
     tried.push(`tests: \`${cfg.test_command}\` passed`);
-    verification = { status: "passed", command: cfg.test_command, durationMs: result.durationMs, repaired };
+    verification = {
+      status: "passed",
+      command: cfg.test_command,
+      durationMs: result.durationMs,
+      repaired,
+    };
   }
 
   const headSha = (await ws.git(["rev-parse", "HEAD"])).trim();
@@ -343,12 +441,22 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
   const labels = verification.status === "unverified" ? [FIX_LABEL, UNVERIFIED_LABEL] : [FIX_LABEL];
   if (ctx.env.dryRun) {
     log.info(
-      { branch: subject.branch, headSha, files: files.map((f) => f.path), verification: verification.status },
+      {
+        branch: subject.branch,
+        headSha,
+        files: files.map((f) => f.path),
+        verification: verification.status,
+      },
       `dry-run: would push ${subject.branch} and open a pull request "${prTitle(subject)}" with labels ${labels.join(", ")}`,
     );
     return {
       status: "done",
-      result: { dryRun: true, branch: subject.branch, files: files.map((f) => f.path), verification: verification.status },
+      result: {
+        dryRun: true,
+        branch: subject.branch,
+        files: files.map((f) => f.path),
+        verification: verification.status,
+      },
     };
   }
 
@@ -367,14 +475,31 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
     kind: "merge",
     target: `pr:${pr.number}`,
     contentHash: headSha,
-    payload: { key: subject.key, fixProposalId: o.proposal.id, branch: subject.branch, headSha, verified: verification.status === "passed" },
+    payload: {
+      key: subject.key,
+      fixProposalId: o.proposal.id,
+      branch: subject.branch,
+      headSha,
+      verified: verification.status === "passed",
+    },
   });
-  await report(ctx, subject.key, o.target, successComment({ pr: pr.number, url: pr.url, verification, updated: pr.action === "updated" }));
+  await report(
+    ctx,
+    subject.key,
+    o.target,
+    successComment({ pr: pr.number, url: pr.url, verification, updated: pr.action === "updated" }),
+  );
   const done = `${pr.action} #${pr.number} (${files.length} file${files.length === 1 ? "" : "s"}, ${verification.status})`;
   o.record("ok", done, { url: pr.url });
   log.info({ pr: pr.number, branch: subject.branch, headSha }, `fix: ${done}`);
   return {
     status: "done",
-    result: { pr: pr.number, url: pr.url, branch: subject.branch, headSha, verification: verification.status },
+    result: {
+      pr: pr.number,
+      url: pr.url,
+      branch: subject.branch,
+      headSha,
+      verification: verification.status,
+    },
   };
 }

@@ -21,7 +21,11 @@ export interface PullRequestResult {
  * Opens the pull request for bg-agent's branch, or updates the open one for that branch (a
  * retried fix force-pushes the same branch and keeps its PR), then sets the labels.
  */
-export async function upsertPullRequest(octokit: GitHubClient, ref: RepoRef, spec: PullRequestSpec): Promise<PullRequestResult> {
+export async function upsertPullRequest(
+  octokit: GitHubClient,
+  ref: RepoRef,
+  spec: PullRequestSpec,
+): Promise<PullRequestResult> {
   const { data: open } = await octokit.rest.pulls.list({
     ...ref,
     head: `${ref.owner}:${spec.branch}`,
@@ -56,6 +60,11 @@ export async function upsertPullRequest(octokit: GitHubClient, ref: RepoRef, spe
     });
     result = { number: data.number, url: data.html_url, action: "created" };
   }
-  if (spec.labels.length) await octokit.rest.issues.addLabels({ ...ref, issue_number: result.number, labels: spec.labels });
+  if (spec.labels.length)
+    await octokit.rest.issues.addLabels({
+      ...ref,
+      issue_number: result.number,
+      labels: spec.labels,
+    });
   return result;
 }

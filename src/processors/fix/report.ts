@@ -21,7 +21,8 @@ export type Verification =
   | { status: "passed"; command: string; durationMs: number; repaired: boolean }
   | { status: "unverified" };
 
-const SECRET_RE = /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abpr]-[A-Za-z0-9-]{10,})\b/g;
+const SECRET_RE =
+  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abpr]-[A-Za-z0-9-]{10,})\b/g;
 
 /**
  * Untrusted text (test output) shown verbatim in a fenced block: the fence is longer than any
@@ -38,7 +39,8 @@ export function safeBlock(text: string, maxChars = 6_000): string {
   return `${fence}text\n${t.replace(/\s+$/, "")}\n${fence}`;
 }
 
-export const issueRef = (s: FixSubject): string => (s.issueNumber !== undefined ? `#${s.issueNumber}` : s.linear?.identifier ?? s.key);
+export const issueRef = (s: FixSubject): string =>
+  s.issueNumber !== undefined ? `#${s.issueNumber}` : (s.linear?.identifier ?? s.key);
 
 export function prTitle(s: FixSubject): string {
   return `bg-agent: fix ${issueRef(s)} – ${sanitizeInline(s.title, 180)}`;
@@ -66,7 +68,8 @@ export function prBody(o: {
   if (s.issueNumber !== undefined) links.push(`Fixes #${s.issueNumber}`);
   if (s.linear) {
     links.push(`Fixes ${s.linear.identifier}`);
-    if (s.linear.url && /^https:\/\//.test(s.linear.url)) links.push(`Linear: [${s.linear.identifier}](${s.linear.url})`);
+    if (s.linear.url && /^https:\/\//.test(s.linear.url))
+      links.push(`Linear: [${s.linear.identifier}](${s.linear.url})`);
   }
   const approved = o.approvedBy ? ` approved by ${sanitizeInline(o.approvedBy, 60)}` : " approved";
   return [
@@ -94,7 +97,12 @@ export function prBody(o: {
   ].join("\n");
 }
 
-export function successComment(o: { pr: number; url: string; verification: Verification; updated: boolean }): string {
+export function successComment(o: {
+  pr: number;
+  url: string;
+  verification: Verification;
+  updated: boolean;
+}): string {
   const verb = o.updated ? "updated" : "opened";
   return [
     `🤖 bg-agent ${verb} pull request #${o.pr} with the approved fix: ${o.url}`,
@@ -105,7 +113,11 @@ export function successComment(o: { pr: number; url: string; verification: Verif
   ].join("\n");
 }
 
-export function failureComment(o: { reason: string; tried: string[]; outputTail?: string }): string {
+export function failureComment(o: {
+  reason: string;
+  tried: string[];
+  outputTail?: string;
+}): string {
   return [
     "🤖 bg-agent tried the approved fix but did **not** open a pull request.",
     "",

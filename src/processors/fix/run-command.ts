@@ -90,7 +90,21 @@ export function tail(text: string, lines = 60, chars = 4_000): string {
 }
 
 /** Variables a test command may see; everything else (tokens, keys) is withheld. */
-const PASS_THROUGH = ["PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "SHELL", "TERM", "TZ"];
+const PASS_THROUGH = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TMPDIR",
+  "TEMP",
+  "TMP",
+  "SHELL",
+  "TERM",
+  "TZ",
+];
 
 /**
  * The environment for running the repository's tests on LLM-written code: no secrets (no

@@ -14,14 +14,21 @@ export function normalizeRepoPath(input: string): PathCheck {
   if (!raw) return { ok: false, reason: "the path is empty" };
   if (raw.length > 500) return { ok: false, reason: "the path is longer than 500 characters" };
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f]/.test(raw)) return { ok: false, reason: "the path contains control characters" };
-  if (raw.includes("\\")) return { ok: false, reason: "the path contains a backslash; use forward slashes" };
+  if (/[\u0000-\u001f]/.test(raw))
+    return { ok: false, reason: "the path contains control characters" };
+  if (raw.includes("\\"))
+    return { ok: false, reason: "the path contains a backslash; use forward slashes" };
   if (raw.startsWith("/") || raw.startsWith("~") || /^[A-Za-z]:/.test(raw)) {
-    return { ok: false, reason: "the path is absolute; only paths inside the repository can be edited" };
+    return {
+      ok: false,
+      reason: "the path is absolute; only paths inside the repository can be edited",
+    };
   }
   const segments = raw.split("/").filter((s) => s !== "" && s !== ".");
-  if (segments.includes("..")) return { ok: false, reason: "the path leaves the repository (`..`)" };
-  if (segments.some((s) => s.toLowerCase() === ".git")) return { ok: false, reason: "files under .git are never edited" };
+  if (segments.includes(".."))
+    return { ok: false, reason: "the path leaves the repository (`..`)" };
+  if (segments.some((s) => s.toLowerCase() === ".git"))
+    return { ok: false, reason: "files under .git are never edited" };
   if (!segments.length) return { ok: false, reason: "the path names the repository root" };
   if (segments[0]!.toLowerCase() === ".github" && segments[1]?.toLowerCase() === "workflows") {
     return { ok: false, reason: "workflow files (.github/workflows/) are never edited by a fix" };
@@ -58,13 +65,26 @@ export async function checkOnDisk(root: string, path: string): Promise<PathCheck
       try {
         target = await realpath(next);
       } catch {
-        return { ok: false, reason: `${segments.slice(0, i + 1).join("/")} is a dangling symbolic link` };
+        return {
+          ok: false,
+          reason: `${segments.slice(0, i + 1).join("/")} is a dangling symbolic link`,
+        };
       }
       if (!inside(realRoot, target)) {
-        return { ok: false, reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link that leads outside the repository` };
+        return {
+          ok: false,
+          reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link that leads outside the repository`,
+        };
       }
-      if (relative(realRoot, target).split(sep).some((s) => s.toLowerCase() === ".git")) {
-        return { ok: false, reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link into .git` };
+      if (
+        relative(realRoot, target)
+          .split(sep)
+          .some((s) => s.toLowerCase() === ".git")
+      ) {
+        return {
+          ok: false,
+          reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link into .git`,
+        };
       }
       current = target;
     } else current = next;

@@ -13,15 +13,25 @@ export function parseTarget(text: string): Target | null {
 }
 
 /** bg-agent's branch for a fix: `bg/fix-12` or `bg/fix-ENG-123`. */
-export const branchFor = (t: Target): string => `bg/fix-${t.kind === "issue" ? t.number : t.identifier}`;
+export const branchFor = (t: Target): string =>
+  `bg/fix-${t.kind === "issue" ? t.number : t.identifier}`;
 
-export type SubjectResult = { ok: true; subject: FixSubject } | { ok: false; closed: true; reason: string };
+export type SubjectResult =
+  { ok: true; subject: FixSubject } | { ok: false; closed: true; reason: string };
 
 /** Loads the issue's title (and Linear's id and URL) for the PR; a closed issue is not fixed. */
-export async function loadSubject(ctx: ProcessorContext, key: string, target: Target): Promise<SubjectResult> {
+export async function loadSubject(
+  ctx: ProcessorContext,
+  key: string,
+  target: Target,
+): Promise<SubjectResult> {
   if (target.kind === "issue") {
-    const { data } = await ctx.octokit.rest.issues.get({ ...ctx.repo, issue_number: target.number });
-    if (data.state === "closed") return { ok: false, closed: true, reason: `issue #${target.number} is closed` };
+    const { data } = await ctx.octokit.rest.issues.get({
+      ...ctx.repo,
+      issue_number: target.number,
+    });
+    if (data.state === "closed")
+      return { ok: false, closed: true, reason: `issue #${target.number} is closed` };
     return {
       ok: true,
       subject: {

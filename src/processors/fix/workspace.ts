@@ -26,18 +26,32 @@ export interface Workspace {
 
 /** Does a remote URL point at owner/repo? (https, ssh, or a local path ending in owner/repo.git) */
 export function remoteMatches(url: string, ref: RepoRef): boolean {
-  const u = url.trim().replace(/\/+$/, "").replace(/\.git$/i, "").toLowerCase();
+  const u = url
+    .trim()
+    .replace(/\/+$/, "")
+    .replace(/\.git$/i, "")
+    .toLowerCase();
   const want = `${ref.owner}/${ref.repo}`.toLowerCase();
   return u.endsWith(`/${want}`) || u.endsWith(`:${want}`);
 }
 
 /** The clone URL and token for a repository, from the GitHub client that serves it. */
 export async function remoteFromOctokit(octokit: GitHubClient, ref: RepoRef): Promise<RemoteSpec> {
-  const api = String(octokit.request.endpoint.DEFAULTS.baseUrl ?? "https://api.github.com").replace(/\/+$/, "");
+  const api = String(octokit.request.endpoint.DEFAULTS.baseUrl ?? "https://api.github.com").replace(
+    /\/+$/,
+    "",
+  );
   const server =
-    api === "https://api.github.com" ? "https://github.com" : api.replace(/\/api\/v3$/i, "").replace(/\/api$/i, "");
-  const auth = z.object({ token: z.string().min(1) }).safeParse(await octokit.auth({ type: "installation" }));
-  return { url: `${server}/${ref.owner}/${ref.repo}.git`, ...(auth.success ? { token: auth.data.token } : {}) };
+    api === "https://api.github.com"
+      ? "https://github.com"
+      : api.replace(/\/api\/v3$/i, "").replace(/\/api$/i, "");
+  const auth = z
+    .object({ token: z.string().min(1) })
+    .safeParse(await octokit.auth({ type: "installation" }));
+  return {
+    url: `${server}/${ref.owner}/${ref.repo}.git`,
+    ...(auth.success ? { token: auth.data.token } : {}),
+  };
 }
 
 export interface OpenWorkspaceOptions {
@@ -53,7 +67,9 @@ export interface OpenWorkspaceOptions {
 
 async function isCheckoutOf(dir: string, ref: RepoRef): Promise<boolean> {
   try {
-    const url = (await git(["remote", "get-url", "origin"], { cwd: dir, timeoutMs: 10_000 })).trim();
+    const url = (
+      await git(["remote", "get-url", "origin"], { cwd: dir, timeoutMs: 10_000 })
+    ).trim();
     return remoteMatches(url, ref);
   } catch {
     return false;
@@ -76,13 +92,16 @@ export async function openWorkspace(o: OpenWorkspaceOptions): Promise<Workspace>
       const remoteBase = `refs/remotes/origin/${o.baseBranch}`;
       let base = "HEAD";
       try {
-        await git(["rev-parse", "--verify", "--quiet", `${remoteBase}^{commit}`], { cwd: checkout });
+        await git(["rev-parse", "--verify", "--quiet", `${remoteBase}^{commit}`], {
+          cwd: checkout,
+        });
         base = remoteBase;
       } catch {
         // No remote-tracking ref (a detached runner checkout): the checked-out commit is the base.
       }
       await git(["worktree", "add", "--detach", dir, base], { cwd: checkout });
-      const run = (args: string[], timeoutMs?: number) => git(args, { cwd: dir, ...(timeoutMs ? { timeoutMs } : {}) });
+      const run = (args: string[], timeoutMs?: number) =>
+        git(args, { cwd: dir, ...(timeoutMs ? { timeoutMs } : {}) });
       const baseSha = (await run(["rev-parse", "HEAD"])).trim();
       o.log.debug({ dir, base, baseSha }, "fix: worktree of the runner's checkout");
       return {
@@ -94,7 +113,9 @@ export async function openWorkspace(o: OpenWorkspaceOptions): Promise<Workspace>
           await run(["push", "--force", "origin", `HEAD:refs/heads/${branch}`]);
         },
         cleanup: async () => {
-          await git(["worktree", "remove", "--force", dir], { cwd: checkout }).catch(() => undefined);
+          await git(["worktree", "remove", "--force", dir], { cwd: checkout }).catch(
+            () => undefined,
+          );
           await removeTmp();
           await git(["worktree", "prune"], { cwd: checkout }).catch(() => undefined);
         },
@@ -102,11 +123,26 @@ export async function openWorkspace(o: OpenWorkspaceOptions): Promise<Workspace>
     }
     const remote = await o.remote();
     const env = authEnv(remote.token);
-    await git(["clone", "--quiet", "--no-tags", "--depth", "50", "--single-branch", "--branch", o.baseBranch, remote.url, dir], {
-      cwd: tmp,
-      env,
-    });
-    const run = (args: string[], timeoutMs?: number) => git(args, { cwd: dir, env, ...(timeoutMs ? { timeoutMs } : {}) });
+    await git(
+      [
+        "clone",
+        "--quiet",
+        "--no-tags",
+        "--depth",
+        "50",
+        "--single-branch",
+        "--branch",
+        o.baseBranch,
+        remote.url,
+        dir,
+      ],
+      {
+        cwd: tmp,
+        env,
+      },
+    );
+    const run = (args: string[], timeoutMs?: number) =>
+      git(args, { cwd: dir, env, ...(timeoutMs ? { timeoutMs } : {}) });
     const baseSha = (await run(["rev-parse", "HEAD"])).trim();
     o.log.debug({ dir, baseSha }, "fix: cloned into a temp dir");
     return {
