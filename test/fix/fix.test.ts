@@ -4,7 +4,9 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BudgetExceededError } from "../../src/llm/types.js";
 import { createProcessors } from "../../src/processors/index.js";
+import type { LinearGateway, LinearIssue } from "../../src/integrations/linear-types.js";
 import { createFixProcessor } from "../../src/processors/fix/index.js";
+import type { FixDeps } from "../../src/processors/fix/index.js";
 import type { Store } from "../../src/store/index.js";
 import type { Task } from "../../src/store/tasks.js";
 import type { TaskOutcome } from "../../src/worker/types.js";
@@ -64,6 +66,8 @@ async function runFix(
     replies: Parameters<typeof fakeLlm>[0];
     workspace?: boolean;
     dryRun?: boolean;
+    linear?: LinearGateway;
+    deps?: FixDeps;
   },
 ): Promise<{ outcome: TaskOutcome; llm: ReturnType<typeof fakeLlm> }> {
   const llm = fakeLlm(o.replies);
@@ -73,7 +77,12 @@ async function runFix(
     ...(o.workspace === false ? {} : { workspace: fx.checkout }),
     dryRun: o.dryRun ?? false,
   });
-  const processor = createFixProcessor({ tmpRoot: fx.tmp, remote: async () => ({ url: fx.bare }) });
+  if (o.linear) ctx.env.linear = o.linear;
+  const processor = createFixProcessor({
+    tmpRoot: fx.tmp,
+    remote: async () => ({ url: fx.bare }),
+    ...o.deps,
+  });
   const outcomes = await processor.process(ctx, [task]);
   return { outcome: outcomes.get(task.id)!, llm };
 }
@@ -193,6 +202,79 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(outcome.status).toBe("done");
     expect(String(sink.pr!.body)).toContain("Nothing was verified");
     expect(sink.labels).toEqual(["bg:fix", "bg:unverified"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("fixes a Linear issue: branch bg/fix-ENG-7, PR links it, the verdict goes to Linear", async () => {
+    const issue: LinearIssue = {
+      id: "lin-uuid-7",
+      identifier: "ENG-7",
+      title: "add() subtracts",
+      description: "",
+      url: "https://linear.app/acme/issue/ENG-7",
+      state: "Backlog",
+      labels: ["tech-debt"],
+      teamKey: "ENG",
+    };
+    const comments: { id: string; body: string }[] = [];
+    const linear: LinearGateway = {
+      listIssues: async () => [issue],
+      getIssue: async (id) => (id === "ENG-7" ? issue : null),
+      comment: async (id, body) => void comments.push({ id, body }),
+      moveToState: async () => {},
+    };
+    const p = store.proposals.propose({
+      repo: REPO,
+      kind: "fix",
+      target: "linear:ENG-7",
+      contentHash: "h",
+      payload: {
+        key: "ENG-7",
+        plan: "Make add() add.",
+        affectedFiles: ["src/math.js"],
+        complexity: "low",
+      },
+    });
+    store.proposals.decide(p.id, "approved", "alice");
+    store.tasks.enqueue({
+      repo: REPO,
+      type: "fix",
+      source: "linear:ENG-7",
+      payload: { key: "ENG-7", proposalId: p.id },
+    });
+    const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    let pr: Record<string, unknown> | undefined;
+    nock(API)
+      .get(`/repos/${REPO}`)
+      .reply(200, { default_branch: "main" })
+      .get(`/repos/${REPO}/pulls`)
+      .query({ head: "octo:bg/fix-ENG-7", state: "open", per_page: "10" })
+      .reply(200, [])
+      .post(`/repos/${REPO}/pulls`, (b: Record<string, unknown>) => {
+        pr = b;
+        return true;
+      })
+      .reply(201, { number: 35, html_url: `https://github.com/${REPO}/pull/35` })
+      .post(`/repos/${REPO}/issues/35/labels`)
+      .reply(200, []);
+    const { outcome, llm } = await runFix(task!, {
+      replies: [edits([GOOD_EDIT])],
+      linear,
+      deps: {
+        projectContext: async (root) => `CONTEXT FROM THE SHARED BUILDER for ${root.length > 0}`,
+      },
+    });
+    expect(outcome.status).toBe("done");
+    expect(fx.branchFile("bg/fix-ENG-7", "src/math.js")).toContain("return a + b;");
+    expect(String(pr!.title)).toContain("ENG-7");
+    expect(String(pr!.body)).toContain("Fixes ENG-7");
+    expect(String(pr!.body)).toContain("(https://linear.app/acme/issue/ENG-7)");
+    expect(comments).toEqual([
+      { id: "lin-uuid-7", body: expect.stringContaining("pull request #35") },
+    ]);
+    expect(String(llm.calls[0]!.messages[1]!.content)).toContain(
+      "CONTEXT FROM THE SHARED BUILDER for true",
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 

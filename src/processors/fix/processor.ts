@@ -360,7 +360,7 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
     let repaired = false;
     if (result.code !== 0 || result.timedOut) {
       const first = outcomeText(result, timeoutMs);
-      tried.push(`tests: \`${cfg.test_command}\` ${first}`);
+      tried.push(`tests: "${cfg.test_command}" ${first}`);
       log.info({ outcome: first }, "fix: tests failed; one repair round");
       // Drop what the test run did to tracked files; keep the committed edit.
       await ws.git(["reset", "--quiet", "--hard", "HEAD"]);
@@ -408,14 +408,14 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
       repaired = true;
       if (result.code !== 0 || result.timedOut) {
         const second = outcomeText(result, timeoutMs);
-        tried.push(`tests after the repair: \`${cfg.test_command}\` ${second}`);
+        tried.push(`tests after the repair: "${cfg.test_command}" ${second}`);
         return fail(
-          `the tests still fail after one repair round: \`${cfg.test_command}\` ${second}`,
+          `the tests still fail after one repair round: "${cfg.test_command}" ${second}`,
           tail(result.output),
         );
       }
     }
-    tried.push(`tests: \`${cfg.test_command}\` passed`);
+    tried.push(`tests: "${cfg.test_command}" passed`);
     verification = {
       status: "passed",
       command: cfg.test_command,

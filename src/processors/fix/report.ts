@@ -43,7 +43,9 @@ export const issueRef = (s: FixSubject): string =>
   s.issueNumber !== undefined ? `#${s.issueNumber}` : (s.linear?.identifier ?? s.key);
 
 export function prTitle(s: FixSubject): string {
-  return `bg-agent: fix ${issueRef(s)} – ${sanitizeInline(s.title, 180)}`;
+  // A title is plain text on GitHub (no Markdown, no pings): only whitespace and length matter.
+  const title = s.title.replace(/\s+/g, " ").trim();
+  return `bg-agent: fix ${issueRef(s)} – ${title.length > 180 ? `${title.slice(0, 180)}…` : title}`;
 }
 
 export function verificationText(v: Verification): string {
@@ -51,7 +53,9 @@ export function verificationText(v: Verification): string {
     return "⚠️ **Nothing was verified.** No test command is configured (`fix.test_command` in `.github/bg-agent.yml`), so this change was not built or tested by bg-agent. Review it with that in mind.";
   }
   const after = v.repaired ? " after one repair round" : "";
-  return `✅ \`${sanitizeInline(v.command, 200).replace(/`/g, "'")}\` passed${after} (${formatDuration(v.durationMs)}).`;
+  // The command comes from the repository's config; in a code span it renders as written.
+  const command = v.command.replace(/\s+/g, " ").replace(/`/g, "'").slice(0, 200);
+  return `✅ \`${command}\` passed${after} (${formatDuration(v.durationMs)}).`;
 }
 
 export function prBody(o: {
