@@ -5,7 +5,12 @@ import { describe, expect, it } from "vitest";
 import { authEnv } from "../../src/processors/fix/git.js";
 import { failureComment, prBody, safeBlock } from "../../src/processors/fix/report.js";
 import { runCommand, tail, testEnvironment } from "../../src/processors/fix/run-command.js";
-import { openWorkspace, remoteMatches } from "../../src/processors/fix/workspace.js";
+import {
+  openWorkspace,
+  remoteFromOctokit,
+  remoteMatches,
+} from "../../src/processors/fix/workspace.js";
+import { createTokenClient } from "../../src/integrations/github.js";
 import { silentLogger } from "../../src/log.js";
 import { makeRepo } from "./fixture.js";
 
@@ -106,6 +111,24 @@ describe("the workspace", () => {
     expect(remoteMatches("git@github.com:Octo/Demo.git", ref)).toBe(true);
     expect(remoteMatches("/tmp/x/remotes/octo/demo.git", ref)).toBe(true);
     expect(remoteMatches("https://github.com/octo/demo-fork.git", ref)).toBe(false);
+  });
+
+  it("clones from the GitHub host the client talks to, with the client's token", async () => {
+    const ref = { owner: "octo", repo: "demo" };
+    const dotcom = createTokenClient({ token: "ghs_a", retries: false });
+    expect(await remoteFromOctokit(dotcom, ref)).toEqual({
+      url: "https://github.com/octo/demo.git",
+      token: "ghs_a",
+    });
+    const ghe = createTokenClient({
+      token: "ghs_b",
+      baseUrl: "https://ghe.example.com/api/v3",
+      retries: false,
+    });
+    expect(await remoteFromOctokit(ghe, ref)).toEqual({
+      url: "https://ghe.example.com/octo/demo.git",
+      token: "ghs_b",
+    });
   });
 
   it("sends a token only as a header from the environment, never in the URL or .git/config", async () => {
