@@ -49,6 +49,16 @@ describe("running the test command", () => {
     expect(r.timedOut).toBe(true);
   });
 
+  it("kills a command that ignores SIGTERM after the grace period", async () => {
+    const r = await runCommand('trap "" TERM; while true; do sleep 0.1; done', {
+      cwd: tmpdir(),
+      timeoutMs: 300,
+      env: testEnvironment(),
+      killGraceMs: 200,
+    });
+    expect(r).toMatchObject({ timedOut: true, signal: "SIGKILL" });
+  });
+
   it("keeps the last lines of a long output", () => {
     const long = Array.from({ length: 500 }, (_, i) => `line ${i}`).join("\n");
     const t = tail(long, 10);

@@ -175,7 +175,8 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
   } catch (e) {
     if (e instanceof BudgetExceededError) {
       log.warn({ err: e }, "fix waits for the budget");
-      record("waiting", `budget: ${e.message}`);
+      // Calls already made are on the record; a fix that could not start adds no row.
+      if (usage.promptTokens > 0) record("waiting", `budget: ${e.message}`);
       return { status: "retry", at: e.retryAt ?? Date.now() + 60 * 60_000, reason: e.message };
     }
     record("failed", "error", { error: (e as Error).message });
