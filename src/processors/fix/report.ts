@@ -1,0 +1,141 @@
+import { marker } from "../../report/markers.js";
+import { sanitize, sanitizeInline } from "../../report/sanitize.js";
+import { formatDuration } from "../../util/duration.js";
+
+export const FIX_LABEL = "bg:fix";
+export const UNVERIFIED_LABEL = "bg:unverified";
+
+/** What a fix is about. */
+export interface FixSubject {
+  /** Analysis key: `owner/repo#12` or `ENG-123`. */
+  key: string;
+  /** `issue:12` or `linear:ENG-123`. */
+  target: string;
+  issueNumber?: number;
+  linear?: { identifier: string; id?: string; url?: string };
+  title: string;
+  branch: string;
+}
+
+export type Verification =
+  | { status: "passed"; command: string; durationMs: number; repaired: boolean }
+  | { status: "unverified" };
+
+const SECRET_RE =
+  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abpr]-[A-Za-z0-9-]{10,})\b/g;
+
+/**
+ * Untrusted text (test output) shown verbatim in a fenced block: the fence is longer than any
+ * backtick run inside, tokens are redacted, and nothing in it can forge a marker, ping or command.
+ */
+export function safeBlock(text: string, maxChars = 6_000): string {
+  let t = text.length > maxChars ? `…${text.slice(-maxChars)}` : text;
+  t = t.replace(SECRET_RE, "[redacted]");
+  t = t.replace(/<!--/g, "<!‐‐");
+  t = t.replace(/(^|[^\w`])@([A-Za-z0-9][\w-]*)/g, "$1@\u200d$2");
+  t = t.replace(/^(\s*)\/bg\b/gim, "$1∕bg");
+  const longest = Math.max(2, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}text\n${t.replace(/\s+$/, "")}\n${fence}`;
+}
+
+export const issueRef = (s: FixSubject): string =>
+  s.issueNumber !== undefined ? `#${s.issueNumber}` : (s.linear?.identifier ?? s.key);
+
+export function prTitle(s: FixSubject): string {
+  // A title is plain text on GitHub (no Markdown, no pings): only whitespace and length matter.
+  const title = s.title.replace(/\s+/g, " ").trim();
+  return `bg-agent: fix ${issueRef(s)} – ${title.length > 180 ? `${title.slice(0, 180)}…` : title}`;
+}
+
+export function verificationText(v: Verification): string {
+  if (v.status === "unverified") {
+    return "⚠️ **Nothing was verified.** No test command is configured (`fix.test_command` in `.github/bg-agent.yml`), so this change was not built or tested by bg-agent. Review it with that in mind.";
+  }
+  const after = v.repaired ? " after one repair round" : "";
+  // The command comes from the repository's config; in a code span it renders as written.
+  const command = v.command.replace(/\s+/g, " ").replace(/`/g, "'").slice(0, 200);
+  return `✅ \`${command}\` passed${after} (${formatDuration(v.durationMs)}).`;
+}
+
+export function prBody(o: {
+  subject: FixSubject;
+  proposalId: number;
+  approvedBy: string | null;
+  plan: string;
+  summary: string;
+  files: { path: string; added: boolean }[];
+  verification: Verification;
+}): string {
+  const s = o.subject;
+  const links: string[] = [];
+  if (s.issueNumber !== undefined) links.push(`Fixes #${s.issueNumber}`);
+  if (s.linear) {
+    links.push(`Fixes ${s.linear.identifier}`);
+    if (s.linear.url && /^https:\/\//.test(s.linear.url))
+      links.push(`Linear: [${s.linear.identifier}](${s.linear.url})`);
+  }
+  const approved = o.approvedBy ? ` approved by ${sanitizeInline(o.approvedBy, 60)}` : " approved";
+  return [
+    marker("fix", s.key),
+    links.join("\n"),
+    "",
+    `🤖 Opened by **bg-agent** from the fix plan${approved} (proposal ${o.proposalId}).`,
+    o.summary ? `\n${sanitize(o.summary, 2_000)}` : "",
+    "",
+    "### Plan",
+    "",
+    sanitize(o.plan, 8_000),
+    "",
+    "### Files changed",
+    "",
+    ...o.files.map((f) => `- \`${f.path.replace(/`/g, "'")}\`${f.added ? " (new)" : ""}`),
+    "",
+    "### Verification",
+    "",
+    verificationText(o.verification),
+    "",
+    "### Review",
+    "",
+    "bg-agent never merges this pull request on its own: it needs a human approving review, or a person commenting `/bg approve` on it.",
+  ].join("\n");
+}
+
+export function successComment(o: {
+  pr: number;
+  url: string;
+  verification: Verification;
+  updated: boolean;
+}): string {
+  const verb = o.updated ? "updated" : "opened";
+  return [
+    `🤖 bg-agent ${verb} pull request #${o.pr} with the approved fix: ${o.url}`,
+    "",
+    verificationText(o.verification),
+    "",
+    "It is not merged without a human approving review.",
+  ].join("\n");
+}
+
+export function failureComment(o: {
+  reason: string;
+  tried: string[];
+  outputTail?: string;
+}): string {
+  return [
+    "🤖 bg-agent tried the approved fix but did **not** open a pull request.",
+    "",
+    `**Why:** ${sanitize(o.reason, 1_500)}`,
+    "",
+    "**What was tried:**",
+    "",
+    ...o.tried.map((t) => `- ${sanitize(t, 500).replace(/\n/g, " ")}`),
+    ...(o.outputTail ? ["", "**End of the test output:**", "", safeBlock(o.outputTail)] : []),
+    "",
+    "Nothing was pushed. Adjust the plan or the code and approve again to retry.",
+  ].join("\n");
+}
+
+export function refusedComment(reason: string): string {
+  return `🤖 bg-agent did not start this fix: ${sanitize(reason, 1_000)}\n\nOnly a fix plan that a person approved (\`/bg approve\` on the issue) is carried out.`;
+}

@@ -1,0 +1,454 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BudgetExceededError } from "../../src/llm/types.js";
+import { createProcessors } from "../../src/processors/index.js";
+import type { LinearGateway, LinearIssue } from "../../src/integrations/linear-types.js";
+import { createFixProcessor } from "../../src/processors/fix/index.js";
+import type { FixDeps } from "../../src/processors/fix/index.js";
+import type { Store } from "../../src/store/index.js";
+import type { Task } from "../../src/store/tasks.js";
+import type { TaskOutcome } from "../../src/worker/types.js";
+import { runPass } from "../../src/worker/pass.js";
+import { testCtx, testEnv } from "../helpers/context.js";
+import { fakeLlm } from "../helpers/fake-llm.js";
+import { memoryStore } from "../helpers/store.js";
+import type { RepoFixture } from "./fixture.js";
+import {
+  API,
+  GOOD_EDIT,
+  KEY,
+  REPO,
+  approvedFix,
+  edits,
+  git,
+  leftovers,
+  makeRepo,
+  nockIssueComment,
+  nockNewPr,
+  nockReads,
+} from "./fixture.js";
+
+/** Gone, or a zombie left for a PID 1 that does not reap (containers). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+const TESTED = { fix: { test_command: "node test.js", timeout: "30s" } };
+
+let fx: RepoFixture;
+let store: Store;
+
+beforeEach(async () => {
+  fx = makeRepo();
+  store = await memoryStore();
+});
+
+afterEach(() => {
+  fx.cleanup();
+});
+
+async function runFix(
+  task: Task,
+  o: {
+    config?: unknown;
+    replies: Parameters<typeof fakeLlm>[0];
+    workspace?: boolean;
+    dryRun?: boolean;
+    linear?: LinearGateway;
+    deps?: FixDeps;
+  },
+): Promise<{ outcome: TaskOutcome; llm: ReturnType<typeof fakeLlm> }> {
+  const llm = fakeLlm(o.replies);
+  const ctx = await testCtx(store, REPO, {
+    config: o.config ?? TESTED,
+    llm,
+    ...(o.workspace === false ? {} : { workspace: fx.checkout }),
+    dryRun: o.dryRun ?? false,
+  });
+  if (o.linear) ctx.env.linear = o.linear;
+  const processor = createFixProcessor({
+    tmpRoot: fx.tmp,
+    remote: async () => ({ url: fx.bare }),
+    ...o.deps,
+  });
+  const outcomes = await processor.process(ctx, [task]);
+  return { outcome: outcomes.get(task.id)!, llm };
+}
+
+describe("fix: an approved plan becomes a tested pull request", () => {
+  it("pushes bg/fix-12 with the change and opens a PR that links the issue (through the worker pass)", async () => {
+    const { proposalId } = approvedFix(store);
+    // Put the claimed task back so the real worker pass claims it.
+    store.tasks.release(
+      store.tasks.list({ type: "fix" }).map((t) => t.id),
+      "test-worker",
+      Date.now() - 1,
+    );
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    const comment: { body?: string } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, comment);
+    const llm = fakeLlm([edits([GOOD_EDIT])]);
+    const env = testEnv(store, { config: TESTED, llm, workspace: fx.checkout });
+
+    const summary = await runPass(env, createProcessors(), { repo: REPO });
+
+    expect(summary.repos[0]!.processed).toEqual([
+      expect.objectContaining({ type: "fix", outcome: "done" }),
+    ]);
+    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(git(fx.bare, "log", "-1", "--format=%an", "bg/fix-12").trim()).toBe("bg-agent");
+    expect(sink.pr).toMatchObject({ head: "bg/fix-12", base: "main" });
+    const body = String(sink.pr!.body);
+    expect(body).toContain("Fixes #12");
+    expect(body).toContain("<!-- bg-agent:fix:octo/demo#12 -->");
+    expect(body).toContain("Opened by **bg-agent**");
+    expect(body).toContain("`src/math.js`");
+    expect(body).toContain("`node test.js` passed");
+    expect(sink.labels).toEqual(["bg:fix"]);
+    expect(comment.body).toContain("https://github.com/octo/demo/pull/34");
+    // The PR waits for a person: a merge proposal, not a merge.
+    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+      status: "proposed",
+      payload: { key: KEY, fixProposalId: proposalId },
+    });
+    const [run] = store.runs.list({ kind: "fix" });
+    expect(run).toMatchObject({
+      status: "ok",
+      ref: "issue:12",
+      url: "https://github.com/octo/demo/pull/34",
+      promptTokens: 100,
+      completionTokens: 20,
+    });
+    expect(run!.costUsd).toBeCloseTo(0.0001);
+    // The LLM saw the plan and the file, after the system prompt and the project context.
+    const msgs = llm.calls[0]!.messages;
+    expect(msgs[0]!.role).toBe("system");
+    expect(String(msgs[1]!.content)).toContain("A tiny package that adds numbers.");
+    expect(String(msgs[2]!.content)).toContain("return a - b;");
+    // The runner's checkout is untouched and the worktree is gone.
+    expect(git(fx.checkout, "status", "--porcelain")).toBe("");
+    expect(git(fx.checkout, "worktree", "list").trim().split("\n")).toHaveLength(1);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("clones into a temp dir when there is no checkout, and removes it afterwards", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, {});
+    const { outcome } = await runFix(task, { replies: [edits([GOOD_EDIT])], workspace: false });
+    expect(outcome.status).toBe("done");
+    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(leftovers(fx)).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("reuses the branch and updates the open PR on a retry", async () => {
+    git(fx.checkout, "push", "--quiet", "origin", "main:bg/fix-12");
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    let updated: Record<string, unknown> | undefined;
+    api
+      .get(`/repos/${REPO}/pulls`)
+      .query(true)
+      .reply(200, [
+        {
+          number: 34,
+          head: { ref: "bg/fix-12" },
+          labels: [{ name: "bg:fix" }, { name: "bg:unverified" }],
+        },
+      ])
+      .patch(`/repos/${REPO}/pulls/34`, (b: Record<string, unknown>) => {
+        updated = b;
+        return true;
+      })
+      .reply(200, { number: 34, html_url: `https://github.com/${REPO}/pull/34` })
+      .delete(`/repos/${REPO}/issues/34/labels/bg%3Aunverified`)
+      .reply(200, [])
+      .post(`/repos/${REPO}/issues/34/labels`, { labels: ["bg:fix"] })
+      .reply(200, []);
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome } = await runFix(task, { replies: [edits([GOOD_EDIT])] });
+    expect(outcome).toMatchObject({ status: "done", result: { pr: 34 } });
+    expect(String(updated!.body)).toContain("Fixes #12");
+    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(comment.body).toContain("updated pull request #34");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("with no test command, says plainly that nothing was verified and labels bg:unverified", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, {});
+    const { outcome } = await runFix(task, { config: {}, replies: [edits([GOOD_EDIT])] });
+    expect(outcome.status).toBe("done");
+    expect(String(sink.pr!.body)).toContain("Nothing was verified");
+    expect(sink.labels).toEqual(["bg:fix", "bg:unverified"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("fixes a Linear issue: branch bg/fix-ENG-7, PR links it, the verdict goes to Linear", async () => {
+    const issue: LinearIssue = {
+      id: "lin-uuid-7",
+      identifier: "ENG-7",
+      title: "add() subtracts",
+      description: "",
+      url: "https://linear.app/acme/issue/ENG-7",
+      state: "Backlog",
+      labels: ["tech-debt"],
+      teamKey: "ENG",
+    };
+    const comments: { id: string; body: string }[] = [];
+    const linear: LinearGateway = {
+      listIssues: async () => [issue],
+      getIssue: async (id) => (id === "ENG-7" ? issue : null),
+      comment: async (id, body) => void comments.push({ id, body }),
+      moveToState: async () => {},
+    };
+    const p = store.proposals.propose({
+      repo: REPO,
+      kind: "fix",
+      target: "linear:ENG-7",
+      contentHash: "h",
+      payload: {
+        key: "ENG-7",
+        plan: "Make add() add.",
+        affectedFiles: ["src/math.js"],
+        complexity: "low",
+      },
+    });
+    store.proposals.decide(p.id, "approved", "alice");
+    store.tasks.enqueue({
+      repo: REPO,
+      type: "fix",
+      source: "linear:ENG-7",
+      payload: { key: "ENG-7", proposalId: p.id },
+    });
+    const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    let pr: Record<string, unknown> | undefined;
+    nock(API)
+      .get(`/repos/${REPO}`)
+      .reply(200, { default_branch: "main" })
+      .get(`/repos/${REPO}/pulls`)
+      .query({ head: "octo:bg/fix-ENG-7", state: "open", per_page: "10" })
+      .reply(200, [])
+      .post(`/repos/${REPO}/pulls`, (b: Record<string, unknown>) => {
+        pr = b;
+        return true;
+      })
+      .reply(201, { number: 35, html_url: `https://github.com/${REPO}/pull/35` })
+      .post(`/repos/${REPO}/issues/35/labels`)
+      .reply(200, []);
+    const { outcome, llm } = await runFix(task!, {
+      replies: [edits([GOOD_EDIT])],
+      linear,
+      deps: {
+        projectContext: async (root) => `CONTEXT FROM THE SHARED BUILDER for ${root.length > 0}`,
+      },
+    });
+    expect(outcome.status).toBe("done");
+    expect(fx.branchFile("bg/fix-ENG-7", "src/math.js")).toContain("return a + b;");
+    expect(String(pr!.title)).toContain("ENG-7");
+    expect(String(pr!.body)).toContain("Fixes ENG-7");
+    expect(String(pr!.body)).toContain("(https://linear.app/acme/issue/ENG-7)");
+    expect(comments).toEqual([
+      { id: "lin-uuid-7", body: expect.stringContaining("pull request #35") },
+    ]);
+    expect(String(llm.calls[0]!.messages[1]!.content)).toContain(
+      "CONTEXT FROM THE SHARED BUILDER for true",
+    );
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("dry-run computes and tests the edit but pushes, opens and records nothing", async () => {
+    const { task } = approvedFix(store);
+    nockReads();
+    const { outcome, llm } = await runFix(task, { replies: [edits([GOOD_EDIT])], dryRun: true });
+    expect(outcome).toMatchObject({
+      status: "done",
+      result: { dryRun: true, files: ["src/math.js"], verification: "passed" },
+    });
+    expect(llm.calls).toHaveLength(1);
+    expect(fx.branches()).toEqual(["main"]);
+    expect(store.runs.count()).toBe(0);
+    expect(store.proposals.list({ kind: "merge" })).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("fix: failures end in a comment, not a PR", () => {
+  it("a failing test command gets one repair round, then a comment with the output instead of a PR", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome, llm } = await runFix(task, {
+      replies: [
+        edits([{ path: "src/math.js", search: "return a - b;", replace: "return a - b + 1;" }]),
+        edits([{ path: "src/math.js", search: "return a - b + 1;", replace: "return b - a;" }]),
+      ],
+    });
+    expect(outcome).toMatchObject({ status: "failed", permanent: true });
+    expect(llm.calls).toHaveLength(2);
+    const repairPrompt = String(llm.calls[1]!.messages.at(-1)!.content);
+    expect(repairPrompt).toContain("failed with exit code 1");
+    expect(repairPrompt).toContain("AssertionError");
+    expect(repairPrompt).toContain("return a - b + 1;");
+    expect(fx.branches()).toEqual(["main"]);
+    expect(comment.body).toContain("did **not** open a pull request");
+    expect(comment.body).toContain("tests still fail after one repair round");
+    expect(comment.body).toContain("repair: edits to src/math.js");
+    expect(comment.body).toContain("AssertionError");
+    expect(store.runs.list({ kind: "fix" })[0]).toMatchObject({
+      status: "failed",
+      promptTokens: 200,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("a test command that hangs is killed at its limit and reported as timed out", async () => {
+    const pidFile = join(fx.root, "hang.pid");
+    const hang = `node -e "require('fs').appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome, llm } = await runFix(task, {
+      config: { fix: { test_command: hang, timeout: "1s" } },
+      replies: [
+        edits([GOOD_EDIT]),
+        edits([{ path: "src/math.js", search: "return a + b;", replace: "return b + a;" }]),
+      ],
+    });
+    expect(outcome.status).toBe("failed");
+    expect(llm.calls).toHaveLength(2);
+    expect(comment.body).toContain("timed out after 1s and was killed");
+    const pids = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    expect(fx.branches()).toEqual(["main"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("refuses an edit to a file outside the plan", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome, llm } = await runFix(task, {
+      replies: [edits([GOOD_EDIT, { path: "src/other.js", content: "module.exports = 2;\n" }])],
+    });
+    expect(outcome.status).toBe("failed");
+    expect(llm.calls).toHaveLength(1);
+    expect(comment.body).toContain("not one of the files named in the approved plan");
+    expect(fx.branches()).toEqual(["main"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("refuses ../../etc/passwd even when edits outside the plan are allowed", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome } = await runFix(task, {
+      config: { fix: { test_command: "node test.js", allow_outside_plan: true } },
+      replies: [edits([{ path: "../../etc/passwd", content: "root::0:0::/:/bin/sh\n" }])],
+    });
+    expect(outcome.status).toBe("failed");
+    expect(comment.body).toContain("leaves the repository");
+    expect(existsSync(join(fx.tmp, "etc"))).toBe(false);
+    expect(leftovers(fx)).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("retries an answer that is not in the format once, then comments", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome, llm } = await runFix(task, {
+      replies: [
+        "Sure! Change the minus to a plus.",
+        JSON.stringify({ edits: [{ file: "src/math.js" }] }),
+      ],
+    });
+    expect(outcome.status).toBe("failed");
+    expect(llm.calls).toHaveLength(2);
+    expect(String(llm.calls[1]!.messages.at(-1)!.content)).toContain("is not JSON");
+    expect(comment.body).toContain("does not match the format");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("a malformed first answer followed by a good one still opens the PR", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    nockNewPr(api, {});
+    nockIssueComment(api, {});
+    const { outcome, llm } = await runFix(task, { replies: ["not json", edits([GOOD_EDIT])] });
+    expect(outcome.status).toBe("done");
+    expect(llm.calls).toHaveLength(2);
+    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("edits whose search text is not in the file are retried once, then reported", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const stale = edits([
+      { path: "src/math.js", search: "return a - c;", replace: "return a + c;" },
+    ]);
+    const { outcome, llm } = await runFix(task, { replies: [stale, stale] });
+    expect(outcome.status).toBe("failed");
+    expect(llm.calls).toHaveLength(2);
+    expect(comment.body).toContain("search text not found in src/math.js");
+    expect(fx.branches()).toEqual(["main"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("refuses (with a comment) a fix whose proposal is not approved, without calling the LLM", async () => {
+    const { task } = approvedFix(store, { status: "proposed" });
+    const comment: { body?: string } = {};
+    nockIssueComment(nock(API), comment);
+    const { outcome, llm } = await runFix(task, { replies: [] });
+    expect(outcome).toMatchObject({ status: "failed", permanent: true });
+    expect(llm.calls).toHaveLength(0);
+    expect(comment.body).toContain("is proposed, not approved");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("waits for the budget to roll over instead of failing", async () => {
+    const { task } = approvedFix(store);
+    nockReads();
+    const at = Date.now() + 3_600_000;
+    const { outcome } = await runFix(task, {
+      replies: [
+        () => {
+          throw new BudgetExceededError("day", 1, 1, at);
+        },
+      ],
+    });
+    expect(outcome).toEqual({ status: "retry", at, reason: expect.stringContaining("day budget") });
+    expect(fx.branches()).toEqual(["main"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
