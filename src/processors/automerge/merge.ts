@@ -25,8 +25,8 @@ const ENQUEUE = `mutation($id: ID!, $sha: GitObjectID!) {
   enqueuePullRequest(input: {pullRequestId: $id, expectedHeadOid: $sha}) { mergeQueueEntry { id position } }
 }`;
 
-const AUTO_MERGE = `mutation($id: ID!, $sha: GitObjectID!, $method: PullRequestMergeMethod!, $title: String, $body: String) {
-  enablePullRequestAutoMerge(input: {pullRequestId: $id, expectedHeadOid: $sha, mergeMethod: $method, commitHeadline: $title, commitBody: $body}) {
+const AUTO_MERGE = `mutation($id: ID!, $sha: GitObjectID!, $mergeMethod: PullRequestMergeMethod!, $title: String, $body: String) {
+  enablePullRequestAutoMerge(input: {pullRequestId: $id, expectedHeadOid: $sha, mergeMethod: $mergeMethod, commitHeadline: $title, commitBody: $body}) {
     pullRequest { autoMergeRequest { enabledAt } }
   }
 }`;
@@ -123,7 +123,7 @@ async function performMerge(ctx: ProcessorContext, ev: Evaluation): Promise<Merg
       await ctx.octokit.graphql(AUTO_MERGE, {
         id: d.nodeId,
         sha: s.headSha,
-        method: method.toUpperCase(),
+        mergeMethod: method.toUpperCase(),
         ...(method === "rebase" ? {} : { title: msg.title, body: msg.body }),
       });
       return { kind: "queued", via: "auto_merge", detail: `GitHub auto-merge enabled (${method})` };

@@ -58,7 +58,12 @@ interface Report {
   retryAt?: number;
 }
 
-const minutes = (ms: number): string => formatDuration(ms);
+/** `300000` -> `5 minutes`. */
+export function minutes(ms: number): string {
+  const m = Math.max(1, Math.round(ms / 60_000));
+  if (m < 120) return `${m} minute${m === 1 ? "" : "s"}`;
+  return formatDuration(ms);
+}
 
 /**
  * The `automerge` processor: evaluates PRs from GitHub state alone and merges the ones that are

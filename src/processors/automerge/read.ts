@@ -260,15 +260,13 @@ async function readChecks(ctx: ProcessorContext, sha: string): Promise<CheckInfo
 
 /** Each reviewer's latest deciding review, with their current permission when it matters. */
 async function readReviews(ctx: ProcessorContext, number: number): Promise<ReviewInfo[]> {
-  const all = z
-    .array(reviewSchema)
-    .parse(
-      await ctx.octokit.paginate(ctx.octokit.rest.pulls.listReviews, {
-        ...ctx.repo,
-        pull_number: number,
-        per_page: 100,
-      }),
-    );
+  const all = z.array(reviewSchema).parse(
+    await ctx.octokit.paginate(ctx.octokit.rest.pulls.listReviews, {
+      ...ctx.repo,
+      pull_number: number,
+      per_page: 100,
+    }),
+  );
   const latest = new Map<string, ReviewInfo>();
   for (const r of all.sort((a, b) => a.id - b.id)) {
     if (!r.user) continue;

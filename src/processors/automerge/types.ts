@@ -32,7 +32,7 @@ export const CONDITION_LABELS: Record<ConditionId, string> = {
   head_branch: "Head branch exists",
   base_branch: "Base branch exists",
   checks_present: "Checks present",
-  checks: "Checks passed",
+  checks: "Checks successful",
   approvals: "Approvals",
   changes_requested: "No changes requested",
   fix_approval: "bg:fix PR approved by a person",
