@@ -2,7 +2,6 @@ import type { ProcessorContext } from "../../worker/types.js";
 import { evaluatePull } from "./evaluate.js";
 import { commitMessage } from "./merge.js";
 import { conditionLine, conditionsTable } from "./report.js";
-import { CONDITION_LABELS } from "./types.js";
 
 /**
  * `/bg simulate`: the full automerge evaluation of a PR as Markdown, merging nothing and writing
@@ -44,8 +43,7 @@ export async function simulateAutomerge(
     );
   } else {
     const reasons = unmet.map((c) => `- ${conditionLine(c)}`);
-    const first = ev.firstUnmet ? CONDITION_LABELS[ev.firstUnmet.id].toLowerCase() : "unknown";
-    lines.push(`**Result:** would wait because ${first} is not met:`, ...reasons);
+    lines.push("**Result:** would wait because:", ...reasons);
   }
   return { markdown: lines.join("\n") };
 }
