@@ -21,7 +21,7 @@ function cfg(automerge: Record<string, unknown> = {}): AutomergeConfig {
 const check = (
   name: string,
   state: CheckInfo["state"] = "success",
-  since = NOW - HOUR,
+  since: number | null = NOW - HOUR,
   raw?: string,
 ): CheckInfo => ({
   name,
@@ -270,6 +270,29 @@ describe("evaluate: each condition unmet", () => {
     );
     expect(cond(never.conditions, "checks")).toMatchObject({ met: false, kind: "blocked" });
     expect(cond(never.conditions, "checks")?.detail).toContain("`e2e` (never reported)");
+  });
+
+  it("checks: a status and a check run of the same name: the worse one counts", () => {
+    const status: CheckInfo = {
+      name: "build",
+      source: "status",
+      state: "success",
+      raw: "success",
+      since: NOW,
+    };
+    const ev = run(
+      pr({}, { requiredChecks: ["build"], checks: [check("build", "failure"), status] }),
+    );
+    expect(cond(ev.conditions, "checks")).toMatchObject({
+      met: false,
+      detail: "failing: `build` (failure)",
+    });
+  });
+
+  it("checks: a pending check with no start time and nothing to time it from is not polled", () => {
+    const ev = run(pr({}, { checks: [check("build", "pending", null)] }));
+    expect(cond(ev.conditions, "checks")).toMatchObject({ met: false, kind: "wait" });
+    expect(cond(ev.conditions, "checks")?.retryInMs).toBeUndefined();
   });
 
   it("approvals: too few, bots and people without write access do not count", () => {

@@ -2,6 +2,7 @@ import nock from "nock";
 import { describe, expect, it } from "vitest";
 import type { LinearGateway, LinearIssue } from "../../src/integrations/linear-types.js";
 import { createAutomergeProcessor } from "../../src/processors/automerge/processor.js";
+import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import type { ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
 import { testCtx } from "../helpers/context.js";
@@ -668,8 +669,11 @@ describe("automerge: other outcomes", () => {
 describe("automerge: dry-run", () => {
   it("evaluates and logs but merges, posts and records nothing", async () => {
     const s = await setup({}, {}, true);
+    const log = memoryLogger();
+    s.ctx.log = log;
     mockRead(); // one read: no re-read, no merge, no check run, no comment
     const [outcome] = await runTasks(s, [prTask()]);
+    expect(log.lines.map((l) => l.msg)).toContain("dry-run: would merge #7 with squash");
     expect(outcome?.status).toBe("done");
     expect(s.store.automerge.get(REPO, 7)).toBeUndefined();
     expect(s.store.runs.count(REPO)).toBe(0);

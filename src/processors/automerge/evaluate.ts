@@ -123,7 +123,13 @@ function checkConditions(s: PullSnapshot, cfg: AutomergeConfig, now: number): Co
     );
 
   const timeoutMs = cfg.check_timeout_hours * 3_600_000;
-  const byName = new Map<string, CheckInfo>(considered.map((c) => [c.name, c]));
+  // A check run and a commit status may share a name: the worse of the two counts.
+  const rank = { failure: 2, pending: 1, success: 0 } as const;
+  const byName = new Map<string, CheckInfo>();
+  for (const c of considered) {
+    const prev = byName.get(c.name);
+    if (!prev || rank[c.state] > rank[prev.state]) byName.set(c.name, c);
+  }
   let relevant: CheckInfo[];
   const missing: string[] = [];
   const required = d.requiredChecks?.filter((n) => !isIgnoredCheck(n, cfg.ignore_checks)) ?? null;
@@ -138,10 +144,15 @@ function checkConditions(s: PullSnapshot, cfg: AutomergeConfig, now: number): Co
 
   const failing = relevant.filter((c) => c.state === "failure");
   const pending = relevant.filter((c) => c.state === "pending");
-  const timedOut = pending.filter((c) => c.since !== null && now - c.since > timeoutMs);
-  const running = pending.filter((c) => !timedOut.includes(c));
-  // A required check that never reports is timed from the first check on this commit.
+  // A check without a start time is timed from the first check seen on this commit.
   const firstSeen = Math.min(...d.checks.map((c) => c.since ?? Infinity));
+  const startOf = (c: CheckInfo): number | null =>
+    c.since ?? (Number.isFinite(firstSeen) ? firstSeen : null);
+  const timedOut = pending.filter((c) => {
+    const start = startOf(c);
+    return start !== null && now - start > timeoutMs;
+  });
+  const running = pending.filter((c) => !timedOut.includes(c));
   const missingTimedOut =
     missing.length > 0 && Number.isFinite(firstSeen) && now - firstSeen > timeoutMs;
 
@@ -150,7 +161,7 @@ function checkConditions(s: PullSnapshot, cfg: AutomergeConfig, now: number): Co
     parts.push(`failing: ${failing.map((c) => `${code(c.name)} (${c.raw})`).join(", ")}`);
   if (timedOut.length || missingTimedOut) {
     const names = [
-      ...timedOut.map((c) => `${code(c.name)} (${c.raw} for ${formatDuration(now - c.since!)})`),
+      ...timedOut.map((c) => `${code(c.name)} (${c.raw} for ${formatDuration(now - startOf(c)!)})`),
     ];
     if (missingTimedOut) names.push(...missing.map((n) => `${code(n)} (never reported)`));
     parts.push(
@@ -185,7 +196,8 @@ function checkConditions(s: PullSnapshot, cfg: AutomergeConfig, now: number): Co
     out.push(unmet("checks", "blocked", parts.join("; ")));
   else {
     // Still running: look again in a few minutes (a check event also re-queues the PR).
-    const retry = running.length || Number.isFinite(firstSeen) ? CHECKS_RECHECK_MS : undefined;
+    // Only while a timeout can end the wait: with no time to measure from, events re-queue it.
+    const retry = Number.isFinite(firstSeen) ? CHECKS_RECHECK_MS : undefined;
     out.push(unmet("checks", "wait", parts.join("; "), retry));
   }
   return out;

@@ -296,7 +296,8 @@ export function createAutomergeProcessor(opts: AutomergeProcessorOptions = {}): 
         return { pr: number, state: "merged", detail: how };
       }
       case "queued":
-        if (baseKey) mergedAt.set(baseKey, now());
+        // GitHub's auto-merge may merge at once; a merge queue orders its entries itself.
+        if (baseKey && result.via === "auto_merge") mergedAt.set(baseKey, now());
         await report(
           ctx,
           ev,
