@@ -652,6 +652,27 @@ describe("automerge: other outcomes", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("tells a PR it reported on before that it is no longer a candidate, once", async () => {
+    const s = await setup({ automerge: { required_label: "automerge" } });
+    const p = createAutomergeProcessor();
+    mockRead({ labels: ["automerge"], reviews: [] });
+    mockCheckRun();
+    await runTasks(s, [prTask()], p);
+    s.store.tasks.cancel({ repo: REPO }, "test");
+    mockPull({ labels: [] }); // the label was removed
+    const check = mockCheckRun();
+    await runTasks(s, [prTask()], p);
+    expect(check.body?.output.title).toBe("Not a candidate: Labels");
+    expect(check.body?.output.summary).toContain(
+      "**Next:** bg-agent does not consider this PR (Labels: needs label `automerge`).",
+    );
+    s.store.tasks.cancel({ repo: REPO }, "test");
+    mockPull({ labels: [] }); // and again: nothing more is written
+    await runTasks(s, [prTask()], p);
+    expect(s.store.runs.count(REPO)).toBe(2);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("skips everything when automerge is disabled", async () => {
     const s = await setup({ automerge: { enabled: false } });
     const [outcome] = await runTasks(s, [prTask()]);

@@ -178,7 +178,8 @@ export function createAutomergeProcessor(opts: AutomergeProcessorOptions = {}): 
       if (!ctx.env.dryRun) {
         const prior = ctx.store.automerge.get(ctx.repoName, number);
         // A PR bg-agent reported on before: say that it no longer considers it.
-        if (prior && prior.state !== "merged" && prior.state !== "closed") {
+        const reported = prior?.headSha === s.headSha && prior.firstUnmet === why;
+        if (prior && prior.state !== "merged" && prior.state !== "closed" && !reported) {
           const closed = s.state !== "open" || s.merged;
           if (closed) ctx.store.automerge.save({ ...prior, state: "closed", firstUnmet: why });
           else
