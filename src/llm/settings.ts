@@ -12,6 +12,8 @@ export interface LlmInput {
   model?: string | undefined;
   apiKey?: string | undefined;
   baseUrl?: string | undefined;
+  /** `json_schema` or `json_object` (BG_LLM_STRUCTURED_OUTPUT). */
+  structuredOutput?: string | undefined;
 }
 
 /**
@@ -37,7 +39,19 @@ export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailabl
   }
   const model = input.model?.trim() || preset?.model;
   if (!model) return new LlmUnavailableError("No model: set BG_LLM_MODEL (or llm-model).");
-  return { provider, model, apiKey: input.apiKey.trim(), baseUrl };
+  const so = input.structuredOutput?.trim();
+  if (so && so !== "json_schema" && so !== "json_object") {
+    return new LlmUnavailableError(
+      `Unknown structured output mode "${so}": BG_LLM_STRUCTURED_OUTPUT is json_schema or json_object.`,
+    );
+  }
+  return {
+    provider,
+    model,
+    apiKey: input.apiKey.trim(),
+    baseUrl,
+    ...(so ? { structuredOutput: so as "json_schema" | "json_object" } : {}),
+  };
 }
 
 export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
@@ -46,4 +60,5 @@ export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
     model: env.BG_LLM_MODEL,
     apiKey: env.BG_LLM_API_KEY,
     baseUrl: env.BG_LLM_BASE_URL,
+    structuredOutput: env.BG_LLM_STRUCTURED_OUTPUT,
   });
