@@ -68,12 +68,19 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * bg-agent's Linear access on @linear/sdk's client (its GraphQL transport, auth header, apiUrl
  * and error types), with small hand-written operations so one sweep is one request per page.
  */
-export function createLinearGateway(o: LinearGatewayOptions): LinearGateway & { client: LinearClient } {
+export function createLinearGateway(
+  o: LinearGatewayOptions,
+): LinearGateway & { client: LinearClient } {
   const client = new LinearClient({ apiKey: o.apiKey, ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}) });
-  const gql = async <T>(query: string, variables: Record<string, unknown>, schema: z.ZodType<T>): Promise<T> => {
+  const gql = async <T>(
+    query: string,
+    variables: Record<string, unknown>,
+    schema: z.ZodType<T>,
+  ): Promise<T> => {
     const res = await client.client.rawRequest<unknown, Record<string, unknown>>(query, variables);
     const parsed = schema.safeParse(res.data);
-    if (!parsed.success) throw new Error(`Linear answered with an unexpected shape: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new Error(`Linear answered with an unexpected shape: ${parsed.error.message}`);
     return parsed.data;
   };
 
@@ -99,7 +106,11 @@ export function createLinearGateway(o: LinearGatewayOptions): LinearGateway & { 
       let after: string | null | undefined;
       const max = o.maxIssues ?? 1000;
       do {
-        const r = await gql(LIST_ISSUES, { filter: f, first: 50, ...(after ? { after } : {}) }, listSchema);
+        const r = await gql(
+          LIST_ISSUES,
+          { filter: f, first: 50, ...(after ? { after } : {}) },
+          listSchema,
+        );
         out.push(...r.issues.nodes.map(toIssue));
         after = r.issues.pageInfo.hasNextPage ? r.issues.pageInfo.endCursor : null;
       } while (after && out.length < max);
@@ -109,17 +120,27 @@ export function createLinearGateway(o: LinearGatewayOptions): LinearGateway & { 
     },
     getIssue,
     async comment(issueId, body) {
-      const r = await gql(CREATE_COMMENT, { input: { issueId: await uuidOf(issueId), body } }, z.object({ commentCreate: z.object({ success: z.boolean() }) }));
-      if (!r.commentCreate.success) throw new Error(`Linear did not create the comment on ${issueId}`);
+      const r = await gql(
+        CREATE_COMMENT,
+        { input: { issueId: await uuidOf(issueId), body } },
+        z.object({ commentCreate: z.object({ success: z.boolean() }) }),
+      );
+      if (!r.commentCreate.success)
+        throw new Error(`Linear did not create the comment on ${issueId}`);
     },
     async moveToState(issueId, teamKey, stateName) {
       const states = await gql(
         FIND_STATE,
         { filter: { team: { key: { eq: teamKey } }, name: { eq: stateName } } },
-        z.object({ workflowStates: z.object({ nodes: z.array(z.object({ id: z.string(), name: z.string() })) }) }),
+        z.object({
+          workflowStates: z.object({
+            nodes: z.array(z.object({ id: z.string(), name: z.string() })),
+          }),
+        }),
       );
       const state = states.workflowStates.nodes[0];
-      if (!state) throw new Error(`Linear team ${teamKey} has no workflow state named "${stateName}"`);
+      if (!state)
+        throw new Error(`Linear team ${teamKey} has no workflow state named "${stateName}"`);
       const r = await gql(
         UPDATE_ISSUE,
         { id: await uuidOf(issueId), input: { stateId: state.id } },

@@ -73,7 +73,8 @@ export function checkBudget(b: BudgetInput): void {
   const now = b.now ?? Date.now();
   const { daily_usd, monthly_usd } = b.config.budget;
   const today = b.store.spend.today(b.repo, now);
-  if (today + b.estimateUsd > daily_usd) throw new BudgetExceededError("day", today, daily_usd, nextDay(now));
+  if (today + b.estimateUsd > daily_usd)
+    throw new BudgetExceededError("day", today, daily_usd, nextDay(now));
   const month = b.store.spend.month(b.repo, now);
   if (month + b.estimateUsd > monthly_usd) {
     throw new BudgetExceededError("month", month, monthly_usd, nextMonth(now));
@@ -114,13 +115,24 @@ export async function raiseBudgetAlerts(
   const now = b.now ?? Date.now();
   const { daily_usd, monthly_usd, alert_at } = b.config.budget;
   const periods = [
-    { period: `day:${dayKey(now)}`, spent: b.store.spend.today(b.repo, now), limit: daily_usd, name: "daily" },
-    { period: `month:${monthKey(now)}`, spent: b.store.spend.month(b.repo, now), limit: monthly_usd, name: "monthly" },
+    {
+      period: `day:${dayKey(now)}`,
+      spent: b.store.spend.today(b.repo, now),
+      limit: daily_usd,
+      name: "daily",
+    },
+    {
+      period: `month:${monthKey(now)}`,
+      spent: b.store.spend.month(b.repo, now),
+      limit: monthly_usd,
+      name: "monthly",
+    },
   ];
   for (const p of periods) {
     const levels = levelsReached(p.spent, p.limit, alert_at);
     // A refused call of this period raises the 100% level even below the limit (estimate + spend > limit).
-    if (stopped?.period === (p.name === "daily" ? "day" : "month") && !levels.includes(100)) levels.push(100);
+    if (stopped?.period === (p.name === "daily" ? "day" : "month") && !levels.includes(100))
+      levels.push(100);
     const fresh = levels.filter((l) => b.store.spend.markAlert(b.repo, p.period, l, now));
     if (!fresh.length) continue;
     const top = Math.max(...levels);
@@ -136,8 +148,19 @@ export async function raiseBudgetAlerts(
         title: b.config.dashboard.issue_title,
         create: true,
       });
-      if (dash) await upsertComment(target.octokit, target.ref, dash.number, "budget-alert", p.period, body);
-      target.log.warn({ period: p.period, level: top, spent: p.spent, limit: p.limit }, "budget alert raised");
+      if (dash)
+        await upsertComment(
+          target.octokit,
+          target.ref,
+          dash.number,
+          "budget-alert",
+          p.period,
+          body,
+        );
+      target.log.warn(
+        { period: p.period, level: top, spent: p.spent, limit: p.limit },
+        "budget alert raised",
+      );
     } catch (e) {
       target.log.error({ err: e, period: p.period }, "could not post the budget alert");
     }

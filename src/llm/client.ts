@@ -1,4 +1,9 @@
-import OpenAI, { AuthenticationError, NotFoundError, PermissionDeniedError, RateLimitError } from "openai";
+import OpenAI, {
+  AuthenticationError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+} from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { ProcessorContext } from "../worker/types.js";
 import {
@@ -18,7 +23,9 @@ import { BudgetExceededError, LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
 
 /** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
-export const structuredModeOf = (s: Pick<LlmSettings, "provider" | "structuredOutput">): "json_schema" | "json_object" =>
+export const structuredModeOf = (
+  s: Pick<LlmSettings, "provider" | "structuredOutput">,
+): "json_schema" | "json_object" =>
   s.structuredOutput ?? (s.provider === "deepseek" ? "json_object" : "json_schema");
 
 export function responseFormat(
@@ -27,7 +34,10 @@ export function responseFormat(
 ): ChatCompletionCreateParamsNonStreaming["response_format"] {
   if (!format || format.type === "text") return undefined;
   if (format.type === "json_schema" && mode === "json_schema") {
-    return { type: "json_schema", json_schema: { name: format.name, schema: format.schema, strict: true } };
+    return {
+      type: "json_schema",
+      json_schema: { name: format.name, schema: format.schema, strict: true },
+    };
   }
   return { type: "json_object" };
 }
@@ -48,7 +58,10 @@ const fetchFor =
   };
 
 /** Turns provider errors that no retry will fix into LlmUnavailableError with what to do. */
-export function translateError(e: unknown, s: Pick<LlmSettings, "provider" | "model" | "baseUrl">): unknown {
+export function translateError(
+  e: unknown,
+  s: Pick<LlmSettings, "provider" | "model" | "baseUrl">,
+): unknown {
   if (e instanceof AuthenticationError) {
     return new LlmUnavailableError(
       `The ${s.provider} API rejected the API key (401): check BG_LLM_API_KEY (or the llm-api-key input). LLM work is retried later.`,
@@ -65,7 +78,9 @@ export function translateError(e: unknown, s: Pick<LlmSettings, "provider" | "mo
     );
   }
   if (e instanceof RateLimitError && e.code === "insufficient_quota") {
-    return new LlmUnavailableError(`The ${s.provider} account has no quota left (429 insufficient_quota): add credit.`);
+    return new LlmUnavailableError(
+      `The ${s.provider} account has no quota left (429 insufficient_quota): add credit.`,
+    );
   }
   return e;
 }
@@ -82,7 +97,9 @@ export interface CreateLlmOptions {
 export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm {
   const settings = ctx.env.llm;
   if (settings instanceof Error) {
-    throw settings instanceof LlmUnavailableError ? settings : new LlmUnavailableError(String(settings));
+    throw settings instanceof LlmUnavailableError
+      ? settings
+      : new LlmUnavailableError(String(settings));
   }
   const model = ctx.config.llm.model ?? settings.model;
   const provider = settings.provider;
@@ -98,7 +115,12 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
   const clock = o.clock ?? realClock;
   const log = ctx.log.child({ provider, model });
   const alertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
-  const budgetCtx = { store: ctx.store, repo: ctx.repoName, config: ctx.config, dryRun: ctx.env.dryRun };
+  const budgetCtx = {
+    store: ctx.store,
+    repo: ctx.repoName,
+    config: ctx.config,
+    dryRun: ctx.env.dryRun,
+  };
 
   return {
     provider,
@@ -108,10 +130,19 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
       const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
       const estimateUsd = estimateCost({ ...req, maxOutputTokens: maxOut }, price);
       try {
-        checkBudget({ store: ctx.store, repo: ctx.repoName, config: ctx.config, env: ctx.env, estimateUsd });
+        checkBudget({
+          store: ctx.store,
+          repo: ctx.repoName,
+          config: ctx.config,
+          env: ctx.env,
+          estimateUsd,
+        });
       } catch (e) {
         if (e instanceof BudgetExceededError) {
-          log.warn({ period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd }, "budget stop: call not sent");
+          log.warn(
+            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
+            "budget stop: call not sent",
+          );
           if (e.period !== "run") await raiseBudgetAlerts(budgetCtx, alertTarget, e);
         }
         throw e;
@@ -150,4 +181,3 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
     },
   };
 }
-

@@ -51,7 +51,11 @@ export function priceFor(
   log?: Logger,
 ): PriceLookup {
   const o = overrides[`${provider}:${model}`] ?? overrides[model];
-  if (o) return { price: { input: o.input, cachedInput: o.cached_input, output: o.output }, source: "config" };
+  if (o)
+    return {
+      price: { input: o.input, cachedInput: o.cached_input, output: o.output },
+      source: "config",
+    };
   const t =
     PRICES[`${provider}:${model}`] ??
     Object.entries(PRICES).find(([k]) => k.slice(k.indexOf(":") + 1) === model)?.[1];
@@ -75,7 +79,10 @@ export function costOf(
 ): number {
   const uncached = Math.max(0, t.promptTokens - t.cachedTokens);
   return (
-    ((uncached * price.input + t.cachedTokens * price.cachedInput + t.completionTokens * price.output) / 1_000_000) *
+    ((uncached * price.input +
+      t.cachedTokens * price.cachedInput +
+      t.completionTokens * price.output) /
+      1_000_000) *
     factor
   );
 }

@@ -72,7 +72,11 @@ export class RateLimiter {
 
   /** How long a request of `tokens` tokens would wait now. */
   waitMs(tokens: number): number {
-    return Math.max(this.blockedUntil - this.clock.now(), this.requests.waitFor(1), this.tokens.waitFor(tokens));
+    return Math.max(
+      this.blockedUntil - this.clock.now(),
+      this.requests.waitFor(1),
+      this.tokens.waitFor(tokens),
+    );
   }
 
   /** Waits (in order of arrival) until one request of about `tokens` tokens may go out, and takes it. */
@@ -97,7 +101,11 @@ export class RateLimiter {
 const limiters = new Map<string, RateLimiter>();
 
 /** The process-wide limiter of a provider (and base URL), with the latest configured limits. */
-export function limiterFor(key: string, limits: { rpm: number; tpm: number }, clock: Clock = realClock): RateLimiter {
+export function limiterFor(
+  key: string,
+  limits: { rpm: number; tpm: number },
+  clock: Clock = realClock,
+): RateLimiter {
   let l = limiters.get(key);
   if (!l) {
     l = new RateLimiter(limits, clock);

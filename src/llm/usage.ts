@@ -4,16 +4,14 @@ import type { Price } from "./pricing.js";
 import { costOf } from "./pricing.js";
 import type { ProviderName } from "./types.js";
 
-const usageSchema = z
-  .object({
-    prompt_tokens: z.number().int().min(0).optional(),
-    completion_tokens: z.number().int().min(0).optional(),
-    prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0).nullish() }).nullish(),
-    // DeepSeek
-    prompt_cache_hit_tokens: z.number().int().min(0).optional(),
-    prompt_cache_miss_tokens: z.number().int().min(0).optional(),
-  })
-;
+const usageSchema = z.object({
+  prompt_tokens: z.number().int().min(0).optional(),
+  completion_tokens: z.number().int().min(0).optional(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0).nullish() }).nullish(),
+  // DeepSeek
+  prompt_cache_hit_tokens: z.number().int().min(0).optional(),
+  prompt_cache_miss_tokens: z.number().int().min(0).optional(),
+});
 
 /**
  * Reads a response's token usage the way each provider reports it: OpenAI (and Gemini's
@@ -44,4 +42,9 @@ export const addUsage = (a: Usage, b: Usage): Usage => ({
   costUsd: a.costUsd + b.costUsd,
 });
 
-export const ZERO_USAGE: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
+export const ZERO_USAGE: Usage = {
+  promptTokens: 0,
+  cachedTokens: 0,
+  completionTokens: 0,
+  costUsd: 0,
+};
