@@ -31,7 +31,7 @@ export function fakeGitHub(
 ) {
   const requests: Recorded[] = [];
   const checkRuns: { id: number; name: string; head_sha: string; output: { title: string; summary: string; text?: string }; conclusion?: string }[] = [];
-  const created: { number: number; title: string; body: string; labels: string[] }[] = [];
+  const created: FakeIssue[] = [];
   let nextId = 1000;
   const base = `/repos/${repo}`;
   const scope = nock("https://api.github.com").persist();
@@ -40,14 +40,14 @@ export function fakeGitHub(
       const url = new URL(uri, "https://api.github.com");
       const path = decodeURIComponent(url.pathname);
       requests.push({ method, path: path + url.search, body });
-      const issue = (n: string) => issues.find((i) => i.number === Number(n));
+      const issue = (n: string) => [...issues, ...created].find((i) => i.number === Number(n));
       let m: RegExpExecArray | null;
       if (method === "GET") {
         if (path === base) return [200, { full_name: repo, default_branch: "main" }];
         if (path === `${base}/branches/main`) return [200, { name: "main", commit: { sha: HEAD_SHA } }];
         if (path === `${base}/issues`) {
           const label = url.searchParams.get("labels");
-          const list = [...issues, ...created.map((c) => ({ ...c, comments: [] }))]
+          const list = [...issues, ...created]
             .filter((i) => !label || i.labels.includes(label))
             .map((i) => ({
               number: i.number,
@@ -89,10 +89,9 @@ export function fakeGitHub(
           return [201, { ...c, html_url: `https://github.com/${repo}/runs/${c.id}` }];
         }
         if (path === `${base}/issues`) {
-          const n = { number: 900 + created.length, title: String(b.title), body: String(b.body), labels: (b.labels as string[]) ?? [] };
+          const n: FakeIssue = { number: 900 + created.length, title: String(b.title), body: String(b.body), labels: (b.labels as string[]) ?? [], comments: [] };
           created.push(n);
-          (issues as FakeIssue[]).push({ ...n, comments: [] });
-          return [201, { ...n, html_url: `https://github.com/${repo}/issues/${n.number}` }];
+          return [201, { ...n, comments: 0, html_url: `https://github.com/${repo}/issues/${n.number}` }];
         }
       }
       if (method === "PATCH") {
