@@ -1,7 +1,15 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { memoryStore } from "../helpers/store.js";
-import { analysisFor, answerAll, fakeGitHub, fakeOpenAI, keysOf, unmatched, workspace } from "./fakes.js";
+import {
+  analysisFor,
+  answerAll,
+  fakeGitHub,
+  fakeOpenAI,
+  keysOf,
+  unmatched,
+  workspace,
+} from "./fakes.js";
 import { REPO, baseConfig, enqueue, env, issues, pass } from "./setup.js";
 
 let nomatch: ReturnType<typeof unmatched>;
@@ -22,7 +30,10 @@ describe("batched analysis", () => {
     expect(llm.calls).toHaveLength(1);
     expect(keysOf(llm.calls[0]!)).toEqual(list.map((i) => `${REPO}#${i.number}`));
     // Strict structured output for OpenAI.
-    expect(llm.calls[0]!.response_format).toMatchObject({ type: "json_schema", json_schema: { strict: true } });
+    expect(llm.calls[0]!.response_format).toMatchObject({
+      type: "json_schema",
+      json_schema: { strict: true },
+    });
     expect(summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(10).fill("done"));
     for (const i of list) {
       expect(i.comments?.[0]?.body).toContain(`<!-- bg-agent:analysis:${REPO}#${i.number} -->`);
@@ -74,12 +85,18 @@ describe("batched analysis", () => {
         if (call === 1) {
           // #2 malformed (bad complexity), #4 missing.
           return JSON.stringify({
-            analyses: [analysisFor(keys[0]!), analysisFor(keys[1]!, { complexity: "huge" }), analysisFor(keys[2]!, { should_fix: false })],
+            analyses: [
+              analysisFor(keys[0]!),
+              analysisFor(keys[1]!, { complexity: "huge" }),
+              analysisFor(keys[2]!, { should_fix: false }),
+            ],
           });
         }
         // Retries: #2 comes back fine, #4 is still broken.
         const [k] = keysOf(body);
-        return k === keys[1] ? JSON.stringify({ analyses: [analysisFor(k!)] }) : '{"analyses":[{"issue":"nope"}]}';
+        return k === keys[1]
+          ? JSON.stringify({ analyses: [analysisFor(k!)] })
+          : '{"analyses":[{"issue":"nope"}]}';
       },
       { times: 3 },
     );
@@ -107,7 +124,9 @@ describe("batched analysis", () => {
     fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 2 });
     enqueue(store, list);
-    const config = baseConfig({ tech_debt: { max_tokens_per_call: 12_000, context: { max_tokens: 2_000 } } });
+    const config = baseConfig({
+      tech_debt: { max_tokens_per_call: 12_000, context: { max_tokens: 2_000 } },
+    });
     await pass(env(store, { workspace: workspace(500), config }), { maxBatches: 1 });
     expect(llm.calls.map((c) => keysOf(c).length)).toEqual([2, 2]);
     expect(nock.pendingMocks()).toEqual([]);

@@ -30,17 +30,29 @@ describe("budget", () => {
     const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
     const llm = fakeOpenAI(answerAll, { times: 1 });
     enqueue(store, list);
-    const summary = await pass(env(store, { workspace: workspace(4000), config: pricey({ daily_usd: 0.7, monthly_usd: 20 }) }));
+    const summary = await pass(
+      env(store, {
+        workspace: workspace(4000),
+        config: pricey({ daily_usd: 0.7, monthly_usd: 20 }),
+      }),
+    );
 
     expect(llm.calls).toHaveLength(1);
     const outcomes = summary.repos[0]!.processed;
-    expect(outcomes.filter((o) => o.outcome === "done").map((o) => o.source)).toEqual(list.slice(0, 10).map((i) => `issue:${i.number}`));
+    expect(outcomes.filter((o) => o.outcome === "done").map((o) => o.source)).toEqual(
+      list.slice(0, 10).map((i) => `issue:${i.number}`),
+    );
     const waiting = outcomes.filter((o) => o.outcome === "retry");
     expect(waiting).toHaveLength(10);
     expect(waiting[0]!.detail).toContain("budget stop: the day budget is spent");
 
     const pending = store.tasks.list({ repo: REPO, status: "pending" });
-    expect(pending.map((t) => t.source).sort()).toEqual(list.slice(10).map((i) => `issue:${i.number}`).sort());
+    expect(pending.map((t) => t.source).sort()).toEqual(
+      list
+        .slice(10)
+        .map((i) => `issue:${i.number}`)
+        .sort(),
+    );
     for (const t of pending) expect(t.nextRunAt).toBe(nextMidnightUtc());
     expect(store.tasks.list({ repo: REPO, status: "done" })).toHaveLength(10);
     expect(store.analyses.list(REPO)).toHaveLength(10);
@@ -60,7 +72,12 @@ describe("budget", () => {
     expect(nock.pendingMocks()).toEqual([]);
 
     // Later the same day: nothing is due, nothing is sent.
-    const again = await pass(env(store, { workspace: workspace(4000), config: pricey({ daily_usd: 0.7, monthly_usd: 20 }) }));
+    const again = await pass(
+      env(store, {
+        workspace: workspace(4000),
+        config: pricey({ daily_usd: 0.7, monthly_usd: 20 }),
+      }),
+    );
     expect(again.repos[0]!.processed).toEqual([]);
   });
 
@@ -69,8 +86,18 @@ describe("budget", () => {
     const list = issues(3);
     fakeGitHub(REPO, list);
     enqueue(store, list);
-    const summary = await pass(env(store, { workspace: workspace(), config: pricey({ daily_usd: 100, monthly_usd: 100 }), runCapUsd: 0.01 }));
-    expect(summary.repos[0]!.processed.every((p) => p.outcome === "retry" && p.detail?.includes("run budget"))).toBe(true);
+    const summary = await pass(
+      env(store, {
+        workspace: workspace(),
+        config: pricey({ daily_usd: 100, monthly_usd: 100 }),
+        runCapUsd: 0.01,
+      }),
+    );
+    expect(
+      summary.repos[0]!.processed.every(
+        (p) => p.outcome === "retry" && p.detail?.includes("run budget"),
+      ),
+    ).toBe(true);
     expect(store.spend.today(REPO)).toBe(0);
     expect(store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(3);
     expect(nomatch.list).toEqual([]);
@@ -86,7 +113,9 @@ describe("dry-run", () => {
     const gh = fakeGitHub(REPO, [...queued, ...swept], ["get"]);
     enqueue(store, queued);
     const log = memoryLogger();
-    const summary = await pass(env(store, { workspace: workspace(), dryRun: true, log }), { sweep: true });
+    const summary = await pass(env(store, { workspace: workspace(), dryRun: true, log }), {
+      sweep: true,
+    });
 
     expect(gh.writes()).toEqual([]);
     expect(nomatch.list).toEqual([]); // no LLM request, no write attempted
@@ -98,8 +127,16 @@ describe("dry-run", () => {
     const tasks = store.tasks.list({ repo: REPO });
     expect(tasks).toHaveLength(5);
     expect(tasks.every((t) => t.status === "pending" && t.attempts === 0)).toBe(true);
-    expect(summary.repos[0]!.processed.every((p) => p.detail?.startsWith("dry-run: would analyse in batch 1 of 1"))).toBe(true);
-    expect(log.lines.some((l) => /dry-run: 5 issue\(s\) in 1 call\(s\), estimated at most \$0\.\d+/.test(l.msg))).toBe(true);
+    expect(
+      summary.repos[0]!.processed.every((p) =>
+        p.detail?.startsWith("dry-run: would analyse in batch 1 of 1"),
+      ),
+    ).toBe(true);
+    expect(
+      log.lines.some((l) =>
+        /dry-run: 5 issue\(s\) in 1 call\(s\), estimated at most \$0\.\d+/.test(l.msg),
+      ),
+    ).toBe(true);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

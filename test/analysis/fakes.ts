@@ -30,7 +30,13 @@ export function fakeGitHub(
   methods: ("get" | "post" | "patch" | "delete")[] = ["get", "post"],
 ) {
   const requests: Recorded[] = [];
-  const checkRuns: { id: number; name: string; head_sha: string; output: { title: string; summary: string; text?: string }; conclusion?: string }[] = [];
+  const checkRuns: {
+    id: number;
+    name: string;
+    head_sha: string;
+    output: { title: string; summary: string; text?: string };
+    conclusion?: string;
+  }[] = [];
   const created: FakeIssue[] = [];
   let nextId = 1000;
   const base = `/repos/${repo}`;
@@ -44,7 +50,8 @@ export function fakeGitHub(
       let m: RegExpExecArray | null;
       if (method === "GET") {
         if (path === base) return [200, { full_name: repo, default_branch: "main" }];
-        if (path === `${base}/branches/main`) return [200, { name: "main", commit: { sha: HEAD_SHA } }];
+        if (path === `${base}/branches/main`)
+          return [200, { name: "main", commit: { sha: HEAD_SHA } }];
         if (path === `${base}/issues`) {
           const label = url.searchParams.get("labels");
           const list = [...issues, ...created]
@@ -56,13 +63,20 @@ export function fakeGitHub(
               html_url: `https://github.com/${repo}/issues/${i.number}`,
               labels: i.labels.map((name) => ({ name })),
               comments: i.comments?.length ?? 0,
-              ...(("pull_request" in i && i.pull_request) ? { pull_request: { url: "x" } } : {}),
+              ...("pull_request" in i && i.pull_request ? { pull_request: { url: "x" } } : {}),
             }));
           return [200, list];
         }
         if ((m = new RegExp(`^${base}/issues/(\\d+)/comments$`).exec(path))) {
           const i = issue(m[1]!);
-          return [200, (i?.comments ?? []).map((c) => ({ ...c, html_url: `https://github.com/${repo}/issues/${i!.number}#issuecomment-${c.id}`, user: c.user ?? { login: "bg-agent[bot]", type: "Bot" } }))];
+          return [
+            200,
+            (i?.comments ?? []).map((c) => ({
+              ...c,
+              html_url: `https://github.com/${repo}/issues/${i!.number}#issuecomment-${c.id}`,
+              user: c.user ?? { login: "bg-agent[bot]", type: "Bot" },
+            })),
+          ];
         }
         if ((m = new RegExp(`^${base}/commits/([0-9a-f]+)/check-runs$`).exec(path))) {
           const name = url.searchParams.get("check_name");
@@ -76,7 +90,10 @@ export function fakeGitHub(
           const i = issue(m[1]!);
           const c = { id: nextId++, body: String(b.body) };
           if (i) (i.comments ??= []).push(c);
-          return [201, { ...c, html_url: `https://github.com/${repo}/issues/${m[1]}#issuecomment-${c.id}` }];
+          return [
+            201,
+            { ...c, html_url: `https://github.com/${repo}/issues/${m[1]}#issuecomment-${c.id}` },
+          ];
         }
         if ((m = new RegExp(`^${base}/issues/(\\d+)/labels$`).exec(path))) {
           const i = issue(m[1]!);
@@ -84,21 +101,44 @@ export function fakeGitHub(
           return [200, (i?.labels ?? []).map((name) => ({ name }))];
         }
         if (path === `${base}/check-runs`) {
-          const c = { id: nextId++, name: String(b.name), head_sha: String(b.head_sha), output: b.output as never, conclusion: b.conclusion as string };
+          const c = {
+            id: nextId++,
+            name: String(b.name),
+            head_sha: String(b.head_sha),
+            output: b.output as never,
+            conclusion: b.conclusion as string,
+          };
           checkRuns.push(c);
           return [201, { ...c, html_url: `https://github.com/${repo}/runs/${c.id}` }];
         }
         if (path === `${base}/issues`) {
-          const n: FakeIssue = { number: 900 + created.length, title: String(b.title), body: String(b.body), labels: (b.labels as string[]) ?? [], comments: [] };
+          const n: FakeIssue = {
+            number: 900 + created.length,
+            title: String(b.title),
+            body: String(b.body),
+            labels: (b.labels as string[]) ?? [],
+            comments: [],
+          };
           created.push(n);
-          return [201, { ...n, comments: 0, html_url: `https://github.com/${repo}/issues/${n.number}` }];
+          return [
+            201,
+            { ...n, comments: 0, html_url: `https://github.com/${repo}/issues/${n.number}` },
+          ];
         }
       }
       if (method === "PATCH") {
         const b = body as Record<string, unknown>;
         if ((m = new RegExp(`^${base}/issues/comments/(\\d+)$`).exec(path))) {
-          for (const i of issues) for (const c of i.comments ?? []) if (c.id === Number(m[1])) c.body = String(b.body);
-          return [200, { id: Number(m[1]), body: b.body, html_url: `https://github.com/${repo}/issues/comments/${m[1]}` }];
+          for (const i of issues)
+            for (const c of i.comments ?? []) if (c.id === Number(m[1])) c.body = String(b.body);
+          return [
+            200,
+            {
+              id: Number(m[1]),
+              body: b.body,
+              html_url: `https://github.com/${repo}/issues/comments/${m[1]}`,
+            },
+          ];
         }
         if ((m = new RegExp(`^${base}/check-runs/(\\d+)$`).exec(path))) {
           const c = checkRuns.find((x) => x.id === Number(m![1]));
@@ -153,7 +193,10 @@ export const analysisFor = (key: string, over: Record<string, unknown> = {}) => 
  * cached, in 128-token steps. `answer` builds the content from the request.
  */
 export function fakeOpenAI(
-  answer: (body: ChatBody, call: number) => string | { status: number; body: unknown; headers?: Record<string, string> },
+  answer: (
+    body: ChatBody,
+    call: number,
+  ) => string | { status: number; body: unknown; headers?: Record<string, string> },
   o: { times?: number; base?: string } = {},
 ) {
   const calls: ChatBody[] = [];
@@ -184,7 +227,14 @@ export function fakeOpenAI(
         object: "chat.completion",
         created: 1,
         model: body.model,
-        choices: [{ index: 0, finish_reason: "stop", logprobs: null, message: { role: "assistant", content: a, refusal: null } }],
+        choices: [
+          {
+            index: 0,
+            finish_reason: "stop",
+            logprobs: null,
+            message: { role: "assistant", content: a, refusal: null },
+          },
+        ],
         usage: {
           prompt_tokens: promptTokens,
           completion_tokens: Math.ceil(a.length / 4),
@@ -198,13 +248,17 @@ export function fakeOpenAI(
 }
 
 /** Answers every issue of the request validly. */
-export const answerAll = (body: ChatBody): string => JSON.stringify({ analyses: keysOf(body).map((k) => analysisFor(k)) });
+export const answerAll = (body: ChatBody): string =>
+  JSON.stringify({ analyses: keysOf(body).map((k) => analysisFor(k)) });
 
 /** A checked-out repository with a README of about `readmeTokens` tokens. */
 export function workspace(readmeTokens = 3000): string {
   const dir = mkdtempSync(join(tmpdir(), "bg-ws-"));
   const para = "This project keeps a queue of background work and reports results on GitHub. ";
-  writeFileSync(join(dir, "README.md"), `# Demo\n\n${para.repeat(Math.ceil((readmeTokens * 4) / para.length))}`);
+  writeFileSync(
+    join(dir, "README.md"),
+    `# Demo\n\n${para.repeat(Math.ceil((readmeTokens * 4) / para.length))}`,
+  );
   writeFileSync(join(dir, "CONTRIBUTING.md"), "# Contributing\n\nRun the tests before you push.\n");
   mkdirSync(join(dir, "src"));
   writeFileSync(join(dir, "src", "index.ts"), "export const x = 1;\n");
@@ -215,8 +269,16 @@ export function workspace(readmeTokens = 3000): string {
 /** Collects requests nock could not match (they would otherwise vanish in caught errors). */
 export function unmatched(): { list: string[]; stop(): void } {
   const list: string[] = [];
-  const on = (req: { method?: string; path?: string; hostname?: string; href?: string; url?: string }) =>
-    list.push(`${req.method ?? "?"} ${req.href ?? req.url ?? `${req.hostname ?? ""}${req.path ?? ""}`}`);
+  const on = (req: {
+    method?: string;
+    path?: string;
+    hostname?: string;
+    href?: string;
+    url?: string;
+  }) =>
+    list.push(
+      `${req.method ?? "?"} ${req.href ?? req.url ?? `${req.hostname ?? ""}${req.path ?? ""}`}`,
+    );
   nock.emitter.on("no match", on);
   return { list, stop: () => nock.emitter.removeListener("no match", on) };
 }

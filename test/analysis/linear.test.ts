@@ -38,12 +38,25 @@ describe("Linear gateway (@linear/sdk)", () => {
       .post("/graphql", (b: Gql) => op("BgAgentIssues")(b) && !b.variables.after)
       .reply(200, (_u, b) => {
         seen.push(b as Gql);
-        return { data: { issues: { nodes: [node], pageInfo: { hasNextPage: true, endCursor: "c1" } } } };
+        return {
+          data: { issues: { nodes: [node], pageInfo: { hasNextPage: true, endCursor: "c1" } } },
+        };
       })
       .post("/graphql", (b: Gql) => op("BgAgentIssues")(b) && b.variables.after === "c1")
-      .reply(200, { data: { issues: { nodes: [{ ...node, id: "x", identifier: "ENG-7", description: null }], pageInfo: { hasNextPage: false, endCursor: null } } } });
+      .reply(200, {
+        data: {
+          issues: {
+            nodes: [{ ...node, id: "x", identifier: "ENG-7", description: null }],
+            pageInfo: { hasNextPage: false, endCursor: null },
+          },
+        },
+      });
     const g = createLinearGateway({ apiKey: "lin_api_test" });
-    const list = await g.listIssues({ team: "ENG", states: ["Backlog", "Todo"], labels: ["tech-debt"] });
+    const list = await g.listIssues({
+      team: "ENG",
+      states: ["Backlog", "Todo"],
+      labels: ["tech-debt"],
+    });
     expect(list.map((i) => i.identifier)).toEqual(["ENG-42", "ENG-7"]);
     expect(list[1]!.description).toBe("");
     expect(seen[0]!.variables.filter).toEqual({
@@ -58,7 +71,11 @@ describe("Linear gateway (@linear/sdk)", () => {
     nock(API)
       .post("/graphql", op("BgAgentIssue("))
       .reply(200, { data: { issue: node } })
-      .post("/graphql", (b: Gql) => op("commentCreate")(b) && (b.variables.input as { issueId: string }).issueId === UUID)
+      .post(
+        "/graphql",
+        (b: Gql) =>
+          op("commentCreate")(b) && (b.variables.input as { issueId: string }).issueId === UUID,
+      )
       .reply(200, { data: { commentCreate: { success: true } } })
       .post("/graphql", op("workflowStates"))
       .reply(200, { data: { workflowStates: { nodes: [{ id: "st-1", name: "Triaged" }] } } })
@@ -71,9 +88,13 @@ describe("Linear gateway (@linear/sdk)", () => {
   });
 
   it("a missing state says which one", async () => {
-    nock(API).post("/graphql").reply(200, { data: { workflowStates: { nodes: [] } } });
+    nock(API)
+      .post("/graphql")
+      .reply(200, { data: { workflowStates: { nodes: [] } } });
     const g = createLinearGateway({ apiKey: "k", apiUrl: `${API}/graphql` });
-    await expect(g.moveToState(UUID, "ENG", "Nope")).rejects.toThrow('no workflow state named "Nope"');
+    await expect(g.moveToState(UUID, "ENG", "Nope")).rejects.toThrow(
+      'no workflow state named "Nope"',
+    );
   });
 });
 
@@ -84,7 +105,9 @@ describe("Linear issues in the analysis", () => {
     const comments: string[] = [];
     nock(API)
       .post("/graphql", op("BgAgentIssues"))
-      .reply(200, { data: { issues: { nodes: [node], pageInfo: { hasNextPage: false, endCursor: null } } } })
+      .reply(200, {
+        data: { issues: { nodes: [node], pageInfo: { hasNextPage: false, endCursor: null } } },
+      })
       .post("/graphql", op("commentCreate"))
       .reply(200, (_u, b) => {
         comments.push(((b as Gql).variables.input as { body: string }).body);
@@ -96,20 +119,32 @@ describe("Linear issues in the analysis", () => {
       .reply(200, { data: { issueUpdate: { success: true } } });
     const llm = fakeOpenAI(answerAll, { times: 1 });
     const config = baseConfig({
-      tech_debt: { linear: { team: "ENG", states: ["Backlog"], labels: ["tech-debt"], analysed_state: "Triaged" } },
+      tech_debt: {
+        linear: {
+          team: "ENG",
+          states: ["Backlog"],
+          labels: ["tech-debt"],
+          analysed_state: "Triaged",
+        },
+      },
     });
     const e = env(store, { workspace: workspace(), config });
     e.linear = createLinearGateway({ apiKey: "lin_api_test" });
     const summary = await pass(e, { sweep: true });
 
     expect(llm.calls).toHaveLength(1);
-    expect(summary.repos[0]!.processed).toMatchObject([{ source: "linear:ENG-42", outcome: "done" }]);
+    expect(summary.repos[0]!.processed).toMatchObject([
+      { source: "linear:ENG-42", outcome: "done" },
+    ]);
     expect(comments).toHaveLength(1);
     expect(comments[0]).toContain("**Verdict:** should fix");
     expect(comments[0]).toContain("`/bg approve ENG-42`");
     expect(comments[0]).not.toContain("<!--");
     expect(store.analyses.get("ENG-42")).toMatchObject({ source: "linear", shouldFix: true });
-    expect(store.proposals.list({ repo: REPO })[0]).toMatchObject({ target: "linear:ENG-42", status: "proposed" });
+    expect(store.proposals.list({ repo: REPO })[0]).toMatchObject({
+      target: "linear:ENG-42",
+      status: "proposed",
+    });
     expect(gh.checkRuns).toHaveLength(1);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);

@@ -36,7 +36,13 @@ export function enqueue(store: Store, list: FakeIssue[]): void {
       repo: REPO,
       type: "tech_debt_analysis",
       source: `issue:${i.number}`,
-      payload: { key: `${REPO}#${i.number}`, number: i.number, title: i.title, body: i.body, labels: i.labels },
+      payload: {
+        key: `${REPO}#${i.number}`,
+        number: i.number,
+        title: i.title,
+        body: i.body,
+        labels: i.labels,
+      },
       contentHash: hashOf({ title: i.title, body: i.body }),
     });
   }
