@@ -2,7 +2,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { memoryLogger } from "../../src/log.js";
 import { memoryStore } from "../helpers/store.js";
-import { answerAll, fakeGitHub, fakeOpenAI, unmatched, workspace } from "./fakes.js";
+import { analysisFor, answerAll, fakeGitHub, fakeOpenAI, unmatched, workspace } from "./fakes.js";
 import { REPO, baseConfig, enqueue, env, issues, pass } from "./setup.js";
 
 let nomatch: ReturnType<typeof unmatched>;
@@ -79,6 +79,39 @@ describe("budget", () => {
       }),
     );
     expect(again.repos[0]!.processed).toEqual([]);
+  });
+
+  it("holds mid-batch: the single retry of a malformed item is refused, the item waits, the rest is done", async () => {
+    const store = await memoryStore();
+    const list = issues(3);
+    fakeGitHub(REPO, list, ["get", "post"]);
+    const keys = list.map((i) => `${REPO}#${i.number}`);
+    const llm = fakeOpenAI(
+      () =>
+        JSON.stringify({
+          analyses: [
+            analysisFor(keys[0]!),
+            analysisFor(keys[1]!),
+            analysisFor(keys[2]!, { plan: "" }),
+          ],
+        }),
+      { times: 1 },
+    );
+    enqueue(store, list);
+    const summary = await pass(
+      env(store, {
+        workspace: workspace(4000),
+        config: pricey({ daily_usd: 0.7, monthly_usd: 20 }),
+      }),
+    );
+    expect(llm.calls).toHaveLength(1);
+    expect(summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(["done", "done", "retry"]);
+    expect(store.tasks.list({ repo: REPO, status: "pending" })[0]!.nextRunAt).toBe(
+      nextMidnightUtc(),
+    );
+    expect(store.analyses.get(keys[2]!)).toBeUndefined();
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("honours the run cap (max-cost-usd) before the call: nothing is sent", async () => {
