@@ -235,6 +235,8 @@ const cache = new WeakMap<WorkerEnv, Map<string, Promise<ProjectContext>>>();
 export async function projectContext(ctx: ProcessorContext): Promise<ProjectContext> {
   let m = cache.get(ctx.env);
   if (!m) cache.set(ctx.env, (m = new Map()));
+  // A long-lived env (the app) sees many commits: keep the newest few.
+  if (m.size > 16) m.clear();
   const opts = {
     include: ctx.config.tech_debt.context.include,
     maxTokens: ctx.config.tech_debt.context.max_tokens,

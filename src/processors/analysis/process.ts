@@ -47,13 +47,19 @@ interface RunReport {
   batches: BatchReport[];
   issues: IssueLine[];
   notes: string[];
+  updatedAt: number;
 }
+/** In the app the env outlives passes: a report idle this long starts over. */
+const REPORT_IDLE_MS = 10 * 60_000;
 const runReports = new WeakMap<WorkerEnv, Map<string, RunReport>>();
 function runReport(ctx: ProcessorContext): RunReport {
   let m = runReports.get(ctx.env);
   if (!m) runReports.set(ctx.env, (m = new Map()));
   let r = m.get(ctx.repoName);
-  if (!r) m.set(ctx.repoName, (r = { batches: [], issues: [], notes: [] }));
+  const now = Date.now();
+  if (!r || now - r.updatedAt > REPORT_IDLE_MS)
+    m.set(ctx.repoName, (r = { batches: [], issues: [], notes: [], updatedAt: now }));
+  r.updatedAt = now;
   return r;
 }
 
