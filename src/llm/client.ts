@@ -1,7 +1,183 @@
+import OpenAI, {
+  AuthenticationError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+} from "openai";
+import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { ProcessorContext } from "../worker/types.js";
-import type { Llm } from "./types.js";
+import {
+  DEFAULT_MAX_OUTPUT,
+  addRunSpend,
+  checkBudget,
+  estimateCost,
+  estimateTokens,
+  promptChars,
+  raiseBudgetAlerts,
+} from "./budget.js";
+import { priceFor } from "./pricing.js";
+import type { Clock } from "./rate-limit.js";
+import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
+import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
+import { BudgetExceededError, LlmUnavailableError } from "./types.js";
+import { readUsage } from "./usage.js";
+
+/** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
+export const structuredModeOf = (
+  s: Pick<LlmSettings, "provider" | "structuredOutput">,
+): "json_schema" | "json_object" =>
+  s.structuredOutput ?? (s.provider === "deepseek" ? "json_object" : "json_schema");
+
+export function responseFormat(
+  format: StructuredFormat | undefined,
+  mode: "json_schema" | "json_object",
+): ChatCompletionCreateParamsNonStreaming["response_format"] {
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_schema" && mode === "json_schema") {
+    return {
+      type: "json_schema",
+      json_schema: { name: format.name, schema: format.schema, strict: true },
+    };
+  }
+  return { type: "json_object" };
+}
+
+/**
+ * fetch for the SDK: a 429 is marked not-retryable for the SDK, so bg-agent's limiter handles it
+ * (waits what retry-after says, bounded); 5xx and network errors stay the SDK's (maxRetries).
+ * globalThis.fetch is read per call so test interceptors see the request.
+ */
+const fetchFor =
+  (base?: typeof fetch): typeof fetch =>
+  async (input, init) => {
+    const res = await (base ?? globalThis.fetch)(input, init);
+    if (res.status !== 429) return res;
+    const headers = new Headers(res.headers);
+    headers.set("x-should-retry", "false");
+    return new Response(res.body, { status: 429, statusText: res.statusText, headers });
+  };
+
+/** Turns provider errors that no retry will fix into LlmUnavailableError with what to do. */
+export function translateError(
+  e: unknown,
+  s: Pick<LlmSettings, "provider" | "model" | "baseUrl">,
+): unknown {
+  if (e instanceof AuthenticationError) {
+    return new LlmUnavailableError(
+      `The ${s.provider} API rejected the API key (401): check BG_LLM_API_KEY (or the llm-api-key input). LLM work is retried later.`,
+    );
+  }
+  if (e instanceof PermissionDeniedError) {
+    return new LlmUnavailableError(
+      `The ${s.provider} API refused access (403) for model ${s.model}: check the key's permissions and BG_LLM_MODEL.`,
+    );
+  }
+  if (e instanceof NotFoundError) {
+    return new LlmUnavailableError(
+      `The ${s.provider} API does not know model "${s.model}" at ${s.baseUrl} (404): check BG_LLM_MODEL and BG_LLM_BASE_URL.`,
+    );
+  }
+  if (e instanceof RateLimitError && e.code === "insufficient_quota") {
+    return new LlmUnavailableError(
+      `The ${s.provider} account has no quota left (429 insufficient_quota): add credit.`,
+    );
+  }
+  return e;
+}
+
+export interface CreateLlmOptions {
+  clock?: Clock;
+  fetch?: typeof fetch;
+  /** SDK retries for 5xx and network errors (default 2). */
+  maxRetries?: number;
+  timeoutMs?: number;
+}
 
 /** A repository's LLM client: budget checked before each call, rate limited, usage recorded. */
-export function createLlm(_ctx: ProcessorContext): Llm {
-  throw new Error("not implemented yet");
+export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm {
+  const settings = ctx.env.llm;
+  if (settings instanceof Error) {
+    throw settings instanceof LlmUnavailableError
+      ? settings
+      : new LlmUnavailableError(String(settings));
+  }
+  const model = ctx.config.llm.model ?? settings.model;
+  const provider = settings.provider;
+  const mode = structuredModeOf(settings);
+  const client = new OpenAI({
+    apiKey: settings.apiKey,
+    baseURL: settings.baseUrl,
+    maxRetries: o.maxRetries ?? 2,
+    timeout: o.timeoutMs ?? 120_000,
+    fetch: fetchFor(o.fetch),
+    logLevel: "off",
+  });
+  const clock = o.clock ?? realClock;
+  const log = ctx.log.child({ provider, model });
+  const alertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
+  const budgetCtx = {
+    store: ctx.store,
+    repo: ctx.repoName,
+    config: ctx.config,
+    dryRun: ctx.env.dryRun,
+  };
+
+  return {
+    provider,
+    model,
+    async chat(req: ChatRequest): Promise<ChatResult> {
+      const { price } = priceFor(provider, model, ctx.config.llm.pricing, log);
+      const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
+      const estimateUsd = estimateCost({ ...req, maxOutputTokens: maxOut }, price);
+      try {
+        checkBudget({
+          store: ctx.store,
+          repo: ctx.repoName,
+          config: ctx.config,
+          env: ctx.env,
+          estimateUsd,
+        });
+      } catch (e) {
+        if (e instanceof BudgetExceededError) {
+          log.warn(
+            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
+            "budget stop: call not sent",
+          );
+          if (e.period !== "run") await raiseBudgetAlerts(budgetCtx, alertTarget, e);
+        }
+        throw e;
+      }
+      // Reserve the estimate for the run cap while the call is in flight (concurrent repositories).
+      addRunSpend(ctx.env, estimateUsd);
+      let reserved = estimateUsd;
+      try {
+        const limiter = limiterFor(`${provider}|${settings.baseUrl}`, ctx.config.rate_limit, clock);
+        const body: ChatCompletionCreateParamsNonStreaming = {
+          model,
+          messages: req.messages,
+          ...(req.tools?.length ? { tools: req.tools } : {}),
+          ...(provider === "openai" ? { max_completion_tokens: maxOut } : { max_tokens: maxOut }),
+        };
+        const rf = responseFormat(req.format, mode);
+        if (rf) body.response_format = rf;
+        const tokens = estimateTokens(promptChars(req)) + maxOut;
+        const raw = await withRateLimit(limiter, tokens, () =>
+          client.chat.completions.create(body, req.signal ? { signal: req.signal } : {}),
+        ).catch((e: unknown) => {
+          throw translateError(e, { provider, model, baseUrl: settings.baseUrl });
+        });
+        const usage = readUsage(provider, raw.usage, price);
+        addRunSpend(ctx.env, usage.costUsd - reserved);
+        reserved = 0;
+        if (!ctx.env.dryRun) ctx.store.spend.add(ctx.repoName, usage);
+        log.debug({ purpose: req.purpose, usage }, "llm call");
+        await raiseBudgetAlerts(budgetCtx, alertTarget);
+        const choice = raw.choices[0];
+        if (!choice) throw new Error(`the ${provider} API returned no choices`);
+        return { message: choice.message, usage, raw };
+      } finally {
+        if (reserved) addRunSpend(ctx.env, -reserved);
+      }
+    },
+  };
 }

@@ -1,10 +1,16 @@
 import type { LlmSettings, ProviderName } from "./types.js";
 import { LlmUnavailableError, PROVIDERS } from "./types.js";
 
-export const PRESETS: Record<Exclude<ProviderName, "openai-compatible">, { baseUrl: string; model: string }> = {
+export const PRESETS: Record<
+  Exclude<ProviderName, "openai-compatible">,
+  { baseUrl: string; model: string }
+> = {
   openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
   deepseek: { baseUrl: "https://api.deepseek.com", model: "deepseek-chat" },
-  gemini: { baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/", model: "gemini-2.0-flash" },
+  gemini: {
+    baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
+    model: "gemini-2.0-flash",
+  },
 };
 
 export interface LlmInput {
@@ -12,6 +18,8 @@ export interface LlmInput {
   model?: string | undefined;
   apiKey?: string | undefined;
   baseUrl?: string | undefined;
+  /** `json_schema` or `json_object` (BG_LLM_STRUCTURED_OUTPUT). */
+  structuredOutput?: string | undefined;
 }
 
 /**
@@ -19,7 +27,8 @@ export interface LlmInput {
  * instead of settings when something is missing, so the run can say what to set.
  */
 export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailableError {
-  const provider = (input.provider?.trim() || (input.baseUrl ? "openai-compatible" : "openai")) as ProviderName;
+  const provider = (input.provider?.trim() ||
+    (input.baseUrl ? "openai-compatible" : "openai")) as ProviderName;
   if (!PROVIDERS.includes(provider)) {
     return new LlmUnavailableError(
       `Unknown LLM provider "${input.provider}": use one of ${PROVIDERS.join(", ")} (BG_LLM_PROVIDER or the llm-provider input).`,
@@ -33,11 +42,25 @@ export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailabl
   const preset = provider === "openai-compatible" ? undefined : PRESETS[provider];
   const baseUrl = input.baseUrl?.trim() || preset?.baseUrl;
   if (!baseUrl) {
-    return new LlmUnavailableError("Provider openai-compatible needs a base URL: set BG_LLM_BASE_URL (or llm-base-url).");
+    return new LlmUnavailableError(
+      "Provider openai-compatible needs a base URL: set BG_LLM_BASE_URL (or llm-base-url).",
+    );
   }
   const model = input.model?.trim() || preset?.model;
   if (!model) return new LlmUnavailableError("No model: set BG_LLM_MODEL (or llm-model).");
-  return { provider, model, apiKey: input.apiKey.trim(), baseUrl };
+  const so = input.structuredOutput?.trim();
+  if (so && so !== "json_schema" && so !== "json_object") {
+    return new LlmUnavailableError(
+      `Unknown structured output mode "${so}": BG_LLM_STRUCTURED_OUTPUT is json_schema or json_object.`,
+    );
+  }
+  return {
+    provider,
+    model,
+    apiKey: input.apiKey.trim(),
+    baseUrl,
+    ...(so ? { structuredOutput: so as "json_schema" | "json_object" } : {}),
+  };
 }
 
 export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
@@ -46,4 +69,5 @@ export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
     model: env.BG_LLM_MODEL,
     apiKey: env.BG_LLM_API_KEY,
     baseUrl: env.BG_LLM_BASE_URL,
+    structuredOutput: env.BG_LLM_STRUCTURED_OUTPUT,
   });

@@ -14,6 +14,12 @@ export interface LlmSettings {
   model: string;
   apiKey: string;
   baseUrl: string;
+  /**
+   * How structured output is asked for: `json_schema` (strict Structured Outputs) or
+   * `json_object`. Default per provider (deepseek: json_object; others: json_schema);
+   * BG_LLM_STRUCTURED_OUTPUT overrides it for openai-compatible servers.
+   */
+  structuredOutput?: "json_schema" | "json_object";
 }
 
 export type StructuredFormat =

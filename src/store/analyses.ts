@@ -73,6 +73,11 @@ export class AnalysisStore {
       );
   }
 
+  /** Sets (or clears) where the analysis was reported; null means not reported yet. */
+  setCommentUrl(key: string, url: string | null): void {
+    this.db.prepare("UPDATE analyses SET comment_url = ? WHERE key = ?").run(url, key);
+  }
+
   get(key: string): Analysis | undefined {
     const r = this.db.prepare("SELECT * FROM analyses WHERE key = ?").get(key) as Row | undefined;
     return r ? toAnalysis(r) : undefined;
@@ -80,13 +85,19 @@ export class AnalysisStore {
 
   /** True when this exact content was analysed already. */
   isCurrent(key: string, contentHash: string): boolean {
-    return this.db.prepare("SELECT 1 FROM analyses WHERE key = ? AND content_hash = ?").get(key, contentHash) !== undefined;
+    return (
+      this.db
+        .prepare("SELECT 1 FROM analyses WHERE key = ? AND content_hash = ?")
+        .get(key, contentHash) !== undefined
+    );
   }
 
   list(repo?: string, limit = 100): Analysis[] {
     return (
       this.db
-        .prepare(`SELECT * FROM analyses ${repo ? "WHERE repo = ?" : ""} ORDER BY analysed_at DESC LIMIT ?`)
+        .prepare(
+          `SELECT * FROM analyses ${repo ? "WHERE repo = ?" : ""} ORDER BY analysed_at DESC LIMIT ?`,
+        )
         .all(...(repo ? [repo] : []), limit) as Row[]
     ).map(toAnalysis);
   }

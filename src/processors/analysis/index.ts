@@ -1,0 +1,17 @@
+import type { Processor } from "../../worker/types.js";
+import { claimSize } from "./batches.js";
+import { processAnalysis } from "./process.js";
+import { sweepAnalysis } from "./sweep.js";
+
+/** `tech_debt_analysis`: batched LLM analysis of tech-debt issues (GitHub and Linear). */
+export function createAnalysisProcessor(): Processor {
+  return {
+    type: "tech_debt_analysis",
+    usesLlm: true,
+    batchSize: claimSize,
+    async sweep(ctx) {
+      await sweepAnalysis(ctx);
+    },
+    process: processAnalysis,
+  };
+}

@@ -1,0 +1,134 @@
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { memoryStore } from "../helpers/store.js";
+import {
+  analysisFor,
+  answerAll,
+  fakeGitHub,
+  fakeOpenAI,
+  keysOf,
+  unmatched,
+  workspace,
+} from "./fakes.js";
+import { REPO, baseConfig, enqueue, env, issues, pass } from "./setup.js";
+
+let nomatch: ReturnType<typeof unmatched>;
+beforeEach(() => {
+  nomatch = unmatched();
+});
+afterEach(() => nomatch.stop());
+
+describe("batched analysis", () => {
+  it("analyses a batch of 10 issues in ONE LLM call and reports each one", async () => {
+    const store = await memoryStore();
+    const list = issues(10);
+    const gh = fakeGitHub(REPO, list);
+    const llm = fakeOpenAI(answerAll, { times: 1 });
+    enqueue(store, list);
+    const summary = await pass(env(store, { workspace: workspace() }));
+
+    expect(llm.calls).toHaveLength(1);
+    expect(keysOf(llm.calls[0]!)).toEqual(list.map((i) => `${REPO}#${i.number}`));
+    // Strict structured output for OpenAI.
+    expect(llm.calls[0]!.response_format).toMatchObject({
+      type: "json_schema",
+      json_schema: { strict: true },
+    });
+    expect(summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(10).fill("done"));
+    for (const i of list) {
+      expect(i.comments?.[0]?.body).toContain(`<!-- bg-agent:analysis:${REPO}#${i.number} -->`);
+      expect(i.comments?.[0]?.body).toContain("`/bg approve`");
+      expect(i.labels).toContain("bg:should-fix");
+    }
+    expect(store.batches.list({ repo: REPO })).toHaveLength(1);
+    expect(store.analyses.list(REPO)).toHaveLength(10);
+    expect(store.runs.list({ repo: REPO })).toHaveLength(10);
+    expect(store.proposals.list({ repo: REPO, kind: "fix" })).toHaveLength(10);
+    expect(store.spend.today(REPO)).toBeGreaterThan(0);
+    expect(gh.checkRuns).toHaveLength(1);
+    expect(gh.checkRuns[0]!.name).toBe("bg-agent/analysis");
+    expect(gh.checkRuns[0]!.output.title).toContain("Analysed 10 issue(s): 10 should fix");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("the second batch of a run reads the cached prefix and costs less", async () => {
+    const store = await memoryStore();
+    const list = issues(20);
+    const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    const llm = fakeOpenAI(answerAll, { times: 2 });
+    enqueue(store, list);
+    await pass(env(store, { workspace: workspace(4000) }));
+
+    expect(llm.calls).toHaveLength(2);
+    // Byte-identical prefix: the system message (instructions + project context) is the same.
+    expect(llm.calls[1]!.messages[0]!.content).toBe(llm.calls[0]!.messages[0]!.content);
+    const [second, first] = store.batches.list({ repo: REPO });
+    expect(first!.cachedTokens).toBe(0);
+    expect(second!.cachedTokens).toBeGreaterThan(1024);
+    expect(second!.costUsd).toBeLessThan(first!.costUsd);
+    // The check run (updated in place) shows both batches and the cache hits.
+    expect(gh.checkRuns).toHaveLength(1);
+    expect(gh.checkRuns[0]!.output.summary).toMatch(/\| 2 \| 10 \|/);
+    expect(gh.checkRuns[0]!.output.title).toContain("Analysed 20 issue(s)");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("retries a malformed or missing item alone, once; the rest of the batch is done", async () => {
+    const store = await memoryStore();
+    const list = issues(4);
+    fakeGitHub(REPO, list);
+    const keys = list.map((i) => `${REPO}#${i.number}`);
+    const llm = fakeOpenAI(
+      (body, call) => {
+        if (call === 1) {
+          // #2 malformed (bad complexity), #4 missing.
+          return JSON.stringify({
+            analyses: [
+              analysisFor(keys[0]!),
+              analysisFor(keys[1]!, { complexity: "huge" }),
+              analysisFor(keys[2]!, { should_fix: false }),
+            ],
+          });
+        }
+        // Retries: #2 comes back fine, #4 is still broken.
+        const [k] = keysOf(body);
+        return k === keys[1]
+          ? JSON.stringify({ analyses: [analysisFor(k!)] })
+          : '{"analyses":[{"issue":"nope"}]}';
+      },
+      { times: 3 },
+    );
+    enqueue(store, list);
+    const summary = await pass(env(store, { workspace: workspace() }), { maxBatches: 1 });
+
+    expect(llm.calls.map(keysOf)).toEqual([keys, [keys[1]], [keys[3]]]);
+    const outcomes = Object.fromEntries(summary.repos[0]!.processed.map((p) => [p.source, p]));
+    expect(outcomes["issue:1"]!.outcome).toBe("done");
+    expect(outcomes["issue:2"]!.outcome).toBe("done");
+    expect(outcomes["issue:3"]!.outcome).toBe("done");
+    expect(outcomes["issue:4"]!.outcome).toBe("failed");
+    expect(outcomes["issue:4"]!.detail).toContain("unusable twice");
+    expect(list[2]!.labels).toContain("bg:wont-fix");
+    expect(list[2]!.comments?.[0]?.body).not.toContain("/bg approve");
+    expect(list[3]!.comments ?? []).toEqual([]);
+    expect(store.analyses.get(keys[3]!)).toBeUndefined();
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("splits a claimed batch by max_tokens_per_call", async () => {
+    const store = await memoryStore();
+    const list = issues(4, 1, { body: "x".repeat(12_000) });
+    fakeGitHub(REPO, list);
+    const llm = fakeOpenAI(answerAll, { times: 2 });
+    enqueue(store, list);
+    const config = baseConfig({
+      tech_debt: { max_tokens_per_call: 12_000, context: { max_tokens: 2_000 } },
+    });
+    await pass(env(store, { workspace: workspace(500), config }), { maxBatches: 1 });
+    expect(llm.calls.map((c) => keysOf(c).length)).toEqual([2, 2]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
