@@ -214,6 +214,18 @@ CREATE TABLE automerge_state (
 CREATE INDEX automerge_state_state ON automerge_state(state, evaluated_at);
 `,
   },
+  {
+    // The dashboard and the admin API page runs and batches newest-first by id, optionally per
+    // repository and kind. An index on (repo) is ordered by (repo, rowid), so these serve
+    // `WHERE repo = ? AND id < ? ORDER BY id DESC` without scanning or sorting.
+    name: "002-dashboard-indexes",
+    sql: `
+CREATE INDEX runs_repo_id ON runs(repo);
+CREATE INDEX runs_kind_id ON runs(kind);
+CREATE INDEX runs_repo_kind_id ON runs(repo, kind);
+CREATE INDEX batches_repo_id ON batches(repo);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {
