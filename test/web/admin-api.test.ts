@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import { createAdminApi } from "../../src/web/admin-api.js";
+import type { StatusView } from "../../src/web/status.js";
 import { memoryStore } from "../helpers/store.js";
 import type { Served } from "./serve.js";
 import { HTML_REPO, seed, serveRoutes, serveWeb, TOKEN } from "./serve.js";
@@ -90,7 +91,7 @@ describe("admin API", () => {
   it("reports status numbers that match the seeded store", async () => {
     const { status, body } = await call("GET", "/bg/api/status");
     expect(status).toBe(200);
-    const s = body as unknown as import("../../src/web/status.js").StatusView;
+    const s = body as unknown as StatusView;
     expect(s.global).toEqual({ paused: false, until: null, by: null, reason: null });
     expect(s.queue.byStatus).toEqual({ pending: 6, running: 1, done: 2, failed: 1, cancelled: 0 });
     expect(s.queue.byType.tech_debt_analysis).toMatchObject({ pending: 3, done: 2 });
@@ -128,7 +129,7 @@ describe("admin API", () => {
 
   it("shows a repository whose daily budget is spent as waiting, with the reason", async () => {
     store.spend.add("acme/api", { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 1.7 }, NOW);
-    const s = (await call("GET", "/bg/api/status")).body as unknown as import("../../src/web/status.js").StatusView;
+    const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     const api = s.repos.find((r) => r.repo === "acme/api")!;
     expect(api.state).toBe("waiting");
     expect(api.reasons).toEqual([expect.objectContaining({ kind: "budget_daily", until: Date.parse("2026-11-23T00:00:00Z") })]);
@@ -212,7 +213,7 @@ describe("admin API", () => {
     expect(p.body).toMatchObject({ paused: true, repo: "acme/api", until: NOW + 2 * 3_600_000, by: "admin", reason: "release freeze" });
     expect(store.activity.manualPause("acme/api", NOW)).toMatchObject({ pausedUntil: NOW + 7_200_000, pausedReason: "release freeze" });
     expect(store.activity.manualPause("acme/web", NOW)).toBeNull();
-    const s = (await call("GET", "/bg/api/status")).body as unknown as import("../../src/web/status.js").StatusView;
+    const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     const api = s.repos.find((r) => r.repo === "acme/api")!;
     expect(api.state).toBe("paused");
     expect(api.pause).toEqual({ until: NOW + 7_200_000, by: "admin", reason: "release freeze" });
@@ -234,7 +235,7 @@ describe("admin API", () => {
     const p = await call("POST", "/bg/api/pause", { until });
     expect(p.body).toMatchObject({ repo: "*", until: Date.parse(until) });
     expect(store.activity.manualPause("acme/web", NOW)).toMatchObject({ repo: "*" });
-    const s = (await call("GET", "/bg/api/status")).body as unknown as import("../../src/web/status.js").StatusView;
+    const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     expect(s.global).toMatchObject({ paused: true, until: Date.parse(until), by: "admin" });
     expect(s.repos.every((r) => r.state === "paused")).toBe(true);
     expect(s.activeRepos).toEqual([]);
