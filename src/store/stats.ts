@@ -44,7 +44,8 @@ export class StatsStore {
       .all() as { repo: string }[];
     // UNION compares with BINARY collation: fold names that differ only by case.
     const seen = new Map<string, string>();
-    for (const r of rows) if (!seen.has(r.repo.toLowerCase())) seen.set(r.repo.toLowerCase(), r.repo);
+    for (const r of rows)
+      if (!seen.has(r.repo.toLowerCase())) seen.set(r.repo.toLowerCase(), r.repo);
     return [...seen.values()];
   }
 
@@ -55,7 +56,11 @@ export class StatsStore {
         `SELECT repo, SUM(CASE WHEN day = ? THEN cost_usd ELSE 0 END) AS todayUsd, SUM(cost_usd) AS monthUsd
          FROM spend WHERE day >= ? GROUP BY repo ORDER BY repo`,
       )
-      .all(dayKey(now), `${monthKey(now)}-01`) as { repo: string; todayUsd: number; monthUsd: number }[];
+      .all(dayKey(now), `${monthKey(now)}-01`) as {
+      repo: string;
+      todayUsd: number;
+      monthUsd: number;
+    }[];
   }
 
   /** Per-day spend and tokens since `fromDay` (inclusive), all repositories or one; days without spend are absent. */
@@ -82,13 +87,17 @@ export class StatsStore {
 
   batchCounts(): { type: string; status: string; count: number; items: number }[] {
     return this.db
-      .prepare("SELECT type, status, COUNT(*) AS count, SUM(items) AS items FROM batches GROUP BY type, status ORDER BY type, status")
+      .prepare(
+        "SELECT type, status, COUNT(*) AS count, SUM(items) AS items FROM batches GROUP BY type, status ORDER BY type, status",
+      )
       .all() as { type: string; status: string; count: number; items: number }[];
   }
 
   runCounts(): { kind: string; status: string; count: number }[] {
     return this.db
-      .prepare("SELECT kind, status, COUNT(*) AS count FROM runs GROUP BY kind, status ORDER BY kind, status")
+      .prepare(
+        "SELECT kind, status, COUNT(*) AS count FROM runs GROUP BY kind, status ORDER BY kind, status",
+      )
       .all() as { kind: string; status: string; count: number }[];
   }
 
@@ -142,6 +151,8 @@ export class StatsStore {
       }
     }
     const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get(...params) as { n: number }).n;
+    return (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get(...params) as { n: number }
+    ).n;
   }
 }

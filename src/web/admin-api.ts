@@ -6,7 +6,15 @@ import { TASK_TYPES } from "../store/tasks.js";
 import { parseDuration } from "../util/duration.js";
 import type { Route } from "./http.js";
 import { BodyTooLargeError, readBody, requireAdmin, sendError, sendJson } from "./http.js";
-import { buildSpend, buildStatus, cacheShare, clip, linkFor, runView, TASK_STATUSES } from "./status.js";
+import {
+  buildSpend,
+  buildStatus,
+  cacheShare,
+  clip,
+  linkFor,
+  runView,
+  TASK_STATUSES,
+} from "./status.js";
 
 export interface AdminApiDeps {
   store: Store;
@@ -26,9 +34,14 @@ export interface AdminApiDeps {
 const RUN_KINDS = ["analysis", "automerge", "fix", "prompt_task", "command"] as const;
 const MAX_BODY = 16 * 1024;
 
-const noControl = (s: string): boolean => ![...s].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
+const noControl = (s: string): boolean =>
+  ![...s].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
 /** A repository filter: what the store may hold (names are shown as text, never as HTML). */
-const repoFilter = z.string().min(1).max(200).refine(noControl, "repo must not contain control characters");
+const repoFilter = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(noControl, "repo must not contain control characters");
 /** A repository to pause: `owner/name` (or `*`, all repositories). */
 const repoTarget = z
   .string()
@@ -73,7 +86,9 @@ const auditQuery = z
     offset: int(0, 1_000_000, "offset").default(0),
   })
   .strict();
-const spendQuery = z.object({ days: int(1, 366, "days").default(30), repo: repoFilter.optional() }).strict();
+const spendQuery = z
+  .object({ days: int(1, 366, "days").default(30), repo: repoFilter.optional() })
+  .strict();
 const repoOnlyQuery = z.object({ repo: repoFilter.optional() }).strict();
 const emptyQuery = z.object({}).strict();
 
@@ -92,7 +107,8 @@ function describe(error: z.ZodError, where: string): string {
   return error.issues
     .map((i) => {
       const path = i.path.map(String).join(".");
-      if (i.code === "unrecognized_keys") return `${where}: unknown ${i.keys.length > 1 ? "fields" : "field"} ${i.keys.join(", ")}`;
+      if (i.code === "unrecognized_keys")
+        return `${where}: unknown ${i.keys.length > 1 ? "fields" : "field"} ${i.keys.join(", ")}`;
       return `${path ? `${where === "query" ? "" : `${where}.`}${path}` : where}: ${i.message}`;
     })
     .join("; ");
@@ -106,7 +122,10 @@ function parseQuery<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
   return r.data;
 }
 
-async function parseBody<T extends z.ZodType>(schema: T, req: IncomingMessage): Promise<z.infer<T>> {
+async function parseBody<T extends z.ZodType>(
+  schema: T,
+  req: IncomingMessage,
+): Promise<z.infer<T>> {
   const buf = await readBody(req, MAX_BODY);
   let raw: unknown = {};
   if (buf.length > 0) {
@@ -125,8 +144,12 @@ async function parseBody<T extends z.ZodType>(schema: T, req: IncomingMessage): 
 export function parseUntil(text: string | undefined, now: number): number | null {
   if (text === undefined) return null;
   const d = parseDuration(text);
-  const t = d !== undefined ? now + d : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t)) throw new BadRequest(`body.until: "${text}" is neither an ISO time (2026-01-31T18:00:00Z) nor a duration (2h, 1d)`);
+  const t =
+    d !== undefined ? now + d : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(t))
+    throw new BadRequest(
+      `body.until: "${text}" is neither an ISO time (2026-01-31T18:00:00Z) nor a duration (2h, 1d)`,
+    );
   if (t <= now) throw new BadRequest("body.until: must be in the future");
   if (t > now + 366 * 86_400_000) throw new BadRequest("body.until: must be within a year");
   return t;
@@ -173,7 +196,12 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         createdAt: t.createdAt,
         updatedAt: t.updatedAt,
       }));
-      sendJson(res, 200, { tasks, total: store.stats.taskCount(filter), limit: q.limit, offset: q.offset });
+      sendJson(res, 200, {
+        tasks,
+        total: store.stats.taskCount(filter),
+        limit: q.limit,
+        offset: q.offset,
+      });
     },
     "/bg/api/runs": (_req, res, url) => {
       const q = parseQuery(runsQuery, url);
@@ -222,8 +250,16 @@ export function createAdminApi(deps: AdminApiDeps): Route {
     },
     "/bg/api/audit": (_req, res, url) => {
       const q = parseQuery(auditQuery, url);
-      const entries = store.audit.list({ ...(q.repo ? { repo: q.repo } : {}), limit: q.limit, offset: q.offset });
-      sendJson(res, 200, { entries: entries.map((e) => ({ ...e, args: clip(e.args, 500) })), limit: q.limit, offset: q.offset });
+      const entries = store.audit.list({
+        ...(q.repo ? { repo: q.repo } : {}),
+        limit: q.limit,
+        offset: q.offset,
+      });
+      sendJson(res, 200, {
+        entries: entries.map((e) => ({ ...e, args: clip(e.args, 500) })),
+        limit: q.limit,
+        offset: q.offset,
+      });
     },
     "/bg/api/spend": (_req, res, url) => {
       const q = parseQuery(spendQuery, url);
@@ -232,7 +268,9 @@ export function createAdminApi(deps: AdminApiDeps): Route {
     "/bg/api/automerge": (_req, res, url) => {
       const q = parseQuery(repoOnlyQuery, url);
       const waiting = store.automerge.waiting(q.repo).map((s) => {
-        const unmet = s.conditions.find((c) => c.id === s.firstUnmet && !c.met) ?? s.conditions.find((c) => !c.met);
+        const unmet =
+          s.conditions.find((c) => c.id === s.firstUnmet && !c.met) ??
+          s.conditions.find((c) => !c.met);
         return {
           repo: s.repo,
           pr: s.pr,
@@ -264,12 +302,20 @@ export function createAdminApi(deps: AdminApiDeps): Route {
           repo,
           target: null,
           command: "pause",
-          args: JSON.stringify({ until: until === null ? null : new Date(until).toISOString(), reason }),
+          args: JSON.stringify({
+            until: until === null ? null : new Date(until).toISOString(),
+            reason,
+          }),
           result: "ok",
           deliveryId: null,
         });
       });
-      log.info({ repo, until }, repo === "*" ? "all repositories paused through the admin API" : "repository paused through the admin API");
+      log.info(
+        { repo, until },
+        repo === "*"
+          ? "all repositories paused through the admin API"
+          : "repository paused through the admin API",
+      );
       sendJson(res, 200, { paused: true, repo, until, by: "admin", reason });
     },
     "/bg/api/resume": async (req, res) => {
@@ -304,19 +350,31 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         return;
       }
       const pass = deps.wake();
-      pass.catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "worker pass after wake failed"));
+      pass.catch((e: unknown) =>
+        log.error(
+          { err: e instanceof Error ? e.message : String(e) },
+          "worker pass after wake failed",
+        ),
+      );
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([
         pass.then(
           (summary) => ({ done: true as const, summary }),
-          (e: unknown) => ({ done: true as const, error: e instanceof Error ? e.message : String(e) }),
+          (e: unknown) => ({
+            done: true as const,
+            error: e instanceof Error ? e.message : String(e),
+          }),
         ),
         new Promise<{ done: false }>((resolve) => {
           timer = setTimeout(() => resolve({ done: false }), deps.wakeWaitMs ?? 2_000);
         }),
       ]);
       clearTimeout(timer);
-      sendJson(res, 202, waited.done ? { accepted: true, ...waited } : { accepted: true, done: false });
+      sendJson(
+        res,
+        202,
+        waited.done ? { accepted: true, ...waited } : { accepted: true, done: false },
+      );
     },
   };
 
@@ -325,12 +383,19 @@ export function createAdminApi(deps: AdminApiDeps): Route {
     if (path !== "/bg/api" && !path.startsWith("/bg/api/")) return false;
     if (!requireAdmin(req, res, deps.adminToken)) return true;
     const method = req.method ?? "GET";
-    const handler = (method === "GET" || method === "HEAD" ? get : method === "POST" ? post : {})[path];
+    const handler = (method === "GET" || method === "HEAD" ? get : method === "POST" ? post : {})[
+      path
+    ];
     try {
       if (!handler) {
         const allowed = get[path] ? "GET" : post[path] ? "POST" : null;
         if (allowed) {
-          sendJson(res, 405, { error: `${method} is not allowed here: use ${allowed}` }, { allow: allowed });
+          sendJson(
+            res,
+            405,
+            { error: `${method} is not allowed here: use ${allowed}` },
+            { allow: allowed },
+          );
         } else {
           sendError(res, 404, `no such endpoint: ${path} (see docs/dashboard.md)`);
         }
@@ -339,9 +404,13 @@ export function createAdminApi(deps: AdminApiDeps): Route {
       await handler(req, res, url);
     } catch (e) {
       if (e instanceof BadRequest) sendError(res, 400, e.message);
-      else if (e instanceof BodyTooLargeError) sendError(res, 413, `body is over ${MAX_BODY} bytes`);
+      else if (e instanceof BodyTooLargeError)
+        sendError(res, 413, `body is over ${MAX_BODY} bytes`);
       else {
-        log.error({ err: e instanceof Error ? e.message : String(e), path }, "admin API request failed");
+        log.error(
+          { err: e instanceof Error ? e.message : String(e), path },
+          "admin API request failed",
+        );
         if (!res.headersSent) sendError(res, 500, "internal error (see the server log)");
       }
     }

@@ -56,6 +56,19 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   function num(n) { return (Number(n) || 0).toLocaleString("en-US"); }
   function pct(x) { return x === null || x === undefined ? "–" : Math.round(x * 100) + "%"; }
   function abs(t) { return t ? new Date(t).toLocaleString() : ""; }
+  function short(t) { return new Date(t).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }); }
+  // Reasons come with ISO times (for API users); the page shows them in local time.
+  function reasonText(x) {
+    if (x.kind === "paused_all") return "all repositories paused" + (x.until ? " until " + short(x.until) : "");
+    return String(x.message).replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, function (m) { return short(Date.parse(m)); });
+  }
+  // A chart top that gives four round ticks.
+  function niceTop(v) {
+    if (!(v > 0)) return 1;
+    var raw = v / 4, mag = Math.pow(10, Math.floor(Math.log10(raw))), steps = [1, 2, 2.5, 5, 10];
+    for (var i = 0; i < steps.length; i++) if (steps[i] * mag >= raw) return steps[i] * mag * 4;
+    return 40 * mag;
+  }
   function rel(t) {
     if (!t) return "–";
     var d = t - Date.now();
@@ -136,7 +149,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     var b = $("banner");
     if (s.global.paused) {
       b.hidden = false;
-      b.textContent = "All repositories are paused" + (s.global.by ? " by " + s.global.by : "") + (s.global.until ? " until " + abs(s.global.until) : " until resumed") + (s.global.reason ? " — " + s.global.reason : "") + ". Commands still run.";
+      b.textContent = "All repositories are paused" + (s.global.by ? " by " + s.global.by : "") + (s.global.until ? " until " + short(s.global.until) : " until resumed") + (s.global.reason ? " — " + s.global.reason : "") + ". Commands still run.";
     } else b.hidden = true;
     $("pause-all").hidden = s.global.paused;
     $("resume-all").hidden = !s.global.paused;
@@ -172,7 +185,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       return;
     }
     var rows = s.repos.map(function (r) {
-      var why = r.reasons.length ? r.reasons.map(function (x) { return h("div", { "class": "reason reason-" + x.kind, text: x.message }); }) : [h("span", { "class": "muted", text: "all work runs" })];
+      var why = r.reasons.length ? r.reasons.map(function (x) { return h("div", { "class": "reason reason-" + x.kind, title: x.message, text: reasonText(x) }); }) : [h("span", { "class": "muted", text: "all work runs" })];
       if (r.installed === false) why.push(h("div", { "class": "reason", text: "app not installed any more" }));
       var btn = r.pause
         ? h("button", { "class": "btn btn-small", type: "button", "data-action": "resume", onclick: function () { act("resume", r.repo); }, text: "Resume" })
@@ -212,7 +225,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     var max = 0;
     days.forEach(function (d) { if (d.costUsd > max) max = d.costUsd; });
     var daily = sp.budget.dailyUsd;
-    var top = Math.max(max, daily || 0) * 1.15 || 1;
+    var top = niceTop(Math.max(max, daily || 0) * 1.08);
     var cw = (W - L - R) / days.length;
     var y = function (v) { return T + (H - T - B) * (1 - v / top); };
     var g = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "Spend per day over the last " + days.length + " days", "class": "chart", "data-testid": "spend-chart" });
@@ -361,7 +374,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     if (what === "pause" && until) body.until = until;
     var scope = repo ? repo : "all repositories";
     return api("/bg/api/" + what, { method: "POST", body: body }).then(function (res) {
-      notice((what === "pause" ? "Paused " : "Resumed ") + scope + (what === "pause" && res.until ? " until " + abs(res.until) : "") + (res.note ? ". Note: " + res.note : "."), "ok");
+      notice((what === "pause" ? "Paused " : "Resumed ") + scope + (what === "pause" && res.until ? " until " + short(res.until) : "") + (res.note ? ". Note: " + res.note : "."), "ok");
       state.busy = false;
       return refresh();
     }).catch(function (e) {

@@ -36,7 +36,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["event"],
     collect() {
       this.reset();
-      for (const r of store.deliveries.countsByEvent()) this.inc({ event: label(r.event) }, r.count);
+      for (const r of store.deliveries.countsByEvent())
+        this.inc({ event: label(r.event) }, r.count);
     },
   });
 
@@ -47,8 +48,10 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["type", "status"],
     collect() {
       this.reset();
-      for (const t of TASK_TYPES) for (const s of TASK_STATUSES) this.set({ type: t, status: s }, 0);
-      for (const c of store.tasks.counts()) this.inc({ type: label(c.type), status: label(c.status) }, c.count);
+      for (const t of TASK_TYPES)
+        for (const s of TASK_STATUSES) this.set({ type: t, status: s }, 0);
+      for (const c of store.tasks.counts())
+        this.inc({ type: label(c.type), status: label(c.status) }, c.count);
     },
   });
 
@@ -60,7 +63,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     collect() {
       this.reset();
       for (const t of TASK_TYPES) this.set({ type: t }, 0);
-      for (const r of store.stats.queueAgeByType(now())) this.set({ type: label(r.type) }, r.ageMs / 1000);
+      for (const r of store.stats.queueAgeByType(now()))
+        this.set({ type: label(r.type) }, r.ageMs / 1000);
     },
   });
 
@@ -71,7 +75,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["type", "status"],
     collect() {
       this.reset();
-      for (const c of store.stats.batchCounts()) this.inc({ type: label(c.type), status: label(c.status) }, c.count);
+      for (const c of store.stats.batchCounts())
+        this.inc({ type: label(c.type), status: label(c.status) }, c.count);
     },
   });
 
@@ -127,8 +132,14 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["period"],
     collect() {
       const rows = store.stats.spendByRepo(now());
-      this.set({ period: "day" }, rows.reduce((n, r) => n + r.todayUsd, 0));
-      this.set({ period: "month" }, rows.reduce((n, r) => n + r.monthUsd, 0));
+      this.set(
+        { period: "day" },
+        rows.reduce((n, r) => n + r.todayUsd, 0),
+      );
+      this.set(
+        { period: "month" },
+        rows.reduce((n, r) => n + r.monthUsd, 0),
+      );
     },
   });
 
@@ -139,7 +150,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["kind", "status"],
     collect() {
       this.reset();
-      for (const c of store.stats.runCounts()) this.inc({ kind: label(c.kind), status: label(c.status) }, c.count);
+      for (const c of store.stats.runCounts())
+        this.inc({ kind: label(c.kind), status: label(c.status) }, c.count);
     },
   });
 
@@ -149,7 +161,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     help: "Pull requests merged by bg-agent",
     collect() {
       this.reset();
-      const merged = store.stats.runCounts().filter((c) => c.kind === "automerge" && c.status === "merged");
+      const merged = store.stats
+        .runCounts()
+        .filter((c) => c.kind === "automerge" && c.status === "merged");
       this.inc(merged.reduce((n, c) => n + c.count, 0));
     },
   });
@@ -161,7 +175,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["kind"],
     collect() {
       this.reset();
-      for (const c of store.stats.runCounts()) if (c.status === "failed") this.inc({ kind: label(c.kind) }, c.count);
+      for (const c of store.stats.runCounts())
+        if (c.status === "failed") this.inc({ kind: label(c.kind) }, c.count);
     },
   });
 

@@ -32,7 +32,14 @@ export function createWebRoutes(deps: WebDeps): Route[] {
   };
   return [
     createDashboardRoute(),
-    createAdminApi({ ...common, ...(deps.wake ? { wake: deps.wake } : {}), ...(deps.githubUrl ? { githubUrl: deps.githubUrl } : {}) }),
-    createMetricsRoute({ ...common, ...(deps.metricsToken ? { metricsToken: deps.metricsToken } : {}) }),
+    createAdminApi({
+      ...common,
+      ...(deps.wake ? { wake: deps.wake } : {}),
+      ...(deps.githubUrl ? { githubUrl: deps.githubUrl } : {}),
+    }),
+    createMetricsRoute({
+      ...common,
+      ...(deps.metricsToken ? { metricsToken: deps.metricsToken } : {}),
+    }),
   ];
 }

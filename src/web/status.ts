@@ -7,10 +7,22 @@ import type { TaskStatus } from "../store/tasks.js";
 
 /** The views the admin API answers with. Pure reads of the store; no secrets, no prompts. */
 
-export const TASK_STATUSES: readonly TaskStatus[] = ["pending", "running", "done", "failed", "cancelled"];
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  "pending",
+  "running",
+  "done",
+  "failed",
+  "cancelled",
+];
 
 export type StatusCounts = Record<TaskStatus, number>;
-const zeroCounts = (): StatusCounts => ({ pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 });
+const zeroCounts = (): StatusCounts => ({
+  pending: 0,
+  running: 0,
+  done: 0,
+  failed: 0,
+  cancelled: 0,
+});
 
 export interface PauseView {
   until: number | null;
@@ -19,12 +31,7 @@ export interface PauseView {
 }
 
 export type ReasonKind =
-  | "paused_all"
-  | "paused"
-  | "config_invalid"
-  | "people_active"
-  | "budget_daily"
-  | "budget_monthly";
+  "paused_all" | "paused" | "config_invalid" | "people_active" | "budget_daily" | "budget_monthly";
 
 export interface Reason {
   kind: ReasonKind;
@@ -45,7 +52,12 @@ export interface RepoStatus {
   lastHumanAt: number | null;
   lastHumanLogin: string | null;
   queue: StatusCounts;
-  spend: { todayUsd: number; monthUsd: number; dailyBudgetUsd: number | null; monthlyBudgetUsd: number | null };
+  spend: {
+    todayUsd: number;
+    monthUsd: number;
+    dailyBudgetUsd: number | null;
+    monthlyBudgetUsd: number | null;
+  };
 }
 
 export interface ScheduleView {
@@ -87,7 +99,8 @@ export function repoSettings(store: Store, repo: string): RepoSettings {
   if (!row || row.configLoadedAt === null) {
     return { budget: null, activeWindowMs: DEFAULT_ACTIVE_WINDOW_MS, configValid: null };
   }
-  if (!row.configValid) return { budget: null, activeWindowMs: DEFAULT_ACTIVE_WINDOW_MS, configValid: false };
+  if (!row.configValid)
+    return { budget: null, activeWindowMs: DEFAULT_ACTIVE_WINDOW_MS, configValid: false };
   const key = `${repo.toLowerCase()}|${row.configHash ?? ""}`;
   const cached = settingsCache.get(key);
   if (cached) return cached;
@@ -101,7 +114,10 @@ export function repoSettings(store: Store, repo: string): RepoSettings {
   const s: RepoSettings =
     parsed && parsed.ok
       ? {
-          budget: { dailyUsd: parsed.config.budget.daily_usd, monthlyUsd: parsed.config.budget.monthly_usd },
+          budget: {
+            dailyUsd: parsed.config.budget.daily_usd,
+            monthlyUsd: parsed.config.budget.monthly_usd,
+          },
           activeWindowMs: parsed.config.activity.pause_when_active_minutes * 60_000,
           configValid: true,
         }
@@ -130,7 +146,8 @@ const usd = (n: number): string => `$${n.toFixed(2)}`;
 
 function triggerOf(spec: Record<string, unknown>): string {
   if (typeof spec.every === "string") return `every ${spec.every}`;
-  if (typeof spec.cron === "string") return `cron ${spec.cron}${typeof spec.timezone === "string" ? ` (${spec.timezone})` : ""}`;
+  if (typeof spec.cron === "string")
+    return `cron ${spec.cron}${typeof spec.timezone === "string" ? ` (${spec.timezone})` : ""}`;
   const idle = spec.idle as { minutes?: unknown } | undefined;
   if (idle && typeof idle.minutes === "number") return `idle ${idle.minutes}m`;
   if (spec.once === true) return "once";
@@ -142,7 +159,9 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
   const installed = new Map(store.repos.list().map((r) => [r.fullName.toLowerCase(), r.installed]));
   const spendRows = new Map(store.stats.spendByRepo(now).map((r) => [r.repo.toLowerCase(), r]));
   const queueByRepo = new Map<string, StatusCounts>();
-  const byType: Record<string, StatusCounts> = Object.fromEntries(TASK_TYPES.map((t) => [t, zeroCounts()]));
+  const byType: Record<string, StatusCounts> = Object.fromEntries(
+    TASK_TYPES.map((t) => [t, zeroCounts()]),
+  );
   const byStatus = zeroCounts();
   for (const c of store.tasks.counts()) {
     const key = c.repo.toLowerCase();
@@ -161,13 +180,25 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
     const pause = pauseOf(store, repo, now);
     const spend = spendRows.get(key) ?? { todayUsd: 0, monthUsd: 0 };
     const reasons: Reason[] = [];
-    if (globalPause) reasons.push({ kind: "paused_all", message: describePause(globalPause, true), until: globalPause.until });
-    if (pause) reasons.push({ kind: "paused", message: describePause(pause, false), until: pause.until });
+    if (globalPause)
+      reasons.push({
+        kind: "paused_all",
+        message: describePause(globalPause, true),
+        until: globalPause.until,
+      });
+    if (pause)
+      reasons.push({ kind: "paused", message: describePause(pause, false), until: pause.until });
     if (settings.configValid === false) {
-      reasons.push({ kind: "config_invalid", message: "the config file is invalid: no new work until it is fixed", until: null });
+      reasons.push({
+        kind: "config_invalid",
+        message: "the config file is invalid: no new work until it is fixed",
+        until: null,
+      });
     }
     const peopleActive =
-      activity.lastHumanAt !== null && settings.activeWindowMs > 0 && now - activity.lastHumanAt < settings.activeWindowMs;
+      activity.lastHumanAt !== null &&
+      settings.activeWindowMs > 0 &&
+      now - activity.lastHumanAt < settings.activeWindowMs;
     if (peopleActive) {
       const who = activity.lastHumanLogin ? ` (${activity.lastHumanLogin})` : "";
       reasons.push({
@@ -193,7 +224,8 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
         until: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
       });
     }
-    const state: RepoStatus["state"] = globalPause || pause ? "paused" : reasons.length ? "waiting" : "active";
+    const state: RepoStatus["state"] =
+      globalPause || pause ? "paused" : reasons.length ? "waiting" : "active";
     return {
       repo,
       state,
@@ -218,19 +250,17 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
     .filter((s) => s.status === "active" && s.nextRunAt !== null)
     .sort((a, b) => (a.nextRunAt ?? 0) - (b.nextRunAt ?? 0))
     .slice(0, 20)
-    .map(
-      (s): ScheduleView => ({
-        repo: s.repo,
-        name: s.name,
-        status: s.status,
-        trigger: triggerOf(s.spec),
-        nextRunAt: s.nextRunAt,
-        lastRunAt: s.lastRunAt,
-        runCount: s.runCount,
-        maxRuns: s.maxRuns,
-        consecutiveFailures: s.consecutiveFailures,
-      }),
-    );
+    .map((s): ScheduleView => ({
+      repo: s.repo,
+      name: s.name,
+      status: s.status,
+      trigger: triggerOf(s.spec),
+      nextRunAt: s.nextRunAt,
+      lastRunAt: s.lastRunAt,
+      runCount: s.runCount,
+      maxRuns: s.maxRuns,
+      consecutiveFailures: s.consecutiveFailures,
+    }));
 
   let todayUsd = 0;
   let monthUsd = 0;
@@ -241,14 +271,18 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
   const amCounts = store.stats.automergeCounts();
   return {
     now,
-    global: globalPause ? { paused: true, ...globalPause } : { paused: false, until: null, by: null, reason: null },
+    global: globalPause
+      ? { paused: true, ...globalPause }
+      : { paused: false, until: null, by: null, reason: null },
     repos,
     activeRepos: repos.filter((r) => r.state === "active").map((r) => r.repo),
     queue: { byStatus, byType },
     spend: { todayUsd, monthUsd, day: dayKey(now), month: monthKey(now) },
     schedules,
     automerge: {
-      waiting: amCounts.filter((c) => ["waiting", "queued", "blocked"].includes(c.state)).reduce((n, c) => n + c.count, 0),
+      waiting: amCounts
+        .filter((c) => ["waiting", "queued", "blocked"].includes(c.state))
+        .reduce((n, c) => n + c.count, 0),
     },
     runs: { total: store.runs.count() },
   };
@@ -256,7 +290,14 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
 
 export interface SpendView {
   repo: string | null;
-  days: { day: string; costUsd: number; calls: number; promptTokens: number; cachedTokens: number; completionTokens: number }[];
+  days: {
+    day: string;
+    costUsd: number;
+    calls: number;
+    promptTokens: number;
+    cachedTokens: number;
+    completionTokens: number;
+  }[];
   todayUsd: number;
   monthUsd: number;
   /** Summed over the repositories whose budget is known (all of them when `repo` is null). */
@@ -264,11 +305,18 @@ export interface SpendView {
 }
 
 /** Spend per day over the last `days` days (oldest first, every day present), against the budgets. */
-export function buildSpend(store: Store, days: number, repo: string | undefined, now = Date.now()): SpendView {
+export function buildSpend(
+  store: Store,
+  days: number,
+  repo: string | undefined,
+  now = Date.now(),
+): SpendView {
   const today = Date.parse(`${dayKey(now)}T00:00:00Z`);
   const from = dayKey(today - (days - 1) * 86_400_000);
   const monthStart = `${monthKey(now)}-01`;
-  const rows = new Map(store.stats.dailySpend(from < monthStart ? from : monthStart, repo).map((r) => [r.day, r]));
+  const rows = new Map(
+    store.stats.dailySpend(from < monthStart ? from : monthStart, repo).map((r) => [r.day, r]),
+  );
   const list: SpendView["days"] = [];
   for (let i = days - 1; i >= 0; i--) {
     const day = dayKey(today - i * 86_400_000);
@@ -311,22 +359,30 @@ export function buildSpend(store: Store, days: number, repo: string | undefined,
  * and ref: `pr:12` -> the pull request, `issue:3`, `#3` or `owner/repo#3` -> the issue (GitHub
  * redirects an issue number that is a pull request). Linear refs need the run's own url.
  */
-export function linkFor(repo: string, ref: string | null, url: string | null, githubUrl = "https://github.com"): string | null {
+export function linkFor(
+  repo: string,
+  ref: string | null,
+  url: string | null,
+  githubUrl = "https://github.com",
+): string | null {
   if (url && /^https?:\/\//i.test(url)) return url;
   if (!ref) return null;
   const name = /^[\w.-]+\/[\w.-]+$/;
   const t = ref.trim();
   const typed = /^(pr|pull|issue|issues):(\d+)$/i.exec(t);
-  if (typed && name.test(repo)) return `${githubUrl}/${repo}/${/^p/i.test(typed[1]!) ? "pull" : "issues"}/${typed[2]}`;
+  if (typed && name.test(repo))
+    return `${githubUrl}/${repo}/${/^p/i.test(typed[1]!) ? "pull" : "issues"}/${typed[2]}`;
   const hash = /^(?:([\w.-]+\/[\w.-]+))?#(\d+)$/.exec(t);
   const target = hash?.[1] ?? repo;
   if (hash && name.test(target)) return `${githubUrl}/${target}/issues/${hash[2]}`;
   return null;
 }
 
-const clip = (s: string | null, n: number): string | null => (s === null ? null : s.length > n ? `${s.slice(0, n)}…` : s);
+const clip = (s: string | null, n: number): string | null =>
+  s === null ? null : s.length > n ? `${s.slice(0, n)}…` : s;
 
-export const cacheShare = (prompt: number, cached: number): number | null => (prompt > 0 ? cached / prompt : null);
+export const cacheShare = (prompt: number, cached: number): number | null =>
+  prompt > 0 ? cached / prompt : null;
 
 export function runView(r: Run, githubUrl?: string) {
   return {

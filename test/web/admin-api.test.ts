@@ -28,17 +28,28 @@ describe("admin API", () => {
   let wakes = 0;
   const logs: { level: string; msg: string; obj?: object }[] = [];
 
-  const call = async (method: string, path: string, body?: unknown, token: string | null = TOKEN) => {
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    token: string | null = TOKEN,
+  ) => {
     const res = await fetch(served.url + path, {
       method,
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
       },
-      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+      ...(body !== undefined
+        ? { body: typeof body === "string" ? body : JSON.stringify(body) }
+        : {}),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { error?: string } };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (text ? JSON.parse(text) : null) as Record<string, unknown> & { error?: string },
+    };
   };
 
   beforeEach(async () => {
@@ -66,9 +77,19 @@ describe("admin API", () => {
       const none = await call(method, path, method === "POST" ? {} : undefined, null);
       expect(none.status, `${method} ${path} without a token`).toBe(401);
       expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
-      const wrong = await call(method, path, method === "POST" ? {} : undefined, "not-the-token-at-all-xxxxxxxxxxxxx");
+      const wrong = await call(
+        method,
+        path,
+        method === "POST" ? {} : undefined,
+        "not-the-token-at-all-xxxxxxxxxxxxx",
+      );
       expect(wrong.status, `${method} ${path} with a wrong token`).toBe(401);
-      const prefix = await call(method, path, method === "POST" ? {} : undefined, TOKEN.slice(0, -1));
+      const prefix = await call(
+        method,
+        path,
+        method === "POST" ? {} : undefined,
+        TOKEN.slice(0, -1),
+      );
       expect(prefix.status).toBe(401);
     }
     // Unknown paths under /bg/api are not revealed either.
@@ -80,7 +101,9 @@ describe("admin API", () => {
   it("stays closed (503) when no admin token is configured", async () => {
     const closed = await serveWeb({ store, log: memoryLogger(), adminToken: null });
     try {
-      const res = await fetch(`${closed.url}/bg/api/status`, { headers: { authorization: "Bearer anything" } });
+      const res = await fetch(`${closed.url}/bg/api/status`, {
+        headers: { authorization: "Bearer anything" },
+      });
       expect(res.status).toBe(503);
       expect(((await res.json()) as { error: string }).error).toMatch(/BG_ADMIN_TOKEN/);
     } finally {
@@ -112,14 +135,22 @@ describe("admin API", () => {
     const web = s.repos.find((r) => r.repo === "acme/web")!;
     expect(web.state).toBe("waiting");
     expect(web.peopleActive).toBe(true);
-    expect(web.reasons[0]).toMatchObject({ kind: "people_active", until: NOW - 60_000 + 5 * 60_000 });
+    expect(web.reasons[0]).toMatchObject({
+      kind: "people_active",
+      until: NOW - 60_000 + 5 * 60_000,
+    });
     expect(web.reasons[0]!.message).toContain("octocat");
     expect(web.spend).toMatchObject({ dailyBudgetUsd: 1, monthlyBudgetUsd: 20 });
     const evil = s.repos.find((r) => r.repo === HTML_REPO)!;
     expect(evil).toMatchObject({ installed: null, spend: { dailyBudgetUsd: null } });
     expect(s.activeRepos.sort()).toEqual([HTML_REPO, "acme/api"].sort());
     expect(s.schedules).toEqual([
-      expect.objectContaining({ repo: "acme/web", name: "digest", trigger: "every 30m", nextRunAt: NOW + 30 * 60_000 }),
+      expect.objectContaining({
+        repo: "acme/web",
+        name: "digest",
+        trigger: "every 30m",
+        nextRunAt: NOW + 30 * 60_000,
+      }),
     ]);
     expect(s.automerge.waiting).toBe(1);
     expect(s.runs.total).toBe(5);
@@ -128,11 +159,17 @@ describe("admin API", () => {
   });
 
   it("shows a repository whose daily budget is spent as waiting, with the reason", async () => {
-    store.spend.add("acme/api", { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 1.7 }, NOW);
+    store.spend.add(
+      "acme/api",
+      { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 1.7 },
+      NOW,
+    );
     const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     const api = s.repos.find((r) => r.repo === "acme/api")!;
     expect(api.state).toBe("waiting");
-    expect(api.reasons).toEqual([expect.objectContaining({ kind: "budget_daily", until: Date.parse("2026-11-23T00:00:00Z") })]);
+    expect(api.reasons).toEqual([
+      expect.objectContaining({ kind: "budget_daily", until: Date.parse("2026-11-23T00:00:00Z") }),
+    ]);
     expect(api.reasons[0]!.message).toBe("daily budget spent ($2.12 of $2.00)");
   });
 
@@ -140,30 +177,56 @@ describe("admin API", () => {
     const all = await call("GET", "/bg/api/tasks");
     expect(all.status).toBe(200);
     expect(all.body.total).toBe(10);
-    const pending = await call("GET", "/bg/api/tasks?repo=acme/api&status=pending&type=tech_debt_analysis&limit=2&offset=0");
+    const pending = await call(
+      "GET",
+      "/bg/api/tasks?repo=acme/api&status=pending&type=tech_debt_analysis&limit=2&offset=0",
+    );
     expect(pending.body.total).toBe(3);
-    const tasks = pending.body.tasks as { source: string; title: string; link: string; status: string }[];
+    const tasks = pending.body.tasks as {
+      source: string;
+      title: string;
+      link: string;
+      status: string;
+    }[];
     expect(tasks).toHaveLength(2);
     expect(tasks.every((t) => t.status === "pending")).toBe(true);
-    expect(tasks[0]).toMatchObject({ source: "issue:3", title: "Task issue:3", link: "https://github.com/acme/api/issues/3" });
-    const next = await call("GET", "/bg/api/tasks?repo=acme/api&status=pending&type=tech_debt_analysis&limit=2&offset=2");
+    expect(tasks[0]).toMatchObject({
+      source: "issue:3",
+      title: "Task issue:3",
+      link: "https://github.com/acme/api/issues/3",
+    });
+    const next = await call(
+      "GET",
+      "/bg/api/tasks?repo=acme/api&status=pending&type=tech_debt_analysis&limit=2&offset=2",
+    );
     expect((next.body.tasks as { source: string }[]).map((t) => t.source)).toEqual(["issue:1"]);
     expect(JSON.stringify(all.body)).not.toContain("SECRET");
   });
 
   it("pages runs by id and links each to its item", async () => {
     const first = await call("GET", "/bg/api/runs?limit=2");
-    const runs = first.body.runs as { id: number; link: string | null; cacheHitShare: number | null; ref: string }[];
+    const runs = first.body.runs as {
+      id: number;
+      link: string | null;
+      cacheHitShare: number | null;
+      ref: string;
+    }[];
     expect(runs.map((r) => r.ref)).toEqual(["issue:12", "schedule:digest"]);
     expect(runs[0]!.link).toBe("https://github.com/acme/api/issues/12");
     expect(runs[1]!.link).toBe("https://github.com/acme/web/issues/9#issuecomment-1");
     expect(first.body.nextBefore).toBe(runs[1]!.id);
-    const second = await call("GET", `/bg/api/runs?limit=2&before=${String(first.body.nextBefore)}`);
+    const second = await call(
+      "GET",
+      `/bg/api/runs?limit=2&before=${String(first.body.nextBefore)}`,
+    );
     const r2 = second.body.runs as { ref: string; link: string; cacheHitShare: number | null }[];
     expect(r2.map((r) => r.ref)).toEqual(["pr:5", "issue:11"]);
     expect(r2[0]!.link).toBe("https://github.com/acme/api/pull/5");
     expect(r2[1]!.cacheHitShare).toBe(0.25);
-    const third = await call("GET", `/bg/api/runs?limit=2&before=${String(second.body.nextBefore)}`);
+    const third = await call(
+      "GET",
+      `/bg/api/runs?limit=2&before=${String(second.body.nextBefore)}`,
+    );
     expect((third.body.runs as unknown[]).length).toBe(1);
     expect(third.body.nextBefore).toBeNull();
     const merged = await call("GET", "/bg/api/runs?repo=acme/api&kind=automerge");
@@ -173,7 +236,15 @@ describe("admin API", () => {
   it("lists batches with their cache-hit share", async () => {
     const { body } = await call("GET", "/bg/api/batches");
     expect(body.batches).toEqual([
-      expect.objectContaining({ repo: "acme/api", items: 2, promptTokens: 4000, cachedTokens: 1000, cacheHitShare: 0.25, costUsd: 0.42, status: "done" }),
+      expect.objectContaining({
+        repo: "acme/api",
+        items: 2,
+        promptTokens: 4000,
+        cachedTokens: 1000,
+        cacheHitShare: 0.25,
+        costUsd: 0.42,
+        status: "done",
+      }),
     ]);
   });
 
@@ -188,7 +259,10 @@ describe("admin API", () => {
     expect(days.slice(0, 28).every((d) => d.costUsd === 0)).toBe(true);
     expect(body.budget).toEqual({ dailyUsd: 3, monthlyUsd: 50, reposWithoutBudget: [HTML_REPO] });
     const one = await call("GET", "/bg/api/spend?days=7&repo=acme/api");
-    expect(one.body).toMatchObject({ repo: "acme/api", budget: { dailyUsd: 2, monthlyUsd: 30, reposWithoutBudget: [] } });
+    expect(one.body).toMatchObject({
+      repo: "acme/api",
+      budget: { dailyUsd: 2, monthlyUsd: 30, reposWithoutBudget: [] },
+    });
     expect(one.body.monthUsd).toBeCloseTo(1.52, 10);
   });
 
@@ -208,22 +282,39 @@ describe("admin API", () => {
   });
 
   it("pauses and resumes one repository, with an audit entry", async () => {
-    const p = await call("POST", "/bg/api/pause", { repo: "acme/api", until: "2h", reason: "release freeze" });
+    const p = await call("POST", "/bg/api/pause", {
+      repo: "acme/api",
+      until: "2h",
+      reason: "release freeze",
+    });
     expect(p.status).toBe(200);
-    expect(p.body).toMatchObject({ paused: true, repo: "acme/api", until: NOW + 2 * 3_600_000, by: "admin", reason: "release freeze" });
-    expect(store.activity.manualPause("acme/api", NOW)).toMatchObject({ pausedUntil: NOW + 7_200_000, pausedReason: "release freeze" });
+    expect(p.body).toMatchObject({
+      paused: true,
+      repo: "acme/api",
+      until: NOW + 2 * 3_600_000,
+      by: "admin",
+      reason: "release freeze",
+    });
+    expect(store.activity.manualPause("acme/api", NOW)).toMatchObject({
+      pausedUntil: NOW + 7_200_000,
+      pausedReason: "release freeze",
+    });
     expect(store.activity.manualPause("acme/web", NOW)).toBeNull();
     const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     const api = s.repos.find((r) => r.repo === "acme/api")!;
     expect(api.state).toBe("paused");
     expect(api.pause).toEqual({ until: NOW + 7_200_000, by: "admin", reason: "release freeze" });
-    expect(api.reasons[0]!.message).toBe("paused by admin until 2026-11-22T14:00:00.000Z: release freeze");
+    expect(api.reasons[0]!.message).toBe(
+      "paused by admin until 2026-11-22T14:00:00.000Z: release freeze",
+    );
 
     const r = await call("POST", "/bg/api/resume", { repo: "acme/api" });
     expect(r.body).toMatchObject({ paused: false, repo: "acme/api", changed: true });
     expect(store.activity.manualPause("acme/api", NOW)).toBeNull();
     const audit = await call("GET", "/bg/api/audit?repo=acme/api");
-    expect((audit.body.entries as { command: string; actor: string }[]).map((e) => [e.command, e.actor])).toEqual([
+    expect(
+      (audit.body.entries as { command: string; actor: string }[]).map((e) => [e.command, e.actor]),
+    ).toEqual([
       ["resume", "admin"],
       ["pause", "admin"],
     ]);
@@ -295,15 +386,27 @@ describe("admin API", () => {
   it("answers 202 accepted without waiting for a long pass, and 503 without a worker", async () => {
     let finish: () => void = () => {};
     const slow = await serveRoutes([
-      createAdminApi({ store, log: memoryLogger(), adminToken: TOKEN, wakeWaitMs: 50, wake: () => new Promise<void>((r) => (finish = r)) }),
+      createAdminApi({
+        store,
+        log: memoryLogger(),
+        adminToken: TOKEN,
+        wakeWaitMs: 50,
+        wake: () => new Promise<void>((r) => (finish = r)),
+      }),
     ]);
     const none = await serveWeb({ store, log: memoryLogger() });
     try {
-      const res = await fetch(`${slow.url}/bg/api/wake`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${slow.url}/bg/api/wake`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       // The pass is still running after wakeWaitMs: accepted, not done.
       expect(res.status).toBe(202);
       expect(await res.json()).toEqual({ accepted: true, done: false });
-      const res2 = await fetch(`${none.url}/bg/api/wake`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+      const res2 = await fetch(`${none.url}/bg/api/wake`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(res2.status).toBe(503);
       expect(((await res2.json()) as { error: string }).error).toMatch(/no worker/);
     } finally {
@@ -328,10 +431,24 @@ describe("an empty store", () => {
     const served = await serveWeb({ store, log: memoryLogger(), now: () => NOW });
     try {
       const get = async (p: string) =>
-        (await (await fetch(served.url + p, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<string, unknown>;
+        (await (
+          await fetch(served.url + p, { headers: { authorization: `Bearer ${TOKEN}` } })
+        ).json()) as Record<string, unknown>;
       const s = await get("/bg/api/status");
-      expect(s).toMatchObject({ repos: [], activeRepos: [], schedules: [], automerge: { waiting: 0 }, runs: { total: 0 } });
-      expect((s.queue as { byStatus: unknown }).byStatus).toEqual({ pending: 0, running: 0, done: 0, failed: 0, cancelled: 0 });
+      expect(s).toMatchObject({
+        repos: [],
+        activeRepos: [],
+        schedules: [],
+        automerge: { waiting: 0 },
+        runs: { total: 0 },
+      });
+      expect((s.queue as { byStatus: unknown }).byStatus).toEqual({
+        pending: 0,
+        running: 0,
+        done: 0,
+        failed: 0,
+        cancelled: 0,
+      });
       expect(await get("/bg/api/runs")).toEqual({ runs: [], limit: 50, nextBefore: null });
       const spend = await get("/bg/api/spend");
       expect((spend.days as unknown[]).length).toBe(30);

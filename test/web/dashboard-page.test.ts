@@ -57,7 +57,14 @@ describe("the /bg page", () => {
 
   it("puts API data in the page only as text (the HTML repository name stays text)", () => {
     expect(() => new Function(DASHBOARD_CLIENT_JS)).not.toThrow();
-    for (const sink of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]) {
+    for (const sink of [
+      "innerHTML",
+      "outerHTML",
+      "insertAdjacentHTML",
+      "document.write",
+      "eval(",
+      "new Function",
+    ]) {
       expect(DASHBOARD_CLIENT_JS, sink).not.toContain(sink);
     }
     // The token goes in the Authorization header, from sessionStorage; never into a URL or localStorage.

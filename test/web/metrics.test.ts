@@ -69,7 +69,11 @@ describe("/bg/metrics", () => {
 
     // Another scrape sees new state without anything having incremented a counter.
     store.activity.pause("*", "admin", null);
-    store.spend.add("acme/api", { promptTokens: 10, cachedTokens: 0, completionTokens: 1, costUsd: 0.5 }, NOW);
+    store.spend.add(
+      "acme/api",
+      { promptTokens: 10, cachedTokens: 0, completionTokens: 1, costUsd: 0.5 },
+      NOW,
+    );
     const m2 = parse(await (await fetch(`${served.url}/bg/metrics`)).text());
     expect(m2.get("bg_paused_all")).toBe(1);
     expect(m2.get("bg_llm_cost_usd_total")).toBeCloseTo(2.1, 10);
@@ -78,14 +82,25 @@ describe("/bg/metrics", () => {
   });
 
   it("needs BG_METRICS_TOKEN (or the admin token) as a bearer when it is set", async () => {
-    const locked = await serveWeb({ store, log: memoryLogger(), metricsToken: "metrics-token-123456" });
+    const locked = await serveWeb({
+      store,
+      log: memoryLogger(),
+      metricsToken: "metrics-token-123456",
+    });
     try {
       expect((await fetch(`${locked.url}/bg/metrics`)).status).toBe(401);
-      expect((await fetch(`${locked.url}/bg/metrics`, { headers: { authorization: "Bearer nope" } })).status).toBe(401);
-      const ok = await fetch(`${locked.url}/bg/metrics`, { headers: { authorization: "Bearer metrics-token-123456" } });
+      expect(
+        (await fetch(`${locked.url}/bg/metrics`, { headers: { authorization: "Bearer nope" } }))
+          .status,
+      ).toBe(401);
+      const ok = await fetch(`${locked.url}/bg/metrics`, {
+        headers: { authorization: "Bearer metrics-token-123456" },
+      });
       expect(ok.status).toBe(200);
       expect(await ok.text()).toContain("bg_tasks");
-      const admin = await fetch(`${locked.url}/bg/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const admin = await fetch(`${locked.url}/bg/metrics`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(admin.status).toBe(200);
     } finally {
       await locked.close();

@@ -37,9 +37,14 @@ describe("100,000 runs", () => {
   });
 
   const get = async (q: string) => {
-    const res = await fetch(`${served.url}/bg/api/runs${q}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${served.url}/bg/api/runs${q}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(res.status).toBe(200);
-    return (await res.json()) as { runs: { id: number; repo: string; kind: string }[]; nextBefore: number | null };
+    return (await res.json()) as {
+      runs: { id: number; repo: string; kind: string }[];
+      nextBefore: number | null;
+    };
   };
 
   it("serves the newest page first and pages back by id without gaps or repeats", async () => {
@@ -85,9 +90,15 @@ describe("100,000 runs", () => {
     for (const f of filters) {
       const plan = store.runs.explainList(f).join(" | ");
       expect(plan, JSON.stringify(f)).not.toMatch(/TEMP B-TREE/);
-      expect(plan, JSON.stringify(f)).toMatch(/USING (INTEGER PRIMARY KEY|INDEX|COVERING INDEX)|SCAN runs/);
-      if (f.repo || f.kind) expect(plan, JSON.stringify(f)).toMatch(/SEARCH runs USING INDEX runs_(repo|kind|repo_kind)_id/);
-      else if (f.beforeId) expect(plan).toMatch(/SEARCH runs USING INTEGER PRIMARY KEY \(rowid<\?\)/);
+      expect(plan, JSON.stringify(f)).toMatch(
+        /USING (INTEGER PRIMARY KEY|INDEX|COVERING INDEX)|SCAN runs/,
+      );
+      if (f.repo || f.kind)
+        expect(plan, JSON.stringify(f)).toMatch(
+          /SEARCH runs USING INDEX runs_(repo|kind|repo_kind)_id/,
+        );
+      else if (f.beforeId)
+        expect(plan).toMatch(/SEARCH runs USING INTEGER PRIMARY KEY \(rowid<\?\)/);
     }
   });
 });
