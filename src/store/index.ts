@@ -12,6 +12,7 @@ import { RepositoryStore } from "./repositories.js";
 import { RunStore } from "./runs.js";
 import { ScheduleStore } from "./schedules.js";
 import { SpendStore } from "./spend.js";
+import { StatsStore } from "./stats.js";
 import { TaskStore } from "./tasks.js";
 
 /** The typed store every core function takes. All SQL lives in src/store. */
@@ -29,6 +30,8 @@ export interface Store {
   proposals: ProposalStore;
   schedules: ScheduleStore;
   automerge: AutomergeStateStore;
+  /** Read-only aggregates for the dashboard, the admin API and metrics. */
+  stats: StatsStore;
   /** Runs `fn` in one transaction. */
   tx<R>(fn: () => R): R;
   close(): void;
@@ -51,6 +54,7 @@ export function createStore(db: Db): Store {
     proposals: new ProposalStore(db),
     schedules: new ScheduleStore(db),
     automerge: new AutomergeStateStore(db),
+    stats: new StatsStore(db),
     tx: (fn) => db.transaction(fn)(),
     close: () => db.close(),
   };

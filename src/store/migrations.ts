@@ -224,6 +224,18 @@ CREATE INDEX audit_source ON audit(source) WHERE source IS NOT NULL;
 CREATE INDEX tasks_source ON tasks(repo, type, source);
 `,
   },
+  {
+    // The dashboard and the admin API page runs and batches newest-first by id, optionally per
+    // repository and kind. An index on (repo) is ordered by (repo, rowid), so these serve
+    // `WHERE repo = ? AND id < ? ORDER BY id DESC` without scanning or sorting.
+    name: "003-dashboard-indexes",
+    sql: `
+CREATE INDEX runs_repo_id ON runs(repo);
+CREATE INDEX runs_kind_id ON runs(kind);
+CREATE INDEX runs_repo_kind_id ON runs(repo, kind);
+CREATE INDEX batches_repo_id ON batches(repo);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

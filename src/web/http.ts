@@ -2,9 +2,18 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** A route: answers and returns true, or returns false to let the next one try. */
-export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+export type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => Promise<boolean> | boolean;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): true {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
@@ -77,7 +86,11 @@ const safeEqual = (a: string, b: string): boolean => {
  * Checks `Authorization: Bearer <BG_ADMIN_TOKEN>`. Answers 401 itself and returns false when the
  * token is missing or wrong, or 503 when no admin token is configured (the API stays closed).
  */
-export function requireAdmin(req: IncomingMessage, res: ServerResponse, adminToken: string | undefined): boolean {
+export function requireAdmin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  adminToken: string | undefined,
+): boolean {
   if (!adminToken) {
     sendError(res, 503, "the admin API is disabled: set BG_ADMIN_TOKEN to enable it");
     return false;
@@ -85,7 +98,12 @@ export function requireAdmin(req: IncomingMessage, res: ServerResponse, adminTok
   const h = req.headers.authorization ?? "";
   const m = /^Bearer\s+(.+)$/i.exec(h);
   if (!m || !safeEqual(m[1]!.trim(), adminToken)) {
-    sendJson(res, 401, { error: "missing or wrong admin token" }, { "www-authenticate": 'Bearer realm="bg-agent"' });
+    sendJson(
+      res,
+      401,
+      { error: "missing or wrong admin token" },
+      { "www-authenticate": 'Bearer realm="bg-agent"' },
+    );
     return false;
   }
   return true;

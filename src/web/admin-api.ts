@@ -1,0 +1,419 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import { TASK_TYPES } from "../store/tasks.js";
+import { parseDuration } from "../util/duration.js";
+import type { Route } from "./http.js";
+import { BodyTooLargeError, readBody, requireAdmin, sendError, sendJson } from "./http.js";
+import {
+  buildSpend,
+  buildStatus,
+  cacheShare,
+  clip,
+  linkFor,
+  runView,
+  TASK_STATUSES,
+} from "./status.js";
+
+export interface AdminApiDeps {
+  store: Store;
+  /** BG_ADMIN_TOKEN; without it every endpoint answers 503 (the API stays closed). */
+  adminToken?: string;
+  /** The worker loop's wake (POST /bg/api/wake); absent when this process runs no worker. */
+  wake?: () => Promise<unknown>;
+  log: Logger;
+  /** Web address of GitHub for derived links (GHE: https://ghe.example.com). */
+  githubUrl?: string;
+  /** Clock, for tests. */
+  now?: () => number;
+  /** How long POST /bg/api/wake waits for the pass before answering "accepted" (ms). */
+  wakeWaitMs?: number;
+}
+
+const RUN_KINDS = ["analysis", "automerge", "fix", "prompt_task", "command"] as const;
+const MAX_BODY = 16 * 1024;
+
+const noControl = (s: string): boolean =>
+  ![...s].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
+/** A repository filter: what the store may hold (names are shown as text, never as HTML). */
+const repoFilter = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(noControl, "repo must not contain control characters");
+/** A repository to pause: `owner/name` (or `*`, all repositories). */
+const repoTarget = z
+  .string()
+  .max(200)
+  .regex(/^(\*|[^/\s]+\/[^/\s]+)$/, 'repo must be "owner/name" (or "*" for all repositories)')
+  .refine(noControl, "repo must not contain control characters");
+const int = (min: number, max: number, what: string) =>
+  z.coerce
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(min, `${what} must be at least ${min}`)
+    .max(max, `${what} must be at most ${max}`);
+
+const tasksQuery = z
+  .object({
+    repo: repoFilter.optional(),
+    status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
+    type: z.enum(TASK_TYPES).optional(),
+    limit: int(1, 500, "limit").default(50),
+    offset: int(0, 1_000_000, "offset").default(0),
+  })
+  .strict();
+const runsQuery = z
+  .object({
+    repo: repoFilter.optional(),
+    kind: z.enum(RUN_KINDS).optional(),
+    limit: int(1, 500, "limit").default(50),
+    before: int(1, Number.MAX_SAFE_INTEGER, "before").optional(),
+  })
+  .strict();
+const batchesQuery = z
+  .object({
+    repo: repoFilter.optional(),
+    limit: int(1, 500, "limit").default(20),
+    before: int(1, Number.MAX_SAFE_INTEGER, "before").optional(),
+  })
+  .strict();
+const auditQuery = z
+  .object({
+    repo: repoFilter.optional(),
+    limit: int(1, 500, "limit").default(100),
+    offset: int(0, 1_000_000, "offset").default(0),
+  })
+  .strict();
+const spendQuery = z
+  .object({ days: int(1, 366, "days").default(30), repo: repoFilter.optional() })
+  .strict();
+const repoOnlyQuery = z.object({ repo: repoFilter.optional() }).strict();
+const emptyQuery = z.object({}).strict();
+
+const pauseBody = z
+  .object({
+    repo: repoTarget.optional(),
+    until: z.string().min(1).max(100).optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+const resumeBody = z.object({ repo: repoTarget.optional() }).strict();
+
+class BadRequest extends Error {}
+
+function describe(error: z.ZodError, where: string): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map(String).join(".");
+      if (i.code === "unrecognized_keys")
+        return `${where}: unknown ${i.keys.length > 1 ? "fields" : "field"} ${i.keys.join(", ")}`;
+      return `${path ? `${where === "query" ? "" : `${where}.`}${path}` : where}: ${i.message}`;
+    })
+    .join("; ");
+}
+
+function parseQuery<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) if (v !== "") raw[k] = v;
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new BadRequest(describe(r.error, "query"));
+  return r.data;
+}
+
+async function parseBody<T extends z.ZodType>(
+  schema: T,
+  req: IncomingMessage,
+): Promise<z.infer<T>> {
+  const buf = await readBody(req, MAX_BODY);
+  let raw: unknown = {};
+  if (buf.length > 0) {
+    try {
+      raw = JSON.parse(buf.toString("utf8")) as unknown;
+    } catch {
+      throw new BadRequest('body must be JSON, e.g. {"repo":"owner/name","until":"2h"}');
+    }
+  }
+  const r = schema.safeParse(raw ?? {});
+  if (!r.success) throw new BadRequest(describe(r.error, "body"));
+  return r.data;
+}
+
+/** `until`: an ISO 8601 time or a duration from now (`30m`, `2h`, `1d`); must be in the future, within a year. */
+export function parseUntil(text: string | undefined, now: number): number | null {
+  if (text === undefined) return null;
+  const d = parseDuration(text);
+  const t =
+    d !== undefined ? now + d : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(t))
+    throw new BadRequest(
+      `body.until: "${text}" is neither an ISO time (2026-01-31T18:00:00Z) nor a duration (2h, 1d)`,
+    );
+  if (t <= now) throw new BadRequest("body.until: must be in the future");
+  if (t > now + 366 * 86_400_000) throw new BadRequest("body.until: must be within a year");
+  return t;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token. */
+export function createAdminApi(deps: AdminApiDeps): Route {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.log.child({ component: "admin-api" });
+  const gh = deps.githubUrl;
+
+  const get: Record<string, Handler> = {
+    "/bg/api/status": (_req, res, url) => {
+      parseQuery(emptyQuery, url);
+      sendJson(res, 200, buildStatus(store, now()));
+    },
+    "/bg/api/tasks": (_req, res, url) => {
+      const q = parseQuery(tasksQuery, url);
+      const filter = {
+        ...(q.repo ? { repo: q.repo } : {}),
+        ...(q.status ? { status: q.status as (typeof TASK_STATUSES)[number] } : {}),
+        ...(q.type ? { type: q.type } : {}),
+      };
+      const tasks = store.tasks.list({ ...filter, limit: q.limit, offset: q.offset }).map((t) => ({
+        id: t.id,
+        repo: t.repo,
+        type: t.type,
+        source: t.source,
+        status: t.status,
+        priority: t.priority,
+        attempts: t.attempts,
+        maxAttempts: t.maxAttempts,
+        nextRunAt: t.nextRunAt,
+        // Payloads may carry issue bodies: only a short title and a link are shown.
+        title: typeof t.payload.title === "string" ? clip(t.payload.title, 200) : null,
+        link:
+          typeof t.payload.url === "string" && /^https?:\/\//i.test(t.payload.url)
+            ? t.payload.url
+            : linkFor(t.repo, t.source, null, gh),
+        lastError: clip(t.lastError, 500),
+        createdAt: t.createdAt,
+        updatedAt: t.updatedAt,
+      }));
+      sendJson(res, 200, {
+        tasks,
+        total: store.stats.taskCount(filter),
+        limit: q.limit,
+        offset: q.offset,
+      });
+    },
+    "/bg/api/runs": (_req, res, url) => {
+      const q = parseQuery(runsQuery, url);
+      const runs = store.runs.list({
+        ...(q.repo ? { repo: q.repo } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.before ? { beforeId: q.before } : {}),
+        limit: q.limit,
+      });
+      const last = runs[runs.length - 1];
+      sendJson(res, 200, {
+        runs: runs.map((r) => runView(r, gh)),
+        limit: q.limit,
+        nextBefore: runs.length === q.limit && last ? last.id : null,
+      });
+    },
+    "/bg/api/batches": (_req, res, url) => {
+      const q = parseQuery(batchesQuery, url);
+      const batches = store.stats.batches({
+        ...(q.repo ? { repo: q.repo } : {}),
+        ...(q.before ? { beforeId: q.before } : {}),
+        limit: q.limit,
+      });
+      const last = batches[batches.length - 1];
+      sendJson(res, 200, {
+        batches: batches.map((b) => ({
+          id: b.id,
+          repo: b.repo,
+          type: b.type,
+          provider: b.provider,
+          model: b.model,
+          status: b.status,
+          items: b.items,
+          promptTokens: b.promptTokens,
+          cachedTokens: b.cachedTokens,
+          completionTokens: b.completionTokens,
+          cacheHitShare: cacheShare(b.promptTokens, b.cachedTokens),
+          costUsd: b.costUsd,
+          error: clip(b.error, 500),
+          startedAt: b.startedAt,
+          finishedAt: b.finishedAt,
+        })),
+        limit: q.limit,
+        nextBefore: batches.length === q.limit && last ? last.id : null,
+      });
+    },
+    "/bg/api/audit": (_req, res, url) => {
+      const q = parseQuery(auditQuery, url);
+      const entries = store.audit.list({
+        ...(q.repo ? { repo: q.repo } : {}),
+        limit: q.limit,
+        offset: q.offset,
+      });
+      sendJson(res, 200, {
+        entries: entries.map((e) => ({ ...e, args: clip(e.args, 500) })),
+        limit: q.limit,
+        offset: q.offset,
+      });
+    },
+    "/bg/api/spend": (_req, res, url) => {
+      const q = parseQuery(spendQuery, url);
+      sendJson(res, 200, buildSpend(store, q.days, q.repo, now()));
+    },
+    "/bg/api/automerge": (_req, res, url) => {
+      const q = parseQuery(repoOnlyQuery, url);
+      const waiting = store.automerge.waiting(q.repo).map((s) => {
+        const unmet =
+          s.conditions.find((c) => c.id === s.firstUnmet && !c.met) ??
+          s.conditions.find((c) => !c.met);
+        return {
+          repo: s.repo,
+          pr: s.pr,
+          state: s.state,
+          headSha: s.headSha,
+          firstUnmet: s.firstUnmet ?? unmet?.id ?? null,
+          firstUnmetDetail: unmet ? clip(unmet.detail, 300) : null,
+          conditions: s.conditions.length,
+          conditionsMet: s.conditions.filter((c) => c.met).length,
+          evaluatedAt: s.evaluatedAt,
+          link: linkFor(s.repo, `pr:${s.pr}`, null, gh),
+        };
+      });
+      sendJson(res, 200, { waiting });
+    },
+  };
+
+  const post: Record<string, Handler> = {
+    "/bg/api/pause": async (req, res) => {
+      const b = await parseBody(pauseBody, req);
+      const t = now();
+      const repo = b.repo ?? "*";
+      const until = parseUntil(b.until, t);
+      const reason = b.reason?.trim() || null;
+      store.tx(() => {
+        store.activity.pause(repo, "admin", until, reason);
+        store.audit.write({
+          actor: "admin",
+          repo,
+          target: null,
+          command: "pause",
+          args: JSON.stringify({
+            until: until === null ? null : new Date(until).toISOString(),
+            reason,
+          }),
+          result: "ok",
+          deliveryId: null,
+        });
+      });
+      log.info(
+        { repo, until },
+        repo === "*"
+          ? "all repositories paused through the admin API"
+          : "repository paused through the admin API",
+      );
+      sendJson(res, 200, { paused: true, repo, until, by: "admin", reason });
+    },
+    "/bg/api/resume": async (req, res) => {
+      const b = await parseBody(resumeBody, req);
+      const repo = b.repo ?? "*";
+      const changed = store.tx(() => {
+        const c = store.activity.resume(repo);
+        store.audit.write({
+          actor: "admin",
+          repo,
+          target: null,
+          command: "resume",
+          args: null,
+          result: c ? "ok" : "was not paused",
+          deliveryId: null,
+        });
+        return c;
+      });
+      log.info({ repo, changed }, "resumed through the admin API");
+      const global = repo !== "*" ? store.activity.manualPause("*", now()) : null;
+      sendJson(res, 200, {
+        paused: false,
+        repo,
+        changed,
+        ...(global ? { note: "all repositories are still paused: resume them with no repo" } : {}),
+      });
+    },
+    "/bg/api/wake": async (req, res) => {
+      await parseBody(z.object({}).strict(), req);
+      if (!deps.wake) {
+        sendError(res, 503, "no worker runs in this process (BG_WORKER=off): nothing to wake");
+        return;
+      }
+      const pass = deps.wake();
+      pass.catch((e: unknown) =>
+        log.error(
+          { err: e instanceof Error ? e.message : String(e) },
+          "worker pass after wake failed",
+        ),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        pass.then(
+          (summary) => ({ done: true as const, summary }),
+          (e: unknown) => ({
+            done: true as const,
+            error: e instanceof Error ? e.message : String(e),
+          }),
+        ),
+        new Promise<{ done: false }>((resolve) => {
+          timer = setTimeout(() => resolve({ done: false }), deps.wakeWaitMs ?? 2_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      sendJson(
+        res,
+        202,
+        waited.done ? { accepted: true, ...waited } : { accepted: true, done: false },
+      );
+    },
+  };
+
+  return async (req, res, url) => {
+    const path = url.pathname.replace(/\/+$/, "");
+    if (path !== "/bg/api" && !path.startsWith("/bg/api/")) return false;
+    if (!requireAdmin(req, res, deps.adminToken)) return true;
+    const method = req.method ?? "GET";
+    const handler = (method === "GET" || method === "HEAD" ? get : method === "POST" ? post : {})[
+      path
+    ];
+    try {
+      if (!handler) {
+        const allowed = get[path] ? "GET" : post[path] ? "POST" : null;
+        if (allowed) {
+          sendJson(
+            res,
+            405,
+            { error: `${method} is not allowed here: use ${allowed}` },
+            { allow: allowed },
+          );
+        } else {
+          sendError(res, 404, `no such endpoint: ${path} (see docs/dashboard.md)`);
+        }
+        return true;
+      }
+      await handler(req, res, url);
+    } catch (e) {
+      if (e instanceof BadRequest) sendError(res, 400, e.message);
+      else if (e instanceof BodyTooLargeError)
+        sendError(res, 413, `body is over ${MAX_BODY} bytes`);
+      else {
+        log.error(
+          { err: e instanceof Error ? e.message : String(e), path },
+          "admin API request failed",
+        );
+        if (!res.headersSent) sendError(res, 500, "internal error (see the server log)");
+      }
+    }
+    return true;
+  };
+}
