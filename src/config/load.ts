@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";
