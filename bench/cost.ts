@@ -31,7 +31,7 @@ import { silentLogger } from "../src/log.js";
 import { projectContext } from "../src/context/project-context.js";
 import { createProcessors } from "../src/processors/index.js";
 import { ANALYSIS_JSON_SCHEMA } from "../src/processors/analysis/schema.js";
-import { issueBlock, systemMessage } from "../src/processors/analysis/prompt.js";
+import { issueBlock, prefixMessages } from "../src/processors/analysis/prompt.js";
 import { createStore } from "../src/store/index.js";
 import { openSqlite } from "../src/store/db.js";
 import { hashOf } from "../src/util/hash.js";
@@ -247,10 +247,10 @@ async function perIssue(base: string, mode: "a" | "b", contextText: string): Pro
               role: "user" as const,
               content: `Analyse this issue and answer in JSON. Key: ${i.key}\n\n${block}`,
             },
-            { role: "system" as const, content: systemMessage(contextText) },
+            ...prefixMessages(contextText),
           ]
         : [
-            { role: "system" as const, content: systemMessage(contextText) },
+            ...prefixMessages(contextText),
             {
               role: "user" as const,
               content: `Analyse these 1 issue(s) and answer in JSON. Keys: ${i.key}\n\n${block}`,
@@ -347,7 +347,7 @@ async function main(): Promise<void> {
     // The lower bound: the shared prefix once uncached, each later call reads it cached, each
     // issue's text once, and the outputs; as many calls as bg-agent's batch size needs.
     const prefixTokens = encodeChat(
-      [{ role: "system", content: systemMessage(c.contextText) }],
+      prefixMessages(c.contextText) as { role: "system"; content: string }[],
       MODEL,
     ).length;
     const contextTokens = encode(c.contextText).length;

@@ -134,10 +134,10 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       completionTokens: 20,
     });
     expect(run!.costUsd).toBeCloseTo(0.0001);
-    // The LLM saw the plan and the file, after the system prompt and the project context.
+    // The LLM saw the plan and the file, after the project context it shares with analysis.
     const msgs = llm.calls[0]!.messages;
     expect(msgs[0]!.role).toBe("system");
-    expect(String(msgs[1]!.content)).toContain("A tiny package that adds numbers.");
+    expect(String(msgs[0]!.content)).toContain("A tiny package that adds numbers.");
     expect(String(msgs[2]!.content)).toContain("return a - b;");
     // The runner's checkout is untouched and the worktree is gone.
     expect(git(fx.checkout, "status", "--porcelain")).toBe("");
@@ -272,7 +272,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(comments).toEqual([
       { id: "lin-uuid-7", body: expect.stringContaining("pull request #35") },
     ]);
-    expect(String(llm.calls[0]!.messages[1]!.content)).toContain(
+    expect(String(llm.calls[0]!.messages[0]!.content)).toContain(
       "CONTEXT FROM THE SHARED BUILDER for true",
     );
     expect(nock.pendingMocks()).toEqual([]);

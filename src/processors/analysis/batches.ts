@@ -5,9 +5,10 @@ import {
   OUTPUT_TOKENS_PER_ISSUE,
   SYSTEM_PROMPT,
 } from "./prompt.js";
+import { PREFIX_RULES } from "../../context/prefix.js";
 
 /** Prompt tokens around the context and issues: instructions, schema, framing. */
-export const FIXED_OVERHEAD_TOKENS = Math.ceil(SYSTEM_PROMPT.length / 4) + 400;
+export const FIXED_OVERHEAD_TOKENS = Math.ceil((PREFIX_RULES.length + SYSTEM_PROMPT.length) / 4) + 400;
 
 /**
  * How many tasks the worker claims at once: `tech_debt.batch_size`, capped so that even small
