@@ -214,6 +214,12 @@ CREATE TABLE automerge_state (
 CREATE INDEX automerge_state_state ON automerge_state(state, evaluated_at);
 `,
   },
+  {
+    // Why a schedule is paused/failed/done: a disabled task resumes when re-enabled, a task paused
+    // by failures stays paused until its definition changes or someone resumes it.
+    name: "002-schedule-status-reason",
+    sql: `ALTER TABLE schedules ADD COLUMN status_reason TEXT;`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {
