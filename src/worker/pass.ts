@@ -85,6 +85,9 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
     return summary;
   }
 
+  // Dry-run: claimed tasks are held until the end of the repository's pass and then put back as
+  // they were, so the same task is not claimed (and run) again within the pass.
+  const dryRunHeld: Task[] = [];
   const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter((p): p is Processor => !!p);
   for (const p of ordered) {
     const why = pauseReason(ctx, p);
@@ -113,7 +116,8 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
       const outcomes = await processBatch(env, p, ctx, tasks, opts.leaseMs ?? 10 * 60_000);
       for (const t of tasks) {
         const o = outcomes.get(t.id) ?? { status: "failed", error: "the processor returned no outcome" };
-        applyOutcome(env, t, o);
+        if (env.dryRun) dryRunHeld.push(t);
+        else applyOutcome(env, t, o);
         summary.processed.push({ taskId: t.id, type: t.type, source: t.source, outcome: o.status, detail: detailOf(o) });
       }
       // Everything deferred: nothing more will happen for this type in this pass.
@@ -121,6 +125,7 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
       if (tasks.length < size) break;
     }
   }
+  for (const t of dryRunHeld) applyOutcome(env, t, { status: "skipped", reason: "dry-run" });
   return summary;
 }
 

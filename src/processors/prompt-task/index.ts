@@ -52,7 +52,9 @@ export function createPromptTaskProcessor(opts: PromptTaskOptions = {}): Process
       for (const w of due.waiting) ctx.log.debug({ task: w.name, why: w.why }, "idle task waits");
     },
 
-    dueRepos: (store, now) => store.schedules.dueRepos(now),
+    // Repositories with due schedules, and those whose config changed (or was never read), so
+    // newly declared tasks are synced without waiting for a sweep.
+    dueRepos: (store, now) => [...store.schedules.dueRepos(now), ...store.repos.staleConfigRepos()],
 
     async process(ctx, tasks) {
       const out = new Map<number, TaskOutcome>();

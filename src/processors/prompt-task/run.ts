@@ -102,7 +102,7 @@ export async function runPromptLoop(
       }
       return { text, turns: turn, toolCalls };
     }
-    if (last) break;
+    if (last) throw new Error("the model gave tool calls on its last turn instead of an answer");
     messages.push({ role: "assistant", content: msg.content, tool_calls: calls });
     for (const [i, call] of calls.entries()) {
       const out =
@@ -117,5 +117,5 @@ export async function runPromptLoop(
       messages.push({ role: "tool", tool_call_id: call.id, content: out.output });
     }
   }
-  throw new Error(`the model did not give an answer within ${maxTurns} turns`);
+  throw new Error(`the model did not give an answer within ${maxTurns} turns`); // not reached
 }
