@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { minCronGapMs } from "../schedule/triggers.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
@@ -87,18 +87,20 @@ export function validateTask(
   const r = taskSchema.safeParse(raw);
   if (!r.success) return { ok: false, problems: issuesToProblems(r.error, path) };
   const at = (key: string): string => formatPath([...path, key]);
-  const below = (what: string): ConfigProblem[] => [
-    { path: at(what.startsWith("every") ? "every" : "cron"), message: `${what}, below the minimum interval ${minIntervalText}` },
+  const below = (key: "every" | "cron", what: string): ConfigProblem[] => [
+    { path: at(key), message: `${what} below the minimum interval ${minIntervalText}` },
   ];
   if (r.data.every !== undefined && (parseDuration(r.data.every) ?? 0) < minIntervalMs) {
-    return { ok: false, problems: below(`every: ${r.data.every} is`) };
+    return { ok: false, problems: below("every", `every: ${r.data.every} is`) };
   }
   if (r.data.cron !== undefined) {
     const gap = minCronGapMs({ pattern: r.data.cron, ...(r.data.timezone ? { timezone: r.data.timezone } : {}) });
     if (gap === null) {
       return { ok: false, problems: [{ path: at("cron"), message: `cron "${r.data.cron}" never fires` }] };
     }
-    if (gap < minIntervalMs) return { ok: false, problems: below(`cron "${r.data.cron}" fires every ${formatDuration(gap)}`) };
+    if (gap < minIntervalMs) {
+      return { ok: false, problems: below("cron", `cron "${r.data.cron}" fires every ${formatDuration(gap)},`) };
+    }
   }
   return { ok: true, task: r.data };
 }

@@ -53,8 +53,10 @@ export function dispatchDue(
     for (const s of due) {
       const spec = specOf(s);
       if (!spec) {
-        const why = "its stored definition no longer validates; edit the task in .github/bg-agent.yml";
-        if (!opts.dryRun) store.schedules.update(s.id, { status: "failed", statusReason: why }, now);
+        const why =
+          "its stored definition no longer validates; edit the task in .github/bg-agent.yml";
+        if (!opts.dryRun)
+          store.schedules.update(s.id, { status: "failed", statusReason: why }, now);
         result.broken.push({ name: s.name, why });
         continue;
       }

@@ -18,7 +18,8 @@ export const RETRY_BACKOFF_MS = 5 * 60_000;
 export const FAILED_PREFIX = "failed twice in a row: ";
 
 const isFailurePause = (s: Schedule): boolean =>
-  (s.status === "paused" || s.status === "failed") && (s.statusReason ?? "").startsWith(FAILED_PREFIX);
+  (s.status === "paused" || s.status === "failed") &&
+  (s.statusReason ?? "").startsWith(FAILED_PREFIX);
 
 /**
  * Records a successful run. Scheduled runs count toward max_runs (run_count counts successful
@@ -62,7 +63,15 @@ export function recordSuccess(
   }
   store.schedules.update(
     s.id,
-    { status, statusReason, nextRunAt, runCount, lastRunAt: now, lastResultHash: r.resultHash, consecutiveFailures: 0 },
+    {
+      status,
+      statusReason,
+      nextRunAt,
+      runCount,
+      lastRunAt: now,
+      lastResultHash: r.resultHash,
+      consecutiveFailures: 0,
+    },
     now,
   );
   return { status, runCount };
@@ -77,7 +86,13 @@ export type FailureDecision =
  * the second in a row pauses a recurring task (a `once` task is marked failed) until someone
  * acts. Manual runs are not counted (the person who asked sees the failure).
  */
-export function recordFailure(store: Store, s: Schedule, spec: TaskConfig, error: string, now = Date.now()): FailureDecision {
+export function recordFailure(
+  store: Store,
+  s: Schedule,
+  spec: TaskConfig,
+  error: string,
+  now = Date.now(),
+): FailureDecision {
   const failures = s.consecutiveFailures + 1;
   if (failures < FAILURES_BEFORE_PAUSE) {
     store.schedules.update(s.id, { consecutiveFailures: failures }, now);
@@ -85,7 +100,11 @@ export function recordFailure(store: Store, s: Schedule, spec: TaskConfig, error
   }
   const status = triggerOf(spec).kind === "once" ? "failed" : "paused";
   const reason = `${FAILED_PREFIX}${error}`.slice(0, 1_000);
-  store.schedules.update(s.id, { consecutiveFailures: failures, status, statusReason: reason }, now);
+  store.schedules.update(
+    s.id,
+    { consecutiveFailures: failures, status, statusReason: reason },
+    now,
+  );
   return { action: "stopped", status, failures, reason };
 }
 
@@ -102,14 +121,18 @@ export function resumeSchedule(
   const s = store.schedules.get(repo, name);
   if (!s) return { ok: false, why: `there is no task named ${name}` };
   const spec = specOf(s);
-  if (!spec) return { ok: false, why: `${name} no longer validates: edit it in .github/bg-agent.yml` };
+  if (!spec)
+    return { ok: false, why: `${name} no longer validates: edit it in .github/bg-agent.yml` };
   if (s.status === "proposed") return { ok: false, why: `${name} is proposed: approve it first` };
   if (s.statusReason === DISABLED_REASON) {
     return { ok: false, why: `${name} is disabled in .github/bg-agent.yml (enabled: false)` };
   }
   if (s.status === "active") return { ok: true, schedule: s };
   const init = initialState(spec, now);
-  store.schedules.update(s.id, { ...init, consecutiveFailures: 0, ...(s.status === "done" ? { runCount: 0 } : {}) }, now);
+  store.schedules.update(
+    s.id,
+    { ...init, consecutiveFailures: 0, ...(s.status === "done" ? { runCount: 0 } : {}) },
+    now,
+  );
   return { ok: true, schedule: store.schedules.byId(s.id)! };
 }
-

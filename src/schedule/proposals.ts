@@ -21,7 +21,13 @@ export type ProposeResult =
  * approves it (`/bg approve` -> approveTask). The proposal (kind `task`, target `task:<name>`,
  * content hash = the spec hash) lets a rejected definition stay rejected.
  */
-export function proposeTask(store: Store, repo: string, config: RepoConfig, raw: unknown, now = Date.now()): ProposeResult {
+export function proposeTask(
+  store: Store,
+  repo: string,
+  config: RepoConfig,
+  raw: unknown,
+  now = Date.now(),
+): ProposeResult {
   const minMs = parseDuration(config.schedule.min_interval) ?? 300_000;
   const v = validateTask(raw, ["task"], minMs, config.schedule.min_interval);
   if (!v.ok) return { ok: false, why: "the proposed task does not validate", problems: v.problems };
@@ -30,13 +36,22 @@ export function proposeTask(store: Store, repo: string, config: RepoConfig, raw:
   return store.tx(() => {
     const existing = store.schedules.get(repo, task.name);
     if (existing && existing.origin === "config") {
-      return { ok: false as const, why: `a task named ${task.name} is declared in .github/bg-agent.yml` };
+      return {
+        ok: false as const,
+        why: `a task named ${task.name} is declared in .github/bg-agent.yml`,
+      };
     }
     if (existing && existing.status !== "proposed") {
       return { ok: false as const, why: `a proposed task named ${task.name} was approved already` };
     }
     const proposal = store.proposals.propose(
-      { repo, kind: "task", target: taskTarget(task.name), contentHash: specHash, payload: { spec: task } },
+      {
+        repo,
+        kind: "task",
+        target: taskTarget(task.name),
+        contentHash: specHash,
+        payload: { spec: task },
+      },
       now,
     );
     if (proposal.status === "rejected") {
@@ -45,7 +60,11 @@ export function proposeTask(store: Store, repo: string, config: RepoConfig, raw:
     const spec = task as unknown as Record<string, unknown>;
     let schedule: Schedule;
     if (existing) {
-      store.schedules.update(existing.id, { spec, specHash, maxRuns: task.max_runs ?? null, nextRunAt: null }, now);
+      store.schedules.update(
+        existing.id,
+        { spec, specHash, maxRuns: task.max_runs ?? null, nextRunAt: null },
+        now,
+      );
       schedule = store.schedules.byId(existing.id)!;
     } else {
       schedule = store.schedules.create(
@@ -82,16 +101,30 @@ export function approveTask(
     }
     const spec = specOf(s);
     if (!spec || p.contentHash !== s.specHash) {
-      return { ok: false as const, why: `the proposal for ${name} does not match its definition any more` };
+      return {
+        ok: false as const,
+        why: `the proposal for ${name} does not match its definition any more`,
+      };
     }
     store.proposals.decide(p.id, "approved", by, null, now);
-    store.schedules.update(s.id, { ...initialState(spec, now), consecutiveFailures: 0, runCount: 0 }, now);
+    store.schedules.update(
+      s.id,
+      { ...initialState(spec, now), consecutiveFailures: 0, runCount: 0 },
+      now,
+    );
     return { ok: true as const, schedule: store.schedules.byId(s.id)! };
   });
 }
 
 /** `/bg reject` on a task proposal: the proposal is rejected and the proposed schedule removed. */
-export function rejectTask(store: Store, repo: string, name: string, by: string, reason: string | null = null, now = Date.now()): boolean {
+export function rejectTask(
+  store: Store,
+  repo: string,
+  name: string,
+  by: string,
+  reason: string | null = null,
+  now = Date.now(),
+): boolean {
   return store.tx(() => {
     const s = store.schedules.get(repo, name);
     const p = store.proposals.latest(repo, taskTarget(name), "task");

@@ -94,7 +94,13 @@ export function syncSchedules(
   return summary;
 }
 
-function syncOne(store: Store, repo: string, t: TaskConfig, now: number, summary: SyncSummary): void {
+function syncOne(
+  store: Store,
+  repo: string,
+  t: TaskConfig,
+  now: number,
+  summary: SyncSummary,
+): void {
   const spec = t as unknown as Record<string, unknown>;
   const specHash = specHashOf(t);
   const maxRuns = t.max_runs ?? null;
@@ -132,7 +138,11 @@ function syncOne(store: Store, repo: string, t: TaskConfig, now: number, summary
   if (!t.enabled && existing.status === "active") {
     store.schedules.update(existing.id, { status: "paused", statusReason: DISABLED_REASON }, now);
     summary.paused.push(t.name);
-  } else if (t.enabled && existing.status === "paused" && existing.statusReason === DISABLED_REASON) {
+  } else if (
+    t.enabled &&
+    existing.status === "paused" &&
+    existing.statusReason === DISABLED_REASON
+  ) {
     store.schedules.update(existing.id, { consecutiveFailures: 0, ...initialState(t, now) }, now);
     summary.resumed.push(t.name);
   }

@@ -17,7 +17,11 @@ export function triggerOf(spec: TaskConfig): Trigger {
     return { kind: "every", intervalMs };
   }
   if (spec.cron !== undefined) {
-    return { kind: "cron", pattern: spec.cron, ...(spec.timezone ? { timezone: spec.timezone } : {}) };
+    return {
+      kind: "cron",
+      pattern: spec.cron,
+      ...(spec.timezone ? { timezone: spec.timezone } : {}),
+    };
   }
   if (spec.idle !== undefined) {
     return {
@@ -47,7 +51,10 @@ const cronOf = (t: { pattern: string; timezone?: string }): Cron =>
   new Cron(t.pattern, { paused: true, ...(t.timezone ? { timezone: t.timezone } : {}) });
 
 /** The first cron slot strictly after `after`, or null when the expression never fires again. */
-export function nextCronSlot(t: { pattern: string; timezone?: string }, after: number): number | null {
+export function nextCronSlot(
+  t: { pattern: string; timezone?: string },
+  after: number,
+): number | null {
   const next = cronOf(t).nextRun(new Date(after));
   return next ? next.getTime() : null;
 }

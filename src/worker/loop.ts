@@ -28,7 +28,11 @@ export interface WorkerLoopOptions {
  * Nothing depends on this timer being up: all state (tasks, schedules, pauses) is in the store,
  * so a pass started by the Action's scheduled run or by `POST /bg/api/wake` runs whatever is due.
  */
-export function startWorkerLoop(env: WorkerEnv, processors: readonly Processor[], opts: WorkerLoopOptions): WorkerLoop {
+export function startWorkerLoop(
+  env: WorkerEnv,
+  processors: readonly Processor[],
+  opts: WorkerLoopOptions,
+): WorkerLoop {
   const pass = opts.runPass ?? runPass;
   const sweepMs = (opts.sweepMinutes ?? 30) * 60_000;
   let lastSweep: number | null = null;
@@ -43,7 +47,11 @@ export function startWorkerLoop(env: WorkerEnv, processors: readonly Processor[]
     const repos = sweep
       ? env.store.repos.list({ installedOnly: true }).map((r) => r.fullName)
       : undefined;
-    return pass(env, processors, { ...opts.pass, sweep, ...(repos ? { repos: [...(opts.pass?.repos ?? []), ...repos] } : {}) });
+    return pass(env, processors, {
+      ...opts.pass,
+      sweep,
+      ...(repos ? { repos: [...(opts.pass?.repos ?? []), ...repos] } : {}),
+    });
   };
 
   const start = (): Promise<PassSummary> => {
@@ -87,7 +95,9 @@ export function startWorkerLoop(env: WorkerEnv, processors: readonly Processor[]
       stopped = true;
       clearInterval(timer);
       // A queued pass sees `stopped` and does not start; the running one is waited for.
-      await Promise.allSettled([running, queued].filter((p): p is Promise<PassSummary> => p !== null));
+      await Promise.allSettled(
+        [running, queued].filter((p): p is Promise<PassSummary> => p !== null),
+      );
     },
   };
 }

@@ -182,7 +182,9 @@ describe("due selection", () => {
         "EXPLAIN QUERY PLAN SELECT * FROM schedules WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
       )
       .all(Date.now(), 100) as { detail: string }[];
-    expect(plan.map((p) => p.detail).join("\n")).toMatch(/USING INDEX schedules_due \(status=\? AND next_run_at<\?\)/);
+    expect(plan.map((p) => p.detail).join("\n")).toMatch(
+      /USING INDEX schedules_due \(status=\? AND next_run_at<\?\)/,
+    );
   });
 
   it("lists the repositories with due schedules", () => {

@@ -61,7 +61,9 @@ function expectUpdatedComment(bodies: string[], previous: string): void {
   nock(API)
     .get("/repos/octo/demo/issues/9/comments")
     .query(true)
-    .reply(200, [{ id: 77, body: previous, html_url: "https://github.com/octo/demo/issues/9#issuecomment-77" }])
+    .reply(200, [
+      { id: 77, body: previous, html_url: "https://github.com/octo/demo/issues/9#issuecomment-77" },
+    ])
     .patch("/repos/octo/demo/issues/comments/77", (b: { body: string }) => {
       bodies.push(b.body);
       return true;
@@ -71,7 +73,11 @@ function expectUpdatedComment(bodies: string[], previous: string): void {
 
 describe("prompt tasks: notify on_change", () => {
   it("posts the first result, stays quiet while it does not change, updates its comment when it does", async () => {
-    const llm = fakeLlm(["Three issues are open.", "Three  issues are open.\n\n", "Four issues are open, @alice."]);
+    const llm = fakeLlm([
+      "Three issues are open.",
+      "Three  issues are open.\n\n",
+      "Four issues are open, @alice.",
+    ]);
     const bodies: string[] = [];
 
     expectNewComment(bodies);
@@ -91,7 +97,12 @@ describe("prompt tasks: notify on_change", () => {
 
     const runs = store.runs.list({ repo: REPO, kind: "prompt_task" }).reverse();
     expect(runs.map((r) => r.status)).toEqual(["changed", "unchanged", "changed"]);
-    expect(runs[0]).toMatchObject({ ref: "task:digest", promptTokens: 100, completionTokens: 20, costUsd: 0.0001 });
+    expect(runs[0]).toMatchObject({
+      ref: "task:digest",
+      promptTokens: 100,
+      completionTokens: 20,
+      costUsd: 0.0001,
+    });
     expect(runs[0]!.url).toContain("issuecomment-77");
     expect(store.schedules.get(REPO, "digest")).toMatchObject({ runCount: 3, status: "active" });
     expect(llm.calls).toHaveLength(3);
@@ -112,7 +123,10 @@ describe("prompt tasks: failures", () => {
     const llm = fakeLlm([boom, boom]);
     const first = await pass(llm, [task()]);
     expect(outcomes(first)).toEqual(["retry"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "active", consecutiveFailures: 1 });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "active",
+      consecutiveFailures: 1,
+    });
 
     advance(4 * MIN); // the retry waits for its backoff
     expect(outcomes(await pass(llm, [task()]))).toEqual([]);
@@ -146,7 +160,11 @@ describe("prompt tasks: failures", () => {
     await pass(llm, [task({ notify: "never" })]);
     advance(5 * MIN);
     expect(outcomes(await pass(llm, [task({ notify: "never" })]))).toEqual(["done"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "active", consecutiveFailures: 0, runCount: 1 });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "active",
+      consecutiveFailures: 0,
+      runCount: 1,
+    });
   });
 
   it("waits for the budget to roll over without counting a failure", async () => {
@@ -157,8 +175,14 @@ describe("prompt tasks: failures", () => {
       },
     ]);
     expect(outcomes(await pass(llm, [task()]))).toEqual(["retry"]);
-    expect(store.tasks.list({ repo: REPO })[0]).toMatchObject({ status: "pending", nextRunAt: rollover });
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "active", consecutiveFailures: 0 });
+    expect(store.tasks.list({ repo: REPO })[0]).toMatchObject({
+      status: "pending",
+      nextRunAt: rollover,
+    });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "active",
+      consecutiveFailures: 0,
+    });
     expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "skipped" });
   });
 
@@ -169,12 +193,16 @@ describe("prompt tasks: failures", () => {
       provider: "openai",
       model: "slow",
       chat: (req: ChatRequest) =>
-        new Promise((_, reject) => req.signal?.addEventListener("abort", () => reject(req.signal?.reason as Error))),
+        new Promise((_, reject) =>
+          req.signal?.addEventListener("abort", () => reject(req.signal?.reason as Error)),
+        ),
     };
     const running = pass(hanging, [task({ timeout: "10s", notify: "never" })]);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(outcomes(await running)).toEqual(["retry"]);
-    expect(store.runs.list({ repo: REPO })[0]?.error).toMatch(/did not finish within its timeout \(10s\)/);
+    expect(store.runs.list({ repo: REPO })[0]?.error).toMatch(
+      /did not finish within its timeout \(10s\)/,
+    );
   });
 });
 
@@ -187,20 +215,37 @@ describe("prompt tasks: lifecycle", () => {
       advance(30 * MIN);
     }
     expect(llm.calls).toHaveLength(2);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "done", runCount: 2, nextRunAt: null });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "done",
+      runCount: 2,
+      nextRunAt: null,
+    });
   });
 
   it("a /bg run request runs a paused task, answers, and lifts the failure pause when it works", async () => {
     const llm = fakeLlm(["Back to normal."]);
     syncSchedules(store, REPO, tasksOf([task()]));
     const s = store.schedules.get(REPO, "digest")!;
-    store.schedules.update(s.id, { status: "paused", statusReason: "failed twice in a row: x", consecutiveFailures: 2 });
-    store.tasks.enqueue({ repo: REPO, type: "prompt_task", source: "schedule:digest", payload: { name: "digest", manual: true, requestedBy: "alice" } });
+    store.schedules.update(s.id, {
+      status: "paused",
+      statusReason: "failed twice in a row: x",
+      consecutiveFailures: 2,
+    });
+    store.tasks.enqueue({
+      repo: REPO,
+      type: "prompt_task",
+      source: "schedule:digest",
+      payload: { name: "digest", manual: true, requestedBy: "alice" },
+    });
     const bodies: string[] = [];
     expectNewComment(bodies);
     expect(outcomes(await pass(llm, [task({ notify: "never" })]))).toEqual(["done"]);
     expect(bodies[0]).toContain("run by alice");
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "active", consecutiveFailures: 0, runCount: 0 });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "active",
+      consecutiveFailures: 0,
+      runCount: 0,
+    });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -208,7 +253,12 @@ describe("prompt tasks: lifecycle", () => {
     const { proposeTask } = await import("../../src/schedule/proposals.js");
     const { defaultConfig } = await import("../../src/config/load.js");
     proposeTask(store, REPO, defaultConfig(), { name: "idea", prompt: "p", every: "1h" });
-    store.tasks.enqueue({ repo: REPO, type: "prompt_task", source: "schedule:idea", payload: { name: "idea", manual: true } });
+    store.tasks.enqueue({
+      repo: REPO,
+      type: "prompt_task",
+      source: "schedule:idea",
+      payload: { name: "idea", manual: true },
+    });
     const llm = fakeLlm([]);
     expect(outcomes(await pass(llm, []))).toEqual(["skipped"]);
     expect(llm.calls).toHaveLength(0);
@@ -219,7 +269,10 @@ describe("prompt tasks: lifecycle", () => {
     expect(outcomes(await pass(llm, [task()], { dryRun: true }))).toEqual(["done"]);
     expect(llm.calls).toHaveLength(1);
     expect(store.runs.count()).toBe(0);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ runCount: 0, lastResultHash: null });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      runCount: 0,
+      lastResultHash: null,
+    });
   });
 });
 
@@ -228,7 +281,9 @@ describe("prompt tasks: tools", () => {
     role: "assistant",
     content: null,
     refusal: null,
-    tool_calls: [{ id: `call_${name}`, type: "function", function: { name, arguments: JSON.stringify(args) } }],
+    tool_calls: [
+      { id: `call_${name}`, type: "function", function: { name, arguments: JSON.stringify(args) } },
+    ],
   });
   const toolResults = (req: ChatRequest) =>
     req.messages.filter((m) => m.role === "tool").map((m) => String(m.content));
@@ -251,13 +306,14 @@ describe("prompt tasks: tools", () => {
         return "The README says the build is flaky.";
       },
     ]);
-    const summary = await pass(llm, [task({ tools: ["read_file", "list_issues"], notify: "never" })]);
+    const summary = await pass(llm, [
+      task({ tools: ["read_file", "list_issues"], notify: "never" }),
+    ]);
     expect(outcomes(summary)).toEqual(["done"]);
     // Only the allowed tools were offered.
-    expect(llm.calls[0]!.tools?.map((x) => (x.type === "function" ? x.function.name : x.type))).toEqual([
-      "read_file",
-      "list_issues",
-    ]);
+    expect(
+      llm.calls[0]!.tools?.map((x) => (x.type === "function" ? x.function.name : x.type)),
+    ).toEqual(["read_file", "list_issues"]);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toContain("The build is flaky.");
     expect(store.runs.list({ repo: REPO })[0]?.summary).toBe("The README says the build is flaky.");
@@ -292,14 +348,19 @@ describe("prompt tasks: tools", () => {
     const llm = fakeLlm(loop);
     nock(API).get("/repos/octo/demo/issues").query(true).times(7).reply(200, []);
     const summary = await runPass(
-      testEnv(store, { config: { tasks: [task({ tools: ["list_issues"], notify: "never" })] }, llm }),
+      testEnv(store, {
+        config: { tasks: [task({ tools: ["list_issues"], notify: "never" })] },
+        llm,
+      }),
       [createPromptTaskProcessor({ maxTurns: 8 })],
       { repo: REPO },
     );
     expect(outcomes(summary)).toEqual(["retry"]);
     expect(llm.calls).toHaveLength(8);
     expect(llm.calls[7]!.tools).toBeUndefined(); // the last turn must answer
-    expect(store.runs.list({ repo: REPO })[0]?.error).toBe("the model gave tool calls on its last turn instead of an answer");
+    expect(store.runs.list({ repo: REPO })[0]?.error).toBe(
+      "the model gave tool calls on its last turn instead of an answer",
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

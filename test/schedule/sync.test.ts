@@ -22,11 +22,23 @@ describe("config sync", () => {
   it("creates a schedule per task, keeps run state when nothing that matters changed", () => {
     const first = syncSchedules(store, REPO, tasksOf([digest]), T0);
     expect(first.created).toEqual(["digest"]);
-    store.schedules.update(store.schedules.get(REPO, "digest")!.id, { runCount: 4, nextRunAt: T0 + HOUR });
+    store.schedules.update(store.schedules.get(REPO, "digest")!.id, {
+      runCount: 4,
+      nextRunAt: T0 + HOUR,
+    });
     // notify/report_to change: spec updated, schedule and run count kept.
-    const second = syncSchedules(store, REPO, tasksOf([{ ...digest, notify: "always", report_to: 9 }]), T0 + 1);
+    const second = syncSchedules(
+      store,
+      REPO,
+      tasksOf([{ ...digest, notify: "always", report_to: 9 }]),
+      T0 + 1,
+    );
     expect(second).toMatchObject({ created: [], restarted: [], updated: ["digest"] });
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ runCount: 4, nextRunAt: T0 + HOUR, spec: { notify: "always", report_to: 9 } });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      runCount: 4,
+      nextRunAt: T0 + HOUR,
+      spec: { notify: "always", report_to: 9 },
+    });
     // Nothing changed: no writes at all.
     const before = store.schedules.get(REPO, "digest")!.updatedAt;
     syncSchedules(store, REPO, tasksOf([{ ...digest, notify: "always", report_to: 9 }]), T0 + 2);
@@ -42,17 +54,32 @@ describe("config sync", () => {
     // Same definition: stays paused.
     syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
     expect(store.schedules.get(REPO, "digest")!.status).toBe("paused");
-    const r = syncSchedules(store, REPO, tasksOf([{ ...digest, prompt: "Summarise better." }]), T0 + 2);
+    const r = syncSchedules(
+      store,
+      REPO,
+      tasksOf([{ ...digest, prompt: "Summarise better." }]),
+      T0 + 2,
+    );
     expect(r.restarted).toEqual(["digest"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "active", consecutiveFailures: 0, nextRunAt: T0 + 2 });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "active",
+      consecutiveFailures: 0,
+      nextRunAt: T0 + 2,
+    });
   });
 
   it("pauses a disabled task and resumes it when enabled again", () => {
     syncSchedules(store, REPO, tasksOf([{ ...digest, enabled: false }]), T0);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "paused", statusReason: DISABLED_REASON });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "paused",
+      statusReason: DISABLED_REASON,
+    });
     expect(dispatchDue(store, REPO, T0 + HOUR).enqueued).toEqual([]);
     syncSchedules(store, REPO, tasksOf([digest]), T0 + HOUR);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ status: "active", statusReason: null });
+    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+      status: "active",
+      statusReason: null,
+    });
     syncSchedules(store, REPO, tasksOf([{ ...digest, enabled: false }]), T0 + 2 * HOUR);
     expect(store.schedules.get(REPO, "digest")!.status).toBe("paused");
   });
@@ -61,7 +88,13 @@ describe("config sync", () => {
     syncSchedules(store, REPO, tasksOf([digest, { name: "other", prompt: "p", every: "2h" }]), T0);
     dispatchDue(store, REPO, T0);
     expect(openTaskNames(store)).toEqual(["digest", "other"]);
-    const proposed = proposeTask(store, REPO, defaultConfig(), { name: "suggested", prompt: "p", every: "1d" }, T0);
+    const proposed = proposeTask(
+      store,
+      REPO,
+      defaultConfig(),
+      { name: "suggested", prompt: "p", every: "1d" },
+      T0,
+    );
     expect(proposed.ok).toBe(true);
     const r = syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
     expect(r.removed).toEqual(["other"]);
@@ -83,18 +116,37 @@ describe("proposed tasks", () => {
   const config = defaultConfig();
 
   it("wait in status proposed, never run, and become active on approval", () => {
-    const p = proposeTask(store, REPO, config, { name: "flaky", prompt: "Check flaky tests.", every: "1d" }, T0);
-    expect(p).toMatchObject({ ok: true, proposal: { kind: "task", target: "task:flaky", status: "proposed" }, schedule: { status: "proposed", origin: "proposed" } });
+    const p = proposeTask(
+      store,
+      REPO,
+      config,
+      { name: "flaky", prompt: "Check flaky tests.", every: "1d" },
+      T0,
+    );
+    expect(p).toMatchObject({
+      ok: true,
+      proposal: { kind: "task", target: "task:flaky", status: "proposed" },
+      schedule: { status: "proposed", origin: "proposed" },
+    });
     expect(dispatchDue(store, REPO, T0 + 100 * HOUR).enqueued).toEqual([]);
     expect(store.schedules.dueRepos(T0 + 100 * HOUR)).toEqual([]);
     const a = approveTask(store, REPO, "flaky", "alice", T0 + HOUR);
     expect(a).toMatchObject({ ok: true, schedule: { status: "active", nextRunAt: T0 + HOUR } });
-    expect(store.proposals.latest(REPO, "task:flaky")).toMatchObject({ status: "approved", decidedBy: "alice" });
+    expect(store.proposals.latest(REPO, "task:flaky")).toMatchObject({
+      status: "approved",
+      decidedBy: "alice",
+    });
     expect(dispatchDue(store, REPO, T0 + HOUR).enqueued.map((e) => e.name)).toEqual(["flaky"]);
   });
 
   it("are validated like config tasks (tools allow-list, min interval)", () => {
-    const bad = proposeTask(store, REPO, config, { name: "x", prompt: "p", every: "1m", tools: ["write_file"] }, T0);
+    const bad = proposeTask(
+      store,
+      REPO,
+      config,
+      { name: "x", prompt: "p", every: "1m", tools: ["write_file"] },
+      T0,
+    );
     expect(bad.ok).toBe(false);
     expect(bad.ok ? [] : bad.problems?.map((p) => p.path)).toEqual(["task.tools[0]"]);
     const fast = proposeTask(store, REPO, config, { name: "x", prompt: "p", every: "1m" }, T0);
@@ -112,17 +164,32 @@ describe("proposed tasks", () => {
   it("are taken over by a config task of the same name", () => {
     proposeTask(store, REPO, config, { name: "flaky", prompt: "p", every: "1d" }, T0);
     syncSchedules(store, REPO, tasksOf([{ name: "flaky", prompt: "mine", every: "2h" }]), T0);
-    expect(store.schedules.get(REPO, "flaky")).toMatchObject({ origin: "config", status: "active" });
+    expect(store.schedules.get(REPO, "flaky")).toMatchObject({
+      origin: "config",
+      status: "active",
+    });
     expect(store.proposals.latest(REPO, "task:flaky")?.status).toBe("expired");
   });
 });
 
 describe("resume", () => {
   it("makes a task paused by failures active again, but not a disabled one", () => {
-    syncSchedules(store, REPO, tasksOf([digest, { name: "off", prompt: "p", every: "1h", enabled: false }]), T0);
+    syncSchedules(
+      store,
+      REPO,
+      tasksOf([digest, { name: "off", prompt: "p", every: "1h", enabled: false }]),
+      T0,
+    );
     const s = store.schedules.get(REPO, "digest")!;
-    store.schedules.update(s.id, { status: "paused", statusReason: "failed twice in a row: x", consecutiveFailures: 2 });
-    expect(resumeSchedule(store, REPO, "digest", T0 + HOUR)).toMatchObject({ ok: true, schedule: { status: "active", nextRunAt: T0 + HOUR, consecutiveFailures: 0 } });
+    store.schedules.update(s.id, {
+      status: "paused",
+      statusReason: "failed twice in a row: x",
+      consecutiveFailures: 2,
+    });
+    expect(resumeSchedule(store, REPO, "digest", T0 + HOUR)).toMatchObject({
+      ok: true,
+      schedule: { status: "active", nextRunAt: T0 + HOUR, consecutiveFailures: 0 },
+    });
     expect(resumeSchedule(store, REPO, "off", T0)).toMatchObject({ ok: false });
     expect(resumeSchedule(store, REPO, "nope", T0)).toMatchObject({ ok: false });
   });

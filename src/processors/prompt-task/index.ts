@@ -44,10 +44,14 @@ export function createPromptTaskProcessor(opts: PromptTaskOptions = {}): Process
       const now = Date.now();
       const sync = syncSchedules(ctx.store, ctx.repoName, ctx.config.tasks, now);
       const changed = Object.entries(sync).filter(([, v]) => v.length);
-      if (changed.length) ctx.log.info({ sync: Object.fromEntries(changed) }, "tasks synced from config");
+      if (changed.length)
+        ctx.log.info({ sync: Object.fromEntries(changed) }, "tasks synced from config");
       const due = dispatchDue(ctx.store, ctx.repoName, now, { dryRun: ctx.env.dryRun });
       if (due.enqueued.length || due.broken.length) {
-        ctx.log.info({ enqueued: due.enqueued.map((e) => e.name), broken: due.broken }, "due tasks queued");
+        ctx.log.info(
+          { enqueued: due.enqueued.map((e) => e.name), broken: due.broken },
+          "due tasks queued",
+        );
       }
       for (const w of due.waiting) ctx.log.debug({ task: w.name, why: w.why }, "idle task waits");
     },
@@ -64,22 +68,39 @@ export function createPromptTaskProcessor(opts: PromptTaskOptions = {}): Process
   };
 }
 
-async function processOne(ctx: ProcessorContext, task: Task, opts: PromptTaskOptions): Promise<TaskOutcome> {
+async function processOne(
+  ctx: ProcessorContext,
+  task: Task,
+  opts: PromptTaskOptions,
+): Promise<TaskOutcome> {
   const payload = payloadSchema.safeParse(task.payload);
   if (!payload.success) {
-    return { status: "failed", error: "the task payload is not {name, manual?, requestedBy?}", permanent: true };
+    return {
+      status: "failed",
+      error: "the task payload is not {name, manual?, requestedBy?}",
+      permanent: true,
+    };
   }
   const { name } = payload.data;
   const manual = payload.data.manual === true;
   const log = ctx.log.child({ task: name, taskId: task.id });
   const s = ctx.store.schedules.get(ctx.repoName, name);
   if (!s) return { status: "skipped", reason: `no task named ${name} is declared` };
-  if (s.status === "proposed") return { status: "skipped", reason: `${name} is proposed and waits for /bg approve` };
+  if (s.status === "proposed")
+    return { status: "skipped", reason: `${name} is proposed and waits for /bg approve` };
   if (!manual && s.status !== "active") {
-    return { status: "skipped", reason: `${name} is ${s.status}${s.statusReason ? `: ${s.statusReason}` : ""}` };
+    return {
+      status: "skipped",
+      reason: `${name} is ${s.status}${s.statusReason ? `: ${s.statusReason}` : ""}`,
+    };
   }
   const spec = specOf(s);
-  if (!spec) return { status: "failed", error: `${name}'s stored definition no longer validates`, permanent: true };
+  if (!spec)
+    return {
+      status: "failed",
+      error: `${name}'s stored definition no longer validates`,
+      permanent: true,
+    };
 
   const dry = ctx.env.dryRun;
   const startedAt = Date.now();
@@ -129,7 +150,10 @@ async function processOne(ctx: ProcessorContext, task: Task, opts: PromptTaskOpt
         })
       : null;
     if (dry) {
-      log.info({ changed, post, turns: result.turns, tools: result.toolCalls }, "dry-run: task ran, nothing recorded");
+      log.info(
+        { changed, post, turns: result.turns, tools: result.toolCalls },
+        "dry-run: task ran, nothing recorded",
+      );
       return { status: "done", result: { changed, posted: false } };
     }
     const after = recordSuccess(ctx.store, s, spec, { resultHash: hash, manual }, now);
@@ -139,14 +163,33 @@ async function processOne(ctx: ProcessorContext, task: Task, opts: PromptTaskOpt
       { summary: summaryOf(result.text), usage, url: posted?.url ?? null },
       now,
     );
-    log.info({ changed, posted: posted?.where ?? null, status: after.status, turns: result.turns }, "task ran");
+    log.info(
+      { changed, posted: posted?.where ?? null, status: after.status, turns: result.turns },
+      "task ran",
+    );
     return {
       status: "done",
-      result: { runId, changed, posted: posted?.url ?? null, turns: result.turns, toolCalls: result.toolCalls.length },
+      result: {
+        runId,
+        changed,
+        posted: posted?.url ?? null,
+        turns: result.turns,
+        toolCalls: result.toolCalls.length,
+      },
     };
   } catch (e) {
     clearTimeout(timer);
-    return await onError(ctx, { e, s, spec, runId, usage, manual, signal: controller.signal, log, model });
+    return await onError(ctx, {
+      e,
+      s,
+      spec,
+      runId,
+      usage,
+      manual,
+      signal: controller.signal,
+      log,
+      model,
+    });
   }
 }
 
@@ -206,17 +249,28 @@ async function onError(
   const decision = recordFailure(ctx.store, s, spec, error, now);
   if (decision.action === "retry") {
     if (spec.notify === "on_failure") await report("failure");
-    return { status: "retry", at: decision.at, reason: `failed once, retried at ${new Date(decision.at).toISOString()}: ${error}` };
+    return {
+      status: "retry",
+      at: decision.at,
+      reason: `failed once, retried at ${new Date(decision.at).toISOString()}: ${error}`,
+    };
   }
   // Stopped after two failures in a row: the report target is always told why.
   await report("paused");
-  return { status: "failed", error: `${s.name} is ${decision.status}: ${decision.reason}`, permanent: true };
+  return {
+    status: "failed",
+    error: `${s.name} is ${decision.status}: ${decision.reason}`,
+    permanent: true,
+  };
 }
 
 function runMeta(s: Schedule, spec: TaskConfig, now: number, requestedBy?: string): string {
   const when = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
-  const by = requestedBy ? `run by ${requestedBy.replace(/[^\w.[\]-]/g, "")} (/bg run)` : describeTrigger(triggerOf(spec));
-  const next = s.nextRunAt && s.nextRunAt > now ? ` · next in ${formatDuration(s.nextRunAt - now)}` : "";
+  const by = requestedBy
+    ? `run by ${requestedBy.replace(/[^\w.[\]-]/g, "")} (/bg run)`
+    : describeTrigger(triggerOf(spec));
+  const next =
+    s.nextRunAt && s.nextRunAt > now ? ` · next in ${formatDuration(s.nextRunAt - now)}` : "";
   return `${by} · ${when}${next}`;
 }
 

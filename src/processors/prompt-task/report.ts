@@ -86,7 +86,10 @@ export async function postReport(
   const target = spec.report_to;
   const where = typeof target === "number" ? `#${target}` : target;
   if (ctx.env.dryRun) {
-    ctx.log.info({ task: r.name, where, kind: r.kind, body }, "dry-run: would post the task report");
+    ctx.log.info(
+      { task: r.name, where, kind: r.kind, body },
+      "dry-run: would post the task report",
+    );
     return { url: null, where };
   }
   if (target === "check_run") {
@@ -98,7 +101,10 @@ export async function postReport(
       name: `bg-agent/task/${r.name}`,
       headSha: commit.sha,
       conclusion,
-      title: r.kind === "result" ? sanitizeInline(firstLine || r.name, 200) : `${r.name} ${r.kind === "paused" ? "is paused" : "failed"}`,
+      title:
+        r.kind === "result"
+          ? sanitizeInline(firstLine || r.name, 200)
+          : `${r.name} ${r.kind === "paused" ? "is paused" : "failed"}`,
       summary: body,
     });
     return { url: posted.url, where: `check run on ${commit.sha.slice(0, 7)}` };

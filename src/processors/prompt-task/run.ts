@@ -97,7 +97,9 @@ export async function runPromptLoop(
       const text = (msg.content ?? "").trim();
       if (!text) {
         throw new Error(
-          msg.refusal ? `the model refused: ${msg.refusal.slice(0, 300)}` : "the model returned an empty answer",
+          msg.refusal
+            ? `the model refused: ${msg.refusal.slice(0, 300)}`
+            : "the model returned an empty answer",
         );
       }
       return { text, turns: turn, toolCalls };

@@ -67,7 +67,12 @@ const argSchemas = {
   }),
 } satisfies Record<TaskTool, z.ZodType>;
 
-const limitProp = { type: "integer", minimum: 1, maximum: 100, description: "At most this many (default 30)" };
+const limitProp = {
+  type: "integer",
+  minimum: 1,
+  maximum: 100,
+  description: "At most this many (default 30)",
+};
 const stateProp = { type: "string", enum: ["open", "closed", "all"], description: "Default open" };
 
 /** The tools as the model sees them (JSON Schema parameters, written out for every provider). */
@@ -102,7 +107,8 @@ const definitions: Record<TaskTool, ChatCompletionFunctionTool["function"]> = {
   },
   search_code: {
     name: "search_code",
-    description: "Search this repository's code (GitHub code search syntax). Returns matching paths.",
+    description:
+      "Search this repository's code (GitHub code search syntax). Returns matching paths.",
     parameters: {
       type: "object",
       properties: { query: { type: "string" }, limit: limitProp },
@@ -117,7 +123,11 @@ const definitions: Record<TaskTool, ChatCompletionFunctionTool["function"]> = {
       type: "object",
       properties: {
         state: stateProp,
-        labels: { type: "array", items: { type: "string" }, description: "Only issues with all these labels" },
+        labels: {
+          type: "array",
+          items: { type: "string" },
+          description: "Only issues with all these labels",
+        },
         limit: limitProp,
       },
       additionalProperties: false,
@@ -134,7 +144,8 @@ const definitions: Record<TaskTool, ChatCompletionFunctionTool["function"]> = {
   },
   read_check_runs: {
     name: "read_check_runs",
-    description: "Read the check runs (CI results) of a commit, branch or tag (default: the default branch head).",
+    description:
+      "Read the check runs (CI results) of a commit, branch or tag (default: the default branch head).",
     parameters: {
       type: "object",
       properties: { ref: { type: "string" }, limit: limitProp },
@@ -143,13 +154,17 @@ const definitions: Record<TaskTool, ChatCompletionFunctionTool["function"]> = {
   },
   read_workflow_runs: {
     name: "read_workflow_runs",
-    description: "Read recent GitHub Actions workflow runs, optionally of one workflow file, branch or status.",
+    description:
+      "Read recent GitHub Actions workflow runs, optionally of one workflow file, branch or status.",
     parameters: {
       type: "object",
       properties: {
         workflow: { type: "string", description: "Workflow file name, e.g. ci.yml" },
         branch: { type: "string" },
-        status: { type: "string", enum: ["completed", "in_progress", "queued", "success", "failure", "cancelled"] },
+        status: {
+          type: "string",
+          enum: ["completed", "in_progress", "queued", "success", "failure", "cancelled"],
+        },
         limit: limitProp,
       },
       additionalProperties: false,
@@ -205,7 +220,9 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
     });
     if (!Array.isArray(data)) return `error: ${a.path} is a ${data.type}; use read_file`;
     const lines = data.map((e) =>
-      e.type === "dir" ? `${e.path}/` : `${e.path}${e.type === "file" ? ` (${e.size} B)` : ` [${e.type}]`}`,
+      e.type === "dir"
+        ? `${e.path}/`
+        : `${e.path}${e.type === "file" ? ` (${e.size} B)` : ` [${e.type}]`}`,
     );
     return lines.length ? lines.join("\n") : "(empty folder)";
   },
@@ -275,7 +292,8 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
     return [
       `${data.total_count} check runs on ${a.ref}`,
       ...data.check_runs.map(
-        (c) => `${c.name}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ""} (${c.head_sha.slice(0, 7)})`,
+        (c) =>
+          `${c.name}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ""} (${c.head_sha.slice(0, 7)})`,
       ),
     ].join("\n");
   },
@@ -288,7 +306,11 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       request: { signal },
     };
     const { data } = a.workflow
-      ? await octokit.rest.actions.listWorkflowRuns({ ...repo, workflow_id: a.workflow, ...filters })
+      ? await octokit.rest.actions.listWorkflowRuns({
+          ...repo,
+          workflow_id: a.workflow,
+          ...filters,
+        })
       : await octokit.rest.actions.listWorkflowRunsForRepo({ ...repo, ...filters });
     if (!data.workflow_runs.length) return "no workflow runs";
     return data.workflow_runs
@@ -318,7 +340,11 @@ export async function executeToolCall(
   deps: ToolDeps,
 ): Promise<ToolCallOutcome> {
   if (call.type !== "function") {
-    return { name: call.custom.name, ok: false, output: "error: only function tools are available" };
+    return {
+      name: call.custom.name,
+      ok: false,
+      output: "error: only function tools are available",
+    };
   }
   const name = call.function.name;
   if (!(allowed as readonly string[]).includes(name) || !(name in executors)) {
