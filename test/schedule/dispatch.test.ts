@@ -177,13 +177,13 @@ describe("dry-run", () => {
 
 describe("due selection", () => {
   it("goes through the (status, next_run_at) index, not a scan", () => {
-    const plan = store.db
-      .prepare(
-        "EXPLAIN QUERY PLAN SELECT * FROM schedules WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
-      )
-      .all(Date.now(), 100) as { detail: string }[];
-    expect(plan.map((p) => p.detail).join("\n")).toMatch(
-      /USING INDEX schedules_due \(status=\? AND next_run_at<\?\)/,
+    const plan = store.schedules.explainDue();
+    expect(plan.global.join("\n")).toMatch(
+      /SEARCH schedules USING COVERING INDEX schedules_due \(status=\? AND next_run_at<\?\)/,
+    );
+    expect(plan.repos.join("\n")).toMatch(/USING COVERING INDEX schedules_due/);
+    expect(plan.repo.join("\n")).toMatch(
+      /USING INDEX schedules_repo_due \(repo=\? AND status=\? AND next_run_at<\?\)/,
     );
   });
 
