@@ -3,7 +3,7 @@ import { parseRepo } from "../integrations/github.js";
 import type { Task, TaskType } from "../store/tasks.js";
 import type { Mode, PassSummary, Processor, ProcessorContext, RepoPassSummary, TaskOutcome, WorkerEnv } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
-import { pauseReason } from "./pause.js";
+import { REQUESTED_PRIORITY, pauseState } from "./pause.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -90,17 +90,20 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
   const dryRunHeld: Task[] = [];
   const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter((p): p is Processor => !!p);
   for (const p of ordered) {
-    const why = pauseReason(ctx, p);
-    if (why) {
-      log.debug({ type: p.type, why }, "waiting");
-      if (p.type !== "command") summary.skipped = why;
-      continue;
-    }
-    try {
-      await p.prepare?.(ctx);
-      if (opts.sweep) await p.sweep?.(ctx);
-    } catch (e) {
-      log.error({ err: e, type: p.type }, "sweep failed; queued tasks still run");
+    const pause = pauseState(ctx, p);
+    // People active: only what a person explicitly asked for (priority >= REQUESTED_PRIORITY) runs.
+    const requestedOnly = pause?.kind === "activity";
+    if (pause) {
+      log.debug({ type: p.type, why: pause.reason }, "waiting");
+      if (p.type !== "command") summary.skipped = pause.reason;
+      if (!requestedOnly) continue;
+    } else {
+      try {
+        await p.prepare?.(ctx);
+        if (opts.sweep) await p.sweep?.(ctx);
+      } catch (e) {
+        log.error({ err: e, type: p.type }, "sweep failed; queued tasks still run");
+      }
     }
     const maxBatches = opts.maxBatches ?? 50;
     for (let i = 0; i < maxBatches; i++) {
@@ -111,6 +114,7 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
         limit: size,
         repo: repoName,
         types: [p.type],
+        ...(requestedOnly ? { minPriority: REQUESTED_PRIORITY } : {}),
       });
       if (!tasks.length) break;
       const outcomes = await processBatch(env, p, ctx, tasks, opts.leaseMs ?? 10 * 60_000);

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createPromptTaskProcessor } from "../../src/processors/prompt-task/index.js";
+import { enqueueManualRun } from "../../src/schedule/manual.js";
+import { syncSchedules } from "../../src/schedule/sync.js";
 import type { Store } from "../../src/store/index.js";
 import type { Task, TaskType } from "../../src/store/tasks.js";
 import { runPass } from "../../src/worker/pass.js";
@@ -7,7 +9,7 @@ import type { PassSummary, Processor, TaskOutcome } from "../../src/worker/types
 import { testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { memoryStore } from "../helpers/store.js";
-import { MIN, REPO, t } from "./helpers.js";
+import { MIN, REPO, t, tasksOf } from "./helpers.js";
 
 let store: Store;
 let order: string[];
@@ -89,6 +91,33 @@ describe("activity-aware pausing", () => {
     store.activity.recordHuman(REPO, "alice");
     await pass({ activity: { pause_when_active_minutes: 0 } });
     expect(order).toEqual(["llm"]);
+  });
+});
+
+describe("requested runs (/bg run)", () => {
+  it("run while people are active (asking is activity), scheduled runs still wait", async () => {
+    syncSchedules(
+      store,
+      REPO,
+      tasksOf([...tasks, { name: "other", prompt: "p", every: "1h", notify: "never" }]),
+    );
+    store.activity.recordHuman(REPO, "alice");
+    expect(enqueueManualRun(store, REPO, "other", "alice")).toMatchObject({
+      ok: true,
+      created: true,
+    });
+    await pass({ tasks: [...tasks, { name: "other", prompt: "p", every: "1h", notify: "never" }] });
+    expect(order).toEqual(["llm"]);
+    expect(store.runs.list({ repo: REPO }).map((r) => r.ref)).toEqual(["task:other"]);
+    expect(enqueueManualRun(store, REPO, "nope", "alice")).toMatchObject({ ok: false });
+  });
+
+  it("wait through a manual pause", async () => {
+    syncSchedules(store, REPO, tasksOf(tasks));
+    store.activity.pause(REPO, "bob", null);
+    enqueueManualRun(store, REPO, "digest", "alice");
+    await pass();
+    expect(order).toEqual([]);
   });
 });
 
