@@ -115,6 +115,55 @@ describe("prompt tasks: notify on_change", () => {
   });
 });
 
+describe("prompt tasks: report targets", () => {
+  it("report_to: dashboard comments on the dashboard issue", async () => {
+    const bodies: string[] = [];
+    nock(API)
+      .get("/repos/octo/demo/issues")
+      .query((q) => q.labels === "bg:dashboard")
+      .reply(200, [{ number: 3, body: "<!-- bg-agent:dashboard:main -->\nhistory" }])
+      .get("/repos/octo/demo/issues/3/comments")
+      .query(true)
+      .reply(200, [])
+      .post("/repos/octo/demo/issues/3/comments", (b: { body: string }) => {
+        bodies.push(b.body);
+        return true;
+      })
+      .reply(201, { id: 5, html_url: "https://github.com/octo/demo/issues/3#issuecomment-5" });
+    expect(outcomes(await pass(fakeLlm(["Dash."]), [task({ report_to: "dashboard" })]))).toEqual([
+      "done",
+    ]);
+    expect(bodies[0]).toMatch(/^<!-- bg-agent:task:digest -->/);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("report_to: check_run publishes bg-agent/task/<name> on the default branch head", async () => {
+    let created: Record<string, unknown> = {};
+    nock(API)
+      .get("/repos/octo/demo/commits/HEAD")
+      .reply(200, { sha: "abc1234def" })
+      .get("/repos/octo/demo/commits/abc1234def/check-runs")
+      .query((q) => q.check_name === "bg-agent/task/digest")
+      .reply(200, { total_count: 0, check_runs: [] })
+      .post("/repos/octo/demo/check-runs", (b: Record<string, unknown>) => {
+        created = b;
+        return true;
+      })
+      .reply(201, { id: 8, html_url: "https://github.com/octo/demo/runs/8" });
+    expect(
+      outcomes(await pass(fakeLlm(["CI is green."]), [task({ report_to: "check_run" })])),
+    ).toEqual(["done"]);
+    expect(created).toMatchObject({
+      name: "bg-agent/task/digest",
+      head_sha: "abc1234def",
+      conclusion: "neutral",
+      output: { title: "CI is green." },
+    });
+    expect(store.runs.list({ repo: REPO })[0]?.url).toBe("https://github.com/octo/demo/runs/8");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
 describe("prompt tasks: failures", () => {
   it("retries a failed run once, then pauses the task and tells the report target why", async () => {
     const boom = () => {
