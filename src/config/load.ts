@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { parseDuration } from "../util/duration.js";
+import { minCronGapMs } from "../schedule/triggers.js";
+import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";
 import { configSchema, taskSchema } from "./schema.js";
@@ -57,26 +58,51 @@ export function parseConfig(raw: unknown): ConfigResult {
   const minInterval = parseDuration(parsed.data.schedule.min_interval) ?? 300_000;
   const names = new Set<string>();
   parsed.data.tasks.forEach((t, i) => {
-    const r = taskSchema.safeParse(t);
-    if (!r.success) {
-      problems.push(...issuesToProblems(r.error, ["tasks", i]));
+    const r = validateTask(t, ["tasks", i], minInterval, parsed.data.schedule.min_interval);
+    if (!r.ok) {
+      problems.push(...r.problems);
       return;
     }
-    if (r.data.every !== undefined && (parseDuration(r.data.every) ?? 0) < minInterval) {
-      problems.push({
-        path: `tasks[${i}].every`,
-        message: `every: ${r.data.every} is below the minimum interval ${parsed.data.schedule.min_interval}`,
-      });
+    if (names.has(r.task.name)) {
+      problems.push({ path: `tasks[${i}].name`, message: `duplicate task name ${r.task.name}` });
       return;
     }
-    if (names.has(r.data.name)) {
-      problems.push({ path: `tasks[${i}].name`, message: `duplicate task name ${r.data.name}` });
-      return;
-    }
-    names.add(r.data.name);
-    tasks.push(r.data);
+    names.add(r.task.name);
+    tasks.push(r.task);
   });
   return { ok: true, found, hash, raw: raw ?? null, problems, config: { ...parsed.data, tasks } };
+}
+
+/**
+ * Validates one task declaration (from the config's `tasks:`, or proposed by bg-agent): the
+ * schema, then the interval floor (`schedule.min_interval`) for `every:` and for the gap
+ * between `cron:` slots. Problems carry the task's path (e.g. `tasks[2].every`).
+ */
+export function validateTask(
+  raw: unknown,
+  path: readonly PropertyKey[],
+  minIntervalMs: number,
+  minIntervalText = formatDuration(minIntervalMs),
+): { ok: true; task: TaskConfig } | { ok: false; problems: ConfigProblem[] } {
+  const r = taskSchema.safeParse(raw);
+  if (!r.success) return { ok: false, problems: issuesToProblems(r.error, path) };
+  const at = (key: string): string => formatPath([...path, key]);
+  const below = (key: "every" | "cron", what: string): ConfigProblem[] => [
+    { path: at(key), message: `${what} below the minimum interval ${minIntervalText}` },
+  ];
+  if (r.data.every !== undefined && (parseDuration(r.data.every) ?? 0) < minIntervalMs) {
+    return { ok: false, problems: below("every", `every: ${r.data.every} is`) };
+  }
+  if (r.data.cron !== undefined) {
+    const gap = minCronGapMs({ pattern: r.data.cron, ...(r.data.timezone ? { timezone: r.data.timezone } : {}) });
+    if (gap === null) {
+      return { ok: false, problems: [{ path: at("cron"), message: `cron "${r.data.cron}" never fires` }] };
+    }
+    if (gap < minIntervalMs) {
+      return { ok: false, problems: below("cron", `cron "${r.data.cron}" fires every ${formatDuration(gap)},`) };
+    }
+  }
+  return { ok: true, task: r.data };
 }
 
 /** The configuration used when a repository has no file. */

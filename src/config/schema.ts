@@ -87,10 +87,20 @@ export const taskSchema = z
     once: z.literal(true).optional(),
     notify: z.enum(["always", "on_change", "on_failure", "never"]).default("on_change"),
     report_to: z
-      .union([z.number().int().positive(), z.literal("dashboard"), z.literal("check_run")])
+      .union([z.number().int().positive(), z.literal("dashboard"), z.literal("check_run")], {
+        error: 'report_to must be an issue number, "dashboard" or "check_run"',
+      })
       .default("dashboard"),
     max_runs: z.number().int().positive().optional(),
-    timeout: duration("timeout").default("5m"),
+    timeout: duration("timeout")
+      .refine(
+        (s) => {
+          const ms = parseDuration(s);
+          return ms === undefined || (ms >= 10_000 && ms <= 3_600_000);
+        },
+        { message: "timeout must be between 10s and 1h" },
+      )
+      .default("5m"),
     tools: z.array(z.enum(TASK_TOOLS)).default([]),
     enabled: z.boolean().default(true),
   })
@@ -109,6 +119,9 @@ export const taskSchema = z
       } catch (e) {
         ctx.addIssue({ code: "custom", message: `cron does not parse: ${(e as Error).message}`, path: ["cron"] });
       }
+    }
+    if (t.timezone !== undefined && t.cron === undefined) {
+      ctx.addIssue({ code: "custom", message: "timezone applies to cron only", path: ["timezone"] });
     }
     if (t.timezone !== undefined) {
       try {

@@ -236,6 +236,19 @@ CREATE INDEX runs_repo_kind_id ON runs(repo, kind);
 CREATE INDEX batches_repo_id ON batches(repo);
 `,
   },
+  {
+    // Why a schedule is paused/failed/done: a disabled task resumes when re-enabled, a task paused
+    // by failures stays paused until its definition changes or someone resumes it.
+    // The due index also covers repo and name, so a tick's due selection (and the repositories to
+    // visit) is read from the index alone; a second index serves one repository's due rows.
+    name: "004-schedule-status-reason",
+    sql: `
+ALTER TABLE schedules ADD COLUMN status_reason TEXT;
+DROP INDEX schedules_due;
+CREATE INDEX schedules_due ON schedules(status, next_run_at, repo, name);
+CREATE INDEX schedules_repo_due ON schedules(repo, status, next_run_at);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

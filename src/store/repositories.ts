@@ -106,6 +106,14 @@ export class RepositoryStore {
       .run(c.json, c.hash, c.valid ? 1 : 0, JSON.stringify(c.errors), now, now, fullName);
   }
 
+  /** Installed repositories whose config was never loaded or was invalidated (a push changed it). */
+  staleConfigRepos(): string[] {
+    const rows = this.db
+      .prepare("SELECT full_name FROM repositories WHERE installed = 1 AND config_loaded_at IS NULL ORDER BY full_name")
+      .all() as { full_name: string }[];
+    return rows.map((r) => r.full_name);
+  }
+
   invalidateConfig(fullName: string): void {
     this.db.prepare("UPDATE repositories SET config_loaded_at = NULL WHERE full_name = ?").run(fullName);
   }

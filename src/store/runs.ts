@@ -101,11 +101,11 @@ export class RunStore {
     return Number(res.lastInsertRowid);
   }
 
-  finish(id: number, status: RunStatus, patch: { summary?: string; error?: string; usage?: Usage } = {}, now = Date.now()): void {
+  finish(id: number, status: RunStatus, patch: { summary?: string; error?: string; usage?: Usage; url?: string | null } = {}, now = Date.now()): void {
     const u = patch.usage;
     this.db
       .prepare(
-        `UPDATE runs SET status = ?, summary = COALESCE(?, summary), error = COALESCE(?, error),
+        `UPDATE runs SET status = ?, summary = COALESCE(?, summary), error = COALESCE(?, error), url = COALESCE(?, url),
          prompt_tokens = prompt_tokens + ?, cached_tokens = cached_tokens + ?, completion_tokens = completion_tokens + ?,
          cost_usd = cost_usd + ?, finished_at = ? WHERE id = ?`,
       )
@@ -113,6 +113,7 @@ export class RunStore {
         status,
         patch.summary ?? null,
         patch.error ?? null,
+        patch.url ?? null,
         u?.promptTokens ?? 0,
         u?.cachedTokens ?? 0,
         u?.completionTokens ?? 0,

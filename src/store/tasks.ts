@@ -215,6 +215,8 @@ export class TaskStore {
     repo?: string;
     repos?: string[];
     types?: readonly TaskType[];
+    /** Only tasks at this priority or above. */
+    minPriority?: number;
     now?: number;
   }): Task[] {
     const now = opts.now ?? Date.now();
@@ -234,6 +236,10 @@ export class TaskStore {
       if (opts.types) {
         clauses.push(`type IN (${opts.types.map(() => "?").join(",") || "NULL"})`);
         params.push(...opts.types);
+      }
+      if (opts.minPriority !== undefined) {
+        clauses.push("priority >= ?");
+        params.push(opts.minPriority);
       }
       const rows = this.db
         .prepare(

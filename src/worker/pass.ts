@@ -3,7 +3,7 @@ import { parseRepo } from "../integrations/github.js";
 import type { Task, TaskType } from "../store/tasks.js";
 import type { Mode, PassSummary, Processor, ProcessorContext, RepoPassSummary, TaskOutcome, WorkerEnv } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
-import { pauseReason } from "./pause.js";
+import { REQUESTED_PRIORITY, pauseState } from "./pause.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -85,19 +85,25 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
     return summary;
   }
 
+  // Dry-run: claimed tasks are held until the end of the repository's pass and then put back as
+  // they were, so the same task is not claimed (and run) again within the pass.
+  const dryRunHeld: Task[] = [];
   const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter((p): p is Processor => !!p);
   for (const p of ordered) {
-    const why = pauseReason(ctx, p);
-    if (why) {
-      log.debug({ type: p.type, why }, "waiting");
-      if (p.type !== "command") summary.skipped = why;
-      continue;
-    }
-    try {
-      await p.prepare?.(ctx);
-      if (opts.sweep) await p.sweep?.(ctx);
-    } catch (e) {
-      log.error({ err: e, type: p.type }, "sweep failed; queued tasks still run");
+    const pause = pauseState(ctx, p);
+    // People active: only what a person explicitly asked for (priority >= REQUESTED_PRIORITY) runs.
+    const requestedOnly = pause?.kind === "activity";
+    if (pause) {
+      log.debug({ type: p.type, why: pause.reason }, "waiting");
+      if (p.type !== "command") summary.skipped = pause.reason;
+      if (!requestedOnly) continue;
+    } else {
+      try {
+        await p.prepare?.(ctx);
+        if (opts.sweep) await p.sweep?.(ctx);
+      } catch (e) {
+        log.error({ err: e, type: p.type }, "sweep failed; queued tasks still run");
+      }
     }
     const maxBatches = opts.maxBatches ?? 50;
     for (let i = 0; i < maxBatches; i++) {
@@ -108,12 +114,14 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
         limit: size,
         repo: repoName,
         types: [p.type],
+        ...(requestedOnly ? { minPriority: REQUESTED_PRIORITY } : {}),
       });
       if (!tasks.length) break;
       const outcomes = await processBatch(env, p, ctx, tasks, opts.leaseMs ?? 10 * 60_000);
       for (const t of tasks) {
         const o = outcomes.get(t.id) ?? { status: "failed", error: "the processor returned no outcome" };
-        applyOutcome(env, t, o);
+        if (env.dryRun) dryRunHeld.push(t);
+        else applyOutcome(env, t, o);
         summary.processed.push({ taskId: t.id, type: t.type, source: t.source, outcome: o.status, detail: detailOf(o) });
       }
       // Everything deferred: nothing more will happen for this type in this pass.
@@ -121,6 +129,7 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
       if (tasks.length < size) break;
     }
   }
+  for (const t of dryRunHeld) applyOutcome(env, t, { status: "skipped", reason: "dry-run" });
   return summary;
 }
 

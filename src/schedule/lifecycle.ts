@@ -1,0 +1,138 @@
+import type { TaskConfig } from "../config/schema.js";
+import type { Store } from "../store/index.js";
+import type { Schedule, ScheduleStatus } from "../store/schedules.js";
+import { specOf } from "./due.js";
+import { DISABLED_REASON, initialState } from "./sync.js";
+import { nextRunAfterDispatch, triggerOf } from "./triggers.js";
+
+/**
+ * A schedule's life:
+ *   proposed --/bg approve--> active --(max_runs reached | once ran)--> done
+ *   active --(failed twice in a row)--> paused (recurring) | failed (once)
+ *   active <--enabled: false / true--> paused
+ *   paused|failed --(definition edited | /bg resume | a successful /bg run)--> active
+ */
+export const FAILURES_BEFORE_PAUSE = 2;
+/** How long after a first failure the run is tried again. */
+export const RETRY_BACKOFF_MS = 5 * 60_000;
+export const FAILED_PREFIX = "failed twice in a row: ";
+
+const isFailurePause = (s: Schedule): boolean =>
+  (s.status === "paused" || s.status === "failed") &&
+  (s.statusReason ?? "").startsWith(FAILED_PREFIX);
+
+/**
+ * Records a successful run. Scheduled runs count toward max_runs (run_count counts successful
+ * scheduled runs); a `once` task or one that reached max_runs is done. A manual run (`/bg run`)
+ * does not count, and when the task was stopped by failures it lifts that stop.
+ */
+export function recordSuccess(
+  store: Store,
+  s: Schedule,
+  spec: TaskConfig,
+  r: { resultHash: string; manual: boolean },
+  now = Date.now(),
+): { status: ScheduleStatus; runCount: number } {
+  const trigger = triggerOf(spec);
+  let status = s.status;
+  let statusReason = s.statusReason;
+  let nextRunAt = s.nextRunAt;
+  let runCount = s.runCount;
+  if (!r.manual) runCount += 1;
+  if (r.manual && isFailurePause(s)) {
+    // A person ran it by hand and it worked: the stop caused by failures is lifted.
+    if (trigger.kind === "once") {
+      status = "done";
+      statusReason = "ran once";
+      nextRunAt = null;
+    } else {
+      status = "active";
+      statusReason = null;
+      nextRunAt = nextRunAfterDispatch(trigger, now, now);
+    }
+  } else if (!r.manual && status === "active") {
+    if (trigger.kind === "once") {
+      status = "done";
+      statusReason = "ran once";
+      nextRunAt = null;
+    } else if (s.maxRuns !== null && runCount >= s.maxRuns) {
+      status = "done";
+      statusReason = `reached max_runs (${s.maxRuns})`;
+      nextRunAt = null;
+    }
+  }
+  store.schedules.update(
+    s.id,
+    {
+      status,
+      statusReason,
+      nextRunAt,
+      runCount,
+      lastRunAt: now,
+      lastResultHash: r.resultHash,
+      consecutiveFailures: 0,
+    },
+    now,
+  );
+  return { status, runCount };
+}
+
+export type FailureDecision =
+  | { action: "retry"; at: number; failures: number }
+  | { action: "stopped"; status: "paused" | "failed"; failures: number; reason: string };
+
+/**
+ * Records a failed scheduled run: the first failure is retried once after RETRY_BACKOFF_MS;
+ * the second in a row pauses a recurring task (a `once` task is marked failed) until someone
+ * acts. Manual runs are not counted (the person who asked sees the failure).
+ */
+export function recordFailure(
+  store: Store,
+  s: Schedule,
+  spec: TaskConfig,
+  error: string,
+  now = Date.now(),
+): FailureDecision {
+  const failures = s.consecutiveFailures + 1;
+  if (failures < FAILURES_BEFORE_PAUSE) {
+    store.schedules.update(s.id, { consecutiveFailures: failures }, now);
+    return { action: "retry", at: now + RETRY_BACKOFF_MS, failures };
+  }
+  const status = triggerOf(spec).kind === "once" ? "failed" : "paused";
+  const reason = `${FAILED_PREFIX}${error}`.slice(0, 1_000);
+  store.schedules.update(
+    s.id,
+    { consecutiveFailures: failures, status, statusReason: reason },
+    now,
+  );
+  return { action: "stopped", status, failures, reason };
+}
+
+/**
+ * `/bg resume <task>`: makes a paused or failed task active again from now (a disabled task
+ * stays paused: that is its config's say). Returns the schedule, or why not.
+ */
+export function resumeSchedule(
+  store: Store,
+  repo: string,
+  name: string,
+  now = Date.now(),
+): { ok: true; schedule: Schedule } | { ok: false; why: string } {
+  const s = store.schedules.get(repo, name);
+  if (!s) return { ok: false, why: `there is no task named ${name}` };
+  const spec = specOf(s);
+  if (!spec)
+    return { ok: false, why: `${name} no longer validates: edit it in .github/bg-agent.yml` };
+  if (s.status === "proposed") return { ok: false, why: `${name} is proposed: approve it first` };
+  if (s.statusReason === DISABLED_REASON) {
+    return { ok: false, why: `${name} is disabled in .github/bg-agent.yml (enabled: false)` };
+  }
+  if (s.status === "active") return { ok: true, schedule: s };
+  const init = initialState(spec, now);
+  store.schedules.update(
+    s.id,
+    { ...init, consecutiveFailures: 0, ...(s.status === "done" ? { runCount: 0 } : {}) },
+    now,
+  );
+  return { ok: true, schedule: store.schedules.byId(s.id)! };
+}

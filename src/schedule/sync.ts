@@ -1,0 +1,156 @@
+import type { TaskConfig } from "../config/schema.js";
+import type { Store } from "../store/index.js";
+import type { Schedule, ScheduleStatus } from "../store/schedules.js";
+import { hashOf, stableStringify } from "../util/hash.js";
+import { firstRunAt, triggerOf } from "./triggers.js";
+
+export const DISABLED_REASON = "disabled in config (enabled: false)";
+export const NO_SLOT_REASON = "the cron expression has no future slot";
+
+/** The task source of a schedule's prompt_task tasks. */
+export const scheduleSource = (name: string): string => `schedule:${name}`;
+
+/**
+ * What a task does and when: its prompt, trigger and max_runs. A change here starts the task
+ * afresh (new first run, run count and failures reset). notify, report_to, tools, timeout and
+ * enabled are not part of it: changing them keeps the schedule where it is.
+ */
+export const specHashOf = (t: TaskConfig): string =>
+  hashOf({
+    prompt: t.prompt,
+    every: t.every,
+    cron: t.cron,
+    timezone: t.timezone,
+    idle: t.idle,
+    once: t.once,
+    max_runs: t.max_runs,
+  });
+
+/** Status, reason and first run for a (new or changed) task. */
+export function initialState(
+  t: TaskConfig,
+  now: number,
+): { status: ScheduleStatus; statusReason: string | null; nextRunAt: number | null } {
+  const next = firstRunAt(triggerOf(t), now);
+  if (!t.enabled) return { status: "paused", statusReason: DISABLED_REASON, nextRunAt: next };
+  if (next === null) return { status: "failed", statusReason: NO_SLOT_REASON, nextRunAt: null };
+  return { status: "active", statusReason: null, nextRunAt: next };
+}
+
+export interface SyncSummary {
+  created: string[];
+  /** The prompt, trigger or max_runs changed: started afresh. */
+  restarted: string[];
+  /** notify, report_to, tools or timeout changed. */
+  updated: string[];
+  paused: string[];
+  resumed: string[];
+  removed: string[];
+}
+
+/**
+ * Mirrors a repository's config `tasks:` into store.schedules, in one transaction:
+ * - a new task is inserted (status active, or paused when `enabled: false`);
+ * - a task whose prompt/trigger/max_runs changed (spec hash) starts afresh, which also lifts a
+ *   pause caused by failures (editing the task is how you fix it);
+ * - `enabled: false` pauses a task, `enabled: true` resumes a task paused that way only;
+ * - a task declared in config with the name of a task bg-agent proposed takes it over (the
+ *   open proposal expires);
+ * - config tasks no longer declared are deleted and their open tasks cancelled. Tasks bg-agent
+ *   proposed are not in config and are kept (status `proposed` until approved).
+ * Cheap when nothing changed: one read per task, no writes.
+ */
+export function syncSchedules(
+  store: Store,
+  repo: string,
+  tasks: readonly TaskConfig[],
+  now = Date.now(),
+): SyncSummary {
+  const summary: SyncSummary = {
+    created: [],
+    restarted: [],
+    updated: [],
+    paused: [],
+    resumed: [],
+    removed: [],
+  };
+  store.tx(() => {
+    const declared = new Set<string>();
+    for (const t of tasks) {
+      declared.add(t.name);
+      syncOne(store, repo, t, now, summary);
+    }
+    for (const s of store.schedules.list(repo)) {
+      if (s.origin !== "config" || declared.has(s.name)) continue;
+      store.schedules.delete(s.id);
+      store.tasks.cancel(
+        { repo, type: "prompt_task", source: scheduleSource(s.name) },
+        "the task was removed from .github/bg-agent.yml",
+        now,
+      );
+      summary.removed.push(s.name);
+    }
+  });
+  return summary;
+}
+
+function syncOne(
+  store: Store,
+  repo: string,
+  t: TaskConfig,
+  now: number,
+  summary: SyncSummary,
+): void {
+  const spec = t as unknown as Record<string, unknown>;
+  const specHash = specHashOf(t);
+  const maxRuns = t.max_runs ?? null;
+  const existing = store.schedules.get(repo, t.name);
+  if (!existing) {
+    store.schedules.create(
+      { repo, name: t.name, spec, specHash, origin: "config", maxRuns, ...initialState(t, now) },
+      now,
+    );
+    summary.created.push(t.name);
+    return;
+  }
+  if (existing.origin !== "config" || existing.specHash !== specHash) {
+    if (existing.origin !== "config") expireProposal(store, repo, existing, now);
+    store.schedules.update(
+      existing.id,
+      {
+        spec,
+        specHash,
+        origin: "config",
+        maxRuns,
+        runCount: 0,
+        consecutiveFailures: 0,
+        ...initialState(t, now),
+      },
+      now,
+    );
+    summary.restarted.push(t.name);
+    return;
+  }
+  if (stableStringify(existing.spec) !== stableStringify(spec)) {
+    store.schedules.update(existing.id, { spec }, now);
+    summary.updated.push(t.name);
+  }
+  if (!t.enabled && existing.status === "active") {
+    store.schedules.update(existing.id, { status: "paused", statusReason: DISABLED_REASON }, now);
+    summary.paused.push(t.name);
+  } else if (
+    t.enabled &&
+    existing.status === "paused" &&
+    existing.statusReason === DISABLED_REASON
+  ) {
+    store.schedules.update(existing.id, { consecutiveFailures: 0, ...initialState(t, now) }, now);
+    summary.resumed.push(t.name);
+  }
+}
+
+function expireProposal(store: Store, repo: string, s: Schedule, now: number): void {
+  const p = store.proposals.latest(repo, `task:${s.name}`, "task");
+  if (p?.status === "proposed") {
+    store.proposals.decide(p.id, "expired", "config", "declared in .github/bg-agent.yml", now);
+  }
+}
