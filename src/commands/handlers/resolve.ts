@@ -116,7 +116,7 @@ export function resolveProposal(
     : {
         none:
           `There is nothing to ${verb} on this issue: bg-agent proposes a fix plan after it analyses a tech-debt issue, ` +
-          "and approving that plan starts the fix. `/bg status` shows what is queued.",
+          `and approving that plan starts the fix. A Linear issue's plan is named by its identifier (\`/bg ${verb} ENG-123\`). \`/bg status\` shows what is queued.`,
       };
 }
 
