@@ -1,7 +1,7 @@
 import { parseDuration } from "../util/duration.js";
 import { isCommandName, specOf } from "./spec.js";
 import type { Command, ParsedLine } from "./types.js";
-import { TASK_NAME_RE } from "./types.js";
+import { LINEAR_ID_RE, TASK_NAME_RE } from "./types.js";
 
 /** The most `/bg` lines parsed per comment; config's `commands.max_per_comment` (<= 20) applies after. */
 export const MAX_PARSED = 20;
@@ -122,6 +122,16 @@ export function parseLine(raw: string): ParsedLine {
       if (!TASK_NAME_RE.test(task)) return bad(`\`${shorten(task, 40)}\` is not a task name`);
       return result({ name: "run", task });
     }
+    case "resume": {
+      if (args.length > 1)
+        return bad(
+          "resume takes at most one task name (without one it ends the repository's pause)",
+        );
+      const task = args[0];
+      if (task === undefined) return result({ name: "resume" });
+      if (!TASK_NAME_RE.test(task)) return bad(`\`${shorten(task, 40)}\` is not a task name`);
+      return result({ name: "resume", task });
+    }
     case "help": {
       if (args.length > 1) return bad("help takes at most one command name");
       const topic = args[0]?.toLowerCase();
@@ -129,7 +139,6 @@ export function parseLine(raw: string): ParsedLine {
         return bad(`\`${shorten(topic, 20)}\` is not a command`);
       return result(topic ? { name: "help", topic } : { name: "help" });
     }
-    case "resume":
     case "status":
     case "budget":
     case "simulate":
@@ -141,12 +150,15 @@ export function parseLine(raw: string): ParsedLine {
 const KINDS = new Set(["fix", "task", "merge"]);
 
 /**
- * Whether a word names something to approve or reject: a proposal id (`7`, `#7`), a kind, or
- * `task:<name>`. For approve (nothing else may follow) a bare task name also counts.
+ * Whether a word names something to approve or reject: a proposal id (`7`, `#7`), a kind, a
+ * Linear issue (`ENG-123`, `linear:ENG-123`) or `task:<name>`. For approve (nothing else may
+ * follow) a bare task name also counts.
  */
 function isWhat(word: string, approve: boolean): boolean {
   if (/^#?\d{1,12}$/.test(word)) return true;
   if (KINDS.has(word.toLowerCase())) return true;
+  if (/^linear:/i.test(word)) return LINEAR_ID_RE.test(word.slice(7));
+  if (LINEAR_ID_RE.test(word)) return true;
   if (/^task:/i.test(word)) return TASK_NAME_RE.test(word.slice(5));
   return approve && TASK_NAME_RE.test(word);
 }
@@ -160,6 +172,8 @@ export function formatCommand(c: Command): string {
       return c.what ? `/bg reject ${c.what}` : "/bg reject";
     case "pause":
       return c.duration ? `/bg pause ${c.duration}` : "/bg pause";
+    case "resume":
+      return c.task ? `/bg resume ${c.task}` : "/bg resume";
     case "run":
       return `/bg run ${c.task}`;
     case "help":

@@ -233,6 +233,8 @@ function argsOf(cmd: Command): string | null {
       return cmd.duration ?? null;
     case "run":
       return cmd.task;
+    case "resume":
+      return cmd.task ?? null;
     default:
       return null;
   }

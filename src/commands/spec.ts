@@ -16,7 +16,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "approve",
     usage: "/bg approve [what]",
     summary:
-      "Approve bg-agent's open proposal on this thread: on an issue the fix plan (a fix PR follows) or a proposed task (its schedule starts); on a PR bg-agent opened, merging it. `what` may name a proposal id (`7`), a kind (`fix`, `task`, `merge`) or a task (`task:nightly-digest`).",
+      "Approve bg-agent's open proposal on this thread: on an issue the fix plan (a fix PR follows) or a proposed task (its schedule starts); on a PR bg-agent opened, merging it. `what` may name a proposal id (`7`), a kind (`fix`, `task`, `merge`), a Linear issue's fix plan (`ENG-123`, on any issue of this repository) or a task (`task:nightly-digest`).",
     mutates: true,
     open: false,
   },
@@ -24,7 +24,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "reject",
     usage: "/bg reject [what] [reason...]",
     summary:
-      "Dismiss the open proposal (not proposed again for the same content). Anything after it is kept as the reason.",
+      "Dismiss the open proposal (not proposed again for the same content); `what` as for approve (a task as `task:<name>`). Anything after it is kept as the reason.",
     mutates: true,
     open: false,
   },
@@ -36,7 +36,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     mutates: true,
     open: false,
   },
-  { name: "resume", usage: "/bg resume", summary: "End a pause.", mutates: true, open: false },
+  {
+    name: "resume",
+    usage: "/bg resume [task-name]",
+    summary:
+      "End this repository's pause; with a task name, restart that task's schedule after failures stopped it.",
+    mutates: true,
+    open: false,
+  },
   {
     name: "run",
     usage: "/bg run <task-name>",

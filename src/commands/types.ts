@@ -3,9 +3,13 @@ import { z } from "zod";
 /** Task names as config allows them (src/config/schema.ts). */
 export const TASK_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** A Linear issue identifier (`ENG-123`): a team key, a dash, a number. Any case is accepted. */
+export const LINEAR_ID_RE = /^[A-Za-z][A-Za-z0-9]{0,9}-\d{1,9}$/;
+
 /**
  * What `approve` / `reject` may name: a proposal id (`7` or `#7`), a proposal kind on this thread
- * (`fix`, `task`, `merge`), or a task (`task:<name>`, and for approve a bare `<name>`).
+ * (`fix`, `task`, `merge`), a Linear issue's fix plan (`ENG-123` or `linear:ENG-123`), or a task
+ * (`task:<name>`, and for approve a bare `<name>`).
  */
 export const whatSchema = z.string().min(1).max(80);
 
@@ -21,7 +25,8 @@ export const commandSchema = z.discriminatedUnion("name", [
     duration: z.string().max(20).optional(),
     ms: z.number().int().positive().optional(),
   }),
-  z.object({ name: z.literal("resume") }),
+  /** Without a task: ends the repository's pause. With one: resumes that paused or failed task. */
+  z.object({ name: z.literal("resume"), task: z.string().regex(TASK_NAME_RE).optional() }),
   z.object({ name: z.literal("status") }),
   z.object({ name: z.literal("run"), task: z.string().regex(TASK_NAME_RE) }),
   z.object({ name: z.literal("budget") }),

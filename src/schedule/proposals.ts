@@ -19,7 +19,8 @@ export type ProposeResult =
  * bg-agent proposes a task: validated exactly like a config task (schema, tools allow-list,
  * min_interval), stored as a schedule in status `proposed` that never runs until a person
  * approves it (`/bg approve` -> approveTask). The proposal (kind `task`, target `task:<name>`,
- * content hash = the spec hash) lets a rejected definition stay rejected.
+ * content hash = the spec hash) lets a rejected definition stay rejected. `on.issue` is the issue
+ * the proposal is posted on (payload `issue`): a plain `/bg approve` / `/bg reject` there finds it.
  */
 export function proposeTask(
   store: Store,
@@ -27,6 +28,7 @@ export function proposeTask(
   config: RepoConfig,
   raw: unknown,
   now = Date.now(),
+  on: { issue?: number } = {},
 ): ProposeResult {
   const minMs = parseDuration(config.schedule.min_interval) ?? 300_000;
   const v = validateTask(raw, ["task"], minMs, config.schedule.min_interval);
@@ -50,7 +52,7 @@ export function proposeTask(
         kind: "task",
         target: taskTarget(task.name),
         contentHash: specHash,
-        payload: { spec: task },
+        payload: { spec: task, ...(on.issue !== undefined ? { issue: on.issue } : {}) },
       },
       now,
     );

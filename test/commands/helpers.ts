@@ -23,6 +23,8 @@ export interface CommentEventOptions {
   issue?: number;
   commentId?: number;
   delivery?: string;
+  /** Another repository than the examples' (e.g. the automerge fixtures' `octo/demo`). */
+  repo?: string;
 }
 
 /** A real `issue_comment` payload (from the webhook examples) with the given body, author and thread. */
@@ -32,10 +34,17 @@ export function commentEvent(o: CommentEventOptions): WebhookEvent {
   const issue = payload["issue"] as Json;
   const number = o.issue ?? 1;
   const id = o.commentId ?? COMMENT_ID;
+  const repo = o.repo ?? REPO;
+  if (o.repo) {
+    const r = payload["repository"] as Json;
+    r["full_name"] = o.repo;
+    r["name"] = o.repo.split("/")[1];
+    r["owner"] = { ...(r["owner"] as Json), login: o.repo.split("/")[0] };
+  }
   comment["body"] = o.body;
   comment["id"] = id;
   const kind = o.pr ? "pull" : "issues";
-  comment["html_url"] = `https://github.com/${REPO}/${kind}/${number}#issuecomment-${id}`;
+  comment["html_url"] = `https://github.com/${repo}/${kind}/${number}#issuecomment-${id}`;
   comment["user"] = {
     ...(comment["user"] as Json),
     login: o.login ?? "Codertocat",
@@ -44,10 +53,10 @@ export function commentEvent(o: CommentEventOptions): WebhookEvent {
   issue["number"] = number;
   if (o.pr) {
     issue["pull_request"] = {
-      url: `${API}/repos/${REPO}/pulls/${number}`,
-      html_url: `https://github.com/${REPO}/pull/${number}`,
-      diff_url: `https://github.com/${REPO}/pull/${number}.diff`,
-      patch_url: `https://github.com/${REPO}/pull/${number}.patch`,
+      url: `${API}/repos/${repo}/pulls/${number}`,
+      html_url: `https://github.com/${repo}/pull/${number}`,
+      diff_url: `https://github.com/${repo}/pull/${number}.diff`,
+      patch_url: `https://github.com/${repo}/pull/${number}.patch`,
       merged_at: null,
     };
   }
@@ -93,59 +102,61 @@ export function mockGitHub(o: {
   replyStatus?: number;
   reaction?: boolean;
   reply?: boolean;
+  repo?: string;
 }): GitHubMock {
+  const repo = o.repo ?? REPO;
   const issue = o.issue ?? 1;
   const commentId = o.commentId ?? COMMENT_ID;
   const user = o.user ?? "Codertocat";
   const out: GitHubMock = { replies: [], reactions: [] };
   const gh = nock(API);
   if (o.reaction !== false) {
-    gh.post(`/repos/${REPO}/issues/comments/${commentId}/reactions`).reply(201, (_uri, body) => {
+    gh.post(`/repos/${repo}/issues/comments/${commentId}/reactions`).reply(201, (_uri, body) => {
       out.reactions.push((body as { content: string }).content);
       return { id: 1, content: (body as { content: string }).content };
     });
   }
   if (typeof o.permission === "number") {
-    gh.get(`/repos/${REPO}/collaborators/${user}/permission`).reply(o.permission, {
+    gh.get(`/repos/${repo}/collaborators/${user}/permission`).reply(o.permission, {
       message: "Server Error",
     });
   } else if (o.permission) {
-    gh.get(`/repos/${REPO}/collaborators/${user}/permission`).reply(200, {
+    gh.get(`/repos/${repo}/collaborators/${user}/permission`).reply(200, {
       ...o.permission,
       user: { login: user, type: "User" },
     });
   }
   if (o.reply !== false) {
-    gh.get(`/repos/${REPO}/issues/${issue}/comments`)
+    gh.get(`/repos/${repo}/issues/${issue}/comments`)
       .query(true)
       .reply(
         200,
         (o.existing ?? []).map((c) => ({
           ...c,
-          html_url: `https://github.com/${REPO}/issues/${issue}#issuecomment-${c.id}`,
+          html_url: `https://github.com/${repo}/issues/${issue}#issuecomment-${c.id}`,
         })),
       );
     const existing = (o.existing ?? []).find((c) =>
       c.body.includes(`<!-- bg-agent:reply:${commentId} -->`),
     );
     if (o.replyStatus) {
-      gh.post(`/repos/${REPO}/issues/${issue}/comments`).reply(o.replyStatus, {
+      gh.post(`/repos/${repo}/issues/${issue}/comments`).reply(o.replyStatus, {
         message: "Server Error",
       });
     } else if (existing) {
-      gh.patch(`/repos/${REPO}/issues/comments/${existing.id}`).reply(200, (_uri, body) => {
+      gh.patch(`/repos/${repo}/issues/comments/${existing.id}`).reply(200, (_uri, body) => {
         out.replies.push((body as { body: string }).body);
         return {
           id: existing.id,
-          html_url: `https://github.com/${REPO}/issues/${issue}#issuecomment-${existing.id}`,
+          html_url: `https://github.com/${repo}/issues/${issue}#issuecomment-${existing.id}`,
         };
       });
     } else {
-      gh.post(`/repos/${REPO}/issues/${issue}/comments`).reply(201, (_uri, body) => {
+      gh.post(`/repos/${repo}/issues/${issue}/comments`).reply(201, (_uri, body) => {
         out.replies.push((body as { body: string }).body);
         return {
           id: 9000,
-          html_url: `https://github.com/${REPO}/issues/${issue}#issuecomment-9000`,
+          html_url: `https://github.com/${repo}/issues/${issue}#issuecomment-9000`,
         };
       });
     }

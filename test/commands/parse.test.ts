@@ -40,6 +40,29 @@ describe("/bg parser", () => {
     expect(commands("/bg")).toEqual([{ name: "help" }]);
   });
 
+  it("resume takes an optional task name; approve and reject take a Linear identifier", () => {
+    expect(commands("/bg resume debt-digest")).toEqual([{ name: "resume", task: "debt-digest" }]);
+    expect(parseLine("/bg resume a b")).toMatchObject({
+      ok: false,
+      name: "resume",
+      error: expect.stringContaining("/bg resume [task-name]"),
+    });
+    expect(parseLine("/bg resume <x>")).toMatchObject({ ok: false, name: "resume" });
+    expect(commands("/bg approve ENG-123")).toEqual([{ name: "approve", what: "ENG-123" }]);
+    expect(commands("/bg approve linear:ENG-123.")).toEqual([
+      { name: "approve", what: "linear:ENG-123" },
+    ]);
+    expect(commands("/bg reject ENG-123 duplicate of ENG-1")).toEqual([
+      { name: "reject", what: "ENG-123", reason: "duplicate of ENG-1" },
+    ]);
+    expect(commands("/bg reject linear:eng-7")).toEqual([{ name: "reject", what: "linear:eng-7" }]);
+    // Not an identifier: the words stay the reason.
+    expect(commands("/bg reject linear:nope please")).toEqual([
+      { name: "reject", reason: "linear:nope please" },
+    ]);
+    expect(parseLine("/bg approve linear:nope")).toMatchObject({ ok: false, name: "approve" });
+  });
+
   it("ignores quoted lines, fenced and indented code blocks, and /bg inside words", () => {
     const body = [
       "> /bg approve",

@@ -1,33 +1,40 @@
 import nock from "nock";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { commandProcessor } from "../../src/commands/processor.js";
 import { onIssueComment } from "../../src/intake/issue-comment.js";
 import { runPass } from "../../src/worker/pass.js";
+import { REPO as DEMO, mockRead } from "../automerge/fixtures.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
-import { REPO, commentEvent, intakeDeps, mockGitHub } from "./helpers.js";
-
-const calls = vi.hoisted(() => [] as number[]);
-vi.mock("../../src/processors/automerge/simulate.js", () => ({
-  simulateAutomerge: async (_ctx: unknown, pr: number) => {
-    calls.push(pr);
-    return { markdown: "- [x] checks green at abc123\n- [ ] 1 approving review (0 so far)" };
-  },
-}));
+import { commentEvent, intakeDeps, mockGitHub } from "./helpers.js";
 
 describe("/bg simulate on a PR", () => {
-  it("replies with the automerge evaluation, open to anyone, merging nothing", async () => {
+  it("replies with the real automerge evaluation (condition table, result), open to anyone, merging nothing", async () => {
     const store = await memoryStore();
-    const gh = mockGitHub({ issue: 5, user: "drive-by" }); // no permission lookup expected
+    // The command's own calls: 👀 and the reply. No permission lookup (simulate is open to all).
+    const gh = mockGitHub({ repo: DEMO, issue: 7, user: "drive-by" });
+    // Every GitHub read one automerge evaluation makes; no merge, check run or comment is mocked,
+    // so any write would fail the pass.
+    mockRead({ checkRuns: [{ name: "build", conclusion: "failure" }] });
     await onIssueComment(
       intakeDeps(store),
-      commentEvent({ body: "/bg simulate", pr: true, issue: 5, login: "drive-by" }),
+      commentEvent({ body: "/bg simulate", pr: true, issue: 7, login: "drive-by", repo: DEMO }),
     );
-    await runPass(testEnv(store), [commandProcessor()]);
-    expect(calls).toEqual([5]);
-    expect(gh.replies[0]).toContain("Automerge simulation for #5 (nothing was merged):");
-    expect(gh.replies[0]).toContain("- [ ] 1 approving review (0 so far)");
-    expect(store.audit.list({ repo: REPO })).toEqual([]);
+    const summary = await runPass(testEnv(store), [commandProcessor()]);
+    expect(summary.repos[0]!.processed[0]).toMatchObject({ type: "command", outcome: "done" });
+
+    const reply = gh.replies[0]!;
+    expect(reply).toContain("> `/bg simulate`");
+    // simulateAutomerge's Markdown as it is: its heading, the condition table, the verdict.
+    expect(reply).toContain(
+      "**Automerge simulation for #7** at a1b2c3d (nothing was merged or changed)",
+    );
+    expect(reply).toMatch(/^\| .* \| Checks successful \| failing: `build` \(failure\) \|$/m);
+    expect(reply).toContain("| ✅ | Approvals |");
+    expect(reply).toContain("**Result:** would wait because:");
+    expect(reply).not.toContain("could not evaluate");
+    expect(store.audit.list({ repo: DEMO })).toEqual([]);
+    expect(store.automerge.get(DEMO, 7)).toBeUndefined();
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { sanitizeInline } from "../../report/sanitize.js";
+import { approveTask } from "../../schedule/proposals.js";
 import type { Proposal } from "../../store/proposals.js";
 import type { Command } from "../types.js";
 import { capital, describe, notOpen, resolveProposal, taskName } from "./resolve.js";
@@ -18,7 +19,7 @@ export const approve: Handler<Extract<Command, { name: "approve" }>> = async (ca
     case "fix":
       return approveFix(call, p);
     case "task":
-      return approveTask(call, p);
+      return approveTaskProposal(call, p);
     case "merge":
       return approveMerge(call, p);
   }
@@ -51,43 +52,41 @@ function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   };
 }
 
-function approveTask(call: CommandCall, p: Proposal): HandlerResult {
+/** A task proposal: `approveTask` validates it against its schedule and starts the schedule. */
+function approveTaskProposal(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;
   const name = taskName(p);
-  const schedule = name ? store.schedules.get(repoName, name) : undefined;
-  const ok = store.tx(() => {
-    if (!store.proposals.decide(p.id, "approved", call.actor, null, call.now)) return false;
-    if (schedule)
-      store.schedules.update(
-        schedule.id,
-        { status: "active", nextRunAt: schedule.nextRunAt ?? call.now },
-        call.now,
-      );
-    return true;
-  });
-  if (!ok)
-    return {
-      text: notOpen(store.proposals.get(p.id)!) ?? "The proposal changed meanwhile.",
-      audit: { result: "raced", target: p.target },
-    };
   const shown = sanitizeInline(name ?? "?", 64).replace(/`/g, "'");
-  if (!schedule) {
+  if (!name)
     return {
-      text: `✅ Approved ${describe(p)}, but its schedule is missing, so nothing will run yet. Add the task \`${shown}\` to \`.github/bg-agent.yml\` to run it.`,
-      audit: {
-        result: `approved proposal ${p.id}; schedule ${name ?? "?"} missing`,
-        target: p.target,
-      },
+      text: `${capital(describe(p))} names no task. This is a bg-agent bug; please report it.`,
+      audit: { result: "failed: task proposal without a name", target: p.target },
+    };
+  const r = approveTask(store, repoName, name, call.actor, call.now);
+  if (!r.ok) {
+    const closed = notOpen(store.proposals.get(p.id) ?? p);
+    return {
+      text:
+        closed ??
+        `I could not approve ${describe(p)}: ${sanitizeInline(r.why, 200)}. Nothing was changed.`,
+      audit: { result: closed ? "raced" : `not approved: ${r.why}`, target: p.target },
     };
   }
+  const s = r.schedule;
+  const when =
+    s.status === "active"
+      ? `its schedule is active now${s.nextRunAt !== null ? ` (first run at ${iso(s.nextRunAt)})` : ""}, and \`/bg run ${shown}\` runs it at once.`
+      : `its schedule is ${s.status}${s.statusReason ? ` (${sanitizeInline(s.statusReason, 200)})` : ""}.`;
   return {
-    text: `✅ Approved ${describe(p)}: its schedule is active now, and \`/bg run ${shown}\` runs it at once.`,
+    text: `✅ Approved ${describe(p)}: ${when}`,
     audit: {
-      result: `approved proposal ${p.id}; schedule ${schedule.name} active`,
+      result: `approved proposal ${p.id}; schedule ${s.name} ${s.status}`,
       target: p.target,
     },
   };
 }
+
+const iso = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function approveMerge(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;

@@ -1,6 +1,8 @@
+import { sanitizeInline } from "../../report/sanitize.js";
+import { resumeSchedule } from "../../schedule/lifecycle.js";
 import { formatDuration } from "../../util/duration.js";
 import type { Command } from "../types.js";
-import type { Handler } from "./types.js";
+import type { CommandCall, Handler, HandlerResult } from "./types.js";
 
 const iso = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -22,8 +24,9 @@ export const pause: Handler<Extract<Command, { name: "pause" }>> = async (call, 
   };
 };
 
-/** `/bg resume`: ends this repository's pause. */
-export const resume: Handler<Extract<Command, { name: "resume" }>> = async (call) => {
+/** `/bg resume`: ends this repository's pause; `/bg resume <task>` restarts that task's schedule. */
+export const resume: Handler<Extract<Command, { name: "resume" }>> = async (call, cmd) => {
+  if (cmd.task !== undefined) return resumeTask(call, cmd.task);
   const { ctx } = call;
   const current = ctx.store.activity.manualPause(ctx.repoName, call.now);
   const global = ctx.store.activity.manualPause("*", call.now);
@@ -46,3 +49,55 @@ export const resume: Handler<Extract<Command, { name: "resume" }>> = async (call
     },
   };
 };
+
+/** `/bg resume <task>`: a task paused or failed (e.g. after two failed runs) becomes active again. */
+async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResult> {
+  const { store, repoName } = call.ctx;
+  const s =
+    store.schedules.get(repoName, asked) ??
+    store.schedules.list(repoName).find((x) => x.name.toLowerCase() === asked.toLowerCase());
+  const name = s?.name ?? asked;
+  const target = `task:${name}`;
+  if (!s) {
+    const names = store.schedules
+      .list(repoName)
+      .map((x) => `\`${x.name}\``)
+      .slice(0, 20);
+    const known = names.length ? ` Tasks here: ${names.join(", ")}.` : "";
+    return {
+      text: `There is no task \`${asked}\` in this repository.${known} (Plain \`/bg resume\` ends the repository's pause.)`,
+      audit: { result: "unknown task", target },
+    };
+  }
+  if (s.status === "active") {
+    const next = s.nextRunAt !== null ? ` Its next run is at ${iso(s.nextRunAt)}.` : "";
+    return {
+      text: `The task \`${name}\` is not paused: it is active.${next}`,
+      audit: { result: "not paused", target },
+    };
+  }
+  if (call.dryRun) return { text: `(dry run) Would resume the task \`${name}\`.` };
+  const r = resumeSchedule(store, repoName, name, call.now);
+  if (!r.ok) {
+    return {
+      text: `I did not resume \`${name}\`: ${sanitizeInline(r.why, 200)}.`,
+      audit: { result: `not resumed: ${r.why}`, target },
+    };
+  }
+  const was = `${s.status}${s.statusReason ? `: ${s.statusReason}` : ""}`;
+  const now = r.schedule;
+  const next =
+    now.status === "active" && now.nextRunAt !== null
+      ? ` Its next run is at ${iso(now.nextRunAt)}.`
+      : now.status !== "active"
+        ? ` It is ${now.status}${now.statusReason ? ` (${sanitizeInline(now.statusReason, 200)})` : ""}.`
+        : "";
+  const paused = store.activity.manualPause(repoName, call.now);
+  const waits = paused
+    ? " bg-agent itself is paused in this repository, so nothing runs until that pause ends (`/bg resume`)."
+    : "";
+  return {
+    text: `▶️ Resumed the task \`${name}\` (it was ${sanitizeInline(was, 300)}).${next}${waits}`,
+    audit: { result: `resumed task (was ${was.slice(0, 300)})`, target },
+  };
+}

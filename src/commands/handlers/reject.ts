@@ -1,6 +1,7 @@
 import { sanitizeInline } from "../../report/sanitize.js";
+import { rejectTask } from "../../schedule/proposals.js";
 import type { Command } from "../types.js";
-import { describe, notOpen, resolveProposal } from "./resolve.js";
+import { describe, notOpen, resolveProposal, taskName } from "./resolve.js";
 import type { Handler } from "./types.js";
 
 /** `/bg reject [what] [reason]`: dismisses an open proposal; the same content is not proposed again. */
@@ -14,13 +15,39 @@ export const reject: Handler<Extract<Command, { name: "reject" }>> = async (call
     return { text: closed, audit: { result: `not open (${p.status})`, target: p.target } };
   if (call.dryRun) return { text: `(dry run) Would reject ${describe(p)}.` };
   const reason = cmd.reason ?? null;
+  const why = reason ? ` Reason noted: “${sanitizeInline(reason, 300)}”.` : "";
+  if (p.kind === "task") {
+    // rejectTask rejects the proposal and removes its proposed schedule together.
+    const name = taskName(p);
+    if (
+      !name ||
+      !rejectTask(call.ctx.store, call.ctx.repoName, name, call.actor, reason, call.now)
+    ) {
+      const closed = notOpen(call.ctx.store.proposals.get(p.id) ?? p);
+      return {
+        text:
+          closed ??
+          `I could not reject ${describe(p)}: its proposed schedule is missing or no longer proposed. Nothing was changed.`,
+        audit: {
+          result: closed ? "raced" : "not rejected: no proposed schedule",
+          target: p.target,
+        },
+      };
+    }
+    return {
+      text: `🚫 Rejected ${describe(p)}: its proposed schedule is removed, and bg-agent will not propose the same definition again.${why}`,
+      audit: {
+        result: `rejected proposal ${p.id}${reason ? `: ${reason}` : ""}`,
+        target: p.target,
+      },
+    };
+  }
   if (!call.ctx.store.proposals.decide(p.id, "rejected", call.actor, reason, call.now)) {
     return {
       text: notOpen(call.ctx.store.proposals.get(p.id)!) ?? "The proposal changed meanwhile.",
       audit: { result: "raced", target: p.target },
     };
   }
-  const why = reason ? ` Reason noted: “${sanitizeInline(reason, 300)}”.` : "";
   return {
     text: `🚫 Rejected ${describe(p)}. bg-agent will not propose it again unless the content changes.${why}`,
     audit: { result: `rejected proposal ${p.id}${reason ? `: ${reason}` : ""}`, target: p.target },

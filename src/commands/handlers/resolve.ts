@@ -1,4 +1,5 @@
 import type { Proposal, ProposalKind } from "../../store/proposals.js";
+import { LINEAR_ID_RE } from "../types.js";
 import type { CommandCall } from "./types.js";
 
 export type Resolution = { proposal: Proposal } | { none: string };
@@ -11,7 +12,12 @@ const describeKind: Record<ProposalKind, string> = {
 
 /** Words for a proposal in a reply: `the fix plan (proposal 3)`. */
 export function describe(p: Proposal): string {
-  const name = p.kind === "task" ? ` \`${taskName(p) ?? "?"}\`` : "";
+  const name =
+    p.kind === "task"
+      ? ` \`${taskName(p) ?? "?"}\``
+      : p.target.startsWith("linear:")
+        ? ` for ${p.target.slice(7).replace(/[^A-Za-z0-9-]/g, "")}`
+        : "";
   return `the ${describeKind[p.kind]}${name} (proposal ${p.id})`;
 }
 
@@ -22,19 +28,27 @@ export function taskName(p: Proposal): string | undefined {
   return p.target.startsWith("task:") ? p.target.slice(5) : undefined;
 }
 
-/** The issue a proposal was posted on, when it says (task proposals live on an issue). */
+/**
+ * The issue a task proposal was posted on: `payload.issue`, which `proposeTask` records when it is
+ * given the issue (src/schedule/proposals.ts).
+ */
 const issueOf = (p: Proposal): number | undefined => {
-  for (const k of ["issue", "issueNumber", "reportedOn"]) {
-    const v = p.payload[k];
-    if (typeof v === "number") return v;
-  }
-  return undefined;
+  const v = p.payload["issue"];
+  return typeof v === "number" ? v : undefined;
 };
+
+/** `ENG-123` or `linear:ENG-123` -> `ENG-123` (upper case, as Linear writes it), else undefined. */
+export function linearIdOf(what: string): string | undefined {
+  const id = /^linear:/i.test(what) ? what.slice(7) : what;
+  return LINEAR_ID_RE.test(id) ? id.toUpperCase() : undefined;
+}
 
 /**
  * What `approve` / `reject` is about. Without `what`: the newest proposal on this thread (an
  * issue's fix plan or a task proposed there; a PR's merge). With `what`: a proposal id, a kind on
- * this thread, or a task (`task:<name>` or a bare name).
+ * this thread, a Linear issue's fix plan (`ENG-123`, `linear:ENG-123`: from any thread of the
+ * repository, as the analysis posted on Linear tells people), or a task (`task:<name>` or a bare
+ * name).
  */
 export function resolveProposal(
   call: CommandCall,
@@ -62,6 +76,22 @@ export function resolveProposal(
       ? { proposal: p }
       : { none: `bg-agent has no ${describeKind[kind]} proposal on ${here}.` };
   }
+  const linearId = what ? linearIdOf(what) : undefined;
+  if (what && linearId) {
+    const raw = /^linear:/i.test(what) ? what.slice(7) : what;
+    const p =
+      store.proposals.latest(repoName, `linear:${linearId}`, "fix") ??
+      (raw !== linearId ? store.proposals.latest(repoName, `linear:${raw}`, "fix") : undefined);
+    if (p) return { proposal: p };
+    // A bare word may still be a task's name (`eng-1`); `linear:` says it is not.
+    const task = /^linear:/i.test(what)
+      ? undefined
+      : store.proposals.latest(repoName, `task:${what}`, "task");
+    if (task) return { proposal: task };
+    return {
+      none: `bg-agent has no fix plan for the Linear issue ${linearId} in this repository. It proposes one after analysing the issue; the analysis comment on Linear says when.`,
+    };
+  }
   if (what) {
     const name = what.toLowerCase().startsWith("task:") ? what.slice(5) : what;
     const p = store.proposals.latest(repoName, `task:${name}`, "task");
@@ -86,7 +116,7 @@ export function resolveProposal(
     : {
         none:
           `There is nothing to ${verb} on this issue: bg-agent proposes a fix plan after it analyses a tech-debt issue, ` +
-          "and approving that plan starts the fix. `/bg status` shows what is queued.",
+          `and approving that plan starts the fix. A Linear issue's plan is named by its identifier (\`/bg ${verb} ENG-123\`). \`/bg status\` shows what is queued.`,
       };
 }
 

@@ -1,13 +1,27 @@
+import { sanitizeInline } from "../../report/sanitize.js";
+import { enqueueManualRun } from "../../schedule/manual.js";
+import { scheduleSource, syncSchedules } from "../../schedule/sync.js";
 import type { Command } from "../types.js";
 import type { Handler } from "./types.js";
 
-/** `/bg run <task>`: queues a configured prompt task now; its budget is checked when it runs. */
+/**
+ * `/bg run <task>`: queues a run of a configured (or approved proposed) prompt task now, through
+ * `enqueueManualRun`: at the requested priority, so it is not held back while people are active
+ * (this comment is such activity), but it waits out a `/bg pause`. The budget is checked when it
+ * runs.
+ */
 export const run: Handler<Extract<Command, { name: "run" }>> = async (call, cmd) => {
   const { store, repoName, config } = call.ctx;
-  const task =
+  const declared =
     config.tasks.find((t) => t.name === cmd.task) ??
     config.tasks.find((t) => t.name.toLowerCase() === cmd.task.toLowerCase());
-  if (!task) {
+  // A task bg-agent proposed (and someone approved) is not in the file but has a schedule.
+  const proposed = declared
+    ? undefined
+    : store.schedules
+        .list(repoName)
+        .find((s) => s.origin !== "config" && s.name.toLowerCase() === cmd.task.toLowerCase());
+  if (!declared && !proposed) {
     const names = config.tasks.map((t) => `\`${t.name}\``).slice(0, 20);
     const known = names.length
       ? ` Tasks here: ${names.join(", ")}.`
@@ -17,34 +31,39 @@ export const run: Handler<Extract<Command, { name: "run" }>> = async (call, cmd)
       audit: { result: "unknown task", target: `task:${cmd.task}` },
     };
   }
-  if (!task.enabled) {
+  if (declared && !declared.enabled) {
     return {
-      text: `The task \`${task.name}\` is disabled in \`.github/bg-agent.yml\` (\`enabled: false\`); enable it to run it.`,
-      audit: { result: "task disabled", target: `task:${task.name}` },
+      text: `The task \`${declared.name}\` is disabled in \`.github/bg-agent.yml\` (\`enabled: false\`); enable it to run it.`,
+      audit: { result: "task disabled", target: `task:${declared.name}` },
     };
   }
-  if (call.dryRun) return { text: `(dry run) Would queue the task \`${task.name}\` now.` };
-  const r = store.tasks.enqueue(
-    {
-      repo: repoName,
-      type: "prompt_task",
-      source: `schedule:${task.name}`,
-      payload: { name: task.name, manual: true, requestedBy: call.actor },
-    },
-    call.now,
-  );
-  const already =
-    r.task.status === "running"
-      ? " (it is running now; this run follows it)"
-      : r.outcome === "created"
-        ? ""
-        : " (it was queued already)";
+  const name = declared?.name ?? proposed!.name;
+  if (call.dryRun) return { text: `(dry run) Would queue the task \`${name}\` now.` };
+
+  // The schedule rows mirror the config; a task added since the last pass is not there yet.
+  // (Commands that change state only run on a valid config, so this never syncs from defaults.)
+  if (declared) syncSchedules(store, repoName, config.tasks, call.now);
+  const running = store.tasks
+    .list({ repo: repoName, type: "prompt_task", status: "running" })
+    .some((t) => t.source === scheduleSource(name));
+  const r = enqueueManualRun(store, repoName, name, call.actor, call.now);
+  if (!r.ok) {
+    return {
+      text: `I did not queue \`${name}\`: ${sanitizeInline(r.why, 200)}.`,
+      audit: { result: `not queued: ${r.why}`, target: `task:${name}` },
+    };
+  }
+  const already = running
+    ? " (it is running now; this run follows it)"
+    : r.created
+      ? ""
+      : " (it was queued already)";
   const paused = store.activity.manualPause(repoName, call.now);
   const waits = paused
     ? " bg-agent is paused here, so it runs after `/bg resume` (or when the pause ends)."
     : "";
   return {
-    text: `🏃 Queued the task \`${task.name}\`${already} (task ${r.task.id}). It runs within the budget, and reports where the task's \`report_to\` says.${waits}`,
-    audit: { result: `prompt_task ${r.task.id} queued`, target: `task:${task.name}` },
+    text: `🏃 Queued the task \`${name}\`${already} (task ${r.task.id}). It runs within the budget, and reports where the task's \`report_to\` says.${waits}`,
+    audit: { result: `prompt_task ${r.task.id} queued`, target: `task:${name}` },
   };
 };

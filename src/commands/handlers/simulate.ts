@@ -10,10 +10,10 @@ export const simulate: Handler<Extract<Command, { name: "simulate" }>> = async (
     };
   }
   try {
+    // simulateAutomerge's Markdown has its own heading ("... (nothing was merged or changed)"),
+    // the condition table and the result: posted as it is.
     const { markdown } = await simulateAutomerge(call.ctx, call.number);
-    return {
-      text: `Automerge simulation for #${call.number} (nothing was merged):\n\n${markdown}`,
-    };
+    return { text: markdown };
   } catch (e) {
     call.ctx.log.warn({ err: e, pr: call.number }, "simulate failed");
     const msg = (e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 300);

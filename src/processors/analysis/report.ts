@@ -97,7 +97,7 @@ export const githubApproveHint =
   "To have bg-agent prepare this fix, a maintainer comments `/bg approve` on this issue (`/bg reject` to decline). bg-agent then opens a pull request labelled `bg:fix`, which is never merged without a human review.";
 
 export const linearApproveHint = (key: string, repo: string): string =>
-  `To have bg-agent prepare this fix, a maintainer comments \`/bg approve ${key}\` on the bg-agent dashboard issue of ${repo}. The fix arrives as a pull request labelled \`bg:fix\`, never merged without a human review.`;
+  `To have bg-agent prepare this fix, a maintainer comments \`/bg approve ${key}\` on the bg-agent dashboard issue of ${repo} (any issue of that repository works; \`/bg reject ${key}\` declines). The fix arrives as a pull request labelled \`bg:fix\`, never merged without a human review.`;
 
 export interface BatchReport {
   no: number;
