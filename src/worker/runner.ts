@@ -2,7 +2,7 @@ import type { LoadedConfig } from "./run-config.js";
 import type { RepoConfig } from "../config/schema.js";
 import { createLlm as defaultCreateLlm } from "../llm/client.js";
 import type { ChatRequest, Llm } from "../llm/types.js";
-import { BudgetExceededError } from "../llm/types.js";
+import type { BudgetExceededError } from "../llm/types.js";
 import type { Store } from "../store/index.js";
 import type { Usage } from "../store/spend.js";
 import { dayKey } from "../store/spend.js";
