@@ -189,6 +189,15 @@ export function captureOutcomes(
       usesLlm: p.usesLlm,
       batchSize: (config) => p.batchSize(config),
       process: async (ctx, tasks) => {
+        // A dry run releases its tasks, so the pass may hand the same ones back: do not redo them.
+        if (tasks.every((t) => outcomes.has(t.id))) {
+          return new Map(
+            tasks.map((t) => [
+              t.id,
+              { status: "retry", at: t.nextRunAt, reason: "already handled in this run" },
+            ]),
+          );
+        }
         await o.hooks?.before?.(p, tasks);
         let result: Map<number, TaskOutcome>;
         try {
@@ -230,7 +239,10 @@ export function summarizePass(
 ): void {
   for (const r of pass.repos) {
     if (r.skipped) summary.skipped.push({ reason: r.skipped });
+    const seen = new Set<number>();
     for (const p of r.processed) {
+      if (seen.has(p.taskId)) continue;
+      seen.add(p.taskId);
       const o = outcomes.get(p.taskId)?.outcome;
       const item = p.source;
       summary.items.push({
