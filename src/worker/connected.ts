@@ -114,9 +114,21 @@ const minus = (a: Usage, b: Usage): Usage => ({
  * the spend). Tasks it could not finish go back to the app's queue, so nothing is lost.
  */
 export async function runConnected(o: ConnectedOptions): Promise<RunSummary> {
-  const now = o.now ?? Date.now;
   const call = apiClient(o);
   const run = await prepareRun(o, "connected");
+  try {
+    return await connectedPass(o, run, call);
+  } finally {
+    run.store.close();
+  }
+}
+
+async function connectedPass(
+  o: ConnectedOptions,
+  run: Awaited<ReturnType<typeof prepareRun>>,
+  call: ReturnType<typeof apiClient>,
+): Promise<RunSummary> {
+  const now = o.now ?? Date.now;
   const { store, summary } = run;
   const log = o.log.child({ repo: o.repo, app: o.appUrl });
   const all = o.processors ?? createProcessors();

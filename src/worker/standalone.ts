@@ -221,8 +221,16 @@ export async function passAndSummarize(
  * gets the run and the new spend (not in a dry run).
  */
 export async function runStandalone(o: StandaloneOptions): Promise<RunSummary> {
-  const now = o.now ?? Date.now;
   const run = await prepareRun(o, "standalone");
+  try {
+    return await standalonePass(o, run);
+  } finally {
+    run.store.close();
+  }
+}
+
+async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<RunSummary> {
+  const now = o.now ?? Date.now;
   const { ref, store, summary, config } = run;
   const log = o.log.child({ repo: o.repo });
   const budget = (config.result.ok ? config.result.config : defaultConfig()).budget;
@@ -310,7 +318,6 @@ export async function runStandalone(o: StandaloneOptions): Promise<RunSummary> {
       log.error({ err: e }, "dashboard update failed");
     }
   }
-  store.close();
   return summary;
 }
 
