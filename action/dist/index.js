@@ -58018,7 +58018,7 @@ async function processBatch(env, p, ctx, tasks, leaseMs) {
 function applyOutcome(env, t, o) {
   const tasks = env.store.tasks;
   if (env.dryRun) {
-    tasks.release([t.id], env.owner, t.nextRunAt);
+    tasks.release([t.id], env.owner, Math.max(t.nextRunAt, Date.now() + 10 * 6e4));
     return;
   }
   switch (o.status) {
