@@ -156,8 +156,9 @@ async function processBatch(
 function applyOutcome(env: WorkerEnv, t: Task, o: TaskOutcome): void {
   const tasks = env.store.tasks;
   if (env.dryRun) {
-    // Dry-run: nothing is recorded as done; the task goes back as it was.
-    tasks.release([t.id], env.owner, t.nextRunAt);
+    // Dry-run: nothing is recorded as done; the task goes back, not due again before a lease
+    // would have run out, so the same pass does not claim (and redo) it again and again.
+    tasks.release([t.id], env.owner, Math.max(t.nextRunAt, Date.now() + 10 * 60_000));
     return;
   }
   switch (o.status) {

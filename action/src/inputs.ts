@@ -1,0 +1,97 @@
+import * as core from "@actions/core";
+import { z } from "zod";
+import { MODES } from "../../src/worker/types.js";
+
+const optional = z
+  .string()
+  .transform((s) => s.trim())
+  .transform((s) => (s === "" ? undefined : s));
+
+const bool = (name: string) =>
+  z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.enum(["", "true", "false"], { message: `${name} must be true or false` }))
+    .transform((s) => s === "true");
+
+export const inputSchema = z.object({
+  githubToken: z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(
+      z.string().min(1, "github-token is empty: pass a token (the default is ${{ github.token }})"),
+    ),
+  mode: z
+    .string()
+    .transform((s) => s.trim() || "all")
+    .pipe(z.enum(MODES, { message: `mode must be one of ${MODES.join(", ")}` })),
+  llmProvider: optional,
+  llmModel: optional,
+  llmApiKey: optional,
+  llmBaseUrl: optional.pipe(z.string().url("llm-base-url must be a URL").optional()),
+  linearApiKey: optional,
+  configPath: optional.pipe(
+    z
+      .string()
+      .refine(
+        (p) => !p.split(/[\\/]/).includes(".."),
+        "config-path must stay inside the repository",
+      )
+      .optional(),
+  ),
+  maxCostUsd: optional
+    .transform((s) => (s === undefined ? undefined : Number(s)))
+    .pipe(
+      z
+        .number({ message: "max-cost-usd must be a number of US dollars, such as 0.5" })
+        .min(0, "max-cost-usd must be 0 or more")
+        .optional(),
+    ),
+  dryRun: bool("dry-run"),
+  appUrl: optional.pipe(
+    z
+      .string()
+      .url("app-url must be a URL such as https://bg.example.com")
+      .refine((u) => /^https?:\/\//.test(u), "app-url must be http(s)")
+      .optional(),
+  ),
+  fallback: z
+    .string()
+    .transform((s) => s.trim() || "fail")
+    .pipe(z.enum(["fail", "standalone"], { message: "fallback must be fail or standalone" })),
+  oidcAudience: z
+    .string()
+    .transform((s) => s.trim() || "bg-agent")
+    .pipe(z.string().max(200)),
+});
+export type Inputs = z.infer<typeof inputSchema>;
+
+export class InputError extends Error {}
+
+/** Reads and validates the Action's inputs (INPUT_* variables); secrets are masked before anything is logged. */
+export function readInputs(): Inputs {
+  const get = (name: string) => core.getInput(name);
+  for (const secret of ["github-token", "llm-api-key", "linear-api-key"]) {
+    const v = get(secret).trim();
+    if (v) core.setSecret(v);
+  }
+  const parsed = inputSchema.safeParse({
+    githubToken: get("github-token"),
+    mode: get("mode"),
+    llmProvider: get("llm-provider"),
+    llmModel: get("llm-model"),
+    llmApiKey: get("llm-api-key"),
+    llmBaseUrl: get("llm-base-url"),
+    linearApiKey: get("linear-api-key"),
+    configPath: get("config-path"),
+    maxCostUsd: get("max-cost-usd"),
+    dryRun: get("dry-run"),
+    appUrl: get("app-url"),
+    fallback: get("fallback"),
+    oidcAudience: get("oidc-audience"),
+  });
+  if (!parsed.success) {
+    throw new InputError(`Invalid input: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,128 @@
+import * as core from "@actions/core";
+import { createTokenClient } from "../../src/integrations/github.js";
+import { resolveLlmSettings } from "../../src/llm/settings.js";
+import type { Llm } from "../../src/llm/types.js";
+import type { Db } from "../../src/store/db.js";
+import { openSqlJs } from "../../src/store/sqljs.js";
+import { AppUnreachableError, runConnected } from "../../src/worker/connected.js";
+import { linearFor } from "../../src/worker/linear-gateway.js";
+import type { RunSummary } from "../../src/worker/runner.js";
+import type { RunOnceOptions } from "../../src/worker/standalone.js";
+import { RunError, runStandalone } from "../../src/worker/standalone.js";
+import type { Processor, ProcessorContext } from "../../src/worker/types.js";
+import { coreLogger } from "./core-log.js";
+import type { Inputs } from "./inputs.js";
+import { InputError, readInputs } from "./inputs.js";
+import { annotate, writeFailureSummary, writeJobSummary } from "./summary.js";
+
+/** What tests may replace; the published Action uses the defaults. */
+export interface RunOverrides {
+  processors?: readonly Processor[];
+  createLlm?: (ctx: ProcessorContext) => Llm;
+  openDb?: () => Promise<Db>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The Action: reads its inputs, runs the worker once (standalone, or connected to the app when
+ * app-url is set), and reports through outputs, the job summary and annotations.
+ */
+export async function run(overrides: RunOverrides = {}): Promise<void> {
+  const env = overrides.env ?? process.env;
+  try {
+    const inputs = readInputs();
+    const summary = await runOnce(inputs, overrides, env);
+    core.setOutput("analyzed", String(summary.analysed));
+    core.setOutput("merged", String(summary.merged));
+    core.setOutput("cost-usd", summary.costUsd.toFixed(6));
+    core.setOutput("summary-json", JSON.stringify(summary));
+    annotate(summary);
+    await writeJobSummary(summary).catch((e: unknown) =>
+      core.warning(`Could not write the job summary: ${(e as Error).message}`),
+    );
+    if (summary.errors.length) {
+      core.setFailed(
+        `bg-agent finished with ${summary.errors.length} problem(s): ${summary.errors[0]}`,
+      );
+    }
+  } catch (e) {
+    const known = e instanceof RunError || e instanceof InputError;
+    const message = known
+      ? (e as Error).message
+      : `bg-agent failed unexpectedly: ${(e as Error).message}`;
+    if (!known) core.debug((e as Error).stack ?? "");
+    await writeFailureSummary(message).catch(() => undefined);
+    core.setFailed(message);
+  }
+}
+
+async function runOnce(
+  inputs: Inputs,
+  overrides: RunOverrides,
+  env: NodeJS.ProcessEnv,
+): Promise<RunSummary> {
+  const repo = env.GITHUB_REPOSITORY;
+  if (!repo)
+    throw new RunError(
+      "GITHUB_REPOSITORY is not set: run this Action inside a GitHub Actions workflow.",
+    );
+  const baseUrl = env.GITHUB_API_URL || "https://api.github.com";
+  const octokit = createTokenClient({
+    token: inputs.githubToken,
+    baseUrl,
+    fetch: (...a: Parameters<typeof fetch>) => globalThis.fetch(...a),
+    userAgent: "bg-agent-action",
+  });
+  const notes: string[] = [];
+  const linear = linearFor(inputs.linearApiKey ?? env.LINEAR_API_KEY, env.BG_LINEAR_API_URL, notes);
+  const runUrl =
+    env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID
+      ? `${env.GITHUB_SERVER_URL}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
+  const base: RunOnceOptions = {
+    repo,
+    mode: inputs.mode,
+    dryRun: inputs.dryRun,
+    octokit,
+    openDb: overrides.openDb ?? openSqlJs,
+    log: coreLogger(),
+    llm: resolveLlmSettings({
+      provider: inputs.llmProvider ?? env.BG_LLM_PROVIDER,
+      model: inputs.llmModel ?? env.BG_LLM_MODEL,
+      apiKey: inputs.llmApiKey ?? env.BG_LLM_API_KEY,
+      baseUrl: inputs.llmBaseUrl ?? env.BG_LLM_BASE_URL,
+    }),
+    ...(overrides.createLlm ? { createLlm: overrides.createLlm } : {}),
+    ...(linear ? { linear } : {}),
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+    ...(inputs.configPath ? { configPath: inputs.configPath } : {}),
+    ...(inputs.maxCostUsd !== undefined ? { runCapUsd: inputs.maxCostUsd } : {}),
+    ...(overrides.processors ? { processors: overrides.processors } : {}),
+    owner: `runner:${env.GITHUB_RUN_ID ?? process.pid}:${env.GITHUB_RUN_ATTEMPT ?? "1"}`,
+    ...(runUrl ? { runUrl } : {}),
+  };
+  let summary: RunSummary;
+  if (inputs.appUrl) {
+    try {
+      summary = await runConnected({
+        ...base,
+        appUrl: inputs.appUrl,
+        idToken: () => core.getIDToken(inputs.oidcAudience),
+        ...(env.BG_WORKER_ID ? { worker: env.BG_WORKER_ID } : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof AppUnreachableError) || inputs.fallback !== "standalone") throw e;
+      core.warning(`${e.message} Falling back to standalone mode (fallback: standalone).`, {
+        title: "bg-agent",
+      });
+      summary = await runStandalone(base);
+      summary.notes.unshift(
+        `The app at ${inputs.appUrl} did not answer: this run fell back to standalone mode.`,
+      );
+    }
+  } else {
+    summary = await runStandalone(base);
+  }
+  summary.notes.push(...notes);
+  return summary;
+}

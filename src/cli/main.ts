@@ -1,0 +1,308 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { createTokenClient } from "../integrations/github.js";
+import { resolveLlmSettings } from "../llm/settings.js";
+import type { Llm } from "../llm/types.js";
+import { openSqlite } from "../store/db.js";
+import { openStore } from "../store/index.js";
+import { dayKey } from "../store/spend.js";
+import { linearFor } from "../worker/linear-gateway.js";
+import type { RunSummary } from "../worker/runner.js";
+import { RunError, runStandalone } from "../worker/standalone.js";
+import type { StandaloneOptions } from "../worker/standalone.js";
+import type { Processor, ProcessorContext } from "../worker/types.js";
+import { MODES } from "../worker/types.js";
+import type { LogLevel } from "./log.js";
+import { streamLogger } from "./log.js";
+
+export const USAGE = `bg-agent: a background agent for GitHub repositories
+
+Usage:
+  bg-agent run --once [--repo owner/name] [--mode analyze|automerge|tasks|all] [--dry-run] [--json]
+                      [--max-cost-usd N]
+      One standalone worker run, as in a CI runner: finds work in the repository, processes it,
+      and records the run and the spend in the dashboard issue. --dry-run writes nothing.
+  bg-agent migrate    Opens BG_DB_PATH (default ./data/bg-agent.db) and applies pending migrations.
+  bg-agent status [--repo owner/name] [--json]
+                      Queue counts from BG_DB_PATH.
+  bg-agent --help | --version
+
+Environment:
+  GITHUB_TOKEN        token for the GitHub API (required by run)
+  GITHUB_API_URL      default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
+  GITHUB_REPOSITORY   the default repository (owner/name) for run
+  GITHUB_WORKSPACE    the checked-out repository (default: the working directory)
+  BG_LLM_PROVIDER, BG_LLM_MODEL, BG_LLM_API_KEY, BG_LLM_BASE_URL   the LLM (no key: LLM work is skipped)
+  LINEAR_API_KEY, BG_LINEAR_API_URL                               Linear
+  BG_DB_PATH          the app's SQLite database (migrate, status)
+  LOG_LEVEL           debug | info | warn | error (default info); logs go to stderr
+
+Exit codes: 0 ok, 1 the run failed, 2 usage error.
+`;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** What tests may replace. */
+export interface CliOverrides {
+  processors?: readonly Processor[];
+  createLlm?: (ctx: ProcessorContext) => Llm;
+}
+
+class UsageError extends Error {}
+
+const repoName = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be owner/name");
+
+const envSchema = z.object({
+  GITHUB_API_URL: z
+    .string()
+    .url("GITHUB_API_URL must be a URL such as https://api.github.com")
+    .default("https://api.github.com"),
+  GITHUB_REPOSITORY: repoName.optional(),
+  GITHUB_WORKSPACE: z.string().optional(),
+  BG_DB_PATH: z.string().min(1).default("./data/bg-agent.db"),
+  LOG_LEVEL: z
+    .enum(["debug", "info", "warn", "error"], {
+      message: "LOG_LEVEL must be debug, info, warn or error",
+    })
+    .default("info"),
+  LINEAR_API_KEY: z.string().optional(),
+  BG_LINEAR_API_URL: z.string().url("BG_LINEAR_API_URL must be a URL").optional(),
+});
+
+function readCliEnv(env: NodeJS.ProcessEnv) {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
+  );
+  const r = envSchema.safeParse(cleaned);
+  if (!r.success)
+    throw new UsageError(
+      r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join("\n"),
+    );
+  return r.data;
+}
+
+const version = (): string => {
+  try {
+    return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+};
+
+/** The CLI: returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: CliIo,
+  overrides: CliOverrides = {},
+): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (!command || command === "--help" || command === "-h" || command === "help") {
+      io.stdout(USAGE);
+      return command ? 0 : 2;
+    }
+    if (command === "--version" || command === "-v") {
+      io.stdout(`${version()}\n`);
+      return 0;
+    }
+    switch (command) {
+      case "run":
+        return await runCommand(rest, env, io, overrides);
+      case "migrate":
+        return await migrateCommand(rest, env, io);
+      case "status":
+        return await statusCommand(rest, env, io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`bg-agent: ${e.message}\nRun bg-agent --help for usage.\n`);
+      return 2;
+    }
+    io.stderr(`bg-agent: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+type Flags = Record<string, { type: "string" | "boolean" }>;
+
+/** Parses flags strictly (an unknown flag is a usage error); zod validates the values after. */
+function parse(args: string[], options: Flags): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (e) {
+    throw new UsageError(
+      (e as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
+    );
+  }
+}
+
+async function runCommand(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  io: CliIo,
+  overrides: CliOverrides,
+): Promise<number> {
+  const v = parse(args, {
+    once: { type: "boolean" },
+    repo: { type: "string" },
+    mode: { type: "string" },
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+    "max-cost-usd": { type: "string" },
+  });
+  const flags = z
+    .object({
+      once: z.literal(true, {
+        message: "run needs --once (the continuous worker runs inside the app)",
+      }),
+      repo: repoName.optional(),
+      mode: z.enum(MODES, { message: `--mode must be one of ${MODES.join(", ")}` }).default("all"),
+      dryRun: z.boolean().default(false),
+      json: z.boolean().default(false),
+      maxCostUsd: z.coerce.number({ message: "--max-cost-usd must be a number" }).min(0).optional(),
+    })
+    .safeParse({
+      once: v.once,
+      repo: v.repo,
+      mode: v.mode,
+      dryRun: v["dry-run"],
+      json: v.json,
+      maxCostUsd: v["max-cost-usd"],
+    });
+  if (!flags.success)
+    throw new UsageError(
+      flags.error.issues
+        .map((i) => (i.path[0] === "repo" ? `--repo ${i.message}` : i.message))
+        .join("; "),
+    );
+  const f = flags.data;
+  const e = readCliEnv(env);
+  const token = env.GITHUB_TOKEN?.trim() || env.GH_TOKEN?.trim();
+  if (!token)
+    throw new UsageError(
+      "GITHUB_TOKEN is not set: export a token that can read and write the repository's issues and pull requests",
+    );
+  const repo = f.repo ?? e.GITHUB_REPOSITORY;
+  if (!repo) throw new UsageError("no repository: pass --repo owner/name or set GITHUB_REPOSITORY");
+
+  const log = streamLogger(e.LOG_LEVEL as LogLevel, io.stderr);
+  const notes: string[] = [];
+  const linear = linearFor(e.LINEAR_API_KEY, e.BG_LINEAR_API_URL, notes);
+  const opts: StandaloneOptions = {
+    repo,
+    mode: f.mode,
+    dryRun: f.dryRun,
+    octokit: createTokenClient({
+      token,
+      baseUrl: e.GITHUB_API_URL,
+      fetch: (...a: Parameters<typeof fetch>) => globalThis.fetch(...a),
+    }),
+    openDb: () => openSqlite({ path: ":memory:" }),
+    log,
+    llm: resolveLlmSettings({
+      provider: env.BG_LLM_PROVIDER,
+      model: env.BG_LLM_MODEL,
+      apiKey: env.BG_LLM_API_KEY,
+      baseUrl: env.BG_LLM_BASE_URL,
+    }),
+    ...(overrides.createLlm ? { createLlm: overrides.createLlm } : {}),
+    ...(overrides.processors ? { processors: overrides.processors } : {}),
+    ...(linear ? { linear } : {}),
+    workspace: e.GITHUB_WORKSPACE ?? process.cwd(),
+    ...(f.maxCostUsd !== undefined ? { runCapUsd: f.maxCostUsd } : {}),
+    owner: `cli:${process.pid}`,
+  };
+  let summary: RunSummary;
+  try {
+    summary = await runStandalone(opts);
+  } catch (err) {
+    if (err instanceof RunError) {
+      io.stderr(`bg-agent: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  summary.notes.push(...notes);
+  io.stdout(f.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+  return summary.errors.length ? 1 : 0;
+}
+
+const usd = (n: number): string => `$${n.toFixed(n > 0 && n < 0.01 ? 4 : 2)}`;
+
+/** The run's result for a terminal. */
+export function formatSummary(s: RunSummary): string {
+  const lines = [
+    `bg-agent ${s.mode} on ${s.repo}${s.dryRun ? " (dry run)" : ""}: analysed ${s.analysed}, merged ${s.merged}, skipped ${s.skipped.length}, failed ${s.failed.length}`,
+    `tokens ${s.tokens.total} (cached ${s.tokens.cached}), cost ${usd(s.costUsd)}; budget today ${usd(s.budget.spentTodayUsd)} of ${usd(s.budget.dailyUsd)}, month ${usd(s.budget.spentMonthUsd)} of ${usd(s.budget.monthlyUsd)}`,
+  ];
+  if (s.budget.stopped) lines.push(s.budget.stopped);
+  for (const i of s.items)
+    lines.push(`  ${i.outcome.padEnd(7)} ${i.type} ${i.item}${i.detail ? `: ${i.detail}` : ""}`);
+  for (const x of s.skipped.filter((k) => !k.item)) lines.push(`  held back: ${x.reason}`);
+  for (const n of s.notes) lines.push(`note: ${n}`);
+  for (const e of s.errors) lines.push(`problem: ${e}`);
+  if (s.dashboard) lines.push(`dashboard: ${s.dashboard.url}`);
+  return `${lines.join("\n")}\n`;
+}
+
+async function migrateCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  parse(args, {});
+  const e = readCliEnv(env);
+  const store = await openStore({ path: e.BG_DB_PATH });
+  const version = store.db.userVersion();
+  store.close();
+  io.stdout(`${e.BG_DB_PATH}: schema version ${version}, up to date\n`);
+  return 0;
+}
+
+async function statusCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const v = parse(args, { repo: { type: "string" }, json: { type: "boolean" } });
+  if (v.repo !== undefined && !repoName.safeParse(v.repo).success)
+    throw new UsageError("--repo must be owner/name");
+  const e = readCliEnv(env);
+  if (e.BG_DB_PATH !== ":memory:" && !existsSync(e.BG_DB_PATH)) {
+    io.stderr(
+      `bg-agent: no database at ${e.BG_DB_PATH}: set BG_DB_PATH, or run bg-agent migrate to create it\n`,
+    );
+    return 1;
+  }
+  const store = await openStore({ path: e.BG_DB_PATH });
+  const counts = store.tasks.counts(typeof v.repo === "string" ? v.repo : undefined);
+  const oldest = store.tasks.oldestPendingAge();
+  const today = dayKey(Date.now());
+  const spend = store.spend.daily(today, typeof v.repo === "string" ? v.repo : undefined);
+  store.close();
+  if (v.json) {
+    io.stdout(
+      `${JSON.stringify({ tasks: counts, oldestPendingMs: oldest, spendToday: spend[0]?.costUsd ?? 0 }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  if (!counts.length) io.stdout("No tasks.\n");
+  else {
+    const rows = [
+      ["REPOSITORY", "TYPE", "STATUS", "COUNT"],
+      ...counts.map((c) => [c.repo, c.type, c.status, String(c.count)]),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows)
+      io.stdout(
+        `${r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ")}\n`,
+      );
+  }
+  io.stdout(
+    `oldest due task waiting: ${Math.round(oldest / 1000)}s; spent today: ${usd(spend[0]?.costUsd ?? 0)}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,366 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from "jose";
+import { z } from "zod";
+import { defaultConfig, parseConfig } from "../config/load.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import type { Task } from "../store/tasks.js";
+import { TASK_TYPES } from "../store/tasks.js";
+import type { Route } from "./http.js";
+import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
+
+export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
+export const GITHUB_OIDC_JWKS = new URL(
+  "https://token.actions.githubusercontent.com/.well-known/jwks",
+);
+/** The audience runners ask for (`core.getIDToken("bg-agent")`) unless configured otherwise. */
+export const DEFAULT_AUDIENCE = "bg-agent";
+
+export interface WorkerApiDeps {
+  store: Store;
+  log: Logger;
+  /** GitHub's JWKS by default; tests serve their own (a URL) or hand a key set. */
+  jwks?: URL | JWTVerifyGetKey;
+  audience?: string | string[];
+  issuer?: string;
+  now?: () => number;
+}
+
+/** The claims bg-agent relies on in a GitHub Actions OIDC token. */
+const claimsSchema = z.object({
+  repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/),
+  run_id: z.string().regex(/^\d+$/),
+  run_attempt: z.string().regex(/^\d+$/).optional(),
+  actor: z.string().optional(),
+});
+type RunnerClaims = z.infer<typeof claimsSchema>;
+
+const worker = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "worker: letters, digits, - _ . (at most 64)")
+  .optional();
+
+const usageSchema = z.object({
+  promptTokens: z.number().int().min(0),
+  cachedTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+  costUsd: z.number().min(0).max(10_000),
+});
+
+export const claimBodySchema = z.object({
+  worker,
+  types: z.array(z.enum(TASK_TYPES)).min(1).optional(),
+  limit: z.number().int().min(1).max(100).default(10),
+  leaseSeconds: z.number().int().min(30).max(3600).default(600),
+});
+
+export const completeBodySchema = z.object({
+  worker,
+  results: z
+    .array(
+      z.object({
+        taskId: z.number().int().positive(),
+        status: z.enum(["done", "skipped", "retry", "failed"]),
+        result: z.unknown().optional(),
+        error: z.string().max(4000).optional(),
+        retryAt: z.number().int().positive().optional(),
+        permanent: z.boolean().optional(),
+        usage: usageSchema.optional(),
+      }),
+    )
+    .min(1)
+    .max(500),
+});
+
+export const heartbeatBodySchema = z.object({
+  worker,
+  taskIds: z.array(z.number().int().positive()).min(1).max(500),
+  leaseSeconds: z.number().int().min(30).max(3600).default(600),
+});
+
+/** A task as the API hands it to a runner. */
+export const wireTaskSchema = z.object({
+  id: z.number().int(),
+  repo: z.string(),
+  type: z.enum(TASK_TYPES),
+  source: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  contentHash: z.string().nullable(),
+  priority: z.number(),
+  attempts: z.number().int(),
+  maxAttempts: z.number().int(),
+});
+export type WireTask = z.infer<typeof wireTaskSchema>;
+
+export const budgetSchema = z.object({
+  dailyUsd: z.number(),
+  monthlyUsd: z.number(),
+  spentTodayUsd: z.number(),
+  spentMonthUsd: z.number(),
+  remainingUsd: z.number(),
+});
+
+export const claimResponseSchema = z.object({
+  owner: z.string(),
+  leaseSeconds: z.number(),
+  tasks: z.array(wireTaskSchema),
+  budget: budgetSchema,
+  activity: z.object({ lastHumanAt: z.number().nullable(), lastHumanLogin: z.string().nullable() }),
+  paused: z
+    .object({ by: z.string(), until: z.number().nullable(), reason: z.string().nullable() })
+    .nullable(),
+});
+export type ClaimResponse = z.infer<typeof claimResponseSchema>;
+
+const toWire = (t: Task): WireTask => ({
+  id: t.id,
+  repo: t.repo,
+  type: t.type,
+  source: t.source,
+  payload: t.payload,
+  contentHash: t.contentHash,
+  priority: t.priority,
+  attempts: t.attempts,
+  maxAttempts: t.maxAttempts,
+});
+
+/** A lease owner per workflow run (and attempt), plus the runner's own worker id for several in one run. */
+export const ownerOf = (c: RunnerClaims, w: string | undefined): string =>
+  `gha:${c.repository.toLowerCase()}:${c.run_id}:${c.run_attempt ?? "1"}${w ? `/${w}` : ""}`;
+
+class AuthError extends Error {}
+
+/**
+ * The worker API that runners in connected mode call: claim tasks with a lease, extend the lease,
+ * and complete them. A runner proves who it is with its GitHub Actions OIDC token, verified against
+ * GitHub's JWKS; the token's `repository` claim is the only repository it may claim or complete
+ * tasks of.
+ */
+export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
+  const now = deps.now ?? Date.now;
+  const jwks: JWTVerifyGetKey =
+    deps.jwks instanceof URL || deps.jwks === undefined
+      ? createRemoteJWKSet(deps.jwks ?? GITHUB_OIDC_JWKS)
+      : deps.jwks;
+  const issuer = deps.issuer ?? GITHUB_OIDC_ISSUER;
+  const audience = deps.audience ?? DEFAULT_AUDIENCE;
+
+  async function authenticate(req: IncomingMessage): Promise<RunnerClaims> {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+    if (!m)
+      throw new AuthError(
+        "missing Authorization: Bearer <GitHub Actions OIDC token> (the job needs `permissions: id-token: write`)",
+      );
+    try {
+      const { payload } = await jwtVerify(m[1]!, jwks, {
+        issuer,
+        audience,
+        algorithms: ["RS256"],
+        clockTolerance: 60,
+      });
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success)
+        throw new AuthError(
+          "the token has no repository or run_id claim: is it a GitHub Actions OIDC token?",
+        );
+      return claims.data;
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      const why = e instanceof joseErrors.JOSEError ? e.code : "unverifiable";
+      throw new AuthError(`the OIDC token was refused (${why}): ${(e as Error).message}`);
+    }
+  }
+
+  /** The repository must be one the app is installed on. */
+  function installed(repo: string): boolean {
+    const r = deps.store.repos.get(repo);
+    return !!r && r.installed;
+  }
+
+  function budgetOf(repo: string) {
+    const r = deps.store.repos.get(repo);
+    let cfg = defaultConfig();
+    if (r?.configJson && r.configValid) {
+      const parsed = parseConfig(JSON.parse(r.configJson) as unknown);
+      if (parsed.ok) cfg = parsed.config;
+    }
+    const t = now();
+    const spentToday = deps.store.spend.today(repo, t);
+    const spentMonth = deps.store.spend.month(repo, t);
+    return {
+      dailyUsd: cfg.budget.daily_usd,
+      monthlyUsd: cfg.budget.monthly_usd,
+      spentTodayUsd: spentToday,
+      spentMonthUsd: spentMonth,
+      remainingUsd: Math.max(
+        0,
+        Math.min(cfg.budget.daily_usd - spentToday, cfg.budget.monthly_usd - spentMonth),
+      ),
+    };
+  }
+
+  const handle =
+    <S extends z.ZodType>(
+      path: string,
+      schema: S,
+      fn: (claims: RunnerClaims, body: z.infer<S>, res: ServerResponse, log: Logger) => true,
+    ): Route =>
+    async (req, res, url) => {
+      if (url.pathname !== path) return false;
+      if (req.method !== "POST")
+        return sendJson(res, 405, { error: "use POST" }, { allow: "POST" });
+      let claims: RunnerClaims;
+      try {
+        claims = await authenticate(req);
+      } catch (e) {
+        return sendJson(
+          res,
+          401,
+          { error: (e as Error).message },
+          { "www-authenticate": 'Bearer realm="bg-agent"' },
+        );
+      }
+      const log = deps.log.child({ repo: claims.repository, run: claims.run_id });
+      if (!installed(claims.repository)) {
+        return sendError(
+          res,
+          403,
+          `bg-agent is not installed on ${claims.repository}: install the app there, or run the Action without app-url`,
+        );
+      }
+      let raw: unknown;
+      try {
+        raw = await readJson(req, 2_000_000);
+      } catch (e) {
+        return sendError(res, e instanceof BodyTooLargeError ? 413 : 400, (e as Error).message);
+      }
+      const body = schema.safeParse(raw ?? {});
+      if (!body.success) {
+        const first = body.error.issues[0];
+        return sendError(
+          res,
+          400,
+          `invalid body: ${first ? `${first.path.join(".") || "(root)"}: ${first.message}` : "?"}`,
+        );
+      }
+      return fn(claims, body.data, res, log);
+    };
+
+  const claim = handle("/bg/api/worker/claim", claimBodySchema, (claims, body, res, log) => {
+    const repo = claims.repository;
+    const owner = ownerOf(claims, body.worker);
+    const t = now();
+    const pause = deps.store.activity.manualPause(repo, t);
+    // While paused by hand only commands are handed out (they are how people resume).
+    const types = pause ? (body.types ?? TASK_TYPES).filter((x) => x === "command") : body.types;
+    const tasks =
+      types && types.length === 0
+        ? []
+        : deps.store.tasks.claim({
+            owner,
+            leaseMs: body.leaseSeconds * 1000,
+            limit: body.limit,
+            repo,
+            ...(types ? { types } : {}),
+            now: t,
+          });
+    const activity = deps.store.activity.get(repo);
+    log.info({ owner, claimed: tasks.length }, "runner claimed tasks");
+    const response: ClaimResponse = {
+      owner,
+      leaseSeconds: body.leaseSeconds,
+      tasks: tasks.map(toWire),
+      budget: budgetOf(repo),
+      activity: { lastHumanAt: activity.lastHumanAt, lastHumanLogin: activity.lastHumanLogin },
+      paused: pause
+        ? { by: pause.pausedBy ?? "an admin", until: pause.pausedUntil, reason: pause.pausedReason }
+        : null,
+    };
+    return sendJson(res, 200, response);
+  });
+
+  const complete = handle(
+    "/bg/api/worker/complete",
+    completeBodySchema,
+    (claims, body, res, log) => {
+      const owner = ownerOf(claims, body.worker);
+      const repo = claims.repository.toLowerCase();
+      const store = deps.store;
+      const tasks = new Map(body.results.map((r) => [r.taskId, store.tasks.get(r.taskId)]));
+      const foreign = [...tasks.entries()]
+        .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
+        .map(([id]) => id);
+      if (foreign.length) {
+        log.warn({ owner, foreign }, "runner tried to complete tasks of another repository");
+        return sendError(
+          res,
+          403,
+          `tasks ${foreign.join(", ")} belong to another repository than ${claims.repository}`,
+        );
+      }
+      const t = now();
+      const results = store.tx(() =>
+        body.results.map((r) => {
+          const task = store.tasks.get(r.taskId);
+          // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
+          if (!task || task.status !== "running" || task.leaseOwner !== owner) {
+            return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
+          }
+          switch (r.status) {
+            case "done":
+              store.tasks.complete(task.id, owner, r.result ?? null, t);
+              break;
+            case "skipped":
+              store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
+              break;
+            case "retry":
+              store.tasks.fail(
+                task.id,
+                owner,
+                r.error ?? "deferred",
+                { retryAt: r.retryAt ?? t + 60_000 },
+                t,
+              );
+              break;
+            case "failed":
+              store.tasks.fail(
+                task.id,
+                owner,
+                r.error ?? "failed",
+                { permanent: r.permanent ?? false },
+                t,
+              );
+              break;
+          }
+          if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
+            store.spend.add(task.repo, r.usage, t);
+          }
+          return {
+            taskId: r.taskId,
+            applied: true,
+            status: store.tasks.get(task.id)?.status ?? "unknown",
+          };
+        }),
+      );
+      log.info(
+        { owner, applied: results.filter((r) => r.applied).length },
+        "runner completed tasks",
+      );
+      return sendJson(res, 200, { results, budget: budgetOf(claims.repository) });
+    },
+  );
+
+  const heartbeat = handle("/bg/api/worker/heartbeat", heartbeatBodySchema, (claims, body, res) => {
+    const owner = ownerOf(claims, body.worker);
+    const extended = deps.store.tasks.heartbeat(
+      body.taskIds,
+      owner,
+      body.leaseSeconds * 1000,
+      now(),
+    );
+    return sendJson(res, 200, { extended });
+  });
+
+  return [claim, complete, heartbeat];
+}

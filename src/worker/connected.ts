@@ -1,0 +1,327 @@
+import { z } from "zod";
+import { createProcessors } from "../processors/index.js";
+import type { Usage } from "../store/spend.js";
+import type { Task, TaskType } from "../store/tasks.js";
+import type { ClaimResponse } from "../web/worker-api.js";
+import { claimResponseSchema } from "../web/worker-api.js";
+import type { RunSummary } from "./runner.js";
+import type { RunOnceOptions } from "./standalone.js";
+import { RunError, passAndSummarize, prepareRun, selectProcessors } from "./standalone.js";
+import type { TaskOutcome } from "./types.js";
+import { TYPES_BY_MODE } from "./types.js";
+
+/** The app did not answer (network error, timeout, 5xx): the Action may fall back to standalone. */
+export class AppUnreachableError extends RunError {
+  constructor(message: string) {
+    super(message);
+    this.name = "AppUnreachableError";
+  }
+}
+
+export interface ConnectedOptions extends RunOnceOptions {
+  /** The app's public URL, e.g. https://bg.example.com */
+  appUrl: string;
+  /** The runner's GitHub Actions OIDC token (core.getIDToken(audience)). */
+  idToken: () => Promise<string>;
+  fetch?: typeof fetch;
+  /** Tells several workers of one workflow run apart (a matrix job index). */
+  worker?: string;
+  leaseSeconds?: number;
+  limit?: number;
+  timeoutMs?: number;
+}
+
+const completeResponseSchema = z.object({
+  results: z.array(z.object({ taskId: z.number(), applied: z.boolean(), status: z.string() })),
+});
+
+type WireResult = {
+  taskId: number;
+  status: TaskOutcome["status"];
+  result?: unknown;
+  error?: string;
+  retryAt?: number;
+  permanent?: boolean;
+  usage?: Usage;
+};
+
+/** One HTTP client for the worker API: JSON in and out, with clear errors. */
+function apiClient(o: ConnectedOptions) {
+  const doFetch = o.fetch ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
+  const base = o.appUrl.replace(/\/+$/, "");
+  let token: string | null = null;
+  return async function call<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    token ??= await o.idToken().catch((e: unknown) => {
+      throw new RunError(
+        `Could not get the runner's OIDC token for connected mode (${(e as Error).message}): give the job \`permissions: id-token: write\`.`,
+      );
+    });
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(o.timeoutMs ?? 20_000),
+      });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new AppUnreachableError(
+        `The bg-agent app at ${base} did not answer (${cause?.code ?? cause?.message ?? (e as Error).message}): check app-url, or set fallback: standalone.`,
+      );
+    }
+    const text = await res.text();
+    if (res.status >= 500) {
+      throw new AppUnreachableError(
+        `The bg-agent app at ${base} answered ${res.status} on ${path}: ${text.slice(0, 200)}`,
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text) as unknown;
+    } catch {
+      throw new AppUnreachableError(
+        `The bg-agent app at ${base} answered ${path} with something that is not JSON (is app-url right?)`,
+      );
+    }
+    if (!res.ok) {
+      const msg =
+        typeof json === "object" && json && "error" in json
+          ? String((json as { error: unknown }).error)
+          : text.slice(0, 200);
+      throw new RunError(`The bg-agent app refused ${path} (${res.status}): ${msg}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new RunError(
+        `The bg-agent app's answer to ${path} is not what this Action expects: upgrade one of them.`,
+      );
+    return parsed.data;
+  };
+}
+
+const minus = (a: Usage, b: Usage): Usage => ({
+  promptTokens: a.promptTokens - b.promptTokens,
+  cachedTokens: a.cachedTokens - b.cachedTokens,
+  completionTokens: a.completionTokens - b.completionTokens,
+  costUsd: Math.max(0, a.costUsd - b.costUsd),
+});
+
+/**
+ * Connected mode: the runner asks the app for work instead of sweeping GitHub itself. It claims
+ * leased tasks of its own repository, runs them through the same pass in a local in-memory store,
+ * keeps the leases alive while a batch runs, and completes each batch with the app (which records
+ * the spend). Tasks it could not finish go back to the app's queue, so nothing is lost.
+ */
+export async function runConnected(o: ConnectedOptions): Promise<RunSummary> {
+  const call = apiClient(o);
+  const run = await prepareRun(o, "connected");
+  try {
+    return await connectedPass(o, run, call);
+  } finally {
+    run.store.close();
+  }
+}
+
+async function connectedPass(
+  o: ConnectedOptions,
+  run: Awaited<ReturnType<typeof prepareRun>>,
+  call: ReturnType<typeof apiClient>,
+): Promise<RunSummary> {
+  const now = o.now ?? Date.now;
+  const { store, summary } = run;
+  const log = o.log.child({ repo: o.repo, app: o.appUrl });
+  const all = o.processors ?? createProcessors();
+  const modeTypes = TYPES_BY_MODE[o.mode];
+  const types = [...new Set(all.map((p) => p.type))].filter((t) => modeTypes.includes(t));
+  const leaseSeconds = o.leaseSeconds ?? 600;
+  const workerId = o.worker ?? "";
+
+  const claimed: ClaimResponse = await call(
+    "/bg/api/worker/claim",
+    {
+      types: types.length ? types : ["command"],
+      limit: o.limit ?? 50,
+      leaseSeconds,
+      ...(workerId ? { worker: workerId } : {}),
+    },
+    claimResponseSchema,
+  );
+  log.info({ tasks: claimed.tasks.length, owner: claimed.owner }, "claimed tasks from the app");
+
+  // The app's state this runner needs: activity and pause for the local pause rules, the remaining budget.
+  if (claimed.activity.lastHumanAt && claimed.activity.lastHumanLogin) {
+    store.activity.recordHuman(
+      o.repo,
+      claimed.activity.lastHumanLogin,
+      claimed.activity.lastHumanAt,
+    );
+  }
+  if (claimed.paused)
+    store.activity.pause(o.repo, claimed.paused.by, claimed.paused.until, claimed.paused.reason);
+  const b = claimed.budget;
+  summary.budget = {
+    ...summary.budget,
+    dailyUsd: b.dailyUsd,
+    monthlyUsd: b.monthlyUsd,
+    spentTodayUsd: b.spentTodayUsd,
+    spentMonthUsd: b.spentMonthUsd,
+  };
+  if (b.remainingUsd <= 0) {
+    run.stopLlm.reason = `The repository's budget is spent (today $${b.spentTodayUsd.toFixed(4)} of $${b.dailyUsd.toFixed(2)}, this month $${b.spentMonthUsd.toFixed(4)} of $${b.monthlyUsd.toFixed(2)}).`;
+    summary.budget.stopped = run.stopLlm.reason;
+  }
+  run.env.runCapUsd = Math.min(run.env.runCapUsd ?? Infinity, b.remainingUsd);
+
+  // Local copies of the claimed tasks; a local id may stand for two remote ones (a follow-up of the same item).
+  const remoteIds = new Map<number, number[]>();
+  for (const t of claimed.tasks) {
+    const r = store.tasks.enqueue(
+      {
+        repo: o.repo,
+        type: t.type,
+        source: t.source,
+        payload: t.payload,
+        contentHash: t.contentHash,
+        priority: t.priority,
+        maxAttempts: t.maxAttempts,
+      },
+      now(),
+    );
+    remoteIds.set(r.task.id, [...(remoteIds.get(r.task.id) ?? []), t.id]);
+  }
+  const reported = new Set<number>();
+
+  const complete = async (results: WireResult[]): Promise<void> => {
+    if (!results.length) return;
+    const body = { results, ...(workerId ? { worker: workerId } : {}) };
+    let res: z.infer<typeof completeResponseSchema>;
+    try {
+      res = await call("/bg/api/worker/complete", body, completeResponseSchema);
+    } catch (e) {
+      // Once more: completing twice is harmless on the app's side.
+      log.warn({ err: e }, "completing tasks failed; trying once more");
+      res = await call("/bg/api/worker/complete", body, completeResponseSchema).catch(
+        (e2: unknown) => {
+          summary.errors.push(
+            `Could not report ${results.length} task(s) to the app: ${(e2 as Error).message}. Their leases expire and they run again.`,
+          );
+          return { results: [] };
+        },
+      );
+    }
+    for (const r of res.results) {
+      reported.add(r.taskId);
+      if (!r.applied)
+        log.warn(
+          { task: r.taskId, status: r.status },
+          "the app did not take this result (lease lost or already done)",
+        );
+    }
+  };
+
+  const toWire = (remoteId: number, outcome: TaskOutcome, usage?: Usage): WireResult => {
+    const u =
+      usage && usage.costUsd + usage.promptTokens + usage.completionTokens > 0 ? { usage } : {};
+    if (o.dryRun)
+      return {
+        taskId: remoteId,
+        status: "retry",
+        retryAt: now(),
+        error: "dry run: nothing was done",
+        ...u,
+      };
+    switch (outcome.status) {
+      case "done":
+        return { taskId: remoteId, status: "done", result: outcome.result ?? null, ...u };
+      case "skipped":
+        return { taskId: remoteId, status: "skipped", error: outcome.reason, ...u };
+      case "retry":
+        return {
+          taskId: remoteId,
+          status: "retry",
+          retryAt: outcome.at,
+          error: outcome.reason,
+          ...u,
+        };
+      case "failed":
+        return {
+          taskId: remoteId,
+          status: "failed",
+          error: outcome.error,
+          permanent: outcome.permanent ?? false,
+          ...u,
+        };
+    }
+  };
+
+  let beat: ReturnType<typeof setInterval> | undefined;
+  let usageBefore: Usage = { ...run.meter.totals };
+  const processors = selectProcessors(o, run, all);
+  await passAndSummarize(run, processors, {
+    repo: o.repo,
+    mode: o.mode,
+    sweep: false,
+    hooks: {
+      before: (_p, tasks: Task[]) => {
+        usageBefore = { ...run.meter.totals };
+        const ids = tasks.flatMap((t) => remoteIds.get(t.id) ?? []);
+        beat = setInterval(
+          () => {
+            call(
+              "/bg/api/worker/heartbeat",
+              { taskIds: ids, leaseSeconds, ...(workerId ? { worker: workerId } : {}) },
+              z.object({ extended: z.number() }),
+            ).catch((e: unknown) => log.warn({ err: e }, "heartbeat failed"));
+          },
+          Math.max(5_000, (leaseSeconds * 1000) / 3),
+        );
+        beat.unref?.();
+      },
+      after: async (_p, tasks: Task[], outcomes: Map<number, TaskOutcome>) => {
+        clearInterval(beat);
+        // The batch's spend rides on its first result, so the app records it once.
+        let usage: Usage | undefined = minus(run.meter.totals, usageBefore);
+        const results: WireResult[] = [];
+        for (const t of tasks) {
+          const outcome = outcomes.get(t.id) ?? {
+            status: "failed" as const,
+            error: "the processor returned no outcome",
+          };
+          for (const id of remoteIds.get(t.id) ?? []) {
+            results.push(toWire(id, outcome, usage));
+            usage = undefined;
+          }
+        }
+        await complete(results);
+      },
+    },
+  });
+  clearInterval(beat);
+
+  // Whatever was claimed but not processed (paused, people active, no LLM) goes back to the app's queue.
+  const leftover = [...remoteIds.values()].flat().filter((id) => !reported.has(id));
+  if (leftover.length) {
+    const why = summary.skipped.map((s) => s.reason)[0] ?? "not processed in this run";
+    await complete(
+      leftover.map((id) => ({
+        taskId: id,
+        status: "retry" as const,
+        retryAt: now() + 60_000,
+        error: why,
+      })),
+    );
+  }
+  summary.finishedAt = now();
+  summary.notes.push(
+    `Connected to ${o.appUrl.replace(/\/+$/, "")}: ${claimed.tasks.length} task(s) claimed${leftover.length ? `, ${leftover.length} handed back` : ""}.`,
+  );
+  if (o.dryRun)
+    summary.notes.push(
+      "Dry run: nothing was written to GitHub or Linear; the claimed tasks went back to the app's queue.",
+    );
+  store.close();
+  return summary;
+}
+
+export type { TaskType };

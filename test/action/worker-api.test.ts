@@ -1,0 +1,290 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyPair, SignJWT } from "jose";
+import { silentLogger } from "../../src/log.js";
+import type { Store } from "../../src/store/index.js";
+import { createWorkerApiRoutes, GITHUB_OIDC_ISSUER } from "../../src/web/worker-api.js";
+import type { TestIssuer, TestServer } from "../helpers/oidc.js";
+import { serveRoutes, testIssuer } from "../helpers/oidc.js";
+import { memoryStore } from "../helpers/store.js";
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await testIssuer();
+});
+afterAll(async () => {
+  await issuer.close();
+});
+
+interface Api {
+  store: Store;
+  server: TestServer;
+  clock: { now: number };
+  post(
+    path: string,
+    body: unknown,
+    token?: string,
+  ): Promise<{ status: number; json: Record<string, unknown> }>;
+}
+
+async function api(): Promise<Api> {
+  const store = await memoryStore();
+  store.repos.upsert({ fullName: "octo/demo" });
+  store.repos.upsert({ fullName: "octo/other" });
+  const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
+  const server = await serveRoutes(
+    createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl, now: () => clock.now }),
+  );
+  return {
+    store,
+    server,
+    clock,
+    async post(path, body, token) {
+      const res = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    },
+  };
+}
+
+const tokenFor = (repository: string, runId = "100") =>
+  issuer.sign({ repository, run_id: runId, run_attempt: "1" });
+const enqueue = (a: Api, repo: string, n: number, at: number) =>
+  Array.from(
+    { length: n },
+    (_, i) =>
+      a.store.tasks.enqueue(
+        { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
+        at,
+      ).task.id,
+  );
+
+describe("the worker API", () => {
+  it("hands a runner only its repository's tasks, leased, with the remaining budget", async () => {
+    const a = await api();
+    enqueue(a, "octo/demo", 2, a.clock.now);
+    enqueue(a, "octo/other", 2, a.clock.now);
+    a.store.spend.add(
+      "octo/demo",
+      { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
+      a.clock.now,
+    );
+    const r = await a.post("/bg/api/worker/claim", { limit: 10 }, await tokenFor("octo/demo"));
+    expect(r.status).toBe(200);
+    const tasks = r.json.tasks as { repo: string; source: string }[];
+    expect(tasks.map((t) => [t.repo, t.source])).toEqual([
+      ["octo/demo", "pr:1"],
+      ["octo/demo", "pr:2"],
+    ]);
+    expect(r.json.owner).toBe("gha:octo/demo:100:1");
+    expect(r.json.budget).toEqual({
+      dailyUsd: 1,
+      monthlyUsd: 20,
+      spentTodayUsd: 0.25,
+      spentMonthUsd: 0.25,
+      remainingUsd: 0.75,
+    });
+    expect(a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(2);
+    expect(a.store.tasks.list({ repo: "octo/other", status: "pending" })).toHaveLength(2);
+    await a.server.close();
+  });
+
+  it("refuses a missing token, a token signed by another key, for another audience, or expired", async () => {
+    const a = await api();
+    const other = await generateKeyPair("RS256");
+    const forged = await new SignJWT({ repository: "octo/demo", run_id: "1" })
+      .setProtectedHeader({ alg: "RS256", kid: "test-key" })
+      .setIssuer(GITHUB_OIDC_ISSUER)
+      .setAudience("bg-agent")
+      .setExpirationTime("5m")
+      .sign(other.privateKey);
+    const cases: [string | undefined, RegExp][] = [
+      [undefined, /missing Authorization.*id-token: write/],
+      [forged, /refused \(ERR_JWS_SIGNATURE_VERIFICATION_FAILED\)/],
+      [
+        await issuer.sign({ repository: "octo/demo", run_id: "1" }, { audience: "someone-else" }),
+        /refused \(ERR_JWT_CLAIM_VALIDATION_FAILED\)/,
+      ],
+      [
+        await issuer.sign({ repository: "octo/demo", run_id: "1" }, { expiresIn: "-10m" }),
+        /refused \(ERR_JWT_EXPIRED\)/,
+      ],
+      [
+        await issuer.sign(
+          { repository: "octo/demo", run_id: "1" },
+          { issuer: "https://evil.example" },
+        ),
+        /refused/,
+      ],
+      [await issuer.sign({ run_id: "1" }), /no repository or run_id claim/],
+    ];
+    for (const [token, message] of cases) {
+      const r = await a.post("/bg/api/worker/claim", {}, token);
+      expect(r.status).toBe(401);
+      expect(String(r.json.error)).toMatch(message);
+    }
+    await a.server.close();
+  });
+
+  it("refuses a token for another repository: it cannot complete or extend this one's tasks", async () => {
+    const a = await api();
+    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const mine = await a.post("/bg/api/worker/claim", {}, await tokenFor("octo/demo"));
+    expect((mine.json.tasks as unknown[]).length).toBe(1);
+    const theirs = await tokenFor("octo/other", "200");
+    expect((await a.post("/bg/api/worker/claim", {}, theirs)).json.tasks).toEqual([]);
+    const r = await a.post(
+      "/bg/api/worker/complete",
+      { results: [{ taskId: id, status: "done" }] },
+      theirs,
+    );
+    expect(r.status).toBe(403);
+    expect(r.json.error).toMatch(/another repository than octo\/other/);
+    expect(
+      (await a.post("/bg/api/worker/heartbeat", { taskIds: [id] }, theirs)).json.extended,
+    ).toBe(0);
+    expect(a.store.tasks.get(id!)?.status).toBe("running");
+    // A repository the app is not installed on gets nothing at all.
+    const stranger = await a.post("/bg/api/worker/claim", {}, await tokenFor("evil/repo"));
+    expect(stranger.status).toBe(403);
+    expect(stranger.json.error).toMatch(/not installed on evil\/repo/);
+    await a.server.close();
+  });
+
+  it("gives eight concurrent workers disjoint tasks until the queue is empty", async () => {
+    const a = await api();
+    const all = enqueue(a, "octo/demo", 40, a.clock.now);
+    const got: number[][] = await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        const token = await tokenFor("octo/demo", String(1000 + w));
+        const mine: number[] = [];
+        for (;;) {
+          const r = await a.post("/bg/api/worker/claim", { limit: 3 }, token);
+          const ids = (r.json.tasks as { id: number }[]).map((t) => t.id);
+          if (!ids.length) return mine;
+          mine.push(...ids);
+          const done = await a.post(
+            "/bg/api/worker/complete",
+            { results: ids.map((taskId) => ({ taskId, status: "done" })) },
+            token,
+          );
+          expect((done.json.results as { applied: boolean }[]).every((x) => x.applied)).toBe(true);
+        }
+      }),
+    );
+    const flat = got.flat();
+    expect(new Set(flat).size).toBe(flat.length);
+    expect([...flat].sort((x, y) => x - y)).toEqual(all);
+    expect(got.filter((g) => g.length > 0).length).toBeGreaterThan(1);
+    expect(a.store.tasks.counts("octo/demo")).toEqual([
+      { repo: "octo/demo", type: "automerge", status: "done", count: 40 },
+    ]);
+    await a.server.close();
+  });
+
+  it("makes a task claimable again when its lease expires; a heartbeat keeps it", async () => {
+    const a = await api();
+    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const w1 = await tokenFor("octo/demo", "1");
+    const w2 = await tokenFor("octo/demo", "2");
+    expect(
+      (await a.post("/bg/api/worker/claim", { leaseSeconds: 60 }, w1)).json.tasks,
+    ).toHaveLength(1);
+    a.clock.now += 50_000;
+    expect(
+      (await a.post("/bg/api/worker/heartbeat", { taskIds: [id], leaseSeconds: 60 }, w1)).json
+        .extended,
+    ).toBe(1);
+    a.clock.now += 50_000;
+    expect((await a.post("/bg/api/worker/claim", {}, w2)).json.tasks).toEqual([]);
+    a.clock.now += 61_000; // w1 went quiet
+    const again = await a.post("/bg/api/worker/claim", {}, w2);
+    expect((again.json.tasks as { id: number }[]).map((t) => t.id)).toEqual([id]);
+    // w1 comes back too late: its result is not taken; w2's is.
+    const late = await a.post(
+      "/bg/api/worker/complete",
+      { results: [{ taskId: id, status: "done" }] },
+      w1,
+    );
+    expect(late.json.results).toEqual([{ taskId: id, applied: false, status: "running" }]);
+    const ok = await a.post(
+      "/bg/api/worker/complete",
+      { results: [{ taskId: id, status: "done", result: { merged: true } }] },
+      w2,
+    );
+    expect(ok.json.results).toEqual([{ taskId: id, applied: true, status: "done" }]);
+    await a.server.close();
+  });
+
+  it("completing twice is harmless: the spend is recorded once", async () => {
+    const a = await api();
+    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const t = await tokenFor("octo/demo");
+    await a.post("/bg/api/worker/claim", {}, t);
+    const body = {
+      results: [
+        {
+          taskId: id,
+          status: "done",
+          usage: { promptTokens: 100, cachedTokens: 0, completionTokens: 10, costUsd: 0.5 },
+        },
+      ],
+    };
+    const first = await a.post("/bg/api/worker/complete", body, t);
+    const second = await a.post("/bg/api/worker/complete", body, t);
+    expect(first.json.results).toEqual([{ taskId: id, applied: true, status: "done" }]);
+    expect(second.status).toBe(200);
+    expect(second.json.results).toEqual([{ taskId: id, applied: false, status: "done" }]);
+    expect(a.store.spend.today("octo/demo", a.clock.now)).toBe(0.5);
+    expect((second.json.budget as { remainingUsd: number }).remainingUsd).toBe(0.5);
+    await a.server.close();
+  });
+
+  it("applies retry and failure outcomes like a pass does, and rejects a malformed body", async () => {
+    const a = await api();
+    const [x, y] = enqueue(a, "octo/demo", 2, a.clock.now);
+    const t = await tokenFor("octo/demo");
+    await a.post("/bg/api/worker/claim", {}, t);
+    const retryAt = a.clock.now + 3_600_000;
+    await a.post(
+      "/bg/api/worker/complete",
+      {
+        results: [
+          { taskId: x, status: "retry", retryAt, error: "checks still running" },
+          { taskId: y, status: "failed", error: "boom", permanent: true },
+        ],
+      },
+      t,
+    );
+    expect(a.store.tasks.get(x!)).toMatchObject({
+      status: "pending",
+      nextRunAt: retryAt,
+      attempts: 0,
+      lastError: "checks still running",
+    });
+    expect(a.store.tasks.get(y!)).toMatchObject({ status: "failed", lastError: "boom" });
+    const bad = await a.post("/bg/api/worker/complete", { results: [{ taskId: "x" }] }, t);
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/invalid body: results\.0\.taskId/);
+    await a.server.close();
+  });
+
+  it("hands out only commands while the repository is paused by hand", async () => {
+    const a = await api();
+    enqueue(a, "octo/demo", 1, a.clock.now);
+    a.store.tasks.enqueue(
+      { repo: "octo/demo", type: "command", source: "comment:5", payload: {} },
+      a.clock.now,
+    );
+    a.store.activity.pause("octo/demo", "alice", null, "release week");
+    const r = await a.post("/bg/api/worker/claim", {}, await tokenFor("octo/demo"));
+    expect((r.json.tasks as { type: string }[]).map((t) => t.type)).toEqual(["command"]);
+    expect(r.json.paused).toEqual({ by: "alice", until: null, reason: "release week" });
+    await a.server.close();
+  });
+});

@@ -1,0 +1,25 @@
+import type nock from "nock";
+
+export const API = "https://api.github.com";
+
+/** The calls every run makes first: the repository (token check) and the config file (missing: defaults). */
+export function nockRepoAndNoConfig(scope: nock.Scope, repo = "octo/demo"): nock.Scope {
+  const [owner] = repo.split("/");
+  return scope
+    .get(`/repos/${repo}`)
+    .reply(200, { full_name: repo, default_branch: "main" })
+    .get(`/repos/${repo}/contents/.github%2Fbg-agent.yml`)
+    .reply(404, { message: "Not Found" })
+    .get(`/repos/${owner}/.github/contents/.github%2Fbg-agent.yml`)
+    .reply(404, { message: "Not Found" });
+}
+
+/** A dashboard issue as the API lists it. */
+export const dashboardIssue = (number: number, body: string) => ({
+  number,
+  node_id: `I_${number}`,
+  title: "bg-agent dashboard",
+  body,
+  html_url: `https://github.com/octo/demo/issues/${number}`,
+  labels: [{ name: "bg:dashboard" }],
+});

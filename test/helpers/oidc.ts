@@ -1,0 +1,102 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import type { Route } from "../../src/web/http.js";
+import { GITHUB_OIDC_ISSUER } from "../../src/web/worker-api.js";
+
+export interface TestServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves routes on 127.0.0.1 (a random port); 404 for anything they do not answer. */
+export async function serveRoutes(routes: Route[]): Promise<TestServer> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      try {
+        for (const r of routes) if (await r(req, res, url)) return;
+        res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+      } catch (e) {
+        res
+          .writeHead(500, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: (e as Error).message }));
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface TestIssuer extends TestServer {
+  jwksUrl: URL;
+  /** What a runner's ACTIONS_ID_TOKEN_REQUEST_URL points at: answers `{ value: <token> }`. */
+  tokenRequestUrl: string;
+  sign(
+    claims: Record<string, unknown>,
+    o?: { audience?: string; expiresIn?: string; issuer?: string },
+  ): Promise<string>;
+  /** Claims the token endpoint puts in the tokens it issues (the runner's repository and run). */
+  claims: Record<string, unknown>;
+}
+
+/**
+ * A stand-in for GitHub's OIDC provider: an RS256 key pair, its JWKS served on 127.0.0.1, and a
+ * token endpoint like the one core.getIDToken calls in a runner.
+ */
+export async function testIssuer(
+  claims: Record<string, unknown> = { repository: "octo/demo", run_id: "100", run_attempt: "1" },
+): Promise<TestIssuer> {
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
+  const sign: TestIssuer["sign"] = (c, o = {}) =>
+    new SignJWT(c)
+      .setProtectedHeader({ alg: "RS256", kid: "test-key" })
+      .setIssuer(o.issuer ?? GITHUB_OIDC_ISSUER)
+      .setAudience(o.audience ?? "bg-agent")
+      .setIssuedAt()
+      .setExpirationTime(o.expiresIn ?? "5m")
+      .sign(privateKey);
+  const state = { claims };
+  const route: Route = async (req, res, url) => {
+    if (url.pathname === "/.well-known/jwks") {
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ keys: [jwk] }));
+      return true;
+    }
+    if (url.pathname === "/token") {
+      if (req.headers.authorization !== "Bearer request-token") {
+        res.writeHead(401).end("{}");
+        return true;
+      }
+      const value = await sign(state.claims, {
+        audience: url.searchParams.get("audience") ?? "none",
+      });
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ value }));
+      return true;
+    }
+    return false;
+  };
+  const server = await serveRoutes([route]);
+  return {
+    ...server,
+    jwksUrl: new URL(`${server.url}/.well-known/jwks`),
+    tokenRequestUrl: `${server.url}/token?api-version=2.0`,
+    sign,
+    get claims() {
+      return state.claims;
+    },
+    set claims(c) {
+      state.claims = c;
+    },
+  };
+}
