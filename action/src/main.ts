@@ -74,7 +74,7 @@ async function runOnce(
     userAgent: "bg-agent-action",
   });
   const notes: string[] = [];
-  const linear = linearFor(inputs.linearApiKey ?? env.LINEAR_API_KEY, env.BG_LINEAR_API_URL, notes);
+  const linear = linearFor(inputs.linearApiKey ?? env.LINEAR_API_KEY, env.BG_LINEAR_API_URL);
   const runUrl =
     env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`

@@ -198,7 +198,7 @@ async function runCommand(
 
   const log = streamLogger(e.LOG_LEVEL as LogLevel, io.stderr);
   const notes: string[] = [];
-  const linear = linearFor(e.LINEAR_API_KEY, e.BG_LINEAR_API_URL, notes);
+  const linear = linearFor(e.LINEAR_API_KEY, e.BG_LINEAR_API_URL);
   const opts: StandaloneOptions = {
     repo,
     mode: f.mode,
