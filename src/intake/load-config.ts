@@ -1,0 +1,94 @@
+import { getRepoConfig } from "../config/fetch.js";
+import { parseConfig } from "../config/load.js";
+import type { ConfigProblem, ConfigResult } from "../config/load.js";
+import { httpStatus } from "../integrations/github.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import { hashOf } from "../util/hash.js";
+
+export interface ConfigLoaderOptions {
+  store: Store;
+  log: Logger;
+  repo: string;
+  /** Reads the merged raw config, null when there is no file: `context.config("bg-agent.yml")` in the app. */
+  read(): Promise<unknown>;
+  /** Sees every result (cached or fresh): reports an invalid file once per hash (config-check.ts). */
+  report?(result: ConfigResult): Promise<void>;
+}
+
+/** True for errors that mean "the file is broken" (bad YAML, a directory), not "GitHub did not answer". */
+export function isConfigFileError(e: unknown): boolean {
+  return (
+    httpStatus(e) === undefined &&
+    /\[@probot\/octokit-plugin-config\]/.test((e as Error)?.message ?? "")
+  );
+}
+
+const problemsOf = (errors: string[]): ConfigProblem[] =>
+  errors.map((e) => {
+    const i = e.indexOf(": ");
+    return i < 0
+      ? { path: "(file)", message: e }
+      : { path: e.slice(0, i), message: e.slice(i + 2) };
+  });
+
+/** The last config cached for a repository, however old, or undefined. */
+export function lastKnownConfig(store: Store, repo: string): ConfigResult | undefined {
+  const r = store.repos.get(repo);
+  if (!r?.configHash) return undefined;
+  if (!r.configValid)
+    return {
+      ok: false,
+      found: true,
+      hash: r.configHash,
+      raw: null,
+      problems: problemsOf(r.configErrors),
+    };
+  return parseConfig(r.configJson === null ? null : (JSON.parse(r.configJson) as unknown));
+}
+
+/**
+ * The `loadConfig` intake handlers get: the store's cached config, else `read()` validated and
+ * cached. A broken file is a config problem (reported, no new work); GitHub failing to answer is
+ * not: then the last known config (or the defaults) is used for this event and nothing is cached,
+ * so the worker, which re-reads the config before acting, has the final word.
+ */
+export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult> {
+  let memo: Promise<ConfigResult> | undefined;
+  const fresh = async (): Promise<ConfigResult> => {
+    try {
+      return parseConfig((await o.read()) ?? null);
+    } catch (e) {
+      if (!isConfigFileError(e)) throw e;
+      const message = (e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "");
+      return {
+        ok: false,
+        found: true,
+        hash: hashOf({ error: message }),
+        raw: null,
+        problems: [{ path: "(file)", message }],
+      };
+    }
+  };
+  const load = async (): Promise<ConfigResult> => {
+    let result: ConfigResult;
+    try {
+      result = await getRepoConfig(o.store, o.repo, fresh);
+    } catch (e) {
+      o.log.warn(
+        { err: e },
+        "could not read .github/bg-agent.yml from GitHub; using the last known config",
+      );
+      return lastKnownConfig(o.store, o.repo) ?? parseConfig(null);
+    }
+    if (o.report) {
+      try {
+        await o.report(result);
+      } catch (e) {
+        o.log.warn({ err: e }, "could not report the config's problems");
+      }
+    }
+    return result;
+  };
+  return () => (memo ??= load());
+}
