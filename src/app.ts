@@ -27,6 +27,8 @@ export interface AppDeps {
   store: Store;
   /** bg-agent's own login (`<slug>[bot]`), read per event: main.ts fills it once GitHub answered. */
   identity?: { login?: string };
+  /** Handlers log here instead of Probot's context.log (tests). */
+  log?: Logger;
   /** Asks the in-process worker loop for a pass soon. */
   wake?: () => void;
 }
@@ -57,7 +59,7 @@ export function createApp(deps: AppDeps): ApplicationFunction {
         ? str(payload.after)
         : undefined;
     const octokit = context.octokit as GitHubClient;
-    const log = context.log;
+    const log = deps.log ? deps.log.child({ delivery: context.id }) : context.log;
     return {
       store: deps.store,
       log,
