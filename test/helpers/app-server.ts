@@ -16,7 +16,10 @@ export const WEBHOOK_PATH = "/api/github/webhooks";
 let key: string | undefined;
 /** A throwaway RSA key for the app's JWT (never used against a real GitHub). */
 export const testPrivateKey = (): string =>
-  (key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }) as string);
+  (key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+    type: "pkcs1",
+    format: "pem",
+  }) as string);
 
 /** Probot with retries and throttling off, pointed at api.github.com (for nock). */
 export function testProbot(): Probot {
@@ -39,7 +42,9 @@ export interface TestApp {
 }
 
 /** The real app (createApp + createServer) on 127.0.0.1:0 with an in-memory store. */
-export async function startTestApp(o: { store?: Store; routes?: Route[]; selfLogin?: string } = {}): Promise<TestApp> {
+export async function startTestApp(
+  o: { store?: Store; routes?: Route[]; selfLogin?: string } = {},
+): Promise<TestApp> {
   const store = o.store ?? (await memoryStore());
   const probot = testProbot();
   const log = memoryLogger();

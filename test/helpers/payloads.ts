@@ -13,16 +13,18 @@ export const repository = (fullName = REPO, id = 42) => ({
 export const human = { login: "alice", type: "User" };
 export const bot = { login: "renovate[bot]", type: "Bot" };
 
-export function pullRequestEvent(o: {
-  action?: string;
-  number?: number;
-  sha?: string;
-  state?: "open" | "closed";
-  draft?: boolean;
-  repo?: string;
-  installation?: number | null;
-  sender?: { login: string; type: string };
-} = {}) {
+export function pullRequestEvent(
+  o: {
+    action?: string;
+    number?: number;
+    sha?: string;
+    state?: "open" | "closed";
+    draft?: boolean;
+    repo?: string;
+    installation?: number | null;
+    sender?: { login: string; type: string };
+  } = {},
+) {
   return {
     action: o.action ?? "opened",
     number: o.number ?? 7,
@@ -40,16 +42,18 @@ export function pullRequestEvent(o: {
   };
 }
 
-export function issuesEvent(o: {
-  action?: string;
-  number?: number;
-  title?: string;
-  body?: string | null;
-  labels?: string[];
-  state?: "open" | "closed";
-  repo?: string;
-  sender?: { login: string; type: string };
-} = {}) {
+export function issuesEvent(
+  o: {
+    action?: string;
+    number?: number;
+    title?: string;
+    body?: string | null;
+    labels?: string[];
+    state?: "open" | "closed";
+    repo?: string;
+    sender?: { login: string; type: string };
+  } = {},
+) {
   const number = o.number ?? 3;
   return {
     action: o.action ?? "opened",
@@ -67,7 +71,9 @@ export function issuesEvent(o: {
   };
 }
 
-export function checkRunEvent(o: { prs?: number[]; sha?: string; baseRepoId?: number; name?: "check_run" | "check_suite" } = {}) {
+export function checkRunEvent(
+  o: { prs?: number[]; sha?: string; baseRepoId?: number; name?: "check_run" | "check_suite" } = {},
+) {
   const sha = o.sha ?? "b".repeat(40);
   const key = o.name ?? "check_run";
   return {

@@ -53,15 +53,26 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
   let app: TestApp;
   beforeEach(async () => {
     app = await startTestApp({
-      routes: [(req, res, url) => (url.pathname === "/bg/api/hello" ? sendJson(res, 200, { hello: true }) : false)],
+      routes: [
+        (req, res, url) =>
+          url.pathname === "/bg/api/hello" ? sendJson(res, 200, { hello: true }) : false,
+      ],
     });
   });
   afterEach(() => app.close());
 
   it("a bad signature is 401 and writes nothing", async () => {
-    const r = await deliver(app, { name: "pull_request", payload: pullRequestEvent(), signature: `sha256=${"f".repeat(64)}` });
+    const r = await deliver(app, {
+      name: "pull_request",
+      payload: pullRequestEvent(),
+      signature: `sha256=${"f".repeat(64)}`,
+    });
     expect(r.status).toBe(401);
-    const r2 = await deliver(app, { name: "pull_request", payload: pullRequestEvent(), signature: "sha1=abc" });
+    const r2 = await deliver(app, {
+      name: "pull_request",
+      payload: pullRequestEvent(),
+      signature: "sha1=abc",
+    });
     expect(r2.status).toBe(401);
     nothingWritten(app);
     expect(app.store.repos.list()).toEqual([]);
@@ -71,7 +82,9 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
     const { Webhooks } = await import("@octokit/webhooks");
     const body = JSON.stringify(pullRequestEvent());
     const signature = await new Webhooks({ secret: "another-secret" }).sign(body);
-    expect((await deliver(app, { name: "pull_request", body, payload: null, signature })).status).toBe(401);
+    expect(
+      (await deliver(app, { name: "pull_request", body, payload: null, signature })).status,
+    ).toBe(401);
     nothingWritten(app);
   });
 
@@ -83,21 +96,44 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
   });
 
   it("malformed JSON, or JSON that is not an object, is 400", async () => {
-    expect((await deliver(app, { name: "pull_request", payload: null, body: "{not json" })).status).toBe(400);
-    expect((await deliver(app, { name: "pull_request", payload: null, body: "[1,2]" })).status).toBe(400);
-    expect((await deliver(app, { name: "pull_request", payload: null, body: "null" })).status).toBe(400);
+    expect(
+      (await deliver(app, { name: "pull_request", payload: null, body: "{not json" })).status,
+    ).toBe(400);
+    expect(
+      (await deliver(app, { name: "pull_request", payload: null, body: "[1,2]" })).status,
+    ).toBe(400);
+    expect((await deliver(app, { name: "pull_request", payload: null, body: "null" })).status).toBe(
+      400,
+    );
     nothingWritten(app);
   });
 
   it("an unknown event or action is a 2xx and creates nothing", async () => {
     seedConfig(app.store, REPO, {});
-    expect((await deliver(app, { name: "made_up_event", payload: { action: "x", sender: { login: "bot[bot]", type: "Bot" } } })).status).toBe(200);
-    expect((await deliver(app, { name: "pull_request", payload: pullRequestEvent({ action: "teleported" }) })).status).toBe(200);
+    expect(
+      (
+        await deliver(app, {
+          name: "made_up_event",
+          payload: { action: "x", sender: { login: "bot[bot]", type: "Bot" } },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await deliver(app, {
+          name: "pull_request",
+          payload: pullRequestEvent({ action: "teleported" }),
+        })
+      ).status,
+    ).toBe(200);
     expect(app.store.tasks.list()).toEqual([]);
   });
 
   it("a payload without an installation is a logged skip", async () => {
-    const r = await deliver(app, { name: "pull_request", payload: pullRequestEvent({ installation: null }) });
+    const r = await deliver(app, {
+      name: "pull_request",
+      payload: pullRequestEvent({ installation: null }),
+    });
     expect(r.status).toBe(200);
     expect(app.store.tasks.list()).toEqual([]);
     expect(app.store.repos.list()).toEqual([]);
@@ -109,14 +145,21 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
     const payload = { ...pullRequestEvent(), pull_request: { number: "seven" } };
     expect((await deliver(app, { name: "pull_request", payload })).status).toBe(200);
     expect(app.store.tasks.list()).toEqual([]);
-    expect(app.log.lines.some((l) => l.level === "warn" && /fields bg-agent needs/.test(l.msg))).toBe(true);
+    expect(
+      app.log.lines.some((l) => l.level === "warn" && /fields bg-agent needs/.test(l.msg)),
+    ).toBe(true);
   });
 
   it("a repository bg-agent was removed from is a logged skip", async () => {
     seedConfig(app.store, REPO, {});
     await deliver(app, {
       name: "installation_repositories",
-      payload: { action: "removed", installation: { id: 1 }, repositories_added: [], repositories_removed: [{ id: 42, full_name: REPO }] },
+      payload: {
+        action: "removed",
+        installation: { id: 1 },
+        repositories_added: [],
+        repositories_removed: [{ id: 42, full_name: REPO }],
+      },
     });
     const r = await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(r.status).toBe(200);

@@ -32,12 +32,20 @@ describe("the answer follows the commit", () => {
     const spy = vi.spyOn(app.store.tasks, "enqueue").mockImplementationOnce(() => {
       throw new Error("SQLITE_IOERR: disk I/O error");
     });
-    const failed = await deliver(app, { name: "pull_request", payload: pullRequestEvent(), id: "d-fail" });
+    const failed = await deliver(app, {
+      name: "pull_request",
+      payload: pullRequestEvent(),
+      id: "d-fail",
+    });
     expect(failed.status).toBe(500);
     expect(app.store.deliveries.has("d-fail")).toBe(false);
     expect(app.store.tasks.list()).toHaveLength(0);
     spy.mockRestore();
-    const again = await deliver(app, { name: "pull_request", payload: pullRequestEvent(), id: "d-fail" });
+    const again = await deliver(app, {
+      name: "pull_request",
+      payload: pullRequestEvent(),
+      id: "d-fail",
+    });
     expect(again.status).toBe(200);
     expect(app.store.deliveries.has("d-fail")).toBe(true);
     expect(app.store.tasks.list()).toHaveLength(1);

@@ -26,12 +26,15 @@ const EVENTS = [
   "push",
 ];
 
-const examples = index.filter((g) => EVENTS.includes(g.name)).flatMap((g) => g.examples.map((payload) => ({ name: g.name, payload })));
+const examples = index
+  .filter((g) => EVENTS.includes(g.name))
+  .flatMap((g) => g.examples.map((payload) => ({ name: g.name, payload })));
 
 const reposIn = (p: Record<string, unknown>): string[] => {
   const out: string[] = [];
   const add = (r: unknown) => {
-    if (r && typeof r === "object" && "full_name" in r && typeof r.full_name === "string") out.push(r.full_name);
+    if (r && typeof r === "object" && "full_name" in r && typeof r.full_name === "string")
+      out.push(r.full_name);
   };
   add(p.repository);
   for (const k of ["repositories", "repositories_added", "repositories_removed"]) {
@@ -54,11 +57,13 @@ describe("every @octokit/webhooks-examples payload through the real server", () 
     nock.emitter.on("no match", onNoMatch);
     app = await startTestApp();
     const repos = new Set(examples.flatMap((e) => reposIn(e.payload)));
-    for (const r of repos) seedConfig(app.store, r, { tech_debt: { github: { labels: ["bug", "tech-debt"] } } });
+    for (const r of repos)
+      seedConfig(app.store, r, { tech_debt: { github: { labels: ["bug", "tech-debt"] } } });
     for (const e of examples) {
       // As GitHub sent it, then as an installed app would receive it (most examples come from repository webhooks).
       const variants: [string, Record<string, unknown>][] = [["as-is", e.payload]];
-      if (!e.payload.installation) variants.push(["installed", { ...e.payload, installation: { id: 1, node_id: "MDIz" } }]);
+      if (!e.payload.installation)
+        variants.push(["installed", { ...e.payload, installation: { id: 1, node_id: "MDIz" } }]);
       for (const [variant, payload] of variants) {
         const r = await deliver(app, { name: e.name, payload });
         answers.push({ name: e.name, action: payload.action, variant, status: r.status });
@@ -103,7 +108,8 @@ describe("every @octokit/webhooks-examples payload through the real server", () 
       const repo = repos.get(t.repo.toLowerCase());
       // No task without a known repository; nothing pending for a repository bg-agent left.
       expect(repo, `task ${t.id} ${t.repo}`).toBeDefined();
-      if (t.status === "pending") expect(repo?.installed, `pending task for removed ${t.repo}`).toBe(true);
+      if (t.status === "pending")
+        expect(repo?.installed, `pending task for removed ${t.repo}`).toBe(true);
       if (t.status === "pending" || t.status === "running") {
         const k = `${t.repo.toLowerCase()}|${t.type}|${t.source}`;
         open.set(k, (open.get(k) ?? 0) + 1);
@@ -115,7 +121,9 @@ describe("every @octokit/webhooks-examples payload through the real server", () 
       if (t.type === "tech_debt_analysis") {
         const n = Number(t.source.slice("issue:".length));
         expect(t.payload).toMatchObject({ key: `${t.repo}#${n}`, number: n });
-        expect(t.contentHash).toBe(issueContentHash(String(t.payload.title), String(t.payload.body)));
+        expect(t.contentHash).toBe(
+          issueContentHash(String(t.payload.title), String(t.payload.body)),
+        );
       }
     }
     expect([...open.values()].filter((n) => n > 1)).toEqual([]);
