@@ -10,7 +10,6 @@ import {
   PULL_REQUEST_REVIEW_EVENTS,
   PUSH_EVENTS,
   configLoader,
-  isHandled,
   onActivity,
   onChecks,
   onInstallation,
@@ -79,27 +78,37 @@ export function createApp(deps: AppDeps): ApplicationFunction {
       }),
     };
   };
-  const handle =
-    (fn: Handler) =>
-    async (context: HandlerContext): Promise<void> => {
-      await fn(depsFor(context), { id: context.id, name: context.name, payload: context.payload });
-    };
 
+  const routes = new Map<string, Handler>();
+  const route = (events: readonly string[], fn: Handler) =>
+    events.forEach((e) => routes.set(e, fn));
+  route(PULL_REQUEST_EVENTS, onPullRequest);
+  route(PULL_REQUEST_REVIEW_EVENTS, onPullRequestReview);
+  route(CHECK_EVENTS, onChecks);
+  route(ISSUES_EVENTS, onIssues);
+  route(["issue_comment"], onIssueComment);
+  route(INSTALLATION_EVENTS, onInstallation);
+  route(PUSH_EVENTS, onPush);
+
+  // One onAny handler that dispatches itself: Probot builds a Context (and an installation
+  // Octokit) per registered handler, so one registration costs what a bare Probot app costs.
   return (app: Probot) => {
-    app.on([...PULL_REQUEST_EVENTS], handle(onPullRequest));
-    app.on([...PULL_REQUEST_REVIEW_EVENTS], handle(onPullRequestReview));
-    app.on([...CHECK_EVENTS], handle(onChecks));
-    app.on([...ISSUES_EVENTS], handle(onIssues));
-    app.on("issue_comment", handle(onIssueComment));
-    app.on([...INSTALLATION_EVENTS], handle(onInstallation));
-    app.on([...PUSH_EVENTS], handle(onPush));
-    // Probot passes its Context to onAny handlers too; the webhooks typings only say EmitterWebhookEvent.
-    const onAny = handle(onActivity);
     app.onAny(async (event) => {
+      // Probot passes its Context to onAny handlers too; the webhooks typings only say EmitterWebhookEvent.
       const context = event as unknown as HandlerContext;
-      await onAny(context);
-      if (!isHandled(context.name, context.payload))
-        context.log.debug(`skip: bg-agent does not act on ${context.name}`);
+      const payload = context.payload as { action?: unknown } | null;
+      const action = typeof payload?.action === "string" ? payload.action : null;
+      const fn =
+        (action !== null ? routes.get(`${context.name}.${action}`) : undefined) ??
+        routes.get(context.name);
+      const intake = depsFor(context);
+      const wevent: WebhookEvent = { id: context.id, name: context.name, payload: context.payload };
+      if (fn) await fn(intake, wevent);
+      else
+        intake.log.debug(
+          `skip: bg-agent does not act on ${action ? `${context.name}.${action}` : context.name}`,
+        );
+      await onActivity(intake, wevent);
     });
   };
 }

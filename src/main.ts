@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     return;
   }
   const env = readEnv();
-  const store = await openStore({ path: env.BG_DB_PATH, synchronous: "FULL" });
+  // NORMAL: webhook intake makes its group commits durable with an fsync of the WAL off the
+  // event loop before acknowledging (src/store/group-commit.ts); other writes are NORMAL.
+  const store = await openStore({ path: env.BG_DB_PATH, synchronous: "NORMAL" });
   const probot: Probot = createProbot();
   const log = probot.log as unknown as Logger;
   const identity: { login?: string } = {};

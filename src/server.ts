@@ -3,6 +3,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node
 import type { AddressInfo } from "node:net";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import type { Logger } from "./log.js";
+import { GroupCommit } from "./store/group-commit.js";
 import type { Store } from "./store/index.js";
 import { BodyTooLargeError, readBody, sendJson } from "./web/http.js";
 import type { Route } from "./web/http.js";
@@ -28,6 +29,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** WEBHOOK_PROXY_URL: a smee.io channel forwarded to the local webhook URL. */
   webhookProxyUrl?: string;
+  /** Share commits between concurrent deliveries (default on; see src/store/group-commit.ts). */
+  groupCommit?: boolean | GroupCommit;
   /** Shown on the landing page. */
   name?: string;
   version?: string;
@@ -35,6 +38,8 @@ export interface ServerOptions {
 
 export interface BgServer {
   http: HttpServer;
+  /** The intake group commit, when on (its `commits` count is a metric). */
+  group: GroupCommit | undefined;
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /** The base URL once listening. */
@@ -64,6 +69,15 @@ export function createServer(o: ServerOptions): BgServer {
   /** Deliveries being handled now: a concurrent replay of one of them is a duplicate. */
   const inFlight = new Map<string, Promise<Outcome>>();
   let proxy: { stop(): Promise<void> } | undefined;
+  const group =
+    o.groupCommit === false
+      ? undefined
+      : o.groupCommit instanceof GroupCommit
+        ? o.groupCommit
+        : new GroupCommit(
+            o.store.db,
+            o.store.db.syncWal ? { sync: () => o.store.db.syncWal!() } : {},
+          );
 
   async function webhook(req: IncomingMessage): Promise<Outcome> {
     const name = header(req, "x-github-event");
@@ -130,8 +144,16 @@ export function createServer(o: ServerOptions): BgServer {
     }
     const work = (async (): Promise<Outcome> => {
       log.debug({ delivery: id, event: name, action }, "webhook received");
-      await o.probot.receive({ id: id!, name, payload } as EmitterWebhookEvent);
-      o.store.deliveries.record({ id: id!, event: name!, action, repo });
+      group?.join();
+      try {
+        await o.probot.receive({ id: id!, name, payload } as EmitterWebhookEvent);
+        o.store.deliveries.record({ id: id!, event: name!, action, repo });
+      } catch (e) {
+        group?.leave();
+        throw e;
+      }
+      // Answer only once the handlers' writes and the delivery record are committed.
+      await group?.commit();
       return { status: 200, body: { ok: true } };
     })();
     inFlight.set(id!, work);
@@ -212,6 +234,7 @@ export function createServer(o: ServerOptions): BgServer {
 
   return {
     http,
+    group,
     url,
     async listen(port, host) {
       await o.probot.ready?.();
@@ -238,6 +261,7 @@ export function createServer(o: ServerOptions): BgServer {
       return address().port;
     },
     async close() {
+      group?.close();
       await proxy?.stop().catch(() => {});
       proxy = undefined;
       if (!http.listening) return;

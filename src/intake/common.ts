@@ -5,6 +5,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { isBot } from "../integrations/github.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
+import type { Repository } from "../store/repositories.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";
 
 /** The payload fields every repository-scoped handler relies on. */
@@ -33,6 +34,8 @@ export interface EventTarget {
   defaultBranch: string | null;
   action: string | undefined;
   log: Logger;
+  /** The repository's row before this event, if known. */
+  known: Repository | undefined;
 }
 
 /** `event.action` or the bare event name, for logs. */
@@ -50,6 +53,20 @@ export const eventLabel = (event: WebhookEvent): string => {
  * installation or repository, or the repository was removed from the installation.
  */
 export function targetOf(deps: IntakeDeps, event: WebhookEvent): EventTarget | null {
+  // Several handlers see the same delivery (its family's, then activity): resolve it once.
+  const p = event.payload;
+  if (p && typeof p === "object") {
+    const hit = targets.get(p);
+    if (hit !== undefined && hit.store === deps.store) return hit.target;
+  }
+  const target = resolveTarget(deps, event);
+  if (p && typeof p === "object") targets.set(p, { store: deps.store, target });
+  return target;
+}
+
+const targets = new WeakMap<object, { store: Store; target: EventTarget | null }>();
+
+function resolveTarget(deps: IntakeDeps, event: WebhookEvent): EventTarget | null {
   const parsed = scopedSchema.safeParse(event.payload);
   const base = deps.log.child({ event: eventLabel(event), delivery: event.id });
   if (!parsed.success) {
@@ -77,11 +94,21 @@ export function targetOf(deps: IntakeDeps, event: WebhookEvent): EventTarget | n
     defaultBranch: repository.default_branch ?? null,
     action,
     log,
+    known,
   };
 }
 
 /** Records (or refreshes) the repository row; call inside the handler's transaction. */
 export function rememberRepo(store: Store, t: EventTarget): void {
+  const k = t.known;
+  if (
+    k?.installed &&
+    k.installationId === t.installationId &&
+    (t.repoId === null || k.repoId === t.repoId) &&
+    (t.defaultBranch === null || k.defaultBranch === t.defaultBranch)
+  ) {
+    return; // nothing new: save a write
+  }
   store.repos.upsert({
     fullName: t.repo,
     repoId: t.repoId,
@@ -91,8 +118,10 @@ export function rememberRepo(store: Store, t: EventTarget): void {
 }
 
 /** The human who triggered an event, or null for bots (bg-agent included) and missing senders. */
+const withSender = z.object({ sender: senderSchema });
+
 export function humanSender(deps: IntakeDeps, payload: unknown): string | null {
-  const p = z.object({ sender: senderSchema }).safeParse(payload);
+  const p = withSender.safeParse(payload);
   if (!p.success || !p.data.sender) return null;
   const s = p.data.sender;
   if (isBot(s)) return null;

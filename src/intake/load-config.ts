@@ -1,4 +1,4 @@
-import { getRepoConfig } from "../config/fetch.js";
+import { CONFIG_TTL_MS, getRepoConfig } from "../config/fetch.js";
 import { parseConfig } from "../config/load.js";
 import type { ConfigProblem, ConfigResult } from "../config/load.js";
 import { httpStatus } from "../integrations/github.js";
@@ -15,6 +15,14 @@ export interface ConfigLoaderOptions {
   /** Sees every result (cached or fresh): reports an invalid file once per hash (config-check.ts). */
   report?(result: ConfigResult): Promise<void>;
 }
+
+/** Configs this process validated, by store and repository (parsing the cached JSON each event is wasted work). */
+const memos = new WeakMap<Store, Map<string, { hash: string; result: ConfigResult }>>();
+const parsed = (store: Store): Map<string, { hash: string; result: ConfigResult }> => {
+  let m = memos.get(store);
+  if (!m) memos.set(store, (m = new Map()));
+  return m;
+};
 
 /** True for errors that mean "the file is broken" (bad YAML, a directory), not "GitHub did not answer". */
 export function isConfigFileError(e: unknown): boolean {
@@ -72,8 +80,23 @@ export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult
   };
   const load = async (): Promise<ConfigResult> => {
     let result: ConfigResult;
+    // Fast path: the row is fresh and this process already validated that exact config.
+    const row = o.store.repos.get(o.repo);
+    const memo = parsed(o.store).get(o.repo.toLowerCase());
+    if (
+      row?.configLoadedAt &&
+      row.configHash &&
+      Date.now() - row.configLoadedAt < CONFIG_TTL_MS &&
+      memo?.hash === row.configHash
+    ) {
+      const clean = memo.result.ok && memo.result.problems.length === 0;
+      const reported =
+        row.configReportedHash === row.configHash || (clean && !row.configReportedHash);
+      if (reported || !o.report) return memo.result;
+    }
     try {
       result = await getRepoConfig(o.store, o.repo, fresh);
+      parsed(o.store).set(o.repo.toLowerCase(), { hash: result.hash, result });
     } catch (e) {
       o.log.warn(
         { err: e },

@@ -6,6 +6,7 @@ import type { Logger } from "../../src/log.js";
 import { memoryLogger } from "../../src/log.js";
 import { createServer } from "../../src/server.js";
 import type { BgServer } from "../../src/server.js";
+import type { GroupCommit } from "../../src/store/group-commit.js";
 import type { Store } from "../../src/store/index.js";
 import type { Route } from "../../src/web/http.js";
 import { memoryStore } from "./store.js";
@@ -43,13 +44,19 @@ export interface TestApp {
 
 /** The real app (createApp + createServer) on 127.0.0.1:0 with an in-memory store. */
 export async function startTestApp(
-  o: { store?: Store; routes?: Route[]; selfLogin?: string } = {},
+  o: { store?: Store; routes?: Route[]; selfLogin?: string; groupCommit?: GroupCommit } = {},
 ): Promise<TestApp> {
   const store = o.store ?? (await memoryStore());
   const probot = testProbot();
   const log = memoryLogger();
   await probot.load(createApp({ store, log, identity: o.selfLogin ? { login: o.selfLogin } : {} }));
-  const server = createServer({ probot, store, log, routes: o.routes ?? [] });
+  const server = createServer({
+    probot,
+    store,
+    log,
+    routes: o.routes ?? [],
+    ...(o.groupCommit ? { groupCommit: o.groupCommit } : {}),
+  });
   await server.listen(0, "127.0.0.1");
   return { store, probot, server, url: server.url(), log, close: () => server.close() };
 }
