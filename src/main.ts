@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   // event loop before acknowledging (src/store/group-commit.ts); other writes are NORMAL.
   const store = await openStore({ path: env.BG_DB_PATH, synchronous: "NORMAL" });
   const probot: Probot = createProbot();
+  await probot.ready(); // its logger exists once initialised
   const log = probot.log as unknown as Logger;
   const identity: { login?: string } = {};
   let loop: WorkerLoop | undefined;

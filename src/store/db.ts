@@ -94,7 +94,7 @@ export async function openSqlite(options: OpenOptions): Promise<Db> {
 /** fsyncs the WAL file through a handle of our own (fsync flushes the file, whatever the descriptor). */
 function walSyncer(walPath: string): () => Promise<void> {
   let handle: Promise<FileHandle | null> | undefined;
-  return async () => {
+  const once = async (): Promise<void> => {
     const { open } = await import("node:fs/promises");
     handle ??= open(walPath, "r").catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return null; // no WAL yet: nothing written, nothing to sync
@@ -113,8 +113,27 @@ function walSyncer(walPath: string): () => Promise<void> {
       throw e;
     }
   };
+  // Coalesced: while an fsync runs, callers share the single next one (which starts after it and
+  // so covers everything they committed), instead of queueing one fsync each.
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const sync = (): Promise<void> => {
+    if (!running) {
+      running = once().finally(() => {
+        running = null;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => {})
+      .then(() => {
+        queued = null;
+        return sync();
+      });
+    return queued;
+  };
+  return sync;
 }
-
 
 interface TxStatements {
   run<A extends unknown[], R>(fn: (...args: A) => R, args: A, raw: RawDb): R;

@@ -12,7 +12,8 @@ describe("GroupCommit", () => {
   let dir: string;
   let store: Store;
   let other: Db;
-  const visible = () => (other.prepare("SELECT COUNT(*) AS n FROM deliveries").get() as { n: number }).n;
+  const visible = () =>
+    (other.prepare("SELECT COUNT(*) AS n FROM deliveries").get() as { n: number }).n;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "bg-group-"));
