@@ -3,6 +3,9 @@
  * better-sqlite3's API so the same SQL runs on better-sqlite3 (the app, the CLI,
  * tests) and on a WebAssembly SQLite in the Action, where no native module may load.
  */
+import type { Database as RawDb } from "better-sqlite3";
+import type { FileHandle } from "node:fs/promises";
+
 export interface RunResult {
   changes: number;
   lastInsertRowid: number | bigint;
@@ -19,6 +22,15 @@ export interface Db {
   exec(sql: string): void;
   /** Run `fn` in one transaction (BEGIN IMMEDIATE .. COMMIT, ROLLBACK on throw). */
   transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** True while a transaction is open (optional: drivers that cannot tell leave it out). */
+  inTransaction?(): boolean;
+  /**
+   * Flushes the write-ahead log to disk off the event loop (optional; file databases only).
+   * With synchronous=NORMAL a commit is written but not fsynced; after this resolves, every
+   * transaction committed before the call survives a power cut. The intake's group commit uses
+   * it to acknowledge deliveries durably without blocking the event loop on fsync.
+   */
+  syncWal?(): Promise<void>;
   /** PRAGMA user_version, read or written. */
   userVersion(value?: number): number;
   close(): void;
@@ -39,23 +51,121 @@ export async function openSqlite(options: OpenOptions): Promise<Db> {
   raw.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
   raw.pragma("busy_timeout = 5000");
   raw.pragma("foreign_keys = ON");
+  // Prepared statements are cached by SQL text: preparing is most of a small query's cost, and
+  // the store's methods prepare on every call. Bounded, since a few statements have dynamic IN lists.
+  const cache = new Map<string, Statement>();
+  let txStmts: TxStatements | undefined;
   return {
     prepare: (sql) => {
+      const hit = cache.get(sql);
+      if (hit) return hit;
       const stmt = raw.prepare(sql);
-      return {
+      const wrapped: Statement = {
         run: (...params) => stmt.run(...params),
         get: (...params) => stmt.get(...params),
         all: (...params) => stmt.all(...params),
       };
+      if (cache.size >= 500) cache.clear();
+      cache.set(sql, wrapped);
+      return wrapped;
     },
     exec: (sql) => {
       raw.exec(sql);
     },
-    transaction: (fn) => raw.transaction(fn).immediate as typeof fn,
+    // better-sqlite3's db.transaction(fn) builds five wrappers per call; store.tx calls it per
+    // write, so this is the same semantics (BEGIN IMMEDIATE, or a savepoint when nested) with
+    // statements prepared once.
+    transaction: (fn) => {
+      const begin = (txStmts ??= prepareTxStatements(raw));
+      return (...args) => begin.run(fn, args, raw);
+    },
+    inTransaction: () => raw.inTransaction,
     userVersion: (value) => {
       if (value !== undefined) raw.pragma(`user_version = ${Math.trunc(value)}`);
       return raw.pragma("user_version", { simple: true }) as number;
     },
-    close: () => raw.close(),
+    ...(options.path === ":memory:" ? {} : { syncWal: walSyncer(`${options.path}-wal`) }),
+    close: () => {
+      raw.close();
+    },
+  };
+}
+
+/** fsyncs the WAL file through a handle of our own (fsync flushes the file, whatever the descriptor). */
+function walSyncer(walPath: string): () => Promise<void> {
+  let handle: Promise<FileHandle | null> | undefined;
+  const once = async (): Promise<void> => {
+    const { open } = await import("node:fs/promises");
+    handle ??= open(walPath, "r").catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return null; // no WAL yet: nothing written, nothing to sync
+      throw e;
+    });
+    const h = await handle;
+    if (!h) {
+      handle = undefined;
+      return;
+    }
+    try {
+      await h.sync();
+    } catch (e) {
+      handle = undefined;
+      await h.close().catch(() => {});
+      throw e;
+    }
+  };
+  // Coalesced: while an fsync runs, callers share the single next one (which starts after it and
+  // so covers everything they committed), instead of queueing one fsync each.
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const sync = (): Promise<void> => {
+    if (!running) {
+      running = once().finally(() => {
+        running = null;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => {})
+      .then(() => {
+        queued = null;
+        return sync();
+      });
+    return queued;
+  };
+  return sync;
+}
+
+interface TxStatements {
+  run<A extends unknown[], R>(fn: (...args: A) => R, args: A, raw: RawDb): R;
+}
+
+function prepareTxStatements(raw: RawDb): TxStatements {
+  const begin = raw.prepare("BEGIN IMMEDIATE");
+  const commit = raw.prepare("COMMIT");
+  const rollback = raw.prepare("ROLLBACK");
+  const savepoint = raw.prepare('SAVEPOINT "bg\ttx"');
+  const release = raw.prepare('RELEASE "bg\ttx"');
+  const rollbackTo = raw.prepare('ROLLBACK TO "bg\ttx"');
+  return {
+    run(fn, args, db) {
+      const nested = db.inTransaction;
+      (nested ? savepoint : begin).run();
+      try {
+        const result = fn(...args);
+        if (result && typeof (result as { then?: unknown }).then === "function") {
+          throw new TypeError("Transaction function cannot return a promise");
+        }
+        (nested ? release : commit).run();
+        return result;
+      } catch (e) {
+        if (db.inTransaction) {
+          if (nested) {
+            rollbackTo.run();
+            release.run();
+          } else rollback.run();
+        }
+        throw e;
+      }
+    },
   };
 }

@@ -204,6 +204,33 @@ export class TaskStore {
   }
 
   /**
+   * Cancels pending tasks only (a running task finishes and records its result): a closed PR,
+   * a closed issue, a removed repository. Returns how many.
+   */
+  cancelPending(
+    where: { repo: string; type?: TaskType; source?: string },
+    reason: string,
+    now = Date.now(),
+  ): number {
+    const clauses = ["repo = ?", "status = 'pending'"];
+    const params: unknown[] = [where.repo];
+    if (where.type) {
+      clauses.push("type = ?");
+      params.push(where.type);
+    }
+    if (where.source) {
+      clauses.push("source = ?");
+      params.push(where.source);
+    }
+    return this.db
+      .prepare(
+        `UPDATE tasks SET status = 'cancelled', last_error = ?, dedup_key = dedup_key || '#' || id, updated_at = ?
+         WHERE ${clauses.join(" AND ")}`,
+      )
+      .run(reason, now, ...params).changes;
+  }
+
+  /**
    * Claims up to `limit` due tasks with a lease, in priority order. A running task whose
    * lease expired (its worker crashed) is claimable again. Atomic: two workers never claim
    * the same task.

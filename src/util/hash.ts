@@ -15,3 +15,10 @@ export function stableStringify(value: unknown): string {
 }
 
 export const hashOf = (value: unknown): string => sha256(stableStringify(value)).slice(0, 16);
+
+/**
+ * The content hash of an issue for tech-debt analysis: `hashOf({title, body})` with a missing
+ * body taken as "" (GitHub sends null for an empty body). Intake, sweeps and processors all use it.
+ */
+export const issueContentHash = (title: string, body: string | null | undefined): string =>
+  hashOf({ title, body: body ?? "" });

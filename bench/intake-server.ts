@@ -1,0 +1,96 @@
+/**
+ * A server for bench/intake.ts, run in its own process so the load generator does not share its
+ * event loop: `ours` = bg-agent's app (createApp + createServer, file store as in production:
+ * synchronous=NORMAL plus an fsync of the WAL per group commit before answering); `bare` = Probot's own Server with handlers that do nothing. Prints
+ * `PORT <n>` when listening.
+ */
+import { mkdtempSync } from "node:fs";
+import { createServer as netServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Probot, ProbotOctokit, Server } from "probot";
+import { createApp } from "../src/app.js";
+import { parseConfig } from "../src/config/load.js";
+import { silentLogger } from "../src/log.js";
+import { createServer } from "../src/server.js";
+import { GroupCommit } from "../src/store/group-commit.js";
+import { openStore } from "../src/store/index.js";
+import { sendJson } from "../src/web/http.js";
+
+const kind = process.argv[2];
+const secret = process.env.BENCH_SECRET ?? "bench-secret";
+const privateKey = process.env.BENCH_PRIVATE_KEY ?? "";
+const repos = Number(process.env.BENCH_REPOS ?? "50");
+const options = {
+  appId: 1,
+  privateKey,
+  secret,
+  logLevel: "fatal" as const,
+  Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+};
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = netServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+
+if (kind === "bare") {
+  const probe = new Probot(options);
+  await probe.ready();
+  const server = new Server({
+    Probot: Probot.defaults(options),
+    port: await freePort(),
+    host: "127.0.0.1",
+    log: probe.log,
+  });
+  await server.load((app) => {
+    app.onAny(async () => {});
+  });
+  await server.start();
+  console.log(`PORT ${server.port}`);
+} else {
+  const dir = mkdtempSync(join(tmpdir(), "bg-bench-"));
+  const store = await openStore({
+    path: join(dir, "bench.db"),
+    synchronous: (process.env.BENCH_SYNC as "FULL" | "NORMAL" | undefined) ?? "NORMAL",
+  });
+  const raw = { tech_debt: { github: { labels: ["tech-debt"] } } };
+  const cfg = parseConfig(raw);
+  for (let i = 0; i < repos; i++) {
+    const repo = `bench/repo-${i}`;
+    store.repos.upsert({ fullName: repo, installationId: 1, defaultBranch: "main" });
+    // Config cached far in the future: the bench measures intake, not GitHub.
+    store.repos.setConfig(
+      repo,
+      { json: JSON.stringify(raw), hash: cfg.hash, valid: true, errors: [] },
+      Date.now() + 3600_000,
+    );
+  }
+  const probot = new Probot(options);
+  if (kind === "noop") await probot.load((app) => app.onAny(async () => {}));
+  else await probot.load(createApp({ store, log: silentLogger }));
+  const server = createServer({
+    probot,
+    store,
+    log: silentLogger,
+    ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store.db) } : {}),
+    routes: [
+      (_req, res, url) =>
+        url.pathname === "/bench/stats"
+          ? sendJson(res, 200, {
+              tasks: store.tasks.counts(),
+              deliveries: store.deliveries.countsByEvent(),
+              commits: server.group?.commits ?? null,
+            })
+          : false,
+    ],
+  });
+  const port = await server.listen(0, "127.0.0.1");
+  console.log(`PORT ${port}`);
+}
+
+process.on("SIGINT", () => process.exit(0));

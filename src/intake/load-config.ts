@@ -1,0 +1,117 @@
+import { CONFIG_TTL_MS, getRepoConfig } from "../config/fetch.js";
+import { parseConfig } from "../config/load.js";
+import type { ConfigProblem, ConfigResult } from "../config/load.js";
+import { httpStatus } from "../integrations/github.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import { hashOf } from "../util/hash.js";
+
+export interface ConfigLoaderOptions {
+  store: Store;
+  log: Logger;
+  repo: string;
+  /** Reads the merged raw config, null when there is no file: `context.config("bg-agent.yml")` in the app. */
+  read(): Promise<unknown>;
+  /** Sees every result (cached or fresh): reports an invalid file once per hash (config-check.ts). */
+  report?(result: ConfigResult): Promise<void>;
+}
+
+/** Configs this process validated, by store and repository (parsing the cached JSON each event is wasted work). */
+const memos = new WeakMap<Store, Map<string, { hash: string; result: ConfigResult }>>();
+const parsed = (store: Store): Map<string, { hash: string; result: ConfigResult }> => {
+  let m = memos.get(store);
+  if (!m) memos.set(store, (m = new Map()));
+  return m;
+};
+
+/** True for errors that mean "the file is broken" (bad YAML, a directory), not "GitHub did not answer". */
+export function isConfigFileError(e: unknown): boolean {
+  return (
+    httpStatus(e) === undefined &&
+    /\[@probot\/octokit-plugin-config\]/.test((e as Error)?.message ?? "")
+  );
+}
+
+const problemsOf = (errors: string[]): ConfigProblem[] =>
+  errors.map((e) => {
+    const i = e.indexOf(": ");
+    return i < 0
+      ? { path: "(file)", message: e }
+      : { path: e.slice(0, i), message: e.slice(i + 2) };
+  });
+
+/** The last config cached for a repository, however old, or undefined. */
+export function lastKnownConfig(store: Store, repo: string): ConfigResult | undefined {
+  const r = store.repos.get(repo);
+  if (!r?.configHash) return undefined;
+  if (!r.configValid)
+    return {
+      ok: false,
+      found: true,
+      hash: r.configHash,
+      raw: null,
+      problems: problemsOf(r.configErrors),
+    };
+  return parseConfig(r.configJson === null ? null : (JSON.parse(r.configJson) as unknown));
+}
+
+/**
+ * The `loadConfig` intake handlers get: the store's cached config, else `read()` validated and
+ * cached. A broken file is a config problem (reported, no new work); GitHub failing to answer is
+ * not: then the last known config (or the defaults) is used for this event and nothing is cached,
+ * so the worker, which re-reads the config before acting, has the final word.
+ */
+export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult> {
+  let memo: Promise<ConfigResult> | undefined;
+  const fresh = async (): Promise<ConfigResult> => {
+    try {
+      return parseConfig((await o.read()) ?? null);
+    } catch (e) {
+      if (!isConfigFileError(e)) throw e;
+      const message = (e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "");
+      return {
+        ok: false,
+        found: true,
+        hash: hashOf({ error: message }),
+        raw: null,
+        problems: [{ path: "(file)", message }],
+      };
+    }
+  };
+  const load = async (): Promise<ConfigResult> => {
+    let result: ConfigResult;
+    // Fast path: the row is fresh and this process already validated that exact config.
+    const row = o.store.repos.get(o.repo);
+    const memo = parsed(o.store).get(o.repo.toLowerCase());
+    if (
+      row?.configLoadedAt &&
+      row.configHash &&
+      Date.now() - row.configLoadedAt < CONFIG_TTL_MS &&
+      memo?.hash === row.configHash
+    ) {
+      const clean = memo.result.ok && memo.result.problems.length === 0;
+      const reported =
+        row.configReportedHash === row.configHash || (clean && !row.configReportedHash);
+      if (reported || !o.report) return memo.result;
+    }
+    try {
+      result = await getRepoConfig(o.store, o.repo, fresh);
+      parsed(o.store).set(o.repo.toLowerCase(), { hash: result.hash, result });
+    } catch (e) {
+      o.log.warn(
+        { err: e },
+        "could not read .github/bg-agent.yml from GitHub; using the last known config",
+      );
+      return lastKnownConfig(o.store, o.repo) ?? parseConfig(null);
+    }
+    if (o.report) {
+      try {
+        await o.report(result);
+      } catch (e) {
+        o.log.warn({ err: e }, "could not report the config's problems");
+      }
+    }
+    return result;
+  };
+  return () => (memo ??= load());
+}

@@ -1,0 +1,104 @@
+import { z } from "zod";
+import type { EmitterWebhookEventName } from "@octokit/webhooks";
+import type { Store } from "../store/index.js";
+import { configForNewWork, parsePayload, rememberRepo, targetOf } from "./common.js";
+import type { EventTarget } from "./common.js";
+import type { IntakeDeps, WebhookEvent } from "./types.js";
+
+export const PULL_REQUEST_EVENTS = [
+  "pull_request.opened",
+  "pull_request.reopened",
+  "pull_request.synchronize",
+  "pull_request.ready_for_review",
+  "pull_request.labeled",
+  "pull_request.unlabeled",
+  "pull_request.closed",
+] as const satisfies readonly EmitterWebhookEventName[];
+
+export const PULL_REQUEST_REVIEW_EVENTS = [
+  "pull_request_review.submitted",
+  "pull_request_review.dismissed",
+] as const satisfies readonly EmitterWebhookEventName[];
+
+const pullRequestSchema = z.object({
+  number: z.number().int().positive(),
+  state: z.string(),
+  draft: z.boolean().optional(),
+  head: z.object({ sha: z.string().min(1) }),
+});
+
+const payloadSchema = z.object({ action: z.string(), pull_request: pullRequestSchema });
+
+export interface AutomergeTarget {
+  pr: number;
+  headSha?: string;
+}
+
+/**
+ * Queues one `automerge` evaluation per PR (source `pr:<n>`): a pending one is refreshed with the
+ * newest head SHA; a running one gets exactly one follow-up, so an event during an evaluation is
+ * never lost. Returns how many were created or refreshed.
+ */
+export function enqueueAutomerge(
+  store: Store,
+  t: EventTarget,
+  prs: AutomergeTarget[],
+  deliveryId: string,
+): number {
+  let n = 0;
+  for (const p of prs) {
+    const r = store.tasks.enqueue({
+      repo: t.repo,
+      type: "automerge",
+      source: `pr:${p.pr}`,
+      payload: { pr: p.pr, ...(p.headSha ? { headSha: p.headSha } : {}) },
+      deliveryId,
+    });
+    if (r.outcome !== "unchanged") n++;
+  }
+  return n;
+}
+
+/** Cancels what is pending for a PR (every task type with source `pr:<n>`). */
+export function cancelForPr(store: Store, t: EventTarget, pr: number, reason: string): number {
+  return store.tasks.cancelPending({ repo: t.repo, source: `pr:${pr}` }, reason);
+}
+
+async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
+  const t = targetOf(deps, event);
+  if (!t) return;
+  const p = parsePayload(payloadSchema, event, t.log);
+  if (!p) return;
+  const pr = p.pull_request;
+  const log = t.log.child({ pr: pr.number });
+  if (pr.state !== "open" || (event.name === "pull_request" && p.action === "closed")) {
+    const cancelled = deps.store.tx(() => {
+      rememberRepo(deps.store, t);
+      return cancelForPr(deps.store, t, pr.number, `PR #${pr.number} was closed`);
+    });
+    log.info({ cancelled }, "PR closed: pending work cancelled");
+    return;
+  }
+  if (pr.draft) {
+    log.debug("skip: draft PR (queued when it is marked ready for review)");
+    return;
+  }
+  const config = await configForNewWork(deps, t);
+  if (!config) return;
+  if (!config.automerge.enabled) {
+    log.debug("skip: automerge is disabled");
+    return;
+  }
+  const queued = deps.store.tx(() => {
+    rememberRepo(deps.store, t);
+    return enqueueAutomerge(deps.store, t, [{ pr: pr.number, headSha: pr.head.sha }], event.id);
+  });
+  log.info({ queued, headSha: pr.head.sha }, "automerge evaluation queued");
+  if (queued) deps.wake?.();
+}
+
+/** pull_request opened/reopened/synchronize/ready_for_review/labeled/unlabeled/closed. */
+export const onPullRequest = onPrChange;
+
+/** pull_request_review submitted/dismissed: the PR's approvals changed. */
+export const onPullRequestReview = onPrChange;

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import type { EmitterWebhookEventName } from "@octokit/webhooks";
+import { CONFIG_PATH } from "../config/load.js";
+import { parsePayload, rememberRepo, targetOf } from "./common.js";
+import type { IntakeDeps, WebhookEvent } from "./types.js";
+
+export const PUSH_EVENTS = ["push"] as const satisfies readonly EmitterWebhookEventName[];
+
+const commitSchema = z.object({
+  added: z.array(z.string()).default([]),
+  modified: z.array(z.string()).default([]),
+  removed: z.array(z.string()).default([]),
+});
+
+const payloadSchema = z.object({
+  ref: z.string(),
+  after: z.string().optional(),
+  deleted: z.boolean().optional(),
+  commits: z.array(commitSchema).default([]),
+  size: z.number().int().optional(),
+  repository: z.object({
+    full_name: z.string(),
+    name: z.string(),
+    default_branch: z.string().optional(),
+    owner: z.object({ login: z.string().optional(), name: z.string().nullish() }).optional(),
+  }),
+});
+
+/** GitHub lists at most 20 commits in a push payload: beyond that we cannot tell what changed. */
+const MAX_LISTED_COMMITS = 20;
+
+/**
+ * A push to the default branch that touches `.github/bg-agent.yml` invalidates the cached config
+ * and re-reads it at once, so a broken file is reported (check run `bg-agent/config`) right away
+ * and a fix takes effect on the next event. A push to an organisation's `.github` repository
+ * (where `_extends` bases usually live) invalidates the config of every repository of that owner.
+ */
+export async function onPush(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
+  const t = targetOf(deps, event);
+  if (!t) return;
+  const p = parsePayload(payloadSchema, event, t.log);
+  if (!p) return;
+  if (p.deleted || !t.defaultBranch || p.ref !== `refs/heads/${t.defaultBranch}`) return;
+  const listedAll =
+    p.commits.length < MAX_LISTED_COMMITS && (p.size === undefined || p.size <= p.commits.length);
+  const touched =
+    !listedAll ||
+    p.commits.some((c) => [...c.added, ...c.modified, ...c.removed].includes(CONFIG_PATH));
+  if (!touched) return;
+  const owner = t.repo.split("/")[0]!.toLowerCase();
+  const invalidated = deps.store.tx(() => {
+    rememberRepo(deps.store, t);
+    const names = [t.repo];
+    if (p.repository.name === ".github") {
+      for (const r of deps.store.repos.list({ installedOnly: true })) {
+        if (r.fullName.split("/")[0]!.toLowerCase() === owner) names.push(r.fullName);
+      }
+    }
+    for (const n of names) deps.store.repos.invalidateConfig(n);
+    return names.length;
+  });
+  t.log.info({ invalidated }, "config changed on the default branch: cache invalidated");
+  await deps.loadConfig();
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { createProbot, run } from "probot";
+import type { Probot } from "probot";
+import { createApp } from "./app.js";
+import { readEnv } from "./env.js";
+import type { GitHubClient } from "./integrations/github.js";
+import type { Logger } from "./log.js";
+import { createProcessors } from "./processors/index.js";
+import { createServer } from "./server.js";
+import { openStore } from "./store/index.js";
+import { createAppWorkerEnv } from "./worker/app-env.js";
+import { startWorkerLoop } from "./worker/loop.js";
+import type { WorkerLoop } from "./worker/loop.js";
+
+const version = (): string => {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return "unknown";
+  }
+};
+
+/** bg-agent's entry point: Probot's setup mode without credentials, else the app, its server and its worker. */
+async function main(): Promise<void> {
+  const hasKey = Boolean(process.env.PRIVATE_KEY || process.env.PRIVATE_KEY_PATH);
+  if (!process.env.APP_ID || !hasKey) {
+    // Probot's setup page registers the GitHub App from app.yml and writes APP_ID, PRIVATE_KEY and
+    // WEBHOOK_SECRET to .env; restart afterwards to run the app.
+    await run(() => {});
+    return;
+  }
+  const env = readEnv();
+  // NORMAL: webhook intake makes its group commits durable with an fsync of the WAL off the
+  // event loop before acknowledging (src/store/group-commit.ts); other writes are NORMAL.
+  const store = await openStore({ path: env.BG_DB_PATH, synchronous: "NORMAL" });
+  const probot: Probot = createProbot();
+  await probot.ready(); // its logger exists once initialised
+  const log = probot.log as unknown as Logger;
+  const identity: { login?: string } = {};
+  let loop: WorkerLoop | undefined;
+  await probot.load(
+    createApp({
+      store,
+      identity,
+      wake: () =>
+        void loop?.wake().catch((e: unknown) => log.warn({ err: e }, "worker pass failed")),
+    }),
+  );
+
+  const server = createServer({
+    probot,
+    store,
+    log,
+    routes: [],
+    webhookPath: probot.webhookPath,
+    webhookProxyUrl: process.env.WEBHOOK_PROXY_URL || undefined,
+    version: version(),
+  });
+  await server.listen(Number(process.env.PORT) || 3000, process.env.HOST || undefined);
+
+  // Who we are, so our own events never count as a person's (isBot covers `[bot]` logins too).
+  void (async () => {
+    const app = (await probot.auth()) as GitHubClient;
+    const { data } = await app.rest.apps.getAuthenticated();
+    if (data?.slug) identity.login = `${data.slug}[bot]`;
+    log.info(`running as ${identity.login ?? "(unknown)"}`);
+  })().catch((e: unknown) => log.warn({ err: e }, "could not read the app's identity from GitHub"));
+
+  if (env.BG_WORKER === "on") {
+    try {
+      loop = startWorkerLoop(createAppWorkerEnv({ probot, store, log, env }), createProcessors(), {
+        tickSeconds: env.BG_TICK_SECONDS,
+      });
+      log.info(`worker loop started (a pass every ${env.BG_TICK_SECONDS}s)`);
+    } catch (e) {
+      log.warn(
+        { err: e },
+        "the worker loop did not start; webhooks are still recorded (run the worker with the CLI or the Action)",
+      );
+    }
+  } else {
+    log.info("BG_WORKER=off: webhooks are recorded; the worker runs elsewhere (CLI or Action)");
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    try {
+      await loop?.stop();
+      await server.close();
+      store.close();
+      process.exit(0);
+    } catch (e) {
+      log.error({ err: e }, "error while shutting down");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

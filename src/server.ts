@@ -1,0 +1,274 @@
+import { createServer as createHttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import type { Logger } from "./log.js";
+import { GroupCommit } from "./store/group-commit.js";
+import type { Store } from "./store/index.js";
+import { BodyTooLargeError, readBody, sendJson } from "./web/http.js";
+import type { Route } from "./web/http.js";
+
+/** GitHub caps webhook payloads at 25 MB. */
+export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
+
+/** What the server needs of Probot: signature verification and dispatch to the handlers. */
+export interface WebhookReceiver {
+  webhooks: { verify(payload: string, signature: string): Promise<boolean> };
+  receive(event: EmitterWebhookEvent): Promise<void>;
+  ready?(): Promise<unknown>;
+}
+
+export interface ServerOptions {
+  probot: WebhookReceiver;
+  store: Store;
+  log: Logger;
+  /** Extra routes tried in order after the webhook (admin API, dashboard, worker API). */
+  routes?: Route[];
+  webhookPath?: string;
+  maxBodyBytes?: number;
+  /** WEBHOOK_PROXY_URL: a smee.io channel forwarded to the local webhook URL. */
+  webhookProxyUrl?: string;
+  /** Share commits between concurrent deliveries (default on; see src/store/group-commit.ts). */
+  groupCommit?: boolean | GroupCommit;
+  /** Shown on the landing page. */
+  name?: string;
+  version?: string;
+}
+
+export interface BgServer {
+  http: HttpServer;
+  /** The intake group commit, when on (its `commits` count is a metric). */
+  group: GroupCommit | undefined;
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** The base URL once listening. */
+  url(): string;
+  close(): Promise<void>;
+}
+
+type Outcome = { status: number; body: Record<string, unknown> };
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * bg-agent's HTTP server. Probot's own Server puts its webhook middleware first, with no body
+ * cap and a 500 for malformed JSON, so we front Probot: the webhook endpoint checks size, headers
+ * and signature, dedups by X-GitHub-Delivery, and answers 2xx only after every handler finished
+ * (their transactions committed). Bad input is a 4xx, never a 500; an internal failure (e.g. the
+ * database) is a 500 and the delivery is not recorded, so a redelivery is processed.
+ */
+export function createServer(o: ServerOptions): BgServer {
+  const log = o.log.child({ name: "server" });
+  const webhookPath = o.webhookPath ?? DEFAULT_WEBHOOK_PATH;
+  const limit = o.maxBodyBytes ?? MAX_WEBHOOK_BYTES;
+  const routes = o.routes ?? [];
+  /** Deliveries being handled now: a concurrent replay of one of them is a duplicate. */
+  const inFlight = new Map<string, Promise<Outcome>>();
+  let proxy: { stop(): Promise<void> } | undefined;
+  const group =
+    o.groupCommit === false
+      ? undefined
+      : o.groupCommit instanceof GroupCommit
+        ? o.groupCommit
+        : new GroupCommit(
+            o.store.db,
+            o.store.db.syncWal ? { sync: () => o.store.db.syncWal!() } : {},
+          );
+
+  async function webhook(req: IncomingMessage): Promise<Outcome> {
+    const name = header(req, "x-github-event");
+    const id = header(req, "x-github-delivery");
+    const signature = header(req, "x-hub-signature-256");
+    let body: Buffer;
+    try {
+      body = await readBody(req, limit);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError)
+        return { status: 413, body: { error: `payload over GitHub's ${limit} byte cap` } };
+      throw e;
+    }
+    const missing = [
+      !name && "X-GitHub-Event",
+      !id && "X-GitHub-Delivery",
+      !signature && "X-Hub-Signature-256",
+    ].filter(Boolean);
+    if (missing.length)
+      return { status: 400, body: { error: `missing header ${missing.join(", ")}` } };
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name!) || id!.length > 200) {
+      return { status: 400, body: { error: "malformed X-GitHub-Event or X-GitHub-Delivery" } };
+    }
+    const text = body.toString("utf8");
+    let verified = false;
+    try {
+      verified =
+        /^sha256=[0-9a-f]{64}$/i.test(signature!) &&
+        (await o.probot.webhooks.verify(text, signature!));
+    } catch {
+      verified = false;
+    }
+    if (!verified) {
+      log.warn(
+        { delivery: id, event: name },
+        "webhook signature does not match WEBHOOK_SECRET; ignored",
+      );
+      return { status: 401, body: { error: "signature does not match" } };
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return { status: 400, body: { error: "body is not JSON" } };
+    }
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+      return { status: 400, body: { error: "body is not a JSON object" } };
+    }
+    const p = payload as { action?: unknown; repository?: { full_name?: unknown } };
+    const action = typeof p.action === "string" ? p.action : null;
+    const repo = typeof p.repository?.full_name === "string" ? p.repository.full_name : null;
+    const running = inFlight.get(id!);
+    if (running) {
+      // A replay racing the original: answer what the original gets (a 500 stays a 500).
+      const first = await running.catch(() => ({
+        status: 500,
+        body: { error: "internal error; redeliver later" },
+      }));
+      return { status: first.status, body: { ...first.body, duplicate: true } };
+    }
+    if (o.store.deliveries.has(id!)) {
+      log.info({ delivery: id, event: name }, "duplicate delivery ignored");
+      return { status: 200, body: { ok: true, duplicate: true } };
+    }
+    const work = (async (): Promise<Outcome> => {
+      log.debug({ delivery: id, event: name, action }, "webhook received");
+      group?.join();
+      try {
+        await o.probot.receive({ id: id!, name, payload } as EmitterWebhookEvent);
+        o.store.deliveries.record({ id: id!, event: name!, action, repo });
+      } catch (e) {
+        group?.leave();
+        throw e;
+      }
+      // Answer only once the handlers' writes and the delivery record are committed.
+      await group?.commit();
+      return { status: 200, body: { ok: true } };
+    })();
+    inFlight.set(id!, work);
+    try {
+      return await work;
+    } finally {
+      inFlight.delete(id!);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const isWebhook =
+      url.pathname === webhookPath ||
+      (url.pathname === "/" && req.method === "POST" && header(req, "x-github-event"));
+    if (isWebhook) {
+      if (req.method !== "POST") {
+        sendJson(res, 405, { error: "webhooks are POSTed" }, { allow: "POST" });
+        return;
+      }
+      let out: Outcome;
+      try {
+        out = await webhook(req);
+      } catch (e) {
+        log.error(
+          { err: e, delivery: header(req, "x-github-delivery") },
+          "webhook handling failed; not recorded, a redelivery will be processed",
+        );
+        out = { status: 500, body: { error: "internal error; redeliver later" } };
+      }
+      sendJson(res, out.status, out.body, out.status === 413 ? { connection: "close" } : {});
+      return;
+    }
+    if (req.method === "GET" && url.pathname === "/ping") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("PONG");
+      return;
+    }
+    for (const route of routes) {
+      if (await route(req, res, url)) return;
+    }
+    if (req.method === "GET" && url.pathname === "/") {
+      sendJson(res, 200, {
+        name: o.name ?? "bg-agent",
+        ...(o.version ? { version: o.version } : {}),
+        webhook: webhookPath,
+        health: "/ping",
+        docs: "https://github.com/bg-agent/bg-agent#readme",
+      });
+      return;
+    }
+    sendJson(res, 404, { error: "not found" });
+  }
+
+  const http = createHttpServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log.error({ err: e, url: req.url }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      else res.end();
+    });
+  });
+  http.requestTimeout = 60_000;
+
+  const address = (): AddressInfo => {
+    const a = http.address();
+    if (!a || typeof a === "string") throw new Error("the server is not listening");
+    return a;
+  };
+  const url = (): string => {
+    const a = address();
+    const host =
+      a.address === "::" || a.address === "0.0.0.0"
+        ? "127.0.0.1"
+        : a.family === "IPv6"
+          ? `[${a.address}]`
+          : a.address;
+    return `http://${host}:${a.port}`;
+  };
+
+  return {
+    http,
+    group,
+    url,
+    async listen(port, host) {
+      await o.probot.ready?.();
+      await new Promise<void>((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(port, host, () => {
+          http.off("error", reject);
+          resolve();
+        });
+      });
+      log.info(`listening on ${url()} (webhooks at ${webhookPath})`);
+      if (o.webhookProxyUrl) {
+        const { SmeeClient } = await import("smee-client");
+        const target = `${url()}${webhookPath}`;
+        const client = new SmeeClient({
+          source: o.webhookProxyUrl,
+          target,
+          logger: { info: (m: string) => log.info(m), error: (m: string) => log.error(m) },
+        });
+        await client.start();
+        proxy = client;
+        log.info(`forwarding ${o.webhookProxyUrl} to ${target}`);
+      }
+      return address().port;
+    },
+    async close() {
+      group?.close();
+      await proxy?.stop().catch(() => {});
+      proxy = undefined;
+      if (!http.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        http.close((err) => (err ? reject(err) : resolve()));
+        http.closeIdleConnections();
+      });
+    },
+  };
+}

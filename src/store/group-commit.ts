@@ -1,0 +1,155 @@
+import type { Db } from "./db.js";
+
+export interface GroupCommitOptions {
+  /**
+   * How long a finished delivery may wait for deliveries still running to join its commit.
+   * 0 (the default): commit at the end of the current event-loop turn, which already groups
+   * every delivery that finished in it.
+   */
+  maxWaitMs?: number;
+  /**
+   * Makes a commit durable before its deliveries are acknowledged, off the event loop
+   * (Db.syncWal with synchronous=NORMAL). Without it the commit's own durability applies.
+   */
+  sync?: () => Promise<void>;
+}
+
+/**
+ * Group commit for webhook intake. A commit (an fsync with synchronous=FULL) costs far more than
+ * the few rows a delivery writes, so concurrent deliveries share one transaction: each `join()`s
+ * before its handlers run (their `store.tx` calls become savepoints inside the group, so a failing
+ * handler still rolls back alone), then awaits `commit()`, which resolves once a COMMIT that
+ * includes everything it wrote has succeeded. The group commits as soon as no joined delivery is
+ * still running, or after `maxWaitMs`. A failed or lost group rejects every waiter, so none of
+ * its deliveries is acknowledged.
+ */
+export class GroupCommit {
+  private open = false;
+  private active = 0;
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly maxWaitMs: number;
+  private readonly sync: (() => Promise<void>) | undefined;
+  /** Commits so far (for tests and metrics). */
+  commits = 0;
+
+  constructor(
+    private readonly db: Db,
+    opts: GroupCommitOptions = {},
+  ) {
+    this.maxWaitMs = opts.maxWaitMs ?? 0;
+    this.sync = opts.sync;
+  }
+
+  /** A delivery starts: writes from now on join the open group (opened if needed). */
+  join(): void {
+    this.active++;
+    this.ensureOpen();
+  }
+
+  /** A delivery that will not commit (it failed): it stops holding the group open. */
+  leave(): void {
+    this.active = Math.max(0, this.active - 1);
+    this.schedule();
+  }
+
+  /** A delivery is done writing: resolves once its writes are committed. */
+  commit(): Promise<void> {
+    this.active = Math.max(0, this.active - 1);
+    if (!this.open) return this.sync ? this.sync() : Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private ensureOpen(): void {
+    if (this.open) return;
+    if (this.db.inTransaction?.()) return; // someone else's transaction: our writes join it as savepoints
+    this.db.exec("BEGIN IMMEDIATE");
+    this.open = true;
+  }
+
+  private schedule(): void {
+    if (!this.open) {
+      this.release(null);
+      return;
+    }
+    if (!this.waiters.length && this.active > 0) return;
+    if (this.active === 0 || this.maxWaitMs <= 0) {
+      // Everything that finished in this turn of the event loop shares the commit.
+      this.immediate ??= setImmediate(() => this.flush());
+    } else {
+      this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+    }
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    if (!this.open) {
+      this.release(null);
+      return;
+    }
+    this.open = false;
+    let error: Error | null = null;
+    let committed = false;
+    if (this.db.inTransaction && !this.db.inTransaction()) {
+      // SQLite rolled the group back (I/O error, disk full): nothing of it is durable.
+      error = new Error(
+        "the intake transaction was rolled back by SQLite; deliveries not acknowledged",
+      );
+    } else {
+      try {
+        this.db.exec("COMMIT");
+        this.commits++;
+        committed = true;
+      } catch (e) {
+        error = e instanceof Error ? e : new Error(String(e));
+        try {
+          if (this.db.inTransaction?.() ?? true) this.db.exec("ROLLBACK");
+        } catch {
+          // already rolled back
+        }
+      }
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    if (committed && this.sync) {
+      // The fsync runs on libuv's pool while the next group fills.
+      this.sync().then(
+        () => this.settle(waiters, null),
+        (e: unknown) => this.settle(waiters, e instanceof Error ? e : new Error(String(e))),
+      );
+    } else {
+      this.settle(waiters, error);
+    }
+    // Deliveries still running keep writing: give them a new group.
+    if (this.active > 0) this.ensureOpen();
+  }
+
+  private release(error: Error | null): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.settle(waiters, error);
+  }
+
+  private settle(
+    waiters: { resolve: () => void; reject: (e: Error) => void }[],
+    error: Error | null,
+  ): void {
+    for (const w of waiters) {
+      if (error) w.reject(error);
+      else w.resolve();
+    }
+  }
+
+  /** Commits whatever is open now (shutdown). */
+  close(): void {
+    this.active = 0;
+    this.flush();
+  }
+}

@@ -1,0 +1,117 @@
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { Probot, ProbotOctokit } from "probot";
+import { createApp } from "../../src/app.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { Logger } from "../../src/log.js";
+import { memoryLogger } from "../../src/log.js";
+import { createServer } from "../../src/server.js";
+import type { BgServer } from "../../src/server.js";
+import type { GroupCommit } from "../../src/store/group-commit.js";
+import type { Store } from "../../src/store/index.js";
+import type { Route } from "../../src/web/http.js";
+import { memoryStore } from "./store.js";
+
+export const WEBHOOK_SECRET = "test-webhook-secret";
+export const WEBHOOK_PATH = "/api/github/webhooks";
+
+let key: string | undefined;
+/** A throwaway RSA key for the app's JWT (never used against a real GitHub). */
+export const testPrivateKey = (): string =>
+  (key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+    type: "pkcs1",
+    format: "pem",
+  }) as string);
+
+/** Probot with retries and throttling off, pointed at api.github.com (for nock). */
+export function testProbot(): Probot {
+  return new Probot({
+    appId: 123,
+    privateKey: testPrivateKey(),
+    secret: WEBHOOK_SECRET,
+    logLevel: "fatal",
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+}
+
+export interface TestApp {
+  store: Store;
+  probot: Probot;
+  server: BgServer;
+  url: string;
+  log: Logger & { lines: { level: string; msg: string; obj?: object }[] };
+  close(): Promise<void>;
+}
+
+/** The real app (createApp + createServer) on 127.0.0.1:0 with an in-memory store. */
+export async function startTestApp(
+  o: { store?: Store; routes?: Route[]; selfLogin?: string; groupCommit?: GroupCommit } = {},
+): Promise<TestApp> {
+  const store = o.store ?? (await memoryStore());
+  const probot = testProbot();
+  const log = memoryLogger();
+  await probot.load(createApp({ store, log, identity: o.selfLogin ? { login: o.selfLogin } : {} }));
+  const server = createServer({
+    probot,
+    store,
+    log,
+    routes: o.routes ?? [],
+    ...(o.groupCommit ? { groupCommit: o.groupCommit } : {}),
+  });
+  await server.listen(0, "127.0.0.1");
+  return { store, probot, server, url: server.url(), log, close: () => server.close() };
+}
+
+export interface Delivery {
+  name: string;
+  payload: unknown;
+  id?: string;
+  /** Overrides the signature (bad-signature tests). */
+  signature?: string;
+  /** Raw body instead of JSON.stringify(payload). */
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export async function sign(probot: Probot, body: string): Promise<string> {
+  return probot.webhooks.sign(body);
+}
+
+/** POSTs a signed delivery; returns the status and the parsed JSON answer. */
+export async function deliver(
+  app: Pick<TestApp, "url" | "probot">,
+  d: Delivery,
+): Promise<{ status: number; body: Record<string, unknown>; id: string }> {
+  const body = d.body ?? JSON.stringify(d.payload);
+  const id = d.id ?? randomUUID();
+  const res = await fetch(`${app.url}${WEBHOOK_PATH}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": d.name,
+      "x-github-delivery": id,
+      "x-hub-signature-256": d.signature ?? (await app.probot.webhooks.sign(body)),
+      ...d.headers,
+    },
+    body,
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed, id };
+}
+
+/** Caches a config for a repository so handlers need no network. */
+export function seedConfig(store: Store, repo: string, raw: unknown, installationId = 1): void {
+  store.repos.upsert({ fullName: repo, installationId });
+  const r = parseConfig(raw);
+  store.repos.setConfig(repo, {
+    json: raw === null ? null : JSON.stringify(raw),
+    hash: r.hash,
+    valid: r.ok,
+    errors: r.problems.map((p) => `${p.path}: ${p.message}`),
+  });
+}
