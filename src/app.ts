@@ -42,7 +42,7 @@ interface HandlerContext {
   config(fileName: string): Promise<unknown>;
 }
 
-type Handler = (deps: IntakeDeps, event: WebhookEvent) => Promise<void>;
+type Handler = (deps: IntakeDeps, event: WebhookEvent) => Promise<unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
