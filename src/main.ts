@@ -8,6 +8,8 @@ import type { Logger } from "./log.js";
 import { createProcessors } from "./processors/index.js";
 import { createServer } from "./server.js";
 import { openStore } from "./store/index.js";
+import { createWebRoutes } from "./web/routes.js";
+import { createWorkerApiRoutes } from "./web/worker-api.js";
 import { createAppWorkerEnv } from "./worker/app-env.js";
 import { startWorkerLoop } from "./worker/loop.js";
 import type { WorkerLoop } from "./worker/loop.js";
@@ -55,7 +57,26 @@ async function main(): Promise<void> {
     probot,
     store,
     log,
-    routes: [],
+    routes: [
+      ...createWebRoutes({
+        store,
+        log,
+        ...(env.BG_ADMIN_TOKEN ? { adminToken: env.BG_ADMIN_TOKEN } : {}),
+        ...(env.BG_METRICS_TOKEN ? { metricsToken: env.BG_METRICS_TOKEN } : {}),
+        ...(process.env.GHE_HOST
+          ? { githubUrl: `${process.env.GHE_PROTOCOL || "https"}://${process.env.GHE_HOST}` }
+          : {}),
+        ...(env.BG_WORKER === "on"
+          ? {
+              wake: async () => {
+                if (!loop) throw new Error("the worker loop did not start (see the start-up log)");
+                return loop.wake();
+              },
+            }
+          : {}),
+      }),
+      ...createWorkerApiRoutes({ store, log }),
+    ],
     webhookPath: probot.webhookPath,
     webhookProxyUrl: process.env.WEBHOOK_PROXY_URL || undefined,
     version: version(),
@@ -74,6 +95,7 @@ async function main(): Promise<void> {
     try {
       loop = startWorkerLoop(createAppWorkerEnv({ probot, store, log, env }), createProcessors(), {
         tickSeconds: env.BG_TICK_SECONDS,
+        sweepMinutes: env.BG_SWEEP_MINUTES,
       });
       log.info(`worker loop started (a pass every ${env.BG_TICK_SECONDS}s)`);
     } catch (e) {

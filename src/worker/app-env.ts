@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { fetchConfig, getRepoConfig } from "../config/fetch.js";
 import type { BgEnv } from "../env.js";
 import { parseRepo } from "../integrations/github.js";
+import { createLinearGateway } from "../integrations/linear.js";
 import type { GitHubClient } from "../integrations/github.js";
 import { llmSettingsFromEnv } from "../llm/settings.js";
 import type { Logger } from "../log.js";
@@ -26,7 +27,7 @@ export interface AppEnvOptions {
 /**
  * The app's WorkerEnv: GitHub clients from installation tokens (the installation id comes from
  * the store, or from GitHub when the repository is not known yet), the config through the
- * store's cache, and LLM settings from BG_LLM_*. Linear is not wired yet.
+ * store's cache, LLM settings from BG_LLM_*, and Linear when LINEAR_API_KEY is set.
  */
 export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
   const installationOf = async (repo: string): Promise<number> => {
@@ -44,6 +45,14 @@ export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
     config: (repo, octokit) =>
       getRepoConfig(o.store, repo, () => fetchConfig(octokit, parseRepo(repo))),
     llm: llmSettingsFromEnv(o.processEnv ?? process.env),
+    ...(o.env.LINEAR_API_KEY
+      ? {
+          linear: createLinearGateway({
+            apiKey: o.env.LINEAR_API_KEY,
+            ...(o.env.BG_LINEAR_API_URL ? { apiUrl: o.env.BG_LINEAR_API_URL } : {}),
+          }),
+        }
+      : {}),
     dryRun: false,
     owner: `app:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     ...(o.env.BG_PUBLIC_URL ? { publicUrl: o.env.BG_PUBLIC_URL } : {}),
