@@ -5,7 +5,10 @@ const envSchema = z.object({
   BG_DB_PATH: z.string().min(1).default("./data/bg-agent.db"),
   BG_ADMIN_TOKEN: z.string().min(16, "BG_ADMIN_TOKEN must be at least 16 characters").optional(),
   /** When set, /bg/metrics needs it as a bearer token (see docs/dashboard.md); otherwise /bg/metrics is open. */
-  BG_METRICS_TOKEN: z.string().min(16, "BG_METRICS_TOKEN must be at least 16 characters").optional(),
+  BG_METRICS_TOKEN: z
+    .string()
+    .min(16, "BG_METRICS_TOKEN must be at least 16 characters")
+    .optional(),
   BG_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   BG_WORKER: z.enum(["on", "off"]).default("on"),
   BG_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),

@@ -20,7 +20,12 @@ describe("store", () => {
 
   it("rolls back every pending migration when one fails", async () => {
     const db = await openSqlite({ path: ":memory:" });
-    expect(() => migrate(db, [{ name: "a", sql: "CREATE TABLE a (x)" }, { name: "b", sql: "NOT SQL" }])).toThrow();
+    expect(() =>
+      migrate(db, [
+        { name: "a", sql: "CREATE TABLE a (x)" },
+        { name: "b", sql: "NOT SQL" },
+      ]),
+    ).toThrow();
     expect(db.userVersion()).toBe(0);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'a'").get()).toBeUndefined();
   });
@@ -38,9 +43,19 @@ describe("store", () => {
 
   it("queues a follow-up when content changes while a task runs", async () => {
     const s = await memoryStore();
-    s.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1", contentHash: "a" });
+    s.tasks.enqueue({
+      repo: "o/r",
+      type: "tech_debt_analysis",
+      source: "issue:1",
+      contentHash: "a",
+    });
     const [claimed] = s.tasks.claim({ owner: "w1", leaseMs: 1000, limit: 5 });
-    const follow = s.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1", contentHash: "b" });
+    const follow = s.tasks.enqueue({
+      repo: "o/r",
+      type: "tech_debt_analysis",
+      source: "issue:1",
+      contentHash: "b",
+    });
     expect(follow.outcome).toBe("created");
     expect(s.tasks.complete(claimed!.id, "w1", { ok: true })).toBe(true);
     expect(s.tasks.get(follow.task.id)?.status).toBe("pending");

@@ -10,7 +10,11 @@ export const CONFIG_TTL_MS = 5 * 60_000;
 /** Loads `.github/bg-agent.yml` from the default branch (with `_extends`), like Probot's context.config. */
 export async function fetchConfig(octokit: GitHubClient, ref: RepoRef): Promise<ConfigResult> {
   try {
-    const { config } = await configPlugin(octokit).config.get({ owner: ref.owner, repo: ref.repo, path: CONFIG_PATH });
+    const { config } = await configPlugin(octokit).config.get({
+      owner: ref.owner,
+      repo: ref.repo,
+      path: CONFIG_PATH,
+    });
     const empty = Object.keys(config).length === 0;
     return parseConfig(empty ? null : config);
   } catch (e) {
@@ -49,7 +53,9 @@ export async function getRepoConfig(
         }),
       };
     }
-    return parseConfig(cached.configJson === null ? null : (JSON.parse(cached.configJson) as unknown));
+    return parseConfig(
+      cached.configJson === null ? null : (JSON.parse(cached.configJson) as unknown),
+    );
   }
   const result = await load();
   store.repos.setConfig(
@@ -64,4 +70,3 @@ export async function getRepoConfig(
   );
   return result;
 }
-

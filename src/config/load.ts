@@ -28,10 +28,16 @@ export type ConfigResult =
   | { ok: false; problems: ConfigProblem[]; hash: string; found: true; raw: unknown };
 
 const formatPath = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
+  path.reduce<string>(
+    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    "",
+  );
 
 function issuesToProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigProblem[] {
-  return error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]) || "(root)", message: i.message }));
+  return error.issues.map((i) => ({
+    path: formatPath([...prefix, ...i.path]) || "(root)",
+    message: i.message,
+  }));
 }
 
 /**
@@ -52,7 +58,8 @@ export function parseConfig(raw: unknown): ConfigResult {
     };
   }
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, found: true, hash, raw, problems: issuesToProblems(parsed.error) };
+  if (!parsed.success)
+    return { ok: false, found: true, hash, raw, problems: issuesToProblems(parsed.error) };
   const problems: ConfigProblem[] = [];
   const tasks: TaskConfig[] = [];
   const minInterval = parseDuration(parsed.data.schedule.min_interval) ?? 300_000;
@@ -94,12 +101,21 @@ export function validateTask(
     return { ok: false, problems: below("every", `every: ${r.data.every} is`) };
   }
   if (r.data.cron !== undefined) {
-    const gap = minCronGapMs({ pattern: r.data.cron, ...(r.data.timezone ? { timezone: r.data.timezone } : {}) });
+    const gap = minCronGapMs({
+      pattern: r.data.cron,
+      ...(r.data.timezone ? { timezone: r.data.timezone } : {}),
+    });
     if (gap === null) {
-      return { ok: false, problems: [{ path: at("cron"), message: `cron "${r.data.cron}" never fires` }] };
+      return {
+        ok: false,
+        problems: [{ path: at("cron"), message: `cron "${r.data.cron}" never fires` }],
+      };
     }
     if (gap < minIntervalMs) {
-      return { ok: false, problems: below("cron", `cron "${r.data.cron}" fires every ${formatDuration(gap)},`) };
+      return {
+        ok: false,
+        problems: below("cron", `cron "${r.data.cron}" fires every ${formatDuration(gap)},`),
+      };
     }
   }
   return { ok: true, task: r.data };

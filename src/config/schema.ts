@@ -43,7 +43,10 @@ export const techDebtSchema = z.object({
     })
     .prefault({}),
   labels: z
-    .object({ should_fix: z.string().default("bg:should-fix"), wont_fix: z.string().default("bg:wont-fix") })
+    .object({
+      should_fix: z.string().default("bg:should-fix"),
+      wont_fix: z.string().default("bg:wont-fix"),
+    })
     .prefault({}),
   openai_batch: z.boolean().default(false),
 });
@@ -61,7 +64,10 @@ export const automergeSchema = z.object({
     .array(z.string())
     .default([])
     .describe("Only PRs by these logins are merged; `bots` matches any bot. Empty: anyone."),
-  merge_queue: z.boolean().default(false).describe("Enable GitHub's native auto-merge / merge queue instead of merging"),
+  merge_queue: z
+    .boolean()
+    .default(false)
+    .describe("Enable GitHub's native auto-merge / merge queue instead of merging"),
   commit_title: z.string().default("{title} (#{number})"),
   commit_body: z.string().default("{body}"),
   check_timeout_hours: z.number().min(0.1).max(168).default(6),
@@ -74,7 +80,10 @@ export const taskSchema = z
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "name: letters, digits, - _ . (at most 64)"),
-    prompt: z.string().min(1).max(PROMPT_MAX_CHARS, `prompt is over ${PROMPT_MAX_CHARS} characters`),
+    prompt: z
+      .string()
+      .min(1)
+      .max(PROMPT_MAX_CHARS, `prompt is over ${PROMPT_MAX_CHARS} characters`),
     every: duration("every").optional(),
     cron: z.string().optional(),
     timezone: z.string().optional(),
@@ -117,17 +126,29 @@ export const taskSchema = z
       try {
         new Cron(t.cron, { paused: true, ...(t.timezone ? { timezone: t.timezone } : {}) });
       } catch (e) {
-        ctx.addIssue({ code: "custom", message: `cron does not parse: ${(e as Error).message}`, path: ["cron"] });
+        ctx.addIssue({
+          code: "custom",
+          message: `cron does not parse: ${(e as Error).message}`,
+          path: ["cron"],
+        });
       }
     }
     if (t.timezone !== undefined && t.cron === undefined) {
-      ctx.addIssue({ code: "custom", message: "timezone applies to cron only", path: ["timezone"] });
+      ctx.addIssue({
+        code: "custom",
+        message: "timezone applies to cron only",
+        path: ["timezone"],
+      });
     }
     if (t.timezone !== undefined) {
       try {
         new Intl.DateTimeFormat("en-US", { timeZone: t.timezone });
       } catch {
-        ctx.addIssue({ code: "custom", message: `unknown timezone ${t.timezone}`, path: ["timezone"] });
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown timezone ${t.timezone}`,
+          path: ["timezone"],
+        });
       }
     }
   });
@@ -147,9 +168,14 @@ export const configSchema = z.object({
     })
     .prefault({}),
   rate_limit: z
-    .object({ rpm: z.number().int().min(1).default(10), tpm: z.number().int().min(100).default(100_000) })
+    .object({
+      rpm: z.number().int().min(1).default(10),
+      tpm: z.number().int().min(100).default(100_000),
+    })
     .prefault({}),
-  activity: z.object({ pause_when_active_minutes: z.number().min(0).max(1440).default(5) }).prefault({}),
+  activity: z
+    .object({ pause_when_active_minutes: z.number().min(0).max(1440).default(5) })
+    .prefault({}),
   commands: z
     .object({
       min_permission: z.enum(permissionLevels).default("write"),
@@ -181,7 +207,9 @@ export const configSchema = z.object({
       max_files: z.number().int().min(1).max(50).default(10),
     })
     .prefault({}),
-  dashboard: z.object({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") }).prefault({}),
+  dashboard: z
+    .object({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") })
+    .prefault({}),
 });
 
 export type TaskConfig = z.infer<typeof taskSchema>;

@@ -49,21 +49,29 @@ export function createTokenClient(o: TokenClientOptions): GitHubClient {
     throttle: {
       enabled,
       onRateLimit: (_after: number, _opts: unknown, _o: unknown, count: number) => count < 2,
-      onSecondaryRateLimit: (_after: number, _opts: unknown, _o: unknown, count: number) => count < 1,
+      onSecondaryRateLimit: (_after: number, _opts: unknown, _o: unknown, count: number) =>
+        count < 1,
     },
   }) as unknown as GitHubClient;
 }
 
 /** HTTP status of an Octokit error, if any. */
 export function httpStatus(e: unknown): number | undefined {
-  if (e && typeof e === "object" && "status" in e && typeof (e as { status: unknown }).status === "number") {
+  if (
+    e &&
+    typeof e === "object" &&
+    "status" in e &&
+    typeof (e as { status: unknown }).status === "number"
+  ) {
     return (e as { status: number }).status;
   }
   return undefined;
 }
 
 /** Logins that are bots: `[bot]` suffix or type Bot. */
-export function isBot(user: { login?: string | null; type?: string | null } | null | undefined): boolean {
+export function isBot(
+  user: { login?: string | null; type?: string | null } | null | undefined,
+): boolean {
   if (!user) return true;
   return user.type === "Bot" || /\[bot\]$/i.test(user.login ?? "");
 }

@@ -1,9 +1,11 @@
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 
-export type CheckConclusion = "success" | "failure" | "neutral" | "skipped" | "action_required" | "cancelled" | "timed_out";
+export type CheckConclusion =
+  "success" | "failure" | "neutral" | "skipped" | "action_required" | "cancelled" | "timed_out";
 
 /** GitHub caps a check run's summary and text at 65,535 characters. */
-const cap = (s: string, n = 65_000): string => (s.length > n ? `${s.slice(0, n)}\n…(truncated)` : s);
+const cap = (s: string, n = 65_000): string =>
+  s.length > n ? `${s.slice(0, n)}\n…(truncated)` : s;
 
 /**
  * Creates (or, if one of the same name exists on that SHA, updates) a completed check run.
@@ -25,15 +27,26 @@ export async function publishCheckRun(
   },
 ): Promise<{ id: number; url: string | null }> {
   const status = c.status ?? "completed";
-  const output = { title: cap(c.title, 250), summary: cap(c.summary), ...(c.text ? { text: cap(c.text) } : {}) };
-  const existing = await octokit.rest.checks.listForRef({ ...ref, ref: c.headSha, check_name: c.name, per_page: 1 });
+  const output = {
+    title: cap(c.title, 250),
+    summary: cap(c.summary),
+    ...(c.text ? { text: cap(c.text) } : {}),
+  };
+  const existing = await octokit.rest.checks.listForRef({
+    ...ref,
+    ref: c.headSha,
+    check_name: c.name,
+    per_page: 1,
+  });
   const found = existing.data.check_runs[0];
   const common = {
     ...ref,
     name: c.name,
     status,
     output,
-    ...(status === "completed" ? { conclusion: c.conclusion ?? "neutral", completed_at: new Date().toISOString() } : {}),
+    ...(status === "completed"
+      ? { conclusion: c.conclusion ?? "neutral", completed_at: new Date().toISOString() }
+      : {}),
     ...(c.detailsUrl ? { details_url: c.detailsUrl } : {}),
   };
   if (found) {

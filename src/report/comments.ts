@@ -29,9 +29,17 @@ export async function upsertComment(
   const mine = comments.find((c) => hasMarker(c.body, kind, id));
   if (mine) {
     if (mine.body === full) return { id: mine.id, url: mine.html_url, action: "unchanged" };
-    const { data } = await octokit.rest.issues.updateComment({ ...ref, comment_id: mine.id, body: full });
+    const { data } = await octokit.rest.issues.updateComment({
+      ...ref,
+      comment_id: mine.id,
+      body: full,
+    });
     return { id: data.id, url: data.html_url, action: "updated" };
   }
-  const { data } = await octokit.rest.issues.createComment({ ...ref, issue_number: issueNumber, body: full });
+  const { data } = await octokit.rest.issues.createComment({
+    ...ref,
+    issue_number: issueNumber,
+    body: full,
+  });
   return { id: data.id, url: data.html_url, action: "created" };
 }

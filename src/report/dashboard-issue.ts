@@ -22,6 +22,11 @@ export async function findDashboardIssue(
   if (found) return { number: found.number, body: found.body ?? "" };
   if (!opts.create) return null;
   const body = `${marker("dashboard", "main")}\nbg-agent keeps its run history and spend here. Do not edit the hidden blocks.\n`;
-  const { data } = await octokit.rest.issues.create({ ...ref, title: opts.title, body, labels: [DASHBOARD_LABEL] });
+  const { data } = await octokit.rest.issues.create({
+    ...ref,
+    title: opts.title,
+    body,
+    labels: [DASHBOARD_LABEL],
+  });
   return { number: data.number, body };
 }

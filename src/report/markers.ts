@@ -2,9 +2,14 @@
  * Hidden markers in everything bg-agent writes on GitHub: `<!-- bg-agent:KIND:ID -->`, optionally
  * followed by a JSON state block `<!-- bg-agent-state:{...} -->` that a later run reads back.
  */
-export const marker = (kind: string, id: string | number): string => `<!-- bg-agent:${kind}:${id} -->`;
+export const marker = (kind: string, id: string | number): string =>
+  `<!-- bg-agent:${kind}:${id} -->`;
 
-export function hasMarker(body: string | null | undefined, kind: string, id: string | number): boolean {
+export function hasMarker(
+  body: string | null | undefined,
+  kind: string,
+  id: string | number,
+): boolean {
   return (body ?? "").includes(marker(kind, id));
 }
 

@@ -38,7 +38,15 @@ export class ActivityStore {
   get(repo: string): Activity {
     const r = this.db.prepare("SELECT * FROM activity WHERE repo = ?").get(repo) as Row | undefined;
     if (!r) {
-      return { repo, lastHumanAt: null, lastHumanLogin: null, paused: false, pausedUntil: null, pausedBy: null, pausedReason: null };
+      return {
+        repo,
+        lastHumanAt: null,
+        lastHumanLogin: null,
+        paused: false,
+        pausedUntil: null,
+        pausedBy: null,
+        pausedReason: null,
+      };
     }
     return {
       repo: r.repo,
@@ -52,7 +60,9 @@ export class ActivityStore {
   }
 
   list(): Activity[] {
-    const rows = this.db.prepare("SELECT repo FROM activity ORDER BY repo").all() as { repo: string }[];
+    const rows = this.db.prepare("SELECT repo FROM activity ORDER BY repo").all() as {
+      repo: string;
+    }[];
     return rows.map((r) => this.get(r.repo));
   }
 

@@ -17,12 +17,24 @@ export interface AuditEntry {
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  write(e: Omit<AuditEntry, "id" | "at" | "source"> & { at?: number; source?: string | null }): number {
+  write(
+    e: Omit<AuditEntry, "id" | "at" | "source"> & { at?: number; source?: string | null },
+  ): number {
     const res = this.db
       .prepare(
         "INSERT INTO audit (at, actor, repo, target, command, args, result, delivery_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(e.at ?? Date.now(), e.actor, e.repo, e.target, e.command, e.args, e.result, e.deliveryId, e.source ?? null);
+      .run(
+        e.at ?? Date.now(),
+        e.actor,
+        e.repo,
+        e.target,
+        e.command,
+        e.args,
+        e.result,
+        e.deliveryId,
+        e.source ?? null,
+      );
     return Number(res.lastInsertRowid);
   }
 
@@ -42,7 +54,11 @@ export class AuditStore {
         `SELECT id, at, actor, repo, target, command, args, result, delivery_id AS deliveryId, source FROM audit
          ${filter.repo ? "WHERE repo = ?" : ""} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`,
       )
-      .all(...(filter.repo ? [filter.repo] : []), filter.limit ?? 100, filter.offset ?? 0) as AuditEntry[];
+      .all(
+        ...(filter.repo ? [filter.repo] : []),
+        filter.limit ?? 100,
+        filter.offset ?? 0,
+      ) as AuditEntry[];
     return rows;
   }
 }

@@ -37,11 +37,21 @@ export class AutomergeStateStore {
          ON CONFLICT(repo, pr) DO UPDATE SET head_sha = excluded.head_sha, state = excluded.state,
            first_unmet = excluded.first_unmet, conditions_json = excluded.conditions_json, evaluated_at = excluded.evaluated_at`,
       )
-      .run(s.repo, s.pr, s.headSha, s.state, s.firstUnmet, JSON.stringify(s.conditions), s.evaluatedAt ?? Date.now());
+      .run(
+        s.repo,
+        s.pr,
+        s.headSha,
+        s.state,
+        s.firstUnmet,
+        JSON.stringify(s.conditions),
+        s.evaluatedAt ?? Date.now(),
+      );
   }
 
   get(repo: string, pr: number): AutomergeState | undefined {
-    const r = this.db.prepare("SELECT * FROM automerge_state WHERE repo = ? AND pr = ?").get(repo, pr) as Row | undefined;
+    const r = this.db
+      .prepare("SELECT * FROM automerge_state WHERE repo = ? AND pr = ?")
+      .get(repo, pr) as Row | undefined;
     return r ? this.toState(r) : undefined;
   }
 

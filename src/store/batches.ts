@@ -27,7 +27,14 @@ export class BatchStore {
   constructor(private readonly db: Db) {}
 
   start(
-    b: { repo: string; type: string; provider?: string; model?: string; taskIds: number[]; externalId?: string },
+    b: {
+      repo: string;
+      type: string;
+      provider?: string;
+      model?: string;
+      taskIds: number[];
+      externalId?: string;
+    },
     now = Date.now(),
   ): number {
     return this.db.transaction(() => {
@@ -36,9 +43,19 @@ export class BatchStore {
           `INSERT INTO batches (repo, type, provider, model, status, items, external_id, started_at)
            VALUES (?, ?, ?, ?, 'running', ?, ?, ?)`,
         )
-        .run(b.repo, b.type, b.provider ?? null, b.model ?? null, b.taskIds.length, b.externalId ?? null, now);
+        .run(
+          b.repo,
+          b.type,
+          b.provider ?? null,
+          b.model ?? null,
+          b.taskIds.length,
+          b.externalId ?? null,
+          now,
+        );
       const id = Number(res.lastInsertRowid);
-      const link = this.db.prepare("INSERT OR IGNORE INTO batch_tasks (batch_id, task_id) VALUES (?, ?)");
+      const link = this.db.prepare(
+        "INSERT OR IGNORE INTO batch_tasks (batch_id, task_id) VALUES (?, ?)",
+      );
       for (const t of b.taskIds) link.run(id, t);
       return id;
     })();
@@ -53,7 +70,12 @@ export class BatchStore {
       .run(u.promptTokens, u.cachedTokens, u.completionTokens, u.costUsd, id);
   }
 
-  finish(id: number, status: "done" | "failed" | "partial" | "submitted", error: string | null = null, now = Date.now()): void {
+  finish(
+    id: number,
+    status: "done" | "failed" | "partial" | "submitted",
+    error: string | null = null,
+    now = Date.now(),
+  ): void {
     this.db
       .prepare("UPDATE batches SET status = ?, error = ?, finished_at = ? WHERE id = ?")
       .run(status, error, status === "submitted" ? null : now, id);
@@ -68,15 +90,19 @@ export class BatchStore {
   }
 
   taskIds(id: number): number[] {
-    return (this.db.prepare("SELECT task_id FROM batch_tasks WHERE batch_id = ?").all(id) as { task_id: number }[]).map(
-      (r) => r.task_id,
-    );
+    return (
+      this.db.prepare("SELECT task_id FROM batch_tasks WHERE batch_id = ?").all(id) as {
+        task_id: number;
+      }[]
+    ).map((r) => r.task_id);
   }
 
   /** OpenAI Batch API jobs submitted and not yet collected. */
   submitted(repo?: string): Batch[] {
     return this.db
-      .prepare(`SELECT ${COLS} FROM batches WHERE status = 'submitted' ${repo ? "AND repo = ?" : ""} ORDER BY id`)
+      .prepare(
+        `SELECT ${COLS} FROM batches WHERE status = 'submitted' ${repo ? "AND repo = ?" : ""} ORDER BY id`,
+      )
       .all(...(repo ? [repo] : [])) as Batch[];
   }
 
@@ -85,6 +111,10 @@ export class BatchStore {
       .prepare(
         `SELECT ${COLS} FROM batches ${filter.repo ? "WHERE repo = ?" : ""} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`,
       )
-      .all(...(filter.repo ? [filter.repo] : []), filter.limit ?? 50, filter.offset ?? 0) as Batch[];
+      .all(
+        ...(filter.repo ? [filter.repo] : []),
+        filter.limit ?? 50,
+        filter.offset ?? 0,
+      ) as Batch[];
   }
 }

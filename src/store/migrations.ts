@@ -262,7 +262,10 @@ export class DatabaseTooNewError extends Error {
 }
 
 /** Applies every pending migration in one transaction; refuses a database newer than the code. */
-export function migrate(db: Db, list: readonly { name: string; sql: string }[] = migrations): number {
+export function migrate(
+  db: Db,
+  list: readonly { name: string; sql: string }[] = migrations,
+): number {
   const current = db.userVersion();
   if (current > list.length) throw new DatabaseTooNewError(current, list.length);
   if (current === list.length) return current;

@@ -54,12 +54,20 @@ export class ProposalStore {
    * (returns the rejected one); a new content hash expires older open proposals of that target.
    */
   propose(
-    p: { repo: string; kind: ProposalKind; target: string; contentHash: string; payload?: Record<string, unknown> },
+    p: {
+      repo: string;
+      kind: ProposalKind;
+      target: string;
+      contentHash: string;
+      payload?: Record<string, unknown>;
+    },
     now = Date.now(),
   ): Proposal {
     return this.db.transaction(() => {
       const existing = this.db
-        .prepare("SELECT * FROM proposals WHERE repo = ? AND kind = ? AND target = ? AND content_hash = ?")
+        .prepare(
+          "SELECT * FROM proposals WHERE repo = ? AND kind = ? AND target = ? AND content_hash = ?",
+        )
         .get(p.repo, p.kind, p.target, p.contentHash) as Row | undefined;
       if (existing) return toProposal(existing);
       this.db
@@ -92,7 +100,13 @@ export class ProposalStore {
     return r ? toProposal(r) : undefined;
   }
 
-  decide(id: number, status: "approved" | "rejected" | "expired", by: string, reason: string | null = null, now = Date.now()): boolean {
+  decide(
+    id: number,
+    status: "approved" | "rejected" | "expired",
+    by: string,
+    reason: string | null = null,
+    now = Date.now(),
+  ): boolean {
     return (
       this.db
         .prepare(
@@ -117,7 +131,9 @@ export class ProposalStore {
     }
     return (
       this.db
-        .prepare(`SELECT * FROM proposals ${clauses.length ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY id DESC LIMIT 500`)
+        .prepare(
+          `SELECT * FROM proposals ${clauses.length ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY id DESC LIMIT 500`,
+        )
         .all(...params) as Row[]
     ).map(toProposal);
   }

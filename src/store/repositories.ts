@@ -46,7 +46,12 @@ export class RepositoryStore {
   constructor(private readonly db: Db) {}
 
   upsert(
-    r: { fullName: string; repoId?: number | null; installationId?: number | null; defaultBranch?: string | null },
+    r: {
+      fullName: string;
+      repoId?: number | null;
+      installationId?: number | null;
+      defaultBranch?: string | null;
+    },
     now = Date.now(),
   ): void {
     this.db
@@ -59,12 +64,21 @@ export class RepositoryStore {
            default_branch = COALESCE(excluded.default_branch, default_branch),
            installed = 1, updated_at = excluded.updated_at`,
       )
-      .run(r.fullName, r.repoId ?? null, r.installationId ?? null, r.defaultBranch ?? null, now, now);
+      .run(
+        r.fullName,
+        r.repoId ?? null,
+        r.installationId ?? null,
+        r.defaultBranch ?? null,
+        now,
+        now,
+      );
   }
 
   /** Marks repositories as no longer installed (kept for history). */
   forget(fullNames: string[], now = Date.now()): void {
-    const stmt = this.db.prepare("UPDATE repositories SET installed = 0, updated_at = ? WHERE full_name = ?");
+    const stmt = this.db.prepare(
+      "UPDATE repositories SET installed = 0, updated_at = ? WHERE full_name = ?",
+    );
     for (const n of fullNames) stmt.run(now, n);
   }
 
@@ -80,13 +94,16 @@ export class RepositoryStore {
   }
 
   get(fullName: string): Repository | undefined {
-    const row = this.db.prepare("SELECT * FROM repositories WHERE full_name = ?").get(fullName) as Row | undefined;
+    const row = this.db.prepare("SELECT * FROM repositories WHERE full_name = ?").get(fullName) as
+      Row | undefined;
     return row ? toRepo(row) : undefined;
   }
 
   list(opts: { installedOnly?: boolean } = {}): Repository[] {
     const rows = this.db
-      .prepare(`SELECT * FROM repositories ${opts.installedOnly ? "WHERE installed = 1" : ""} ORDER BY full_name`)
+      .prepare(
+        `SELECT * FROM repositories ${opts.installedOnly ? "WHERE installed = 1" : ""} ORDER BY full_name`,
+      )
       .all() as Row[];
     return rows.map(toRepo);
   }
@@ -109,13 +126,17 @@ export class RepositoryStore {
   /** Installed repositories whose config was never loaded or was invalidated (a push changed it). */
   staleConfigRepos(): string[] {
     const rows = this.db
-      .prepare("SELECT full_name FROM repositories WHERE installed = 1 AND config_loaded_at IS NULL ORDER BY full_name")
+      .prepare(
+        "SELECT full_name FROM repositories WHERE installed = 1 AND config_loaded_at IS NULL ORDER BY full_name",
+      )
       .all() as { full_name: string }[];
     return rows.map((r) => r.full_name);
   }
 
   invalidateConfig(fullName: string): void {
-    this.db.prepare("UPDATE repositories SET config_loaded_at = NULL WHERE full_name = ?").run(fullName);
+    this.db
+      .prepare("UPDATE repositories SET config_loaded_at = NULL WHERE full_name = ?")
+      .run(fullName);
   }
 
   /** True the first time a given invalid config hash is reported. */

@@ -2,7 +2,8 @@ import type { Db } from "./db.js";
 import type { Usage } from "./spend.js";
 
 export type RunKind = "analysis" | "automerge" | "fix" | "prompt_task" | "command";
-export type RunStatus = "running" | "ok" | "failed" | "skipped" | "merged" | "waiting" | "changed" | "unchanged";
+export type RunStatus =
+  "running" | "ok" | "failed" | "skipped" | "merged" | "waiting" | "changed" | "unchanged";
 
 export interface Run {
   id: number;
@@ -101,7 +102,12 @@ export class RunStore {
     return Number(res.lastInsertRowid);
   }
 
-  finish(id: number, status: RunStatus, patch: { summary?: string; error?: string; usage?: Usage; url?: string | null } = {}, now = Date.now()): void {
+  finish(
+    id: number,
+    status: RunStatus,
+    patch: { summary?: string; error?: string; usage?: Usage; url?: string | null } = {},
+    now = Date.now(),
+  ): void {
     const u = patch.usage;
     this.db
       .prepare(
@@ -136,11 +142,15 @@ export class RunStore {
   /** SQLite's plan for `list(filter)`, one line per step (tests assert an index serves it). */
   explainList(filter: RunFilter = {}): string[] {
     const q = listQuery(filter);
-    return (this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]).map((r) => r.detail);
+    return (
+      this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]
+    ).map((r) => r.detail);
   }
 
   count(repo?: string): number {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM runs ${repo ? "WHERE repo = ?" : ""}`).get(...(repo ? [repo] : [])) as {
+    const r = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM runs ${repo ? "WHERE repo = ?" : ""}`)
+      .get(...(repo ? [repo] : [])) as {
       n: number;
     };
     return r.n;

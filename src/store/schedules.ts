@@ -70,7 +70,9 @@ export class ScheduleStore {
   constructor(private readonly db: Db) {}
 
   get(repo: string, name: string): Schedule | undefined {
-    const r = this.db.prepare("SELECT * FROM schedules WHERE repo = ? AND name = ?").get(repo, name) as Row | undefined;
+    const r = this.db
+      .prepare("SELECT * FROM schedules WHERE repo = ? AND name = ?")
+      .get(repo, name) as Row | undefined;
     return r ? toSchedule(r) : undefined;
   }
 
@@ -81,13 +83,24 @@ export class ScheduleStore {
 
   list(repo?: string): Schedule[] {
     return (
-      this.db.prepare(`SELECT * FROM schedules ${repo ? "WHERE repo = ?" : ""} ORDER BY repo, name`).all(...(repo ? [repo] : [])) as Row[]
+      this.db
+        .prepare(`SELECT * FROM schedules ${repo ? "WHERE repo = ?" : ""} ORDER BY repo, name`)
+        .all(...(repo ? [repo] : [])) as Row[]
     ).map(toSchedule);
   }
 
   /** Inserts or updates a schedule from config; keeps run state unless the spec changed. */
   upsert(
-    s: { repo: string; name: string; spec: Record<string, unknown>; specHash: string; origin?: Schedule["origin"]; status?: ScheduleStatus; nextRunAt: number | null; maxRuns: number | null },
+    s: {
+      repo: string;
+      name: string;
+      spec: Record<string, unknown>;
+      specHash: string;
+      origin?: Schedule["origin"];
+      status?: ScheduleStatus;
+      nextRunAt: number | null;
+      maxRuns: number | null;
+    },
     now = Date.now(),
   ): Schedule {
     this.db
@@ -100,7 +113,17 @@ export class ScheduleStore {
            spec_json = excluded.spec_json, spec_hash = excluded.spec_hash, max_runs = excluded.max_runs,
            updated_at = excluded.updated_at`,
       )
-      .run(s.repo, s.name, JSON.stringify(s.spec), s.specHash, s.origin ?? "config", s.status ?? "active", s.nextRunAt, s.maxRuns, now);
+      .run(
+        s.repo,
+        s.name,
+        JSON.stringify(s.spec),
+        s.specHash,
+        s.origin ?? "config",
+        s.status ?? "active",
+        s.nextRunAt,
+        s.maxRuns,
+        now,
+      );
     return this.get(s.repo, s.name)!;
   }
 
@@ -132,14 +155,19 @@ export class ScheduleStore {
    */
   explainDue(): { global: string[]; repos: string[]; repo: string[] } {
     const plan = (sql: string, ...params: unknown[]) =>
-      (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+      (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map(
+        (r) => r.detail,
+      );
     return {
       global: plan(
         "SELECT id, repo, name, next_run_at AS nextRunAt FROM schedules WHERE status = 'active' AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
         0,
         1,
       ),
-      repos: plan("SELECT DISTINCT repo FROM schedules WHERE status = 'active' AND next_run_at <= ?", 0),
+      repos: plan(
+        "SELECT DISTINCT repo FROM schedules WHERE status = 'active' AND next_run_at <= ?",
+        0,
+      ),
       repo: plan(
         "SELECT * FROM schedules WHERE status = 'active' AND next_run_at <= ? AND repo = ? ORDER BY next_run_at LIMIT ?",
         0,
@@ -199,7 +227,9 @@ export class ScheduleStore {
   /** Counts by status (all repositories, or one). */
   counts(repo?: string): Partial<Record<ScheduleStatus, number>> {
     const rows = this.db
-      .prepare(`SELECT status, COUNT(*) AS n FROM schedules ${repo ? "WHERE repo = ?" : ""} GROUP BY status`)
+      .prepare(
+        `SELECT status, COUNT(*) AS n FROM schedules ${repo ? "WHERE repo = ?" : ""} GROUP BY status`,
+      )
       .all(...(repo ? [repo] : [])) as { status: ScheduleStatus; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
@@ -247,14 +277,18 @@ export class ScheduleStore {
       }
     }
     if (!sets.length) return;
-    this.db.prepare(`UPDATE schedules SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`).run(...params, now, id);
+    this.db
+      .prepare(`UPDATE schedules SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`)
+      .run(...params, now, id);
   }
 
   /** Removes config schedules no longer declared. */
   removeMissing(repo: string, keep: string[]): number {
     const placeholders = keep.map(() => "?").join(",");
     return this.db
-      .prepare(`DELETE FROM schedules WHERE repo = ? AND origin = 'config' ${keep.length ? `AND name NOT IN (${placeholders})` : ""}`)
+      .prepare(
+        `DELETE FROM schedules WHERE repo = ? AND origin = 'config' ${keep.length ? `AND name NOT IN (${placeholders})` : ""}`,
+      )
       .run(repo, ...keep).changes;
   }
 }

@@ -38,15 +38,17 @@ export class SpendStore {
   }
 
   today(repo: string, now = Date.now()): number {
-    const r = this.db.prepare("SELECT cost_usd FROM spend WHERE repo = ? AND day = ?").get(repo, dayKey(now)) as
-      | { cost_usd: number }
-      | undefined;
+    const r = this.db
+      .prepare("SELECT cost_usd FROM spend WHERE repo = ? AND day = ?")
+      .get(repo, dayKey(now)) as { cost_usd: number } | undefined;
     return r?.cost_usd ?? 0;
   }
 
   month(repo: string, now = Date.now()): number {
     const r = this.db
-      .prepare("SELECT COALESCE(SUM(cost_usd), 0) AS c FROM spend WHERE repo = ? AND substr(day, 1, 7) = ?")
+      .prepare(
+        "SELECT COALESCE(SUM(cost_usd), 0) AS c FROM spend WHERE repo = ? AND substr(day, 1, 7) = ?",
+      )
       .get(repo, monthKey(now)) as { c: number };
     return r.c;
   }
@@ -65,7 +67,9 @@ export class SpendStore {
   markAlert(repo: string, period: string, level: number, now = Date.now()): boolean {
     return (
       this.db
-        .prepare("INSERT OR IGNORE INTO budget_alerts (repo, period, level, at) VALUES (?, ?, ?, ?)")
+        .prepare(
+          "INSERT OR IGNORE INTO budget_alerts (repo, period, level, at) VALUES (?, ?, ?, ?)",
+        )
         .run(repo, period, level, now).changes === 1
     );
   }

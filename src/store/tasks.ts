@@ -1,11 +1,23 @@
 import type { Db } from "./db.js";
 
-export const TASK_TYPES = ["automerge", "tech_debt_analysis", "fix", "prompt_task", "command"] as const;
+export const TASK_TYPES = [
+  "automerge",
+  "tech_debt_analysis",
+  "fix",
+  "prompt_task",
+  "command",
+] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export type TaskStatus = "pending" | "running" | "done" | "failed" | "cancelled";
 
 /** Priorities: interactive commands first, then merges, then LLM work. */
-export const PRIORITY = { command: 100, automerge: 50, fix: 20, tech_debt_analysis: 10, prompt_task: 10 } as const;
+export const PRIORITY = {
+  command: 100,
+  automerge: 50,
+  fix: 20,
+  tech_debt_analysis: 10,
+  prompt_task: 10,
+} as const;
 
 export interface Task {
   id: number;
@@ -172,7 +184,9 @@ export class TaskStore {
   /** The newest task ever queued for (repo, type, source), in any status: "was this already taken in?" */
   latestBySource(repo: string, type: TaskType, source: string): Task | undefined {
     const row = this.db
-      .prepare("SELECT * FROM tasks WHERE repo = ? AND type = ? AND source = ? ORDER BY id DESC LIMIT 1")
+      .prepare(
+        "SELECT * FROM tasks WHERE repo = ? AND type = ? AND source = ? ORDER BY id DESC LIMIT 1",
+      )
       .get(repo, type, source) as TaskRow | undefined;
     return row ? toTask(row) : undefined;
   }
@@ -355,7 +369,13 @@ export class TaskStore {
   }
 
   list(
-    filter: { repo?: string; status?: TaskStatus; type?: TaskType; limit?: number; offset?: number } = {},
+    filter: {
+      repo?: string;
+      status?: TaskStatus;
+      type?: TaskType;
+      limit?: number;
+      offset?: number;
+    } = {},
   ): Task[] {
     const clauses: string[] = [];
     const params: unknown[] = [];
@@ -385,7 +405,12 @@ export class TaskStore {
         `SELECT repo, type, status, COUNT(*) AS count FROM tasks ${repo ? "WHERE repo = ?" : ""}
          GROUP BY repo, type, status ORDER BY repo, type, status`,
       )
-      .all(...(repo ? [repo] : [])) as { repo: string; type: TaskType; status: TaskStatus; count: number }[];
+      .all(...(repo ? [repo] : [])) as {
+      repo: string;
+      type: TaskType;
+      status: TaskStatus;
+      count: number;
+    }[];
     return rows;
   }
 
@@ -404,7 +429,9 @@ export class TaskStore {
   /** Age in ms of the oldest pending due task, for metrics. */
   oldestPendingAge(now = Date.now()): number {
     const row = this.db
-      .prepare("SELECT MIN(next_run_at) AS t FROM tasks WHERE status = 'pending' AND next_run_at <= ?")
+      .prepare(
+        "SELECT MIN(next_run_at) AS t FROM tasks WHERE status = 'pending' AND next_run_at <= ?",
+      )
       .get(now) as { t: number | null };
     return row.t === null ? 0 : now - row.t;
   }

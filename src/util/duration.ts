@@ -1,4 +1,10 @@
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** Parses `30m`, `2h`, `1d`, `90s`, `1h30m` to milliseconds; undefined when it does not parse. */
 export function parseDuration(text: string): number | undefined {

@@ -1,7 +1,15 @@
 import { defaultConfig } from "../config/load.js";
 import { parseRepo } from "../integrations/github.js";
 import type { Task, TaskType } from "../store/tasks.js";
-import type { Mode, PassSummary, Processor, ProcessorContext, RepoPassSummary, TaskOutcome, WorkerEnv } from "./types.js";
+import type {
+  Mode,
+  PassSummary,
+  Processor,
+  ProcessorContext,
+  RepoPassSummary,
+  TaskOutcome,
+  WorkerEnv,
+} from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
 import { REQUESTED_PRIORITY, pauseState } from "./pause.js";
 
@@ -19,7 +27,13 @@ export interface PassOptions {
   maxBatches?: number;
 }
 
-const ORDER: readonly TaskType[] = ["command", "automerge", "fix", "tech_debt_analysis", "prompt_task"];
+const ORDER: readonly TaskType[] = [
+  "command",
+  "automerge",
+  "fix",
+  "tech_debt_analysis",
+  "prompt_task",
+];
 
 /** Runs `fn` over items, at most `n` at a time. */
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -61,7 +75,12 @@ export async function runPass(
   return { startedAt, finishedAt: Date.now(), repos: summaries };
 }
 
-async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoName: string, opts: PassOptions): Promise<RepoPassSummary> {
+async function runRepo(
+  env: WorkerEnv,
+  processors: readonly Processor[],
+  repoName: string,
+  opts: PassOptions,
+): Promise<RepoPassSummary> {
   const log = env.log.child({ repo: repoName });
   const summary: RepoPassSummary = { repo: repoName, processed: [] };
   let ctx: ProcessorContext;
@@ -88,7 +107,9 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
   // Dry-run: claimed tasks are held until the end of the repository's pass and then put back as
   // they were, so the same task is not claimed (and run) again within the pass.
   const dryRunHeld: Task[] = [];
-  const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter((p): p is Processor => !!p);
+  const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter(
+    (p): p is Processor => !!p,
+  );
   for (const p of ordered) {
     const pause = pauseState(ctx, p);
     // People active: only what a person explicitly asked for (priority >= REQUESTED_PRIORITY) runs.
@@ -119,10 +140,19 @@ async function runRepo(env: WorkerEnv, processors: readonly Processor[], repoNam
       if (!tasks.length) break;
       const outcomes = await processBatch(env, p, ctx, tasks, opts.leaseMs ?? 10 * 60_000);
       for (const t of tasks) {
-        const o = outcomes.get(t.id) ?? { status: "failed", error: "the processor returned no outcome" };
+        const o = outcomes.get(t.id) ?? {
+          status: "failed",
+          error: "the processor returned no outcome",
+        };
         if (env.dryRun) dryRunHeld.push(t);
         else applyOutcome(env, t, o);
-        summary.processed.push({ taskId: t.id, type: t.type, source: t.source, outcome: o.status, detail: detailOf(o) });
+        summary.processed.push({
+          taskId: t.id,
+          type: t.type,
+          source: t.source,
+          outcome: o.status,
+          detail: detailOf(o),
+        });
       }
       // Everything deferred: nothing more will happen for this type in this pass.
       if ([...outcomes.values()].every((o) => o.status === "retry")) break;
@@ -141,7 +171,10 @@ async function processBatch(
   leaseMs: number,
 ): Promise<Map<number, TaskOutcome>> {
   const ids = tasks.map((t) => t.id);
-  const beat = setInterval(() => env.store.tasks.heartbeat(ids, env.owner, leaseMs), Math.max(1000, leaseMs / 3));
+  const beat = setInterval(
+    () => env.store.tasks.heartbeat(ids, env.owner, leaseMs),
+    Math.max(1000, leaseMs / 3),
+  );
   beat.unref?.();
   try {
     return await p.process(ctx, tasks);
@@ -178,4 +211,10 @@ function applyOutcome(env: WorkerEnv, t: Task, o: TaskOutcome): void {
 }
 
 const detailOf = (o: TaskOutcome): string | undefined =>
-  o.status === "retry" ? o.reason : o.status === "failed" ? o.error : o.status === "skipped" ? o.reason : undefined;
+  o.status === "retry"
+    ? o.reason
+    : o.status === "failed"
+      ? o.error
+      : o.status === "skipped"
+        ? o.reason
+        : undefined;

@@ -79,7 +79,13 @@ export interface Processor {
 export interface RepoPassSummary {
   repo: string;
   skipped?: string;
-  processed: { taskId: number; type: TaskType; source: string; outcome: TaskOutcome["status"]; detail?: string }[];
+  processed: {
+    taskId: number;
+    type: TaskType;
+    source: string;
+    outcome: TaskOutcome["status"];
+    detail?: string;
+  }[];
 }
 
 export interface PassSummary {

@@ -32,7 +32,12 @@ export function testEnv(store: Store, o: TestEnvOptions = {}): WorkerEnv {
     log: o.log ?? silentLogger,
     github: async () => octokit,
     config: async () => result,
-    llm: { provider: "openai", model: "gpt-4o-mini", apiKey: "sk-test", baseUrl: "https://api.openai.com/v1" },
+    llm: {
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiKey: "sk-test",
+      baseUrl: "https://api.openai.com/v1",
+    },
     ...(o.llm ? { createLlm: () => o.llm! } : {}),
     dryRun: o.dryRun ?? false,
     ...(o.workspace ? { workspace: o.workspace } : {}),
@@ -42,11 +47,16 @@ export function testEnv(store: Store, o: TestEnvOptions = {}): WorkerEnv {
 }
 
 /** A processor context for one repository. */
-export async function testCtx(store: Store, repo = "octo/demo", o: TestEnvOptions = {}): Promise<ProcessorContext> {
+export async function testCtx(
+  store: Store,
+  repo = "octo/demo",
+  o: TestEnvOptions = {},
+): Promise<ProcessorContext> {
   const env = testEnv(store, o);
   const octokit = await env.github(repo);
   const configResult = await env.config(repo, octokit);
-  if (!configResult.ok) throw new Error(`test config invalid: ${JSON.stringify(configResult.problems)}`);
+  if (!configResult.ok)
+    throw new Error(`test config invalid: ${JSON.stringify(configResult.problems)}`);
   return {
     repo: parseRepo(repo),
     repoName: repo,

@@ -33,9 +33,12 @@ function recorder(
 describe("runPass", () => {
   it("groups due tasks of a repository into batches of the configured size", async () => {
     const store = await memoryStore();
-    for (let i = 1; i <= 12; i++) store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: `issue:${i}` });
+    for (let i = 1; i <= 12; i++)
+      store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: `issue:${i}` });
     const p = recorder("tech_debt_analysis");
-    const summary = await runPass(testEnv(store, { config: { tech_debt: { batch_size: 5 } } }), [p]);
+    const summary = await runPass(testEnv(store, { config: { tech_debt: { batch_size: 5 } } }), [
+      p,
+    ]);
     expect(p.seen.map((b) => b.length)).toEqual([5, 5, 2]);
     expect(summary.repos[0]?.processed).toHaveLength(12);
     expect(store.tasks.list({ status: "done" })).toHaveLength(12);
@@ -65,7 +68,9 @@ describe("runPass", () => {
     const store = await memoryStore();
     store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
     const at = Date.now() + 60_000;
-    await runPass(testEnv(store), [recorder("automerge", () => ({ status: "retry", at, reason: "409" }))]);
+    await runPass(testEnv(store), [
+      recorder("automerge", () => ({ status: "retry", at, reason: "409" })),
+    ]);
     expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 0, nextRunAt: at });
   });
 
@@ -114,7 +119,10 @@ describe("runPass", () => {
     store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
     const merge = recorder("automerge");
     const cmd = recorder("command");
-    const summary = await runPass(testEnv(store, { config: { automerge: { method: "yolo" } } }), [merge, cmd]);
+    const summary = await runPass(testEnv(store, { config: { automerge: { method: "yolo" } } }), [
+      merge,
+      cmd,
+    ]);
     expect([merge.seen.length, cmd.seen.length]).toEqual([0, 1]);
     expect(summary.repos[0]?.skipped).toMatch(/config file is invalid/);
   });

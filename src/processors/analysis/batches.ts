@@ -8,7 +8,8 @@ import {
 import { PREFIX_RULES } from "../../context/prefix.js";
 
 /** Prompt tokens around the context and issues: instructions, schema, framing. */
-export const FIXED_OVERHEAD_TOKENS = Math.ceil((PREFIX_RULES.length + SYSTEM_PROMPT.length) / 4) + 400;
+export const FIXED_OVERHEAD_TOKENS =
+  Math.ceil((PREFIX_RULES.length + SYSTEM_PROMPT.length) / 4) + 400;
 
 /**
  * How many tasks the worker claims at once: `tech_debt.batch_size`, capped so that even small
