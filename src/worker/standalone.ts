@@ -289,7 +289,11 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   }
 
   // 3. The pass: sweep for work, then process.
-  const processors = selectProcessors(o, run, o.processors ?? createProcessors());
+  // The scan above looked back to the last run (up to 7 days): the command processor's own sweep
+  // (48 hours, for the app's missed webhooks) would list the same comments again.
+  const processors = selectProcessors(o, run, o.processors ?? createProcessors()).map((p) =>
+    collector && p.type === "command" ? withoutSweep(p) : p,
+  );
   await passAndSummarize(run, processors, { repo: o.repo, mode: o.mode, sweep: true });
   summary.finishedAt = now();
   summary.budget.spentTodayUsd = Math.max(
@@ -407,4 +411,10 @@ async function pinIssue(
   } catch (e) {
     log.debug({ err: e }, "could not pin the dashboard issue");
   }
+}
+
+/** The processor without its sweep (what it queues from GitHub was queued another way). */
+function withoutSweep(p: Processor): Processor {
+  const { sweep: _sweep, ...rest } = p;
+  return rest;
 }
