@@ -21,6 +21,11 @@ export interface RunOverrides {
   createLlm?: (ctx: ProcessorContext) => Llm;
   openDb?: () => Promise<Db>;
   env?: NodeJS.ProcessEnv;
+  /**
+   * GitHub retries (with backoff: about 14 s before a failing request gives up) are on in real
+   * runs; tests turn them off so a request nothing answers fails at once.
+   */
+  githubRetries?: boolean;
 }
 
 /**
@@ -72,6 +77,7 @@ async function runOnce(
     baseUrl,
     fetch: (...a: Parameters<typeof fetch>) => globalThis.fetch(...a),
     userAgent: "bg-agent-action",
+    ...(overrides.githubRetries !== undefined ? { retries: overrides.githubRetries } : {}),
   });
   const notes: string[] = [];
   const linear = linearFor(inputs.linearApiKey ?? env.LINEAR_API_KEY, env.BG_LINEAR_API_URL);

@@ -51,6 +51,11 @@ export interface CliIo {
 export interface CliOverrides {
   processors?: readonly Processor[];
   createLlm?: (ctx: ProcessorContext) => Llm;
+  /**
+   * GitHub retries (with backoff: about 14 s before a failing request gives up) are on in real
+   * runs; tests turn them off so a request nothing answers fails at once.
+   */
+  githubRetries?: boolean;
 }
 
 class UsageError extends Error {}
@@ -207,6 +212,7 @@ async function runCommand(
       token,
       baseUrl: e.GITHUB_API_URL,
       fetch: (...a: Parameters<typeof fetch>) => globalThis.fetch(...a),
+      ...(overrides.githubRetries !== undefined ? { retries: overrides.githubRetries } : {}),
     }),
     openDb: () => openSqlite({ path: ":memory:" }),
     log,

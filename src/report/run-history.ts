@@ -5,7 +5,8 @@ import { marker, readState, stateBlock } from "./markers.js";
  * What a standalone run (the Action or the CLI) keeps in bg-agent's dashboard issue, so the next
  * run on a fresh runner knows it: this month's spend per day (budgets hold across runs without a
  * database), the last run time (commands left since then are picked up), a manual pause, and the
- * recent runs shown as a table.
+ * recent runs shown as a table, and the scheduled prompt tasks' state (last and next run, run
+ * count, failures) so that schedules hold across runs.
  */
 export const runRecordSchema = z.object({
   at: z.number(),
@@ -23,6 +24,23 @@ export type RunRecord = z.infer<typeof runRecordSchema>;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * A scheduled prompt task's state between standalone runs (each starts with an empty store):
+ * without it an `every:` task would run on every run and a `cron:` slot would never come.
+ * Kept only while the task's definition is unchanged (`specHash`).
+ */
+export const savedScheduleSchema = z.object({
+  specHash: z.string().max(128),
+  status: z.enum(["proposed", "active", "paused", "done", "failed"]),
+  statusReason: z.string().max(500).nullable().default(null),
+  lastRunAt: z.number().nullable(),
+  nextRunAt: z.number().nullable(),
+  runCount: z.number().int().min(0),
+  lastResultHash: z.string().max(128).nullable(),
+  consecutiveFailures: z.number().int().min(0),
+});
+export type SavedSchedule = z.infer<typeof savedScheduleSchema>;
+
 export const historyStateSchema = z.object({
   v: z.literal(1).default(1),
   lastRunAt: z.number().optional(),
@@ -36,6 +54,8 @@ export const historyStateSchema = z.object({
     })
     .optional(),
   runs: z.array(runRecordSchema).default([]),
+  /** Scheduled prompt tasks by name. */
+  schedules: z.record(z.string().max(100), savedScheduleSchema).default({}),
 });
 export type HistoryState = z.infer<typeof historyStateSchema>;
 
@@ -89,6 +109,8 @@ export function mergeHistory(
     run: RunRecord | null;
     lastRunAt: number;
     paused: HistoryState["paused"] | null;
+    /** This run's schedules (they replace the saved ones); absent: the saved ones are kept. */
+    schedules?: HistoryState["schedules"];
   },
   now: number,
 ): HistoryState {
@@ -102,6 +124,7 @@ export function mergeHistory(
     lastRunAt: Math.max(current.lastRunAt ?? 0, mine.lastRunAt),
     spend: monthSpend(spend, now),
     runs: runs.slice(0, MAX_RUNS),
+    schedules: mine.schedules ?? current.schedules,
   };
   if (mine.paused) next.paused = mine.paused;
   return next;

@@ -17,6 +17,7 @@ import {
   renderDashboard,
 } from "../report/run-history.js";
 import type { Db } from "../store/db.js";
+import { restoreSchedules, saveSchedules } from "../schedule/persist.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
@@ -216,7 +217,8 @@ export async function passAndSummarize(
 
 /**
  * One standalone run, the same in the Action and the CLI: state is hydrated from GitHub (the
- * dashboard issue's hidden block: this month's spend, the last run time, a pause), commands left
+ * dashboard issue's hidden block: this month's spend, the last run time, a pause, the scheduled
+ * tasks' last and next runs), commands left
  * since the last run are queued, a sweeping pass runs every processor, and the dashboard issue
  * gets the run and the new spend (not in a dry run).
  */
@@ -270,6 +272,15 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
     : "this month's spend could not be read from the dashboard issue";
   if (run.stopLlm.reason && historyReadable) summary.budget.stopped = run.stopLlm.reason;
 
+  // Scheduled tasks take back their state from earlier runs (never from defaults standing in
+  // for a broken file: that would drop every task).
+  const tasksConfig = config.result.ok ? config.result.config.tasks : null;
+  if (tasksConfig && historyReadable) {
+    const r = restoreSchedules(store, o.repo, tasksConfig, history.schedules, now());
+    if (r.restored.length || r.fresh.length)
+      log.debug(r, "schedules restored from the dashboard issue");
+  }
+
   // 2. Commands people left since the last run.
   const collector = o.collectCommands === undefined ? defaultCollector : o.collectCommands;
   if (collector) {
@@ -289,7 +300,11 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   }
 
   // 3. The pass: sweep for work, then process.
-  const processors = selectProcessors(o, run, o.processors ?? createProcessors());
+  // The scan above looked back to the last run (up to 7 days): the command processor's own sweep
+  // (48 hours, for the app's missed webhooks) would list the same comments again.
+  const processors = selectProcessors(o, run, o.processors ?? createProcessors()).map((p) =>
+    collector && p.type === "command" ? withoutSweep(p) : p,
+  );
   await passAndSummarize(run, processors, { repo: o.repo, mode: o.mode, sweep: true });
   summary.finishedAt = now();
   summary.budget.spentTodayUsd = Math.max(
@@ -312,6 +327,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
         budget,
         hydrated,
         historyReadable,
+        schedules: tasksConfig && historyReadable ? saveSchedules(store, o.repo) : undefined,
       });
     } catch (e) {
       summary.errors.push(`Could not update the dashboard issue: ${(e as Error).message}`);
@@ -330,6 +346,8 @@ async function writeDashboard(
     budget: { daily_usd: number; monthly_usd: number };
     hydrated: Record<string, number>;
     historyReadable: boolean;
+    /** The scheduled tasks' state after this run; undefined keeps the saved one. */
+    schedules: HistoryState["schedules"] | undefined;
   },
 ): Promise<{ number: number; url: string }> {
   const { ref, store, summary } = run;
@@ -379,6 +397,7 @@ async function writeDashboard(
       paused: pause
         ? { by: pause.pausedBy ?? "an admin", until: pause.pausedUntil, reason: pause.pausedReason }
         : null,
+      ...(d.schedules ? { schedules: d.schedules } : {}),
     },
     now,
   );
@@ -407,4 +426,10 @@ async function pinIssue(
   } catch (e) {
     log.debug({ err: e }, "could not pin the dashboard issue");
   }
+}
+
+/** The processor without its sweep (what it queues from GitHub was queued another way). */
+function withoutSweep(p: Processor): Processor {
+  const { sweep: _sweep, ...rest } = p;
+  return rest;
 }

@@ -83,6 +83,14 @@ describe("the bundled Action under @github/local-action", () => {
       state: "open",
     });
     gh.files.set(".github/bg-agent.yml", "budget:\n  daily_usd: 2\n");
+    gh.comments.push({
+      id: 55,
+      body: "/bg budget",
+      html_url: "https://github.com/octo/demo/issues/3#issuecomment-55",
+      issue_url: `${gh.url}/repos/octo/demo/issues/3`,
+      created_at: new Date().toISOString(),
+      user: { login: "alice", type: "User" },
+    });
     const r = await localAction(gh, {
       "INPUT_DRY-RUN": "true",
       "INPUT_LLM-API-KEY": "sk-local-secret",
@@ -94,8 +102,16 @@ describe("the bundled Action under @github/local-action", () => {
     const summary = JSON.parse(r.outputs["summary-json"]!) as {
       dryRun: boolean;
       budget: { spentTodayUsd: number; dailyUsd: number };
+      items: { type: string; item: string; outcome: string }[];
+      errors: string[];
     };
     expect(summary).toMatchObject({ dryRun: true, budget: { spentTodayUsd: 0.25, dailyUsd: 2 } });
+    expect(summary.errors).toEqual([]);
+    // The real command processor answered `/bg budget` (the reply only logged: a dry run).
+    expect(summary.items.map((i) => [i.type, i.item, i.outcome])).toEqual([
+      ["command", "comment:55", "done"],
+    ]);
+    expect(r.stdout).toContain("dry run: would reply to the command comment");
     expect(r.summary).toContain("(all, standalone, dry run)");
     expect(r.summary).toContain("today $0.25 of $2.00");
     expect(gh.writes()).toEqual([]);
@@ -109,6 +125,14 @@ describe("the bundled Action under @github/local-action", () => {
     expect(gh.issues).toHaveLength(1);
     expect(gh.issues[0]!.labels).toEqual([{ name: "bg:dashboard" }]);
     expect(readState<{ runs: unknown[] }>(gh.issues[0]!.body)?.runs).toHaveLength(1);
+    // The real processors' sweeps read the comments, the open PRs and the tech-debt issues.
+    expect(gh.requests.map((q) => q.path.split("?")[0])).toEqual(
+      expect.arrayContaining([
+        "/repos/octo/demo/issues/comments",
+        "/repos/octo/demo/pulls",
+        "/repos/octo/demo/issues",
+      ]),
+    );
   });
 
   it("fails the step when GitHub refuses the token", async () => {

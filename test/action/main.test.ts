@@ -11,7 +11,7 @@ import type { ActionRun } from "../helpers/action-env.js";
 import { actionEnv } from "../helpers/action-env.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { fakeProcessors } from "../helpers/fake-processors.js";
-import { API, dashboardIssue, nockRepoAndNoConfig } from "../helpers/github-nock.js";
+import { API, dashboardIssue, nockComments, nockRepoAndNoConfig } from "../helpers/github-nock.js";
 import { serveRoutes, testIssuer } from "../helpers/oidc.js";
 import { memoryStore } from "../helpers/store.js";
 
@@ -59,6 +59,7 @@ describe("the Action in standalone mode", () => {
     const llm = fakeLlm(['{"ok":true}'], usage);
     const scope = nockRepoAndNoConfig(nock(API));
     const body = existingDashboard(scope, { v: 1, spend: {}, runs: [] });
+    nockComments(scope);
     scope.get("/repos/octo/demo/pulls").query(true).reply(200, []);
     debtIssues(scope, 3);
     let written = "";
@@ -71,7 +72,7 @@ describe("the Action in standalone mode", () => {
       })
       .reply(200, { number: 7, html_url: "https://github.com/octo/demo/issues/7" });
 
-    await run({ processors: fakeProcessors(), createLlm: () => llm });
+    await run({ processors: fakeProcessors(), createLlm: () => llm, githubRetries: false });
 
     expect(a.failed()).toBe(false);
     const out = a.outputs();
@@ -104,6 +105,7 @@ describe("the Action in standalone mode", () => {
     const today = new Date().toISOString().slice(0, 10);
     const scope = nockRepoAndNoConfig(nock(API));
     const body = existingDashboard(scope, { v: 1, spend: { [today]: 1.2 }, runs: [] });
+    nockComments(scope);
     scope
       .get("/repos/octo/demo/pulls")
       .query(true)
@@ -113,7 +115,7 @@ describe("the Action in standalone mode", () => {
       .patch("/repos/octo/demo/issues/7")
       .reply(200, { number: 7, html_url: "https://github.com/octo/demo/issues/7" });
 
-    await run({ processors: fakeProcessors(), createLlm: () => llm });
+    await run({ processors: fakeProcessors(), createLlm: () => llm, githubRetries: false });
 
     expect(a.failed()).toBe(false);
     expect(llm.calls).toHaveLength(0);
@@ -133,6 +135,7 @@ describe("the Action in standalone mode", () => {
     const llm = fakeLlm(['{"ok":true}', '{"ok":true}'], usage);
     const scope = nock(API).get("/repos/octo/demo").reply(200, { default_branch: "main" });
     dashboardList(scope, []);
+    nockComments(scope);
     scope
       .get("/repos/octo/demo/issues")
       .query((q) => q.labels === "cleanup")
@@ -141,7 +144,7 @@ describe("the Action in standalone mode", () => {
         { number: 5, title: "b", body: "", labels: [] },
       ]);
 
-    await run({ processors: fakeProcessors(), createLlm: () => llm });
+    await run({ processors: fakeProcessors(), createLlm: () => llm, githubRetries: false });
 
     expect(a.failed()).toBe(false);
     expect(llm.calls).toHaveLength(2); // batch_size 1 from the workspace file
@@ -153,21 +156,21 @@ describe("the Action in standalone mode", () => {
 
   it("fails clearly without a token, with a refused token, and on a bad input", async () => {
     let a = start({ "github-token": "  " });
-    await run({ processors: [] });
+    await run({ processors: [], githubRetries: false });
     expect(a.failed()).toBe(true);
     expect(a.stdout()).toMatch(/::error::Invalid input: github-token is empty: pass a token/);
     a.restore();
 
     a = start({});
     nock(API).get("/repos/octo/demo").reply(401, { message: "Bad credentials" });
-    await run({ processors: [] });
+    await run({ processors: [], githubRetries: false });
     expect(a.failed()).toBe(true);
     expect(a.stdout()).toMatch(/::error::GitHub refused the token \(401 Bad credentials\)/);
     expect(a.summary()).toContain("bg-agent could not run");
     a.restore();
 
     a = start({ mode: "everything", "max-cost-usd": "lots" });
-    await run({ processors: [] });
+    await run({ processors: [], githubRetries: false });
     expect(a.failed()).toBe(true);
     expect(a.stdout()).toMatch(
       /mode must be one of analyze, automerge, tasks, all; max-cost-usd must be a number/,
@@ -238,7 +241,7 @@ describe("the Action in connected mode", () => {
       .put("/repos/octo/demo/pulls/3/merge", { sha: "abc" })
       .reply(200, { merged: true });
 
-    await run({ processors: fakeProcessors(), createLlm: () => llm });
+    await run({ processors: fakeProcessors(), createLlm: () => llm, githubRetries: false });
 
     expect(a.failed()).toBe(false);
     expect(a.outputs()).toMatchObject({ analyzed: "2", merged: "1" });
@@ -278,7 +281,7 @@ describe("the Action in connected mode", () => {
     );
     const llm = fakeLlm([]);
     nockRepoAndNoConfig(nock(API));
-    await run({ processors: fakeProcessors(), createLlm: () => llm });
+    await run({ processors: fakeProcessors(), createLlm: () => llm, githubRetries: false });
     expect(a.failed()).toBe(false);
     expect(llm.calls).toHaveLength(0);
     expect(a.summary()).toContain("budget is spent");
@@ -299,7 +302,7 @@ describe("the Action in connected mode", () => {
 
     let a = start({ "app-url": deadUrl }, env);
     nockRepoAndNoConfig(nock(API));
-    await run({ processors: [] });
+    await run({ processors: [], githubRetries: false });
     expect(a.failed()).toBe(true);
     expect(a.stdout()).toMatch(
       new RegExp(`::error::The bg-agent app at ${deadUrl} did not answer \\(ECONNREFUSED\\)`),
@@ -309,6 +312,7 @@ describe("the Action in connected mode", () => {
     a = start({ "app-url": deadUrl, fallback: "standalone" }, env);
     const scope = nockRepoAndNoConfig(nockRepoAndNoConfig(nock(API)));
     dashboardList(scope, []);
+    nockComments(scope);
     dashboardList(scope, []);
     scope
       .post("/repos/octo/demo/issues")
@@ -320,7 +324,7 @@ describe("the Action in connected mode", () => {
       .reply(200, { data: {} })
       .patch("/repos/octo/demo/issues/1")
       .reply(200, { number: 1, html_url: "https://github.com/octo/demo/issues/1" });
-    await run({ processors: [] });
+    await run({ processors: [], githubRetries: false });
     expect(a.failed()).toBe(false);
     expect(a.stdout()).toMatch(
       /::warning title=bg-agent::The bg-agent app at .* did not answer.*Falling back to standalone/,
@@ -334,7 +338,7 @@ describe("the Action in connected mode", () => {
     const srv = await app();
     const a = start({ "app-url": srv.url });
     nockRepoAndNoConfig(nock(API));
-    await run({ processors: [] });
+    await run({ processors: [], githubRetries: false });
     expect(a.failed()).toBe(true);
     expect(a.stdout()).toMatch(
       /Could not get the runner's OIDC token.*permissions: id-token: write/,

@@ -10,7 +10,7 @@ import { openStore } from "../../src/store/index.js";
 import { migrations } from "../../src/store/migrations.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { fakeProcessors } from "../helpers/fake-processors.js";
-import { API, nockRepoAndNoConfig } from "../helpers/github-nock.js";
+import { API, nockComments, nockRepoAndNoConfig } from "../helpers/github-nock.js";
 
 async function cli(
   argv: string[],
@@ -34,7 +34,8 @@ describe("bg-agent run --once", () => {
     const scope = nockRepoAndNoConfig(nock(API))
       .get("/repos/octo/demo/issues")
       .query((q) => q.labels === "bg:dashboard")
-      .reply(200, [])
+      .reply(200, []);
+    nockComments(scope)
       .get("/repos/octo/demo/pulls")
       .query(true)
       .reply(200, [{ number: 8 }])
@@ -53,7 +54,7 @@ describe("bg-agent run --once", () => {
     const r = await cli(
       ["run", "--once", "--dry-run"],
       { GITHUB_WORKSPACE: mkdtempSync(join(tmpdir(), "ws-")) },
-      { processors: fakeProcessors(), createLlm: () => llm },
+      { processors: fakeProcessors(), createLlm: () => llm, githubRetries: false },
     );
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
@@ -65,9 +66,77 @@ describe("bg-agent run --once", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("--dry-run with the real processors answers a /bg command and looks at a PR, writing nothing", async () => {
+    const writes: string[] = [];
+    const scope = nockRepoAndNoConfig(nock(API))
+      .get("/repos/octo/demo/issues")
+      .query((q) => q.labels === "bg:dashboard")
+      .reply(200, []);
+    nockComments(scope, [
+      {
+        id: 55,
+        body: "/bg help",
+        html_url: "https://github.com/octo/demo/issues/2#issuecomment-55",
+        issue_url: "https://api.github.com/repos/octo/demo/issues/2",
+        created_at: new Date().toISOString(),
+        user: { login: "alice", type: "User" },
+      },
+    ])
+      .get("/repos/octo/demo/pulls")
+      .query(true)
+      .reply(200, [{ number: 8, head: { sha: "f00" } }])
+      .get("/repos/octo/demo/pulls/8")
+      .reply(200, {
+        number: 8,
+        html_url: "https://github.com/octo/demo/pull/8",
+        title: "wip",
+        body: null,
+        state: "open",
+        draft: true,
+        user: { login: "alice", type: "User" },
+        labels: [],
+        head: { sha: "f00", ref: "wip", repo: { full_name: "octo/demo" } },
+        base: { ref: "main", repo: { full_name: "octo/demo" } },
+      })
+      .get("/repos/octo/demo/issues")
+      .query((q) => q.labels === "tech-debt")
+      .reply(200, []);
+    scope.on("request", (req: { method: string; path: string }) => {
+      if (req.method !== "GET") writes.push(`${req.method} ${req.path}`);
+    });
+    const unmatched = (req: { method: string; path: string }) =>
+      writes.push(`unmatched ${req.method} ${req.path}`);
+    nock.emitter.on("no match", unmatched);
+    const llm = fakeLlm([]);
+    const r = await cli(
+      ["run", "--once", "--dry-run", "--json"],
+      { GITHUB_WORKSPACE: mkdtempSync(join(tmpdir(), "ws-")) },
+      { createLlm: () => llm, githubRetries: false },
+    );
+    nock.emitter.removeListener("no match", unmatched);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("dry run: would reply to the command comment");
+    const summary = JSON.parse(r.stdout) as {
+      items: { type: string; item: string; outcome: string }[];
+      errors: string[];
+    };
+    expect(summary.errors).toEqual([]);
+    expect(summary.items.map((i) => [i.type, i.item, i.outcome])).toEqual([
+      ["command", "comment:55", "done"],
+      ["automerge", "pr:8", "done"],
+    ]);
+    expect(llm.calls).toHaveLength(0);
+    expect(writes).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("takes --repo and --mode, prints JSON, and fails (1) on a refused token", async () => {
     nock(API).get("/repos/octo/other").reply(401, { message: "Bad credentials" });
-    const r = await cli(["run", "--once", "--repo", "octo/other", "--mode", "automerge", "--json"]);
+    const r = await cli(
+      ["run", "--once", "--repo", "octo/other", "--mode", "automerge", "--json"],
+      {},
+      { githubRetries: false },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/GitHub refused the token \(401 Bad credentials\)/);
     expect(nock.pendingMocks()).toEqual([]);

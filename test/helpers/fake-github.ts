@@ -12,8 +12,22 @@ export interface FakeIssue {
   state: "open";
 }
 
+/** An issue or PR comment as GET /repos/{repo}/issues/comments lists it. */
+export interface FakeComment {
+  id: number;
+  body: string;
+  html_url: string;
+  issue_url: string;
+  created_at: string;
+  user: { login: string; type: string };
+}
+
 export interface FakeGitHub extends TestServer {
   issues: FakeIssue[];
+  /** Issue and PR comments (the standalone run's `/bg` command scan reads them). */
+  comments: FakeComment[];
+  /** Open pull requests as GET /repos/{repo}/pulls lists them. */
+  pulls: unknown[];
   /** Files on the default branch, by path. */
   files: Map<string, string>;
   requests: { method: string; path: string }[];
@@ -22,12 +36,15 @@ export interface FakeGitHub extends TestServer {
 
 /**
  * A small GitHub REST API on 127.0.0.1 for tests that run the Action or the CLI in another
- * process (where nock cannot reach): the repository, config files, issues, pulls and pinIssue.
+ * process (where nock cannot reach): the repository, config files, issues, comments, the open
+ * pulls list and pinIssue. Anything else answers 404, which bg-agent does not retry.
  */
 export async function fakeGitHub(o: { repo?: string; token?: string } = {}): Promise<FakeGitHub> {
   const repo = o.repo ?? "octo/demo";
   const token = o.token ?? "ghs_fake";
   const issues: FakeIssue[] = [];
+  const comments: FakeComment[] = [];
+  const pulls: unknown[] = [];
   const files = new Map<string, string>();
   const requests: { method: string; path: string }[] = [];
   const server = await serveRoutes([
@@ -61,6 +78,13 @@ export async function fakeGitHub(o: { repo?: string; token?: string } = {}): Pro
       }
       if (/^\/repos\/[^/]+\/\.github\/contents\//.test(path))
         return send(404, { message: "Not Found" });
+      if (path === `${base}/issues/comments` && method === "GET") {
+        const since = Date.parse(url.searchParams.get("since") ?? "");
+        return send(
+          200,
+          comments.filter((c) => Number.isNaN(since) || Date.parse(c.created_at) >= since),
+        );
+      }
       if (path === `${base}/issues` && method === "GET") {
         const labels = (url.searchParams.get("labels") ?? "").split(",").filter(Boolean);
         return send(
@@ -92,13 +116,15 @@ export async function fakeGitHub(o: { repo?: string; token?: string } = {}): Pro
         if (b.body !== undefined) issue.body = b.body;
         return send(200, issue);
       }
-      if (path === `${base}/pulls` && method === "GET") return send(200, []);
+      if (path === `${base}/pulls` && method === "GET") return send(200, pulls);
       return send(404, { message: `fake GitHub has no ${method} ${path}` });
     },
   ]);
   return {
     ...server,
     issues,
+    comments,
+    pulls,
     files,
     requests,
     writes: () => requests.filter((r) => r.method !== "GET" && r.path !== "/graphql"),

@@ -23,3 +23,14 @@ export const dashboardIssue = (number: number, body: string) => ({
   html_url: `https://github.com/octo/demo/issues/${number}`,
   labels: [{ name: "bg:dashboard" }],
 });
+
+/**
+ * The standalone run's scan for `/bg` commands left since the last run: the repository's issue
+ * and PR comments (none unless given).
+ */
+export function nockComments(scope: nock.Scope, comments: unknown[] = [], repo = "octo/demo") {
+  return scope
+    .get(`/repos/${repo}/issues/comments`)
+    .query((q) => q.sort === "updated" && typeof q.since === "string")
+    .reply(200, comments);
+}
