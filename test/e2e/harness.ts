@@ -56,7 +56,9 @@ export interface E2E {
  * createApp, createServer with the web and worker API routes, the app's worker environment
  * from BG_* settings, and every processor. GitHub and the LLM are nock.
  */
-export async function startE2E(o: { processors?: (p: Processor[]) => Processor[] } = {}): Promise<E2E> {
+export async function startE2E(
+  o: { processors?: (p: Processor[]) => Processor[] } = {},
+): Promise<E2E> {
   resetLimiters();
   const store = await memoryStore();
   const probot = testProbot();
@@ -69,7 +71,11 @@ export async function startE2E(o: { processors?: (p: Processor[]) => Processor[]
     store,
     log,
     routes: [
-      ...createWebRoutes({ store, log, ...(env.BG_ADMIN_TOKEN ? { adminToken: env.BG_ADMIN_TOKEN } : {}) }),
+      ...createWebRoutes({
+        store,
+        log,
+        ...(env.BG_ADMIN_TOKEN ? { adminToken: env.BG_ADMIN_TOKEN } : {}),
+      }),
       ...createWorkerApiRoutes({ store, log }),
     ],
     webhookPath: probot.webhookPath,
@@ -81,12 +87,21 @@ export async function startE2E(o: { processors?: (p: Processor[]) => Processor[]
     store,
     log,
     env,
-    processEnv: { BG_LLM_PROVIDER: "openai", BG_LLM_API_KEY: "sk-e2e", BG_LLM_MODEL: "gpt-4o-mini" },
+    processEnv: {
+      BG_LLM_PROVIDER: "openai",
+      BG_LLM_API_KEY: "sk-e2e",
+      BG_LLM_MODEL: "gpt-4o-mini",
+    },
   });
   const all = createProcessors();
   const processors = o.processors ? o.processors(all) : all;
   const unmatched: string[] = [];
-  const onNoMatch = (req: { method?: string; path?: string; href?: string; options?: { href?: string } }) => {
+  const onNoMatch = (req: {
+    method?: string;
+    path?: string;
+    href?: string;
+    options?: { href?: string };
+  }) => {
     const where = req.href ?? req.options?.href ?? req.path ?? "?";
     // Loopback (our own server) passes through nock by design.
     if (/^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(where)) return;
@@ -231,7 +246,12 @@ export function nockNewComment(number: number, id = 9000): Captured<{ body: stri
 export function nockNewCheckRun(
   name: string,
   sha: string,
-): Captured<{ name: string; head_sha: string; conclusion: string; output: { title: string; summary: string; text?: string } }> {
+): Captured<{
+  name: string;
+  head_sha: string;
+  conclusion: string;
+  output: { title: string; summary: string; text?: string };
+}> {
   const seen: ReturnType<typeof nockNewCheckRun> = { bodies: [] };
   nock(API)
     .get(`/repos/${REPO}/commits/${sha}/check-runs`)
@@ -291,5 +311,15 @@ export function commentEvent(o: {
     },
     installation: { id: INSTALLATION },
     sender: { login, type: "User" },
+  };
+}
+
+/** `installation.created` for the test repository: how bg-agent first learns of it. */
+export function installationCreated() {
+  return {
+    action: "created",
+    installation: { id: INSTALLATION, account: { login: "octo", type: "Organization" } },
+    repositories: [{ id: 42, name: "demo", full_name: REPO, private: false }],
+    sender: { login: "carol", type: "User" },
   };
 }
