@@ -26,6 +26,36 @@ afterEach(async () => {
   app = undefined;
 });
 
+/** GitHub and the LLM for one analysis pass of issue #3 that finds it worth fixing. */
+function mockAnalysisPass() {
+  nockRepoHead(SHA);
+  nockProjectContext(SHA);
+  const llm = nockLlm({
+    analyses: [
+      {
+        issue: KEY,
+        should_fix: true,
+        complexity: "low",
+        plan: "Delete `LegacyCache` and its two call sites; the v2 store covers them.",
+        affected_files: ["src/cache.ts"],
+      },
+    ],
+  });
+  const analysisComment = nockNewComment(3);
+  const labels: string[][] = [];
+  nock(API)
+    .post(`/repos/${REPO}/issues/3/labels`, (b: { labels: string[] }) => {
+      labels.push(b.labels);
+      return true;
+    })
+    .reply(200, [{ name: "tech-debt" }, { name: "bg:should-fix" }])
+    .delete(`/repos/${REPO}/issues/3/labels/bg%3Awont-fix`)
+    .reply(404, { message: "Label does not exist" });
+  const check = nockNewCheckRun("bg-agent/analysis", SHA);
+
+  return { llm, analysisComment, labels, check };
+}
+
 describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", () => {
   it("labelled issue -> one LLM call -> comment, label, check run; /bg approve -> fix queued, audited", async () => {
     // The fix itself (a clone, edits, a PR) is covered by test/fix; here the pass stops at the queue.
@@ -41,31 +71,7 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     ]);
 
     // 2. A worker pass: project context, one LLM call, the comment, the label, the check run.
-    nockRepoHead(SHA);
-    nockProjectContext(SHA);
-    const llm = nockLlm({
-      analyses: [
-        {
-          issue: KEY,
-          should_fix: true,
-          complexity: "low",
-          plan: "Delete `LegacyCache` and its two call sites; the v2 store covers them.",
-          affected_files: ["src/cache.ts"],
-        },
-      ],
-    });
-    const analysisComment = nockNewComment(3);
-    const labels: string[][] = [];
-    nock(API)
-      .post(`/repos/${REPO}/issues/3/labels`, (b: { labels: string[] }) => {
-        labels.push(b.labels);
-        return true;
-      })
-      .reply(200, [{ name: "tech-debt" }, { name: "bg:should-fix" }])
-      .delete(`/repos/${REPO}/issues/3/labels/bg%3Awont-fix`)
-      .reply(404, { message: "Label does not exist" });
-    const check = nockNewCheckRun("bg-agent/analysis", SHA);
-
+    const { llm, analysisComment, labels, check } = mockAnalysisPass();
     const first = await app.pass();
     expect(first.repos).toMatchObject([
       { repo: REPO, processed: [{ type: "tech_debt_analysis", outcome: "done" }] },
@@ -83,6 +89,15 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     ]);
     expect(check.bodies[0]!.output.title).toContain("1 should fix");
     expect(app.store.tasks.list()).toMatchObject([{ status: "done" }]);
+
+    // bg-agent's own writes come back as webhooks: its label and its comment start nothing.
+    const bot = { login: "bg-agent[bot]", type: "Bot" };
+    const echoLabel = issuesEvent({ action: "labeled", labels: ["tech-debt", "bg:should-fix"] });
+    expect((await app.deliver("issues", { ...echoLabel, sender: bot })).status).toBe(200);
+    const echoComment = commentEvent({ id: 9000, body: comment, login: "bg-agent[bot]" });
+    echoComment.comment.user.type = "Bot";
+    expect((await app.deliver("issue_comment", { ...echoComment, sender: bot })).status).toBe(200);
+    expect(app.store.tasks.list()).toHaveLength(1);
 
     // 3. A writer comments `/bg approve` on the issue: a command task, then the next pass.
     const approve = await app.deliver(
@@ -119,6 +134,37 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     const anonymous = await fetch(`${app.url}/bg/api/audit`);
     expect(anonymous.status).toBe(401);
 
+    expect(app.unmatched).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("/bg approve from someone with read permission is refused: no fix, the refusal audited", async () => {
+    app = await startE2E({ processors: (all) => all.filter((p) => p.type !== "fix") });
+    nockToken();
+    nockConfig();
+    await app.deliver("issues", issuesEvent({ action: "labeled" }));
+    mockAnalysisPass();
+    await app.pass();
+    expect(app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+      status: "proposed",
+    });
+
+    await app.deliver(
+      "issue_comment",
+      commentEvent({ id: 502, body: "/bg approve", login: "eve" }),
+    );
+    nockCommandAck(502, "eve", "read");
+    const reply = nockNewComment(3, 9002);
+    await app.pass();
+    expect(reply.bodies[0]!.body).toContain("needs write permission");
+    expect(app.store.tasks.list({ type: "fix" })).toEqual([]);
+    expect(app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+      status: "proposed",
+    });
+    const audit = await app.admin<{ entries: Record<string, unknown>[] }>("/bg/api/audit");
+    expect(audit.body.entries).toMatchObject([
+      { actor: "eve", command: "approve", result: expect.stringMatching(/^refused/) },
+    ]);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

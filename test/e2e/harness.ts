@@ -14,6 +14,8 @@ import type { Store } from "../../src/store/index.js";
 import { createWebRoutes } from "../../src/web/routes.js";
 import { createWorkerApiRoutes } from "../../src/web/worker-api.js";
 import { createAppWorkerEnv } from "../../src/worker/app-env.js";
+import { startWorkerLoop } from "../../src/worker/loop.js";
+import type { WorkerLoop } from "../../src/worker/loop.js";
 import { runPass } from "../../src/worker/pass.js";
 import type { PassSummary, Processor, WorkerEnv } from "../../src/worker/types.js";
 import { testProbot } from "../helpers/app-server.js";
@@ -38,6 +40,8 @@ export interface E2E {
   env: WorkerEnv;
   /** One worker pass, as the app's loop runs it (no sweep). */
   pass(): Promise<PassSummary>;
+  /** The passes intake asked the worker loop for (with `loop: true`), resolved or failed. */
+  wakes: Promise<unknown>[];
   /** A signed delivery over loopback. */
   deliver(
     name: string,
@@ -57,14 +61,33 @@ export interface E2E {
  * from BG_* settings, and every processor. GitHub and the LLM are nock.
  */
 export async function startE2E(
-  o: { processors?: (p: Processor[]) => Processor[] } = {},
+  o: {
+    processors?: (p: Processor[]) => Processor[];
+    /** Run the app's worker loop (woken by intake, as in main.ts) instead of passes on demand. */
+    loop?: boolean;
+  } = {},
 ): Promise<E2E> {
   resetLimiters();
   const store = await memoryStore();
   const probot = testProbot();
   const log = memoryLogger();
   const identity = { login: SELF };
-  await probot.load(createApp({ store, identity, log }));
+  let loop: WorkerLoop | undefined;
+  const wakes: Promise<unknown>[] = [];
+  await probot.load(
+    createApp({
+      store,
+      identity,
+      log,
+      ...(o.loop
+        ? {
+            wake: () => {
+              if (loop) wakes.push(loop.wake().catch((e: unknown) => e));
+            },
+          }
+        : {}),
+    }),
+  );
   const env = readEnv({ BG_ADMIN_TOKEN: ADMIN_TOKEN, BG_DB_PATH: ":memory:" });
   const server = createServer({
     probot,
@@ -95,6 +118,11 @@ export async function startE2E(
   });
   const all = createProcessors();
   const processors = o.processors ? o.processors(all) : all;
+  if (o.loop)
+    loop = startWorkerLoop(workerEnv, processors, {
+      tickSeconds: env.BG_TICK_SECONDS,
+      sweepMinutes: env.BG_SWEEP_MINUTES,
+    });
   const unmatched: string[] = [];
   const onNoMatch = (req: {
     method?: string;
@@ -117,6 +145,7 @@ export async function startE2E(
     env: workerEnv,
     unmatched,
     pass: () => runPass(workerEnv, processors),
+    wakes,
     async deliver(name, payload, id = randomUUID()) {
       const body = JSON.stringify(payload);
       const res = await fetch(`${url}${probot.webhookPath}`, {
@@ -139,6 +168,7 @@ export async function startE2E(
     },
     async close() {
       nock.emitter.off("no match", onNoMatch);
+      await loop?.stop();
       await server.close();
       store.close();
     },
