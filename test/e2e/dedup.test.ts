@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe("e2e: GitHub delivering the same webhook twice", () => {
-  it("the same delivery id twice (and a racing replay) -> one task, one reply", async () => {
+  it("the same delivery id twice (and the comment again under another id, twice at once) -> one task, one reply", async () => {
     app = await startE2E();
     nockToken();
     await app.deliver("installation", installationCreated());
