@@ -29,7 +29,13 @@ export function testProbot(): Probot {
     privateKey: testPrivateKey(),
     secret: WEBHOOK_SECRET,
     logLevel: "fatal",
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    // A function, not an object: Probot hands every client its own `throttle` options, which an
+    // object default would lose to (shallow merge), leaving the write throttle (1 s per POST) on.
+    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { ...(o.throttle as object | undefined), enabled: false },
+    })),
   });
 }
 
