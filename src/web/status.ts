@@ -1,6 +1,7 @@
 import { parseConfig } from "../config/load.js";
 import type { Store } from "../store/index.js";
 import type { Run } from "../store/runs.js";
+import type { DaySpend } from "../store/stats.js";
 import { dayKey, monthKey } from "../store/spend.js";
 import { TASK_TYPES } from "../store/tasks.js";
 import type { TaskStatus } from "../store/tasks.js";
@@ -290,14 +291,7 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
 
 export interface SpendView {
   repo: string | null;
-  days: {
-    day: string;
-    costUsd: number;
-    calls: number;
-    promptTokens: number;
-    cachedTokens: number;
-    completionTokens: number;
-  }[];
+  days: DaySpend[];
   todayUsd: number;
   monthUsd: number;
   /** Summed over the repositories whose budget is known (all of them when `repo` is null). */
