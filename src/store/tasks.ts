@@ -151,8 +151,14 @@ export class TaskStore {
             `UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = MIN(next_run_at, ?),
              priority = MAX(priority, ?), updated_at = ? WHERE id = ? RETURNING *`,
           )
-          .get(payload, hash, runAt, input.priority ?? PRIORITY[input.type], now, existing.id) as
-          TaskRow;
+          .get(
+            payload,
+            hash,
+            runAt,
+            input.priority ?? PRIORITY[input.type],
+            now,
+            existing.id,
+          ) as TaskRow;
         return { outcome: "merged", task: toTask(row) };
       }
       // Running: park the old one's key so a follow-up can be queued behind it.
