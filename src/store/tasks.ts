@@ -137,12 +137,16 @@ export class TaskStore {
     const payload = JSON.stringify(input.payload ?? {});
     const hash = input.contentHash ?? null;
     const runAt = input.runAt ?? now;
+    // Only what decides the outcome: building all nineteen columns of a row the refresh below
+    // returns anyway is most of this lookup's cost.
     const existing = this.db
-      .prepare("SELECT * FROM tasks WHERE dedup_key = ? AND status IN ('pending','running')")
-      .get(key) as TaskRow | undefined;
+      .prepare(
+        "SELECT id, status, content_hash FROM tasks WHERE dedup_key = ? AND status IN ('pending','running')",
+      )
+      .get(key) as Pick<TaskRow, "id" | "status" | "content_hash"> | undefined;
     if (existing) {
       if (hash !== null && existing.content_hash === hash) {
-        return { outcome: "unchanged", task: toTask(existing) };
+        return { outcome: "unchanged", task: this.get(existing.id)! };
       }
       if (existing.status === "pending") {
         // RETURNING: the refreshed row in the same statement (no second SELECT per delivery).
