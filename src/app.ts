@@ -1,6 +1,7 @@
 import type { ApplicationFunction, Probot } from "probot";
 import type { GitHubClient } from "./integrations/github.js";
 import type { Logger } from "./log.js";
+import type { ConfigResult } from "./config/load.js";
 import type { Store } from "./store/index.js";
 import {
   CHECK_EVENTS,
@@ -57,25 +58,27 @@ export function createApp(deps: AppDeps): ApplicationFunction {
       context.name === "push" && defaultBranch && payload.ref === `refs/heads/${defaultBranch}`
         ? str(payload.after)
         : undefined;
-    const octokit = context.octokit as GitHubClient;
     const log = deps.log ? deps.log.child({ delivery: context.id }) : context.log;
+    // Built on first use: most events never load the config (skips, comments, installations).
+    let loader: (() => Promise<ConfigResult>) | undefined;
     return {
       store: deps.store,
       log,
       ...(deps.wake ? { wake: deps.wake } : {}),
       ...(deps.identity?.login ? { selfLogin: deps.identity.login } : {}),
-      loadConfig: configLoader({
-        store: deps.store,
-        log,
-        repo,
-        read: () => context.config("bg-agent.yml"),
-        report: (result) =>
-          reportConfig(
-            { octokit, store: deps.store, log },
-            { repo, defaultBranch, headSha: headSha ?? null },
-            result,
-          ),
-      }),
+      loadConfig: () =>
+        (loader ??= configLoader({
+          store: deps.store,
+          log,
+          repo,
+          read: () => context.config("bg-agent.yml"),
+          report: (result) =>
+            reportConfig(
+              { octokit: context.octokit as GitHubClient, store: deps.store, log },
+              { repo, defaultBranch, headSha: headSha ?? null },
+              result,
+            ),
+        }))(),
     };
   };
 

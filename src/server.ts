@@ -165,8 +165,10 @@ export function createServer(o: ServerOptions): BgServer {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    // The webhook path as GitHub sends it (no query) needs no URL parsing; anything else does.
+    const url = req.url === webhookPath ? undefined : new URL(req.url ?? "/", "http://localhost");
     const isWebhook =
+      url === undefined ||
       url.pathname === webhookPath ||
       (url.pathname === "/" && req.method === "POST" && header(req, "x-github-event"));
     if (isWebhook) {

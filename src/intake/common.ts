@@ -5,7 +5,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { isBot } from "../integrations/github.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
-import type { Repository } from "../store/repositories.js";
+import type { RepositoryBrief } from "../store/repositories.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";
 
 /** The payload fields every repository-scoped handler relies on. */
@@ -35,7 +35,9 @@ export interface EventTarget {
   action: string | undefined;
   log: Logger;
   /** The repository's row before this event, if known. */
-  known: Repository | undefined;
+  known: RepositoryBrief | undefined;
+  /** The payload's sender, as parsed with the rest (humanSender reuses it). */
+  sender: z.infer<typeof senderSchema>;
 }
 
 /** `event.action` or the bare event name, for logs. */
@@ -68,21 +70,26 @@ const targets = new WeakMap<object, { store: Store; target: EventTarget | null }
 
 function resolveTarget(deps: IntakeDeps, event: WebhookEvent): EventTarget | null {
   const parsed = scopedSchema.safeParse(event.payload);
-  const base = deps.log.child({ event: eventLabel(event), delivery: event.id });
+  // One child logger per event: the skip paths below build their own.
+  const base = (): Logger => deps.log.child({ event: eventLabel(event), delivery: event.id });
   if (!parsed.success) {
-    base.warn(
+    base().warn(
       { issues: parsed.error.issues.slice(0, 5) },
       "skip: the payload's repository or installation is malformed",
     );
     return null;
   }
-  const { installation, repository, action } = parsed.data;
+  const { installation, repository, action, sender } = parsed.data;
   if (!installation || !repository) {
-    base.debug(`skip: the payload has no ${installation ? "repository" : "installation"}`);
+    base().debug(`skip: the payload has no ${installation ? "repository" : "installation"}`);
     return null;
   }
-  const log = base.child({ repo: repository.full_name });
-  const known = deps.store.repos.get(repository.full_name);
+  const log = deps.log.child({
+    event: eventLabel(event),
+    delivery: event.id,
+    repo: repository.full_name,
+  });
+  const known = deps.store.repos.brief(repository.full_name);
   if (known && !known.installed && known.installationId === installation.id) {
     log.info("skip: bg-agent was removed from this repository");
     return null;
@@ -95,6 +102,7 @@ function resolveTarget(deps: IntakeDeps, event: WebhookEvent): EventTarget | nul
     action,
     log,
     known,
+    sender,
   };
 }
 
@@ -121,9 +129,16 @@ export function rememberRepo(store: Store, t: EventTarget): void {
 const withSender = z.object({ sender: senderSchema });
 
 export function humanSender(deps: IntakeDeps, payload: unknown): string | null {
-  const p = withSender.safeParse(payload);
-  if (!p.success || !p.data.sender) return null;
-  const s = p.data.sender;
+  // A handler already resolved this delivery's target: its sender was parsed with it.
+  const hit = payload && typeof payload === "object" ? targets.get(payload) : undefined;
+  let s: z.infer<typeof senderSchema>;
+  if (hit?.target && hit.store === deps.store) s = hit.target.sender;
+  else {
+    const p = withSender.safeParse(payload);
+    if (!p.success) return null;
+    s = p.data.sender;
+  }
+  if (!s) return null;
   if (isBot(s)) return null;
   if (deps.selfLogin && s.login.toLowerCase() === deps.selfLogin.toLowerCase()) return null;
   return s.login;

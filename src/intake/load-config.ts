@@ -81,7 +81,7 @@ export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult
   const load = async (): Promise<ConfigResult> => {
     let result: ConfigResult;
     // Fast path: the row is fresh and this process already validated that exact config.
-    const row = o.store.repos.get(o.repo);
+    const row = o.store.repos.brief(o.repo);
     const memo = parsed(o.store).get(o.repo.toLowerCase());
     if (
       row?.configLoadedAt &&

@@ -14,6 +14,12 @@ export interface Repository {
   configReportedHash: string | null;
 }
 
+/** A repository's row without its cached config text: what intake reads per delivery. */
+export type RepositoryBrief = Omit<Repository, "configJson" | "configErrors">;
+
+const BRIEF_COLUMNS =
+  "full_name, repo_id, installation_id, default_branch, installed, config_hash, config_valid, config_loaded_at, config_reported_hash";
+
 interface Row {
   full_name: string;
   repo_id: number | null;
@@ -97,6 +103,26 @@ export class RepositoryStore {
     const row = this.db.prepare("SELECT * FROM repositories WHERE full_name = ?").get(fullName) as
       Row | undefined;
     return row ? toRepo(row) : undefined;
+  }
+
+  /** `get` without the config text (no JSON to copy or parse): the per-delivery lookup. */
+  brief(fullName: string): RepositoryBrief | undefined {
+    const r = this.db
+      .prepare(`SELECT ${BRIEF_COLUMNS} FROM repositories WHERE full_name = ?`)
+      .get(fullName) as Omit<Row, "config_json" | "config_errors"> | undefined;
+    return r
+      ? {
+          fullName: r.full_name,
+          repoId: r.repo_id,
+          installationId: r.installation_id,
+          defaultBranch: r.default_branch,
+          installed: r.installed === 1,
+          configHash: r.config_hash,
+          configValid: r.config_valid === 1,
+          configLoadedAt: r.config_loaded_at,
+          configReportedHash: r.config_reported_hash,
+        }
+      : undefined;
   }
 
   list(opts: { installedOnly?: boolean } = {}): Repository[] {

@@ -137,34 +137,46 @@ export class TaskStore {
     const payload = JSON.stringify(input.payload ?? {});
     const hash = input.contentHash ?? null;
     const runAt = input.runAt ?? now;
+    // Only what decides the outcome: building all nineteen columns of a row the refresh below
+    // returns anyway is most of this lookup's cost.
     const existing = this.db
-      .prepare("SELECT * FROM tasks WHERE dedup_key = ? AND status IN ('pending','running')")
-      .get(key) as TaskRow | undefined;
+      .prepare(
+        "SELECT id, status, content_hash FROM tasks WHERE dedup_key = ? AND status IN ('pending','running')",
+      )
+      .get(key) as Pick<TaskRow, "id" | "status" | "content_hash"> | undefined;
     if (existing) {
       if (hash !== null && existing.content_hash === hash) {
-        return { outcome: "unchanged", task: toTask(existing) };
+        return { outcome: "unchanged", task: this.get(existing.id)! };
       }
       if (existing.status === "pending") {
-        this.db
+        // RETURNING: the refreshed row in the same statement (no second SELECT per delivery).
+        const row = this.db
           .prepare(
             `UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = MIN(next_run_at, ?),
-             priority = MAX(priority, ?), updated_at = ? WHERE id = ?`,
+             priority = MAX(priority, ?), updated_at = ? WHERE id = ? RETURNING *`,
           )
-          .run(payload, hash, runAt, input.priority ?? PRIORITY[input.type], now, existing.id);
-        return { outcome: "merged", task: this.get(existing.id)! };
+          .get(
+            payload,
+            hash,
+            runAt,
+            input.priority ?? PRIORITY[input.type],
+            now,
+            existing.id,
+          ) as TaskRow;
+        return { outcome: "merged", task: toTask(row) };
       }
       // Running: park the old one's key so a follow-up can be queued behind it.
       this.db
         .prepare("UPDATE tasks SET dedup_key = dedup_key || '#' || id WHERE id = ?")
         .run(existing.id);
     }
-    const res = this.db
+    const row = this.db
       .prepare(
         `INSERT INTO tasks (repo, type, source, dedup_key, status, priority, payload, content_hash,
           max_attempts, next_run_at, delivery_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
       )
-      .run(
+      .get(
         input.repo,
         input.type,
         input.source,
@@ -177,8 +189,8 @@ export class TaskStore {
         input.deliveryId ?? null,
         now,
         now,
-      );
-    return { outcome: "created", task: this.get(Number(res.lastInsertRowid))! };
+      ) as TaskRow;
+    return { outcome: "created", task: toTask(row) };
   }
 
   /** The newest task ever queued for (repo, type, source), in any status: "was this already taken in?" */
