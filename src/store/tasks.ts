@@ -111,6 +111,27 @@ export function dedupKeyOf(repo: string, type: TaskType, source: string): string
   return `${repo.toLowerCase()}|${type}|${source}`;
 }
 
+/** Which tasks a cancel applies to: a repository, optionally narrowed to a type and a source. */
+export interface TaskMatch {
+  repo: string;
+  type?: TaskType;
+  source?: string;
+}
+
+function matchClause(where: TaskMatch): { sql: string; params: unknown[] } {
+  const clauses = ["repo = ?"];
+  const params: unknown[] = [where.repo];
+  if (where.type) {
+    clauses.push("type = ?");
+    params.push(where.type);
+  }
+  if (where.source) {
+    clauses.push("source = ?");
+    params.push(where.source);
+  }
+  return { sql: clauses.join(" AND "), params };
+}
+
 export class TaskStore {
   constructor(private readonly db: Db) {}
 
@@ -204,56 +225,29 @@ export class TaskStore {
   }
 
   /** Cancels open tasks matching repo (and optionally type and source). Returns how many. */
-  cancel(
-    where: { repo: string; type?: TaskType; source?: string },
-    reason: string,
-    now = Date.now(),
-  ): number {
-    const clauses = ["repo = ?", "status IN ('pending','running')"];
-    const params: unknown[] = [where.repo];
-    if (where.type) {
-      clauses.push("type = ?");
-      params.push(where.type);
-    }
-    if (where.source) {
-      clauses.push("source = ?");
-      params.push(where.source);
-    }
-    const res = this.db
+  cancel(where: TaskMatch, reason: string, now = Date.now()): number {
+    const m = matchClause(where);
+    return this.db
       .prepare(
         `UPDATE tasks SET status = 'cancelled', last_error = ?, lease_owner = NULL,
          lease_expires_at = NULL, dedup_key = dedup_key || '#' || id, updated_at = ?
-         WHERE ${clauses.join(" AND ")}`,
+         WHERE status IN ('pending','running') AND ${m.sql}`,
       )
-      .run(reason, now, ...params);
-    return res.changes;
+      .run(reason, now, ...m.params).changes;
   }
 
   /**
    * Cancels pending tasks only (a running task finishes and records its result): a closed PR,
    * a closed issue, a removed repository. Returns how many.
    */
-  cancelPending(
-    where: { repo: string; type?: TaskType; source?: string },
-    reason: string,
-    now = Date.now(),
-  ): number {
-    const clauses = ["repo = ?", "status = 'pending'"];
-    const params: unknown[] = [where.repo];
-    if (where.type) {
-      clauses.push("type = ?");
-      params.push(where.type);
-    }
-    if (where.source) {
-      clauses.push("source = ?");
-      params.push(where.source);
-    }
+  cancelPending(where: TaskMatch, reason: string, now = Date.now()): number {
+    const m = matchClause(where);
     return this.db
       .prepare(
         `UPDATE tasks SET status = 'cancelled', last_error = ?, dedup_key = dedup_key || '#' || id, updated_at = ?
-         WHERE ${clauses.join(" AND ")}`,
+         WHERE status = 'pending' AND ${m.sql}`,
       )
-      .run(reason, now, ...params).changes;
+      .run(reason, now, ...m.params).changes;
   }
 
   /**
