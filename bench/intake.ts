@@ -133,7 +133,7 @@ async function startServer(
   kind: "ours" | "bare" | "noop",
   privateKey: string,
 ): Promise<{ port: number; child: ChildProcess }> {
-  const script = fileURLToPath(new URL("./intake-server.ts", import.meta.url));
+  const script = fileURLToPath(new URL("./_intake-server.ts", import.meta.url));
   const prof =
     process.env.BENCH_PROF && kind !== "bare"
       ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`]

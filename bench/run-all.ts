@@ -1,5 +1,5 @@
 /**
- * Runs every benchmark under bench/ one after another (each prints its table and writes
+ * Runs every benchmark under bench/ one after another (files starting with `_` are helpers, not benchmarks; each prints its table and writes
  * bench/results/<name>.json). `npm run bench`, or `npx tsx bench/<name>.ts` for one.
  */
 import { spawnSync } from "node:child_process";
