@@ -47,15 +47,18 @@ export function responseFormat(
  * (waits what retry-after says, bounded); 5xx and network errors stay the SDK's (maxRetries).
  * globalThis.fetch is read per call so test interceptors see the request.
  */
-const fetchFor =
-  (base?: typeof fetch): typeof fetch =>
-  async (input, init) => {
+const fetchFor = (base?: typeof fetch): typeof fetch => {
+  const f: typeof fetch = async (input, init) => {
     const res = await (base ?? globalThis.fetch)(input, init);
     if (res.status !== 429) return res;
     const headers = new Headers(res.headers);
     headers.set("x-should-retry", "false");
     return new Response(res.body, { status: 429, statusText: res.statusText, headers });
   };
+  // The SDK probes a custom fetch for FormData support (uploads) with fetch("data:,") unless it
+  // carries its Response class: it is the global one.
+  return Object.assign(f, { Response });
+};
 
 /** Turns provider errors that no retry will fix into LlmUnavailableError with what to do. */
 export function translateError(
@@ -85,6 +88,41 @@ export function translateError(
   return e;
 }
 
+/**
+ * The chat completions body of a request: the same for a synchronous call and for a line of an
+ * OpenAI Batch API file.
+ */
+export function chatBody(
+  req: ChatRequest,
+  s: { provider: LlmSettings["provider"]; model: string; mode: "json_schema" | "json_object" },
+): ChatCompletionCreateParamsNonStreaming {
+  const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
+  const body: ChatCompletionCreateParamsNonStreaming = {
+    model: s.model,
+    messages: req.messages,
+    ...(req.tools?.length ? { tools: req.tools } : {}),
+    ...(s.provider === "openai" ? { max_completion_tokens: maxOut } : { max_tokens: maxOut }),
+  };
+  const rf = responseFormat(req.format, s.mode);
+  if (rf) body.response_format = rf;
+  return body;
+}
+
+/** The openai SDK client for the settings (429s left to bg-agent's limiter, see fetchFor). */
+export function openaiClient(
+  settings: Pick<LlmSettings, "apiKey" | "baseUrl">,
+  o: CreateLlmOptions = {},
+): OpenAI {
+  return new OpenAI({
+    apiKey: settings.apiKey,
+    baseURL: settings.baseUrl,
+    maxRetries: o.maxRetries ?? 2,
+    timeout: o.timeoutMs ?? 120_000,
+    fetch: fetchFor(o.fetch),
+    logLevel: "off",
+  });
+}
+
 export interface CreateLlmOptions {
   clock?: Clock;
   fetch?: typeof fetch;
@@ -104,14 +142,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
   const model = ctx.config.llm.model ?? settings.model;
   const provider = settings.provider;
   const mode = structuredModeOf(settings);
-  const client = new OpenAI({
-    apiKey: settings.apiKey,
-    baseURL: settings.baseUrl,
-    maxRetries: o.maxRetries ?? 2,
-    timeout: o.timeoutMs ?? 120_000,
-    fetch: fetchFor(o.fetch),
-    logLevel: "off",
-  });
+  const client = openaiClient(settings, o);
   const clock = o.clock ?? realClock;
   const log = ctx.log.child({ provider, model });
   const alertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
@@ -152,14 +183,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
       let reserved = estimateUsd;
       try {
         const limiter = limiterFor(`${provider}|${settings.baseUrl}`, ctx.config.rate_limit, clock);
-        const body: ChatCompletionCreateParamsNonStreaming = {
-          model,
-          messages: req.messages,
-          ...(req.tools?.length ? { tools: req.tools } : {}),
-          ...(provider === "openai" ? { max_completion_tokens: maxOut } : { max_tokens: maxOut }),
-        };
-        const rf = responseFormat(req.format, mode);
-        if (rf) body.response_format = rf;
+        const body = chatBody(req, { provider, model, mode });
         const tokens = estimateTokens(promptChars(req)) + maxOut;
         const raw = await withRateLimit(limiter, tokens, () =>
           client.chat.completions.create(body, req.signal ? { signal: req.signal } : {}),

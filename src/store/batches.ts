@@ -97,6 +97,23 @@ export class BatchStore {
     ).map((r) => r.task_id);
   }
 
+  /**
+   * Per task, the status of the newest provider-side batch (OpenAI Batch API: `external_id`
+   * set) it was part of. Tasks never sent through one are absent.
+   */
+  externalStatus(taskIds: number[]): Map<number, { batchId: number; status: string }> {
+    const out = new Map<number, { batchId: number; status: string }>();
+    const stmt = this.db.prepare(
+      `SELECT b.id AS batchId, b.status AS status FROM batch_tasks bt JOIN batches b ON b.id = bt.batch_id
+       WHERE bt.task_id = ? AND b.external_id IS NOT NULL ORDER BY b.id DESC LIMIT 1`,
+    );
+    for (const id of taskIds) {
+      const r = stmt.get(id) as { batchId: number; status: string } | undefined;
+      if (r) out.set(id, r);
+    }
+    return out;
+  }
+
   /** OpenAI Batch API jobs submitted and not yet collected. */
   submitted(repo?: string): Batch[] {
     return this.db

@@ -364,6 +364,14 @@ export class TaskStore {
     return status;
   }
 
+  /** Makes pending tasks due now (e.g. results of an OpenAI batch arrived for them). */
+  wake(ids: number[], now = Date.now()): void {
+    const stmt = this.db.prepare(
+      "UPDATE tasks SET next_run_at = MIN(next_run_at, ?), updated_at = ? WHERE id = ? AND status = 'pending'",
+    );
+    for (const id of ids) stmt.run(now, now, id);
+  }
+
   /** Puts claimed tasks back without counting an attempt (paused repo, budget wait). */
   release(ids: number[], owner: string, runAt: number, now = Date.now()): void {
     const stmt = this.db.prepare(

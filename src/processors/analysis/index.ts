@@ -1,5 +1,6 @@
 import type { Processor } from "../../worker/types.js";
 import { claimSize } from "./batches.js";
+import { batchDueRepos, collectOpenAIBatches } from "./openai-batch.js";
 import { processAnalysis } from "./process.js";
 import { sweepAnalysis } from "./sweep.js";
 
@@ -9,6 +10,11 @@ export function createAnalysisProcessor(): Processor {
     type: "tech_debt_analysis",
     usesLlm: true,
     batchSize: claimSize,
+    /** Results of OpenAI Batch API jobs (tech_debt.openai_batch) are collected before claiming. */
+    async prepare(ctx) {
+      await collectOpenAIBatches(ctx);
+    },
+    dueRepos: batchDueRepos,
     async sweep(ctx) {
       await sweepAnalysis(ctx);
     },

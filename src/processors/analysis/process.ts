@@ -5,6 +5,8 @@ import { httpStatus } from "../../integrations/github.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { estimateCost } from "../../llm/budget.js";
 import { llmFor } from "../../llm/for-context.js";
+import type { BatchApi } from "../../llm/openai-batch.js";
+import { batchApiWanted, createBatchApi } from "../../llm/openai-batch.js";
 import { priceFor } from "../../llm/pricing.js";
 import type { Llm } from "../../llm/types.js";
 import { BudgetExceededError, LlmUnavailableError } from "../../llm/types.js";
@@ -28,6 +30,10 @@ export const CHECK_NAME = "bg-agent/analysis";
 export const UNAVAILABLE_RETRY_MS = 60 * 60_000;
 /** When work stopped by the run's cap is retried (the next run has its own cap). */
 export const RUN_CAP_RETRY_MS = 60_000;
+/** When tasks sent to the OpenAI Batch API come up again (collection wakes them sooner). */
+export const BATCH_API_RETRY_MS = 60 * 60_000;
+/** The custom_id of a store batch's request in an OpenAI Batch API file. */
+export const customIdOf = (storeBatchId: number): string => `bgb-${storeBatchId}`;
 
 export interface Item {
   task: Task;
@@ -40,10 +46,11 @@ export interface Item {
   tokens: number;
 }
 
-type Stop = { kind: "budget"; err: BudgetExceededError } | { kind: "unavailable"; message: string };
+export type Stop =
+  { kind: "budget"; err: BudgetExceededError } | { kind: "unavailable"; message: string };
 
 /** What this run reported so far per repository, so each check run update covers the whole run. */
-interface RunReport {
+export interface RunReport {
   batches: BatchReport[];
   issues: IssueLine[];
   notes: string[];
@@ -52,7 +59,7 @@ interface RunReport {
 /** In the app the env outlives passes: a report idle this long starts over. */
 const REPORT_IDLE_MS = 10 * 60_000;
 const runReports = new WeakMap<WorkerEnv, Map<string, RunReport>>();
-function runReport(ctx: ProcessorContext): RunReport {
+export function runReport(ctx: ProcessorContext): RunReport {
   let m = runReports.get(ctx.env);
   if (!m) runReports.set(ctx.env, (m = new Map()));
   let r = m.get(ctx.repoName);
@@ -63,9 +70,9 @@ function runReport(ctx: ProcessorContext): RunReport {
   return r;
 }
 
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+export const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function toItem(ctx: ProcessorContext, task: Task): Item | string {
+export function toItem(ctx: ProcessorContext, task: Task): Item | string {
   const p = analysisPayloadSchema.safeParse(task.payload);
   if (!p.success)
     return `invalid task payload: ${p.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`;
@@ -96,7 +103,7 @@ function toItem(ctx: ProcessorContext, task: Task): Item | string {
   };
 }
 
-const share = (u: Usage, n: number): Usage => ({
+export const share = (u: Usage, n: number): Usage => ({
   promptTokens: Math.round(u.promptTokens / n),
   cachedTokens: Math.round(u.cachedTokens / n),
   completionTokens: Math.round(u.completionTokens / n),
@@ -187,7 +194,7 @@ async function publish(
 }
 
 /** Saves the (paid-for) analysis, then reports it; a failed report is retried without a new call. */
-async function record(
+export async function record(
   ctx: ProcessorContext,
   it: Item,
   a: AnalysisItem,
@@ -245,7 +252,7 @@ async function record(
   }
 }
 
-function deferOutcome(stop: Stop, now = Date.now()): TaskOutcome {
+export function deferOutcome(stop: Stop, now = Date.now()): TaskOutcome {
   if (stop.kind === "budget") {
     const e = stop.err;
     return {
@@ -261,19 +268,19 @@ function deferOutcome(stop: Stop, now = Date.now()): TaskOutcome {
   };
 }
 
-const stopOf = (e: unknown): Stop | null =>
+export const stopOf = (e: unknown): Stop | null =>
   e instanceof BudgetExceededError
     ? { kind: "budget", err: e }
     : e instanceof LlmUnavailableError
       ? { kind: "unavailable", message: e.message }
       : null;
 
-const stopNote = (s: Stop): string =>
+export const stopNote = (s: Stop): string =>
   s.kind === "budget"
     ? `Budget stop: ${s.err.message}. The remaining issues wait until ${s.err.retryAt ? new Date(s.err.retryAt).toISOString() : "the next run"}; none is marked done.`
     : `LLM unavailable: ${s.message}`;
 
-async function publishRun(ctx: ProcessorContext, model: string): Promise<void> {
+export async function publishRun(ctx: ProcessorContext, model: string): Promise<void> {
   if (ctx.env.dryRun) return;
   const r = runReport(ctx);
   const b = ctx.config.budget;
@@ -372,6 +379,8 @@ export async function processAnalysis(
   }
   const report = runReport(ctx);
   const items: Item[] = [];
+  /** The model of OpenAI Batch API results reported in this call, if any. */
+  let collected: string | null = null;
   for (const t of tasks) {
     const it = toItem(ctx, t);
     if (typeof it === "string") {
@@ -389,7 +398,8 @@ export async function processAnalysis(
         continue;
       }
       if (!ctx.env.dryRun) {
-        // Paid for already, the report failed last time: post it without a new call.
+        // Paid for already (an OpenAI batch's result, or the report failed last time): post it
+        // without a new call.
         const a: AnalysisItem = {
           issue: prev.key,
           should_fix: prev.shouldFix,
@@ -397,13 +407,35 @@ export async function processAnalysis(
           plan: prev.plan,
           affected_files: prev.affectedFiles,
         };
-        out.set(t.id, await record(ctx, it, a, prev.batchId, ZERO_USAGE, "stored analysis"));
+        const b = prev.batchId !== null ? ctx.store.batches.get(prev.batchId) : undefined;
+        const viaBatchApi = !!b?.externalId;
+        const o = viaBatchApi
+          ? await record(ctx, it, a, b.id, share(b, Math.max(1, b.items)), b.model ?? "unknown")
+          : await record(ctx, it, a, prev.batchId, ZERO_USAGE, "stored analysis");
+        out.set(t.id, o);
+        if (viaBatchApi) {
+          collected = b.model ?? collected;
+          report.issues.push(
+            o.status === "done"
+              ? {
+                  key: it.key,
+                  ...(it.payload.url ? { url: it.payload.url } : {}),
+                  verdict: a.should_fix ? "should fix" : "won't fix",
+                  complexity: a.complexity,
+                  note: `OpenAI batch ${b.externalId}`,
+                }
+              : { key: it.key, verdict: "failed", note: o.status === "failed" ? o.error : "" },
+          );
+        }
         continue;
       }
     }
     items.push(it);
   }
-  if (!items.length) return out;
+  if (!items.length) {
+    if (collected) await publishRun(ctx, collected);
+    return out;
+  }
   if (ctx.env.dryRun) {
     await dryRun(ctx, items, out);
     return out;
@@ -440,7 +472,13 @@ export async function processAnalysis(
     structuredOutput: settings?.structuredOutput,
   });
   let stop: Stop | null = null;
-  const batches = planBatches(items, ctx.config, context.tokens);
+  let sync = items;
+  if (batchApiWanted(ctx)) {
+    const r = await viaBatchApi(ctx, context, items, mode, out, report);
+    sync = r.sync;
+    stop = r.stop;
+  }
+  const batches = planBatches(sync, ctx.config, context.tokens);
   for (const batch of batches) {
     if (stop) {
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
@@ -460,6 +498,95 @@ export async function processAnalysis(
   }
   await publishRun(ctx, llm.model);
   return out;
+}
+
+/**
+ * `tech_debt.openai_batch`: items never sent through the OpenAI Batch API are submitted there
+ * (one JSONL line per planned batch, custom_id `bgb-<store batch id>`) and wait for a later run;
+ * items of a job still running keep waiting; items whose job failed or expired, or whose answer
+ * was unusable, go the synchronous way (returned as `sync`).
+ */
+async function viaBatchApi(
+  ctx: ProcessorContext,
+  context: ProjectContext,
+  items: Item[],
+  mode: "json_schema" | "json_object",
+  out: Map<number, TaskOutcome>,
+  report: RunReport,
+): Promise<{ sync: Item[]; stop: Stop | null }> {
+  const ext = ctx.store.batches.externalStatus(items.map((it) => it.task.id));
+  const sync: Item[] = [];
+  const fresh: Item[] = [];
+  const now = Date.now();
+  for (const it of items) {
+    const e = ext.get(it.task.id);
+    if (!e) fresh.push(it);
+    else if (e.status === "submitted")
+      out.set(it.task.id, {
+        status: "retry",
+        at: now + BATCH_API_RETRY_MS,
+        reason: `waiting for OpenAI batch ${ctx.store.batches.get(e.batchId)?.externalId ?? e.batchId}`,
+      });
+    else sync.push(it);
+  }
+  if (!fresh.length) return { sync, stop: null };
+  let api: BatchApi;
+  try {
+    api = createBatchApi(ctx);
+  } catch (e) {
+    ctx.log.warn({ err: e }, "OpenAI Batch API unavailable: analysing synchronously");
+    return { sync: [...sync, ...fresh], stop: null };
+  }
+  let stop: Stop | null = null;
+  for (const batch of planBatches(fresh, ctx.config, context.tokens)) {
+    if (stop) {
+      for (const it of batch) out.set(it.task.id, deferOutcome(stop));
+      continue;
+    }
+    const batchId = ctx.store.batches.start({
+      repo: ctx.repoName,
+      type: "tech_debt_analysis",
+      provider: api.provider,
+      model: api.model,
+      taskIds: batch.map((b) => b.task.id),
+    });
+    try {
+      const { externalId } = await api.submit([
+        {
+          customId: customIdOf(batchId),
+          req: analysisRequest(
+            context.text,
+            batch.map((b) => b.prompt),
+            mode,
+          ),
+        },
+      ]);
+      ctx.store.batches.setExternalId(batchId, externalId);
+      ctx.store.batches.finish(batchId, "submitted");
+      const at = Date.now() + BATCH_API_RETRY_MS;
+      for (const it of batch)
+        out.set(it.task.id, {
+          status: "retry",
+          at,
+          reason: `submitted to the OpenAI Batch API as ${externalId} (half price); the result is collected on a later run`,
+        });
+      const note = `${batch.length} issue(s) submitted to the OpenAI Batch API as ${externalId}: results are posted by a later run (within 24 hours).`;
+      report.notes.push(note);
+      ctx.log.info({ batch: externalId, issues: batch.map((b) => b.key) }, note);
+    } catch (e) {
+      stop = stopOf(e);
+      if (stop) {
+        ctx.store.batches.finish(batchId, "failed", stopNote(stop));
+        for (const it of batch) out.set(it.task.id, deferOutcome(stop));
+        continue;
+      }
+      const error = `the OpenAI Batch API refused the batch: ${errText(e)}; analysing synchronously`;
+      ctx.log.warn({ err: e }, error);
+      ctx.store.batches.finish(batchId, "failed", error);
+      sync.push(...batch);
+    }
+  }
+  return { sync, stop };
 }
 
 /** One planned batch: one call, then each missing or malformed item once alone. */

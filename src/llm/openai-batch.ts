@@ -1,0 +1,217 @@
+import { toFile } from "openai";
+import type { Batch as OpenAIBatch } from "openai/resources/batches";
+import { z } from "zod";
+import type { Usage } from "../store/spend.js";
+import type { ProcessorContext } from "../worker/types.js";
+import { addRunSpend, checkBudget, estimateCost, raiseBudgetAlerts } from "./budget.js";
+import type { CreateLlmOptions } from "./client.js";
+import { chatBody, openaiClient, structuredModeOf, translateError } from "./client.js";
+import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
+import type { ChatRequest, LlmSettings } from "./types.js";
+import { BudgetExceededError, LlmUnavailableError } from "./types.js";
+import { readUsage } from "./usage.js";
+
+export const BATCH_ENDPOINT = "/v1/chat/completions";
+
+/** What a Batch API job says about itself when polled. */
+export interface BatchJobState {
+  status: OpenAIBatch["status"];
+  outputFileId?: string;
+  errorFileId?: string;
+  /** Errors the job reported (validation failures), joined. */
+  error?: string;
+}
+
+/** One line of a job's output file, by custom_id. */
+export type BatchLineResult =
+  { ok: true; content: string; usage: Usage } | { ok: false; error: string; usage: Usage };
+
+/**
+ * The OpenAI Batch API for one repository: requests are built exactly as a synchronous chat
+ * call's (chatBody), priced at BATCH_DISCOUNT of the normal price, budget-checked before
+ * submission, and their spend recorded when results are collected.
+ */
+export interface BatchApi {
+  readonly provider: "openai";
+  readonly model: string;
+  /** Uploads one JSONL line per request and creates the job. Throws BudgetExceededError first. */
+  submit(requests: { customId: string; req: ChatRequest }[]): Promise<{ externalId: string }>;
+  poll(externalId: string): Promise<BatchJobState>;
+  /** Downloads and parses an output (or error) file; records the spend of every line in it. */
+  collect(fileId: string): Promise<Map<string, BatchLineResult>>;
+}
+
+const lineSchema = z.object({
+  custom_id: z.string(),
+  response: z.object({ status_code: z.number(), body: z.unknown() }).nullish(),
+  error: z.object({ message: z.string().nullish(), code: z.string().nullish() }).nullish(),
+});
+
+const completionSchema = z.object({
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
+  usage: z.unknown().optional(),
+});
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** True when the repository asked for the Batch API and the provider is OpenAI. */
+export function batchApiWanted(ctx: ProcessorContext): boolean {
+  const s = ctx.env.llm;
+  return ctx.config.tech_debt.openai_batch && !(s instanceof Error) && s.provider === "openai";
+}
+
+/** Parses a Batch API output file (JSONL): per custom_id the answer's text or the error. */
+export function parseBatchOutput(
+  text: string,
+  price: Parameters<typeof readUsage>[2],
+): Map<string, BatchLineResult> {
+  const out = new Map<string, BatchLineResult>();
+  for (const raw of text.split("\n")) {
+    if (!raw.trim()) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      continue;
+    }
+    const l = lineSchema.safeParse(json);
+    if (!l.success) continue;
+    const { custom_id: id, response, error } = l.data;
+    const body = completionSchema.safeParse(response?.body);
+    const usage = readUsage(
+      "openai",
+      body.success ? body.data.usage : undefined,
+      price,
+      BATCH_DISCOUNT,
+    );
+    if (error || !response || response.status_code !== 200 || !body.success) {
+      const why =
+        error?.message ??
+        (response && response.status_code !== 200
+          ? `HTTP ${response.status_code}`
+          : "no chat completion in the response");
+      out.set(id, { ok: false, error: why, usage });
+      continue;
+    }
+    out.set(id, { ok: true, content: body.data.choices[0]?.message.content ?? "", usage });
+  }
+  return out;
+}
+
+export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}): BatchApi {
+  const settings: LlmSettings | Error = ctx.env.llm;
+  if (settings instanceof Error) {
+    throw settings instanceof LlmUnavailableError
+      ? settings
+      : new LlmUnavailableError(String(settings));
+  }
+  if (settings.provider !== "openai")
+    throw new LlmUnavailableError(
+      `the OpenAI Batch API needs BG_LLM_PROVIDER=openai (it is ${settings.provider})`,
+    );
+  const model = ctx.config.llm.model ?? settings.model;
+  const mode = structuredModeOf(settings);
+  const client = openaiClient(settings, o);
+  const log = ctx.log.child({ provider: "openai", model, api: "batch" });
+  const alertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
+  const budgetCtx = {
+    store: ctx.store,
+    repo: ctx.repoName,
+    config: ctx.config,
+    dryRun: ctx.env.dryRun,
+  };
+  const price = () => priceFor("openai", model, ctx.config.llm.pricing, log).price;
+  const translate = (e: unknown) =>
+    translateError(e, { provider: "openai", model, baseUrl: settings.baseUrl });
+
+  return {
+    provider: "openai",
+    model,
+    async submit(requests) {
+      const p = price();
+      const estimateUsd = requests.reduce(
+        (sum, r) => sum + estimateCost(r.req, p, BATCH_DISCOUNT),
+        0,
+      );
+      try {
+        checkBudget({
+          store: ctx.store,
+          repo: ctx.repoName,
+          config: ctx.config,
+          env: ctx.env,
+          estimateUsd,
+        });
+      } catch (e) {
+        if (e instanceof BudgetExceededError) {
+          log.warn(
+            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
+            "budget stop: batch not submitted",
+          );
+          if (e.period !== "run") await raiseBudgetAlerts(budgetCtx, alertTarget, e);
+        }
+        throw e;
+      }
+      const jsonl = requests
+        .map((r) =>
+          JSON.stringify({
+            custom_id: r.customId,
+            method: "POST",
+            url: BATCH_ENDPOINT,
+            body: chatBody(r.req, { provider: "openai", model, mode }),
+          }),
+        )
+        .join("\n");
+      try {
+        const file = await client.files.create({
+          file: await toFile(Buffer.from(`${jsonl}\n`, "utf8"), "bg-agent-batch.jsonl", {
+            type: "application/jsonl",
+          }),
+          purpose: "batch",
+        });
+        const job = await client.batches.create({
+          input_file_id: file.id,
+          endpoint: BATCH_ENDPOINT,
+          completion_window: "24h",
+          metadata: { repo: ctx.repoName.slice(0, 512), by: "bg-agent" },
+        });
+        log.info({ batch: job.id, file: file.id, estimateUsd }, "OpenAI batch submitted");
+        return { externalId: job.id };
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+    async poll(externalId) {
+      const job = await client.batches.retrieve(externalId).catch((e: unknown) => {
+        throw translate(e);
+      });
+      const errors = job.errors?.data
+        ?.map((d) => d.message)
+        .filter(Boolean)
+        .join("; ");
+      return {
+        status: job.status,
+        ...(job.output_file_id ? { outputFileId: job.output_file_id } : {}),
+        ...(job.error_file_id ? { errorFileId: job.error_file_id } : {}),
+        ...(errors ? { error: errors } : {}),
+      };
+    },
+    async collect(fileId) {
+      let text: string;
+      try {
+        text = await (await client.files.content(fileId)).text();
+      } catch (e) {
+        throw new Error(`could not download OpenAI file ${fileId}: ${errText(translate(e))}`);
+      }
+      const results = parseBatchOutput(text, price());
+      if (!ctx.env.dryRun) {
+        for (const r of results.values()) {
+          if (!r.usage.costUsd && !r.usage.promptTokens) continue;
+          ctx.store.spend.add(ctx.repoName, r.usage);
+          addRunSpend(ctx.env, r.usage.costUsd);
+        }
+        await raiseBudgetAlerts(budgetCtx, alertTarget);
+      }
+      return results;
+    },
+  };
+}
