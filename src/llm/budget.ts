@@ -5,7 +5,7 @@ import { upsertComment } from "../report/comments.js";
 import { findDashboardIssue } from "../report/dashboard-issue.js";
 import type { Store } from "../store/index.js";
 import { dayKey, monthKey } from "../store/spend.js";
-import type { WorkerEnv } from "../worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
 import type { Price } from "./pricing.js";
 import type { ChatRequest } from "./types.js";
 import { BudgetExceededError } from "./types.js";
@@ -165,4 +165,34 @@ export async function raiseBudgetAlerts(
       target.log.error({ err: e, period: p.period }, "could not post the budget alert");
     }
   }
+}
+
+/**
+ * A repository's budget as its LLM clients use it: `guard` checks a call's (or a submission's)
+ * estimate before anything is sent — logging and alerting on a stop, then rethrowing — and
+ * `alert` raises the alerts the spend recorded since has reached.
+ */
+export function repoBudget(
+  ctx: ProcessorContext,
+  log: Logger,
+): { guard(estimateUsd: number, what: string): Promise<void>; alert(): Promise<void> } {
+  const target: AlertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
+  const b = { store: ctx.store, repo: ctx.repoName, config: ctx.config, dryRun: ctx.env.dryRun };
+  return {
+    async guard(estimateUsd, what) {
+      try {
+        checkBudget({ ...b, env: ctx.env, estimateUsd });
+      } catch (e) {
+        if (e instanceof BudgetExceededError) {
+          log.warn(
+            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
+            `budget stop: ${what} not sent`,
+          );
+          if (e.period !== "run") await raiseBudgetAlerts(b, target, e);
+        }
+        throw e;
+      }
+    },
+    alert: () => raiseBudgetAlerts(b, target),
+  };
 }

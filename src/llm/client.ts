@@ -9,17 +9,16 @@ import type { ProcessorContext } from "../worker/types.js";
 import {
   DEFAULT_MAX_OUTPUT,
   addRunSpend,
-  checkBudget,
   estimateCost,
   estimateTokens,
   promptChars,
-  raiseBudgetAlerts,
+  repoBudget,
 } from "./budget.js";
 import { priceFor } from "./pricing.js";
 import type { Clock } from "./rate-limit.js";
 import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
 import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
-import { BudgetExceededError, LlmUnavailableError } from "./types.js";
+import { LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
 
 /** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
@@ -131,27 +130,27 @@ export interface CreateLlmOptions {
   timeoutMs?: number;
 }
 
-/** A repository's LLM client: budget checked before each call, rate limited, usage recorded. */
-export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm {
+/** The LLM settings of the run, or the error saying what to set. */
+export function settingsOf(ctx: ProcessorContext): LlmSettings {
   const settings = ctx.env.llm;
   if (settings instanceof Error) {
     throw settings instanceof LlmUnavailableError
       ? settings
       : new LlmUnavailableError(String(settings));
   }
+  return settings;
+}
+
+/** A repository's LLM client: budget checked before each call, rate limited, usage recorded. */
+export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm {
+  const settings = settingsOf(ctx);
   const model = ctx.config.llm.model ?? settings.model;
   const provider = settings.provider;
   const mode = structuredModeOf(settings);
   const client = openaiClient(settings, o);
   const clock = o.clock ?? realClock;
   const log = ctx.log.child({ provider, model });
-  const alertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
-  const budgetCtx = {
-    store: ctx.store,
-    repo: ctx.repoName,
-    config: ctx.config,
-    dryRun: ctx.env.dryRun,
-  };
+  const budget = repoBudget(ctx, log);
 
   return {
     provider,
@@ -160,24 +159,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
       const { price } = priceFor(provider, model, ctx.config.llm.pricing, log);
       const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
       const estimateUsd = estimateCost({ ...req, maxOutputTokens: maxOut }, price);
-      try {
-        checkBudget({
-          store: ctx.store,
-          repo: ctx.repoName,
-          config: ctx.config,
-          env: ctx.env,
-          estimateUsd,
-        });
-      } catch (e) {
-        if (e instanceof BudgetExceededError) {
-          log.warn(
-            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
-            "budget stop: call not sent",
-          );
-          if (e.period !== "run") await raiseBudgetAlerts(budgetCtx, alertTarget, e);
-        }
-        throw e;
-      }
+      await budget.guard(estimateUsd, "call");
       // Reserve the estimate for the run cap while the call is in flight (concurrent repositories).
       addRunSpend(ctx.env, estimateUsd);
       let reserved = estimateUsd;
@@ -195,7 +177,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
         reserved = 0;
         if (!ctx.env.dryRun) ctx.store.spend.add(ctx.repoName, usage);
         log.debug({ purpose: req.purpose, usage }, "llm call");
-        await raiseBudgetAlerts(budgetCtx, alertTarget);
+        await budget.alert();
         const choice = raw.choices[0];
         if (!choice) throw new Error(`the ${provider} API returned no choices`);
         return { message: choice.message, usage, raw };

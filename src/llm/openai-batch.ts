@@ -3,12 +3,12 @@ import type { Batch as OpenAIBatch } from "openai/resources/batches";
 import { z } from "zod";
 import type { Usage } from "../store/spend.js";
 import type { ProcessorContext } from "../worker/types.js";
-import { addRunSpend, checkBudget, estimateCost, raiseBudgetAlerts } from "./budget.js";
+import { addRunSpend, estimateCost, repoBudget } from "./budget.js";
 import type { CreateLlmOptions } from "./client.js";
-import { chatBody, openaiClient, structuredModeOf, translateError } from "./client.js";
+import { chatBody, openaiClient, settingsOf, structuredModeOf, translateError } from "./client.js";
 import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
-import type { ChatRequest, LlmSettings } from "./types.js";
-import { BudgetExceededError, LlmUnavailableError } from "./types.js";
+import type { ChatRequest } from "./types.js";
+import { LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
 
 export const BATCH_ENDPOINT = "/v1/chat/completions";
@@ -99,12 +99,7 @@ export function parseBatchOutput(
 }
 
 export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}): BatchApi {
-  const settings: LlmSettings | Error = ctx.env.llm;
-  if (settings instanceof Error) {
-    throw settings instanceof LlmUnavailableError
-      ? settings
-      : new LlmUnavailableError(String(settings));
-  }
+  const settings = settingsOf(ctx);
   if (settings.provider !== "openai")
     throw new LlmUnavailableError(
       `the OpenAI Batch API needs BG_LLM_PROVIDER=openai (it is ${settings.provider})`,
@@ -113,13 +108,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
   const mode = structuredModeOf(settings);
   const client = openaiClient(settings, o);
   const log = ctx.log.child({ provider: "openai", model, api: "batch" });
-  const alertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
-  const budgetCtx = {
-    store: ctx.store,
-    repo: ctx.repoName,
-    config: ctx.config,
-    dryRun: ctx.env.dryRun,
-  };
+  const budget = repoBudget(ctx, log);
   const price = () => priceFor("openai", model, ctx.config.llm.pricing, log).price;
   const translate = (e: unknown) =>
     translateError(e, { provider: "openai", model, baseUrl: settings.baseUrl });
@@ -133,24 +122,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
         (sum, r) => sum + estimateCost(r.req, p, BATCH_DISCOUNT),
         0,
       );
-      try {
-        checkBudget({
-          store: ctx.store,
-          repo: ctx.repoName,
-          config: ctx.config,
-          env: ctx.env,
-          estimateUsd,
-        });
-      } catch (e) {
-        if (e instanceof BudgetExceededError) {
-          log.warn(
-            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
-            "budget stop: batch not submitted",
-          );
-          if (e.period !== "run") await raiseBudgetAlerts(budgetCtx, alertTarget, e);
-        }
-        throw e;
-      }
+      await budget.guard(estimateUsd, "batch");
       const jsonl = requests
         .map((r) =>
           JSON.stringify({
@@ -209,7 +181,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
           ctx.store.spend.add(ctx.repoName, r.usage);
           addRunSpend(ctx.env, r.usage.costUsd);
         }
-        await raiseBudgetAlerts(budgetCtx, alertTarget);
+        await budget.alert();
       }
       return results;
     },
