@@ -1,8 +1,10 @@
 /**
  * A server for bench/intake.ts, run in its own process so the load generator does not share its
  * event loop: `ours` = bg-agent's app (createApp + createServer, file store as in production:
- * synchronous=NORMAL plus an fsync of the WAL per group commit before answering); `bare` = Probot's own Server with handlers that do nothing. Prints
- * `PORT <n>` when listening.
+ * synchronous=NORMAL plus an fsync of the WAL per group commit before answering, Probot's pino
+ * logger); `bare` = Probot's own Server with handlers that do nothing; `noop` = Probot's
+ * receive() with a no-op handler behind bg-agent's server. Prints `PORT <n>` when listening and
+ * `CPU <ms>` when sent SIGINT.
  */
 import { mkdtempSync } from "node:fs";
 import { createServer as netServer } from "node:net";
@@ -11,7 +13,7 @@ import { join } from "node:path";
 import { Probot, ProbotOctokit, Server } from "probot";
 import { createApp } from "../src/app.js";
 import { parseConfig } from "../src/config/load.js";
-import { silentLogger } from "../src/log.js";
+import type { Logger } from "../src/log.js";
 import { createServer } from "../src/server.js";
 import { GroupCommit } from "../src/store/group-commit.js";
 import { openStore } from "../src/store/index.js";
@@ -71,12 +73,16 @@ if (kind === "bare") {
     );
   }
   const probot = new Probot(options);
+  await probot.ready();
+  // noop: Probot's own receive() with a handler that does nothing, behind bg-agent's server.
   if (kind === "noop") await probot.load((app) => app.onAny(async () => {}));
-  else await probot.load(createApp({ store, log: silentLogger }));
+  // Logging as in production: Probot's pino logger (at LOG_LEVEL=fatal, like the bare server's).
+  const log = probot.log as unknown as Logger;
+  const receiver = kind === "noop" ? probot : createApp({ store })(probot);
   const server = createServer({
-    probot,
+    receiver,
     store,
-    log: silentLogger,
+    log,
     ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store.db) } : {}),
     routes: [
       (_req, res, url) =>
@@ -93,4 +99,10 @@ if (kind === "bare") {
   console.log(`PORT ${port}`);
 }
 
-process.on("SIGINT", () => process.exit(0));
+const cpu0 = process.cpuUsage();
+// On SIGINT: the CPU time (all threads) from listening to now, so the bench can compare what each
+// server spends per delivery, not only how fast it answers.
+process.on("SIGINT", () => {
+  const c = process.cpuUsage(cpu0);
+  process.stdout.write(`CPU ${Math.round((c.user + c.system) / 1000)}\n`, () => process.exit(0));
+});

@@ -2,14 +2,16 @@
  * Intake benchmark: 5,000 signed deliveries over loopback to bg-agent's app and, in the same
  * run, to a bare Probot server whose handlers do nothing. Each server runs in its own process;
  * deliveries alternate between them in chunks so drift affects both alike.
- * Prints events/s and p50/p99 latency for both and the ratio; writes bench/results/intake.json.
+ * Prints events/s, p50/p99 latency and CPU time per delivery for both, and the throughput ratio;
+ * writes bench/results/intake.json.
  * Targets: at least 0.8 of bare Probot's throughput, p99 under 50 ms.
  *
  *   npx tsx bench/intake.ts [--deliveries 5000] [--concurrency 16]
  *
  * Variants (environment): BENCH_NOSYNC=1 answers after the group COMMIT without the WAL fsync;
- * BENCH_SYNC=FULL opens the store with synchronous=FULL; BENCH_OURS=noop runs bg-agent's server
- * with a no-op Probot app (the HTTP layer alone); BENCH_PROF=<dir> CPU-profiles bg-agent's server.
+ * BENCH_SYNC=FULL opens the store with synchronous=FULL; BENCH_OURS=noop puts Probot's own
+ * receive() and a no-op handler behind bg-agent's server (its HTTP layer, dedup and group commit
+ * alone); BENCH_PROF=<dir> CPU-profiles bg-agent's server.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -132,7 +134,7 @@ function makeDelivery(i: number): Delivery {
 async function startServer(
   kind: "ours" | "bare" | "noop",
   privateKey: string,
-): Promise<{ port: number; child: ChildProcess }> {
+): Promise<{ port: number; child: ChildProcess; stop(): Promise<number | null> }> {
   const script = fileURLToPath(new URL("./_intake-server.ts", import.meta.url));
   const prof =
     process.env.BENCH_PROF && kind !== "bare"
@@ -149,8 +151,8 @@ async function startServer(
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  let out = "";
   const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /PORT (\d+)/.exec(out);
@@ -158,7 +160,16 @@ async function startServer(
     });
     child.on("exit", (code) => reject(new Error(`${kind} server exited with ${code}`)));
   });
-  return { port, child };
+  /** Stops the server; resolves with the CPU milliseconds it spent since it started listening. */
+  const stop = (): Promise<number | null> =>
+    new Promise((resolve) => {
+      child.on("exit", () => {
+        const m = /CPU (\d+)/.exec(out);
+        resolve(m ? Number(m[1]) : null);
+      });
+      child.kill("SIGINT");
+    });
+  return { port, child, stop };
 }
 
 /** Sends deliveries with `concurrency` in flight; returns per-request latencies (ms) and the elapsed time. */
@@ -272,12 +283,29 @@ async function main(): Promise<void> {
       deliveries: { event: string; count: number }[];
       commits: number | null;
     };
+    // CPU time each server process spent (all threads: SQLite, the fsyncs on libuv's pool, GC),
+    // per delivery it answered (warm-up included).
+    const perDelivery = (ms: number | null) =>
+      ms === null ? null : Math.round((ms * 1000) / (WARMUP + DELIVERIES));
+    const cpuUs = {
+      ours: perDelivery(await servers.ours.stop()),
+      bare: perDelivery(await servers.bare.stop()),
+    };
     const recorded = stats.deliveries.reduce((n, d) => n + d.count, 0);
     const openTasks = stats.tasks
       .filter((t) => t.status === "pending")
       .reduce((n, t) => n + t.count, 0);
     const rows = [
-      ["server", "deliveries", "errors", "events/s", "p50 ms", "p99 ms", "max ms"],
+      [
+        "server",
+        "deliveries",
+        "errors",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "CPU µs/delivery",
+      ],
       [
         "bg-agent",
         ours.deliveries,
@@ -286,6 +314,7 @@ async function main(): Promise<void> {
         ours.p50Ms,
         ours.p99Ms,
         ours.maxMs,
+        cpuUs.ours ?? "?",
       ],
       [
         "bare Probot",
@@ -295,6 +324,7 @@ async function main(): Promise<void> {
         bare.p50Ms,
         bare.p99Ms,
         bare.maxMs,
+        cpuUs.bare ?? "?",
       ],
     ].map((r) => r.map(String));
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -315,8 +345,8 @@ async function main(): Promise<void> {
       warmup: WARMUP,
       concurrency: CONCURRENCY,
       mix: "40% pull_request.synchronize, 30% check_run.completed, 20% issues.labeled, 10% issue_comment.created over 50 repositories",
-      ours,
-      bare,
+      ours: { ...ours, cpuUsPerDelivery: cpuUs.ours },
+      bare: { ...bare, cpuUsPerDelivery: cpuUs.bare },
       ratio,
       targets: { minRatio: 0.8, maxP99Ms: 50 },
       pass,
@@ -336,7 +366,7 @@ async function main(): Promise<void> {
   } finally {
     agents.ours.destroy();
     agents.bare.destroy();
-    servers.ours.child.kill("SIGINT");
+    servers.ours.child.kill();
     servers.bare.child.kill();
   }
 }

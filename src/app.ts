@@ -1,8 +1,12 @@
-import type { ApplicationFunction, Probot } from "probot";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import { Context } from "probot";
+import type { Probot } from "probot";
 import type { GitHubClient } from "./integrations/github.js";
+import { lazyChild } from "./log.js";
 import type { Logger } from "./log.js";
 import type { ConfigResult } from "./config/load.js";
 import type { Store } from "./store/index.js";
+import type { RepositoryBrief } from "./store/repositories.js";
 import {
   CHECK_EVENTS,
   INSTALLATION_EVENTS,
@@ -22,6 +26,7 @@ import {
   reportConfig,
 } from "./intake/index.js";
 import type { IntakeDeps, WebhookEvent } from "./intake/index.js";
+import type { WebhookReceiver } from "./server.js";
 
 export interface AppDeps {
   store: Store;
@@ -33,13 +38,13 @@ export interface AppDeps {
   wake?: () => void;
 }
 
-/** What app.ts needs of Probot's Context (kept structural so any event's context fits). */
+/** A delivery as handlers see it: Probot's Context, built on first use (see createApp). */
 interface HandlerContext {
   id: string;
   name: string;
   payload: unknown;
   log: Logger;
-  octokit: unknown;
+  octokit(): Promise<GitHubClient>;
   config(fileName: string): Promise<unknown>;
 }
 
@@ -47,8 +52,12 @@ type Handler = (deps: IntakeDeps, event: WebhookEvent) => Promise<unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-/** The Probot app: wiring only. Each handler gets IntakeDeps built from its context and calls a core function. */
-export function createApp(deps: AppDeps): ApplicationFunction {
+/**
+ * The app: wiring only. Given Probot, returns the receiver the server hands each verified
+ * delivery to; the delivery is routed to its core intake function with IntakeDeps built from
+ * its (lazy) Probot Context.
+ */
+export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
   const depsFor = (context: HandlerContext): IntakeDeps => {
     const payload = (context.payload ?? {}) as Record<string, unknown>;
     const repository = (payload.repository ?? {}) as Record<string, unknown>;
@@ -58,27 +67,27 @@ export function createApp(deps: AppDeps): ApplicationFunction {
       context.name === "push" && defaultBranch && payload.ref === `refs/heads/${defaultBranch}`
         ? str(payload.after)
         : undefined;
-    const log = deps.log ? deps.log.child({ delivery: context.id }) : context.log;
+    const log = context.log;
     // Built on first use: most events never load the config (skips, comments, installations).
-    let loader: (() => Promise<ConfigResult>) | undefined;
+    let loader: ((known?: RepositoryBrief) => Promise<ConfigResult>) | undefined;
     return {
       store: deps.store,
       log,
       ...(deps.wake ? { wake: deps.wake } : {}),
       ...(deps.identity?.login ? { selfLogin: deps.identity.login } : {}),
-      loadConfig: () =>
+      loadConfig: (known) =>
         (loader ??= configLoader({
           store: deps.store,
           log,
           repo,
           read: () => context.config("bg-agent.yml"),
-          report: (result) =>
+          report: async (result) =>
             reportConfig(
-              { octokit: context.octokit as GitHubClient, store: deps.store, log },
+              { octokit: await context.octokit(), store: deps.store, log },
               { repo, defaultBranch, headSha: headSha ?? null },
               result,
             ),
-        }))(),
+        }))(known),
     };
   };
 
@@ -93,25 +102,56 @@ export function createApp(deps: AppDeps): ApplicationFunction {
   route(INSTALLATION_EVENTS, onInstallation);
   route(PUSH_EVENTS, onPush);
 
-  // One onAny handler that dispatches itself: Probot builds a Context (and an installation
-  // Octokit) per registered handler, so one registration costs what a bare Probot app costs.
-  return (app: Probot) => {
-    app.onAny(async (event) => {
-      // Probot passes its Context to onAny handlers too; the webhooks typings only say EmitterWebhookEvent.
-      const context = event as unknown as HandlerContext;
-      const payload = context.payload as { action?: unknown } | null;
-      const action = typeof payload?.action === "string" ? payload.action : null;
-      const fn =
-        (action !== null ? routes.get(`${context.name}.${action}`) : undefined) ??
-        routes.get(context.name);
-      const intake = depsFor(context);
-      const wevent: WebhookEvent = { id: context.id, name: context.name, payload: context.payload };
-      if (fn) await fn(intake, wevent);
-      else
-        intake.log.debug(
-          `skip: bg-agent does not act on ${action ? `${context.name}.${action}` : context.name}`,
-        );
-      await onActivity(intake, wevent);
-    });
+  const dispatch = async (context: HandlerContext): Promise<void> => {
+    const payload = context.payload as { action?: unknown } | null;
+    const action = typeof payload?.action === "string" ? payload.action : null;
+    const fn =
+      (action !== null ? routes.get(`${context.name}.${action}`) : undefined) ??
+      routes.get(context.name);
+    const intake = depsFor(context);
+    const event: WebhookEvent = { id: context.id, name: context.name, payload: context.payload };
+    if (fn) await fn(intake, event);
+    else
+      intake.log.debug(
+        `skip: bg-agent does not act on ${action ? `${context.name}.${action}` : context.name}`,
+      );
+    await onActivity(intake, event);
   };
+
+  // Probot's receive() builds an installation Octokit and a Context for every event before any
+  // handler runs; most deliveries never call GitHub (the config is cached in the store), so the
+  // receiver builds Probot's Context only when a handler first needs it: the same client Probot
+  // would have made (its event-octokit auth, with the x-github-delivery header), the same
+  // context.config (`_extends` included).
+  return (probot: Probot): WebhookReceiver => ({
+    get webhooks() {
+      return probot.webhooks;
+    },
+    ready: () => probot.ready(),
+    receive: (event: EmitterWebhookEvent) => {
+      let context: Promise<Context> | undefined;
+      const probotContext = (): Promise<Context> =>
+        (context ??= (async () => {
+          const app = (await probot.auth()) as unknown as {
+            auth(o: { type: "event-octokit"; event: EmitterWebhookEvent }): Promise<unknown>;
+          };
+          const octokit = await app.auth({ type: "event-octokit", event });
+          return new Context(
+            event,
+            octokit as Context["octokit"],
+            probot.log.child({ name: "event", id: event.id }),
+          );
+        })());
+      return dispatch({
+        id: event.id,
+        name: event.name,
+        payload: event.payload,
+        log: deps.log
+          ? lazyChild(deps.log, { delivery: event.id })
+          : lazyChild(probot.log as unknown as Logger, { name: "event", id: event.id }),
+        octokit: async () => (await probotContext()).octokit as unknown as GitHubClient,
+        config: async (fileName) => (await probotContext()).config(fileName),
+      });
+    },
+  });
 }

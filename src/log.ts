@@ -40,3 +40,31 @@ export function memoryLogger(lines: { level: string; msg: string; obj?: object }
   });
   return Object.assign(make({}), { lines });
 }
+
+type Level = "debug" | "info" | "warn" | "error";
+
+/**
+ * `parent.child(bindings)`, built when something is first logged at an enabled level. A pino
+ * child serialises its bindings when created; intake makes a few per delivery (delivery, repo,
+ * PR) and, below the configured level, most log nothing. Children of a lazy child merge their
+ * bindings and still create one pino child.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  const enabled = (parent as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  let real: Logger | undefined;
+  const at =
+    (level: Level): LogFn =>
+    (a: string | object, b?: string) => {
+      if (!real && enabled && !enabled.call(parent, level)) return;
+      real ??= parent.child(bindings);
+      if (typeof a === "string") real[level](a);
+      else real[level](a, b);
+    };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (more) => (real ? real.child(more) : lazyChild(parent, { ...bindings, ...more })),
+  };
+}

@@ -44,17 +44,14 @@ async function main(): Promise<void> {
   const log = probot.log as unknown as Logger;
   const identity: { login?: string } = {};
   let loop: WorkerLoop | undefined;
-  await probot.load(
-    createApp({
-      store,
-      identity,
-      wake: () =>
-        void loop?.wake().catch((e: unknown) => log.warn({ err: e }, "worker pass failed")),
-    }),
-  );
+  const receiver = createApp({
+    store,
+    identity,
+    wake: () => void loop?.wake().catch((e: unknown) => log.warn({ err: e }, "worker pass failed")),
+  })(probot);
 
   const server = createServer({
-    probot,
+    receiver,
     store,
     log,
     routes: [

@@ -12,7 +12,7 @@ import type { Route } from "./web/http.js";
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
 
-/** What the server needs of Probot: signature verification and dispatch to the handlers. */
+/** What the server needs of the app: Probot's signature verification, and dispatch to the handlers (createApp). */
 export interface WebhookReceiver {
   webhooks: { verify(payload: string, signature: string): Promise<boolean> };
   receive(event: EmitterWebhookEvent): Promise<void>;
@@ -20,7 +20,7 @@ export interface WebhookReceiver {
 }
 
 export interface ServerOptions {
-  probot: WebhookReceiver;
+  receiver: WebhookReceiver;
   store: Store;
   log: Logger;
   /** Extra routes tried in order after the webhook (admin API, dashboard, worker API). */
@@ -29,8 +29,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** WEBHOOK_PROXY_URL: a smee.io channel forwarded to the local webhook URL. */
   webhookProxyUrl?: string;
-  /** Share commits between concurrent deliveries (default on; see src/store/group-commit.ts). */
-  groupCommit?: boolean | GroupCommit;
+  /** The intake's group commit (default: one on the store, fsyncing the WAL; see src/store/group-commit.ts). */
+  groupCommit?: GroupCommit;
   /** Shown on the landing page. */
   name?: string;
   version?: string;
@@ -38,8 +38,8 @@ export interface ServerOptions {
 
 export interface BgServer {
   http: HttpServer;
-  /** The intake group commit, when on (its `commits` count is a metric). */
-  group: GroupCommit | undefined;
+  /** The intake group commit (its `commits` count is a metric). */
+  group: GroupCommit;
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /** The base URL once listening. */
@@ -70,14 +70,8 @@ export function createServer(o: ServerOptions): BgServer {
   const inFlight = new Map<string, Promise<Outcome>>();
   let proxy: { stop(): Promise<void> } | undefined;
   const group =
-    o.groupCommit === false
-      ? undefined
-      : o.groupCommit instanceof GroupCommit
-        ? o.groupCommit
-        : new GroupCommit(
-            o.store.db,
-            o.store.db.syncWal ? { sync: () => o.store.db.syncWal!() } : {},
-          );
+    o.groupCommit ??
+    new GroupCommit(o.store.db, o.store.db.syncWal ? { sync: () => o.store.db.syncWal!() } : {});
 
   async function webhook(req: IncomingMessage): Promise<Outcome> {
     const name = header(req, "x-github-event");
@@ -106,7 +100,7 @@ export function createServer(o: ServerOptions): BgServer {
     try {
       verified =
         /^sha256=[0-9a-f]{64}$/i.test(signature!) &&
-        (await o.probot.webhooks.verify(text, signature!));
+        (await o.receiver.webhooks.verify(text, signature!));
     } catch {
       verified = false;
     }
@@ -138,22 +132,29 @@ export function createServer(o: ServerOptions): BgServer {
       }));
       return { status: first.status, body: { ...first.body, duplicate: true } };
     }
-    if (o.store.deliveries.has(id!)) {
-      log.info({ delivery: id, event: name }, "duplicate delivery ignored");
-      return { status: 200, body: { ok: true, duplicate: true } };
-    }
     const work = (async (): Promise<Outcome> => {
       log.debug({ delivery: id, event: name, action }, "webhook received");
-      group?.join();
+      group.join();
       try {
-        await o.probot.receive({ id: id!, name, payload } as EmitterWebhookEvent);
-        o.store.deliveries.record({ id: id!, event: name!, action, repo });
+        // Recorded first, in the group's transaction with the handlers' writes: both are
+        // committed, or neither. A delivery recorded before is a redelivery: nothing to do.
+        if (!o.store.deliveries.record({ id: id!, event: name!, action, repo })) {
+          group.leave();
+          log.info({ delivery: id, event: name }, "duplicate delivery ignored");
+          return { status: 200, body: { ok: true, duplicate: true } };
+        }
+        await o.receiver.receive({ id: id!, name, payload } as EmitterWebhookEvent);
       } catch (e) {
-        group?.leave();
+        try {
+          o.store.deliveries.forget(id!); // not handled: a redelivery must be processed
+        } catch {
+          // the database failed: the group rolls back and nothing of it is acknowledged
+        }
+        group.leave();
         throw e;
       }
       // Answer only once the handlers' writes and the delivery record are committed.
-      await group?.commit();
+      await group.commit();
       return { status: 200, body: { ok: true } };
     })();
     inFlight.set(id!, work);
@@ -239,7 +240,7 @@ export function createServer(o: ServerOptions): BgServer {
     group,
     url,
     async listen(port, host) {
-      await o.probot.ready?.();
+      await o.receiver.ready?.();
       await new Promise<void>((resolve, reject) => {
         http.once("error", reject);
         http.listen(port, host, () => {
@@ -263,7 +264,7 @@ export function createServer(o: ServerOptions): BgServer {
       return address().port;
     },
     async close() {
-      group?.close();
+      group.close();
       await proxy?.stop().catch(() => {});
       proxy = undefined;
       if (!http.listening) return;

@@ -171,7 +171,7 @@ export async function configForNewWork(
 ): Promise<RepoConfig | null> {
   let result: ConfigResult;
   try {
-    result = await deps.loadConfig();
+    result = await deps.loadConfig(t.known);
   } catch (e) {
     t.log.warn({ err: e }, "could not load the config; the defaults apply to this event");
     return defaultConfig();

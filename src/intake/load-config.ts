@@ -4,6 +4,7 @@ import type { ConfigProblem, ConfigResult } from "../config/load.js";
 import { httpStatus } from "../integrations/github.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
+import type { RepositoryBrief } from "../store/repositories.js";
 import { hashOf } from "../util/hash.js";
 
 export interface ConfigLoaderOptions {
@@ -61,7 +62,9 @@ export function lastKnownConfig(store: Store, repo: string): ConfigResult | unde
  * not: then the last known config (or the defaults) is used for this event and nothing is cached,
  * so the worker, which re-reads the config before acting, has the final word.
  */
-export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult> {
+export function configLoader(
+  o: ConfigLoaderOptions,
+): (known?: RepositoryBrief) => Promise<ConfigResult> {
   let memo: Promise<ConfigResult> | undefined;
   const fresh = async (): Promise<ConfigResult> => {
     try {
@@ -78,10 +81,10 @@ export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult
       };
     }
   };
-  const load = async (): Promise<ConfigResult> => {
+  const load = async (known?: RepositoryBrief): Promise<ConfigResult> => {
     let result: ConfigResult;
     // Fast path: the row is fresh and this process already validated that exact config.
-    const row = o.store.repos.brief(o.repo);
+    const row = known ?? o.store.repos.brief(o.repo);
     const memo = parsed(o.store).get(o.repo.toLowerCase());
     if (
       row?.configLoadedAt &&
@@ -113,5 +116,5 @@ export function configLoader(o: ConfigLoaderOptions): () => Promise<ConfigResult
     }
     return result;
   };
-  return () => (memo ??= load());
+  return (known) => (memo ??= load(known));
 }

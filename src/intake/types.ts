@@ -1,6 +1,7 @@
 import type { ConfigResult } from "../config/load.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
+import type { RepositoryBrief } from "../store/repositories.js";
 
 /** A verified webhook delivery, independent of Probot's Context. */
 export interface WebhookEvent<P = unknown> {
@@ -15,8 +16,11 @@ export interface WebhookEvent<P = unknown> {
 export interface IntakeDeps {
   store: Store;
   log: Logger;
-  /** The repository's config (cached in the store; context.config behind it in the app). */
-  loadConfig(): Promise<ConfigResult>;
+  /**
+   * The repository's config (cached in the store; context.config behind it in the app). `known`:
+   * the repository's row as this delivery already read it, so the cache check reads nothing again.
+   */
+  loadConfig(known?: RepositoryBrief): Promise<ConfigResult>;
   /** Asks the in-process worker to run soon (after the transaction committed). */
   wake?(): void;
   /** bg-agent's own login (`<slug>[bot]`), so its own events are never taken for a person's. */

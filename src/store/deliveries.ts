@@ -16,6 +16,11 @@ export class DeliveryStore {
     return res.changes === 1;
   }
 
+  /** Forgets one delivery (its handling failed: a redelivery must be processed). */
+  forget(id: string): void {
+    this.db.prepare("DELETE FROM deliveries WHERE id = ?").run(id);
+  }
+
   setOutcome(id: string, outcome: string): void {
     this.db.prepare("UPDATE deliveries SET outcome = ? WHERE id = ?").run(outcome, id);
   }

@@ -19,9 +19,12 @@ export interface GroupCommitOptions {
  * the few rows a delivery writes, so concurrent deliveries share one transaction: each `join()`s
  * before its handlers run (their `store.tx` calls become savepoints inside the group, so a failing
  * handler still rolls back alone), then awaits `commit()`, which resolves once a COMMIT that
- * includes everything it wrote has succeeded. The group commits as soon as no joined delivery is
- * still running, or after `maxWaitMs`. A failed or lost group rejects every waiter, so none of
- * its deliveries is acknowledged.
+ * includes everything it wrote has succeeded (and, with `sync`, was fsynced). The group commits at
+ * the end of the event-loop turn in which a delivery finished, or after `maxWaitMs`; with `sync`,
+ * one group is in flight at a time: deliveries that finish while the previous group is being
+ * fsynced join the open group, which commits when that fsync is done (a commit and an fsync per
+ * round, however many deliveries it holds). A failed or lost group rejects every waiter, so none
+ * of its deliveries is acknowledged.
  */
 export class GroupCommit {
   private open = false;
@@ -31,6 +34,8 @@ export class GroupCommit {
   private immediate: NodeJS.Immediate | undefined;
   private readonly maxWaitMs: number;
   private readonly sync: (() => Promise<void>) | undefined;
+  /** An fsync of the previous group is running: the open group commits when it is done. */
+  private syncing = false;
   /** Commits so far (for tests and metrics). */
   commits = 0;
 
@@ -77,6 +82,9 @@ export class GroupCommit {
       return;
     }
     if (!this.waiters.length && this.active > 0) return;
+    // One group in flight: while the previous commit is being fsynced, finished deliveries keep
+    // joining the open group (a commit per fsync, not per event-loop turn; fewer, larger commits).
+    if (this.syncing) return;
     if (this.active === 0 || this.maxWaitMs <= 0) {
       // Everything that finished in this turn of the event loop shares the commit.
       this.immediate ??= setImmediate(() => this.flush());
@@ -119,10 +127,16 @@ export class GroupCommit {
     const waiters = this.waiters;
     this.waiters = [];
     if (committed && this.sync) {
-      // The fsync runs on libuv's pool while the next group fills.
+      // The fsync runs on libuv's pool while the next group fills; that group commits after it.
+      this.syncing = true;
+      const done = (error: Error | null): void => {
+        this.syncing = false;
+        this.settle(waiters, error);
+        if (this.waiters.length) this.schedule();
+      };
       this.sync().then(
-        () => this.settle(waiters, null),
-        (e: unknown) => this.settle(waiters, e instanceof Error ? e : new Error(String(e))),
+        () => done(null),
+        (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
       );
     } else {
       this.settle(waiters, error);

@@ -100,6 +100,7 @@ export interface EnqueueInput {
   deliveryId?: string | null;
 }
 
+/** `task` is the row as read when first accessed (merged and unchanged outcomes read it lazily). */
 export type EnqueueResult =
   | { outcome: "created"; task: Task }
   /** An open task for the same (repo, type, source) exists; its payload/hash were refreshed. */
@@ -149,6 +150,21 @@ export class TaskStore {
   }
 
   /**
+   * An outcome whose task row is read when first asked for: intake mostly needs only the outcome,
+   * and reading and decoding the whole row was most of a refresh's cost.
+   */
+  private outcome(outcome: "merged" | "unchanged", id: number): EnqueueResult {
+    let task: Task | undefined;
+    const get = (): Task => (task ??= this.get(id)!);
+    return {
+      outcome,
+      get task() {
+        return get();
+      },
+    };
+  }
+
+  /**
    * One open task per (repo, type, source). A pending duplicate is refreshed (new payload,
    * hash, and the earlier of the two run times); a running one gets a follow-up only when the
    * content changed, so an edit made during a run is not lost.
@@ -167,24 +183,16 @@ export class TaskStore {
       .get(key) as Pick<TaskRow, "id" | "status" | "content_hash"> | undefined;
     if (existing) {
       if (hash !== null && existing.content_hash === hash) {
-        return { outcome: "unchanged", task: this.get(existing.id)! };
+        return this.outcome("unchanged", existing.id);
       }
       if (existing.status === "pending") {
-        // RETURNING: the refreshed row in the same statement (no second SELECT per delivery).
-        const row = this.db
+        this.db
           .prepare(
             `UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = MIN(next_run_at, ?),
-             priority = MAX(priority, ?), updated_at = ? WHERE id = ? RETURNING *`,
+             priority = MAX(priority, ?), updated_at = ? WHERE id = ?`,
           )
-          .get(
-            payload,
-            hash,
-            runAt,
-            input.priority ?? PRIORITY[input.type],
-            now,
-            existing.id,
-          ) as TaskRow;
-        return { outcome: "merged", task: toTask(row) };
+          .run(payload, hash, runAt, input.priority ?? PRIORITY[input.type], now, existing.id);
+        return this.outcome("merged", existing.id);
       }
       // Running: park the old one's key so a follow-up can be queued behind it.
       this.db

@@ -74,23 +74,21 @@ export async function startE2E(
   const identity = { login: SELF };
   let loop: WorkerLoop | undefined;
   const wakes: Promise<unknown>[] = [];
-  await probot.load(
-    createApp({
-      store,
-      identity,
-      log,
-      ...(o.loop
-        ? {
-            wake: () => {
-              if (loop) wakes.push(loop.wake().catch((e: unknown) => e));
-            },
-          }
-        : {}),
-    }),
-  );
+  const receiver = createApp({
+    store,
+    identity,
+    log,
+    ...(o.loop
+      ? {
+          wake: () => {
+            if (loop) wakes.push(loop.wake().catch((e: unknown) => e));
+          },
+        }
+      : {}),
+  })(probot);
   const env = readEnv({ BG_ADMIN_TOKEN: ADMIN_TOKEN, BG_DB_PATH: ":memory:" });
   const server = createServer({
-    probot,
+    receiver,
     store,
     log,
     routes: [

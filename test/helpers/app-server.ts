@@ -55,9 +55,13 @@ export async function startTestApp(
   const store = o.store ?? (await memoryStore());
   const probot = testProbot();
   const log = memoryLogger();
-  await probot.load(createApp({ store, log, identity: o.selfLogin ? { login: o.selfLogin } : {} }));
+  const receiver = createApp({
+    store,
+    log,
+    identity: o.selfLogin ? { login: o.selfLogin } : {},
+  })(probot);
   const server = createServer({
-    probot,
+    receiver,
     store,
     log,
     routes: o.routes ?? [],

@@ -163,3 +163,44 @@ describe("config problems are reported once per config, and stop new work", () =
     expect(app.store.tasks.list()).toHaveLength(1);
   });
 });
+
+describe("the GitHub client a delivery gets (built only when a handler needs it)", () => {
+  let app: TestApp;
+  beforeEach(async () => {
+    app = await startTestApp();
+  });
+  afterEach(() => app.close());
+
+  it("calls GitHub as the event's installation, with the delivery id on every request; a cached config needs no call", async () => {
+    const id = "6f2a4c7e-0000-4000-8000-000000000001";
+    nock(API)
+      .post("/app/installations/1/access_tokens")
+      .matchHeader("x-github-delivery", id)
+      .reply(201, {
+        token: "ghs_event",
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        permissions: {},
+        repository_selection: "all",
+      });
+    nock(API)
+      .get(CONFIG_URL)
+      .matchHeader("x-github-delivery", id)
+      .matchHeader("authorization", "token ghs_event")
+      .reply(200, "automerge:\n  method: squash\n", {
+        "content-type": "application/vnd.github.raw; charset=utf-8",
+      });
+    expect(
+      (await deliver(app, { name: "pull_request", payload: pullRequestEvent(), id })).status,
+    ).toBe(200);
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(app.store.tasks.list()).toHaveLength(1);
+
+    // The config is cached now: the next delivery is recorded without any request to GitHub
+    // (nock refuses every connection it was not told about).
+    expect(
+      (await deliver(app, { name: "pull_request", payload: pullRequestEvent({ number: 8 }) }))
+        .status,
+    ).toBe(200);
+    expect(app.store.tasks.list()).toHaveLength(2);
+  });
+});

@@ -77,6 +77,31 @@ describe("GroupCommit", () => {
     await expect(failing.commit()).rejects.toThrow("EIO");
   });
 
+  it("while one group is being synced, finished deliveries wait in the next group, committed after it", async () => {
+    const releases: (() => void)[] = [];
+    const g = new GroupCommit(store.db, {
+      sync: () => new Promise<void>((r) => releases.push(r)),
+    });
+    g.join();
+    store.deliveries.record({ id: "a", event: "e" });
+    const first = g.commit();
+    await new Promise((r) => setTimeout(r, 10));
+    expect([visible(), g.commits, releases.length]).toEqual([1, 1, 1]); // committed, fsync running
+    g.join();
+    store.deliveries.record({ id: "b", event: "e" });
+    g.join();
+    store.deliveries.record({ id: "c", event: "e" });
+    const next = Promise.all([g.commit(), g.commit()]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect([visible(), g.commits]).toEqual([1, 1]); // b and c wait for the running fsync
+    releases[0]!();
+    await first;
+    await new Promise((r) => setTimeout(r, 10));
+    expect([visible(), g.commits, releases.length]).toEqual([3, 2, 2]); // one commit for both
+    releases[1]!();
+    await next;
+  });
+
   it("the real WAL sync resolves on a file database", async () => {
     expect(store.db.syncWal).toBeTypeOf("function");
     store.deliveries.record({ id: "a", event: "e" });
