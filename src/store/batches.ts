@@ -61,6 +61,45 @@ export class BatchStore {
     })();
   }
 
+  /** Records a finished batch as it is (a connected runner's, reported to the app); returns its id. */
+  record(b: Omit<Batch, "id" | "externalId">): number {
+    const res = this.db
+      .prepare(
+        `INSERT INTO batches (repo, type, provider, model, status, items, prompt_tokens, cached_tokens,
+          completion_tokens, cost_usd, error, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        b.repo,
+        b.type,
+        b.provider,
+        b.model,
+        b.status,
+        b.items,
+        b.promptTokens,
+        b.cachedTokens,
+        b.completionTokens,
+        b.costUsd,
+        b.error,
+        b.startedAt,
+        b.finishedAt,
+      );
+    return Number(res.lastInsertRowid);
+  }
+
+  /** Batches started after `id`, oldest first. */
+  after(id: number, limit = 100): Batch[] {
+    return this.db
+      .prepare(`SELECT ${COLS} FROM batches WHERE id > ? ORDER BY id LIMIT ?`)
+      .all(id, limit) as Batch[];
+  }
+
+  /** The newest batch's id, 0 when there is none. */
+  lastId(): number {
+    const r = this.db.prepare("SELECT MAX(id) AS id FROM batches").get() as { id: number | null };
+    return r.id ?? 0;
+  }
+
   addUsage(id: number, u: Usage): void {
     this.db
       .prepare(

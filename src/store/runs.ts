@@ -1,9 +1,19 @@
 import type { Db } from "./db.js";
 import type { Usage } from "./spend.js";
 
-export type RunKind = "analysis" | "automerge" | "fix" | "prompt_task" | "command";
-export type RunStatus =
-  "running" | "ok" | "failed" | "skipped" | "merged" | "waiting" | "changed" | "unchanged";
+export const RUN_KINDS = ["analysis", "automerge", "fix", "prompt_task", "command"] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+export const RUN_STATUSES = [
+  "running",
+  "ok",
+  "failed",
+  "skipped",
+  "merged",
+  "waiting",
+  "changed",
+  "unchanged",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface Run {
   id: number;
@@ -145,6 +155,19 @@ export class RunStore {
     return (
       this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]
     ).map((r) => r.detail);
+  }
+
+  /** Runs recorded after `id`, oldest first (what a connected runner reports to the app). */
+  after(id: number, limit = 500): Run[] {
+    return this.db
+      .prepare(`SELECT ${COLS} FROM runs WHERE id > ? ORDER BY id LIMIT ?`)
+      .all(id, limit) as Run[];
+  }
+
+  /** The newest run's id, 0 when there is none. */
+  lastId(): number {
+    const r = this.db.prepare("SELECT MAX(id) AS id FROM runs").get() as { id: number | null };
+    return r.id ?? 0;
   }
 
   count(repo?: string): number {

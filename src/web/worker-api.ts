@@ -7,6 +7,7 @@ import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { Task } from "../store/tasks.js";
 import { TASK_TYPES } from "../store/tasks.js";
+import { RUN_KINDS, RUN_STATUSES } from "../store/runs.js";
 import type { Route } from "./http.js";
 import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
 
@@ -55,8 +56,85 @@ export const claimBodySchema = z.object({
   leaseSeconds: z.number().int().min(30).max(3600).default(600),
 });
 
+const webUrl = z
+  .string()
+  .max(2000)
+  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "an http(s) URL");
+const text = (max: number) => z.string().max(max);
+const usageFields = {
+  promptTokens: z.number().int().min(0),
+  cachedTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+  costUsd: z.number().min(0).max(10_000),
+};
+const time = z.number().int().min(0);
+
+/**
+ * What a connected runner recorded while it worked (its store is discarded after the run): the
+ * app keeps them so its dashboard, metrics and intake (an issue analysed at its current content
+ * is not queued again) see the runner's work as its own. Ids are the runner's: batches are
+ * renumbered, runs name the app's task ids.
+ */
+export const recordsSchema = z.object({
+  batches: z
+    .array(
+      z.object({
+        localId: z.number().int().positive(),
+        type: text(40),
+        provider: text(40).nullable(),
+        model: text(120).nullable(),
+        status: text(20),
+        items: z.number().int().min(0).max(10_000),
+        ...usageFields,
+        error: text(4000).nullable(),
+        startedAt: time,
+        finishedAt: time.nullable(),
+      }),
+    )
+    .max(100)
+    .default([]),
+  runs: z
+    .array(
+      z.object({
+        kind: z.enum(RUN_KINDS),
+        ref: text(200).nullable(),
+        url: webUrl.nullable(),
+        taskId: z.number().int().positive().nullable(),
+        localBatchId: z.number().int().positive().nullable(),
+        status: z.enum(RUN_STATUSES),
+        summary: text(4000).nullable(),
+        error: text(4000).nullable(),
+        ...usageFields,
+        startedAt: time,
+        finishedAt: time.nullable(),
+      }),
+    )
+    .max(500)
+    .default([]),
+  analyses: z
+    .array(
+      z.object({
+        key: text(200).min(1),
+        source: z.enum(["github", "linear"]),
+        contentHash: text(128).min(1),
+        shouldFix: z.boolean(),
+        complexity: z.enum(["low", "medium", "high"]),
+        plan: text(20_000),
+        affectedFiles: z.array(text(400)).max(200),
+        localBatchId: z.number().int().positive().nullable(),
+        analysedAt: time,
+        commentUrl: webUrl.nullable(),
+      }),
+    )
+    .max(500)
+    .default([]),
+});
+export type WireRecords = z.input<typeof recordsSchema>;
+
 export const completeBodySchema = z.object({
   worker,
+  /** Parsed on its own (recordsSchema): bad records are dropped, never the results with them. */
+  records: z.unknown().optional(),
   results: z
     .array(
       z.object({
@@ -343,13 +421,92 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
           };
         }),
       );
+      // Records are taken only alongside results the app took: from the runner holding the leases.
+      const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
+      let kept: ReturnType<typeof keepRecords> | null = null;
+      let recordsError: string | undefined;
+      if (body.records !== undefined && taken.size) {
+        const records = recordsSchema.safeParse(body.records);
+        if (records.success) kept = keepRecords(claims.repository, records.data, taken, t);
+        else {
+          const first = records.error.issues[0];
+          recordsError = `records not kept: ${first ? `${first.path.join(".")}: ${first.message}` : "invalid"}`;
+          log.warn({ owner, error: recordsError }, "runner sent records the app cannot keep");
+        }
+      }
       log.info(
-        { owner, applied: results.filter((r) => r.applied).length },
+        { owner, applied: taken.size, ...(kept ? { records: kept } : {}) },
         "runner completed tasks",
       );
-      return sendJson(res, 200, { results, budget: budgetOf(claims.repository) });
+      return sendJson(res, 200, {
+        results,
+        ...(kept ? { records: kept } : {}),
+        ...(recordsError ? { recordsError } : {}),
+        budget: budgetOf(claims.repository),
+      });
     },
   );
+
+  /** Stores a runner's records under its repository; returns how many of each were kept. */
+  function keepRecords(
+    repository: string,
+    records: z.infer<typeof recordsSchema>,
+    taken: Set<number>,
+    t: number,
+  ): { batches: number; runs: number; analyses: number } {
+    const store = deps.store;
+    const repo = store.repos.get(repository)?.fullName ?? repository;
+    const own = (key: string) => key.toLowerCase().startsWith(`${repo.toLowerCase()}#`);
+    return store.tx(() => {
+      const batchIds = new Map<number, number>();
+      for (const b of records.batches) {
+        const { localId, ...rest } = b;
+        batchIds.set(localId, store.batches.record({ ...rest, repo }));
+      }
+      const batchOf = (local: number | null) =>
+        local === null ? null : (batchIds.get(local) ?? null);
+      for (const r of records.runs) {
+        store.runs.record(
+          {
+            repo,
+            kind: r.kind,
+            ref: r.ref,
+            url: r.url,
+            // Only a task this runner completed now; anything else is not the runner's to name.
+            taskId: r.taskId !== null && taken.has(r.taskId) ? r.taskId : null,
+            batchId: batchOf(r.localBatchId),
+            status: r.status,
+            summary: r.summary,
+            error: r.error,
+            usage: {
+              promptTokens: r.promptTokens,
+              cachedTokens: r.cachedTokens,
+              completionTokens: r.completionTokens,
+              costUsd: r.costUsd,
+            },
+            startedAt: Math.min(r.startedAt, t),
+            finishedAt: r.finishedAt === null ? null : Math.min(r.finishedAt, t),
+          },
+          t,
+        );
+      }
+      let analyses = 0;
+      for (const a of records.analyses) {
+        // A GitHub issue's key names its repository; a Linear key may not belong to another one.
+        const existing = store.analyses.get(a.key);
+        if (a.source === "github" ? !own(a.key) : existing && existing.repo !== repo) continue;
+        const { localBatchId, ...analysis } = a;
+        store.analyses.save({
+          ...analysis,
+          repo,
+          batchId: batchOf(localBatchId),
+          analysedAt: Math.min(a.analysedAt, t),
+        });
+        analyses++;
+      }
+      return { batches: batchIds.size, runs: records.runs.length, analyses };
+    });
+  }
 
   const heartbeat = handle("/bg/api/worker/heartbeat", heartbeatBodySchema, (claims, body, res) => {
     const owner = ownerOf(claims, body.worker);

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { createProcessors } from "../processors/index.js";
 import type { Usage } from "../store/spend.js";
 import type { Task, TaskType } from "../store/tasks.js";
-import type { ClaimResponse } from "../web/worker-api.js";
+import type { Store } from "../store/index.js";
+import type { ClaimResponse, WireRecords } from "../web/worker-api.js";
 import { claimResponseSchema } from "../web/worker-api.js";
 import type { RunSummary } from "./runner.js";
 import type { RunOnceOptions } from "./standalone.js";
@@ -33,6 +34,8 @@ export interface ConnectedOptions extends RunOnceOptions {
 
 const completeResponseSchema = z.object({
   results: z.array(z.object({ taskId: z.number(), applied: z.boolean(), status: z.string() })),
+  /** The app took the results but not the runner's records (runs, analyses): why. */
+  recordsError: z.string().optional(),
 });
 
 type WireResult = {
@@ -111,7 +114,7 @@ const minus = (a: Usage, b: Usage): Usage => ({
  * Connected mode: the runner asks the app for work instead of sweeping GitHub itself. It claims
  * leased tasks of its own repository, runs them through the same pass in a local in-memory store,
  * keeps the leases alive while a batch runs, and completes each batch with the app (which records
- * the spend). Tasks it could not finish go back to the app's queue, so nothing is lost.
+ * the spend, and keeps the batches, runs and analyses the processors recorded locally). Tasks it could not finish go back to the app's queue, so nothing is lost.
  */
 export async function runConnected(o: ConnectedOptions): Promise<RunSummary> {
   const call = apiClient(o);
@@ -192,9 +195,13 @@ async function connectedPass(
   }
   const reported = new Set<number>();
 
-  const complete = async (results: WireResult[]): Promise<void> => {
+  const complete = async (results: WireResult[], records?: WireRecords): Promise<void> => {
     if (!results.length) return;
-    const body = { results, ...(workerId ? { worker: workerId } : {}) };
+    const body = {
+      results,
+      ...(records && !o.dryRun ? { records } : {}),
+      ...(workerId ? { worker: workerId } : {}),
+    };
     let res: z.infer<typeof completeResponseSchema>;
     try {
       res = await call("/bg/api/worker/complete", body, completeResponseSchema);
@@ -209,6 +216,10 @@ async function connectedPass(
           return { results: [] };
         },
       );
+    }
+    if (res.recordsError) {
+      log.warn({ error: res.recordsError }, "the app did not keep this batch's records");
+      summary.notes.push(`The app did not keep some of this run's records: ${res.recordsError}.`);
     }
     for (const r of res.results) {
       reported.add(r.taskId);
@@ -257,6 +268,7 @@ async function connectedPass(
 
   let beat: ReturnType<typeof setInterval> | undefined;
   let usageBefore: Usage = { ...run.meter.totals };
+  let recordedBefore = recordMarks(store);
   const processors = selectProcessors(o, run, all);
   await passAndSummarize(run, processors, {
     repo: o.repo,
@@ -265,6 +277,7 @@ async function connectedPass(
     hooks: {
       before: (_p, tasks: Task[]) => {
         usageBefore = { ...run.meter.totals };
+        recordedBefore = recordMarks(store);
         const ids = tasks.flatMap((t) => remoteIds.get(t.id) ?? []);
         beat = setInterval(
           () => {
@@ -293,7 +306,7 @@ async function connectedPass(
             usage = undefined;
           }
         }
-        await complete(results);
+        await complete(results, recordsSince(store, recordedBefore, remoteIds));
       },
     },
   });
@@ -322,6 +335,86 @@ async function connectedPass(
     );
   store.close();
   return summary;
+}
+
+interface RecordMarks {
+  runId: number;
+  batchId: number;
+  /** Each analysis in the local store, by key, with when it was saved. */
+  analyses: Map<string, number>;
+}
+
+/** The runner's store is small (one run's work): a snapshot of its analyses is cheap. */
+const recordMarks = (store: Store): RecordMarks => ({
+  runId: store.runs.lastId(),
+  batchId: store.batches.lastId(),
+  analyses: new Map(store.analyses.list(undefined, 10_000).map((a) => [a.key, a.analysedAt])),
+});
+
+const clip = (s: string | null, max: number): string | null =>
+  s === null || s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+const httpUrl = (u: string | null): string | null =>
+  u !== null && /^https?:\/\//i.test(u) && u.length <= 2000 ? u : null;
+
+/** What the processors recorded in the local store since `m`, for the app (ids mapped to its tasks). */
+function recordsSince(
+  store: Store,
+  m: RecordMarks,
+  remoteIds: Map<number, number[]>,
+): WireRecords | undefined {
+  const usage = (u: {
+    promptTokens: number;
+    cachedTokens: number;
+    completionTokens: number;
+    costUsd: number;
+  }) => ({
+    promptTokens: u.promptTokens,
+    cachedTokens: u.cachedTokens,
+    completionTokens: u.completionTokens,
+    costUsd: u.costUsd,
+  });
+  const batches = store.batches.after(m.batchId).map((b) => ({
+    localId: b.id,
+    type: b.type,
+    provider: b.provider,
+    model: b.model,
+    status: clip(b.status, 20) ?? "",
+    items: b.items,
+    ...usage(b),
+    error: clip(b.error, 4000),
+    startedAt: b.startedAt,
+    finishedAt: b.finishedAt,
+  }));
+  const runs = store.runs.after(m.runId).map((r) => ({
+    kind: r.kind,
+    ref: clip(r.ref, 200),
+    url: httpUrl(r.url),
+    taskId: r.taskId === null ? null : (remoteIds.get(r.taskId)?.[0] ?? null),
+    localBatchId: r.batchId,
+    status: r.status,
+    summary: clip(r.summary, 4000),
+    error: clip(r.error, 4000),
+    ...usage(r),
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  }));
+  const analyses = store.analyses
+    .list(undefined, 10_000)
+    .filter((a) => m.analyses.get(a.key) !== a.analysedAt)
+    .slice(0, 500)
+    .map((a) => ({
+      key: a.key,
+      source: a.source,
+      contentHash: a.contentHash,
+      shouldFix: a.shouldFix,
+      complexity: a.complexity,
+      plan: clip(a.plan, 20_000) ?? "",
+      affectedFiles: a.affectedFiles.slice(0, 200).map((f) => clip(f, 400) ?? ""),
+      localBatchId: a.batchId,
+      analysedAt: a.analysedAt,
+      commentUrl: httpUrl(a.commentUrl),
+    }));
+  return batches.length || runs.length || analyses.length ? { batches, runs, analyses } : undefined;
 }
 
 export type { TaskType };

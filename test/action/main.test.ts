@@ -252,6 +252,10 @@ describe("the Action in connected mode", () => {
     expect(debt.map((t) => srv.store.tasks.get(t.id)?.status)).toEqual(["done", "done"]);
     expect(srv.store.tasks.get(other.id)?.status).toBe("pending");
     expect(srv.store.spend.today("octo/demo")).toBeCloseTo(0.003);
+    // What the runner recorded is the app's too (its dashboard shows the merge).
+    expect(srv.store.runs.list({ repo: "octo/demo" })).toMatchObject([
+      { kind: "automerge", ref: "pr:3", status: "merged", taskId: merge.id },
+    ]);
     expect(a.summary()).toContain("(all, connected)");
     expect(a.summary()).toContain(`Connected to ${srv.url}: 3 task(s) claimed`);
     expect(nock.pendingMocks()).toEqual([]);

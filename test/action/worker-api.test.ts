@@ -287,4 +287,132 @@ describe("the worker API", () => {
     expect(r.json.paused).toEqual({ by: "alice", until: null, reason: "release week" });
     await a.server.close();
   });
+
+  it("keeps what a runner recorded (batches, runs, analyses) under its repository, alongside the results it took", async () => {
+    const a = await api();
+    const [id, other] = enqueue(a, "octo/demo", 2, a.clock.now);
+    const t = await tokenFor("octo/demo");
+    await a.post("/bg/api/worker/claim", { limit: 1 }, t);
+    const zero = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
+    const used = { promptTokens: 900, cachedTokens: 600, completionTokens: 40, costUsd: 0.002 };
+    const analysis = (key: string) => ({
+      key,
+      source: "github",
+      contentHash: "h1",
+      shouldFix: true,
+      complexity: "low",
+      plan: "Rename the helper.",
+      affectedFiles: ["src/a.ts"],
+      localBatchId: 3,
+      analysedAt: a.clock.now,
+      commentUrl: "https://github.com/octo/demo/issues/5#issuecomment-1",
+    });
+    const records = {
+      batches: [
+        {
+          localId: 3,
+          type: "tech_debt_analysis",
+          provider: "openai",
+          model: "gpt-4o-mini",
+          status: "done",
+          items: 1,
+          ...used,
+          error: null,
+          startedAt: a.clock.now - 5_000,
+          finishedAt: a.clock.now,
+        },
+      ],
+      runs: [
+        {
+          kind: "analysis",
+          ref: "issue:5",
+          url: "https://github.com/octo/demo/issues/5",
+          taskId: id,
+          localBatchId: 3,
+          status: "ok",
+          summary: "should fix (low)",
+          error: null,
+          ...used,
+          startedAt: a.clock.now - 5_000,
+          finishedAt: a.clock.now,
+        },
+        // Names a task this runner did not complete: kept, without the task.
+        {
+          ...{ kind: "automerge", ref: "pr:9", url: null, taskId: other, localBatchId: null },
+          status: "waiting",
+          summary: null,
+          error: null,
+          ...zero,
+          startedAt: a.clock.now,
+          finishedAt: a.clock.now,
+        },
+      ],
+      // Another repository's issue: not this runner's to write.
+      analyses: [analysis("octo/demo#5"), analysis("octo/other#5")],
+    };
+    const r = await a.post(
+      "/bg/api/worker/complete",
+      { results: [{ taskId: id, status: "done" }], records },
+      t,
+    );
+    expect(r.status).toBe(200);
+    expect(r.json.records).toEqual({ batches: 1, runs: 2, analyses: 1 });
+    const [batch] = a.store.batches.list({ repo: "octo/demo" });
+    expect(batch).toMatchObject({ type: "tech_debt_analysis", costUsd: 0.002, items: 1 });
+    expect(a.store.runs.list({ repo: "octo/demo" })).toMatchObject([
+      { kind: "automerge", ref: "pr:9", taskId: null },
+      { kind: "analysis", ref: "issue:5", taskId: id, batchId: batch!.id, costUsd: 0.002 },
+    ]);
+    expect(a.store.analyses.get("octo/demo#5")).toMatchObject({
+      repo: "octo/demo",
+      batchId: batch!.id,
+      plan: "Rename the helper.",
+    });
+    expect(a.store.analyses.get("octo/other#5")).toBeUndefined();
+    // Intake now knows this content was analysed: an edit-free redelivery queues nothing.
+    expect(a.store.analyses.isCurrent("octo/demo#5", "h1")).toBe(true);
+    await a.server.close();
+  });
+
+  it("drops records it cannot keep (a script URL) but still takes the results; no records without a result taken", async () => {
+    const a = await api();
+    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const t = await tokenFor("octo/demo");
+    await a.post("/bg/api/worker/claim", {}, t);
+    const run = {
+      kind: "automerge",
+      ref: "pr:1",
+      url: "javascript:alert(1)",
+      taskId: id,
+      localBatchId: null,
+      status: "merged",
+      summary: null,
+      error: null,
+      promptTokens: 0,
+      cachedTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+      startedAt: a.clock.now,
+      finishedAt: a.clock.now,
+    };
+    const r = await a.post(
+      "/bg/api/worker/complete",
+      { results: [{ taskId: id, status: "done" }], records: { runs: [run] } },
+      t,
+    );
+    expect(r.json.results).toEqual([{ taskId: id, applied: true, status: "done" }]);
+    expect(String(r.json.recordsError)).toMatch(/runs\.0\.url/);
+    // Again, now that the task is done: nothing is taken, so no records either.
+    const again = await a.post(
+      "/bg/api/worker/complete",
+      {
+        results: [{ taskId: id, status: "done" }],
+        records: { runs: [{ ...run, url: "https://github.com/octo/demo/pull/1" }] },
+      },
+      t,
+    );
+    expect(again.json.records).toBeUndefined();
+    expect(a.store.runs.count("octo/demo")).toBe(0);
+    await a.server.close();
+  });
 });
