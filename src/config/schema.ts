@@ -202,6 +202,12 @@ export const configSchema = z.object({
   fix: z
     .object({
       test_command: z.string().min(1).nullable().default(null),
+      test_baseline: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Run test_command on the unchanged default branch first, so failures that were there before are not blamed on the fix",
+        ),
       timeout: duration("timeout").default("10m"),
       allow_outside_plan: z.boolean().default(false),
       max_files: z.number().int().min(1).max(50).default(10),

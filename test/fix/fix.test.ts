@@ -118,6 +118,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(body).toContain("Opened by **bg-agent**");
     expect(body).toContain("`src/math.js`");
     expect(body).toContain("`node test.js` passed");
+    expect(body).not.toContain("before this change");
     expect(sink.labels).toEqual(["bg:fix"]);
     expect(comment.body).toContain("https://github.com/octo/demo/pull/34");
     // The PR waits for a person: a merge proposal, not a merge.
@@ -315,6 +316,10 @@ describe("fix: failures end in a comment, not a PR", () => {
     expect(fx.branches()).toEqual(["main"]);
     expect(comment.body).toContain("did **not** open a pull request");
     expect(comment.body).toContain("tests still fail after one repair round");
+    // They passed before the change: the change broke them.
+    expect(comment.body).toContain(
+      'tests on the unchanged main (before the edits): "node test.js" passed',
+    );
     expect(comment.body).toContain("repair: edits to src/math.js");
     expect(comment.body).toContain("AssertionError");
     expect(store.runs.list({ kind: "fix" })[0]).toMatchObject({
@@ -326,7 +331,8 @@ describe("fix: failures end in a comment, not a PR", () => {
 
   it("a test command that hangs is killed at its limit and reported as timed out", async () => {
     const pidFile = join(fx.root, "hang.pid");
-    const hang = `node -e "require('fs').appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    // Passes on the unchanged tree; hangs once src/math.js is edited.
+    const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
     const { task } = approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
@@ -449,6 +455,150 @@ describe("fix: failures end in a comment, not a PR", () => {
     });
     expect(outcome).toEqual({ status: "retry", at, reason: expect.stringContaining("day budget") });
     expect(fx.branches()).toEqual(["main"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("fix: the tests run on the unchanged branch first", () => {
+  const SUM = { fix: { test_command: "node sum.test.js", timeout: "30s" } };
+  /** A refactor that leaves the bug (and the failing sum test) alone. */
+  const REFACTOR = {
+    path: "src/math.js",
+    search: "return a - b;",
+    replace: "const result = a - b;\n  return result;",
+  };
+
+  it("tests already failing and still failing: no repair round, a bg:unverified PR that says they failed before", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    const comment: { body?: string } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, comment);
+    const { outcome, llm } = await runFix(task, { config: SUM, replies: [edits([REFACTOR])] });
+    expect(outcome).toMatchObject({ status: "done", result: { pr: 34 } });
+    // The one call is the edit: no repair round was spent on failures that were already there.
+    expect(llm.calls).toHaveLength(1);
+    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("const result = a - b;");
+    expect(sink.labels).toEqual(["bg:fix", "bg:unverified"]);
+    const body = String(sink.pr!.body);
+    expect(body).toContain("Not verified: the tests were already failing before this change.");
+    expect(body).toContain(
+      "On the unchanged `main` branch, `node sum.test.js` failed with exit code 1; with this change it failed with exit code 1.",
+    );
+    expect(body).toContain("It failed before and after");
+    expect(body).toContain("End of the test output before this change");
+    expect(body).toContain("End of the test output with this change");
+    expect(body).toContain("AssertionError");
+    expect(body).not.toContain("✅");
+    expect(comment.body).toContain("opened pull request #34");
+    expect(comment.body).toContain("the tests were already failing before this change");
+    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+      payload: { verified: false },
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("tests failing before and passing with the change: a verified PR that says they did not pass before", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    const comment: { body?: string } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, comment);
+    const { outcome, llm } = await runFix(task, { config: SUM, replies: [edits([GOOD_EDIT])] });
+    expect(outcome).toMatchObject({ status: "done", result: { verification: "passed" } });
+    expect(llm.calls).toHaveLength(1);
+    expect(sink.labels).toEqual(["bg:fix"]);
+    const body = String(sink.pr!.body);
+    expect(body).toContain("`node sum.test.js` passed");
+    expect(body).toContain(
+      "It did not pass on the unchanged `main` branch before this change (it failed with exit code 1).",
+    );
+    expect(comment.body).toContain("did not pass on the unchanged `main` branch");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("a test command that already timed out before the change: said so, both runs killed, PR unverified", async () => {
+    const pidFile = join(fx.root, "hang.pid");
+    const hang = `node -e "require('fs').appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, {});
+    const { outcome, llm } = await runFix(task, {
+      config: { fix: { test_command: hang, timeout: "1s" } },
+      replies: [edits([GOOD_EDIT])],
+    });
+    expect(outcome.status).toBe("done");
+    expect(llm.calls).toHaveLength(1);
+    expect(sink.labels).toEqual(["bg:fix", "bg:unverified"]);
+    const body = String(sink.pr!.body);
+    expect(body).toContain("Not verified: the test command already timed out before this change.");
+    expect(body).toContain("timed out after 1s and was killed; with this change it timed out");
+    const pids = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("with fix.test_baseline: false the tests run only after the change, and a failure gets the repair round", async () => {
+    const { task } = approvedFix(store);
+    const api = nockReads();
+    const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
+    nockNewPr(api, sink);
+    nockIssueComment(api, {});
+    const { outcome, llm } = await runFix(task, {
+      config: { fix: { test_command: "node sum.test.js", test_baseline: false } },
+      replies: [
+        edits([REFACTOR]),
+        edits([{ path: "src/math.js", search: "a - b;", replace: "a + b;" }]),
+      ],
+    });
+    expect(outcome).toMatchObject({ status: "done", result: { verification: "passed" } });
+    expect(llm.calls).toHaveLength(2);
+    expect(String(llm.calls[1]!.messages.at(-1)!.content)).toContain("AssertionError");
+    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("const result = a + b;");
+    expect(sink.labels).toEqual(["bg:fix"]);
+    const body = String(sink.pr!.body);
+    expect(body).toContain("`node sum.test.js` passed after one repair round");
+    expect(body).not.toContain("before this change");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("refuses an edit that would write through a link the run on the unchanged branch created", async () => {
+    const outside = join(fx.root, "outside.txt");
+    const { task } = approvedFix(store, { affectedFiles: ["src/math.js", "src/new.js"] });
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome } = await runFix(task, {
+      config: { fix: { test_command: `ln -s '${outside}' src/new.js; node test.js` } },
+      replies: [edits([GOOD_EDIT, { path: "src/new.js", content: "module.exports = 3;\n" }])],
+    });
+    expect(outcome).toMatchObject({ status: "failed", permanent: true });
+    expect(comment.body).toContain("src/new.js is a symbolic link");
+    expect(existsSync(outside)).toBe(false);
+    expect(fx.branches()).toEqual(["main"]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("dry-run reports a fix whose tests were failing before, and pushes nothing", async () => {
+    const { task } = approvedFix(store);
+    nockReads();
+    const { outcome, llm } = await runFix(task, {
+      config: SUM,
+      replies: [edits([REFACTOR])],
+      dryRun: true,
+    });
+    expect(outcome).toMatchObject({
+      status: "done",
+      result: { dryRun: true, verification: "failing-before" },
+    });
+    expect(llm.calls).toHaveLength(1);
+    expect(fx.branches()).toEqual(["main"]);
+    expect(store.runs.count()).toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

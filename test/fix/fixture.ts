@@ -34,8 +34,12 @@ export const FILES: Record<string, string> = {
     "\n",
   "src/math.js": "function add(a, b) {\n  return a - b;\n}\n\nmodule.exports = { add };\n",
   "src/other.js": "module.exports = 1;\n",
+  // Passes on the unchanged tree (it does not catch the bug) and after a good fix.
   "test.js":
-    'const assert = require("assert");\nconst { add } = require("./src/math.js");\nassert.strictEqual(add(2, 2), 4);\nconsole.log("tests ok");\n',
+    'const assert = require("assert");\nconst { add } = require("./src/math.js");\nassert.strictEqual(add(2, 0), 2);\nconsole.log("tests ok");\n',
+  // Fails on the unchanged tree (it catches the bug) until add() adds.
+  "sum.test.js":
+    'const assert = require("assert");\nconst { add } = require("./src/math.js");\nassert.strictEqual(add(2, 2), 4);\nconsole.log("sum ok");\n',
 };
 
 export interface RepoFixture {

@@ -19,7 +19,7 @@ import { writeChanges } from "./edits.js";
 import type { FileView } from "./prompt.js";
 import { prefixMessages, repairMessage, taskMessage } from "./prompt.js";
 import { upsertPullRequest } from "./pull-request.js";
-import type { FixSubject, Verification } from "./report.js";
+import type { BaselineFailure, FixSubject, TestFailure, Verification } from "./report.js";
 import {
   FIX_LABEL,
   UNVERIFIED_LABEL,
@@ -277,6 +277,14 @@ const outcomeText = (r: CommandResult, timeoutMs: number): string =>
       ? `failed with exit code ${r.code}`
       : `was killed by ${r.signal ?? "a signal"}`;
 
+const passed = (r: CommandResult): boolean => r.code === 0 && !r.timedOut;
+
+const failureOf = (r: CommandResult, timeoutMs: number): TestFailure => ({
+  outcome: outcomeText(r, timeoutMs),
+  timedOut: r.timedOut,
+  outputTail: tail(r.output, 30, 2_000),
+});
+
 async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Promise<TaskOutcome> {
   const { ctx, subject, log } = o;
   const cfg = ctx.config.fix;
@@ -333,6 +341,33 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
         : `the edits could not be applied: ${round.error}`,
     );
   }
+
+  const command = cfg.test_command;
+  const timeoutMs = parseDuration(cfg.timeout) ?? 600_000;
+  const test = (cmd: string) => runCommand(cmd, { cwd: ws.dir, timeoutMs, env: testEnvironment() });
+
+  // The baseline: the test command on the unchanged tree (the edits are planned, not written
+  // yet), so failures that were there before the change are not blamed on it. It runs after the
+  // model answered, so an unusable answer or a spent budget costs no test run.
+  let failedBefore: BaselineFailure | undefined;
+  if (command && cfg.test_baseline) {
+    const base = await test(command);
+    // Drop what the run did to tracked files, so the edits apply to the tree the model saw.
+    await ws.git(["reset", "--quiet", "--hard", "HEAD"]);
+    const where = `tests on the unchanged ${baseBranch} (before the edits): "${command}"`;
+    if (passed(base)) tried.push(`${where} passed`);
+    else {
+      failedBefore = { base: baseBranch, ...failureOf(base, timeoutMs) };
+      tried.push(`${where} ${failedBefore.outcome}`);
+      log.info({ outcome: failedBefore.outcome }, "fix: the tests fail without the change too");
+    }
+    // The run may have created files: check again that no edit now writes through a link.
+    for (const c of round.changes) {
+      const checked = await checkPath(ws.dir, c.path);
+      if (!checked.ok) return fail(`the edit was refused: ${checked.reason}`);
+    }
+  }
+
   const changed = new Map<string, FileChange>(round.changes.map((c) => [c.path, c]));
   let summary = round.summary;
   await writeChanges(ws.dir, round.changes);
@@ -353,15 +388,19 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
   await commit();
 
   let verification: Verification = { status: "unverified" };
-  if (cfg.test_command) {
-    const timeoutMs = parseDuration(cfg.timeout) ?? 600_000;
-    const test = () =>
-      runCommand(cfg.test_command!, { cwd: ws.dir, timeoutMs, env: testEnvironment() });
-    let result = await test();
+  if (command) {
+    let result = await test(command);
     let repaired = false;
-    if (result.code !== 0 || result.timedOut) {
+    if (!passed(result) && failedBefore) {
+      // Failing before and after: the failure may not be the change's, so no repair round is
+      // spent on it. The pull request is opened as unverified and says so.
+      const after = failureOf(result, timeoutMs);
+      tried.push(`tests with the change: "${command}" ${after.outcome}`);
+      log.info({ outcome: after.outcome }, "fix: the tests failed before and after the change");
+      verification = { status: "failing-before", command, before: failedBefore, after };
+    } else if (!passed(result)) {
       const first = outcomeText(result, timeoutMs);
-      tried.push(`tests: "${cfg.test_command}" ${first}`);
+      tried.push(`tests: "${command}" ${first}`);
       log.info({ outcome: first }, "fix: tests failed; one repair round");
       // Drop what the test run did to tracked files; keep the committed edit.
       await ws.git(["reset", "--quiet", "--hard", "HEAD"]);
@@ -369,7 +408,7 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
       messages.push({
         role: "user",
         content: repairMessage({
-          command: cfg.test_command,
+          command,
           outcome: first,
           outputTail: tail(result.output, 80, 8_000),
           files: current,
@@ -405,24 +444,27 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
       if (repair.summary) summary = repair.summary;
       await writeChanges(ws.dir, repair.changes);
       await commit();
-      result = await test();
+      result = await test(command);
       repaired = true;
-      if (result.code !== 0 || result.timedOut) {
+      if (!passed(result)) {
         const second = outcomeText(result, timeoutMs);
-        tried.push(`tests after the repair: "${cfg.test_command}" ${second}`);
+        tried.push(`tests after the repair: "${command}" ${second}`);
         return fail(
-          `the tests still fail after one repair round: "${cfg.test_command}" ${second}`,
+          `the tests still fail after one repair round: "${command}" ${second}`,
           tail(result.output),
         );
       }
     }
-    tried.push(`tests: "${cfg.test_command}" passed`);
-    verification = {
-      status: "passed",
-      command: cfg.test_command,
-      durationMs: result.durationMs,
-      repaired,
-    };
+    if (passed(result)) {
+      tried.push(`tests: "${command}" passed`);
+      verification = {
+        status: "passed",
+        command,
+        durationMs: result.durationMs,
+        repaired,
+        ...(failedBefore ? { failedBefore } : {}),
+      };
+    }
   }
 
   const headSha = (await ws.git(["rev-parse", "HEAD"])).trim();
@@ -439,7 +481,7 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
     files,
     verification,
   });
-  const labels = verification.status === "unverified" ? [FIX_LABEL, UNVERIFIED_LABEL] : [FIX_LABEL];
+  const labels = verification.status === "passed" ? [FIX_LABEL] : [FIX_LABEL, UNVERIFIED_LABEL];
   if (ctx.env.dryRun) {
     log.info(
       {

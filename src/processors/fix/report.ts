@@ -17,8 +17,37 @@ export interface FixSubject {
   branch: string;
 }
 
+/** How one run of the test command ended, when it did not pass. */
+export interface TestFailure {
+  /** "failed with exit code 1", "timed out after 30s and was killed", "was killed by SIGTERM". */
+  outcome: string;
+  timedOut: boolean;
+  /** The end of its output (short). */
+  outputTail: string;
+}
+
+/** The test command on the unchanged default branch, before the edits, when it did not pass. */
+export interface BaselineFailure extends TestFailure {
+  /** The default branch it ran on. */
+  base: string;
+}
+
 export type Verification =
-  | { status: "passed"; command: string; durationMs: number; repaired: boolean }
+  | {
+      status: "passed";
+      command: string;
+      durationMs: number;
+      repaired: boolean;
+      /** Set when the tests did not pass before the change either: the change made them pass. */
+      failedBefore?: BaselineFailure;
+    }
+  | {
+      /** The tests failed on the unchanged branch and still fail with the change: not verified. */
+      status: "failing-before";
+      command: string;
+      before: BaselineFailure;
+      after: TestFailure;
+    }
   | { status: "unverified" };
 
 const SECRET_RE =
@@ -48,14 +77,45 @@ export function prTitle(s: FixSubject): string {
   return `bg-agent: fix ${issueRef(s)} – ${title.length > 180 ? `${title.slice(0, 180)}…` : title}`;
 }
 
+// Config text in a code span renders as written: only whitespace, backticks and length matter.
+const code = (text: string, max = 200): string =>
+  `\`${text.replace(/\s+/g, " ").replace(/`/g, "'").slice(0, max)}\``;
+
 export function verificationText(v: Verification): string {
   if (v.status === "unverified") {
     return "⚠️ **Nothing was verified.** No test command is configured (`fix.test_command` in `.github/bg-agent.yml`), so this change was not built or tested by bg-agent. Review it with that in mind.";
   }
+  const command = code(v.command);
+  if (v.status === "failing-before") {
+    const headline = v.before.timedOut
+      ? "the test command already timed out before this change"
+      : "the tests were already failing before this change";
+    return [
+      `⚠️ **Not verified: ${headline}.**`,
+      `On the unchanged ${code(v.before.base, 100)} branch, ${command} ${v.before.outcome}; with this change it ${v.after.outcome}.`,
+      "It failed before and after, so bg-agent cannot tell whether this change makes the tests better or worse, and spent no repair round on failures that were already there. Review it with that in mind.",
+    ].join(" ");
+  }
   const after = v.repaired ? " after one repair round" : "";
-  // The command comes from the repository's config; in a code span it renders as written.
-  const command = v.command.replace(/\s+/g, " ").replace(/`/g, "'").slice(0, 200);
-  return `✅ \`${command}\` passed${after} (${formatDuration(v.durationMs)}).`;
+  const before = v.failedBefore
+    ? ` It did not pass on the unchanged ${code(v.failedBefore.base, 100)} branch before this change (it ${v.failedBefore.outcome}).`
+    : "";
+  return `✅ ${command} passed${after} (${formatDuration(v.durationMs)}).${before}`;
+}
+
+/** The ends of the test output, for the pull request body, when the tests were failing before. */
+function verificationDetails(v: Verification): string[] {
+  if (v.status !== "failing-before") return [];
+  return [
+    "",
+    `**End of the test output before this change** (unchanged ${code(v.before.base, 100)}):`,
+    "",
+    safeBlock(v.before.outputTail, 3_000),
+    "",
+    "**End of the test output with this change:**",
+    "",
+    safeBlock(v.after.outputTail, 3_000),
+  ];
 }
 
 export function prBody(o: {
@@ -94,6 +154,7 @@ export function prBody(o: {
     "### Verification",
     "",
     verificationText(o.verification),
+    ...verificationDetails(o.verification),
     "",
     "### Review",
     "",
