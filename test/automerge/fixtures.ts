@@ -73,6 +73,8 @@ export interface Scenario {
    * merge-queue fields; `fallback` expects only the latter (bg-agent already knows).
    */
   noMergeQueueSchema?: "rejects" | "fallback";
+  /** Answer the PR's GraphQL query with these `errors` (and nothing else). */
+  graphqlErrors?: unknown[];
   /** Serve the API from this GitHub Enterprise Server (`https://ghe.example.com/api/v3`). */
   ghe?: boolean;
 }
@@ -379,7 +381,8 @@ export function mockRead(s: Scenario = {}): void {
     autoMergeRequest: null,
     reviewThreads: { nodes: threads, pageInfo: { hasNextPage: false, endCursor: null } },
   };
-  if (s.noMergeQueueSchema) {
+  if (s.graphqlErrors) api.post(graphql, prQuery(true)).reply(200, { errors: s.graphqlErrors });
+  else if (s.noMergeQueueSchema) {
     if (s.noMergeQueueSchema === "rejects")
       api.post(graphql, prQuery(true)).reply(200, {
         errors: undefinedFieldErrors([
