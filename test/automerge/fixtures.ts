@@ -44,8 +44,18 @@ export interface Scenario {
   mergeableState?: string;
   headBranchExists?: boolean;
   baseBranchExists?: boolean;
-  /** Required contexts from classic protection; a number is the HTTP error status. */
+  /**
+   * Required contexts from classic protection (`GET /branches/{b}/protection`); a number is the
+   * HTTP error status. 404 (default) is an unprotected base branch: `GET /branches/{b}` then says
+   * `protected: false` and bg-agent does not ask for the protection.
+   */
   protection?: string[] | 403 | 404;
+  /**
+   * The `protection` summary in `GET /branches/{b}` of a protected base branch: the required
+   * contexts (enforcement `non_admins`), `off`, or `absent` (no summary). Default: the contexts
+   * of `protection` when it is a list, `absent` when it is 403.
+   */
+  branchSummary?: string[] | "off" | "absent";
   rules?: { type: string; parameters?: unknown }[];
   checkRuns?: CheckRunSpec[];
   statuses?: { context: string; state: "success" | "pending" | "failure" | "error" }[];
@@ -57,7 +67,29 @@ export interface Scenario {
   mergeQueue?: boolean;
   inMergeQueue?: boolean;
   allow?: { squash?: boolean; merge?: boolean; rebase?: boolean };
+  /**
+   * A GitHub Enterprise Server without merge queues in its GraphQL schema: `rejects` answers the
+   * full PR query with GitHub's "doesn't exist" errors and then expects the query without the
+   * merge-queue fields; `fallback` expects only the latter (bg-agent already knows).
+   */
+  noMergeQueueSchema?: "rejects" | "fallback";
+  /** Answer the PR's GraphQL query with these `errors` (and nothing else). */
+  graphqlErrors?: unknown[];
+  /** Serve the API from this GitHub Enterprise Server (`https://ghe.example.com/api/v3`). */
+  ghe?: boolean;
 }
+
+export const GHE_HOST = "https://ghe.example.com";
+export const GHE_API = `${GHE_HOST}/api/v3`;
+
+/** The `errors` GitHub (Enterprise Server) answers for a query naming fields its schema lacks. */
+export const undefinedFieldErrors = (fields: { type: string; field: string; path: string[] }[]) =>
+  fields.map((f, i) => ({
+    path: f.path,
+    extensions: { code: "undefinedField", typeName: f.type, fieldName: f.field },
+    locations: [{ line: 3 + i, column: 5 }],
+    message: `Field '${f.field}' doesn't exist on type '${f.type}'`,
+  }));
 
 const user = (login: string, type = "User", id = 1000) => ({
   login,
@@ -132,17 +164,36 @@ export function pullJson(s: Scenario): Record<string, unknown> {
   };
 }
 
-const branchJson = (name: string) => ({
+/**
+ * `GET /branches/{b}` as GitHub answers it to anyone who can read the repository: `protection`
+ * summarises classic protection's required checks (@octokit/openapi-types "branch-with-protection").
+ */
+const branchJson = (name: string, summary: string[] | "off" | "absent" | "unprotected") => ({
   name,
   commit: {
     sha: "0000000000000000000000000000000000000b05",
     url: `${API}/repos/${REPO}/commits/x`,
   },
-  protected: name === "main",
   _links: {
     self: `${API}/repos/${REPO}/branches/${name}`,
     html: `https://github.com/${REPO}/tree/${name}`,
   },
+  protected: summary !== "unprotected",
+  ...(summary === "absent"
+    ? {}
+    : {
+        protection: {
+          enabled: summary !== "unprotected",
+          required_status_checks: {
+            enforcement_level: Array.isArray(summary) ? "non_admins" : "off",
+            contexts: Array.isArray(summary) ? summary : [],
+            checks: Array.isArray(summary)
+              ? summary.map((context) => ({ context, app_id: 15368 }))
+              : [],
+          },
+        },
+      }),
+  protection_url: `${API}/repos/${REPO}/branches/${name}/protection`,
 });
 
 const notFound = {
@@ -165,39 +216,41 @@ export function mockRead(s: Scenario = {}): void {
   const base = s.baseRef ?? "main";
   const head = s.headRef ?? "feature";
   const headRepo = s.headRepo === undefined ? REPO : s.headRepo;
-  const api = nock(API);
-  api.get(`/repos/${REPO}/pulls/${n}`).reply(200, pullJson(s));
+  const api = nock(s.ghe ? GHE_HOST : API);
+  const R = `${s.ghe ? "/api/v3" : ""}/repos/${REPO}`;
+  api.get(`${R}/pulls/${n}`).reply(200, pullJson(s));
   const baseExists = s.baseBranchExists ?? true;
+  const p = s.protection ?? 404;
+  const summary =
+    p === 404
+      ? "unprotected"
+      : (s.branchSummary ?? (p === 403 ? "absent" : Array.isArray(p) ? p : "off"));
   api
-    .get(`/repos/${REPO}/branches/${base}`)
+    .get(`${R}/branches/${base}`)
     .reply(
       baseExists ? 200 : 404,
-      baseExists ? branchJson(base) : { ...notFound, message: "Branch not found" },
+      baseExists ? branchJson(base, summary) : { ...notFound, message: "Branch not found" },
     );
   if (headRepo === REPO) {
     const exists = s.headBranchExists ?? true;
     api
-      .get(`/repos/${REPO}/branches/${encodeURIComponent(head)}`)
+      .get(`${R}/branches/${encodeURIComponent(head)}`)
       .reply(
         exists ? 200 : 404,
-        exists ? branchJson(head) : { ...notFound, message: "Branch not found" },
+        exists ? branchJson(head, "unprotected") : { ...notFound, message: "Branch not found" },
       );
   }
   if (baseExists) {
-    const p = s.protection ?? 404;
-    if (p === 404)
-      api
-        .get(`/repos/${REPO}/branches/${base}/protection`)
-        .reply(404, { ...notFound, message: "Branch not protected" });
-    else if (p === 403)
-      api.get(`/repos/${REPO}/branches/${base}/protection`).reply(403, {
+    // An unprotected branch (`protected: false`) has no protection to ask for.
+    if (p === 403)
+      api.get(`${R}/branches/${base}/protection`).reply(403, {
         message: "Resource not accessible by integration",
         documentation_url:
           "https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
         status: "403",
       });
-    else
-      api.get(`/repos/${REPO}/branches/${base}/protection`).reply(200, {
+    else if (p !== 404)
+      api.get(`${R}/branches/${base}/protection`).reply(200, {
         url: `${API}/repos/${REPO}/branches/${base}/protection`,
         required_status_checks: {
           url: `${API}/repos/${REPO}/branches/${base}/protection/required_status_checks`,
@@ -211,7 +264,7 @@ export function mockRead(s: Scenario = {}): void {
         allow_force_pushes: { enabled: false },
       });
     api
-      .get(`/repos/${REPO}/rules/branches/${base}`)
+      .get(`${R}/rules/branches/${base}`)
       .query(true)
       .reply(
         200,
@@ -250,7 +303,7 @@ export function mockRead(s: Scenario = {}): void {
     }),
   );
   api
-    .get(`/repos/${REPO}/commits/${sha}/check-runs`)
+    .get(`${R}/commits/${sha}/check-runs`)
     .query((q) => q.filter === "latest")
     .reply(200, { total_count: runs.length, check_runs: runs });
   const statuses = (s.statuses ?? []).map((st, i) => ({
@@ -266,7 +319,7 @@ export function mockRead(s: Scenario = {}): void {
     updated_at: "2026-01-05T11:01:00Z",
   }));
   api
-    .get(`/repos/${REPO}/commits/${sha}/status`)
+    .get(`${R}/commits/${sha}/status`)
     .query(true)
     .reply(200, {
       state: statuses.some((x) => x.state !== "success") ? "pending" : "success",
@@ -289,7 +342,7 @@ export function mockRead(s: Scenario = {}): void {
     commit_id: sha,
     author_association: "MEMBER",
   }));
-  api.get(`/repos/${REPO}/pulls/${n}/reviews`).query(true).reply(200, reviews);
+  api.get(`${R}/pulls/${n}/reviews`).query(true).reply(200, reviews);
   // Permission lookups: the latest review of each non-bot reviewer, when it is an approval.
   const latest = new Map<string, ReviewSpec>();
   for (const r of s.reviews ?? [{ login: "bob", state: "APPROVED" }]) {
@@ -298,10 +351,9 @@ export function mockRead(s: Scenario = {}): void {
   for (const r of latest.values()) {
     if (r.state !== "APPROVED" || r.bot) continue;
     const perm = s.permissions?.[r.login] ?? "write";
-    if (perm === 404)
-      api.get(`/repos/${REPO}/collaborators/${r.login}/permission`).reply(404, notFound);
+    if (perm === 404) api.get(`${R}/collaborators/${r.login}/permission`).reply(404, notFound);
     else
-      api.get(`/repos/${REPO}/collaborators/${r.login}/permission`).reply(200, {
+      api.get(`${R}/collaborators/${r.login}/permission`).reply(200, {
         permission: perm,
         role_name: perm,
         user: {
@@ -318,26 +370,41 @@ export function mockRead(s: Scenario = {}): void {
     ...Array.from({ length: s.unresolvedThreads ?? 0 }, () => ({ isResolved: false })),
     ...Array.from({ length: s.resolvedThreads ?? 1 }, () => ({ isResolved: true })),
   ];
-  api
-    .post(
-      "/graphql",
-      (b: { query: string; variables: Record<string, unknown> }) =>
-        b.query.includes("reviewThreads") && b.variables.number === n,
-    )
-    .reply(200, {
+  const graphql = s.ghe ? "/api/graphql" : "/graphql";
+  const prQuery =
+    (mergeQueueFields: boolean) => (b: { query: string; variables: Record<string, unknown> }) =>
+      b.query.includes("reviewThreads") &&
+      b.variables.number === n &&
+      b.query.includes("mergeQueue") === mergeQueueFields;
+  const pullRequest = {
+    id: `PR_kwDOdemo${n}`,
+    autoMergeRequest: null,
+    reviewThreads: { nodes: threads, pageInfo: { hasNextPage: false, endCursor: null } },
+  };
+  if (s.graphqlErrors) api.post(graphql, prQuery(true)).reply(200, { errors: s.graphqlErrors });
+  else if (s.noMergeQueueSchema) {
+    if (s.noMergeQueueSchema === "rejects")
+      api.post(graphql, prQuery(true)).reply(200, {
+        errors: undefinedFieldErrors([
+          { type: "Repository", field: "mergeQueue", path: ["query", "repository", "mergeQueue"] },
+          {
+            type: "PullRequest",
+            field: "isInMergeQueue",
+            path: ["query", "repository", "pullRequest", "isInMergeQueue"],
+          },
+        ]),
+      });
+    api.post(graphql, prQuery(false)).reply(200, { data: { repository: { pullRequest } } });
+  } else
+    api.post(graphql, prQuery(true)).reply(200, {
       data: {
         repository: {
           mergeQueue: s.mergeQueue ? { id: "MQ_kwDOdemo" } : null,
-          pullRequest: {
-            id: `PR_kwDOdemo${n}`,
-            isInMergeQueue: s.inMergeQueue ?? false,
-            autoMergeRequest: null,
-            reviewThreads: { nodes: threads, pageInfo: { hasNextPage: false, endCursor: null } },
-          },
+          pullRequest: { ...pullRequest, isInMergeQueue: s.inMergeQueue ?? false },
         },
       },
     });
-  api.get(`/repos/${REPO}`).reply(200, {
+  api.get(R).reply(200, {
     ...repoJson(REPO),
     allow_squash_merge: s.allow?.squash ?? true,
     allow_merge_commit: s.allow?.merge ?? true,
@@ -347,7 +414,10 @@ export function mockRead(s: Scenario = {}): void {
 }
 
 /** Captures the `bg-agent/automerge` check run bg-agent publishes on `sha`. */
-export function mockCheckRun(sha = HEAD): {
+export function mockCheckRun(
+  sha = HEAD,
+  ghe = false,
+): {
   body?: {
     name: string;
     head_sha: string;
@@ -356,15 +426,18 @@ export function mockCheckRun(sha = HEAD): {
   };
 } {
   const seen: ReturnType<typeof mockCheckRun> = {};
-  nock(API)
-    .get(`/repos/${REPO}/commits/${sha}/check-runs`)
+  nock(ghe ? GHE_HOST : API)
+    .get(`${ghe ? "/api/v3" : ""}/repos/${REPO}/commits/${sha}/check-runs`)
     .query((q) => q.check_name === "bg-agent/automerge")
     .reply(200, { total_count: 0, check_runs: [] });
-  nock(API)
-    .post(`/repos/${REPO}/check-runs`, (b: NonNullable<typeof seen.body>) => {
-      seen.body = b;
-      return true;
-    })
+  nock(ghe ? GHE_HOST : API)
+    .post(
+      `${ghe ? "/api/v3" : ""}/repos/${REPO}/check-runs`,
+      (b: NonNullable<typeof seen.body>) => {
+        seen.body = b;
+        return true;
+      },
+    )
     .reply(201, { id: 99, html_url: `https://github.com/${REPO}/runs/99` });
   return seen;
 }
@@ -380,25 +453,32 @@ export function mockMerge(
       message: "Pull Request successfully merged",
     },
   ],
+  ghe = false,
 ): {
   body?: { sha: string; merge_method: string; commit_title?: string; commit_message?: string };
 } {
   const seen: ReturnType<typeof mockMerge> = {};
-  nock(API)
-    .put(`/repos/${REPO}/pulls/${n}/merge`, (b: NonNullable<typeof seen.body>) => {
-      seen.body = b;
-      return true;
-    })
+  nock(ghe ? GHE_HOST : API)
+    .put(
+      `${ghe ? "/api/v3" : ""}/repos/${REPO}/pulls/${n}/merge`,
+      (b: NonNullable<typeof seen.body>) => {
+        seen.body = b;
+        return true;
+      },
+    )
     .reply(reply[0], reply[1] as Record<string, unknown>);
   return seen;
 }
 
 /** Captures the `automerge-merged` comment. */
-export function mockMergedComment(n = 7): { body?: string } {
+export function mockMergedComment(n = 7, ghe = false): { body?: string } {
   const seen: { body?: string } = {};
-  nock(API).get(`/repos/${REPO}/issues/${n}/comments`).query(true).reply(200, []);
-  nock(API)
-    .post(`/repos/${REPO}/issues/${n}/comments`, (b: { body: string }) => {
+  nock(ghe ? GHE_HOST : API)
+    .get(`${ghe ? "/api/v3" : ""}/repos/${REPO}/issues/${n}/comments`)
+    .query(true)
+    .reply(200, []);
+  nock(ghe ? GHE_HOST : API)
+    .post(`${ghe ? "/api/v3" : ""}/repos/${REPO}/issues/${n}/comments`, (b: { body: string }) => {
       seen.body = b.body;
       return true;
     })

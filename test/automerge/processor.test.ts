@@ -345,39 +345,6 @@ describe("automerge: bad input leaves the PR unmerged with the reason", () => {
   });
 });
 
-describe("automerge: branch protection unreadable", () => {
-  it("requires every check when protection answers 403", async () => {
-    const s = await setup();
-    mockRead({
-      protection: 403,
-      checkRuns: [
-        { name: "build", conclusion: "success" },
-        { name: "lint", conclusion: "failure" },
-      ],
-    });
-    const check = mockCheckRun();
-    await runTasks(s, [prTask()]);
-    expect(check.body?.output.summary).toContain(
-      "| ❌ | Checks successful | failing: `lint` (failure) |",
-    );
-    expect(nock.pendingMocks()).toEqual([]);
-  });
-
-  it("says which rule applied when all pass", async () => {
-    const s = await setup();
-    mockRead({ protection: 403 });
-    mockRead({ protection: 403 });
-    mockMerge();
-    const check = mockCheckRun();
-    mockMergedComment();
-    await runTasks(s, [prTask()]);
-    expect(check.body?.output.summary).toContain(
-      "| ✅ | Checks successful | all 1 passed (branch protection not readable (403): every check counts) |",
-    );
-    expect(nock.pendingMocks()).toEqual([]);
-  });
-});
-
 describe("automerge: merge queue", () => {
   it("enqueues through GraphQL instead of merging when the base branch has a merge queue", async () => {
     const s = await setup();

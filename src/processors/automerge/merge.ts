@@ -3,6 +3,7 @@ import { httpStatus } from "../../integrations/github.js";
 import type { ProcessorContext } from "../../worker/types.js";
 import type { AutomergeConfig } from "./evaluate.js";
 import { evaluatePull } from "./evaluate.js";
+import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";
 import type { Evaluation, MergeMethod, PullSnapshot } from "./types.js";
 
 /** How soon to re-evaluate after the head moved or the branch was updated. */
@@ -95,7 +96,9 @@ async function performMerge(ctx: ProcessorContext, ev: Evaluation): Promise<Merg
   const method = ev.method.method!;
   const cfg = ctx.config.automerge;
   const msg = commitMessage(cfg, s);
-  if (ev.via === "merge_queue") {
+  // A server without `enqueuePullRequest` (older GitHub Enterprise Server) merges directly; the
+  // merge is still subject to the branch's rules, so GitHub refuses it if they forbid it.
+  if (ev.via === "merge_queue" && !lacks(ctx.octokit, "enqueue_mutation")) {
     if (d.inMergeQueue)
       return { kind: "queued", via: "merge_queue", detail: "already in the merge queue" };
     try {
@@ -113,7 +116,9 @@ async function performMerge(ctx: ProcessorContext, ev: Evaluation): Promise<Merg
         detail: `added to the merge queue (${d.mergeQueue.source ?? "automerge.merge_queue"})${pos ? `, position ${pos}` : ""}`,
       };
     } catch (e) {
-      return graphqlRefusal(e, "GitHub did not add it to the merge queue");
+      const fields = onlyMissing(e, ["Mutation.enqueuePullRequest"]);
+      if (!fields) return graphqlRefusal(e, "GitHub did not add it to the merge queue");
+      markMissing(ctx.octokit, "enqueue_mutation", ctx.log, `no ${fields.join(", ")}`);
     }
   }
   if (ev.via === "auto_merge") {

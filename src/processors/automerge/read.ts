@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { httpStatus, isBot } from "../../integrations/github.js";
 import type { ProcessorContext } from "../../worker/types.js";
+import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";
 import type { CheckInfo, MergeMethod, PullDetails, PullSnapshot, ReviewInfo } from "./types.js";
 
 /*
@@ -108,6 +109,23 @@ export const PULL_STATE_QUERY = `query($owner: String!, $repo: String!, $number:
   }
 }`;
 
+/** The same query for GitHub Enterprise Server versions without merge queues (no `$base`). */
+export const PULL_STATE_QUERY_NO_MERGE_QUEUE = `query($owner: String!, $repo: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $repo) {
+    pullRequest(number: $number) {
+      id
+      autoMergeRequest { enabledAt }
+      reviewThreads(first: 100, after: $cursor) {
+        nodes { isResolved }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+/** The merge-queue fields of PULL_STATE_QUERY, as GraphQL errors name them. */
+const MERGE_QUEUE_FIELDS = ["Repository.mergeQueue", "PullRequest.isInMergeQueue"] as const;
+
 const time = (s: string | null | undefined): number | null => {
   if (!s) return null;
   const t = Date.parse(s);
@@ -147,43 +165,101 @@ export async function readPull(
   };
 }
 
-async function branchExists(ctx: ProcessorContext, branch: string): Promise<boolean> {
+/** `GET /branches/{b}` (contents/metadata read): exists, and classic protection's summary. */
+const branchSchema = z.object({
+  protected: z.boolean().nullish(),
+  protection: z
+    .object({
+      enabled: z.boolean().nullish(),
+      required_status_checks: z
+        .object({
+          enforcement_level: z.string().nullish(),
+          contexts: z.array(z.string()).nullish(),
+          checks: z.array(z.object({ context: z.string() })).nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
+});
+type BranchSummary = z.infer<typeof branchSchema>;
+
+/** The branch, or null when it does not exist (404). */
+async function readBranch(ctx: ProcessorContext, branch: string): Promise<BranchSummary | null> {
   try {
-    await ctx.octokit.rest.repos.getBranch({ ...ctx.repo, branch });
-    return true;
+    const { data } = await ctx.octokit.rest.repos.getBranch({ ...ctx.repo, branch });
+    return branchSchema.parse(data);
   } catch (e) {
-    if (httpStatus(e) === 404) return false;
+    if (httpStatus(e) === 404) return null;
     throw e;
   }
 }
 
-/** Required checks from classic branch protection and from rulesets, where readable. */
-async function requiredChecks(
+export interface RequiredChecks {
+  /** Required check names; null when none could be found (every check counts). */
+  names: string[] | null;
+  /** Where they came from, shown in the check run and `/bg simulate`. */
+  source: string;
+  mergeQueueRule: boolean;
+}
+
+/**
+ * Required checks from classic branch protection and from rulesets, where readable.
+ *
+ * Classic protection: `GET /branches/{b}/protection` has the full settings but needs
+ * `administration: read`, which bg-agent's app does not request (a PAT or another token may have
+ * it). Without it GitHub answers 403 (or 404), and bg-agent uses the summary `GET /branches/{b}`
+ * gives anyone who can read the repository: `protection.required_status_checks` with
+ * `enforcement_level` (`off` | `non_admins` | `everyone`), `contexts` and `checks`. Rulesets come
+ * from `GET /rules/branches/{b}` (metadata read). Only when none of this is readable does every
+ * check count.
+ */
+export async function requiredChecks(
   ctx: ProcessorContext,
   base: string,
-): Promise<{ names: string[] | null; source: string; mergeQueueRule: boolean }> {
+  branch: BranchSummary,
+): Promise<RequiredChecks> {
   const names = new Set<string>();
   const sources: string[] = [];
+  /** Why classic protection could not be read at all (then every check counts, unless rulesets name some). */
   let unreadable: string | null = null;
-  try {
-    const { data } = await ctx.octokit.rest.repos.getBranchProtection({
-      ...ctx.repo,
-      branch: base,
-    });
-    const p = protectionSchema.parse(data);
-    const rsc = p.required_status_checks;
-    if (rsc) {
-      rsc.contexts.forEach((c) => names.add(c));
-      rsc.checks.forEach((c) => names.add(c.context));
-      sources.push("branch protection");
+  /** No classic protection on the branch. */
+  let unprotected = false;
+  let protectionStatus: number | null = null;
+  if (branch.protected === false) unprotected = true;
+  else {
+    try {
+      const { data } = await ctx.octokit.rest.repos.getBranchProtection({
+        ...ctx.repo,
+        branch: base,
+      });
+      const rsc = protectionSchema.parse(data).required_status_checks;
+      if (rsc) {
+        rsc.contexts.forEach((c) => names.add(c));
+        rsc.checks.forEach((c) => names.add(c.context));
+        if (names.size) sources.push("branch protection");
+      }
+    } catch (e) {
+      const s = httpStatus(e);
+      if (s !== 404 && s !== 403) throw e;
+      protectionStatus = s;
     }
-  } catch (e) {
-    const s = httpStatus(e);
-    if (s === 404) unreadable = "no branch protection";
-    else if (s === 403) unreadable = "branch protection not readable (403)";
-    else throw e;
+  }
+  if (protectionStatus !== null) {
+    // The full settings are not readable (no `administration: read`, or no classic protection).
+    const rsc = branch.protection?.required_status_checks;
+    if (rsc && rsc.enforcement_level) {
+      if (rsc.enforcement_level !== "off") {
+        const before = names.size;
+        (rsc.contexts ?? []).forEach((c) => names.add(c));
+        (rsc.checks ?? []).forEach((c) => names.add(c.context));
+        if (names.size > before) sources.push("branch protection, read from the branch summary");
+      }
+    } else if (protectionStatus === 403 || branch.protected) {
+      unreadable = `branch protection not readable (${protectionStatus}, and no summary from the branch API)`;
+    } else unprotected = true;
   }
   let mergeQueueRule = false;
+  let rulesets = false;
   try {
     const { data } = await ctx.octokit.rest.repos.getBranchRules({
       ...ctx.repo,
@@ -191,6 +267,7 @@ async function requiredChecks(
       per_page: 100,
     });
     const rules = rulesSchema.parse(data);
+    rulesets = rules.length > 0;
     for (const r of rules) {
       if (r.type === "merge_queue") mergeQueueRule = true;
       if (r.type === "required_status_checks") {
@@ -203,11 +280,10 @@ async function requiredChecks(
     if (s !== 404 && s !== 403) throw e;
   }
   if (names.size === 0) {
-    return {
-      names: null,
-      source: `${unreadable ?? "no required checks configured"}: every check counts`,
-      mergeQueueRule,
-    };
+    const why =
+      unreadable ??
+      (unprotected && !rulesets ? "no branch protection" : "no required checks configured");
+    return { names: null, source: `${why}: every check counts`, mergeQueueRule };
   }
   return {
     names: [...names].sort(),
@@ -301,6 +377,28 @@ export async function permissionOf(ctx: ProcessorContext, login: string): Promis
   }
 }
 
+/** One page of the PR's GraphQL state, without the merge-queue fields where the server lacks them. */
+async function graphPage(
+  ctx: ProcessorContext,
+  vars: { number: number; base: string; cursor: string | null },
+): Promise<z.infer<typeof graphSchema>> {
+  if (!lacks(ctx.octokit, "merge_queue_fields")) {
+    try {
+      return graphSchema.parse(
+        await ctx.octokit.graphql(PULL_STATE_QUERY, { ...ctx.repo, ...vars }),
+      );
+    } catch (e) {
+      const fields = onlyMissing(e, MERGE_QUEUE_FIELDS);
+      if (!fields) throw e;
+      markMissing(ctx.octokit, "merge_queue_fields", ctx.log, `no ${fields.join(", ")}`);
+    }
+  }
+  const { number, cursor } = vars;
+  return graphSchema.parse(
+    await ctx.octokit.graphql(PULL_STATE_QUERY_NO_MERGE_QUEUE, { ...ctx.repo, number, cursor }),
+  );
+}
+
 async function readGraph(
   ctx: ProcessorContext,
   number: number,
@@ -316,9 +414,7 @@ async function readGraph(
   let unresolved = 0;
   let first: z.infer<typeof graphSchema> | null = null;
   for (let page = 0; page < 20; page++) {
-    const data = graphSchema.parse(
-      await ctx.octokit.graphql(PULL_STATE_QUERY, { ...ctx.repo, number, base, cursor }),
-    );
+    const data = await graphPage(ctx, { number, base, cursor });
     first ??= data;
     const threads = data.repository.pullRequest.reviewThreads;
     unresolved += threads.nodes.filter((n) => n && !n.isResolved).length;
@@ -329,6 +425,7 @@ async function readGraph(
   return {
     nodeId: pr.id,
     unresolved,
+    // Absent (a server without merge queues): no merge queue.
     mergeQueue: !!first!.repository.mergeQueue,
     inQueue: pr.isInMergeQueue ?? false,
     autoMerge: !!pr.autoMergeRequest,
@@ -348,10 +445,11 @@ async function allowedMethods(ctx: ProcessorContext): Promise<Record<MergeMethod
 /** The rest of the state: branches, protection, checks, reviews, conversations, merge queue. */
 export async function readDetails(ctx: ProcessorContext, s: PullSnapshot): Promise<PullDetails> {
   const sameRepo = s.headRepo?.toLowerCase() === ctx.repoName.toLowerCase();
-  const baseBranchExists = await branchExists(ctx, s.baseRef);
-  const headBranchExists = sameRepo ? await branchExists(ctx, s.headRef) : null;
-  const required = baseBranchExists
-    ? await requiredChecks(ctx, s.baseRef)
+  const baseBranch = await readBranch(ctx, s.baseRef);
+  const baseBranchExists = baseBranch !== null;
+  const headBranchExists = sameRepo ? (await readBranch(ctx, s.headRef)) !== null : null;
+  const required = baseBranch
+    ? await requiredChecks(ctx, s.baseRef, baseBranch)
     : { names: null, source: "base branch missing: every check counts", mergeQueueRule: false };
   const checks = await readChecks(ctx, s.headSha);
   const reviews = await readReviews(ctx, s.number);
