@@ -350,7 +350,10 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
       sendError(res, 403, "missing or wrong x-bg-csrf header: sign out from the dashboard page");
       return;
     }
-    if (session) log.info({ login: session.login }, "signed out of the dashboard");
+    if (session) {
+      sessions.revoke(session);
+      log.info({ login: session.login }, "signed out of the dashboard");
+    }
     sendJson(res, 200, { signedOut: true }, { "set-cookie": sessions.clear(req) });
   };
 

@@ -138,7 +138,10 @@ export interface Sessions {
   read(req: IncomingMessage): Session | null;
   /** Whether the request carries a session cookie at all (valid or not). */
   hasCookie(req: IncomingMessage): boolean;
+  /** A Set-Cookie header that deletes the session cookie. */
   clear(req: IncomingMessage): string;
+  /** Ends a session in this process (sign-out): its cookie is refused from now on, even if kept. */
+  revoke(session: Session): void;
   /** The CSRF value bound to a session: the page sends it in `x-bg-csrf`. */
   csrfFor(session: Session): string;
   checkCsrf(req: IncomingMessage, session: Session): boolean;
@@ -158,6 +161,13 @@ export function createSessions(o: SessionsOptions): Sessions {
   const signer = new Signer(o.secret);
   const now = o.now ?? Date.now;
   const csrfFor = (s: Session): string => signer.derive("csrf", s.sid);
+  // Signed-out session ids until they would have expired anyway (in memory: a restart forgets
+  // them, which the cookie's own expiry bounds).
+  const revoked = new Map<string, number>();
+  const prune = (): void => {
+    const t = now();
+    for (const [sid, exp] of revoked) if (exp <= t) revoked.delete(sid);
+  };
   return {
     issue(req, login) {
       const t = now();
@@ -180,7 +190,7 @@ export function createSessions(o: SessionsOptions): Sessions {
       const raw = readCookies(req).get(SESSION_COOKIE);
       if (!raw) return null;
       const parsed = sessionSchema.safeParse(signer.verify("session", raw));
-      if (!parsed.success || parsed.data.exp <= now()) return null;
+      if (!parsed.success || parsed.data.exp <= now() || revoked.has(parsed.data.sid)) return null;
       return parsed.data;
     },
     hasCookie: (req) => readCookies(req).has(SESSION_COOKIE),
@@ -190,6 +200,10 @@ export function createSessions(o: SessionsOptions): Sessions {
         maxAgeSeconds: 0,
         secure: !isLocalHttp(req),
       }),
+    revoke(session) {
+      prune();
+      if (revoked.size < 100_000) revoked.set(session.sid, session.exp);
+    },
     csrfFor,
     checkCsrf(req, session) {
       const sent = req.headers[CSRF_HEADER];
