@@ -49,6 +49,7 @@ export function createWebRoutes(deps: WebDeps): Route[] {
     ? createSessions({
         secret: o.sessionSecret,
         ttlMs: (o.sessionHours ?? 8) * 3_600_000,
+        alwaysSecure: /^https:/i.test(o.publicUrl ?? ""),
         ...(deps.now ? { now: deps.now } : {}),
       })
     : undefined;

@@ -128,6 +128,8 @@ export interface SessionsOptions {
   secret: string;
   /** How long a sign-in lasts (ms). */
   ttlMs: number;
+  /** Always mark cookies Secure (BG_PUBLIC_URL is https), whatever the request looks like. */
+  alwaysSecure?: boolean;
   now?: () => number;
 }
 
@@ -161,6 +163,7 @@ export function createSessions(o: SessionsOptions): Sessions {
   const signer = new Signer(o.secret);
   const now = o.now ?? Date.now;
   const csrfFor = (s: Session): string => signer.derive("csrf", s.sid);
+  const secure = (req: IncomingMessage): boolean => Boolean(o.alwaysSecure) || !isLocalHttp(req);
   // Signed-out session ids until they would have expired anyway (in memory: a restart forgets
   // them, which the cookie's own expiry bounds).
   const revoked = new Map<string, number>();
@@ -182,7 +185,7 @@ export function createSessions(o: SessionsOptions): Sessions {
         setCookie: cookie(SESSION_COOKIE, signer.sign("session", session), {
           path: SESSION_PATH,
           maxAgeSeconds: o.ttlMs / 1000,
-          secure: !isLocalHttp(req),
+          secure: secure(req),
         }),
       };
     },
@@ -198,7 +201,7 @@ export function createSessions(o: SessionsOptions): Sessions {
       cookie(SESSION_COOKIE, "", {
         path: SESSION_PATH,
         maxAgeSeconds: 0,
-        secure: !isLocalHttp(req),
+        secure: secure(req),
       }),
     revoke(session) {
       prune();
@@ -219,7 +222,7 @@ export function createSessions(o: SessionsOptions): Sessions {
           {
             path: STATE_PATH,
             maxAgeSeconds: STATE_TTL_MS / 1000,
-            secure: !isLocalHttp(req),
+            secure: secure(req),
           },
         ),
       };
@@ -232,6 +235,6 @@ export function createSessions(o: SessionsOptions): Sessions {
       return parsed.success && parsed.data.exp > now() && safeEqual(parsed.data.state, state);
     },
     clearState: (req) =>
-      cookie(STATE_COOKIE, "", { path: STATE_PATH, maxAgeSeconds: 0, secure: !isLocalHttp(req) }),
+      cookie(STATE_COOKIE, "", { path: STATE_PATH, maxAgeSeconds: 0, secure: secure(req) }),
   };
 }

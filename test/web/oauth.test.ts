@@ -420,6 +420,8 @@ describe("dashboard sign-in with GitHub", () => {
       const r = await fetch(`${pub.url}/bg/login`, { redirect: "manual" });
       const to = new URL(r.headers.get("location")!);
       expect(to.searchParams.get("redirect_uri")).toBe("https://bg.example.com/bg/oauth/callback");
+      // BG_PUBLIC_URL is https: Secure even when the request reached us as plain http on loopback.
+      expect(setCookies(r).get("bg_oauth_state")).toMatch(/; Secure$/);
       // Not on localhost over plain http: Secure, so browsers keep it only over https.
       const viaProxy = await fetch(`${pub.url}/bg/login`, {
         redirect: "manual",
