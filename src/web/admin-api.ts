@@ -167,7 +167,7 @@ type Handler = (
   who: Principal,
 ) => Promise<void> | void;
 
-/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token. */
+/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token or a GitHub sign-in session (auth.ts). */
 export function createAdminApi(deps: AdminApiDeps): Route {
   const { store } = deps;
   const now = deps.now ?? Date.now;
