@@ -16,6 +16,34 @@ const envSchema = z.object({
   BG_SWEEP_MINUTES: z.coerce.number().min(1).default(30),
   LINEAR_API_KEY: z.string().optional(),
   BG_LINEAR_API_URL: z.string().url().optional(),
+  /**
+   * GitHub sign-in for the dashboard (docs/dashboard.md): the GitHub App's client ID and secret
+   * (Probot's setup writes both to .env) and BG_SESSION_SECRET, which turns it on.
+   */
+  GITHUB_CLIENT_ID: z.string().optional(),
+  GITHUB_CLIENT_SECRET: z.string().optional(),
+  BG_SESSION_SECRET: z
+    .string()
+    .min(
+      32,
+      "BG_SESSION_SECRET must be at least 32 characters (e.g. the output of: openssl rand -hex 32)",
+    )
+    .optional(),
+  BG_SESSION_HOURS: z.coerce.number().min(0.25).max(168).default(8),
+});
+
+const checkedSchema = envSchema.superRefine((e, ctx) => {
+  if (e.BG_SESSION_SECRET && !(e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET)) {
+    const missing = [
+      ...(e.GITHUB_CLIENT_ID ? [] : ["GITHUB_CLIENT_ID"]),
+      ...(e.GITHUB_CLIENT_SECRET ? [] : ["GITHUB_CLIENT_SECRET"]),
+    ];
+    ctx.addIssue({
+      code: "custom",
+      path: ["BG_SESSION_SECRET"],
+      message: `GitHub sign-in for the dashboard is turned on by BG_SESSION_SECRET but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set: copy the client ID and a client secret from the GitHub App's settings page (or unset BG_SESSION_SECRET)`,
+    });
+  }
 });
 
 export type BgEnv = z.infer<typeof envSchema>;
@@ -23,10 +51,43 @@ export type BgEnv = z.infer<typeof envSchema>;
 /** Parses the environment; an invalid value stops start-up with a message naming the variable. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): BgEnv {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
-  const r = envSchema.safeParse(cleaned);
+  const r = checkedSchema.safeParse(cleaned);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid environment:\n${lines.join("\n")}`);
   }
   return r.data;
+}
+
+/** GitHub's web and REST API addresses: github.com, or GHE_HOST/GHE_PROTOCOL like Probot. */
+export function githubUrls(env: NodeJS.ProcessEnv = process.env): { web: string; api: string } {
+  if (!env.GHE_HOST) return { web: "https://github.com", api: "https://api.github.com" };
+  const web = `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}`;
+  return { web, api: `${web}/api/v3` };
+}
+
+/** The dashboard's GitHub sign-in settings, or null when it is off (BG_SESSION_SECRET unset). */
+export function dashboardOAuth(
+  env: BgEnv,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): {
+  clientId: string;
+  clientSecret: string;
+  sessionSecret: string;
+  sessionHours: number;
+  githubUrl: string;
+  apiUrl: string;
+  publicUrl?: string;
+} | null {
+  if (!env.BG_SESSION_SECRET || !env.GITHUB_CLIENT_ID || !env.GITHUB_CLIENT_SECRET) return null;
+  const urls = githubUrls(processEnv);
+  return {
+    clientId: env.GITHUB_CLIENT_ID,
+    clientSecret: env.GITHUB_CLIENT_SECRET,
+    sessionSecret: env.BG_SESSION_SECRET,
+    sessionHours: env.BG_SESSION_HOURS,
+    githubUrl: urls.web,
+    apiUrl: urls.api,
+    ...(env.BG_PUBLIC_URL ? { publicUrl: env.BG_PUBLIC_URL } : {}),
+  };
 }

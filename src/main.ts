@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createProbot, run } from "probot";
 import type { Probot } from "probot";
 import { createApp } from "./app.js";
-import { readEnv } from "./env.js";
+import { dashboardOAuth, githubUrls, readEnv } from "./env.js";
 import type { GitHubClient } from "./integrations/github.js";
 import type { Logger } from "./log.js";
 import { createProcessors } from "./processors/index.js";
@@ -50,6 +50,16 @@ async function main(): Promise<void> {
     wake: () => void loop?.wake().catch((e: unknown) => log.warn({ err: e }, "worker pass failed")),
   })(probot);
 
+  const oauth = dashboardOAuth(env);
+  if (oauth)
+    log.info(
+      `dashboard: GitHub sign-in is on (callback ${oauth.publicUrl ?? "<this server>"}/bg/oauth/callback)`,
+    );
+  else if (env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET)
+    log.info(
+      "dashboard: GitHub sign-in is off; set BG_SESSION_SECRET (32+ characters) to turn it on",
+    );
+
   const server = createServer({
     receiver,
     store,
@@ -60,9 +70,8 @@ async function main(): Promise<void> {
         log,
         ...(env.BG_ADMIN_TOKEN ? { adminToken: env.BG_ADMIN_TOKEN } : {}),
         ...(env.BG_METRICS_TOKEN ? { metricsToken: env.BG_METRICS_TOKEN } : {}),
-        ...(process.env.GHE_HOST
-          ? { githubUrl: `${process.env.GHE_PROTOCOL || "https"}://${process.env.GHE_HOST}` }
-          : {}),
+        ...(process.env.GHE_HOST ? { githubUrl: githubUrls().web } : {}),
+        ...(oauth ? { oauth } : {}),
         ...(env.BG_WORKER === "on"
           ? {
               wake: async () => {

@@ -99,6 +99,17 @@ export class RepositoryStore {
     return rows.map((r) => r.full_name);
   }
 
+  /** The installation ids of the repositories the app is installed on (the dashboard's sign-in rule). */
+  installationIds(): number[] {
+    return (
+      this.db
+        .prepare(
+          "SELECT DISTINCT installation_id AS id FROM repositories WHERE installed = 1 AND installation_id IS NOT NULL",
+        )
+        .all() as { id: number }[]
+    ).map((r) => r.id);
+  }
+
   get(fullName: string): Repository | undefined {
     const row = this.db.prepare("SELECT * FROM repositories WHERE full_name = ?").get(fullName) as
       Row | undefined;

@@ -5,7 +5,10 @@ import type { Store } from "../store/index.js";
 import { TASK_TYPES } from "../store/tasks.js";
 import { parseDuration } from "../util/duration.js";
 import type { Route } from "./http.js";
-import { BodyTooLargeError, readBody, requireAdmin, sendError, sendJson } from "./http.js";
+import type { Principal } from "./auth.js";
+import { authenticate, requireCsrf } from "./auth.js";
+import { BodyTooLargeError, readBody, sendError, sendJson } from "./http.js";
+import type { Sessions } from "./session.js";
 import {
   buildSpend,
   buildStatus,
@@ -18,8 +21,10 @@ import {
 
 export interface AdminApiDeps {
   store: Store;
-  /** BG_ADMIN_TOKEN; without it every endpoint answers 503 (the API stays closed). */
+  /** BG_ADMIN_TOKEN; without it (and without GitHub sign-in) every endpoint answers 503. */
   adminToken?: string;
+  /** GitHub sign-in sessions, when configured: a valid session cookie is accepted too. */
+  sessions?: Sessions;
   /** The worker loop's wake (POST /bg/api/wake); absent when this process runs no worker. */
   wake?: () => Promise<unknown>;
   log: Logger;
@@ -155,9 +160,14 @@ export function parseUntil(text: string | undefined, now: number): number | null
   return t;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  who: Principal,
+) => Promise<void> | void;
 
-/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token. */
+/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token or a GitHub sign-in session (auth.ts). */
 export function createAdminApi(deps: AdminApiDeps): Route {
   const { store } = deps;
   const now = deps.now ?? Date.now;
@@ -165,6 +175,21 @@ export function createAdminApi(deps: AdminApiDeps): Route {
   const gh = deps.githubUrl;
 
   const get: Record<string, Handler> = {
+    "/bg/api/session": (_req, res, url, who) => {
+      parseQuery(emptyQuery, url);
+      sendJson(
+        res,
+        200,
+        who.via === "session"
+          ? {
+              via: "session",
+              login: who.actor,
+              expiresAt: who.session.exp,
+              csrf: deps.sessions?.csrfFor(who.session) ?? null,
+            }
+          : { via: "token", login: "admin" },
+      );
+    },
     "/bg/api/status": (_req, res, url) => {
       parseQuery(emptyQuery, url);
       sendJson(res, 200, buildStatus(store, now()));
@@ -289,16 +314,16 @@ export function createAdminApi(deps: AdminApiDeps): Route {
   };
 
   const post: Record<string, Handler> = {
-    "/bg/api/pause": async (req, res) => {
+    "/bg/api/pause": async (req, res, _url, who) => {
       const b = await parseBody(pauseBody, req);
       const t = now();
       const repo = b.repo ?? "*";
       const until = parseUntil(b.until, t);
       const reason = b.reason?.trim() || null;
       store.tx(() => {
-        store.activity.pause(repo, "admin", until, reason);
+        store.activity.pause(repo, who.actor, until, reason);
         store.audit.write({
-          actor: "admin",
+          actor: who.actor,
           repo,
           target: null,
           command: "pause",
@@ -311,20 +336,20 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         });
       });
       log.info(
-        { repo, until },
+        { repo, until, by: who.actor },
         repo === "*"
           ? "all repositories paused through the admin API"
           : "repository paused through the admin API",
       );
-      sendJson(res, 200, { paused: true, repo, until, by: "admin", reason });
+      sendJson(res, 200, { paused: true, repo, until, by: who.actor, reason });
     },
-    "/bg/api/resume": async (req, res) => {
+    "/bg/api/resume": async (req, res, _url, who) => {
       const b = await parseBody(resumeBody, req);
       const repo = b.repo ?? "*";
       const changed = store.tx(() => {
         const c = store.activity.resume(repo);
         store.audit.write({
-          actor: "admin",
+          actor: who.actor,
           repo,
           target: null,
           command: "resume",
@@ -334,7 +359,7 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         });
         return c;
       });
-      log.info({ repo, changed }, "resumed through the admin API");
+      log.info({ repo, changed, by: who.actor }, "resumed through the admin API");
       const global = repo !== "*" ? store.activity.manualPause("*", now()) : null;
       sendJson(res, 200, {
         paused: false,
@@ -343,12 +368,13 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         ...(global ? { note: "all repositories are still paused: resume them with no repo" } : {}),
       });
     },
-    "/bg/api/wake": async (req, res) => {
+    "/bg/api/wake": async (req, res, _url, who) => {
       await parseBody(z.object({}).strict(), req);
       if (!deps.wake) {
         sendError(res, 503, "no worker runs in this process (BG_WORKER=off): nothing to wake");
         return;
       }
+      log.info({ by: who.actor }, "worker pass requested through the admin API");
       const pass = deps.wake();
       pass.catch((e: unknown) =>
         log.error(
@@ -381,7 +407,11 @@ export function createAdminApi(deps: AdminApiDeps): Route {
   return async (req, res, url) => {
     const path = url.pathname.replace(/\/+$/, "");
     if (path !== "/bg/api" && !path.startsWith("/bg/api/")) return false;
-    if (!requireAdmin(req, res, deps.adminToken)) return true;
+    const who = authenticate(req, res, {
+      ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
+      ...(deps.sessions ? { sessions: deps.sessions } : {}),
+    });
+    if (!who) return true;
     const method = req.method ?? "GET";
     const handler = (method === "GET" || method === "HEAD" ? get : method === "POST" ? post : {})[
       path
@@ -401,7 +431,8 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         }
         return true;
       }
-      await handler(req, res, url);
+      if (method === "POST" && !requireCsrf(req, res, who, deps.sessions)) return true;
+      await handler(req, res, url, who);
     } catch (e) {
       if (e instanceof BadRequest) sendError(res, 400, e.message);
       else if (e instanceof BodyTooLargeError)

@@ -3,7 +3,9 @@
  *
  * Rules it keeps: data from the API is only ever put in the page through textContent and
  * attributes (never innerHTML), links are followed only when they are http(s), and the admin
- * token lives in sessionStorage and travels only in the Authorization header.
+ * token lives in sessionStorage and travels only in the Authorization header. After a GitHub
+ * sign-in the session is an HttpOnly cookie the script never sees; it holds only the login and
+ * the CSRF value (from GET /bg/api/session, in memory) that it sends in x-bg-csrf.
  *
  * Written as plain ES2020 in a string without template literals or `${`; test/web checks it parses.
  */
@@ -15,10 +17,13 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   var RUNS_PAGE = 50;
   var TYPES = ["automerge", "tech_debt_analysis", "fix", "prompt_task", "command"];
   var STATUSES = ["pending", "running", "done", "failed", "cancelled"];
-  var state = { runs: [], runsNext: null, olderLoaded: false, status: null, timer: null, busy: false };
+  var state = { runs: [], runsNext: null, olderLoaded: false, status: null, timer: null, busy: false, session: null };
 
   function $(id) { return document.getElementById(id); }
   function token() { try { return sessionStorage.getItem(KEY); } catch (e) { return null; } }
+  // Signed in: with the admin token (this tab), or with GitHub (a session cookie).
+  function authed() { return Boolean(state.session || token()); }
+  function githubSignIn() { return document.body.getAttribute("data-github-sign-in") === "on"; }
 
   // Builds an element. Strings become text nodes; nothing is ever parsed as HTML.
   function h(tag, attrs) {
@@ -103,12 +108,13 @@ export const DASHBOARD_CLIENT_JS = String.raw`
 
   function api(path, opts) {
     opts = opts || {};
-    var headers = { accept: "application/json", authorization: "Bearer " + token() };
+    var session = state.session;
+    var headers = session ? { accept: "application/json", "x-bg-csrf": session.csrf } : { accept: "application/json", authorization: "Bearer " + token() };
     if (opts.body !== undefined) headers["content-type"] = "application/json";
-    return fetch(path, { method: opts.method || "GET", headers: headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer" })
+    return fetch(path, { method: opts.method || "GET", headers: headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: "no-store", credentials: session ? "same-origin" : "omit", referrerPolicy: "no-referrer" })
       .then(function (res) {
         return res.json().catch(function () { return {}; }).then(function (body) {
-          if (res.status === 401) { signOut("The token was not accepted. Enter the admin token again."); throw new Error("unauthorized"); }
+          if (res.status === 401) { signOut(session ? "Your GitHub sign-in has ended. Sign in again." : "The token was not accepted. Enter the admin token again."); throw new Error("unauthorized"); }
           if (res.status === 503 && path === "/bg/api/status") { signOut(body.error || "The admin API is disabled."); throw new Error("disabled"); }
           if (!res.ok) throw new Error(body.error || ("HTTP " + res.status));
           return body;
@@ -118,6 +124,9 @@ export const DASHBOARD_CLIENT_JS = String.raw`
 
   function signOut(message) {
     try { sessionStorage.removeItem(KEY); } catch (e) { /* private mode */ }
+    state.session = null;
+    $("who").hidden = true;
+    $("who").textContent = "";
     if (state.timer) clearTimeout(state.timer);
     state.timer = null;
     state.runs = []; state.runsNext = null; state.olderLoaded = false; state.status = null;
@@ -132,10 +141,39 @@ export const DASHBOARD_CLIENT_JS = String.raw`
 
   function signIn(t) {
     try { sessionStorage.setItem(KEY, t); } catch (e) { $("login-error").textContent = "This browser does not allow sessionStorage."; return; }
+    showApp();
+  }
+
+  function showApp() {
+    if (state.session) {
+      $("who").textContent = "Signed in as @" + state.session.login;
+      $("who").hidden = false;
+    }
     $("login").hidden = true;
     $("app").hidden = false;
     $("controls").hidden = false;
     refresh();
+  }
+
+  // After a GitHub sign-in the page has no token: the session cookie (HttpOnly) is asked about.
+  function checkSession() {
+    return fetch("/bg/api/session", { headers: { accept: "application/json" }, cache: "no-store", credentials: "same-origin", referrerPolicy: "no-referrer" })
+      .then(function (res) { return res.json().catch(function () { return {}; }).then(function (body) { return { status: res.status, body: body }; }); })
+      .then(function (r) {
+        if (r.status === 200 && r.body.via === "session" && typeof r.body.csrf === "string") {
+          state.session = { login: String(r.body.login), csrf: r.body.csrf };
+          showApp();
+        } else signOut(r.status === 401 && /expired|not valid/.test(r.body.error || "") ? "Your GitHub sign-in has ended. Sign in again." : "");
+      })
+      .catch(function () { signOut("Could not reach bg-agent. Reload the page to try again."); });
+  }
+
+  function userSignOut() {
+    var session = state.session;
+    signOut("");
+    if (!session) return;
+    fetch("/bg/logout", { method: "POST", headers: { accept: "application/json", "x-bg-csrf": session.csrf }, cache: "no-store", credentials: "same-origin", referrerPolicy: "no-referrer" })
+      .catch(function () { $("login-error").textContent = "Could not sign out on the server: close the browser to end the session."; });
   }
 
   // ---- views ----
@@ -332,7 +370,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   }
 
   function refresh() {
-    if (state.busy || !token()) return Promise.resolve();
+    if (state.busy || !authed()) return Promise.resolve();
     state.busy = true;
     if (state.timer) clearTimeout(state.timer);
     return Promise.all([
@@ -363,7 +401,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       u.className = "updated stale";
     }).then(function () {
       state.busy = false;
-      if (token()) state.timer = setTimeout(refresh, POLL_MS);
+      if (authed()) state.timer = setTimeout(refresh, POLL_MS);
     });
   }
 
@@ -415,10 +453,11 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     $("pause-all").addEventListener("click", function () { act("pause", null); });
     $("resume-all").addEventListener("click", function () { act("resume", null); });
     $("wake").addEventListener("click", wake);
-    $("sign-out").addEventListener("click", function () { signOut(""); });
+    $("sign-out").addEventListener("click", userSignOut);
     $("runs-older").addEventListener("click", older);
-    document.addEventListener("visibilitychange", function () { if (!document.hidden && token()) refresh(); });
+    document.addEventListener("visibilitychange", function () { if (!document.hidden && authed()) refresh(); });
     if (token()) signIn(token());
+    else if (githubSignIn()) checkSession();
     else signOut("");
   });
 })();

@@ -42,6 +42,10 @@ main{max-width:1320px;margin:0 auto;padding:20px 24px 48px}
 .login form{display:grid;gap:8px}.login label{font-weight:600}
 .login input{border:1px solid var(--line);border-radius:6px;padding:8px 10px;width:100%}
 .error{color:var(--bad);min-height:1.2em;margin-top:10px}
+.github-sign-in{display:grid;gap:6px;margin-bottom:6px}.github-sign-in p{margin:0}
+.btn-github{display:block;text-align:center;background:#24292f;border-color:#24292f;color:#fff;padding:8px 12px}.btn-github:hover{background:#32383f;text-decoration:none}
+.or{display:flex;align-items:center;gap:10px;color:var(--muted);font-size:12px;margin:6px 0 10px}.or::before,.or::after{content:"";flex:1;border-top:1px solid var(--line)}
+.who{color:#c9d1d9;font-size:12px}
 .banner{background:var(--bad-bg);border:1px solid #ffcecb;color:#82071e;border-radius:8px;padding:10px 14px;margin-bottom:14px;font-weight:500}
 .notice{border-radius:8px;padding:8px 14px;margin-bottom:14px}
 .notice-ok{background:var(--ok-bg);border:1px solid #aceebb;color:#116329}.notice-bad{background:var(--bad-bg);border:1px solid #ffcecb;color:#82071e}
@@ -104,13 +108,14 @@ const BODY = `
     <button id="pause-all" class="btn btn-danger" type="button">Pause all</button>
     <button id="resume-all" class="btn btn-primary" type="button" hidden>Resume all</button>
     <button id="wake" class="btn btn-dark" type="button" title="Run a worker pass now">Run now</button>
+    <span id="who" class="who" data-testid="signed-in-as" hidden></span>
     <button id="sign-out" class="btn btn-dark" type="button">Sign out</button>
   </div>
 </header>
 <main>
   <section id="login" class="card login" hidden>
     <h1>bg-agent dashboard</h1>
-    <p>Enter the admin token (<code>BG_ADMIN_TOKEN</code>). It stays in this browser tab only and is sent to the admin API as a bearer header.</p>
+    %GITHUB_SIGN_IN%<p>Enter the admin token (<code>BG_ADMIN_TOKEN</code>). It stays in this browser tab only and is sent to the admin API as a bearer header.</p>
     <form id="login-form" method="post" autocomplete="off">
       <label for="token">Admin token</label>
       <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" required>
@@ -139,7 +144,16 @@ const BODY = `
 </main>
 `;
 
-export function renderDashboardPage(nonce: string): string {
+/** Offered above the token form when GitHub sign-in is configured (a plain link: GET /bg/login). */
+const GITHUB_SIGN_IN = `<div class="github-sign-in">
+      <a id="github-sign-in" class="btn btn-github" href="/bg/login" data-testid="github-sign-in">Sign in with GitHub</a>
+      <p class="small">For members of the organisations and accounts that installed this GitHub App.</p>
+      <div class="or"><span>or</span></div>
+    </div>
+    `;
+
+export function renderDashboardPage(nonce: string, o: { githubSignIn?: boolean } = {}): string {
+  const body = BODY.replace("%GITHUB_SIGN_IN%", o.githubSignIn ? GITHUB_SIGN_IN : "");
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -151,7 +165,7 @@ export function renderDashboardPage(nonce: string): string {
 <link rel="icon" href="data:,">
 <style nonce="${nonce}">${CSS}</style>
 </head>
-<body>${BODY}<script nonce="${nonce}">${DASHBOARD_CLIENT_JS}</script>
+<body data-github-sign-in="${o.githubSignIn ? "on" : "off"}">${body}<script nonce="${nonce}">${DASHBOARD_CLIENT_JS}</script>
 </body>
 </html>
 `;
@@ -170,7 +184,7 @@ export const contentSecurityPolicy = (nonce: string): string =>
     "frame-ancestors 'none'",
   ].join("; ");
 
-export function createDashboardRoute(): Route {
+export function createDashboardRoute(o: { githubSignIn?: boolean } = {}): Route {
   return (req, res, url) => {
     if (url.pathname !== "/bg" && url.pathname !== "/bg/") return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -179,7 +193,7 @@ export function createDashboardRoute(): Route {
       return true;
     }
     const nonce = randomBytes(16).toString("base64");
-    const html = renderDashboardPage(nonce);
+    const html = renderDashboardPage(nonce, o);
     res.writeHead(200, {
       "content-type": "text/html; charset=utf-8",
       "content-length": Buffer.byteLength(html),

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** A route: answers and returns true, or returns false to let the next one try. */
@@ -74,37 +73,4 @@ export async function readJson(req: IncomingMessage, limit = 1_000_000): Promise
   } catch {
     return undefined;
   }
-}
-
-const safeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
-/**
- * Checks `Authorization: Bearer <BG_ADMIN_TOKEN>`. Answers 401 itself and returns false when the
- * token is missing or wrong, or 503 when no admin token is configured (the API stays closed).
- */
-export function requireAdmin(
-  req: IncomingMessage,
-  res: ServerResponse,
-  adminToken: string | undefined,
-): boolean {
-  if (!adminToken) {
-    sendError(res, 503, "the admin API is disabled: set BG_ADMIN_TOKEN to enable it");
-    return false;
-  }
-  const h = req.headers.authorization ?? "";
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m || !safeEqual(m[1]!.trim(), adminToken)) {
-    sendJson(
-      res,
-      401,
-      { error: "missing or wrong admin token" },
-      { "www-authenticate": 'Bearer realm="bg-agent"' },
-    );
-    return false;
-  }
-  return true;
 }

@@ -6,6 +6,7 @@ import type { Store } from "../store/index.js";
 import { TASK_TYPES } from "../store/tasks.js";
 import type { Route } from "./http.js";
 import { sendError } from "./http.js";
+import type { Sessions } from "./session.js";
 import { buildStatus, TASK_STATUSES } from "./status.js";
 
 export interface MetricsDeps {
@@ -14,6 +15,8 @@ export interface MetricsDeps {
   /** BG_METRICS_TOKEN: when set, scrapes need `Authorization: Bearer <it>` (the admin token works too). */
   metricsToken?: string;
   adminToken?: string;
+  /** GitHub sign-in sessions: a signed-in person may read the metrics too. */
+  sessions?: Sessions;
   now?: () => number;
 }
 
@@ -242,7 +245,11 @@ export function createMetricsRoute(deps: MetricsDeps): Route {
       sendError(res, 405, "use GET");
       return true;
     }
-    if (deps.metricsToken && !bearerMatches(req, [deps.metricsToken, deps.adminToken])) {
+    if (
+      deps.metricsToken &&
+      !bearerMatches(req, [deps.metricsToken, deps.adminToken]) &&
+      !(req.headers.authorization === undefined && deps.sessions?.read(req))
+    ) {
       res.setHeader("www-authenticate", 'Bearer realm="bg-agent metrics"');
       sendError(res, 401, "missing or wrong metrics token (BG_METRICS_TOKEN)");
       return true;

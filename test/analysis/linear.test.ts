@@ -1,6 +1,7 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLinearGateway } from "../../src/integrations/linear.js";
+import { runView } from "../../src/web/status.js";
 import { memoryStore } from "../helpers/store.js";
 import { answerAll, fakeGitHub, fakeOpenAI, unmatched, workspace } from "./fakes.js";
 import { REPO, baseConfig, env, pass } from "./setup.js";
@@ -146,7 +147,38 @@ describe("Linear issues in the analysis", () => {
       status: "proposed",
     });
     expect(gh.checkRuns).toHaveLength(1);
+    // The dashboard links the run to the Linear issue.
+    const [run] = store.runs.list({ repo: REPO });
+    expect(runView(run!).link).toBe("https://linear.app/acme/issue/ENG-42");
     expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("keeps the Linear issue's URL on a failed run, so the dashboard still links it", async () => {
+    const store = await memoryStore();
+    fakeGitHub(REPO, []);
+    nock(API)
+      .post("/graphql", op("BgAgentIssues"))
+      .reply(200, {
+        data: { issues: { nodes: [node], pageInfo: { hasNextPage: false, endCursor: null } } },
+      })
+      .post("/graphql", op("commentCreate"))
+      .reply(200, { data: { commentCreate: { success: false } } });
+    fakeOpenAI(answerAll, { times: 1 });
+    const config = baseConfig({
+      tech_debt: { linear: { team: "ENG", states: ["Backlog"], labels: ["tech-debt"] } },
+    });
+    const e = env(store, { workspace: workspace(), config });
+    e.linear = createLinearGateway({ apiKey: "lin_api_test" });
+    await pass(e, { sweep: true });
+    const [run] = store.runs.list({ repo: REPO });
+    expect(run).toMatchObject({
+      kind: "analysis",
+      ref: "ENG-42",
+      status: "failed",
+      url: "https://linear.app/acme/issue/ENG-42",
+    });
+    expect(runView(run!).link).toBe("https://linear.app/acme/issue/ENG-42");
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

@@ -279,6 +279,56 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("a Linear fix that opens no PR still links its run to the Linear issue", async () => {
+    const issue: LinearIssue = {
+      id: "lin-uuid-8",
+      identifier: "ENG-8",
+      title: "add() subtracts",
+      description: "",
+      url: "https://linear.app/acme/issue/ENG-8",
+      state: "Backlog",
+      labels: ["tech-debt"],
+      teamKey: "ENG",
+    };
+    const comments: { id: string; body: string }[] = [];
+    const linear: LinearGateway = {
+      listIssues: async () => [issue],
+      getIssue: async (id) => (id === "ENG-8" ? issue : null),
+      comment: async (id, body) => void comments.push({ id, body }),
+      moveToState: async () => {},
+    };
+    const p = store.proposals.propose({
+      repo: REPO,
+      kind: "fix",
+      target: "linear:ENG-8",
+      contentHash: "h",
+      payload: { key: "ENG-8", plan: "Make add() add.", affectedFiles: ["src/math.js"] },
+    });
+    store.proposals.decide(p.id, "approved", "alice");
+    store.tasks.enqueue({
+      repo: REPO,
+      type: "fix",
+      source: "linear:ENG-8",
+      payload: { key: "ENG-8", proposalId: p.id },
+    });
+    const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    nock(API).get(`/repos/${REPO}`).reply(200, { default_branch: "main" });
+    const { outcome } = await runFix(task!, {
+      replies: ["Sure! Change the minus to a plus.", "Still not JSON."],
+      linear,
+    });
+    expect(outcome.status).toBe("failed");
+    expect(comments).toHaveLength(1);
+    const [run] = store.runs.list({ repo: REPO });
+    expect(run).toMatchObject({
+      kind: "fix",
+      ref: "linear:ENG-8",
+      status: "failed",
+      url: "https://linear.app/acme/issue/ENG-8",
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("dry-run computes and tests the edit but pushes, opens and records nothing", async () => {
     const { task } = approvedFix(store);
     nockReads();

@@ -242,6 +242,8 @@ export async function record(
       repo: ctx.repoName,
       kind: "analysis",
       ref: it.key,
+      // The item itself (a Linear issue's URL from its sweep), so the dashboard can link it.
+      ...(it.payload.url ? { url: it.payload.url } : {}),
       taskId: it.task.id,
       batchId,
       status: "failed",
@@ -699,6 +701,7 @@ async function runBatch(
           repo: ctx.repoName,
           kind: "analysis",
           ref: it.key,
+          ...(it.payload.url ? { url: it.payload.url } : {}),
           taskId: it.task.id,
           batchId,
           status: "failed",

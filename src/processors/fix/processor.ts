@@ -155,7 +155,9 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
       summary,
       usage,
       startedAt: started,
-      url: extra.url ?? null,
+      // The PR when there is one; otherwise a Linear issue's own URL (GitHub issues' links are
+      // derived from `issue:N`), so the dashboard links every fix run to its item.
+      url: extra.url ?? subject.linear?.url ?? null,
       error: extra.error ?? null,
     });
   };

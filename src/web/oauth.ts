@@ -1,0 +1,380 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import type { Route } from "./http.js";
+import { sendError, sendJson } from "./http.js";
+import type { Sessions } from "./session.js";
+
+/**
+ * GitHub sign-in for the dashboard, with the GitHub App's own OAuth credentials.
+ *
+ *   GET  /bg/login           -> GitHub's authorize page, with a random `state` bound to this
+ *                               browser by a short-lived signed cookie
+ *   GET  /bg/oauth/callback  -> checks `state`, exchanges `code` for a user token, and lets the
+ *                               person in when GET /user/installations (the installations of
+ *                               THIS app they can access) includes one bg-agent knows; then a
+ *                               signed session cookie and a redirect to /bg (no query)
+ *   POST /bg/logout          -> clears the session cookie
+ *
+ * The user token is used for those two reads and dropped: it is never stored, logged, or put in
+ * a cookie or a URL.
+ */
+
+export interface OAuthSettings {
+  /** GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET: the GitHub App's OAuth credentials. */
+  clientId: string;
+  clientSecret: string;
+  /** GitHub's web address: https://github.com, or the GHE server's. */
+  githubUrl: string;
+  /** GitHub's REST API: https://api.github.com, or https://<ghe>/api/v3. */
+  apiUrl: string;
+  /** BG_PUBLIC_URL: where people reach the app; the redirect URI is built on it when set. */
+  publicUrl?: string;
+}
+
+export interface OAuthDeps {
+  settings: OAuthSettings;
+  sessions: Sessions;
+  store: Store;
+  log: Logger;
+  /** For tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+const CALLBACK_PATH = "/bg/oauth/callback";
+const MAX_INSTALLATION_PAGES = 10;
+
+const tokenAnswer = z.union([
+  z.object({ access_token: z.string().min(1) }),
+  z.object({ error: z.string(), error_description: z.string().optional() }),
+]);
+const userAnswer = z.object({ login: z.string().min(1).max(100), id: z.number() });
+const installationsAnswer = z.object({
+  total_count: z.number().optional(),
+  installations: z.array(
+    z.object({
+      id: z.number(),
+      account: z.object({ login: z.string() }).nullable().optional(),
+    }),
+  ),
+});
+
+const escapeHtml = (s: string): string =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+
+/** A small self-contained page (sign-in problems), under a CSP that allows only its own style. */
+export function sendPage(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  paragraphs: string[],
+  headers: Record<string, string | string[]> = {},
+): true {
+  const nonce = randomBytes(16).toString("base64");
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex"><title>${escapeHtml(title)} · bg-agent</title>
+<style nonce="${nonce}">body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;background:#f5f7fa;color:#1f2328;margin:0}
+main{max-width:560px;margin:60px auto;background:#fff;border:1px solid #d8dee4;border-radius:10px;padding:20px 24px}
+h1{font-size:20px;margin:0 0 10px}p{margin:0 0 12px}a{color:#0969da}</style></head>
+<body><main><h1>${escapeHtml(title)}</h1>${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("")}
+<p><a href="/bg">Back to the dashboard</a></p></main></body></html>
+`;
+  res.writeHead(status, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": Buffer.byteLength(html),
+    "cache-control": "no-store",
+    "content-security-policy": `default-src 'none'; style-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    ...headers,
+  });
+  res.end(html);
+  return true;
+}
+
+const first = (v: string | string[] | undefined): string =>
+  (Array.isArray(v) ? v[0] : v)?.split(",")[0]?.trim() ?? "";
+
+/** The redirect URI GitHub sends people back to: BG_PUBLIC_URL's, else this request's origin. */
+export function callbackUrl(req: IncomingMessage, publicUrl: string | undefined): string | null {
+  if (publicUrl) return `${publicUrl.replace(/\/+$/, "")}${CALLBACK_PATH}`;
+  const host = first(req.headers["x-forwarded-host"]) || first(req.headers.host);
+  if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return null;
+  const forwarded = first(req.headers["x-forwarded-proto"]).toLowerCase();
+  const proto =
+    forwarded === "https" || forwarded === "http"
+      ? forwarded
+      : "encrypted" in req.socket && (req.socket as { encrypted?: boolean }).encrypted
+        ? "https"
+        : "http";
+  return `${proto}://${host}${CALLBACK_PATH}`;
+}
+
+class GitHubError extends Error {}
+
+export function createOAuthRoutes(deps: OAuthDeps): Route {
+  const { settings, sessions, store } = deps;
+  const log = deps.log.child({ component: "dashboard-sign-in" });
+  const doFetch = deps.fetch ?? fetch;
+  const web = settings.githubUrl.replace(/\/+$/, "");
+  const api = settings.apiUrl.replace(/\/+$/, "");
+
+  const getJson = async (path: string, token: string): Promise<unknown> => {
+    const res = await doFetch(`${api}${path}`, {
+      headers: {
+        accept: "application/vnd.github+json",
+        authorization: `Bearer ${token}`,
+        "user-agent": "bg-agent",
+        "x-github-api-version": "2022-11-28",
+      },
+    });
+    if (!res.ok) throw new GitHubError(`GET ${path} answered ${res.status}`);
+    return (await res.json()) as unknown;
+  };
+
+  /** The first installation of this app the user can access that bg-agent knows, if any. */
+  const sharedInstallation = async (
+    token: string,
+  ): Promise<{ id: number; account: string | null } | null> => {
+    const known = new Set(store.repos.installationIds());
+    if (known.size === 0) return null;
+    for (let page = 1; page <= MAX_INSTALLATION_PAGES; page++) {
+      const parsed = installationsAnswer.safeParse(
+        await getJson(`/user/installations?per_page=100&page=${page}`, token),
+      );
+      if (!parsed.success) throw new GitHubError("GET /user/installations: unexpected answer");
+      const hit = parsed.data.installations.find((i) => known.has(i.id));
+      if (hit) return { id: hit.id, account: hit.account?.login ?? null };
+      if (parsed.data.installations.length < 100) break;
+    }
+    return null;
+  };
+
+  /**
+   * Exchanges the code for a user token and asks GitHub who the person is and which installations
+   * of this app they can access. The token lives only in this function.
+   */
+  const identify = async (
+    code: string,
+    redirectUri: string | null,
+  ): Promise<
+    | { refused: string }
+    | {
+        user: z.infer<typeof userAnswer>;
+        shared: Awaited<ReturnType<typeof sharedInstallation>>;
+      }
+  > => {
+    const exchanged = await doFetch(`${web}/login/oauth/access_token`, {
+      method: "POST",
+      headers: {
+        accept: "application/json",
+        "content-type": "application/json",
+        "user-agent": "bg-agent",
+      },
+      body: JSON.stringify({
+        client_id: settings.clientId,
+        client_secret: settings.clientSecret,
+        code,
+        ...(redirectUri ? { redirect_uri: redirectUri } : {}),
+      }),
+    });
+    if (!exchanged.ok) throw new GitHubError(`the code exchange answered ${exchanged.status}`);
+    const answer = tokenAnswer.safeParse(await exchanged.json());
+    if (!answer.success) throw new GitHubError("the code exchange gave an unexpected answer");
+    if ("error" in answer.data) return { refused: answer.data.error };
+    const token = answer.data.access_token;
+    const u = userAnswer.safeParse(await getJson("/user", token));
+    if (!u.success) throw new GitHubError("GET /user: unexpected answer");
+    return { user: u.data, shared: await sharedInstallation(token) };
+  };
+
+  const login = (req: IncomingMessage, res: ServerResponse): void => {
+    const redirectUri = callbackUrl(req, settings.publicUrl);
+    if (!redirectUri) {
+      sendPage(res, 400, "Cannot sign in", [
+        "This request has no usable Host header to send GitHub back to. Set BG_PUBLIC_URL to the address people use to reach bg-agent.",
+      ]);
+      return;
+    }
+    const { state, setCookie } = sessions.newState(req);
+    const to = new URL(`${web}/login/oauth/authorize`);
+    to.searchParams.set("client_id", settings.clientId);
+    to.searchParams.set("redirect_uri", redirectUri);
+    to.searchParams.set("state", state);
+    to.searchParams.set("allow_signup", "false");
+    res.writeHead(302, {
+      location: to.toString(),
+      "set-cookie": setCookie,
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+    });
+    res.end();
+  };
+
+  const callback = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const q = url.searchParams;
+    const clearState = sessions.clearState(req);
+    const denied = q.get("error");
+    if (denied) {
+      const why = (q.get("error_description") ?? denied).slice(0, 300);
+      sendPage(
+        res,
+        400,
+        "GitHub did not sign you in",
+        [`GitHub answered: ${why}.`, "Start again from the dashboard to sign in."],
+        { "set-cookie": clearState },
+      );
+      return;
+    }
+    if (!sessions.checkState(req, q.get("state"))) {
+      log.warn("sign-in callback with a missing, expired or foreign state: refused");
+      sendPage(
+        res,
+        400,
+        "This sign-in link is not valid here",
+        [
+          "The sign-in was started in another browser, took longer than 10 minutes, or the link was changed. Nothing was signed in.",
+          "Start again from the dashboard.",
+        ],
+        { "set-cookie": clearState },
+      );
+      return;
+    }
+    const code = q.get("code") ?? "";
+    if (!/^[A-Za-z0-9_-]{1,200}$/.test(code)) {
+      sendPage(res, 400, "GitHub sent no sign-in code", ["Start again from the dashboard."], {
+        "set-cookie": clearState,
+      });
+      return;
+    }
+
+    let checked: Awaited<ReturnType<typeof identify>>;
+    try {
+      checked = await identify(code, callbackUrl(req, settings.publicUrl));
+    } catch (e) {
+      // Messages here are ours or fetch's: never the token.
+      log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        "sign-in failed talking to GitHub",
+      );
+      sendPage(
+        res,
+        502,
+        "Could not check your sign-in with GitHub",
+        [
+          `GitHub could not be asked who you are (${e instanceof GitHubError ? e.message : "network error"}). Nothing was signed in.`,
+          "Try again in a moment.",
+        ],
+        { "set-cookie": clearState },
+      );
+      return;
+    }
+    if ("refused" in checked) {
+      const error = checked.refused;
+      log.warn({ error }, "GitHub refused the sign-in code");
+      sendPage(
+        res,
+        400,
+        "GitHub did not accept the sign-in",
+        [
+          error === "bad_verification_code"
+            ? "The sign-in code was already used or has expired."
+            : error === "incorrect_client_credentials" || error === "redirect_uri_mismatch"
+              ? `GitHub refused bg-agent's OAuth settings (${error}): check GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and the GitHub App's callback URL (docs/dashboard.md).`
+              : `GitHub answered ${error}.`,
+          "Start again from the dashboard.",
+        ],
+        { "set-cookie": clearState },
+      );
+      return;
+    }
+    const { user, shared } = checked;
+
+    if (!shared) {
+      log.warn({ login: user.login }, "dashboard sign-in refused: no shared installation");
+      store.audit.write({
+        actor: user.login,
+        repo: null,
+        target: "dashboard",
+        command: "sign-in",
+        args: null,
+        result: "denied: no installation of the app this account can access",
+        deliveryId: null,
+      });
+      sendPage(
+        res,
+        403,
+        "Not a member of an installing organisation",
+        [
+          `You are signed in to GitHub as @${user.login}, but none of the organisations or accounts that installed this bg-agent GitHub App gives you access to it, so the dashboard stays closed to you.`,
+          "Ask an owner of the organisation that installed the app for access to one of its repositories, or sign in with the admin token (BG_ADMIN_TOKEN).",
+        ],
+        { "set-cookie": clearState },
+      );
+      return;
+    }
+
+    const { session, setCookie } = sessions.issue(req, user.login);
+    store.audit.write({
+      actor: user.login,
+      repo: null,
+      target: "dashboard",
+      command: "sign-in",
+      args: JSON.stringify({ installation: shared.account ?? shared.id }),
+      result: "ok",
+      deliveryId: null,
+    });
+    log.info(
+      { login: user.login, installation: shared.id, until: new Date(session.exp).toISOString() },
+      "signed in to the dashboard with GitHub",
+    );
+    res.writeHead(303, {
+      location: "/bg",
+      "set-cookie": [setCookie, clearState],
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+    });
+    res.end();
+  };
+
+  const logout = (req: IncomingMessage, res: ServerResponse): void => {
+    const session = sessions.read(req);
+    if (session && !sessions.checkCsrf(req, session)) {
+      sendError(res, 403, "missing or wrong x-bg-csrf header: sign out from the dashboard page");
+      return;
+    }
+    if (session) {
+      sessions.revoke(session);
+      log.info({ login: session.login }, "signed out of the dashboard");
+    }
+    sendJson(res, 200, { signedOut: true }, { "set-cookie": sessions.clear(req) });
+  };
+
+  return async (req, res, url) => {
+    const path = url.pathname.replace(/\/+$/, "");
+    const method = req.method ?? "GET";
+    if (path === "/bg/login") {
+      if (method !== "GET") return sendJson(res, 405, { error: "use GET" }, { allow: "GET" });
+      login(req, res);
+      return true;
+    }
+    if (path === CALLBACK_PATH) {
+      if (method !== "GET") return sendJson(res, 405, { error: "use GET" }, { allow: "GET" });
+      await callback(req, res, url);
+      return true;
+    }
+    if (path === "/bg/logout") {
+      if (method !== "POST") return sendJson(res, 405, { error: "use POST" }, { allow: "POST" });
+      logout(req, res);
+      return true;
+    }
+    return false;
+  };
+}
