@@ -41,6 +41,11 @@ export interface WorkerEnv {
   owner: string;
   /** Links to the app's pages, when it is reachable. */
   publicUrl?: string;
+  /**
+   * bg-agent's own GitHub login when this process knows it (the app: `<slug>[bot]`, learned at
+   * start-up). Runners do not know theirs; then any bot's markers are believed (see isOwnAuthor).
+   */
+  selfLogin?: () => string | undefined;
 }
 
 export interface ProcessorContext {

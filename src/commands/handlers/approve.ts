@@ -2,12 +2,14 @@ import { sanitizeInline } from "../../report/sanitize.js";
 import { approveTask } from "../../schedule/proposals.js";
 import type { Proposal } from "../../store/proposals.js";
 import type { Command } from "../types.js";
-import { capital, describe, notOpen, resolveProposal, taskName } from "./resolve.js";
+import { decisionOf } from "../decisions.js";
+import { resolveWithRecord } from "./recover.js";
+import { capital, describe, notOpen, taskName } from "./resolve.js";
 import type { CommandCall, Handler, HandlerResult } from "./types.js";
 
 /** `/bg approve [what]`: approves an open proposal and starts the work it stands for. */
 export const approve: Handler<Extract<Command, { name: "approve" }>> = async (call, cmd) => {
-  const r = resolveProposal(call, cmd.what);
+  const r = await resolveWithRecord(call, cmd.what, "approve");
   if ("none" in r)
     return { text: r.none, audit: { result: "nothing to approve", target: call.where } };
   const p = r.proposal;
@@ -49,6 +51,7 @@ function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   return {
     text: `✅ Approved ${describe(p)}. A fix is queued (task ${task.id}); bg-agent opens a pull request labelled \`bg:fix\` and links it here. The PR is not merged without a human review.`,
     audit: { result: `approved proposal ${p.id}; fix task ${task.id} queued`, target: p.target },
+    ...decisionOf(p, "approved", call),
   };
 }
 
