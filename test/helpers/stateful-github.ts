@@ -67,8 +67,8 @@ export function statefulGitHub(
     repo?: string;
     issues?: GhIssue[];
     self?: GhUser;
-    /** DELETE is intercepted only when asked (an unused interceptor is a pending mock). */
-    delete?: boolean;
+    /** The methods intercepted (an unused interceptor is a pending mock); default GET, POST, PATCH. */
+    methods?: ("get" | "post" | "patch" | "delete")[];
   } = {},
 ): StatefulGitHub {
   const repo = o.repo ?? "octo/demo";
@@ -266,9 +266,10 @@ export function statefulGitHub(
       return [404, { message: `stateful GitHub: no route for ${method} ${path}` }];
     };
   const scope = nock(API).persist();
-  scope.get(/.*/).query(true).reply(handle("GET"));
-  scope.post(/.*/).query(true).reply(handle("POST"));
-  scope.patch(/.*/).query(true).reply(handle("PATCH"));
-  if (o.delete) scope.delete(/.*/).query(true).reply(handle("DELETE"));
+  const methods = o.methods ?? ["get", "post", "patch"];
+  if (methods.includes("get")) scope.get(/.*/).query(true).reply(handle("GET"));
+  if (methods.includes("post")) scope.post(/.*/).query(true).reply(handle("POST"));
+  if (methods.includes("patch")) scope.patch(/.*/).query(true).reply(handle("PATCH"));
+  if (methods.includes("delete")) scope.delete(/.*/).query(true).reply(handle("DELETE"));
   return gh;
 }
