@@ -81,7 +81,7 @@ function github(methods: ("get" | "post" | "patch")[] = ["get", "post"]): void {
 
 /** The standalone way: scan the repository's comments for commands, then one pass. */
 async function pass(
-  o: { fix?: Processor; dryRun?: boolean; selfLogin?: string; log?: Logger } = {},
+  o: { fix?: ReturnType<typeof stubFix>; dryRun?: boolean; selfLogin?: string; log?: Logger } = {},
 ) {
   await collectCommands(testOctokit(), parseRepo(REPO), store, {
     since: Date.now() - 60_000,
