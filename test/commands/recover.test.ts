@@ -116,7 +116,19 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
       decidedBy: "alice",
       payload: { key: KEY, plan: PLAN, affectedFiles: ["src/math.js"], complexity: "low" },
     });
-    expect(fix.got.map((t) => t.payload)).toEqual([{ key: KEY, proposalId: p!.id }]);
+    expect(fix.got.map((t) => t.payload)).toEqual([
+      {
+        key: KEY,
+        proposalId: p!.id,
+        approved: {
+          by: "alice",
+          at: expect.any(Number),
+          contentHash: HASH,
+          plan: PLAN,
+          affectedFiles: ["src/math.js"],
+        },
+      },
+    ]);
     expect(replyTo(cmd.id)).toContain(`✅ Approved the fix plan (proposal ${p!.id})`);
     expect(readState(replyTo(cmd.id))).toEqual({
       v: 1,

@@ -36,10 +36,32 @@ function approveFix(call: CommandCall, p: Proposal): HandlerResult {
       audit: { result: "failed: proposal without key", target: p.target },
     };
   }
+  const plan = p.payload["plan"];
+  const files = p.payload["affectedFiles"];
+  // A copy of what was approved, for a runner that claims this task without this store.
+  const approved =
+    typeof plan === "string" && plan.trim()
+      ? {
+          approved: {
+            by: call.actor,
+            at: call.now,
+            contentHash: p.contentHash,
+            plan,
+            affectedFiles: Array.isArray(files)
+              ? files.filter((f): f is string => typeof f === "string")
+              : [],
+          },
+        }
+      : {};
   const task = store.tx(() => {
     if (!store.proposals.decide(p.id, "approved", call.actor, null, call.now)) return null;
     return store.tasks.enqueue(
-      { repo: repoName, type: "fix", source: p.target, payload: { key, proposalId: p.id } },
+      {
+        repo: repoName,
+        type: "fix",
+        source: p.target,
+        payload: { key, proposalId: p.id, ...approved },
+      },
       call.now,
     ).task;
   });
