@@ -161,6 +161,27 @@ describe("standalone: a fix proposal outlives the run that made it", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("a run that does not carry out fixes leaves the plan open instead of approving a fix it would lose", async () => {
+    await analyse();
+    const first = gh.comment(12, "/bg approve", ALICE);
+    const s = await run(fakeLlm([]), { mode: "automerge" });
+    expect(s.errors).toEqual([]);
+    const reply = replyTo(first.id)!.body;
+    expect(reply).toContain(
+      "Not approved yet: this run (mode `automerge`) does not carry out fixes",
+    );
+    expect(readState(reply)).toBeUndefined();
+
+    // The next run that does: approved and fixed.
+    const second = gh.comment(12, "/bg approve", ALICE);
+    const llm = fakeLlm([edits([GOOD_EDIT])]);
+    await run(llm);
+    expect(replyTo(second.id)!.body).toContain("✅ Approved the fix plan");
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.unrouted).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("an issue edited after its analysis is not approved on the stale plan: a clear answer, no fix; the run analyses it again", async () => {
     await analyse();
     gh.issues[0]!.body = "src/math.js: add(2, 2) is 0. Also mul() is wrong.";

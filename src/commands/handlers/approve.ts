@@ -29,6 +29,12 @@ export const approve: Handler<Extract<Command, { name: "approve" }>> = async (ca
 
 function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;
+  const held = call.ctx.env.fixesHeldBack;
+  if (held)
+    return {
+      text: `Not approved yet: ${held}, and a runner keeps nothing for later runs, so the fix would be lost. ${capital(describe(p))} stays open: comment \`/bg approve\` again for a run that carries out fixes (mode \`all\` or \`analyze\`, with an LLM key and budget left).`,
+      audit: { result: `not approved: ${held}`, target: p.target },
+    };
   const key = p.payload["key"];
   if (typeof key !== "string" || !key) {
     return {
