@@ -99,10 +99,14 @@ async function main(): Promise<void> {
 
   if (env.BG_WORKER === "on") {
     try {
-      loop = startWorkerLoop(createAppWorkerEnv({ probot, store, log, env }), createProcessors(), {
-        tickSeconds: env.BG_TICK_SECONDS,
-        sweepMinutes: env.BG_SWEEP_MINUTES,
-      });
+      loop = startWorkerLoop(
+        createAppWorkerEnv({ probot, store, log, env, identity }),
+        createProcessors(),
+        {
+          tickSeconds: env.BG_TICK_SECONDS,
+          sweepMinutes: env.BG_SWEEP_MINUTES,
+        },
+      );
       log.info(`worker loop started (a pass every ${env.BG_TICK_SECONDS}s)`);
     } catch (e) {
       log.warn(

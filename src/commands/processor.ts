@@ -1,7 +1,10 @@
 import { upsertComment } from "../report/comments.js";
+import type { ThreadComment } from "../report/own-comments.js";
 import { sanitizeInline } from "../report/sanitize.js";
 import type { Task } from "../store/tasks.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../worker/types.js";
+import type { Decision } from "./decisions.js";
+import { decisionsBlock } from "./decisions.js";
 import { runHandler } from "./handlers/index.js";
 import type { CommandCall, HandlerResult } from "./handlers/index.js";
 import { formatCommand } from "./parse.js";
@@ -45,6 +48,7 @@ interface Section {
   text: string;
   /** For the run summary. */
   summary: string;
+  decision?: Decision;
 }
 
 /** Handles one comment's commands: 👀, each handler, one reply (updated, never duplicated, on retry). */
@@ -82,6 +86,8 @@ export async function processCommandTask(
   const max = ctx.config.commands.max_per_comment;
   const acted = p.commands.slice(0, max);
   const ignored = p.commands.length - acted.length + p.ignored;
+  let listed: Promise<readonly ThreadComment[]> | undefined;
+  const self = ctx.env.selfLogin?.();
   const call: CommandCall = {
     ctx,
     actor: p.author,
@@ -91,6 +97,13 @@ export async function processCommandTask(
     deliveryId: p.deliveryId,
     dryRun,
     now,
+    comments: () =>
+      (listed ??= ctx.octokit.paginate(ctx.octokit.rest.issues.listComments, {
+        ...ctx.repo,
+        issue_number: p.issueNumber,
+        per_page: 100,
+      })),
+    ...(self ? { selfLogin: self } : {}),
   };
   let permission: Promise<PermissionDecision> | undefined;
   const permit = (): Promise<PermissionDecision> =>
@@ -118,7 +131,17 @@ export async function processCommandTask(
     log.info({ reply: body }, "dry run: would reply to the command comment");
     return { status: "done", result: { dryRun: true } };
   }
-  const res = await upsertComment(ctx.octokit, ctx.repo, p.issueNumber, "reply", p.commentId, body);
+  // The thread as a handler read it, if one did (none of bg-agent's writes since is a reply).
+  const known = listed ? await listed.catch(() => undefined) : undefined;
+  const res = await upsertComment(
+    ctx.octokit,
+    ctx.repo,
+    p.issueNumber,
+    "reply",
+    p.commentId,
+    body,
+    known,
+  );
   ctx.store.runs.record({
     repo: ctx.repoName,
     kind: "command",
@@ -220,7 +243,12 @@ async function handleItem(
     spec.mutates && configInvalid
       ? "\n\n⚠️ Note: `.github/bg-agent.yml` is invalid, so no new work starts here until it is fixed (see the `bg-agent/config` check run)."
       : "";
-  return { quote, text: r.text + note, summary: `${cmd.name}: ${r.audit?.result ?? "answered"}` };
+  return {
+    quote,
+    text: r.text + note,
+    summary: `${cmd.name}: ${r.audit?.result ?? "answered"}`,
+    ...(r.decision && !call.dryRun ? { decision: r.decision } : {}),
+  };
 }
 
 function argsOf(cmd: Command): string | null {
@@ -260,5 +288,6 @@ function renderReply(
   }
   if (o.unknown)
     parts.push("", "**bg-agent commands:**", "", usageMarkdown(undefined, o.minPermission));
-  return parts.join("\n");
+  const decisions = sections.flatMap((s) => (s.decision ? [s.decision] : []));
+  return parts.join("\n") + decisionsBlock(decisions);
 }

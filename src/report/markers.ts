@@ -22,8 +22,13 @@ export function readMarkers(body: string | null | undefined): { kind: string; id
 }
 
 export function stateBlock(state: unknown): string {
-  // `--` cannot appear inside an HTML comment; JSON escapes keep it out.
-  return `<!-- bg-agent-state:${JSON.stringify(state).replace(/--/g, "\\u002d\\u002d")} -->`;
+  // `--` cannot appear inside an HTML comment, and no tag may appear in it either (state may hold
+  // model text, e.g. an analysis plan): JSON escapes keep them out; JSON.parse reads them back.
+  const json = JSON.stringify(state)
+    .replace(/--/g, "\\u002d\\u002d")
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e");
+  return `<!-- bg-agent-state:${json} -->`;
 }
 
 export function readState<T = unknown>(body: string | null | undefined): T | undefined {

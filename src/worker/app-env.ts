@@ -22,6 +22,8 @@ export interface AppEnvOptions {
   log: Logger;
   env: BgEnv;
   processEnv?: NodeJS.ProcessEnv;
+  /** The app's own login, filled in once GitHub answered (main.ts). */
+  identity?: { login?: string };
 }
 
 /**
@@ -56,5 +58,6 @@ export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
     dryRun: false,
     owner: `app:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     ...(o.env.BG_PUBLIC_URL ? { publicUrl: o.env.BG_PUBLIC_URL } : {}),
+    ...(o.identity ? { selfLogin: () => o.identity?.login } : {}),
   };
 }

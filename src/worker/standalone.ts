@@ -38,6 +38,7 @@ import {
   summarizePass,
 } from "./runner.js";
 import type { Mode, Processor, ProcessorContext, WorkerEnv } from "./types.js";
+import { TYPES_BY_MODE } from "./types.js";
 
 /** A run that cannot start (bad token, unknown repository): the message says what to fix. */
 export class RunError extends Error {
@@ -188,6 +189,11 @@ export function selectProcessors(
   const llmOff =
     run.stopLlm.reason ??
     (o.llm instanceof LlmUnavailableError && !o.createLlm ? o.llm.message : null);
+  // This run's store is gone when it ends: a fix approved in it must run in it, or wait.
+  const fixes = all.some((p) => p.type === "fix");
+  if (!TYPES_BY_MODE[o.mode].includes("fix") || !fixes)
+    run.env.fixesHeldBack = `this run (mode \`${o.mode}\`) does not carry out fixes`;
+  else if (llmOff) run.env.fixesHeldBack = `this run does no LLM work (${llmOff})`;
   if (!llmOff) return all;
   const held = all.filter((p) => p.usesLlm).map((p) => p.type);
   if (held.length)

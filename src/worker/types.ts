@@ -41,6 +41,17 @@ export interface WorkerEnv {
   owner: string;
   /** Links to the app's pages, when it is reachable. */
   publicUrl?: string;
+  /**
+   * bg-agent's own GitHub login when this process knows it (the app: `<slug>[bot]`, learned at
+   * start-up). Runners do not know theirs; then any bot's markers are believed (see isOwnAuthor).
+   */
+  selfLogin?: () => string | undefined;
+  /**
+   * Set by a runner (standalone or connected: its store is discarded when the run ends) whose pass
+   * will not carry out fixes (another mode, no LLM work): why. `/bg approve` then leaves a fix plan
+   * open instead of queuing a fix that no later run would see.
+   */
+  fixesHeldBack?: string;
 }
 
 export interface ProcessorContext {

@@ -111,7 +111,21 @@ describe("/bg commands from a writer", () => {
     // The worker's next pass hands the approved work to the fix processor.
     await runPass(testEnv(store, { config: TASKS_CONFIG }), [commandProcessor(), fix]);
     expect(fix.got.map((t) => ({ source: t.source, payload: t.payload }))).toEqual([
-      { source: "issue:1", payload: { key: `${REPO}#1`, proposalId: proposal.id } },
+      {
+        source: "issue:1",
+        payload: {
+          key: `${REPO}#1`,
+          proposalId: proposal.id,
+          // What was approved travels with the task (a connected runner has no copy of the store).
+          approved: {
+            by: "Codertocat",
+            at: expect.any(Number),
+            contentHash: "h1",
+            plan: "Extract the retry helper.",
+            affectedFiles: ["src/a.ts"],
+          },
+        },
+      },
     ]);
   });
 

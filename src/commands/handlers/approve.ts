@@ -2,12 +2,14 @@ import { sanitizeInline } from "../../report/sanitize.js";
 import { approveTask } from "../../schedule/proposals.js";
 import type { Proposal } from "../../store/proposals.js";
 import type { Command } from "../types.js";
-import { capital, describe, notOpen, resolveProposal, taskName } from "./resolve.js";
+import { decisionOf } from "../decisions.js";
+import { resolveWithRecord } from "./recover.js";
+import { capital, describe, notOpen, taskName } from "./resolve.js";
 import type { CommandCall, Handler, HandlerResult } from "./types.js";
 
 /** `/bg approve [what]`: approves an open proposal and starts the work it stands for. */
 export const approve: Handler<Extract<Command, { name: "approve" }>> = async (call, cmd) => {
-  const r = resolveProposal(call, cmd.what);
+  const r = await resolveWithRecord(call, cmd.what, "approve");
   if ("none" in r)
     return { text: r.none, audit: { result: "nothing to approve", target: call.where } };
   const p = r.proposal;
@@ -27,6 +29,12 @@ export const approve: Handler<Extract<Command, { name: "approve" }>> = async (ca
 
 function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;
+  const held = call.ctx.env.fixesHeldBack;
+  if (held)
+    return {
+      text: `Not approved yet: ${held}, and a runner keeps nothing for later runs, so the fix would be lost. ${capital(describe(p))} stays open: comment \`/bg approve\` again for a run that carries out fixes (mode \`all\` or \`analyze\`, with an LLM key and budget left).`,
+      audit: { result: `not approved: ${held}`, target: p.target },
+    };
   const key = p.payload["key"];
   if (typeof key !== "string" || !key) {
     return {
@@ -34,10 +42,32 @@ function approveFix(call: CommandCall, p: Proposal): HandlerResult {
       audit: { result: "failed: proposal without key", target: p.target },
     };
   }
+  const plan = p.payload["plan"];
+  const files = p.payload["affectedFiles"];
+  // A copy of what was approved, for a runner that claims this task without this store.
+  const approved =
+    typeof plan === "string" && plan.trim()
+      ? {
+          approved: {
+            by: call.actor,
+            at: call.now,
+            contentHash: p.contentHash,
+            plan,
+            affectedFiles: Array.isArray(files)
+              ? files.filter((f): f is string => typeof f === "string")
+              : [],
+          },
+        }
+      : {};
   const task = store.tx(() => {
     if (!store.proposals.decide(p.id, "approved", call.actor, null, call.now)) return null;
     return store.tasks.enqueue(
-      { repo: repoName, type: "fix", source: p.target, payload: { key, proposalId: p.id } },
+      {
+        repo: repoName,
+        type: "fix",
+        source: p.target,
+        payload: { key, proposalId: p.id, ...approved },
+      },
       call.now,
     ).task;
   });
@@ -49,6 +79,7 @@ function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   return {
     text: `✅ Approved ${describe(p)}. A fix is queued (task ${task.id}); bg-agent opens a pull request labelled \`bg:fix\` and links it here. The PR is not merged without a human review.`,
     audit: { result: `approved proposal ${p.id}; fix task ${task.id} queued`, target: p.target },
+    ...decisionOf(p, "approved", call),
   };
 }
 

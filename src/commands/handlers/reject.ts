@@ -1,12 +1,14 @@
 import { sanitizeInline } from "../../report/sanitize.js";
 import { rejectTask } from "../../schedule/proposals.js";
 import type { Command } from "../types.js";
-import { describe, notOpen, resolveProposal, taskName } from "./resolve.js";
+import { decisionOf } from "../decisions.js";
+import { resolveWithRecord } from "./recover.js";
+import { describe, notOpen, taskName } from "./resolve.js";
 import type { Handler } from "./types.js";
 
 /** `/bg reject [what] [reason]`: dismisses an open proposal; the same content is not proposed again. */
 export const reject: Handler<Extract<Command, { name: "reject" }>> = async (call, cmd) => {
-  const r = resolveProposal(call, cmd.what, "reject");
+  const r = await resolveWithRecord(call, cmd.what, "reject");
   if ("none" in r)
     return { text: r.none, audit: { result: "nothing to reject", target: call.where } };
   const p = r.proposal;
@@ -51,5 +53,6 @@ export const reject: Handler<Extract<Command, { name: "reject" }>> = async (call
   return {
     text: `🚫 Rejected ${describe(p)}. bg-agent will not propose it again unless the content changes.${why}`,
     audit: { result: `rejected proposal ${p.id}${reason ? `: ${reason}` : ""}`, target: p.target },
+    ...decisionOf(p, "rejected", call),
   };
 };

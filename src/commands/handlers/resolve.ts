@@ -18,7 +18,9 @@ export function describe(p: Proposal): string {
       : p.target.startsWith("linear:")
         ? ` for ${p.target.slice(7).replace(/[^A-Za-z0-9-]/g, "")}`
         : "";
-  return `the ${describeKind[p.kind]}${name} (proposal ${p.id})`;
+  // id 0: read from bg-agent's analysis comment in a dry run, not stored.
+  const which = p.id > 0 ? `proposal ${p.id}` : "from bg-agent's analysis comment";
+  return `the ${describeKind[p.kind]}${name} (${which})`;
 }
 
 /** The task a `task` proposal is about: payload.name, else its target `task:<name>`. */

@@ -1,4 +1,6 @@
+import type { ThreadComment } from "../../report/own-comments.js";
 import type { ProcessorContext } from "../../worker/types.js";
+import type { Decision } from "../decisions.js";
 import type { Command } from "../types.js";
 
 /** Where a command was given and by whom. */
@@ -14,6 +16,13 @@ export interface CommandCall {
   /** Dry-run: describe, change nothing. */
   dryRun: boolean;
   now: number;
+  /**
+   * The thread's comments, read once per command comment and shared with the reply's upsert
+   * (bg-agent's analysis comment and its earlier replies are read from them).
+   */
+  comments(): Promise<readonly ThreadComment[]>;
+  /** bg-agent's own login when this process knows it (the app); see `isOwnAuthor`. */
+  selfLogin?: string;
 }
 
 export interface HandlerResult {
@@ -21,6 +30,8 @@ export interface HandlerResult {
   text: string;
   /** For state-changing commands: what happened, for the audit (`approved proposal 3 ...`). */
   audit?: { result: string; target?: string };
+  /** A fix proposal decided: recorded in the reply's hidden state (see ../decisions.ts). */
+  decision?: Decision;
 }
 
 export type Handler<C extends Command = Command> = (

@@ -3,16 +3,9 @@ import type { Usage } from "../../store/spend.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import { stateBlock } from "../../report/markers.js";
 import type { AnalysisItem } from "./schema.js";
+import { analysisState } from "./state.js";
 
-/** What a later run reads back from bg-agent's analysis comment (standalone runs keep no store). */
-export interface AnalysisState {
-  v: 1;
-  key: string;
-  hash: string;
-  should_fix: boolean;
-  complexity: AnalysisItem["complexity"];
-  affected_files: string[];
-}
+export type { AnalysisState } from "./state.js";
 
 export interface CommentInput {
   key: string;
@@ -82,15 +75,7 @@ export function renderAnalysis(c: CommentInput): string {
   }
   const body = lines.join("\n").trimEnd();
   if (c.forLinear) return body;
-  const state: AnalysisState = {
-    v: 1,
-    key: c.key,
-    hash: c.hash,
-    should_fix: a.should_fix,
-    complexity: a.complexity,
-    affected_files: files,
-  };
-  return `${body}\n${stateBlock(state)}`;
+  return `${body}\n${stateBlock(analysisState(c.key, c.hash, a))}`;
 }
 
 export const githubApproveHint =

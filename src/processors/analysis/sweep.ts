@@ -1,7 +1,7 @@
-import { hasMarker, readState } from "../../report/markers.js";
+import { ownComments } from "../../report/own-comments.js";
 import { hashOf } from "../../util/hash.js";
 import type { ProcessorContext } from "../../worker/types.js";
-import type { AnalysisState } from "./report.js";
+import { readAnalysisState } from "./state.js";
 
 export interface SweepResult {
   github: number;
@@ -29,9 +29,10 @@ async function alreadyAnalysed(
     issue_number: issue.number,
     per_page: 100,
   });
-  const mine = comments.find((c) => hasMarker(c.body, "analysis", key));
-  const state = readState<AnalysisState>(mine?.body);
-  if (!mine || state?.hash !== hash) return false;
+  // bg-agent's own comment only: a person's copy of the marker does not make an issue analysed.
+  const mine = ownComments(comments, "analysis", key, ctx.env.selfLogin?.()).at(-1);
+  const state = readAnalysisState(mine?.body);
+  if (!mine || !state || state.hash !== hash) return false;
   if (!ctx.env.dryRun) {
     // Remember it, so the next sweep needs no comment read.
     ctx.store.analyses.save({
@@ -41,8 +42,8 @@ async function alreadyAnalysed(
       contentHash: hash,
       shouldFix: state.should_fix,
       complexity: state.complexity,
-      plan: "",
-      affectedFiles: state.affected_files ?? [],
+      plan: state.plan ?? "",
+      affectedFiles: state.affected_files,
       batchId: null,
       commentUrl: mine.html_url,
     });

@@ -47,7 +47,24 @@ export interface FixDeps {
   tmpRoot?: string;
 }
 
-const payloadSchema = z.object({ key: z.string().min(1), proposalId: z.number().int().positive() });
+/**
+ * A fix task's payload: `{key, proposalId}`, and (from `/bg approve`) `approved`, a copy of the
+ * approved proposal. A runner in connected mode claims the app's fix task without the app's store,
+ * so the copy is what it carries out; wherever the proposal itself is in the store, that wins.
+ */
+const payloadSchema = z.object({
+  key: z.string().min(1),
+  proposalId: z.number().int().positive(),
+  approved: z
+    .object({
+      by: z.string().min(1),
+      at: z.number().int().nonnegative(),
+      contentHash: z.string().min(1),
+      plan: z.string().min(1),
+      affectedFiles: z.array(z.string()).default([]),
+    })
+    .optional(),
+});
 const planSchema = z.object({
   plan: z.string().min(1),
   affectedFiles: z.array(z.string()).default([]),
@@ -98,9 +115,29 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
       error: "a fix task needs the payload {key, proposalId}",
     };
   }
-  const { key, proposalId } = payload.data;
+  const { key, proposalId, approved } = payload.data;
   const log = ctx.log.child({ fix: key, task: task.id });
-  const proposal = ctx.store.proposals.get(proposalId);
+  // This store's proposal of that id, if it is about this task's issue (in connected mode the id
+  // is the app's, and this store's own proposals are numbered on their own).
+  const found = ctx.store.proposals.get(proposalId);
+  const stored = found && found.target === task.source ? found : undefined;
+  // Another process's proposal (connected mode): the approved copy, unless this store has it.
+  const proposal: Proposal | undefined =
+    approved && !stored
+      ? {
+          id: proposalId,
+          repo: ctx.repoName,
+          kind: "fix",
+          target: task.source,
+          contentHash: approved.contentHash,
+          status: "approved",
+          payload: { key, plan: approved.plan, affectedFiles: approved.affectedFiles },
+          decidedBy: approved.by,
+          decidedAt: approved.at,
+          reason: null,
+          createdAt: approved.at,
+        }
+      : stored;
   const target = parseTarget(proposal?.target ?? task.source);
   const refuse = async (reason: string): Promise<TaskOutcome> => {
     log.warn({ reason }, "fix refused");
