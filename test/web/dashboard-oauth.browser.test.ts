@@ -1,29 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
+import { HAVE_CHROMIUM, openChromium } from "../helpers/chromium.js";
+import type { BrowserPage } from "../helpers/chromium.js";
 import { memoryStore } from "../helpers/store.js";
 import type { Served } from "./serve.js";
 import { seed, serveWeb } from "./serve.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const OUT = "test-results";
 const CLIENT_ID = "Iv1.browser0123456789";
 const USER_TOKEN = "ghu_BrowserUserTokenNeverShown012345";
@@ -86,11 +74,11 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard sign-in with GitHub in Debian's chrom
   let store: Store;
   let served: Served;
   let github: Awaited<ReturnType<typeof fakeGitHub>>;
+  let browser: BrowserPage;
   let context: BrowserContext;
   let page: Page;
-  let profile: string;
   const logs: { level: string; msg: string; obj?: object }[] = [];
-  const consoleLines: string[] = [];
+  let consoleLines: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
@@ -108,24 +96,15 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard sign-in with GitHub in Debian's chrom
         apiUrl: `${github.url}/api/v3`,
       },
     });
-    profile = mkdtempSync(join(tmpdir(), "bg-dashboard-oauth-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      headless: true,
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("console", (m) => consoleLines.push(m.text()));
-    page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+    browser = await openChromium("dashboard-oauth");
+    ({ context, page, consoleLines } = browser);
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await served?.close();
     await github?.close();
     store?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it("offers 'Sign in with GitHub' next to the token form", async () => {

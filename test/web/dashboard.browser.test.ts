@@ -1,32 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import type { StatusView } from "../../src/web/status.js";
+import { CHROMIUM, HAVE_CHROMIUM, openChromium } from "../helpers/chromium.js";
+import type { BrowserPage } from "../helpers/chromium.js";
 import { memoryStore } from "../helpers/store.js";
 import type { Served, Seeded } from "./serve.js";
 import { HTML_REPO, seed, serveWeb, TOKEN } from "./serve.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) {
   console.warn(
     `SKIPPED dashboard browser test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`,
   );
 }
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const OUT = "test-results";
 
 const usd = (n: number): string =>
@@ -36,11 +24,10 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
   let store: Store;
   let served: Served;
   let seeded: Seeded;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
-  let profile: string;
   const logs: { level: string; msg: string; obj?: object }[] = [];
-  const consoleLines: string[] = [];
+  let consoleLines: string[] = [];
 
   const apiStatus = async (): Promise<StatusView> =>
     (await (
@@ -52,24 +39,14 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
     store = await memoryStore();
     seeded = seed(store, Date.now());
     served = await serveWeb({ store, log: memoryLogger(logs) });
-    profile = mkdtempSync(join(tmpdir(), "bg-dashboard-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      headless: true,
-      viewport: { width: 1440, height: 900 },
-      offline: false,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on("console", (m) => consoleLines.push(m.text()));
-    page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+    browser = await openChromium("dashboard");
+    ({ page, consoleLines } = browser);
   }, 60_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await served?.close();
     store?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it("shows only the token form without a token, and the API refuses the page", async () => {
