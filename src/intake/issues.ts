@@ -88,6 +88,8 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
     ) {
       return "analysed";
     }
+    // A fix planned for the old text is no longer approvable; the new analysis proposes again.
+    deps.store.proposals.expireStale(t.repo, "fix", source, contentHash);
     return deps.store.tasks.enqueue({
       repo: t.repo,
       type: "tech_debt_analysis",

@@ -100,6 +100,26 @@ export class ProposalStore {
     return r ? toProposal(r) : undefined;
   }
 
+  /**
+   * Expires the open proposals of a target made for other content than `contentHash` (the issue
+   * was edited since): nobody can approve a plan for text that no longer stands. Returns how many.
+   */
+  expireStale(
+    repo: string,
+    kind: ProposalKind,
+    target: string,
+    contentHash: string,
+    now = Date.now(),
+  ): number {
+    return this.db
+      .prepare(
+        `UPDATE proposals SET status = 'expired', decided_by = 'bg-agent', decided_at = ?,
+         reason = 'the content changed after the analysis'
+         WHERE repo = ? AND kind = ? AND target = ? AND status = 'proposed' AND content_hash != ?`,
+      )
+      .run(now, repo, kind, target, contentHash).changes;
+  }
+
   decide(
     id: number,
     status: "approved" | "rejected" | "expired",

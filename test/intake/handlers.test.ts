@@ -8,6 +8,8 @@ import { onPush } from "../../src/intake/push.js";
 import type { IntakeDeps } from "../../src/intake/types.js";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
+import { notOpen } from "../../src/commands/handlers/resolve.js";
+import { issueContentHash } from "../../src/util/hash.js";
 import { memoryStore } from "../helpers/store.js";
 import {
   REPO,
@@ -116,6 +118,45 @@ describe("issues", () => {
       ev("issues", issuesEvent({ number: 2, action: "closed", state: "closed" })),
     );
     expect(store.tasks.list().map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
+  });
+
+  it("an edit of the text expires the open fix plan made for the old text; a label change does not", async () => {
+    const original = issuesEvent({ number: 3 });
+    const p = store.proposals.propose({
+      repo: REPO,
+      kind: "fix",
+      target: "issue:3",
+      contentHash: issueContentHash(original.issue.title, original.issue.body),
+      payload: { key: `${REPO}#3`, plan: "Drop the cache." },
+    });
+    store.analyses.save({
+      key: `${REPO}#3`,
+      repo: REPO,
+      source: "github",
+      contentHash: p.contentHash,
+      shouldFix: true,
+      complexity: "low",
+      plan: "Drop the cache.",
+      affectedFiles: [],
+      batchId: null,
+      commentUrl: "https://github.com/octo/demo/issues/3#issuecomment-1",
+    });
+    await onIssues(deps(), ev("issues", { ...original, action: "labeled" }));
+    expect(store.proposals.get(p.id)?.status).toBe("proposed");
+    await onIssues(
+      deps(),
+      ev(
+        "issues",
+        issuesEvent({ number: 3, action: "edited", body: "It is used by the CLI after all." }),
+      ),
+    );
+    const after = store.proposals.get(p.id)!;
+    expect(after.status).toBe("expired");
+    // What `/bg approve` answers now:
+    expect(notOpen(after)).toMatch(/has expired: the issue changed since/);
+    expect(store.tasks.list().map((t) => [t.type, t.status])).toEqual([
+      ["tech_debt_analysis", "pending"],
+    ]);
   });
 
   it("treats a null body as empty", async () => {
