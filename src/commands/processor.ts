@@ -14,6 +14,7 @@ import { collectCommands, SWEEP_LOOKBACK_MS } from "./scan.js";
 import { specOf, usageMarkdown } from "./spec.js";
 import type { Command, CommandPayload, ParsedLine } from "./types.js";
 import { commandPayloadSchema } from "./types.js";
+import { errInline } from "../util/errors.js";
 
 /** The `command` processor: acknowledges with 👀, runs each command, replies once per comment. */
 export function commandProcessor(): Processor {
@@ -230,7 +231,7 @@ async function handleItem(
     r = await runHandler(call, cmd);
   } catch (e) {
     ctx.log.error({ err: e, command: cmd.name }, "command handler failed");
-    const msg = (e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 300);
+    const msg = errInline(e, 300);
     audit(`error: ${msg}`);
     return {
       quote,

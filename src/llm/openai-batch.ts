@@ -10,6 +10,7 @@ import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
 import type { ChatRequest } from "./types.js";
 import { LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
+import { errText } from "../util/errors.js";
 
 export const BATCH_ENDPOINT = "/v1/chat/completions";
 
@@ -51,8 +52,6 @@ const completionSchema = z.object({
   choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
   usage: z.unknown().optional(),
 });
-
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** True when the repository asked for the Batch API and the provider is OpenAI. */
 export function batchApiWanted(ctx: ProcessorContext): boolean {

@@ -18,6 +18,7 @@ import {
   runView,
   TASK_STATUSES,
 } from "./status.js";
+import { errText } from "../util/errors.js";
 
 export interface AdminApiDeps {
   store: Store;
@@ -376,19 +377,14 @@ export function createAdminApi(deps: AdminApiDeps): Route {
       }
       log.info({ by: who.actor }, "worker pass requested through the admin API");
       const pass = deps.wake();
-      pass.catch((e: unknown) =>
-        log.error(
-          { err: e instanceof Error ? e.message : String(e) },
-          "worker pass after wake failed",
-        ),
-      );
+      pass.catch((e: unknown) => log.error({ err: errText(e) }, "worker pass after wake failed"));
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([
         pass.then(
           (summary) => ({ done: true as const, summary }),
           (e: unknown) => ({
             done: true as const,
-            error: e instanceof Error ? e.message : String(e),
+            error: errText(e),
           }),
         ),
         new Promise<{ done: false }>((resolve) => {
@@ -438,10 +434,7 @@ export function createAdminApi(deps: AdminApiDeps): Route {
       else if (e instanceof BodyTooLargeError)
         sendError(res, 413, `body is over ${MAX_BODY} bytes`);
       else {
-        log.error(
-          { err: e instanceof Error ? e.message : String(e), path },
-          "admin API request failed",
-        );
+        log.error({ err: errText(e), path }, "admin API request failed");
         if (!res.headersSent) sendError(res, 500, "internal error (see the server log)");
       }
     }

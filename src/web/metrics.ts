@@ -8,6 +8,7 @@ import type { Route } from "./http.js";
 import { sendError } from "./http.js";
 import type { Sessions } from "./session.js";
 import { buildStatus, TASK_STATUSES } from "./status.js";
+import { errText } from "../util/errors.js";
 
 export interface MetricsDeps {
   store: Store;
@@ -259,7 +260,7 @@ export function createMetricsRoute(deps: MetricsDeps): Route {
       res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
       res.end(req.method === "HEAD" ? undefined : text);
     } catch (e) {
-      log.error({ err: e instanceof Error ? e.message : String(e) }, "metrics scrape failed");
+      log.error({ err: errText(e) }, "metrics scrape failed");
       sendError(res, 500, "metrics could not be computed (see the server log)");
     }
     return true;

@@ -6,6 +6,7 @@ import type { Store } from "../store/index.js";
 import type { Route } from "./http.js";
 import { sendError, sendJson } from "./http.js";
 import type { Sessions } from "./session.js";
+import { errText } from "../util/errors.js";
 
 /**
  * GitHub sign-in for the dashboard, with the GitHub App's own OAuth credentials.
@@ -260,10 +261,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
       checked = await identify(code, callbackUrl(req, settings.publicUrl));
     } catch (e) {
       // Messages here are ours or fetch's: never the token.
-      log.warn(
-        { err: e instanceof Error ? e.message : String(e) },
-        "sign-in failed talking to GitHub",
-      );
+      log.warn({ err: errText(e) }, "sign-in failed talking to GitHub");
       sendPage(
         res,
         502,

@@ -5,6 +5,7 @@ import { stateBlock } from "../../report/markers.js";
 import { ownComments } from "../../report/own-comments.js";
 import type { ThreadComment } from "../../report/own-comments.js";
 import type { Proposal } from "../../store/proposals.js";
+import { errInline } from "../../util/errors.js";
 import { issueContentHash } from "../../util/hash.js";
 import type { Decision } from "../decisions.js";
 import { decisionOnRecord } from "../decisions.js";
@@ -20,7 +21,7 @@ async function threadComments(call: CommandCall): Promise<readonly ThreadComment
     return await call.comments();
   } catch (e) {
     call.ctx.log.warn({ err: e, issue: call.number }, "could not read the issue's comments");
-    return (e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 200);
+    return errInline(e, 200);
   }
 }
 
@@ -122,7 +123,7 @@ export async function recoverFixProposal(
   } catch (e) {
     log.warn({ err: e }, "could not read the issue");
     return {
-      none: `I could not read this issue to check that bg-agent's plan still fits it (${(e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 200)}). Nothing was changed; please try again.`,
+      none: `I could not read this issue to check that bg-agent's plan still fits it (${errInline(e, 200)}). Nothing was changed; please try again.`,
     };
   }
   if (issueContentHash(issue.title, issue.body) !== state.hash) {
@@ -189,7 +190,7 @@ async function askForReanalysis(
   } catch (e) {
     ctx.log.warn({ err: e, comment: mine.id }, "could not mark the analysis for re-analysis");
     return {
-      none: `bg-agent's analysis of this issue predates bg-agent keeping the plan with the analysis comment, so there is no plan to start a fix from and nothing was ${verb}d. I could not ask for a new analysis (${(e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 200)}); edit the issue or try again.`,
+      none: `bg-agent's analysis of this issue predates bg-agent keeping the plan with the analysis comment, so there is no plan to start a fix from and nothing was ${verb}d. I could not ask for a new analysis (${errInline(e, 200)}); edit the issue or try again.`,
     };
   }
   return { none: text };

@@ -1,6 +1,7 @@
 import { simulateAutomerge } from "../../processors/automerge/simulate.js";
 import type { Command } from "../types.js";
 import type { Handler } from "./types.js";
+import { errInline } from "../../util/errors.js";
 
 /** `/bg simulate`: on a PR, the automerge evaluation as it stands, merging nothing. */
 export const simulate: Handler<Extract<Command, { name: "simulate" }>> = async (call) => {
@@ -16,7 +17,7 @@ export const simulate: Handler<Extract<Command, { name: "simulate" }>> = async (
     return { text: markdown };
   } catch (e) {
     call.ctx.log.warn({ err: e, pr: call.number }, "simulate failed");
-    const msg = (e as Error).message.replace(/[`<>\r\n]/g, " ").slice(0, 300);
+    const msg = errInline(e, 300);
     return {
       text: `⚠️ I could not evaluate this pull request: ${msg}. Nothing was merged; try again later.`,
     };

@@ -24,6 +24,7 @@ import type { BatchReport, IssueLine } from "./report.js";
 import { githubApproveHint, linearApproveHint, renderAnalysis, renderCheckRun } from "./report.js";
 import type { AnalysisItem, AnalysisPayload } from "./schema.js";
 import { analysisPayloadSchema, parseAnswer } from "./schema.js";
+import { errText } from "../../util/errors.js";
 
 export const CHECK_NAME = "bg-agent/analysis";
 /** When LLM work is retried after the LLM was unavailable (no key, 401, unknown model). */
@@ -69,8 +70,6 @@ export function runReport(ctx: ProcessorContext): RunReport {
   r.updatedAt = now;
   return r;
 }
-
-export const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function toItem(ctx: ProcessorContext, task: Task): Item | string {
   const p = analysisPayloadSchema.safeParse(task.payload);

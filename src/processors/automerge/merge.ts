@@ -5,6 +5,7 @@ import type { AutomergeConfig } from "./evaluate.js";
 import { evaluatePull } from "./evaluate.js";
 import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";
 import type { Evaluation, MergeMethod, PullSnapshot } from "./types.js";
+import { errText } from "../../util/errors.js";
 
 /** How soon to re-evaluate after the head moved or the branch was updated. */
 export const HEAD_MOVED_RECHECK_MS = 60_000;
@@ -59,8 +60,9 @@ export function commitMessage(
 }
 
 const errorMessage = (e: unknown): string => {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/\s+-\s+https:\/\/docs\.github\.com\S*/g, "").slice(0, 300);
+  return errText(e)
+    .replace(/\s+-\s+https:\/\/docs\.github\.com\S*/g, "")
+    .slice(0, 300);
 };
 
 /**
