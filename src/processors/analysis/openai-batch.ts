@@ -3,7 +3,7 @@ import { createBatchApi } from "../../llm/openai-batch.js";
 import type { Batch } from "../../store/batches.js";
 import type { Store } from "../../store/index.js";
 import type { ProcessorContext, WorkerEnv } from "../../worker/types.js";
-import { customIdOf, toItem } from "./process.js";
+import { customIdOf, saveAnalysis, toItem } from "./process.js";
 import { parseAnswer } from "./schema.js";
 
 /** A job is polled at most this often per worker (the app's timer runs passes more often). */
@@ -99,19 +99,7 @@ async function collect(
       continue;
     }
     if (t.status !== "pending") continue;
-    ctx.store.analyses.save({
-      key: it.key,
-      repo: ctx.repoName,
-      source: it.source,
-      contentHash: it.hash,
-      shouldFix: a.should_fix,
-      complexity: a.complexity,
-      plan: a.plan,
-      affectedFiles: a.affected_files,
-      batchId: b.id,
-      commentUrl: null,
-    });
-    ctx.store.analyses.setCommentUrl(it.key, null);
+    saveAnalysis(ctx, it, a, b.id);
     ok++;
   }
   const error = problems.length

@@ -192,15 +192,16 @@ async function publish(
   return c.url;
 }
 
-/** Saves the (paid-for) analysis, then reports it; a failed report is retried without a new call. */
-export async function record(
+/**
+ * Stores an analysis as not reported yet (`commentUrl` null: `save` keeps an earlier URL, so it is
+ * cleared), so a failed report is retried later without a new LLM call.
+ */
+export function saveAnalysis(
   ctx: ProcessorContext,
   it: Item,
   a: AnalysisItem,
   batchId: number | null,
-  usage: Usage,
-  model: string,
-): Promise<TaskOutcome> {
+): void {
   ctx.store.analyses.save({
     key: it.key,
     repo: ctx.repoName,
@@ -214,6 +215,39 @@ export async function record(
     commentUrl: null,
   });
   ctx.store.analyses.setCommentUrl(it.key, null);
+}
+
+/** A failed analysis run, linked to the item itself (a Linear issue's URL from its sweep) for the dashboard. */
+function recordFailedRun(
+  ctx: ProcessorContext,
+  it: Item,
+  batchId: number | null,
+  error: string,
+  usage: Usage,
+): void {
+  ctx.store.runs.record({
+    repo: ctx.repoName,
+    kind: "analysis",
+    ref: it.key,
+    ...(it.payload.url ? { url: it.payload.url } : {}),
+    taskId: it.task.id,
+    batchId,
+    status: "failed",
+    error,
+    usage,
+  });
+}
+
+/** Saves the (paid-for) analysis, then reports it; a failed report is retried without a new call. */
+export async function record(
+  ctx: ProcessorContext,
+  it: Item,
+  a: AnalysisItem,
+  batchId: number | null,
+  usage: Usage,
+  model: string,
+): Promise<TaskOutcome> {
+  saveAnalysis(ctx, it, a, batchId);
   const log = ctx.log.child({ item: it.key });
   try {
     const url = await publish(ctx, it, a, model);
@@ -237,18 +271,7 @@ export async function record(
   } catch (e) {
     const error = `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
     log.error({ err: e }, "report failed");
-    ctx.store.runs.record({
-      repo: ctx.repoName,
-      kind: "analysis",
-      ref: it.key,
-      // The item itself (a Linear issue's URL from its sweep), so the dashboard can link it.
-      ...(it.payload.url ? { url: it.payload.url } : {}),
-      taskId: it.task.id,
-      batchId,
-      status: "failed",
-      error,
-      usage,
-    });
+    recordFailedRun(ctx, it, batchId, error, usage);
     return { status: "failed", error };
   }
 }
@@ -696,17 +719,7 @@ async function runBatch(
         const error = `the model's answer for ${it.key} was unusable twice: ${first}; then ${parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer"}`;
         out.set(it.task.id, { status: "failed", error });
         report.issues.push({ key: it.key, verdict: "failed", note: error });
-        ctx.store.runs.record({
-          repo: ctx.repoName,
-          kind: "analysis",
-          ref: it.key,
-          ...(it.payload.url ? { url: it.payload.url } : {}),
-          taskId: it.task.id,
-          batchId,
-          status: "failed",
-          error,
-          usage: r.usage,
-        });
+        recordFailedRun(ctx, it, batchId, error, r.usage);
       }
     } catch (e) {
       stop = stopOf(e);
