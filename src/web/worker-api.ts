@@ -56,17 +56,32 @@ export const claimBodySchema = z.object({
   leaseSeconds: z.number().int().min(30).max(3600).default(600),
 });
 
+/** The sizes the app takes in a runner's records; the runner clips to them before sending. */
+export const RECORD_LIMITS = {
+  batches: 100,
+  runs: 500,
+  analyses: 500,
+  url: 2000,
+  type: 40,
+  provider: 40,
+  model: 120,
+  status: 20,
+  ref: 200,
+  message: 4000,
+  key: 200,
+  hash: 128,
+  plan: 20_000,
+  files: 200,
+  file: 400,
+} as const;
+const L = RECORD_LIMITS;
+
 const webUrl = z
   .string()
-  .max(2000)
+  .max(L.url)
   .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "an http(s) URL");
 const text = (max: number) => z.string().max(max);
-const usageFields = {
-  promptTokens: z.number().int().min(0),
-  cachedTokens: z.number().int().min(0),
-  completionTokens: z.number().int().min(0),
-  costUsd: z.number().min(0).max(10_000),
-};
+const usageFields = usageSchema.shape;
 const time = z.number().int().min(0);
 
 /**
@@ -80,53 +95,53 @@ export const recordsSchema = z.object({
     .array(
       z.object({
         localId: z.number().int().positive(),
-        type: text(40),
-        provider: text(40).nullable(),
-        model: text(120).nullable(),
-        status: text(20),
+        type: text(L.type),
+        provider: text(L.provider).nullable(),
+        model: text(L.model).nullable(),
+        status: text(L.status),
         items: z.number().int().min(0).max(10_000),
         ...usageFields,
-        error: text(4000).nullable(),
+        error: text(L.message).nullable(),
         startedAt: time,
         finishedAt: time.nullable(),
       }),
     )
-    .max(100)
+    .max(L.batches)
     .default([]),
   runs: z
     .array(
       z.object({
         kind: z.enum(RUN_KINDS),
-        ref: text(200).nullable(),
+        ref: text(L.ref).nullable(),
         url: webUrl.nullable(),
         taskId: z.number().int().positive().nullable(),
         localBatchId: z.number().int().positive().nullable(),
         status: z.enum(RUN_STATUSES),
-        summary: text(4000).nullable(),
-        error: text(4000).nullable(),
+        summary: text(L.message).nullable(),
+        error: text(L.message).nullable(),
         ...usageFields,
         startedAt: time,
         finishedAt: time.nullable(),
       }),
     )
-    .max(500)
+    .max(L.runs)
     .default([]),
   analyses: z
     .array(
       z.object({
-        key: text(200).min(1),
+        key: text(L.key).min(1),
         source: z.enum(["github", "linear"]),
-        contentHash: text(128).min(1),
+        contentHash: text(L.hash).min(1),
         shouldFix: z.boolean(),
         complexity: z.enum(["low", "medium", "high"]),
-        plan: text(20_000),
-        affectedFiles: z.array(text(400)).max(200),
+        plan: text(L.plan),
+        affectedFiles: z.array(text(L.file)).max(L.files),
         localBatchId: z.number().int().positive().nullable(),
         analysedAt: time,
         commentUrl: webUrl.nullable(),
       }),
     )
-    .max(500)
+    .max(L.analyses)
     .default([]),
 });
 export type WireRecords = z.input<typeof recordsSchema>;

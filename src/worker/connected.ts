@@ -4,7 +4,7 @@ import type { Usage } from "../store/spend.js";
 import type { Task, TaskType } from "../store/tasks.js";
 import type { Store } from "../store/index.js";
 import type { ClaimResponse, WireRecords } from "../web/worker-api.js";
-import { claimResponseSchema } from "../web/worker-api.js";
+import { RECORD_LIMITS as L, claimResponseSchema } from "../web/worker-api.js";
 import type { RunSummary } from "./runner.js";
 import type { RunOnceOptions } from "./standalone.js";
 import { RunError, passAndSummarize, prepareRun, selectProcessors } from "./standalone.js";
@@ -354,7 +354,7 @@ const recordMarks = (store: Store): RecordMarks => ({
 const clip = (s: string | null, max: number): string | null =>
   s === null || s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 const httpUrl = (u: string | null): string | null =>
-  u !== null && /^https?:\/\//i.test(u) && u.length <= 2000 ? u : null;
+  u !== null && /^https?:\/\//i.test(u) && u.length <= L.url ? u : null;
 
 /** What the processors recorded in the local store since `m`, for the app (ids mapped to its tasks). */
 function recordsSince(
@@ -362,38 +362,33 @@ function recordsSince(
   m: RecordMarks,
   remoteIds: Map<number, number[]>,
 ): WireRecords | undefined {
-  const usage = (u: {
-    promptTokens: number;
-    cachedTokens: number;
-    completionTokens: number;
-    costUsd: number;
-  }) => ({
+  const usage = (u: Usage): Usage => ({
     promptTokens: u.promptTokens,
     cachedTokens: u.cachedTokens,
     completionTokens: u.completionTokens,
     costUsd: u.costUsd,
   });
-  const batches = store.batches.after(m.batchId).map((b) => ({
+  const batches = store.batches.after(m.batchId, L.batches).map((b) => ({
     localId: b.id,
-    type: b.type,
-    provider: b.provider,
-    model: b.model,
-    status: clip(b.status, 20) ?? "",
+    type: clip(b.type, L.type) ?? "",
+    provider: clip(b.provider, L.provider),
+    model: clip(b.model, L.model),
+    status: clip(b.status, L.status) ?? "",
     items: b.items,
     ...usage(b),
-    error: clip(b.error, 4000),
+    error: clip(b.error, L.message),
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,
   }));
-  const runs = store.runs.after(m.runId).map((r) => ({
+  const runs = store.runs.after(m.runId, L.runs).map((r) => ({
     kind: r.kind,
-    ref: clip(r.ref, 200),
+    ref: clip(r.ref, L.ref),
     url: httpUrl(r.url),
     taskId: r.taskId === null ? null : (remoteIds.get(r.taskId)?.[0] ?? null),
     localBatchId: r.batchId,
     status: r.status,
-    summary: clip(r.summary, 4000),
-    error: clip(r.error, 4000),
+    summary: clip(r.summary, L.message),
+    error: clip(r.error, L.message),
     ...usage(r),
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
@@ -401,15 +396,15 @@ function recordsSince(
   const analyses = store.analyses
     .list(undefined, 10_000)
     .filter((a) => m.analyses.get(a.key) !== a.analysedAt)
-    .slice(0, 500)
+    .slice(0, L.analyses)
     .map((a) => ({
       key: a.key,
       source: a.source,
       contentHash: a.contentHash,
       shouldFix: a.shouldFix,
       complexity: a.complexity,
-      plan: clip(a.plan, 20_000) ?? "",
-      affectedFiles: a.affectedFiles.slice(0, 200).map((f) => clip(f, 400) ?? ""),
+      plan: clip(a.plan, L.plan) ?? "",
+      affectedFiles: a.affectedFiles.slice(0, L.files).map((f) => clip(f, L.file) ?? ""),
       localBatchId: a.batchId,
       analysedAt: a.analysedAt,
       commentUrl: httpUrl(a.commentUrl),
