@@ -4,7 +4,7 @@
  * chromium is installed) the page from navigation to its first full render.
  * Prints a table and writes bench/results/dashboard.json. Run: npx tsx bench/dashboard.ts
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -12,6 +12,7 @@ import { silentLogger } from "../src/log.js";
 import { openSqlite } from "../src/store/db.js";
 import { createStore } from "../src/store/index.js";
 import type { RunKind } from "../src/store/runs.js";
+import { HAVE_CHROMIUM, openChromium } from "../test/helpers/chromium.js";
 import { serveWeb, TOKEN } from "../test/web/serve.js";
 
 const RUNS = 100_000;
@@ -81,23 +82,9 @@ for (const path of calls) {
 }
 
 let pageLoad: { coldMs: number; warmP50Ms: number } | null = null;
-if (existsSync("/usr/bin/chromium")) {
-  const { chromium } = await import("playwright-core");
-  const profile = mkdtempSync(join(tmpdir(), "bg-bench-chromium-"));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
+if (HAVE_CHROMIUM) {
+  const browser = await openChromium("bench-dashboard");
+  const { page } = browser;
   await page.goto(`${served.url}/bg`);
   await page.evaluate((t) => sessionStorage.setItem("bg-agent.adminToken", t), TOKEN);
   const times: number[] = [];
@@ -109,8 +96,7 @@ if (existsSync("/usr/bin/chromium")) {
     );
     times.push(performance.now() - s);
   }
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
   const warm = times.slice(1).sort((a, b) => a - b);
   pageLoad = { coldMs: times[0]!, warmP50Ms: warm[Math.floor(warm.length / 2)]! };
   rows.push({
