@@ -82,14 +82,14 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
   const contentHash = issueContentHash(issue.title, issue.body);
   const outcome = deps.store.tx(() => {
     rememberRepo(deps.store, t);
-    if (
-      deps.store.analyses.isCurrent(key, contentHash) &&
-      !deps.store.tasks.open(t.repo, "tech_debt_analysis", source)
-    ) {
+    const analysed = deps.store.analyses.analysedHash(key);
+    if (analysed === contentHash && !deps.store.tasks.open(t.repo, "tech_debt_analysis", source)) {
       return "analysed";
     }
-    // A fix planned for the old text is no longer approvable; the new analysis proposes again.
-    deps.store.proposals.expireStale(t.repo, "fix", source, contentHash);
+    // Analysed at other text: the fix planned for it is no longer approvable, and the new
+    // analysis proposes again. (No analysis, no plan: nothing to expire, no write.)
+    if (analysed !== undefined && analysed !== contentHash)
+      deps.store.proposals.expireStale(t.repo, "fix", source, contentHash);
     return deps.store.tasks.enqueue({
       repo: t.repo,
       type: "tech_debt_analysis",

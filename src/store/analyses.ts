@@ -83,13 +83,16 @@ export class AnalysisStore {
     return r ? toAnalysis(r) : undefined;
   }
 
+  /** The content hash the item was last analysed at, or undefined if it never was. */
+  analysedHash(key: string): string | undefined {
+    const r = this.db.prepare("SELECT content_hash FROM analyses WHERE key = ?").get(key) as
+      { content_hash: string } | undefined;
+    return r?.content_hash;
+  }
+
   /** True when this exact content was analysed already. */
   isCurrent(key: string, contentHash: string): boolean {
-    return (
-      this.db
-        .prepare("SELECT 1 FROM analyses WHERE key = ? AND content_hash = ?")
-        .get(key, contentHash) !== undefined
-    );
+    return this.analysedHash(key) === contentHash;
   }
 
   list(repo?: string, limit = 100): Analysis[] {
