@@ -220,6 +220,9 @@ async function onError(
   if (a.e instanceof PausedError) {
     if (runId !== null)
       ctx.store.runs.finish(runId, "preempted", { error: a.e.state.reason, usage }, now);
+    // The schedule is due again then too: a runner's queue ends with its run, its schedules do not.
+    if (!a.manual && !dry && (s.nextRunAt === null || s.nextRunAt > a.e.retryAt))
+      ctx.store.schedules.update(s.id, { nextRunAt: a.e.retryAt }, now);
     log.info(
       { retryAt: new Date(a.e.retryAt).toISOString(), why: a.e.state.reason },
       "task preempted",
