@@ -295,3 +295,94 @@ describe("bg-agent run --once: human activity from GitHub", () => {
     expect(scope.pendingMocks()).toEqual([]);
   });
 });
+
+describe("bg-agent run --once: preemption", () => {
+  it("a person comments while a prompt task is between tool calls (injected once): it stops after that call, is preempted (not failed), and completes on a later quiet run", async () => {
+    const ws = workspace(
+      "tasks:\n  - name: review\n    prompt: Look at the open pull requests.\n    every: 1d\n    tools: [list_pull_requests]\n    notify: never\n",
+    );
+    const toolTurn = {
+      role: "assistant" as const,
+      content: null,
+      refusal: null,
+      tool_calls: [1, 2].map((n) => ({
+        id: `call_${n}`,
+        type: "function" as const,
+        function: { name: "list_pull_requests", arguments: '{"state":"open"}' },
+      })),
+    };
+
+    // Run 1, quiet for hours: the task starts; during its first tool call alice comments.
+    const seen: Seen = { events: [], comments: [comment({ at: T0 - 3 * HOUR })] };
+    const first = github(seen, null, { activity: 0, other: [] });
+    let pullsListed = 0;
+    first.scope
+      .get("/repos/octo/demo/pulls")
+      .query(true)
+      .reply(() => {
+        pullsListed++;
+        seen.comments = [comment({ at: Date.now(), issue: 5 })];
+        return [200, [{ number: 9, title: "wip", state: "open", user: human }]];
+      });
+    const llm1 = fakeLlm([() => toolTurn]);
+    const r1 = await cli(
+      ["run", "--once", "--mode", "tasks", "--json"],
+      ws,
+      { createLlm: () => llm1 },
+      { BG_ACTIVITY_RECHECK_SECONDS: "0" },
+    );
+    expect(r1.code).toBe(0);
+    const s1 = JSON.parse(r1.stdout) as RunSummary;
+    // One LLM call, one of its two tool calls; no second LLM call.
+    expect(llm1.calls).toHaveLength(1);
+    expect(pullsListed).toBe(1);
+    expect(s1.failed).toEqual([]);
+    expect(s1.items).toEqual([
+      expect.objectContaining({
+        type: "prompt_task",
+        item: "schedule:review",
+        outcome: "retry",
+        detail: expect.stringMatching(
+          /^preempted: .*people are active \(@alice commented on #5, 0s ago — LLM work waits until 12:05 UTC\)/,
+        ),
+      }),
+    ]);
+    const state1 = readState<HistoryState>(first.out.written)!.schedules.review!;
+    // Not a failure: nothing toward the auto-pause; due again when the window ends.
+    expect(state1).toMatchObject({
+      status: "active",
+      consecutiveFailures: 0,
+      runCount: 0,
+      nextRunAt: T0 + 5 * MIN,
+    });
+    expect(unmatched).toEqual([]);
+    expect(first.scope.pendingMocks()).toEqual([]);
+    nock.cleanAll();
+
+    // Run 2, ten minutes later: quiet again. The task runs to the end, once.
+    vi.setSystemTime(T0 + 10 * MIN);
+    const second = github(
+      { events: [], comments: [comment({ at: T0, issue: 5 })] },
+      first.out.written,
+      { activity: 0, other: [] },
+    );
+    const llm2 = fakeLlm(["One PR is open: #9."]);
+    const r2 = await cli(["run", "--once", "--mode", "tasks", "--json"], ws, {
+      createLlm: () => llm2,
+    });
+    expect(r2.code).toBe(0);
+    const s2 = JSON.parse(r2.stdout) as RunSummary;
+    expect(llm2.calls).toHaveLength(1);
+    expect(s2.items).toEqual([
+      expect.objectContaining({ item: "schedule:review", outcome: "done" }),
+    ]);
+    expect(readState<HistoryState>(second.out.written)!.schedules.review).toMatchObject({
+      status: "active",
+      consecutiveFailures: 0,
+      runCount: 1,
+      lastRunAt: T0 + 10 * MIN,
+    });
+    expect(unmatched).toEqual([]);
+    expect(second.scope.pendingMocks()).toEqual([]);
+  });
+});
