@@ -65,7 +65,7 @@ interface Requests {
  * GitHub for one run: the repository, the activity read (persisted: as often as the run reads),
  * the `/bg` commands scan (none), the dashboard issue #7 (`body`, or none yet) and its update.
  */
-function github(seen: Seen, body: string | null, req: Requests) {
+function github(seen: Seen, body: string | null, req: Requests, commands: unknown[] = []) {
   nock(API)
     .persist()
     .get("/repos/octo/demo/events")
@@ -88,7 +88,7 @@ function github(seen: Seen, body: string | null, req: Requests) {
     .get("/repos/octo/demo/issues")
     .query((q) => q.labels === "bg:dashboard")
     .reply(200, body === null ? [] : [dashboardIssue(7, body)]);
-  nockComments(scope);
+  nockComments(scope, commands);
   const out = { written: body ?? "" };
   if (body === null) {
     scope
@@ -384,5 +384,40 @@ describe("bg-agent run --once: preemption", () => {
     });
     expect(unmatched).toEqual([]);
     expect(second.scope.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("bg-agent run --once: /bg status", () => {
+  it("answers with who did what and until when LLM work waits", async () => {
+    const status = {
+      ...comment({ at: T0 - 2 * MIN, body: "/bg status" }),
+      id: 55,
+      html_url: "https://github.com/octo/demo/issues/12#issuecomment-55",
+    };
+    const seen: Seen = { events: [], comments: [status] };
+    // The scan for commands lists the same comment.
+    const { scope } = github(seen, null, { activity: 0, other: [] }, [status]);
+    const replies: string[] = [];
+    scope
+      .post("/repos/octo/demo/issues/comments/55/reactions")
+      .reply(201, { id: 1, content: "eyes" })
+      .get("/repos/octo/demo/issues/12/comments")
+      .query(true)
+      .reply(200, [])
+      .post("/repos/octo/demo/issues/12/comments", (b: { body: string }) => {
+        replies.push(b.body);
+        return true;
+      })
+      .reply(201, { id: 56, html_url: "https://github.com/octo/demo/issues/12#issuecomment-56" });
+    const r = await cli(["run", "--once", "--mode", "tasks"], workspace("tech_debt: {}\n"), {
+      createLlm: () => fakeLlm([]),
+    });
+    expect(r.code).toBe(0);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toContain(
+      "**People are active.** Last human activity: @\u200dalice commented on #12, 2m ago — LLM work waits until 12:03 UTC.",
+    );
+    expect(unmatched).toEqual([]);
+    expect(scope.pendingMocks()).toEqual([]);
   });
 });
