@@ -136,8 +136,6 @@ export interface ActivityReader {
   refresh(): Promise<void>;
   /** The latest human activity seen by any read of this run. */
   seen(): SeenActivity | null;
-  /** Requests made so far (for tests and the summary's notes). */
-  readonly reads: number;
 }
 
 export interface ActivityReaderOptions {
@@ -172,13 +170,11 @@ export function githubActivityReader(o: ActivityReaderOptions): ActivityReader {
   let lastReadAt = Number.NEGATIVE_INFINITY;
   let eventsOff = false;
   let latest: SeenActivity | null = null;
-  let reads = 0;
   const human = (u: { login: string; type?: string | undefined } | null): u is { login: string } =>
     !!u && isHumanLogin(u, self);
 
   async function events(): Promise<SeenActivity | null> {
     if (eventsOff) return null;
-    reads++;
     try {
       const { data } = await o.octokit.rest.activity.listRepoEvents({ ...o.ref, per_page: 100 });
       let best: SeenActivity | null = null;
@@ -204,7 +200,6 @@ export function githubActivityReader(o: ActivityReaderOptions): ActivityReader {
   }
 
   async function comments(): Promise<SeenActivity | null> {
-    reads++;
     const { data } = await o.octokit.rest.issues.listCommentsForRepo({
       ...o.ref,
       sort: "updated",
@@ -226,7 +221,6 @@ export function githubActivityReader(o: ActivityReaderOptions): ActivityReader {
 
   /** Without the events API: issues and PRs opened, review comments. */
   async function timestamps(): Promise<SeenActivity | null> {
-    reads += 2;
     const [issues, reviews] = await Promise.all([
       o.octokit.rest.issues.listForRepo({
         ...o.ref,
@@ -263,22 +257,29 @@ export function githubActivityReader(o: ActivityReaderOptions): ActivityReader {
     return best;
   }
 
-  async function read(): Promise<void> {
-    let best: SeenActivity | null = null;
+  /** One source's latest human activity; a failure other than the events API's 403/404 is said once. */
+  async function attempt(
+    what: string,
+    source: () => Promise<SeenActivity | null>,
+  ): Promise<SeenActivity | null> {
     try {
-      best = later(best, await events());
-      best = later(best, await comments());
-      if (eventsOff) best = later(best, await timestamps());
+      return await source();
     } catch (e) {
       warnOnce(
-        "read",
-        `Could not read human activity from GitHub for ${o.repo} (${errInline(e, 160)}): LLM work is not held back by activity it cannot see.`,
+        what,
+        `Could not read ${what} from GitHub for ${o.repo} (${errInline(e, 160)}): LLM work is not held back by activity it cannot see there.`,
       );
+      return null;
     }
+  }
+
+  async function read(): Promise<void> {
+    let best = await attempt("the repository's events", events);
+    best = later(best, await attempt("the repository's comments", comments));
+    if (eventsOff) best = later(best, await attempt("issue and review timestamps", timestamps));
     if (!best) return;
     // Never in the future (a runner's clock behind GitHub's).
-    const at = Math.min(best.at, now());
-    const seen = { ...best, at };
+    const seen = { ...best, at: Math.min(best.at, now()) };
     latest = later(latest, seen);
     o.store.activity.recordHuman(o.repo, seen.login, seen.at);
   }
@@ -291,8 +292,5 @@ export function githubActivityReader(o: ActivityReaderOptions): ActivityReader {
       await read();
     },
     seen: () => latest,
-    get reads() {
-      return reads;
-    },
   };
 }
