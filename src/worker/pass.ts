@@ -134,11 +134,11 @@ async function runRepo(
       // pause that arrived) since the pass started stop new work here; unclaimed tasks stay queued.
       if (i > 0 && p.type !== "command") {
         if (p.usesLlm) await env.refreshActivity?.(repoName);
-        const now = pauseState(ctx, p);
-        if (now && !(now.kind === "activity" && requested)) {
-          log.info({ type: p.type, why: now.reason }, "stopping: the repository must wait now");
-          summary.skipped = now.reason;
-          if (now.kind !== "activity") break;
+        const waits = pauseState(ctx, p);
+        if (waits && !(waits.kind === "activity" && requested)) {
+          log.info({ type: p.type, why: waits.reason }, "stopping: the repository must wait now");
+          summary.skipped = waits.reason;
+          if (waits.kind !== "activity") break;
           requested = true;
         }
       }

@@ -58,7 +58,6 @@ function workspace(yaml: string): string {
 
 interface Requests {
   activity: number;
-  other: string[];
 }
 
 /**
@@ -141,7 +140,7 @@ afterEach(() => {
 
 describe("bg-agent run --once: human activity from GitHub", () => {
   it("a human comment 2 minutes ago: no LLM call, and the output says people are active, who, what and until when", async () => {
-    const req: Requests = { activity: 0, other: [] };
+    const req: Requests = { activity: 0 };
     const seen: Seen = {
       // Newer, but bots: the Action's own token user and another app.
       events: [
@@ -185,7 +184,7 @@ describe("bg-agent run --once: human activity from GitHub", () => {
   });
 
   it("the latest human activity 3 hours ago: the labelled issues are analysed", async () => {
-    const req: Requests = { activity: 0, other: [] };
+    const req: Requests = { activity: 0 };
     const seen: Seen = {
       events: [
         {
@@ -227,7 +226,7 @@ describe("bg-agent run --once: human activity from GitHub", () => {
       "tasks:\n  - name: tidy\n    prompt: Look for stale branches.\n    idle: { minutes: 30 }\n    notify: never\n",
     );
     const run = async (lastComment: number, body: string | null) => {
-      const req: Requests = { activity: 0, other: [] };
+      const req: Requests = { activity: 0 };
       const { scope, out } = github(
         { events: [], comments: [comment({ at: lastComment })] },
         body,
@@ -267,7 +266,7 @@ describe("bg-agent run --once: human activity from GitHub", () => {
   });
 
   it("events API 403 (injected on every read): falls back to comment and issue timestamps and says so once", async () => {
-    const req: Requests = { activity: 0, other: [] };
+    const req: Requests = { activity: 0 };
     const seen: Seen = { events: [], comments: [], eventsStatus: 403 };
     const { scope } = github(seen, null, req);
     scope
@@ -314,7 +313,7 @@ describe("bg-agent run --once: preemption", () => {
 
     // Run 1, quiet for hours: the task starts; during its first tool call alice comments.
     const seen: Seen = { events: [], comments: [comment({ at: T0 - 3 * HOUR })] };
-    const first = github(seen, null, { activity: 0, other: [] });
+    const first = github(seen, null, { activity: 0 });
     let pullsListed = 0;
     first.scope
       .get("/repos/octo/demo/pulls")
@@ -364,7 +363,7 @@ describe("bg-agent run --once: preemption", () => {
     const second = github(
       { events: [], comments: [comment({ at: T0, issue: 5 })] },
       first.out.written,
-      { activity: 0, other: [] },
+      { activity: 0 },
     );
     const llm2 = fakeLlm(["One PR is open: #9."]);
     const r2 = await cli(["run", "--once", "--mode", "tasks", "--json"], ws, {
@@ -396,7 +395,7 @@ describe("bg-agent run --once: /bg status", () => {
     };
     const seen: Seen = { events: [], comments: [status] };
     // The scan for commands lists the same comment.
-    const { scope } = github(seen, null, { activity: 0, other: [] }, [status]);
+    const { scope } = github(seen, null, { activity: 0 }, [status]);
     const replies: string[] = [];
     scope
       .post("/repos/octo/demo/issues/comments/55/reactions")
