@@ -36,6 +36,7 @@ Environment:
   GITHUB_WORKSPACE    the checked-out repository (default: the working directory)
   BG_LLM_PROVIDER, BG_LLM_MODEL, BG_LLM_API_KEY, BG_LLM_BASE_URL   the LLM (no key: LLM work is skipped)
   LINEAR_API_KEY, BG_LINEAR_API_URL                               Linear
+  BG_ACTIVITY_RECHECK_SECONDS  how often a run re-reads human activity from GitHub (default 60)
   BG_DB_PATH          the app's SQLite database (migrate, status)
   LOG_LEVEL           debug | info | warn | error (default info); logs go to stderr
 
@@ -77,6 +78,12 @@ const envSchema = z.object({
     .default("info"),
   LINEAR_API_KEY: z.string().optional(),
   BG_LINEAR_API_URL: z.string().url("BG_LINEAR_API_URL must be a URL").optional(),
+  BG_ACTIVITY_RECHECK_SECONDS: z.coerce
+    .number({ message: "BG_ACTIVITY_RECHECK_SECONDS must be a number of seconds" })
+    .int("BG_ACTIVITY_RECHECK_SECONDS must be a whole number of seconds")
+    .min(0, "BG_ACTIVITY_RECHECK_SECONDS must be 0 or more")
+    .max(3600, "BG_ACTIVITY_RECHECK_SECONDS must be at most 3600")
+    .optional(),
 });
 
 function readCliEnv(env: NodeJS.ProcessEnv) {
@@ -228,6 +235,9 @@ async function runCommand(
     workspace: e.GITHUB_WORKSPACE ?? process.cwd(),
     ...(f.maxCostUsd !== undefined ? { runCapUsd: f.maxCostUsd } : {}),
     owner: `cli:${process.pid}`,
+    ...(e.BG_ACTIVITY_RECHECK_SECONDS !== undefined
+      ? { activityRecheckMs: e.BG_ACTIVITY_RECHECK_SECONDS * 1000 }
+      : {}),
   };
   let summary: RunSummary;
   try {

@@ -12,6 +12,8 @@ export const RUN_STATUSES = [
   "waiting",
   "changed",
   "unchanged",
+  /** Stopped before its next LLM call because people became active (or a pause arrived); runs again later. */
+  "preempted",
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 

@@ -11,7 +11,7 @@ import type {
   WorkerEnv,
 } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
-import { REQUESTED_PRIORITY, pauseState } from "./pause.js";
+import { REQUESTED_PRIORITY, checkBeforeLlm, pauseState } from "./pause.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -111,6 +111,7 @@ async function runRepo(
     (p): p is Processor => !!p,
   );
   for (const p of ordered) {
+    if (p.usesLlm) await env.refreshActivity?.(repoName);
     const pause = pauseState(ctx, p);
     // People active: only what a person explicitly asked for (priority >= REQUESTED_PRIORITY) runs.
     const requestedOnly = pause?.kind === "activity";
@@ -127,7 +128,20 @@ async function runRepo(
       }
     }
     const maxBatches = opts.maxBatches ?? 50;
+    let requested = requestedOnly;
     for (let i = 0; i < maxBatches; i++) {
+      // Re-checked before every batch, not once per pass: people who became active (or a manual
+      // pause that arrived) since the pass started stop new work here; unclaimed tasks stay queued.
+      if (i > 0 && p.type !== "command") {
+        if (p.usesLlm) await env.refreshActivity?.(repoName);
+        const waits = pauseState(ctx, p);
+        if (waits && !(waits.kind === "activity" && requested)) {
+          log.info({ type: p.type, why: waits.reason }, "stopping: the repository must wait now");
+          summary.skipped = waits.reason;
+          if (waits.kind !== "activity") break;
+          requested = true;
+        }
+      }
       const size = Math.max(1, p.batchSize(ctx.config));
       const tasks = env.store.tasks.claim({
         owner: env.owner,
@@ -135,10 +149,15 @@ async function runRepo(
         limit: size,
         repo: repoName,
         types: [p.type],
-        ...(requestedOnly ? { minPriority: REQUESTED_PRIORITY } : {}),
+        ...(requested ? { minPriority: REQUESTED_PRIORITY } : {}),
       });
       if (!tasks.length) break;
-      const outcomes = await processBatch(env, p, ctx, tasks, opts.leaseMs ?? 10 * 60_000);
+      const minPriority = Math.min(...tasks.map((t) => t.priority));
+      const batchCtx: ProcessorContext = {
+        ...ctx,
+        beforeLlm: () => checkBeforeLlm(ctx, p, minPriority),
+      };
+      const outcomes = await processBatch(env, p, batchCtx, tasks, opts.leaseMs ?? 10 * 60_000);
       for (const t of tasks) {
         const o = outcomes.get(t.id) ?? {
           status: "failed",

@@ -52,6 +52,8 @@ export interface RunSummary {
   /** Problems with the run itself, beyond single tasks (shown as error annotations). */
   errors: string[];
   dashboard: { number: number; url: string } | null;
+  /** The latest human activity the run saw on GitHub (who, what, when), if any. */
+  activity?: { login: string; what: string; at: number } | null;
 }
 
 export function emptySummary(o: {

@@ -23,7 +23,9 @@ import type { Store } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import type { CommandCollector } from "./command-scan.js";
 import { collectCommands as defaultCollector } from "./command-scan.js";
+import { githubActivityReader } from "./github-activity.js";
 import { runPass } from "./pass.js";
+import { lastHumanActivity } from "./pause.js";
 import type { LoadedConfig } from "./run-config.js";
 import { loadRunConfig } from "./run-config.js";
 import type { BatchHooks, RunSummary } from "./runner.js";
@@ -73,6 +75,11 @@ export interface RunOnceOptions {
   /** A link to this run (the workflow run page), shown in the dashboard. */
   runUrl?: string;
   now?: () => number;
+  /**
+   * At most one read of GitHub for human activity per this interval within the run (default
+   * 60 s): the check before every LLM call reuses the last read in between.
+   */
+  activityRecheckMs?: number;
 }
 
 export interface StandaloneOptions extends RunOnceOptions {
@@ -174,6 +181,21 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
     ...(o.runCapUsd !== undefined ? { runCapUsd: o.runCapUsd } : {}),
     owner: o.owner ?? `runner:${process.pid}`,
   };
+  // No webhook tells a runner that people are at work: it reads what GitHub records, now and
+  // again (at most every activityRecheckMs) before LLM calls.
+  const activity = githubActivityReader({
+    octokit: o.octokit,
+    ref,
+    repo: o.repo,
+    store,
+    log: o.log,
+    warn: (m) => summary.notes.push(m),
+    ...(o.activityRecheckMs !== undefined ? { intervalMs: o.activityRecheckMs } : {}),
+    now,
+  });
+  env.refreshActivity = () => activity.refresh();
+  env.activitySeen = () => activity.seen();
+  await activity.refresh();
   return { ref, store, config, env, summary, meter, stopLlm };
 }
 
@@ -219,6 +241,18 @@ export async function passAndSummarize(
   });
   summarizePass(run.summary, pass, captured.outcomes, run.store);
   addUsage(run.summary, run.meter.totals);
+  const config = run.config.result.ok ? run.config.result.config : defaultConfig();
+  const seen = run.env.activitySeen?.(o.repo) ?? null;
+  const line = lastHumanActivity(
+    { store: run.store, repoName: o.repo, config, env: run.env },
+    Date.now(),
+  );
+  run.summary.activity = seen;
+  run.summary.notes.push(
+    line
+      ? `Last human activity: ${line}.`
+      : "No human activity seen in the repository's recent events and comments.",
+  );
 }
 
 /**

@@ -52,6 +52,14 @@ export interface WorkerEnv {
    * open instead of queuing a fix that no later run would see.
    */
   fixesHeldBack?: string;
+  /**
+   * Runners (standalone, connected): re-reads the repository's last human activity from GitHub
+   * into the store, at most once per its interval (cheap to call often). The app has none: its
+   * store is fed by webhooks.
+   */
+  refreshActivity?: (repo: string) => Promise<void>;
+  /** Runners: what the last read of GitHub saw (who, what, when), for `/bg status`. */
+  activitySeen?: (repo: string) => { login: string; what: string; at: number } | null;
 }
 
 export interface ProcessorContext {
@@ -64,6 +72,11 @@ export interface ProcessorContext {
   store: Store;
   log: Logger;
   env: WorkerEnv;
+  /**
+   * Set by the pass for each batch: the check before every LLM call (people active, a manual
+   * pause). Throws PausedError (src/worker/pause.ts) when the work must wait.
+   */
+  beforeLlm?: () => Promise<void>;
 }
 
 export type TaskOutcome =

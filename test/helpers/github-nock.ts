@@ -2,9 +2,34 @@ import type nock from "nock";
 
 export const API = "https://api.github.com";
 
-/** The calls every run makes first: the repository (token check) and the config file (missing: defaults). */
+/**
+ * A runner's read of human activity: the repository's events and its newest comments (no
+ * `since`: the command scan's listing has one). None unless given. Optional, so a run that stops
+ * before reading leaves no pending mock.
+ */
+export function nockActivity(
+  scope: nock.Scope,
+  o: { events?: unknown[]; comments?: unknown[]; eventsStatus?: number } = {},
+  repo = "octo/demo",
+): nock.Scope {
+  return scope
+    .get(`/repos/${repo}/events`)
+    .query(true)
+    .optionally()
+    .reply(o.eventsStatus ?? 200, o.eventsStatus ? { message: "Not Found" } : (o.events ?? []))
+    .get(`/repos/${repo}/issues/comments`)
+    .query((q) => q.sort === "updated" && q.since === undefined)
+    .optionally()
+    .reply(200, o.comments ?? []);
+}
+
+/**
+ * The calls every run makes first: the repository (token check), the config file (missing:
+ * defaults), and (optional) the read of human activity, which sees none.
+ */
 export function nockRepoAndNoConfig(scope: nock.Scope, repo = "octo/demo"): nock.Scope {
   const [owner] = repo.split("/");
+  nockActivity(scope, {}, repo);
   return scope
     .get(`/repos/${repo}`)
     .reply(200, { full_name: repo, default_branch: "main" })

@@ -141,6 +141,8 @@ export function statefulGitHub(
         if (path === base)
           return [200, { full_name: repo, default_branch: "main", node_id: "R_1" }];
         if (route("/branches/main")) return [200, { name: "main", commit: { sha: HEAD_SHA } }];
+        // A runner's read of human activity: the comments below stand for it; no other events.
+        if (route("/events") || route("/pulls/comments")) return [200, []];
         if (route("/issues")) {
           const labels = (u.searchParams.get("labels") ?? "").split(",").filter(Boolean);
           const state = u.searchParams.get("state") ?? "open";

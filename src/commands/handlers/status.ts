@@ -1,6 +1,7 @@
 import { sanitizeInline } from "../../report/sanitize.js";
 import type { TaskStatus, TaskType } from "../../store/tasks.js";
 import { formatDuration } from "../../util/duration.js";
+import { lastHumanActivity } from "../../worker/pause.js";
 import type { Command } from "../types.js";
 import type { Handler } from "./types.js";
 
@@ -30,17 +31,19 @@ export const status: Handler<Extract<Command, { name: "status" }>> = async (call
 
   const windowMin = config.activity.pause_when_active_minutes;
   const a = store.activity.get(repoName);
+  // Who, what (runners read it from GitHub), when, and until when LLM work waits.
+  const seen = lastHumanActivity(ctx, now);
+  const line = seen ? sanitizeInline(seen, 200) : null;
   if (
     windowMin > 0 &&
     store.activity.isActive(repoName, windowMin * 60_000, now) &&
     a.lastHumanAt !== null
   ) {
-    out.push(
-      `**People are active** (last activity ${ago(now, a.lastHumanAt)}): LLM work waits until ${windowMin} min pass quietly.`,
-    );
+    out.push(`**People are active.** Last human activity: ${line}.`);
   } else {
-    const last = a.lastHumanAt !== null ? ` (last human activity ${ago(now, a.lastHumanAt)})` : "";
-    out.push(`**No one active** in the last ${windowMin} min${last}.`);
+    out.push(
+      `**No one active** in the last ${windowMin} min${line ? ` (last human activity: ${line})` : ""}.`,
+    );
   }
 
   // Queue by type and status.

@@ -10,6 +10,7 @@ import { batchApiWanted, createBatchApi } from "../../llm/openai-batch.js";
 import { priceFor } from "../../llm/pricing.js";
 import type { Llm } from "../../llm/types.js";
 import { BudgetExceededError, LlmUnavailableError } from "../../llm/types.js";
+import { PausedError } from "../../worker/pause.js";
 import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
 import { publishCheckRun } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
@@ -48,7 +49,9 @@ export interface Item {
 }
 
 export type Stop =
-  { kind: "budget"; err: BudgetExceededError } | { kind: "unavailable"; message: string };
+  | { kind: "budget"; err: BudgetExceededError }
+  | { kind: "unavailable"; message: string }
+  | { kind: "paused"; err: PausedError };
 
 /** What this run reported so far per repository, so each check run update covers the whole run. */
 export interface RunReport {
@@ -285,6 +288,8 @@ export function deferOutcome(stop: Stop, now = Date.now()): TaskOutcome {
       reason: `budget stop: ${e.message}; waits until ${e.retryAt ? new Date(e.retryAt).toISOString() : "the next run"}`,
     };
   }
+  if (stop.kind === "paused")
+    return { status: "retry", at: stop.err.retryAt, reason: stop.err.message };
   return {
     status: "retry",
     at: now + UNAVAILABLE_RETRY_MS,
@@ -297,12 +302,16 @@ export const stopOf = (e: unknown): Stop | null =>
     ? { kind: "budget", err: e }
     : e instanceof LlmUnavailableError
       ? { kind: "unavailable", message: e.message }
-      : null;
+      : e instanceof PausedError
+        ? { kind: "paused", err: e }
+        : null;
 
 export const stopNote = (s: Stop): string =>
   s.kind === "budget"
     ? `Budget stop: ${s.err.message}. The remaining issues wait until ${s.err.retryAt ? new Date(s.err.retryAt).toISOString() : "the next run"}; none is marked done.`
-    : `LLM unavailable: ${s.message}`;
+    : s.kind === "paused"
+      ? `Paused mid-run: ${s.err.state.reason}. The remaining issues wait; none is marked done.`
+      : `LLM unavailable: ${s.message}`;
 
 export async function publishRun(ctx: ProcessorContext, model: string): Promise<void> {
   if (ctx.env.dryRun) return;

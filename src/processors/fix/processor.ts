@@ -5,6 +5,7 @@ import { z } from "zod";
 import { llmFor } from "../../llm/for-context.js";
 import type { Llm } from "../../llm/types.js";
 import { BudgetExceededError } from "../../llm/types.js";
+import { PausedError } from "../../worker/pause.js";
 import { upsertComment } from "../../report/comments.js";
 import type { Proposal } from "../../store/proposals.js";
 import type { Usage } from "../../store/spend.js";
@@ -212,6 +213,11 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
       log,
     });
   } catch (e) {
+    // People became active (or a pause arrived) between two rounds: the fix starts over later.
+    if (e instanceof PausedError) {
+      log.info({ why: e.state.reason }, "fix waits: the repository must wait now");
+      return { status: "retry", at: e.retryAt, reason: e.message };
+    }
     if (e instanceof BudgetExceededError) {
       log.warn({ err: e }, "fix waits for the budget");
       // Calls already made are on the record; a fix that could not start adds no row.

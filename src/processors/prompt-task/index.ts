@@ -10,6 +10,7 @@ import type { Schedule } from "../../store/schedules.js";
 import type { Usage } from "../../store/spend.js";
 import type { Task } from "../../store/tasks.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
+import { PausedError } from "../../worker/pause.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../worker/types.js";
 import type { Report } from "./report.js";
 import { postReport, resultHash } from "./report.js";
@@ -129,7 +130,11 @@ async function processOne(
       { name, prompt: spec.prompt, tools: spec.tools, repoName: ctx.repoName },
       { octokit: ctx.octokit, repo: ctx.repo, signal: controller.signal },
       usage,
-      { maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS, signal: controller.signal },
+      {
+        maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
+        signal: controller.signal,
+        ...(ctx.beforeLlm ? { checkpoint: ctx.beforeLlm } : {}),
+      },
     );
     clearTimeout(timer);
     const hash = resultHash(result.text);
@@ -210,6 +215,20 @@ async function onError(
   const { s, spec, runId, usage, log } = a;
   const now = Date.now();
   const dry = ctx.env.dryRun;
+  // People became active (or a manual pause arrived) while it ran: it stopped after its current
+  // tool call. Preempted, not failed: no failure counted, it runs again when the repository is quiet.
+  if (a.e instanceof PausedError) {
+    if (runId !== null)
+      ctx.store.runs.finish(runId, "preempted", { error: a.e.state.reason, usage }, now);
+    // The schedule is due again then too: a runner's queue ends with its run, its schedules do not.
+    if (!a.manual && !dry && (s.nextRunAt === null || s.nextRunAt > a.e.retryAt))
+      ctx.store.schedules.update(s.id, { nextRunAt: a.e.retryAt }, now);
+    log.info(
+      { retryAt: new Date(a.e.retryAt).toISOString(), why: a.e.state.reason },
+      "task preempted",
+    );
+    return { status: "retry", at: a.e.retryAt, reason: `preempted: ${a.e.state.reason}` };
+  }
   // Out of budget (or no LLM configured): not the task's fault, so no failure is counted.
   if (a.e instanceof BudgetExceededError || a.e instanceof LlmUnavailableError) {
     const at =

@@ -65,7 +65,12 @@ export async function runPromptLoop(
   run: PromptRun,
   deps: ToolDeps,
   usage: Usage,
-  opts: { maxTurns?: number; signal?: AbortSignal } = {},
+  opts: {
+    maxTurns?: number;
+    signal?: AbortSignal;
+    /** Between tool calls: throws to stop the run after the call that just ended (preemption). */
+    checkpoint?: () => Promise<void>;
+  } = {},
 ): Promise<PromptRunResult> {
   const maxTurns = Math.max(1, opts.maxTurns ?? DEFAULT_MAX_TURNS);
   const tools = toolsFor(run.tools);
@@ -117,6 +122,8 @@ export async function runPromptLoop(
             };
       toolCalls.push({ name: out.name, ok: out.ok });
       messages.push({ role: "tool", tool_call_id: call.id, content: out.output });
+      // The next LLM call checks again itself; between two tool calls of a turn, check here.
+      if (i < calls.length - 1) await opts.checkpoint?.();
     }
   }
   throw new Error(`the model did not give an answer within ${maxTurns} turns`); // not reached
