@@ -12,7 +12,7 @@ import { actionEnv } from "../helpers/action-env.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { fakeProcessors } from "../helpers/fake-processors.js";
 import { API, dashboardIssue, nockComments, nockRepoAndNoConfig } from "../helpers/github-nock.js";
-import { serveRoutes, testIssuer } from "../helpers/oidc.js";
+import { DEMO_REPO_ID, serveRoutes, testIssuer, workflowClaims } from "../helpers/oidc.js";
 import { memoryStore } from "../helpers/store.js";
 
 const usage = { promptTokens: 1000, cachedTokens: 600, completionTokens: 50, costUsd: 0.003 };
@@ -186,9 +186,9 @@ describe("the Action in connected mode", () => {
     issuer: Awaited<ReturnType<typeof testIssuer>>;
     close(): Promise<void>;
   }> {
-    const issuer = await testIssuer({ repository: "octo/demo", run_id: "4242", run_attempt: "1" });
+    const issuer = await testIssuer(workflowClaims("octo/demo", "4242"));
     const store = await memoryStore();
-    store.repos.upsert({ fullName: "octo/demo" });
+    store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
     const server = await serveRoutes(
       createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl }),
     );

@@ -36,6 +36,35 @@ export async function serveRoutes(routes: Route[]): Promise<TestServer> {
   };
 }
 
+/** The id the tests' stores give octo/demo (and a runner's token names in `repository_id`). */
+export const DEMO_REPO_ID = 4711;
+
+/**
+ * The claims of a token from the run the app accepts as a worker: the configured workflow
+ * (`.github/workflows/bg-agent.yml`) on the default branch (`main`), started by the schedule.
+ * `over` replaces any of them (e.g. `{ ref: "refs/heads/evil" }`).
+ */
+export function workflowClaims(
+  repository = "octo/demo",
+  run_id = "100",
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const ref = "refs/heads/main";
+  const workflow = `${repository}/.github/workflows/bg-agent.yml@${ref}`;
+  return {
+    repository,
+    repository_id: String(repository === "octo/demo" ? DEMO_REPO_ID : DEMO_REPO_ID + 1),
+    run_id,
+    run_attempt: "1",
+    ref,
+    workflow_ref: workflow,
+    job_workflow_ref: workflow,
+    event_name: "schedule",
+    actor: "octocat",
+    ...over,
+  };
+}
+
 export interface TestIssuer extends TestServer {
   jwksUrl: URL;
   /** What a runner's ACTIONS_ID_TOKEN_REQUEST_URL points at: answers `{ value: <token> }`. */
@@ -53,7 +82,7 @@ export interface TestIssuer extends TestServer {
  * token endpoint like the one core.getIDToken calls in a runner.
  */
 export async function testIssuer(
-  claims: Record<string, unknown> = { repository: "octo/demo", run_id: "100", run_attempt: "1" },
+  claims: Record<string, unknown> = workflowClaims(),
 ): Promise<TestIssuer> {
   const { publicKey, privateKey } = await generateKeyPair("RS256");
   const jwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
