@@ -10,6 +10,7 @@ import { openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import { linearFor } from "../worker/linear-gateway.js";
 import type { RunSummary } from "../worker/runner.js";
+import { parseExtendsAllow } from "../config/extends.js";
 import { RunError, runStandalone } from "../worker/standalone.js";
 import type { StandaloneOptions } from "../worker/standalone.js";
 import type { Processor, ProcessorContext } from "../worker/types.js";
@@ -77,6 +78,17 @@ const envSchema = z.object({
     .default("info"),
   LINEAR_API_KEY: z.string().optional(),
   BG_LINEAR_API_URL: z.string().url("BG_LINEAR_API_URL must be a URL").optional(),
+  BG_CONFIG_EXTENDS_ALLOW: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseExtendsAllow(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 function readCliEnv(env: NodeJS.ProcessEnv) {
@@ -226,6 +238,7 @@ async function runCommand(
     ...(overrides.processors ? { processors: overrides.processors } : {}),
     ...(linear ? { linear } : {}),
     workspace: e.GITHUB_WORKSPACE ?? process.cwd(),
+    configExtendsAllow: e.BG_CONFIG_EXTENDS_ALLOW,
     ...(f.maxCostUsd !== undefined ? { runCapUsd: f.maxCostUsd } : {}),
     owner: `cli:${process.pid}`,
   };
