@@ -108,7 +108,7 @@ async function readFile(octokit: GitHubClient, s: Source): Promise<Record<string
 
 /**
  * A repository's config as Probot's `context.config` assembles it (its own file, else its
- * owner's `.github` repository's; then each `_extends` base, the nearer file's keys winning),
+ * owner's `.github` repository's; then each `_extends` base, deep-merged: see deepMerge),
  * with two rules Probot lacks: every file is read from its repository's default branch, and
  * `_extends` may name only repositories of the same owner, or owners/repositories in `allow` —
  * at every step of the chain. A refused source throws ConfigSourceError (path `_extends`).
@@ -165,5 +165,28 @@ export async function readConfigChain(
     at = next;
     current = base;
   }
-  return Object.assign({}, ...layers.reverse()) as Record<string, unknown>;
+  return layers.reverse().reduce<Record<string, unknown>>((acc, l) => deepMerge(acc, l), {});
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Probot's merge of config layers (the `deepmerge` module's defaults): mappings merged key by
+ * key, lists concatenated (the base's items first), anything else: the nearer file's value.
+ */
+export function deepMerge(base: unknown, over: unknown): Record<string, unknown> {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+    if (isObject(a) && isObject(b)) {
+      const out: Record<string, unknown> = { ...a };
+      for (const [k, v] of Object.entries(b)) {
+        if (k === "__proto__") continue; // no key of a config file reaches a prototype
+        out[k] = Object.hasOwn(a, k) ? merge(a[k], v) : v;
+      }
+      return out;
+    }
+    return b;
+  };
+  return merge(isObject(base) ? base : {}, over) as Record<string, unknown>;
 }
