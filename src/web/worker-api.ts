@@ -280,6 +280,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
         audience,
         algorithms: ["RS256"],
         clockTolerance: 60,
+        currentDate: new Date(now()),
       });
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success)

@@ -75,6 +75,10 @@ export interface TestIssuer extends TestServer {
   ): Promise<string>;
   /** Claims the token endpoint puts in the tokens it issues (the runner's repository and run). */
   claims: Record<string, unknown>;
+  /** The clock tokens are issued by (iat, exp), when set; real time otherwise. */
+  now: (() => number) | undefined;
+  /** How many tokens the token endpoint issued. */
+  issued: number;
 }
 
 /**
@@ -86,15 +90,27 @@ export async function testIssuer(
 ): Promise<TestIssuer> {
   const { publicKey, privateKey } = await generateKeyPair("RS256");
   const jwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
-  const sign: TestIssuer["sign"] = (c, o = {}) =>
-    new SignJWT(c)
+  const state: { claims: Record<string, unknown>; now?: () => number; issued: number } = {
+    claims,
+    issued: 0,
+  };
+  const sign: TestIssuer["sign"] = (c, o = {}) => {
+    const jwt = new SignJWT(c)
       .setProtectedHeader({ alg: "RS256", kid: "test-key" })
       .setIssuer(o.issuer ?? GITHUB_OIDC_ISSUER)
-      .setAudience(o.audience ?? "bg-agent")
-      .setIssuedAt()
-      .setExpirationTime(o.expiresIn ?? "5m")
+      .setAudience(o.audience ?? "bg-agent");
+    if (!state.now)
+      return jwt
+        .setIssuedAt()
+        .setExpirationTime(o.expiresIn ?? "5m")
+        .sign(privateKey);
+    // On the test's clock: iat now, exp five minutes later (GitHub's tokens are as short).
+    const iat = Math.floor(state.now() / 1000);
+    return jwt
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 300)
       .sign(privateKey);
-  const state = { claims };
+  };
   const route: Route = async (req, res, url) => {
     if (url.pathname === "/.well-known/jwks") {
       res
@@ -107,6 +123,7 @@ export async function testIssuer(
         res.writeHead(401).end("{}");
         return true;
       }
+      state.issued++;
       const value = await sign(state.claims, {
         audience: url.searchParams.get("audience") ?? "none",
       });
@@ -126,6 +143,16 @@ export async function testIssuer(
     },
     set claims(c) {
       state.claims = c;
+    },
+    get now() {
+      return state.now;
+    },
+    set now(f) {
+      if (f) state.now = f;
+      else delete state.now;
+    },
+    get issued() {
+      return state.issued;
     },
   };
 }
