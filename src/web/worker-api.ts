@@ -29,6 +29,8 @@ export interface WorkerApiDeps {
   audience?: string | string[];
   issuer?: string;
   now?: () => number;
+  /** The clock tokens' `exp` is checked against (tests); real time by default. */
+  tokenClock?: () => number;
 }
 
 /** The claims bg-agent relies on in a GitHub Actions OIDC token. */
@@ -280,7 +282,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
         audience,
         algorithms: ["RS256"],
         clockTolerance: 60,
-        currentDate: new Date(now()),
+        ...(deps.tokenClock ? { currentDate: new Date(deps.tokenClock()) } : {}),
       });
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success)

@@ -44,6 +44,7 @@ async function app(claims: Record<string, unknown>): Promise<{
       log: silentLogger,
       jwks: issuer.jwksUrl,
       now: () => (clock.now === 0 ? Date.now() : clock.now),
+      tokenClock: () => (clock.now === 0 ? Date.now() : clock.now),
     }),
   );
   return {
@@ -105,12 +106,15 @@ describe("connected runners and provenance", () => {
     srv.issuer.now = () => srv.clock.now;
     const ids = [1, 2].map(
       (n) =>
-        srv.store.tasks.enqueue({
-          repo: "octo/demo",
-          type: "automerge",
-          source: `pr:${n}`,
-          payload: { pr: n },
-        }).task.id,
+        srv.store.tasks.enqueue(
+          {
+            repo: "octo/demo",
+            type: "automerge",
+            source: `pr:${n}`,
+            payload: { pr: n },
+          },
+          srv.clock.now,
+        ).task.id,
     );
     let processed = 0;
     const slow: Processor = {
