@@ -136,7 +136,7 @@ export async function readConfigChain(
     layers.push(rest);
     if (ext === undefined || ext === null) break;
     const m = typeof ext === "string" ? EXTENDS.exec(ext.trim()) : null;
-    if (!m)
+    if (!m || /^\.+$/.test(m[2]!) || (m[3] ?? "").split("/").includes(".."))
       throw new ConfigSourceError(
         "_extends",
         `_extends: ${JSON.stringify(ext)} in ${where(at)} is not [owner/]repo[:path.yml]`,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { deepMerge, extendsAllowed, parseExtendsAllow } from "../../src/config/extends.js";
+import {
+  deepMerge,
+  extendsAllowed,
+  parseExtendsAllow,
+  readConfigChain,
+} from "../../src/config/extends.js";
 import { readEnv } from "../../src/env.js";
 
 describe("BG_CONFIG_EXTENDS_ALLOW", () => {
@@ -45,5 +50,18 @@ describe("merging config layers", () => {
     const merged = deepMerge({ a: 0 }, evil);
     expect(merged).toEqual({ a: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("_extends values", () => {
+  it("refuses a repository named . or .. and a path climbing out with ..", async () => {
+    for (const ext of ["..", "octo/..", "demo:../../secret.yml"]) {
+      const octokit = {
+        request: () => Promise.resolve({ data: `_extends: "${ext}"\n`, headers: {} }),
+      } as unknown as Parameters<typeof readConfigChain>[0];
+      await expect(
+        readConfigChain(octokit, { owner: "octo", repo: "demo" }, ".github/bg-agent.yml"),
+      ).rejects.toThrow(/is not \[owner\/\]repo\[:path\.yml\]/);
+    }
   });
 });
