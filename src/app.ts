@@ -1,7 +1,11 @@
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { Context } from "probot";
 import type { Probot } from "probot";
+import type { ExtendsAllow } from "./config/extends.js";
+import { readConfigChain } from "./config/extends.js";
+import { CONFIG_PATH } from "./config/load.js";
 import type { GitHubClient } from "./integrations/github.js";
+import { parseRepo } from "./integrations/github.js";
 import { lazyChild } from "./log.js";
 import type { Logger } from "./log.js";
 import type { ConfigResult } from "./config/load.js";
@@ -36,6 +40,8 @@ export interface AppDeps {
   log?: Logger;
   /** Asks the in-process worker loop for a pass soon. */
   wake?: () => void;
+  /** BG_CONFIG_EXTENDS_ALLOW: other owners (or owner/repo) `_extends` may name. */
+  configExtendsAllow?: ExtendsAllow;
 }
 
 /** A delivery as handlers see it: Probot's Context, built on first use (see createApp). */
@@ -80,7 +86,14 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
           store: deps.store,
           log,
           repo,
-          read: () => context.config("bg-agent.yml"),
+          // Not context.config: that follows `_extends` to any owner, with the installation token.
+          read: async () =>
+            readConfigChain(
+              await context.octokit(),
+              parseRepo(repo),
+              CONFIG_PATH,
+              deps.configExtendsAllow ?? [],
+            ),
           report: async (result) =>
             reportConfig(
               { octokit: await context.octokit(), store: deps.store, log },

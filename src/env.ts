@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseExtendsAllow } from "./config/extends.js";
 
 /** bg-agent's own environment (Probot's APP_ID, PRIVATE_KEY, WEBHOOK_SECRET... are read by Probot). */
 const envSchema = z.object({
@@ -30,6 +31,21 @@ const envSchema = z.object({
     )
     .optional(),
   BG_SESSION_HOURS: z.coerce.number().min(0.25).max(168).default(8),
+  /**
+   * Owners (acme) or repositories (acme/base), comma-separated, whose config files a
+   * repository's `_extends` may name besides its own owner's (docs/configuration.md).
+   */
+  BG_CONFIG_EXTENDS_ALLOW: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseExtendsAllow(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 const checkedSchema = envSchema.superRefine((e, ctx) => {

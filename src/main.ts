@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const receiver = createApp({
     store,
     identity,
+    configExtendsAllow: env.BG_CONFIG_EXTENDS_ALLOW,
     wake: () => void loop?.wake().catch((e: unknown) => log.warn({ err: e }, "worker pass failed")),
   })(probot);
 

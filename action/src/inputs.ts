@@ -1,5 +1,6 @@
 import * as core from "@actions/core";
 import { z } from "zod";
+import { parseExtendsAllow } from "../../src/config/extends.js";
 import { MODES } from "../../src/worker/types.js";
 
 const optional = z
@@ -63,6 +64,14 @@ export const inputSchema = z.object({
     .string()
     .transform((s) => s.trim() || "bg-agent")
     .pipe(z.string().max(200)),
+  configExtendsAllow: z.string().transform((v, ctx) => {
+    try {
+      return parseExtendsAllow(v, "config-extends-allow");
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  }),
 });
 export type Inputs = z.infer<typeof inputSchema>;
 
@@ -89,6 +98,7 @@ export function readInputs(): Inputs {
     appUrl: get("app-url"),
     fallback: get("fallback"),
     oidcAudience: get("oidc-audience"),
+    configExtendsAllow: get("config-extends-allow") || (process.env.BG_CONFIG_EXTENDS_ALLOW ?? ""),
   });
   if (!parsed.success) {
     throw new InputError(`Invalid input: ${parsed.error.issues.map((i) => i.message).join("; ")}`);

@@ -102,6 +102,7 @@ async function runOnce(
     ...(linear ? { linear } : {}),
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
     ...(inputs.configPath ? { configPath: inputs.configPath } : {}),
+    configExtendsAllow: inputs.configExtendsAllow,
     ...(inputs.maxCostUsd !== undefined ? { runCapUsd: inputs.maxCostUsd } : {}),
     ...(overrides.processors ? { processors: overrides.processors } : {}),
     owner: `runner:${env.GITHUB_RUN_ID ?? process.pid}:${env.GITHUB_RUN_ATTEMPT ?? "1"}`,

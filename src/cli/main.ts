@@ -10,6 +10,7 @@ import { openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import { linearFor } from "../worker/linear-gateway.js";
 import type { RunSummary } from "../worker/runner.js";
+import { parseExtendsAllow } from "../config/extends.js";
 import { RunError, runStandalone } from "../worker/standalone.js";
 import type { StandaloneOptions } from "../worker/standalone.js";
 import type { Processor, ProcessorContext } from "../worker/types.js";
@@ -84,6 +85,17 @@ const envSchema = z.object({
     .min(0, "BG_ACTIVITY_RECHECK_SECONDS must be 0 or more")
     .max(3600, "BG_ACTIVITY_RECHECK_SECONDS must be at most 3600")
     .optional(),
+  BG_CONFIG_EXTENDS_ALLOW: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseExtendsAllow(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 function readCliEnv(env: NodeJS.ProcessEnv) {
@@ -233,6 +245,7 @@ async function runCommand(
     ...(overrides.processors ? { processors: overrides.processors } : {}),
     ...(linear ? { linear } : {}),
     workspace: e.GITHUB_WORKSPACE ?? process.cwd(),
+    configExtendsAllow: e.BG_CONFIG_EXTENDS_ALLOW,
     ...(f.maxCostUsd !== undefined ? { runCapUsd: f.maxCostUsd } : {}),
     owner: `cli:${process.pid}`,
     ...(e.BG_ACTIVITY_RECHECK_SECONDS !== undefined

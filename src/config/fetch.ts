@@ -1,23 +1,31 @@
-import { config as configPlugin } from "@probot/octokit-plugin-config";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 import type { Store } from "../store/index.js";
+import { hashOf } from "../util/hash.js";
 import { CONFIG_PATH, parseConfig } from "./load.js";
 import type { ConfigResult } from "./load.js";
+import type { ExtendsAllow } from "./extends.js";
+import { ConfigSourceError, readConfigChain } from "./extends.js";
 
 /** How long a cached config is trusted when no push event invalidated it. */
 export const CONFIG_TTL_MS = 5 * 60_000;
 
-/** Loads `.github/bg-agent.yml` from the default branch (with `_extends`), like Probot's context.config. */
-export async function fetchConfig(octokit: GitHubClient, ref: RepoRef): Promise<ConfigResult> {
+/**
+ * Loads `.github/bg-agent.yml` (or `path`) from the default branch, with `_extends` limited to
+ * the repository's owner and `allow` (src/config/extends.ts). A refused source or a broken file
+ * is a failed result naming it; GitHub failing to answer is one too (`(file)`: could not be read).
+ */
+export async function fetchConfig(
+  octokit: GitHubClient,
+  ref: RepoRef,
+  allow: ExtendsAllow = [],
+  path = CONFIG_PATH,
+): Promise<ConfigResult> {
   try {
-    const { config } = await configPlugin(octokit).config.get({
-      owner: ref.owner,
-      repo: ref.repo,
-      path: CONFIG_PATH,
-    });
-    const empty = Object.keys(config).length === 0;
+    const config = await readConfigChain(octokit, ref, path, allow);
+    const empty = config === null || Object.keys(config).length === 0;
     return parseConfig(empty ? null : config);
   } catch (e) {
+    if (e instanceof ConfigSourceError) return sourceProblem(e);
     // A YAML syntax error surfaces here: report it like any other problem.
     return {
       ok: false,
@@ -27,6 +35,17 @@ export async function fetchConfig(octokit: GitHubClient, ref: RepoRef): Promise<
       problems: [{ path: "(file)", message: `could not be read: ${(e as Error).message}` }],
     };
   }
+}
+
+/** A refused `_extends` source or a broken file, as a failed result (hash: its message). */
+export function sourceProblem(e: ConfigSourceError): ConfigResult {
+  return {
+    ok: false,
+    found: true,
+    hash: hashOf({ error: e.message }),
+    raw: null,
+    problems: [{ path: e.path, message: e.message }],
+  };
 }
 
 /**

@@ -182,7 +182,26 @@ export const configSchema = z.object({
       max_per_comment: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
-  worker: z.object({ concurrency: z.number().int().min(1).max(32).default(4) }).prefault({}),
+  worker: z
+    .object({
+      concurrency: z.number().int().min(1).max(32).default(4),
+      workflow: z
+        .string()
+        .regex(
+          /^\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml$/,
+          "a workflow file under .github/workflows/, e.g. .github/workflows/bg-agent.yml",
+        )
+        .default(".github/workflows/bg-agent.yml")
+        .describe(
+          "Connected mode: the only workflow whose runs the app accepts as workers (on the default branch)",
+        ),
+      events: z
+        .array(z.enum(["schedule", "workflow_dispatch", "repository_dispatch", "issue_comment"]))
+        .min(1)
+        .default(["schedule", "workflow_dispatch"])
+        .describe("Connected mode: the workflow events whose runs the app accepts as workers"),
+    })
+    .prefault({}),
   schedule: z.object({ min_interval: duration("min_interval").default("5m") }).prefault({}),
   llm: z
     .object({

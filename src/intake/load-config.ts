@@ -1,4 +1,5 @@
-import { CONFIG_TTL_MS, getRepoConfig } from "../config/fetch.js";
+import { ConfigSourceError } from "../config/extends.js";
+import { CONFIG_TTL_MS, getRepoConfig, sourceProblem } from "../config/fetch.js";
 import { parseConfig } from "../config/load.js";
 import type { ConfigProblem, ConfigResult } from "../config/load.js";
 import { httpStatus } from "../integrations/github.js";
@@ -11,7 +12,10 @@ export interface ConfigLoaderOptions {
   store: Store;
   log: Logger;
   repo: string;
-  /** Reads the merged raw config, null when there is no file: `context.config("bg-agent.yml")` in the app. */
+  /**
+   * Reads the merged raw config, null when there is no file: `readConfigChain` (default branch,
+   * `_extends` within the owner and BG_CONFIG_EXTENDS_ALLOW) in the app.
+   */
   read(): Promise<unknown>;
   /** Sees every result (cached or fresh): reports an invalid file once per hash (config-check.ts). */
   report?(result: ConfigResult): Promise<void>;
@@ -27,6 +31,7 @@ const parsed = (store: Store): Map<string, { hash: string; result: ConfigResult 
 
 /** True for errors that mean "the file is broken" (bad YAML, a directory), not "GitHub did not answer". */
 export function isConfigFileError(e: unknown): boolean {
+  if (e instanceof ConfigSourceError) return true;
   return (
     httpStatus(e) === undefined &&
     /\[@probot\/octokit-plugin-config\]/.test((e as Error)?.message ?? "")
@@ -71,6 +76,7 @@ export function configLoader(
       return parseConfig((await o.read()) ?? null);
     } catch (e) {
       if (!isConfigFileError(e)) throw e;
+      if (e instanceof ConfigSourceError) return sourceProblem(e);
       const message = (e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "");
       return {
         ok: false,

@@ -3,6 +3,7 @@ import type { JWTVerifyGetKey } from "jose";
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from "jose";
 import { z } from "zod";
 import { defaultConfig, parseConfig } from "../config/load.js";
+import type { RepoConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { Task } from "../store/tasks.js";
@@ -10,6 +11,8 @@ import { TASK_TYPES } from "../store/tasks.js";
 import { RUN_KINDS, RUN_STATUSES } from "../store/runs.js";
 import type { Route } from "./http.js";
 import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
+import type { ProvenanceClaims } from "./runner-provenance.js";
+import { checkProvenance, provenanceClaimsSchema } from "./runner-provenance.js";
 
 export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
 export const GITHUB_OIDC_JWKS = new URL(
@@ -26,10 +29,12 @@ export interface WorkerApiDeps {
   audience?: string | string[];
   issuer?: string;
   now?: () => number;
+  /** The clock tokens' `exp` is checked against (tests); real time by default. */
+  tokenClock?: () => number;
 }
 
 /** The claims bg-agent relies on in a GitHub Actions OIDC token. */
-const claimsSchema = z.object({
+const claimsSchema = provenanceClaimsSchema.extend({
   repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/),
   run_id: z.string().regex(/^\d+$/),
   run_attempt: z.string().regex(/^\d+$/).optional(),
@@ -222,7 +227,33 @@ const toWire = (t: Task): WireTask => ({
 export const ownerOf = (c: RunnerClaims, w: string | undefined): string =>
   `gha:${c.repository.toLowerCase()}:${c.run_id}:${c.run_attempt ?? "1"}${w ? `/${w}` : ""}`;
 
-class AuthError extends Error {}
+class AuthError extends Error {
+  /** Claims of a token GitHub did sign but that is no longer valid (expired): audited. */
+  constructor(
+    message: string,
+    readonly signed?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** What the audit keeps of a runner's token: where the run came from. */
+const provenanceOf = (c: Partial<ProvenanceClaims> & Record<string, unknown>): string =>
+  JSON.stringify(
+    Object.fromEntries(
+      [
+        "repository",
+        "repository_id",
+        "ref",
+        "workflow_ref",
+        "job_workflow_ref",
+        "event_name",
+        "run_id",
+        "run_attempt",
+        "actor",
+      ].map((k) => [k, typeof c[k] === "string" ? String(c[k]).slice(0, 300) : null]),
+    ),
+  );
 
 /**
  * The worker API that runners in connected mode call: claim tasks with a lease, extend the lease,
@@ -251,6 +282,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
         audience,
         algorithms: ["RS256"],
         clockTolerance: 60,
+        ...(deps.tokenClock ? { currentDate: new Date(deps.tokenClock()) } : {}),
       });
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success)
@@ -261,7 +293,10 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
     } catch (e) {
       if (e instanceof AuthError) throw e;
       const why = e instanceof joseErrors.JOSEError ? e.code : "unverifiable";
-      throw new AuthError(`the OIDC token was refused (${why}): ${(e as Error).message}`);
+      // An expired token passed the signature check: GitHub issued it, someone replays it late.
+      const signed =
+        e instanceof joseErrors.JWTExpired ? (e.payload as Record<string, unknown>) : undefined;
+      throw new AuthError(`the OIDC token was refused (${why}): ${(e as Error).message}`, signed);
     }
   }
 
@@ -271,13 +306,48 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
     return !!r && r.installed;
   }
 
-  function budgetOf(repo: string) {
+  /** The repository's cached config (the defaults when it has none or it is invalid). */
+  function configOf(repo: string): RepoConfig {
     const r = deps.store.repos.get(repo);
-    let cfg = defaultConfig();
     if (r?.configJson && r.configValid) {
       const parsed = parseConfig(JSON.parse(r.configJson) as unknown);
-      if (parsed.ok) cfg = parsed.config;
+      if (parsed.ok) return parsed.config;
     }
+    return defaultConfig();
+  }
+
+  /**
+   * Audits a refused runner of an installed repository, once per run attempt, endpoint and
+   * failed claim (a runner retrying in a loop does not fill the audit table). Tokens of
+   * repositories bg-agent is not installed on are only logged: anyone can mint those.
+   */
+  function auditRefusal(
+    claims: Partial<ProvenanceClaims> & Record<string, unknown>,
+    path: string,
+    claim: string,
+    message: string,
+  ): void {
+    const repository = typeof claims.repository === "string" ? claims.repository : "";
+    const row = repository ? deps.store.repos.get(repository) : undefined;
+    if (!row) return;
+    const run = `${String(claims.run_id ?? "?")}:${String(claims.run_attempt ?? "1")}`;
+    const source = `worker-api:${row.fullName.toLowerCase()}:${run}:${path}:${claim}`.slice(0, 300);
+    if (deps.store.audit.bySource(source)) return;
+    deps.store.audit.write({
+      at: now(),
+      actor: `gha:${typeof claims.actor === "string" ? claims.actor : "?"}`,
+      repo: row.fullName,
+      target: path,
+      command: "worker-refused",
+      args: provenanceOf(claims),
+      result: `refused (${claim}): ${message}`.slice(0, 2000),
+      deliveryId: null,
+      source,
+    });
+  }
+
+  function budgetOf(repo: string) {
+    const cfg = configOf(repo);
     const t = now();
     const spentToday = deps.store.spend.today(repo, t);
     const spentMonth = deps.store.spend.month(repo, t);
@@ -307,6 +377,10 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
       try {
         claims = await authenticate(req);
       } catch (e) {
+        if (e instanceof AuthError && e.signed) {
+          auditRefusal(e.signed, path, "exp", e.message);
+          deps.log.warn({ path, error: e.message }, "refused an expired runner token");
+        }
         return sendJson(
           res,
           401,
@@ -320,6 +394,22 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
           res,
           403,
           `bg-agent is not installed on ${claims.repository}: install the app there, or run the Action without app-url`,
+        );
+      }
+      const row = deps.store.repos.get(claims.repository);
+      const verdict = row
+        ? checkProvenance(claims, row, configOf(claims.repository).worker)
+        : ({ ok: false, claim: "repository", message: "unknown repository" } as const);
+      if (!verdict.ok) {
+        auditRefusal(claims, path, verdict.claim, verdict.message);
+        log.warn(
+          { claim: verdict.claim, provenance: provenanceOf(claims) },
+          "refused a runner that is not the configured workflow",
+        );
+        return sendError(
+          res,
+          403,
+          `this run may not work for bg-agent on ${claims.repository}: ${verdict.message}`,
         );
       }
       let raw: unknown;
@@ -393,6 +483,10 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
         );
       }
       const t = now();
+      // No report may take the repository past its budget: the runner checked the remaining
+      // budget (from its claim) before each LLM call, so an honest run never reports more.
+      let allowance = budgetOf(claims.repository).remainingUsd;
+      const capped: { taskId: number; reportedUsd: number; recordedUsd: number }[] = [];
       const results = store.tx(() =>
         body.results.map((r) => {
           const task = store.tasks.get(r.taskId);
@@ -427,7 +521,11 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
               break;
           }
           if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
-            store.spend.add(task.repo, r.usage, t);
+            const costUsd = Math.min(r.usage.costUsd, Math.max(0, allowance));
+            allowance -= costUsd;
+            if (costUsd < r.usage.costUsd)
+              capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
+            store.spend.add(task.repo, { ...r.usage, costUsd }, t);
           }
           return {
             taskId: r.taskId,
@@ -436,6 +534,24 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
           };
         }),
       );
+      if (capped.length) {
+        const reported = capped.reduce((a, c) => a + c.reportedUsd, 0);
+        const recorded = capped.reduce((a, c) => a + c.recordedUsd, 0);
+        store.audit.write({
+          at: t,
+          actor: `gha:${claims.actor ?? "?"}`,
+          repo: store.repos.get(claims.repository)?.fullName ?? claims.repository,
+          target: capped
+            .map((c) => `task:${c.taskId}`)
+            .join(",")
+            .slice(0, 300),
+          command: "worker-spend-capped",
+          args: JSON.stringify({ owner, capped }),
+          result: `capped: the run reported $${reported.toFixed(4)}, more than the budget had left; recorded $${recorded.toFixed(4)}`,
+          deliveryId: null,
+        });
+        log.warn({ owner, capped }, "runner reported more spend than the budget had left: capped");
+      }
       // Records are taken only alongside results the app took: from the runner holding the leases.
       const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
       let kept: ReturnType<typeof keepRecords> | null = null;
@@ -457,6 +573,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
         results,
         ...(kept ? { records: kept } : {}),
         ...(recordsError ? { recordsError } : {}),
+        ...(capped.length ? { spendCapped: capped } : {}),
         budget: budgetOf(claims.repository),
       });
     },

@@ -45,7 +45,9 @@ export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
     log: o.log.child({ name: "worker" }),
     github: async (repo) => (await o.probot.auth(await installationOf(repo))) as GitHubClient,
     config: (repo, octokit) =>
-      getRepoConfig(o.store, repo, () => fetchConfig(octokit, parseRepo(repo))),
+      getRepoConfig(o.store, repo, () =>
+        fetchConfig(octokit, parseRepo(repo), o.env.BG_CONFIG_EXTENDS_ALLOW),
+      ),
     llm: llmSettingsFromEnv(o.processEnv ?? process.env),
     ...(o.env.LINEAR_API_KEY
       ? {

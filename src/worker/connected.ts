@@ -48,20 +48,36 @@ type WireResult = {
   usage?: Usage;
 };
 
+/** A token is replaced when it has less than this left. */
+const TOKEN_REFRESH_MS = 60_000;
+
+/** When a JWT expires (its unverified `exp`), in ms; Infinity when it says nothing. */
+function expiresAt(jwt: string): number {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8"),
+    ) as { exp?: unknown };
+    return typeof payload.exp === "number" ? payload.exp * 1000 : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
 /** One HTTP client for the worker API: JSON in and out, with clear errors. */
 function apiClient(o: ConnectedOptions) {
   const doFetch = o.fetch ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
   const base = o.appUrl.replace(/\/+$/, "");
   let token: string | null = null;
-  return async function call<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+  const send = async (path: string, body: unknown): Promise<Response> => {
+    // A token about to expire is replaced before it is sent: the app audits expired tokens.
+    if (token !== null && expiresAt(token) - Date.now() < TOKEN_REFRESH_MS) token = null;
     token ??= await o.idToken().catch((e: unknown) => {
       throw new RunError(
         `Could not get the runner's OIDC token for connected mode (${(e as Error).message}): give the job \`permissions: id-token: write\`.`,
       );
     });
-    let res: Response;
     try {
-      res = await doFetch(`${base}${path}`, {
+      return await doFetch(`${base}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify(body),
@@ -72,6 +88,16 @@ function apiClient(o: ConnectedOptions) {
       throw new AppUnreachableError(
         `The bg-agent app at ${base} did not answer (${cause?.code ?? cause?.message ?? (e as Error).message}): check app-url, or set fallback: standalone.`,
       );
+    }
+  };
+  return async function call<T>(path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    let res = await send(path, body);
+    if (res.status === 401) {
+      // OIDC tokens are short-lived and a run can outlast one: a 401 did nothing, so ask the
+      // runner for a fresh token and send the call again, once.
+      await res.text().catch(() => "");
+      token = null;
+      res = await send(path, body);
     }
     const text = await res.text();
     if (res.status >= 500) {

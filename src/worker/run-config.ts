@@ -1,16 +1,13 @@
-import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
-import { config as configPlugin } from "@probot/octokit-plugin-config";
-import YAML from "yaml";
+import type { ExtendsAllow } from "../config/extends.js";
 import { fetchConfig } from "../config/fetch.js";
 import type { ConfigResult } from "../config/load.js";
-import { CONFIG_PATH, parseConfig } from "../config/load.js";
+import { CONFIG_PATH } from "../config/load.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 
 export interface LoadedConfig {
   result: ConfigResult;
-  /** Where it came from: the checked-out workspace, the API, or nowhere (defaults). */
-  source: "workspace" | "api" | "defaults";
+  /** Where it came from: the default branch through the API, or nowhere (defaults). */
+  source: "api" | "defaults";
   path: string;
 }
 
@@ -23,51 +20,29 @@ const problem = (path: string, message: string): ConfigResult => ({
 });
 
 /**
- * The run's config: `configPath` (default `.github/bg-agent.yml`) from the checked-out workspace
- * when it is there, else from the default branch through the API (with `_extends`), else the
- * defaults. A workspace file that uses `_extends` is read through the API, which resolves it.
+ * The run's config: `configPath` (default `.github/bg-agent.yml`) from the repository's DEFAULT
+ * branch through the API, with `_extends` limited to the repository's owner and `extendsAllow`,
+ * else the defaults. Never the checked-out workspace: a runner may have checked out a pull
+ * request's head or another branch, whose config (the fix test command, the automerge policy)
+ * is not the owner's.
  */
 export async function loadRunConfig(o: {
   octokit: GitHubClient;
   ref: RepoRef;
-  workspace?: string | undefined;
   configPath?: string | undefined;
+  extendsAllow?: ExtendsAllow | undefined;
 }): Promise<LoadedConfig> {
   const path = (o.configPath?.trim() || CONFIG_PATH).replace(/^\.?\//, "");
-  if (o.workspace) {
-    const file = resolve(o.workspace, path);
-    const rel = relative(resolve(o.workspace), file);
-    if (rel.startsWith("..") || isAbsolute(rel)) {
-      return {
-        result: problem("(file)", `config-path ${path} is outside the workspace`),
-        source: "workspace",
-        path,
-      };
-    }
-    if (existsSync(file)) {
-      let raw: unknown;
-      try {
-        raw = YAML.parse(readFileSync(file, "utf8")) as unknown;
-      } catch (e) {
-        return {
-          result: problem("(file)", `${path} is not valid YAML: ${(e as Error).message}`),
-          source: "workspace",
-          path,
-        };
-      }
-      const extendsOther = raw !== null && typeof raw === "object" && "_extends" in raw;
-      if (!extendsOther) return { result: parseConfig(raw ?? null), source: "workspace", path };
-    }
+  if (path.split("/").some((p) => p === ".." || p === "") || !/\.ya?ml$/i.test(path)) {
+    return {
+      result: problem(
+        "(file)",
+        `config-path ${path} must be a .yml file in the repository (a path like .github/bg-agent.yml)`,
+      ),
+      source: "api",
+      path,
+    };
   }
-  let result: ConfigResult;
-  if (path === CONFIG_PATH) result = await fetchConfig(o.octokit, o.ref);
-  else {
-    try {
-      const { config } = await configPlugin(o.octokit).config.get({ ...o.ref, path });
-      result = parseConfig(Object.keys(config).length === 0 ? null : config);
-    } catch (e) {
-      result = problem("(file)", `could not be read: ${(e as Error).message}`);
-    }
-  }
+  const result = await fetchConfig(o.octokit, o.ref, o.extendsAllow ?? [], path);
   return { result, source: result.found ? "api" : "defaults", path };
 }

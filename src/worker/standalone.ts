@@ -67,6 +67,8 @@ export interface RunOnceOptions {
   workspace?: string;
   /** Default `.github/bg-agent.yml`. */
   configPath?: string;
+  /** Other owners (or owner/repo) the config's `_extends` may name (BG_CONFIG_EXTENDS_ALLOW). */
+  configExtendsAllow?: readonly string[];
   /** A cap on this run's spend on top of the budgets. */
   runCapUsd?: number;
   processors?: readonly Processor[];
@@ -133,8 +135,8 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
   const config = await loadRunConfig({
     octokit: o.octokit,
     ref,
-    workspace: o.workspace,
     configPath: o.configPath,
+    extendsAllow: o.configExtendsAllow,
   });
   const repoConfig = config.result.ok ? config.result.config : defaultConfig();
   const store = createStore(await o.openDb());

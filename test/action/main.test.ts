@@ -11,8 +11,14 @@ import type { ActionRun } from "../helpers/action-env.js";
 import { actionEnv } from "../helpers/action-env.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { fakeProcessors } from "../helpers/fake-processors.js";
-import { API, dashboardIssue, nockComments, nockRepoAndNoConfig } from "../helpers/github-nock.js";
-import { serveRoutes, testIssuer } from "../helpers/oidc.js";
+import {
+  API,
+  dashboardIssue,
+  nockComments,
+  nockConfigFile,
+  nockRepoAndNoConfig,
+} from "../helpers/github-nock.js";
+import { DEMO_REPO_ID, serveRoutes, testIssuer, workflowClaims } from "../helpers/oidc.js";
 import { memoryStore } from "../helpers/store.js";
 
 const usage = { promptTokens: 1000, cachedTokens: 600, completionTokens: 50, costUsd: 0.003 };
@@ -125,15 +131,18 @@ describe("the Action in standalone mode", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
-  it("reads the config from the checked-out workspace and a custom path", async () => {
+  it("reads the config from the default branch at a custom path, never from the checked-out workspace", async () => {
     const a = start({ "config-path": "ci/bg.yml", mode: "analyze", "dry-run": "true" });
+    // The checkout (a pull request's head, say) has its own file: it is not used.
     mkdirSync(join(a.dir, "ci"));
-    writeFileSync(
-      join(a.dir, "ci/bg.yml"),
-      "tech_debt:\n  github:\n    labels: [cleanup]\n  batch_size: 1\n",
-    );
+    writeFileSync(join(a.dir, "ci/bg.yml"), "tech_debt:\n  github:\n    labels: [evil]\n");
     const llm = fakeLlm(['{"ok":true}', '{"ok":true}'], usage);
     const scope = nock(API).get("/repos/octo/demo").reply(200, { default_branch: "main" });
+    nockConfigFile(
+      scope,
+      "tech_debt:\n  github:\n    labels: [cleanup]\n  batch_size: 1\n",
+      "ci/bg.yml",
+    );
     dashboardList(scope, []);
     nockComments(scope);
     scope
@@ -147,7 +156,7 @@ describe("the Action in standalone mode", () => {
     await run({ processors: fakeProcessors(), createLlm: () => llm, githubRetries: false });
 
     expect(a.failed()).toBe(false);
-    expect(llm.calls).toHaveLength(2); // batch_size 1 from the workspace file
+    expect(llm.calls).toHaveLength(2); // batch_size 1 from the default branch's file
     expect(a.outputs().analyzed).toBe("2");
     expect(a.summary()).not.toContain("default configuration");
     expect(a.summary()).toContain("Dry run: nothing was written");
@@ -186,9 +195,9 @@ describe("the Action in connected mode", () => {
     issuer: Awaited<ReturnType<typeof testIssuer>>;
     close(): Promise<void>;
   }> {
-    const issuer = await testIssuer({ repository: "octo/demo", run_id: "4242", run_attempt: "1" });
+    const issuer = await testIssuer(workflowClaims("octo/demo", "4242"));
     const store = await memoryStore();
-    store.repos.upsert({ fullName: "octo/demo" });
+    store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
     const server = await serveRoutes(
       createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl }),
     );

@@ -4,7 +4,7 @@ import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import { createWorkerApiRoutes, GITHUB_OIDC_ISSUER } from "../../src/web/worker-api.js";
 import type { TestIssuer, TestServer } from "../helpers/oidc.js";
-import { serveRoutes, testIssuer } from "../helpers/oidc.js";
+import { DEMO_REPO_ID, serveRoutes, testIssuer, workflowClaims } from "../helpers/oidc.js";
 import { memoryStore } from "../helpers/store.js";
 
 let issuer: TestIssuer;
@@ -28,8 +28,8 @@ interface Api {
 
 async function api(): Promise<Api> {
   const store = await memoryStore();
-  store.repos.upsert({ fullName: "octo/demo" });
-  store.repos.upsert({ fullName: "octo/other" });
+  store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+  store.repos.upsert({ fullName: "octo/other", repoId: DEMO_REPO_ID + 1, defaultBranch: "main" });
   const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
   const server = await serveRoutes(
     createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl, now: () => clock.now }),
@@ -52,8 +52,8 @@ async function api(): Promise<Api> {
   };
 }
 
-const tokenFor = (repository: string, runId = "100") =>
-  issuer.sign({ repository, run_id: runId, run_attempt: "1" });
+const tokenFor = (repository: string, runId = "100", over: Record<string, unknown> = {}) =>
+  issuer.sign(workflowClaims(repository, runId, over));
 const enqueue = (a: Api, repo: string, n: number, at: number) =>
   Array.from(
     { length: n },

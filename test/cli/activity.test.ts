@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
@@ -10,7 +10,7 @@ import type { HistoryState } from "../../src/report/run-history.js";
 import type { RunSummary } from "../../src/worker/runner.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { fakeProcessors } from "../helpers/fake-processors.js";
-import { API, dashboardIssue, nockComments } from "../helpers/github-nock.js";
+import { API, dashboardIssue, nockComments, nockConfigFile } from "../helpers/github-nock.js";
 
 /**
  * The CLI's standalone pass (`bg-agent run --once`) against nock'd GitHub, where the only
@@ -48,13 +48,16 @@ interface Seen {
   eventsStatus?: number;
 }
 
-/** A checked-out repository whose .github/bg-agent.yml is `yaml`. */
+/**
+ * A run's checkout, and `yaml` as the default branch's .github/bg-agent.yml on GitHub (config is
+ * read from the default branch, never from the checkout).
+ */
 function workspace(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), "bg-ws-"));
-  mkdirSync(join(dir, ".github"));
-  writeFileSync(join(dir, ".github/bg-agent.yml"), yaml);
+  configs.set(dir, yaml);
   return dir;
 }
+const configs = new Map<string, string>();
 
 interface Requests {
   activity: number;
@@ -115,6 +118,7 @@ function github(seen: Seen, body: string | null, req: Requests, commands: unknow
 async function cli(argv: string[], ws: string, o: CliOverrides, env: Record<string, string> = {}) {
   let stdout = "";
   let stderr = "";
+  nockConfigFile(nock(API), configs.get(ws) ?? "");
   const code = await main(
     argv,
     { GITHUB_TOKEN: "ghp_test", GITHUB_REPOSITORY: "octo/demo", GITHUB_WORKSPACE: ws, ...env },

@@ -50,7 +50,14 @@ export interface TestApp {
 
 /** The real app (createApp + createServer) on 127.0.0.1:0 with an in-memory store. */
 export async function startTestApp(
-  o: { store?: Store; routes?: Route[]; selfLogin?: string; groupCommit?: GroupCommit } = {},
+  o: {
+    store?: Store;
+    routes?: Route[];
+    selfLogin?: string;
+    groupCommit?: GroupCommit;
+    /** BG_CONFIG_EXTENDS_ALLOW, parsed. */
+    configExtendsAllow?: string[];
+  } = {},
 ): Promise<TestApp> {
   const store = o.store ?? (await memoryStore());
   const probot = testProbot();
@@ -59,6 +66,7 @@ export async function startTestApp(
     store,
     log,
     identity: o.selfLogin ? { login: o.selfLogin } : {},
+    ...(o.configExtendsAllow ? { configExtendsAllow: o.configExtendsAllow } : {}),
   })(probot);
   const server = createServer({
     receiver,

@@ -39,6 +39,19 @@ export function nockRepoAndNoConfig(scope: nock.Scope, repo = "octo/demo"): nock
     .reply(404, { message: "Not Found" });
 }
 
+/** A config file on the default branch (no `ref`), as the contents API serves it raw. */
+export function nockConfigFile(
+  scope: nock.Scope,
+  yaml: string,
+  path = ".github/bg-agent.yml",
+  repo = "octo/demo",
+): nock.Scope {
+  return scope
+    .get(`/repos/${repo}/contents/${encodeURIComponent(path)}`)
+    .query((q) => q.ref === undefined)
+    .reply(200, yaml, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+}
+
 /** A dashboard issue as the API lists it. */
 export const dashboardIssue = (number: number, body: string) => ({
   number,

@@ -47,6 +47,8 @@ export interface StatefulGitHub {
   reactions: { comment: number; content: string }[];
   /** Collaborator permissions by login (anyone else: 404, as GitHub answers for non-collaborators). */
   permissions: Map<string, string>;
+  /** Files on the default branch by path (e.g. `.github/bg-agent.yml`), served raw by the contents API. */
+  files: Map<string, string>;
   requests: Req[];
   unrouted: Req[];
   /** Who bg-agent's writes are authored as. */
@@ -81,6 +83,7 @@ export function statefulGitHub(
     labelsAdded: [],
     reactions: [],
     permissions: new Map(),
+    files: new Map(),
     requests: [],
     unrouted: [],
     self: o.self ?? { login: "github-actions[bot]", type: "Bot" },
@@ -138,6 +141,9 @@ export function statefulGitHub(
       if (method === "POST" && path === "/graphql")
         return [200, { data: { pinIssue: { issue: { number: 1 } } } }];
       if (method === "GET") {
+        // Only the default branch (no ref) has files here.
+        if (route("/contents/(.+)") && !u.searchParams.has("ref") && gh.files.has(m![1]!))
+          return [200, gh.files.get(m![1]!)];
         if (path === base)
           return [200, { full_name: repo, default_branch: "main", node_id: "R_1" }];
         if (route("/branches/main")) return [200, { name: "main", commit: { sha: HEAD_SHA } }];

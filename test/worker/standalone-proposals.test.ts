@@ -63,10 +63,11 @@ let gh: StatefulGitHub;
 beforeEach(() => {
   resetLimiters();
   fx = makeRepo();
-  // The runner's checkout carries the config (read from the workspace, as the Action does).
+  // The runner's checkout carries the config too, but it is read from the default branch.
   mkdirSync(join(fx.checkout, ".github"), { recursive: true });
   writeFileSync(join(fx.checkout, ".github", "bg-agent.yml"), CONFIG);
   gh = statefulGitHub({ issues: [{ ...ISSUE, labels: [...ISSUE.labels] }] });
+  gh.files.set(".github/bg-agent.yml", CONFIG);
   gh.permissions.set("alice", "write");
   gh.permissions.set("mallory", "read");
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
@@ -36,6 +36,11 @@ async function runAt(at: number, ws: string, body: string | null, dryRun = false
   const scope = nock(API)
     .get("/repos/octo/demo")
     .reply(200, { full_name: "octo/demo", default_branch: "main" })
+    // The default branch's config (the same as the checkout's here).
+    .get("/repos/octo/demo/contents/.github%2Fbg-agent.yml")
+    .reply(200, readFileSync(join(ws, ".github/bg-agent.yml"), "utf8"), {
+      "content-type": "application/vnd.github.raw; charset=utf-8",
+    })
     .get("/repos/octo/demo/issues")
     .query((q) => q.labels === "bg:dashboard")
     .reply(200, body === null ? [] : [dashboardIssue(7, body)]);
