@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -380,9 +380,10 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("a test command that hangs is killed at its limit and reported as timed out", async () => {
+    // The pid as /proc shows it: inside the run's PID namespace, process.pid is the namespace's.
     const pidFile = join(fx.root, "hang.pid");
     // Passes on the unchanged tree; hangs once src/math.js is edited.
-    const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', fs.readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
     const { task } = approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
@@ -431,6 +432,28 @@ describe("fix: failures end in a comment, not a PR", () => {
     expect(outcome.status).toBe("failed");
     expect(comment.body).toContain("leaves the repository");
     expect(existsSync(join(fx.tmp, "etc"))).toBe(false);
+    expect(leftovers(fx)).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects a committed link to .github/workflows: the edit through it is refused, nothing pushed", async () => {
+    mkdirSync(join(fx.checkout, ".github/workflows"), { recursive: true });
+    writeFileSync(join(fx.checkout, ".github/workflows/ci.yml"), "on: push\n");
+    symlinkSync(".github/workflows", join(fx.checkout, "ci"));
+    git(fx.checkout, "add", "-A");
+    git(fx.checkout, "-c", "user.name=Dev", "-c", "user.email=d@e", "commit", "-qm", "ci link");
+    git(fx.checkout, "push", "--quiet", "origin", "main");
+    const { task } = approvedFix(store, { affectedFiles: ["src/math.js", "ci/"] });
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome } = await runFix(task, {
+      config: { fix: { test_command: "node test.js", allow_outside_plan: true } },
+      replies: [edits([GOOD_EDIT, { path: "ci/deploy.yml", content: "on: push\njobs: {}\n" }])],
+    });
+    expect(outcome).toMatchObject({ status: "failed", permanent: true });
+    expect(comment.body).toContain("workflow files");
+    expect(fx.branches()).toEqual(["main"]);
     expect(leftovers(fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -571,7 +594,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
 
   it("a test command that already timed out before the change: said so, both runs killed, PR unverified", async () => {
     const pidFile = join(fx.root, "hang.pid");
-    const hang = `node -e "require('fs').appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    const hang = `node -e "require('fs').appendFileSync('${pidFile}', require('fs').readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
     const { task } = approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};

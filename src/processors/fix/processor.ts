@@ -409,7 +409,8 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
 
   const changed = new Map<string, FileChange>(round.changes.map((c) => [c.path, c]));
   let summary = round.summary;
-  await writeChanges(ws.dir, round.changes);
+  const unwritten = await writeChanges(ws.dir, round.changes);
+  if (unwritten) return fail(`the edit was refused: ${unwritten}`);
   const message = `Fix ${issueRef(subject)}: ${subject.title.replace(/\s+/g, " ").slice(0, 120)}`;
   const commit = async () => {
     await ws.git(["add", "--", ...changed.keys()]);
@@ -481,7 +482,9 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
         changed.set(c.path, { ...c, before: prior ? prior.before : c.before });
       }
       if (repair.summary) summary = repair.summary;
-      await writeChanges(ws.dir, repair.changes);
+      const unwrittenRepair = await writeChanges(ws.dir, repair.changes);
+      if (unwrittenRepair)
+        return fail(`the repair was refused: ${unwrittenRepair}`, tail(result.output));
       await commit();
       result = await test(command);
       repaired = true;
