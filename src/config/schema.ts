@@ -153,6 +153,29 @@ export const taskSchema = z
     }
   });
 
+const processorTimeout = (type: string) =>
+  duration(`processor_timeout.${type}`)
+    .refine(
+      (s) => {
+        const ms = parseDuration(s);
+        return ms === undefined || (ms >= 1_000 && ms <= 6 * 3_600_000);
+      },
+      { message: `processor_timeout.${type} must be between 1s and 6h` },
+    )
+    .optional()
+    .describe(
+      `Outer deadline of one ${type} batch; by default a few minutes more than its own limits`,
+    );
+
+/** The outer deadline of one processor call, per task type (src/worker/deadline.ts has the defaults). */
+export const processorTimeoutSchema = z.object({
+  command: processorTimeout("command"),
+  automerge: processorTimeout("automerge"),
+  fix: processorTimeout("fix"),
+  tech_debt_analysis: processorTimeout("tech_debt_analysis"),
+  prompt_task: processorTimeout("prompt_task"),
+});
+
 export const permissionLevels = ["read", "triage", "write", "maintain", "admin"] as const;
 
 export const configSchema = z.object({
@@ -182,7 +205,12 @@ export const configSchema = z.object({
       max_per_comment: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
-  worker: z.object({ concurrency: z.number().int().min(1).max(32).default(4) }).prefault({}),
+  worker: z
+    .object({
+      concurrency: z.number().int().min(1).max(32).default(4),
+      processor_timeout: processorTimeoutSchema.prefault({}),
+    })
+    .prefault({}),
   schedule: z.object({ min_interval: duration("min_interval").default("5m") }).prefault({}),
   llm: z
     .object({

@@ -64,6 +64,11 @@ export interface ProcessorContext {
   store: Store;
   log: Logger;
   env: WorkerEnv;
+  /**
+   * Aborted when the pass gives up on this processor call at its outer deadline
+   * (worker.processor_timeout): stop work (kill child processes) and return.
+   */
+  signal?: AbortSignal;
 }
 
 export type TaskOutcome =

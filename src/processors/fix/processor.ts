@@ -383,7 +383,17 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
 
   const command = cfg.test_command;
   const timeoutMs = parseDuration(cfg.timeout) ?? 600_000;
-  const test = (cmd: string) => runCommand(cmd, { cwd: ws.dir, timeoutMs, env: testEnvironment() });
+  const test = async (cmd: string) => {
+    const r = await runCommand(cmd, {
+      cwd: ws.dir,
+      timeoutMs,
+      env: testEnvironment(),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    // The pass gave up on this fix (its outer deadline): stop here, report and push nothing.
+    if (ctx.signal?.aborted) throw new Error("the fix was given up at its outer deadline");
+    return r;
+  };
 
   // The baseline: the test command on the unchanged tree (the edits are planned, not written
   // yet), so failures that were there before the change are not blamed on it. It runs after the
