@@ -1,4 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -453,6 +460,52 @@ describe("fix: failures end in a comment, not a PR", () => {
     });
     expect(outcome).toMatchObject({ status: "failed", permanent: true });
     expect(comment.body).toContain("workflow files");
+    expect(fx.branches()).toEqual(["main"]);
+    expect(leftovers(fx)).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects a test command that hangs (and a setsid child) past the fix's outer deadline: the pass gives up at the deadline, kills it all, the task is retried later", async () => {
+    const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
+    approvedFix(store);
+    store.tasks.release(
+      store.tasks.list({ type: "fix" }).map((t) => t.id),
+      "test-worker",
+      Date.now() - 1,
+    );
+    nockReads();
+    const env = testEnv(store, {
+      config: {
+        // The test run's own limit (10 minutes) is far away: the outer deadline ends it.
+        fix: { test_command: `setsid sleep ${marker} & sleep ${marker}`, timeout: "10m" },
+        worker: { processor_timeout: { fix: "3s" } },
+      },
+      llm: fakeLlm([edits([GOOD_EDIT])]),
+      workspace: fx.checkout,
+    });
+    const fix = createFixProcessor({ tmpRoot: fx.tmp, remote: async () => ({ url: fx.bare }) });
+
+    const summary = await runPass(env, [fix], { repo: REPO });
+
+    expect(summary.repos[0]!.processed).toEqual([
+      expect.objectContaining({ type: "fix", outcome: "failed" }),
+    ]);
+    // Lost: 0 (the task waits for a retry); done twice: 0 (no PR, no comment, nothing pushed).
+    const [t] = store.tasks.list({ type: "fix" });
+    expect(t).toMatchObject({ status: "pending", attempts: 1 });
+    expect(t!.lastError).toContain("timed out after 3 s");
+    const alive = readdirSync("/proc").filter((n) => {
+      try {
+        return (
+          /^\d+$/.test(n) &&
+          readFileSync(`/proc/${n}/cmdline`, "utf8").includes(marker) &&
+          isRunning(Number(n))
+        );
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
     expect(fx.branches()).toEqual(["main"]);
     expect(leftovers(fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);

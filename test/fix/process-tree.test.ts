@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pidNamespaceArgs } from "../../src/processors/fix/pid-namespace.js";
+import { pidNamespace } from "../../src/processors/fix/pid-namespace.js";
 import { isAlive } from "../../src/processors/fix/process-tree.js";
 import type { RunCommandOptions } from "../../src/processors/fix/run-command.js";
 import { runCommand, testEnvironment } from "../../src/processors/fix/run-command.js";
@@ -10,6 +11,8 @@ import { runCommand, testEnvironment } from "../../src/processors/fix/run-comman
 // Real processes, no mocks: each command starts `sleep` processes with a unique duration (the
 // marker in their argv) and writes the pids of what it started to a file; afterwards /proc must
 // show none of them alive. Lost: a run that never resolves (the test times out). Done twice: n/a.
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
 let marker: string;
@@ -48,7 +51,7 @@ const pidsWritten = (): number[] => {
  */
 const REC = "read p rest < /proc/self/stat; echo $p >> pids;";
 
-const modes: RunCommandOptions["isolation"][] = pidNamespaceArgs()
+const modes: RunCommandOptions["isolation"][] = pidNamespace()
   ? ["auto", "process-tree"]
   : ["process-tree"];
 
@@ -138,7 +141,38 @@ describe.each(modes)("a test command ends by its limit, whatever it spawns (%s)"
 });
 
 describe("isolation", () => {
-  it.runIf(pidNamespaceArgs() !== null)(
+  it.runIf(pidNamespace() !== null)(
+    "injects SIGKILL to the worker process mid-run: no process of its test command survives",
+    async () => {
+      const worker = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "test/fixtures/run-command-child.ts",
+          `setsid sh -c '${REC} exec sleep ${marker}' & ${REC} sleep ${marker}`,
+          dir,
+        ],
+        { stdio: "ignore" },
+      );
+      const exited = new Promise((r) => worker.on("exit", r));
+      try {
+        // Wait until both processes of the command are running.
+        for (let i = 0; i < 600 && pidsWritten().length < 2; i++) await sleep(50);
+        expect(pidsWritten()).toHaveLength(2);
+        expect(survivors().length).toBeGreaterThan(0);
+      } finally {
+        worker.kill("SIGKILL");
+        await exited;
+      }
+      // The kernel tears the namespace down: allow it a moment, then none may be left.
+      for (let i = 0; i < 100 && survivors().length > 0; i++) await sleep(20);
+      expect(survivors()).toEqual([]);
+      expect(pidsWritten().filter(isAlive)).toEqual([]);
+    },
+  );
+
+  it.runIf(pidNamespace() !== null)(
     "uses a PID namespace where the machine allows it",
     async () => {
       const r = await runCommand("true", { cwd: dir, timeoutMs: 10_000, env: testEnvironment() });

@@ -11,11 +11,17 @@ import { spawnSync } from "node:child_process";
  */
 export type Isolation = "pid-namespace" | "process-tree";
 
-let probed: string[] | null | undefined;
+/** A command line prefix: the program and its arguments, before `/bin/sh -c <command>`. */
+export interface Confinement {
+  file: string;
+  args: string[];
+}
 
-const works = (args: string[]): boolean => {
+let probed: Confinement | null | undefined;
+
+const works = (c: Confinement): boolean => {
   try {
-    const r = spawnSync("unshare", [...args, "--", "/bin/sh", "-c", "exit 0"], {
+    const r = spawnSync(c.file, [...c.args, "/bin/sh", "-c", "exit 0"], {
       stdio: "ignore",
       timeout: 5_000,
     });
@@ -26,19 +32,26 @@ const works = (args: string[]): boolean => {
 };
 
 /**
- * The `unshare` arguments that work on this machine (tried once per process: privileged first,
- * then in a user namespace mapping the current user to itself), or null when none does.
+ * How to start a command in its own PID namespace on this machine (tried once per process), or
+ * null when it cannot be done. `unshare --pid --fork --kill-child` privileged first, then in a
+ * user namespace mapping the current user to itself; each under `setpriv --pdeathsig KILL` where
+ * it exists, so `unshare` (and with it the whole namespace) dies with this process, even when this
+ * process is killed with SIGKILL.
  */
-export function pidNamespaceArgs(): string[] | null {
+export function pidNamespace(): Confinement | null {
   if (probed !== undefined) return probed;
   probed = null;
   if (process.platform !== "linux") return probed;
   const base = ["--pid", "--fork", "--kill-child"];
-  for (const args of [base, ["--user", "--map-current-user", ...base]]) {
-    if (works(args)) {
-      probed = args;
-      break;
-    }
-  }
+  const unshares = [base, ["--user", "--map-current-user", ...base]].map((a) => [
+    "unshare",
+    ...a,
+    "--",
+  ]);
+  const candidates: Confinement[] = [
+    ...unshares.map((u) => ({ file: "setpriv", args: ["--pdeathsig", "KILL", "--", ...u] })),
+    ...unshares.map(([file, ...args]) => ({ file: file!, args })),
+  ];
+  probed = candidates.find(works) ?? null;
   return probed;
 }

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Isolation } from "./pid-namespace.js";
-import { pidNamespaceArgs } from "./pid-namespace.js";
+import { pidNamespace } from "./pid-namespace.js";
 import type { TreeIdentity } from "./process-tree.js";
 import { killTree, outputPipes, signalTree } from "./process-tree.js";
 
@@ -57,7 +57,7 @@ export function runCommand(command: string, o: RunCommandOptions): Promise<Comma
   const drainMs = o.drainMs ?? 300;
   const grace = o.killGraceMs ?? 2_000;
   const started = Date.now();
-  const ns = o.isolation === "process-tree" ? null : pidNamespaceArgs();
+  const ns = o.isolation === "process-tree" ? null : pidNamespace();
   const isolation: Isolation = ns ? "pid-namespace" : "process-tree";
   const marker = `${RUN_MARKER_VAR}=${randomUUID()}`;
   return new Promise((resolve) => {
@@ -74,7 +74,7 @@ export function runCommand(command: string, o: RunCommandOptions): Promise<Comma
       timers.push(setTimeout(fn, ms));
     };
     const child = ns
-      ? spawn("unshare", [...ns, "--", "/bin/sh", "-c", command], {
+      ? spawn(ns.file, [...ns.args, "/bin/sh", "-c", command], {
           cwd: o.cwd,
           env: { ...o.env, [RUN_MARKER_VAR]: marker.slice(RUN_MARKER_VAR.length + 1) },
           detached: true,
