@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { git } from "../../src/processors/fix/git.js";
 import { pidNamespace } from "../../src/processors/fix/pid-namespace.js";
 import { isAlive } from "../../src/processors/fix/process-tree.js";
 import type { RunCommandOptions } from "../../src/processors/fix/run-command.js";
@@ -179,4 +180,32 @@ describe("isolation", () => {
       expect(r.isolation).toBe("pid-namespace");
     },
   );
+});
+
+describe("git commands end by their limit too", () => {
+  it("injects a git alias that leaves a setsid child holding the pipes: git() returns at exit, the child is killed", async () => {
+    execFileSync("git", ["init", "--quiet", dir]);
+    const out = await git(
+      [
+        "-c",
+        `alias.leave=!setsid sh -c '${REC} exec sleep ${marker}' & sleep 0.2; echo left`,
+        "leave",
+      ],
+      { cwd: dir, timeoutMs: 60_000 },
+    );
+    expect(out.trim()).toBe("left");
+    expect(pidsWritten()).toHaveLength(1);
+    expect(survivors()).toEqual([]);
+  });
+
+  it("injects a git command that hangs: killed at its limit with what it started, an error says so", async () => {
+    execFileSync("git", ["init", "--quiet", dir]);
+    await expect(
+      git(["-c", `alias.hang=!setsid sleep ${marker} & sleep ${marker}`, "hang"], {
+        cwd: dir,
+        timeoutMs: 500,
+      }),
+    ).rejects.toThrow(/timed out after/);
+    expect(survivors()).toEqual([]);
+  });
 });

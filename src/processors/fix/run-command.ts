@@ -2,8 +2,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Isolation } from "./pid-namespace.js";
 import { pidNamespace } from "./pid-namespace.js";
-import type { TreeIdentity } from "./process-tree.js";
-import { killTree, outputPipes, signalTree } from "./process-tree.js";
+import { supervise } from "./supervise.js";
 
 export interface CommandResult {
   /** Exit code, or null when killed by a signal. */
@@ -52,101 +51,50 @@ export const RUN_MARKER_VAR = "BG_AGENT_RUN";
  * The tree is found through /proc: the session and group, the marker, holders of the output pipes,
  * and descendants by parent pid; each is stopped before it is killed, so none forks a survivor.
  */
-export function runCommand(command: string, o: RunCommandOptions): Promise<CommandResult> {
+export async function runCommand(command: string, o: RunCommandOptions): Promise<CommandResult> {
   const keep = o.keepChars ?? 64_000;
-  const drainMs = o.drainMs ?? 300;
-  const grace = o.killGraceMs ?? 2_000;
   const started = Date.now();
   const ns = o.isolation === "process-tree" ? null : pidNamespace();
   const isolation: Isolation = ns ? "pid-namespace" : "process-tree";
-  const marker = `${RUN_MARKER_VAR}=${randomUUID()}`;
-  return new Promise((resolve) => {
-    let output = "";
-    const append = (chunk: Buffer): void => {
-      output += chunk.toString("utf8");
-      if (output.length > keep * 2) output = output.slice(-keep);
-    };
-    let timedOut = false;
-    let aborted = false;
-    let done = false;
-    const timers: NodeJS.Timeout[] = [];
-    const later = (ms: number, fn: () => void): void => {
-      timers.push(setTimeout(fn, ms));
-    };
-    const child = ns
-      ? spawn(ns.file, [...ns.args, "/bin/sh", "-c", command], {
-          cwd: o.cwd,
-          env: { ...o.env, [RUN_MARKER_VAR]: marker.slice(RUN_MARKER_VAR.length + 1) },
-          detached: true,
-          stdio: ["ignore", "pipe", "pipe"],
-        })
-      : spawn(command, {
-          cwd: o.cwd,
-          env: { ...o.env, [RUN_MARKER_VAR]: marker.slice(RUN_MARKER_VAR.length + 1) },
-          shell: true,
-          detached: true,
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-    const tree: TreeIdentity | undefined =
-      child.pid === undefined
-        ? undefined
-        : { root: child.pid, envMarker: marker, pipes: outputPipes(child.pid) };
-    child.stdout.on("data", append);
-    child.stderr.on("data", append);
-    let exit: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
-    let closed = false;
-    let draining = false;
-    const finish = (extra = ""): void => {
-      if (done) return;
-      done = true;
-      timers.forEach(clearTimeout);
-      o.signal?.removeEventListener("abort", onAbort);
-      // A leftover we could not kill (another user's, say) must not keep this process waiting.
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({
-        code: exit.code,
-        signal: exit.signal,
-        timedOut,
-        ...(aborted ? { aborted } : {}),
-        output: (output + extra).slice(-keep),
-        durationMs: Date.now() - started,
-        isolation,
+  const token = randomUUID();
+  const env = { ...o.env, [RUN_MARKER_VAR]: token };
+  const child = ns
+    ? spawn(ns.file, [...ns.args, "/bin/sh", "-c", command], {
+        cwd: o.cwd,
+        env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+    : spawn(command, {
+        cwd: o.cwd,
+        env,
+        shell: true,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
       });
-    };
-    /** Kill everything that is left, then give the output a moment to drain. */
-    const end = async (): Promise<void> => {
-      if (tree) await killTree(tree);
-      if (done) return;
-      if (closed) return finish();
-      draining = true;
-      later(drainMs, () => finish());
-    };
-    const stop = (): void => {
-      if (tree) signalTree(tree, "SIGTERM");
-      later(grace, () => void end());
-    };
-    function onAbort(): void {
-      aborted = true;
-      timedOut = true;
-      void end();
-    }
-    later(o.timeoutMs, () => {
-      timedOut = true;
-      stop();
-    });
-    if (o.signal?.aborted) onAbort();
-    else o.signal?.addEventListener("abort", onAbort, { once: true });
-    child.on("exit", (code, signal) => {
-      exit = { code, signal };
-      void end();
-    });
-    child.on("error", (e) => finish(`\n${e.message}`));
-    child.on("close", () => {
-      closed = true;
-      if (draining) finish();
-    });
+  let output = "";
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString("utf8");
+    if (output.length > keep * 2) output = output.slice(-keep);
+  };
+  child.stdout.on("data", append);
+  child.stderr.on("data", append);
+  const r = await supervise(child, {
+    timeoutMs: o.timeoutMs,
+    envMarker: `${RUN_MARKER_VAR}=${token}`,
+    ...(o.killGraceMs !== undefined ? { killGraceMs: o.killGraceMs } : {}),
+    ...(o.drainMs !== undefined ? { drainMs: o.drainMs } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
+  return {
+    code: r.code,
+    signal: r.signal,
+    timedOut: r.timedOut,
+    ...(r.aborted ? { aborted: true } : {}),
+    output: (output + (r.error ? `\n${r.error.message}` : "")).slice(-keep),
+    durationMs: Date.now() - started,
+    isolation,
+  };
 }
 
 /** The last `lines` lines (and at most `chars` characters) of an output. */
