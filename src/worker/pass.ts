@@ -12,7 +12,7 @@ import type {
 } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
 import { REQUESTED_PRIORITY, pauseState } from "./pause.js";
-import { processorTimeoutMs, timedOutReason } from "./deadline.js";
+import { processWithDeadline } from "./deadline.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -164,10 +164,6 @@ async function runRepo(
   return summary;
 }
 
-/** How long a processor given up on may take to unwind after its abort signal. */
-const ABORT_GRACE_MS = 5_000;
-const noop = (): void => undefined;
-
 async function processBatch(
   env: WorkerEnv,
   p: Processor,
@@ -181,35 +177,13 @@ async function processBatch(
     Math.max(1000, leaseMs / 3),
   );
   beat.unref?.();
-  // The outer deadline: a processor that hangs can never hold the pass (nor this worker).
-  const limitMs = processorTimeoutMs(p.type, ctx.config, tasks);
-  const controller = new AbortController();
-  let deadline: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<"timed out">((resolve) => {
-    deadline = setTimeout(() => resolve("timed out"), limitMs);
-  });
   try {
-    const work = p.process({ ...ctx, signal: controller.signal }, tasks);
-    // Given up on, it may still settle later: that result is discarded, never unhandled.
-    work.catch(() => undefined);
-    const result = await Promise.race([work, timedOut]);
-    if (result !== "timed out") return result;
-    const error = timedOutReason(p.type, limitMs);
-    controller.abort(new Error(error));
-    ctx.log.error({ type: p.type, tasks: ids, limitMs }, "batch given up at its outer deadline");
-    // A short grace to unwind on the abort (kill its child processes, remove its temp dirs).
-    let grace: NodeJS.Timeout | undefined;
-    await Promise.race([
-      work.then(noop, noop),
-      new Promise<void>((resolve) => (grace = setTimeout(resolve, ABORT_GRACE_MS))),
-    ]);
-    clearTimeout(grace);
-    return new Map(tasks.map((t) => [t.id, { status: "failed", error }]));
+    // The outer deadline: a processor that hangs can never hold the pass (nor this worker).
+    return await processWithDeadline(p, ctx, tasks);
   } catch (e) {
     ctx.log.error({ err: e, type: p.type, tasks: ids }, "batch failed");
     return new Map(tasks.map((t) => [t.id, { status: "failed", error: (e as Error).message }]));
   } finally {
-    clearTimeout(deadline);
     clearInterval(beat);
   }
 }

@@ -4,6 +4,7 @@ import type { Task, TaskType } from "../../src/store/tasks.js";
 import { parseConfig } from "../../src/config/load.js";
 import { processorTimeoutMs } from "../../src/worker/deadline.js";
 import { runPass } from "../../src/worker/pass.js";
+import { captureOutcomes } from "../../src/worker/runner.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
@@ -179,6 +180,37 @@ describe("the outer deadline of a processor call", () => {
     expect(hung.lastError).toContain("timed out after 1 s");
     expect(hung.nextRunAt).toBeGreaterThan(Date.now());
     expect(store.tasks.list({ repo: "o/b-fine" })[0]).toMatchObject({ status: "done" });
+  });
+
+  it("injects a hanging processor in a runner (captured outcomes, connected mode's after hook): the runner reports the timed-out outcome once", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    const hangs: Processor = {
+      type: "automerge",
+      usesLlm: false,
+      batchSize: () => 5,
+      // Hangs until told to stop (the abort signal), then gives up with an error of its own.
+      process: (ctx) =>
+        new Promise<never>((_resolve, reject) =>
+          ctx.signal?.addEventListener("abort", () => reject(new Error("stopped"))),
+        ),
+    };
+    const reported: TaskOutcome[][] = [];
+    const { processors, outcomes } = captureOutcomes([hangs], {
+      sweep: false,
+      hooks: { after: (_p, _tasks, result) => void reported.push([...result.values()]) },
+    });
+    await runPass(
+      testEnv(store, { config: { worker: { processor_timeout: { automerge: "1s" } } } }),
+      processors,
+    );
+    // Reported to the app exactly once (done twice: 0), with the reason; the task is not lost.
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toEqual([
+      { status: "failed", error: expect.stringContaining("timed out after 1 s") },
+    ]);
+    expect([...outcomes.values()].map((o) => o.outcome.status)).toEqual(["failed"]);
+    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 1 });
   });
 
   it("defaults to a few minutes more than the task type's own limits; the setting overrides", () => {
