@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { git } from "../../src/processors/fix/git.js";
 import { pidNamespace } from "../../src/processors/fix/pid-namespace.js";
 import { isAlive } from "../../src/processors/fix/process-tree.js";
@@ -180,6 +180,44 @@ describe("isolation", () => {
       expect(r.isolation).toBe("pid-namespace");
     },
   );
+});
+
+describe("a worker killed mid-run", () => {
+  it("injects SIGKILL to a worker without a PID namespace: the next worker's first run kills what it left", async () => {
+    const worker = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "test/fixtures/run-command-child.ts",
+        `setsid sh -c '${REC} exec sleep ${marker}' & ${REC} sleep ${marker}`,
+        dir,
+        "process-tree",
+      ],
+      { stdio: "ignore" },
+    );
+    const exited = new Promise((r) => worker.on("exit", r));
+    try {
+      for (let i = 0; i < 600 && pidsWritten().length < 2; i++) await sleep(50);
+      expect(pidsWritten()).toHaveLength(2);
+    } finally {
+      worker.kill("SIGKILL");
+      await exited;
+    }
+    // Left behind: nothing could kill them when the worker died.
+    expect(survivors().length).toBeGreaterThan(0);
+    // A later worker (this process; its first run in a fresh module) sweeps them first.
+    vi.resetModules();
+    const fresh = await import("../../src/processors/fix/run-command.js");
+    await fresh.runCommand("true", {
+      cwd: dir,
+      timeoutMs: 10_000,
+      env: testEnvironment(),
+      isolation: "process-tree",
+    });
+    expect(survivors()).toEqual([]);
+    expect(pidsWritten().filter(isAlive)).toEqual([]);
+  });
 });
 
 describe("git commands end by their limit too", () => {

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, readlinkSync } from "node:fs";
  */
 export interface TreeIdentity {
   /** The pid of the process we spawned (a session and process group leader: `detached`). */
-  root: number;
+  root?: number;
   /** `BG_AGENT_RUN=<token>` in the environment of the run (inherited unless a process clears it). */
   envMarker?: string;
   /** `/proc/<pid>/fd` link texts of the run's stdout and stderr, e.g. `socket:[1234]`. */
@@ -19,6 +19,8 @@ interface ProcStat {
   pgrp: number;
   session: number;
   zombie: boolean;
+  /** Clock ticks after boot: with the pid, names one process for good (pids are reused). */
+  startTime: number;
 }
 
 const PROC = "/proc";
@@ -42,6 +44,7 @@ export function readStat(pid: number): ProcStat | undefined {
     pgrp: Number(f[2]),
     session: Number(f[3]),
     zombie: f[0] === "Z" || f[0] === "X",
+    startTime: Number(f[19]),
   };
 }
 
@@ -120,9 +123,8 @@ export function findTree(id: TreeIdentity): Set<number> {
   for (const s of stats.values()) {
     if (s.pid === process.pid || s.pid === 1) continue;
     if (
-      s.pid === id.root ||
-      s.session === id.root ||
-      s.pgrp === id.root ||
+      (id.root !== undefined &&
+        (s.pid === id.root || s.session === id.root || s.pgrp === id.root)) ||
       (id.envMarker !== undefined && hasMarker(s.pid, id.envMarker)) ||
       (pipes.size > 0 && holdsPipe(s.pid, pipes))
     )
@@ -151,7 +153,7 @@ const signal = (pid: number, sig: NodeJS.Signals): void => {
 
 /** Sends a signal to every process of the run (and its process group). */
 export function signalTree(id: TreeIdentity, sig: NodeJS.Signals): void {
-  signal(-id.root, sig);
+  if (id.root !== undefined) signal(-id.root, sig);
   for (const pid of findTree(id)) signal(pid, sig);
 }
 
@@ -162,7 +164,7 @@ export function signalTree(id: TreeIdentity, sig: NodeJS.Signals): void {
  */
 export async function killTree(id: TreeIdentity, waitMs = 2_000): Promise<number[]> {
   const stopped = new Set<number>();
-  signal(-id.root, "SIGSTOP");
+  if (id.root !== undefined) signal(-id.root, "SIGSTOP");
   for (let round = 0; round < 50; round++) {
     const fresh = [...findTree(id)].filter((p) => !stopped.has(p));
     if (!fresh.length) break;
@@ -171,11 +173,49 @@ export async function killTree(id: TreeIdentity, waitMs = 2_000): Promise<number
       stopped.add(pid);
     }
   }
-  signal(-id.root, "SIGKILL");
+  if (id.root !== undefined) signal(-id.root, "SIGKILL");
   for (const pid of stopped) signal(pid, "SIGKILL");
   const until = Date.now() + waitMs;
   while (Date.now() < until && [...stopped].some(isAlive)) {
     await new Promise((r) => setTimeout(r, 10));
   }
   return [...stopped];
+}
+
+/** `<pid>.<start time>` of this process: what run markers name their owner by. */
+export function ownerTag(): string {
+  return `${process.pid}.${readStat(process.pid)?.startTime ?? 0}`;
+}
+
+const ownerAlive = (tag: string): boolean => {
+  const [pid, start] = tag.split(".").map(Number);
+  if (!pid) return true;
+  const s = readStat(pid);
+  return s !== undefined && !s.zombie && s.startTime === start;
+};
+
+/**
+ * Kills what runs of a worker that died left behind: processes whose run marker (`<name>=<owner
+ * tag>:<id>`) names an owner that is no longer alive (a worker killed with SIGKILL cannot kill
+ * its test commands' processes itself). Runs of live workers are left alone. Returns the pids.
+ */
+export async function killOrphans(name: string): Promise<number[]> {
+  const markers = new Set<string>();
+  for (const pid of listPids()) {
+    let environ: string;
+    try {
+      environ = readFileSync(`${PROC}/${pid}/environ`, "latin1");
+    } catch {
+      continue;
+    }
+    for (const entry of environ.split("\u0000")) {
+      if (!entry.startsWith(`${name}=`)) continue;
+      const value = entry.slice(name.length + 1);
+      const owner = value.split(":")[0] ?? "";
+      if (/^\d+\.\d+$/.test(owner) && !ownerAlive(owner)) markers.add(entry);
+    }
+  }
+  const killed: number[] = [];
+  for (const envMarker of markers) killed.push(...(await killTree({ envMarker })));
+  return killed;
 }

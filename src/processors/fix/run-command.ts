@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Isolation } from "./pid-namespace.js";
 import { pidNamespace } from "./pid-namespace.js";
+import { killOrphans, ownerTag } from "./process-tree.js";
 import { supervise } from "./supervise.js";
 
 export interface CommandResult {
@@ -38,6 +39,8 @@ export interface RunCommandOptions {
 /** The environment variable that marks every process of one run (see process-tree.ts). */
 export const RUN_MARKER_VAR = "BG_AGENT_RUN";
 
+let orphansSwept: Promise<number[]> | undefined;
+
 /**
  * Runs a shell command with a time limit so that the run always ends by its limit, whatever the
  * command starts, and nothing it started outlives it:
@@ -56,7 +59,10 @@ export async function runCommand(command: string, o: RunCommandOptions): Promise
   const started = Date.now();
   const ns = o.isolation === "process-tree" ? null : pidNamespace();
   const isolation: Isolation = ns ? "pid-namespace" : "process-tree";
-  const token = randomUUID();
+  // Once per process: what a previous worker, killed mid-run, left behind.
+  orphansSwept ??= killOrphans(RUN_MARKER_VAR).catch(() => []);
+  await orphansSwept;
+  const token = `${ownerTag()}:${randomUUID()}`;
   const env = { ...o.env, [RUN_MARKER_VAR]: token };
   const child = ns
     ? spawn(ns.file, [...ns.args, "/bin/sh", "-c", command], {
