@@ -52,7 +52,9 @@ let orphansSwept: Promise<number[]> | undefined;
  * - at the limit, the whole tree gets SIGTERM, then SIGKILL after a short grace, and the run is
  *   reported as timed out.
  * The tree is found through /proc: the session and group, the marker, holders of the output pipes,
- * and descendants by parent pid; each is stopped before it is killed, so none forks a survivor.
+ * and descendants by parent pid; each is stopped before it is killed, so none forks a survivor
+ * (supervise.ts). The namespace dies with this process, even on SIGKILL (pid-namespace.ts); without
+ * it, the first run of the next worker kills what a killed worker left (the marker names its owner).
  */
 export async function runCommand(command: string, o: RunCommandOptions): Promise<CommandResult> {
   const keep = o.keepChars ?? 64_000;
