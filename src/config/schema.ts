@@ -153,6 +153,29 @@ export const taskSchema = z
     }
   });
 
+const processorTimeout = (type: string) =>
+  duration(`processor_timeout.${type}`)
+    .refine(
+      (s) => {
+        const ms = parseDuration(s);
+        return ms === undefined || (ms >= 1_000 && ms <= 6 * 3_600_000);
+      },
+      { message: `processor_timeout.${type} must be between 1s and 6h` },
+    )
+    .optional()
+    .describe(
+      `Outer deadline of one ${type} batch; by default a few minutes more than its own limits`,
+    );
+
+/** The outer deadline of one processor call, per task type (src/worker/deadline.ts has the defaults). */
+export const processorTimeoutSchema = z.object({
+  command: processorTimeout("command"),
+  automerge: processorTimeout("automerge"),
+  fix: processorTimeout("fix"),
+  tech_debt_analysis: processorTimeout("tech_debt_analysis"),
+  prompt_task: processorTimeout("prompt_task"),
+});
+
 export const permissionLevels = ["read", "triage", "write", "maintain", "admin"] as const;
 
 export const configSchema = z.object({
@@ -200,6 +223,7 @@ export const configSchema = z.object({
         .min(1)
         .default(["schedule", "workflow_dispatch"])
         .describe("Connected mode: the workflow events whose runs the app accepts as workers"),
+      processor_timeout: processorTimeoutSchema.prefault({}),
     })
     .prefault({}),
   schedule: z.object({ min_interval: duration("min_interval").default("5m") }).prefault({}),

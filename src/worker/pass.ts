@@ -12,6 +12,7 @@ import type {
 } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
 import { REQUESTED_PRIORITY, checkBeforeLlm, pauseState } from "./pause.js";
+import { processWithDeadline } from "./deadline.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -196,7 +197,8 @@ async function processBatch(
   );
   beat.unref?.();
   try {
-    return await p.process(ctx, tasks);
+    // The outer deadline: a processor that hangs can never hold the pass (nor this worker).
+    return await processWithDeadline(p, ctx, tasks);
   } catch (e) {
     ctx.log.error({ err: e, type: p.type, tasks: ids }, "batch failed");
     return new Map(tasks.map((t) => [t.id, { status: "failed", error: (e as Error).message }]));

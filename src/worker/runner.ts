@@ -7,6 +7,7 @@ import type { Store } from "../store/index.js";
 import type { Usage } from "../store/spend.js";
 import { dayKey } from "../store/spend.js";
 import type { Task, TaskType } from "../store/tasks.js";
+import { processWithDeadline } from "./deadline.js";
 import type {
   Mode,
   PassSummary,
@@ -203,7 +204,8 @@ export function captureOutcomes(
         await o.hooks?.before?.(p, tasks);
         let result: Map<number, TaskOutcome>;
         try {
-          result = await p.process(ctx, tasks);
+          // The same outer deadline as the pass's, so this run (and the app) sees its outcome.
+          result = await processWithDeadline(p, ctx, tasks);
         } catch (e) {
           result = new Map(
             tasks.map((t) => [t.id, { status: "failed", error: (e as Error).message }]),

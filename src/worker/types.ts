@@ -77,6 +77,11 @@ export interface ProcessorContext {
    * pause). Throws PausedError (src/worker/pause.ts) when the work must wait.
    */
   beforeLlm?: () => Promise<void>;
+  /**
+   * Aborted when the pass gives up on this processor call at its outer deadline
+   * (worker.processor_timeout): stop work (kill child processes) and return.
+   */
+  signal?: AbortSignal;
 }
 
 export type TaskOutcome =

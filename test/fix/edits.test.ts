@@ -65,7 +65,11 @@ describe("paths an edit may write", () => {
       ok: false,
       reason: expect.stringContaining("symbolic link"),
     });
-    expect(await checkPath(root, "alias/a.ts")).toEqual({ ok: true, path: "alias/a.ts" });
+    expect(await checkPath(root, "alias/a.ts")).toEqual({
+      ok: true,
+      path: "src/a.ts",
+      requested: "alias/a.ts",
+    });
     expect(await checkPath(root, "src/brand/new/file.ts")).toEqual({
       ok: true,
       path: "src/brand/new/file.ts",

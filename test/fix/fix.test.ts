@@ -1,4 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -380,9 +387,10 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("a test command that hangs is killed at its limit and reported as timed out", async () => {
+    // The pid as /proc shows it: inside the run's PID namespace, process.pid is the namespace's.
     const pidFile = join(fx.root, "hang.pid");
     // Passes on the unchanged tree; hangs once src/math.js is edited.
-    const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', fs.readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
     const { task } = approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
@@ -431,6 +439,74 @@ describe("fix: failures end in a comment, not a PR", () => {
     expect(outcome.status).toBe("failed");
     expect(comment.body).toContain("leaves the repository");
     expect(existsSync(join(fx.tmp, "etc"))).toBe(false);
+    expect(leftovers(fx)).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects a committed link to .github/workflows: the edit through it is refused, nothing pushed", async () => {
+    mkdirSync(join(fx.checkout, ".github/workflows"), { recursive: true });
+    writeFileSync(join(fx.checkout, ".github/workflows/ci.yml"), "on: push\n");
+    symlinkSync(".github/workflows", join(fx.checkout, "ci"));
+    git(fx.checkout, "add", "-A");
+    git(fx.checkout, "-c", "user.name=Dev", "-c", "user.email=d@e", "commit", "-qm", "ci link");
+    git(fx.checkout, "push", "--quiet", "origin", "main");
+    const { task } = approvedFix(store, { affectedFiles: ["src/math.js", "ci/"] });
+    const api = nockReads();
+    const comment: { body?: string } = {};
+    nockIssueComment(api, comment);
+    const { outcome } = await runFix(task, {
+      config: { fix: { test_command: "node test.js", allow_outside_plan: true } },
+      replies: [edits([GOOD_EDIT, { path: "ci/deploy.yml", content: "on: push\njobs: {}\n" }])],
+    });
+    expect(outcome).toMatchObject({ status: "failed", permanent: true });
+    expect(comment.body).toContain("workflow files");
+    expect(fx.branches()).toEqual(["main"]);
+    expect(leftovers(fx)).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects a test command that hangs (and a setsid child) past the fix's outer deadline: the pass gives up at the deadline, kills it all, the task is retried later", async () => {
+    const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
+    approvedFix(store);
+    store.tasks.release(
+      store.tasks.list({ type: "fix" }).map((t) => t.id),
+      "test-worker",
+      Date.now() - 1,
+    );
+    nockReads();
+    const env = testEnv(store, {
+      config: {
+        // The test run's own limit (10 minutes) is far away: the outer deadline ends it.
+        fix: { test_command: `setsid sleep ${marker} & sleep ${marker}`, timeout: "10m" },
+        worker: { processor_timeout: { fix: "3s" } },
+      },
+      llm: fakeLlm([edits([GOOD_EDIT])]),
+      workspace: fx.checkout,
+    });
+    const fix = createFixProcessor({ tmpRoot: fx.tmp, remote: async () => ({ url: fx.bare }) });
+
+    const summary = await runPass(env, [fix], { repo: REPO });
+
+    expect(summary.repos[0]!.processed).toEqual([
+      expect.objectContaining({ type: "fix", outcome: "failed" }),
+    ]);
+    // Lost: 0 (the task waits for a retry); done twice: 0 (no PR, no comment, nothing pushed).
+    const [t] = store.tasks.list({ type: "fix" });
+    expect(t).toMatchObject({ status: "pending", attempts: 1 });
+    expect(t!.lastError).toContain("timed out after 3 s");
+    const alive = readdirSync("/proc").filter((n) => {
+      try {
+        return (
+          /^\d+$/.test(n) &&
+          readFileSync(`/proc/${n}/cmdline`, "utf8").includes(marker) &&
+          isRunning(Number(n))
+        );
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
+    expect(fx.branches()).toEqual(["main"]);
     expect(leftovers(fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -571,7 +647,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
 
   it("a test command that already timed out before the change: said so, both runs killed, PR unverified", async () => {
     const pidFile = join(fx.root, "hang.pid");
-    const hang = `node -e "require('fs').appendFileSync('${pidFile}', process.pid + '\\n'); setInterval(() => {}, 1000)"`;
+    const hang = `node -e "require('fs').appendFileSync('${pidFile}', require('fs').readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
     const { task } = approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};

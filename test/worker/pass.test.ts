@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { RepoConfig } from "../../src/config/schema.js";
 import type { Task, TaskType } from "../../src/store/tasks.js";
+import { parseConfig } from "../../src/config/load.js";
+import { processorTimeoutMs } from "../../src/worker/deadline.js";
 import { runPass } from "../../src/worker/pass.js";
+import { captureOutcomes } from "../../src/worker/runner.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
@@ -135,5 +138,93 @@ describe("runPass", () => {
     const merge = recorder("automerge");
     await runPass(testEnv(store), [llm, merge], { mode: "automerge" });
     expect([llm.seen.length, merge.seen.length]).toEqual([0, 1]);
+  });
+});
+
+describe("the outer deadline of a processor call", () => {
+  it("injects a processor that hangs forever on one repository: the pass ends at the deadline, the task is retried later, the other repository's task still runs", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/a-hangs", type: "automerge", source: "pr:1" });
+    store.tasks.enqueue({ repo: "o/b-fine", type: "automerge", source: "pr:2" });
+    const seen: string[] = [];
+    let aborted: AbortSignal | undefined;
+    const p: Processor = {
+      type: "automerge",
+      usesLlm: false,
+      batchSize: () => 5,
+      process(ctx, tasks) {
+        seen.push(ctx.repoName);
+        if (ctx.repoName === "o/a-hangs") {
+          aborted = ctx.signal;
+          return new Promise<never>(() => undefined);
+        }
+        return Promise.resolve(new Map(tasks.map((t) => [t.id, { status: "done" as const }])));
+      },
+    };
+    // Concurrency 1: without the deadline, the hung repository would hold the only slot forever.
+    const summary = await runPass(
+      testEnv(store, { config: { worker: { processor_timeout: { automerge: "1s" } } } }),
+      [p],
+      { concurrency: 1 },
+    );
+    // Each processed exactly once (done twice: 0).
+    expect(seen).toEqual(["o/a-hangs", "o/b-fine"]);
+    expect(aborted?.aborted).toBe(true);
+    expect(summary.repos.map((r) => r.processed.map((x) => x.outcome))).toEqual([
+      ["failed"],
+      ["done"],
+    ]);
+    // Lost: 0. The hung task is back in the queue with the reason, due again after a backoff.
+    const hung = store.tasks.list({ repo: "o/a-hangs" })[0]!;
+    expect(hung).toMatchObject({ status: "pending", attempts: 1 });
+    expect(hung.lastError).toContain("timed out after 1 s");
+    expect(hung.nextRunAt).toBeGreaterThan(Date.now());
+    expect(store.tasks.list({ repo: "o/b-fine" })[0]).toMatchObject({ status: "done" });
+  });
+
+  it("injects a hanging processor in a runner (captured outcomes, connected mode's after hook): the runner reports the timed-out outcome once", async () => {
+    const store = await memoryStore();
+    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    const hangs: Processor = {
+      type: "automerge",
+      usesLlm: false,
+      batchSize: () => 5,
+      // Hangs until told to stop (the abort signal), then gives up with an error of its own.
+      process: (ctx) =>
+        new Promise<never>((_resolve, reject) =>
+          ctx.signal?.addEventListener("abort", () => reject(new Error("stopped"))),
+        ),
+    };
+    const reported: TaskOutcome[][] = [];
+    const { processors, outcomes } = captureOutcomes([hangs], {
+      sweep: false,
+      hooks: { after: (_p, _tasks, result) => void reported.push([...result.values()]) },
+    });
+    await runPass(
+      testEnv(store, { config: { worker: { processor_timeout: { automerge: "1s" } } } }),
+      processors,
+    );
+    // Reported to the app exactly once (done twice: 0), with the reason; the task is not lost.
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toEqual([
+      { status: "failed", error: expect.stringContaining("timed out after 1 s") },
+    ]);
+    expect([...outcomes.values()].map((o) => o.outcome.status)).toEqual(["failed"]);
+    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 1 });
+  });
+
+  it("defaults to a few minutes more than the task type's own limits; the setting overrides", () => {
+    const cfg = (c: unknown) => {
+      const r = parseConfig(c);
+      if (!r.ok) throw new Error("bad config");
+      return r.config;
+    };
+    expect(processorTimeoutMs("fix", cfg(null), [])).toBe(45 * 60_000);
+    expect(processorTimeoutMs("fix", cfg({ fix: { timeout: "1h" } }), [])).toBe(195 * 60_000);
+    expect(processorTimeoutMs("automerge", cfg(null), [])).toBe(15 * 60_000);
+    expect(
+      processorTimeoutMs("fix", cfg({ worker: { processor_timeout: { fix: "2h" } } }), []),
+    ).toBe(2 * 3_600_000);
+    expect(parseConfig({ worker: { processor_timeout: { fix: "7h" } } }).ok).toBe(false);
   });
 });

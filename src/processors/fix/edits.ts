@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { checkPath } from "./safe-path.js";
@@ -135,13 +136,21 @@ export async function planEdits(answer: EditsAnswer, policy: EditPolicy): Promis
         kind: "refused",
         error: `refused ${JSON.stringify(edit.path)}: ${checked.reason}`,
       };
+    // The file really written (links resolved); several names of one file make one change.
     const path = checked.path;
-    if (!policy.inPlan(path) && !policy.allowOutsidePlan) {
-      return {
-        ok: false,
-        kind: "refused",
-        error: `refused ${JSON.stringify(path)}: it is not one of the files named in the approved plan (fix.allow_outside_plan is off)`,
-      };
+    if (!policy.allowOutsidePlan) {
+      // Both the name asked for and the file it resolves to must be ones the plan names.
+      const outside = [checked.requested ?? path, path].find((p) => !policy.inPlan(p));
+      if (outside !== undefined) {
+        return {
+          ok: false,
+          kind: "refused",
+          error:
+            outside === path && checked.requested !== undefined
+              ? `refused ${JSON.stringify(edit.path)}: it resolves (through a symbolic link) to ${JSON.stringify(path)}, which is not one of the files named in the approved plan (fix.allow_outside_plan is off)`
+              : `refused ${JSON.stringify(outside)}: it is not one of the files named in the approved plan (fix.allow_outside_plan is off)`,
+        };
+      }
     }
     let change = changes.get(path);
     if (!change) {
@@ -196,11 +205,45 @@ export async function planEdits(answer: EditsAnswer, policy: EditPolicy): Promis
   return { ok: true, changes: [...changes.values()].filter((c) => c.after !== c.before) };
 }
 
-/** Writes planned changes into the checkout (paths were checked by planEdits). */
-export async function writeChanges(root: string, changes: readonly FileChange[]): Promise<void> {
+/**
+ * Writes planned changes into the checkout. Each path is checked again right before it is written
+ * (a test run may have created links since the edits were planned), and the file is opened with
+ * O_NOFOLLOW, so a link put in its place is never written through. Returns why a change was
+ * refused (nothing after it is written), or undefined when all were written.
+ */
+export async function writeChanges(
+  root: string,
+  changes: readonly FileChange[],
+): Promise<string | undefined> {
   for (const c of changes) {
+    const checked = await checkPath(root, c.path);
+    if (!checked.ok) return `refused ${JSON.stringify(c.path)}: ${checked.reason}`;
+    if (checked.path !== c.path) {
+      return `refused ${JSON.stringify(c.path)}: it now resolves to ${JSON.stringify(checked.path)} through a symbolic link`;
+    }
     const target = join(root, c.path);
     await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, c.after, "utf8");
+    const after = await checkPath(root, c.path);
+    if (!after.ok || after.path !== c.path) {
+      return `refused ${JSON.stringify(c.path)}: ${after.ok ? "its folder changed while it was written" : after.reason}`;
+    }
+    let file;
+    try {
+      file = await open(
+        target,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+        0o644,
+      );
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ELOOP")
+        return `refused ${JSON.stringify(c.path)}: it is a symbolic link; bg-agent does not write through links`;
+      throw e;
+    }
+    try {
+      await file.writeFile(c.after, "utf8");
+    } finally {
+      await file.close();
+    }
   }
+  return undefined;
 }

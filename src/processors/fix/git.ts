@@ -1,4 +1,7 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
+import { supervise } from "./supervise.js";
+
+const MAX_STDOUT = 64 * 1024 * 1024;
 
 /** Who bg-agent's commits are by. */
 export const BOT_NAME = "bg-agent";
@@ -38,7 +41,7 @@ export interface GitOptions {
 }
 
 /** Runs git with a fixed identity, no prompts, no hooks, no signing. Returns stdout. */
-export function git(args: string[], o: GitOptions): Promise<string> {
+export async function git(args: string[], o: GitOptions): Promise<string> {
   const full = [
     "-c",
     "core.hooksPath=/dev/null",
@@ -48,34 +51,42 @@ export function git(args: string[], o: GitOptions): Promise<string> {
     "tag.gpgsign=false",
     ...args,
   ];
-  return new Promise((resolve, reject) => {
-    execFile(
-      "git",
-      full,
-      {
-        cwd: o.cwd,
-        timeout: o.timeoutMs ?? 5 * 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        env: {
-          ...process.env,
-          ...o.env,
-          GIT_TERMINAL_PROMPT: "0",
-          LC_ALL: "C",
-          GIT_AUTHOR_NAME: BOT_NAME,
-          GIT_AUTHOR_EMAIL: BOT_EMAIL,
-          GIT_COMMITTER_NAME: BOT_NAME,
-          GIT_COMMITTER_EMAIL: BOT_EMAIL,
-        },
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          const code =
-            typeof (err as { code?: unknown }).code === "number"
-              ? (err as { code: number }).code
-              : null;
-          reject(new GitError(args, String(stderr || err.message), code));
-        } else resolve(String(stdout));
-      },
-    );
+  const timeoutMs = o.timeoutMs ?? 5 * 60_000;
+  const child = spawn("git", full, {
+    cwd: o.cwd,
+    // Its own session and process group, so everything git starts (remote helpers, ssh) is killed
+    // with it at the limit; the result never waits for a pipe a leftover keeps open.
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      ...o.env,
+      GIT_TERMINAL_PROMPT: "0",
+      LC_ALL: "C",
+      GIT_AUTHOR_NAME: BOT_NAME,
+      GIT_AUTHOR_EMAIL: BOT_EMAIL,
+      GIT_COMMITTER_NAME: BOT_NAME,
+      GIT_COMMITTER_EMAIL: BOT_EMAIL,
+    },
   });
+  const out: Buffer[] = [];
+  let outBytes = 0;
+  let overflow = false;
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    outBytes += chunk.length;
+    if (outBytes > MAX_STDOUT) overflow = true;
+    else out.push(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString("utf8")).slice(-16_000);
+  });
+  const r = await supervise(child, { timeoutMs, killGraceMs: 1_000 });
+  if (r.error) throw new GitError(args, r.error.message, null);
+  if (r.timedOut)
+    throw new GitError(args, `timed out after ${Math.round(timeoutMs / 1000)}s\n${stderr}`, null);
+  if (overflow) throw new GitError(args, `its output exceeded ${MAX_STDOUT} bytes`, r.code);
+  if (r.code !== 0)
+    throw new GitError(args, stderr || `killed by ${r.signal ?? "a signal"}`, r.code);
+  return Buffer.concat(out).toString("utf8");
 }

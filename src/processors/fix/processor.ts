@@ -389,7 +389,17 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
 
   const command = cfg.test_command;
   const timeoutMs = parseDuration(cfg.timeout) ?? 600_000;
-  const test = (cmd: string) => runCommand(cmd, { cwd: ws.dir, timeoutMs, env: testEnvironment() });
+  const test = async (cmd: string) => {
+    const r = await runCommand(cmd, {
+      cwd: ws.dir,
+      timeoutMs,
+      env: testEnvironment(),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    // The pass gave up on this fix (its outer deadline): stop here, report and push nothing.
+    if (ctx.signal?.aborted) throw new Error("the fix was given up at its outer deadline");
+    return r;
+  };
 
   // The baseline: the test command on the unchanged tree (the edits are planned, not written
   // yet), so failures that were there before the change are not blamed on it. It runs after the
@@ -415,7 +425,8 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
 
   const changed = new Map<string, FileChange>(round.changes.map((c) => [c.path, c]));
   let summary = round.summary;
-  await writeChanges(ws.dir, round.changes);
+  const unwritten = await writeChanges(ws.dir, round.changes);
+  if (unwritten) return fail(`the edit was refused: ${unwritten}`);
   const message = `Fix ${issueRef(subject)}: ${subject.title.replace(/\s+/g, " ").slice(0, 120)}`;
   const commit = async () => {
     await ws.git(["add", "--", ...changed.keys()]);
@@ -487,7 +498,9 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
         changed.set(c.path, { ...c, before: prior ? prior.before : c.before });
       }
       if (repair.summary) summary = repair.summary;
-      await writeChanges(ws.dir, repair.changes);
+      const unwrittenRepair = await writeChanges(ws.dir, repair.changes);
+      if (unwrittenRepair)
+        return fail(`the repair was refused: ${unwrittenRepair}`, tail(result.output));
       await commit();
       result = await test(command);
       repaired = true;

@@ -1,8 +1,10 @@
 import { lstat, realpath } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import picomatch from "picomatch";
 
-export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
+export type PathCheck =
+  /** `path`: the path to write; `requested`: the name it was asked for, when a link made them differ. */
+  { ok: true; path: string; requested?: string } | { ok: false; reason: string };
 
 /**
  * A repository-relative path as bg-agent will write it, or why it is refused. Refused always,
@@ -38,58 +40,92 @@ export function normalizeRepoPath(input: string): PathCheck {
 
 const inside = (root: string, p: string): boolean => {
   const rel = relative(root, p);
-  return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep) && rel !== "..");
+  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 };
 
+const toRepoPath = (realRoot: string, p: string): string =>
+  relative(realRoot, p).split(sep).join("/");
+
+/** The real locations of `.git` and `.github/workflows`, so another name for them is refused too. */
+async function protectedDirs(realRoot: string): Promise<{ dir: string; what: string }[]> {
+  const out: { dir: string; what: string }[] = [];
+  for (const [rel, what] of [
+    [".git", "files under .git are never edited"],
+    [".github/workflows", "workflow files (.github/workflows/) are never edited by a fix"],
+  ] as const) {
+    try {
+      out.push({ dir: await realpath(join(realRoot, rel)), what });
+    } catch {
+      // Not there.
+    }
+  }
+  return out;
+}
+
 /**
- * Checks a normalized path against the file system of the checkout: no symbolic link on the way
- * may lead outside the repository or into .git, and the file itself may not be a symbolic link
- * (writing through it would change another file than the one named).
+ * Checks a normalized path against the file system of the checkout, on the real path: every
+ * component is resolved (symbolic links followed; the part that does not exist yet will be created
+ * as plain directories), and the rules hold for what it resolves to. Refused: a link that leads
+ * outside the repository, into .git or to workflow files, a dangling link on the way, and a file
+ * that is itself a symbolic link (writing through it would change another file than the one named).
+ * On success, `path` is the resolved repository path: the file that will really be written.
  */
 export async function checkOnDisk(root: string, path: string): Promise<PathCheck> {
   const realRoot = await realpath(root);
+  const guarded = await protectedDirs(realRoot);
   const segments = path.split("/");
   let current = realRoot;
+  const refuseAt = (i: number, why: string): PathCheck => ({
+    ok: false,
+    reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link ${why}`,
+  });
+  /** Why a resolved location is refused (the lexical rules and the protected directories). */
+  const rulesOn = (resolved: string): string | undefined => {
+    if (!inside(realRoot, resolved)) return "a place outside the repository";
+    const rel = toRepoPath(realRoot, resolved);
+    const n = normalizeRepoPath(rel || ".");
+    if (!n.ok && !/names the repository root/.test(n.reason))
+      return `${rel}, which is refused: ${n.reason}`;
+    for (const g of guarded) {
+      if (inside(g.dir, resolved)) return `${rel}, which is refused: ${g.what}`;
+    }
+    return undefined;
+  };
   for (let i = 0; i < segments.length; i++) {
     const next = join(current, segments[i]!);
-    let isLink = false;
+    let isLink: boolean;
     try {
       isLink = (await lstat(next)).isSymbolicLink();
     } catch {
       // Does not exist (yet): the rest of the path will be created as plain directories.
-      return { ok: true, path };
+      current = join(current, ...segments.slice(i));
+      break;
     }
-    if (isLink) {
-      if (i === segments.length - 1) return { ok: false, reason: `${path} is a symbolic link` };
-      let target: string;
-      try {
-        target = await realpath(next);
-      } catch {
-        return {
-          ok: false,
-          reason: `${segments.slice(0, i + 1).join("/")} is a dangling symbolic link`,
-        };
-      }
-      if (!inside(realRoot, target)) {
-        return {
-          ok: false,
-          reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link that leads outside the repository`,
-        };
-      }
-      if (
-        relative(realRoot, target)
-          .split(sep)
-          .some((s) => s.toLowerCase() === ".git")
-      ) {
-        return {
-          ok: false,
-          reason: `${segments.slice(0, i + 1).join("/")} is a symbolic link into .git`,
-        };
-      }
-      current = target;
-    } else current = next;
+    if (!isLink) {
+      current = next;
+      continue;
+    }
+    if (i === segments.length - 1) {
+      return {
+        ok: false,
+        reason: `${path} is a symbolic link; bg-agent does not write through links`,
+      };
+    }
+    let target: string;
+    try {
+      target = await realpath(next);
+    } catch {
+      return refuseAt(i, "that dangles (its target does not exist)");
+    }
+    const broken = rulesOn(target);
+    if (broken) return refuseAt(i, `to ${broken}`);
+    current = target;
   }
-  return { ok: true, path };
+  const broken = rulesOn(current);
+  if (broken) return { ok: false, reason: `${path} resolves to ${broken}` };
+  const resolved = toRepoPath(realRoot, current);
+  if (!resolved) return { ok: false, reason: "the path names the repository root" };
+  return resolved === path ? { ok: true, path } : { ok: true, path: resolved, requested: path };
 }
 
 /** Lexical and on-disk checks together. */
