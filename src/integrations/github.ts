@@ -27,6 +27,78 @@ export function parseRepo(fullNameText: string): RepoRef {
 
 const TokenOctokit = Octokit.plugin(restEndpointMethods, paginateRest, retry, throttling);
 
+/**
+ * The statuses a retry can fix: GitHub's 5xx (Octokit reports a network error, ECONNRESET or
+ * ETIMEDOUT, as a 500 too). Everything else is an answer: a 4xx refusal (405 not mergeable, 409
+ * head moved, 422 validation, 404 deleted) is sent once and recorded with GitHub's message. Rate
+ * limits (403/429 with retry-after or x-ratelimit-remaining: 0) are the throttling plugin's.
+ */
+export const RETRYABLE_STATUSES: readonly number[] = [500, 502, 503, 504];
+
+/** @octokit/plugin-retry's `doNotRetry`: every status from 400 to 599 but RETRYABLE_STATUSES. */
+export const DO_NOT_RETRY: readonly number[] = Array.from(
+  { length: 200 },
+  (_, i) => 400 + i,
+).filter((s) => !RETRYABLE_STATUSES.includes(s));
+
+/** The longest rate-limit wait a request sits through; a longer one fails and the task backs off. */
+export const MAX_RATE_LIMIT_WAIT_S = 60;
+
+export interface RetryTuning {
+  /** Off in unit tests (no retry, no throttling). */
+  enabled?: boolean;
+  /** Milliseconds per second of backoff and of retry-after (tests: 1). Default 1000. */
+  baseMs?: number;
+}
+
+/** @octokit/plugin-retry options for every Octokit bg-agent builds (app, Action, CLI). */
+export function githubRetryOptions(t: RetryTuning = {}): {
+  enabled: boolean;
+  doNotRetry: number[];
+  retries: number;
+  retryAfterBaseValue: number;
+} {
+  return {
+    enabled: t.enabled ?? true,
+    doNotRetry: [...DO_NOT_RETRY],
+    retries: 3,
+    retryAfterBaseValue: t.baseMs ?? 1000,
+  };
+}
+
+type LimitHandler = (
+  retryAfter: number,
+  options: unknown,
+  octokit: unknown,
+  count: number,
+) => boolean;
+
+/**
+ * @octokit/plugin-throttling handlers: a primary rate limit is waited out twice, a secondary one
+ * (retry-after) once, each only when the wait is at most MAX_RATE_LIMIT_WAIT_S.
+ */
+export function githubThrottleHandlers(t: RetryTuning & { warn?: (msg: string) => void } = {}): {
+  retryAfterBaseValue: number;
+  onRateLimit: LimitHandler;
+  onSecondaryRateLimit: LimitHandler;
+} {
+  const say = (kind: string, after: number, options: unknown, octokit: unknown, retry: boolean) => {
+    const o = options as { method?: string; url?: string };
+    const warn = t.warn ?? (octokit as { log?: { warn?: (m: string) => void } }).log?.warn;
+    warn?.(
+      `GitHub ${kind} rate limit on ${o.method ?? "?"} ${o.url ?? "?"}: ${retry ? `retrying in ${after}s` : "not retried"}`,
+    );
+    return retry;
+  };
+  return {
+    retryAfterBaseValue: t.baseMs ?? 1000,
+    onRateLimit: (after, options, octokit, count) =>
+      say("primary", after, options, octokit, count < 2 && after <= MAX_RATE_LIMIT_WAIT_S),
+    onSecondaryRateLimit: (after, options, octokit, count) =>
+      say("secondary", after, options, octokit, count < 1 && after <= MAX_RATE_LIMIT_WAIT_S),
+  };
+}
+
 export interface TokenClientOptions {
   token: string;
   baseUrl?: string;
@@ -34,24 +106,24 @@ export interface TokenClientOptions {
   fetch?: typeof fetch;
   /** Off in unit tests. */
   retries?: boolean;
+  /** Throttling (rate limits, write pacing); default: as `retries`. */
+  throttle?: boolean;
+  /** Milliseconds per second of backoff and retry-after (tests: 1). */
+  retryBaseMs?: number;
   userAgent?: string;
 }
 
 /** A client authenticated by a token (GITHUB_TOKEN in a runner, a PAT for the CLI). */
 export function createTokenClient(o: TokenClientOptions): GitHubClient {
   const enabled = o.retries ?? true;
+  const tuning = { enabled, ...(o.retryBaseMs !== undefined ? { baseMs: o.retryBaseMs } : {}) };
   return new TokenOctokit({
     auth: o.token,
     baseUrl: (o.baseUrl ?? "https://api.github.com").replace(/\/$/, ""),
     userAgent: o.userAgent ?? "bg-agent",
     request: o.fetch ? { fetch: o.fetch } : {},
-    retry: { enabled },
-    throttle: {
-      enabled,
-      onRateLimit: (_after: number, _opts: unknown, _o: unknown, count: number) => count < 2,
-      onSecondaryRateLimit: (_after: number, _opts: unknown, _o: unknown, count: number) =>
-        count < 1,
-    },
+    retry: githubRetryOptions(tuning),
+    throttle: { enabled: o.throttle ?? enabled, ...githubThrottleHandlers(tuning) },
   }) as unknown as GitHubClient;
 }
 

@@ -269,10 +269,15 @@ export async function record(
       result: { key: it.key, shouldFix: a.should_fix, complexity: a.complexity, url },
     };
   } catch (e) {
-    const error = `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
+    const status = httpStatus(e);
+    // 404/410: the issue was deleted or transferred; no later attempt can post on it.
+    const gone = status === 404 || status === 410;
+    const error = gone
+      ? `analysed, but the issue is gone: GitHub answered ${status} (${errText(e)}); nothing was posted`
+      : `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
     log.error({ err: e }, "report failed");
     recordFailedRun(ctx, it, batchId, error, usage);
-    return { status: "failed", error };
+    return { status: "failed", error, ...(gone ? { permanent: true } : {}) };
   }
 }
 
