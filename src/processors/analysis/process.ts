@@ -737,6 +737,12 @@ async function runBatch(
     }
   }
 
+  // Every accepted answer is stored before any is posted: a worker killed while reporting the
+  // first leaves the others paid for and saved, and the next attempt posts them without a call.
+  for (const it of batch) {
+    const r = results.get(it.key);
+    if (r) saveAnalysis(ctx, it, r.a, batchId);
+  }
   let ok = 0;
   for (const it of batch) {
     const r = results.get(it.key);
