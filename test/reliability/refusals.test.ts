@@ -4,6 +4,7 @@ import { createProcessors } from "../../src/processors/index.js";
 import { Probot } from "probot";
 import { BgProbotOctokit } from "../../src/integrations/probot-octokit.js";
 import type { GitHubClient } from "../../src/integrations/github.js";
+import { main as cliMain } from "../../src/cli/main.js";
 import { runPass } from "../../src/worker/pass.js";
 import { testPrivateKey } from "../helpers/app-server.js";
 import { testEnv } from "../helpers/context.js";
@@ -186,6 +187,41 @@ describe("the app's installation clients (Probot) follow the same policy", () =>
     });
     expect(data.merged).toBe(true);
     expect(put.count).toBe(2);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("the CLI's client (as shipped, retries on) follows the same policy", () => {
+  it("injects a 409 on its first read: sent once, the run fails at once with GitHub's message", async () => {
+    const read = inject("get", "/repos/octo/other", [
+      [409, { message: "Git Repository is empty." }],
+    ]);
+    let stderr = "";
+    const code = await cliMain(
+      ["run", "--once", "--repo", "octo/other", "--mode", "automerge"],
+      { GITHUB_TOKEN: "ghp_test" },
+      { stdout: () => {}, stderr: (t) => (stderr += t) },
+    );
+    expect(read.count).toBe(1);
+    expect(code).toBe(1);
+    expect(stderr).toContain("Git Repository is empty.");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects a 503 then a 404 on its first read: the 503 is retried, the 404 is not (2 requests)", async () => {
+    const read = inject("get", "/repos/octo/other", [
+      [503, { message: "Service Unavailable" }],
+      [404, { message: "Not Found" }],
+    ]);
+    const code = await cliMain(
+      ["run", "--once", "--repo", "octo/other", "--mode", "automerge"],
+      { GITHUB_TOKEN: "ghp_test" },
+      { stdout: () => {}, stderr: () => {} },
+    );
+    expect(read.count).toBe(2);
+    expect(code).toBe(1);
+    expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
