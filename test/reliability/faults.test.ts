@@ -5,7 +5,11 @@ import { createLlm } from "../../src/llm/client.js";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import type { WorkerEnv } from "../../src/worker/types.js";
+import { createProcessors } from "../../src/processors/index.js";
+import { runPass } from "../../src/worker/pass.js";
+import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
+import { mockRead } from "../automerge/fixtures.js";
 import {
   answerAll,
   fakeGitHub,
@@ -162,6 +166,30 @@ describe("faults: GitHub", () => {
     expect(t.lastError).toContain("secondary rate limit");
     expect(list[0]!.comments).toEqual([]);
     expect(list[0]!.labels).not.toContain("bg:should-fix");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("faults: GitHub on the merge", () => {
+  it("injects a 502 on all 4 tries of the merge PUT: nothing merged, the task backs off with the reason (lost 0, merged 0)", async () => {
+    const store = await memoryStore();
+    const e = testEnv(store, { octokit: retryingOctokit() });
+    store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    mockRead();
+    mockRead();
+    const put = inject(
+      "put",
+      `/repos/${REPO}/pulls/7/merge`,
+      Array.from({ length: 4 }, () => [502, { message: "Bad Gateway" }] as [number, unknown]),
+    );
+    await runPass(e, createProcessors(), { repo: REPO, mode: "automerge" });
+    expect(put.count).toBe(4); // 1 + 3 retries, each at the evaluated head
+    const [t] = store.tasks.list({ repo: REPO });
+    expect(t).toMatchObject({ status: "pending", attempts: 1 });
+    expect(t!.lastError).toContain("Bad Gateway");
+    expect(t!.nextRunAt).toBeGreaterThan(Date.now());
+    expect(store.automerge.get(REPO, 7)?.state).not.toBe("merged");
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
