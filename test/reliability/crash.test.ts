@@ -26,7 +26,7 @@ import { loopbackProxy, startWorker } from "./loopback.js";
  * done), done twice 0 (one analysis comment per issue, one merge per PR).
  */
 
-const LEASE_MS = 2000;
+const LEASE_MS = 3000;
 let dir: string;
 let db: string;
 let nomatch: ReturnType<typeof unmatched>;
