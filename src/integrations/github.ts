@@ -140,6 +140,25 @@ export function httpStatus(e: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Whether an error is GitHub's answer to the request itself (400, 403, 404, 405, 410, 422, 451):
+ * sending it again gets the same answer. Not a refusal: rate limits (403/429 with retry-after,
+ * x-ratelimit-remaining: 0 or "rate limit" in the message), 401 (a token to refresh), 409 (a
+ * conflict that moves on), 5xx and network errors.
+ */
+export function isRefusal(e: unknown): boolean {
+  const status = httpStatus(e);
+  if (status === undefined || ![400, 403, 404, 405, 410, 422, 451].includes(status)) return false;
+  if (status !== 403) return true;
+  const r = (e as { response?: { headers?: Record<string, string | undefined> } }).response;
+  const h = r?.headers ?? {};
+  const rateLimited =
+    h["x-ratelimit-remaining"] === "0" ||
+    h["retry-after"] !== undefined ||
+    /rate limit/i.test(e instanceof Error ? e.message : "");
+  return !rateLimited;
+}
+
 /** Logins that are bots: `[bot]` suffix or type Bot. */
 export function isBot(
   user: { login?: string | null; type?: string | null } | null | undefined,

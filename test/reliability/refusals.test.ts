@@ -138,6 +138,30 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
   });
 });
 
+describe("a refused analysis report is recorded once", () => {
+  it("injects a 422 on the label (validation): sent once, the task fails for good with GitHub's message; the next pass does not resend it", async () => {
+    const store = await memoryStore();
+    const list = issues(1);
+    const label = inject("post", `/repos/${REPO}/issues/1/labels`, [
+      [422, { message: "Validation Failed", errors: [{ code: "invalid", field: "name" }] }],
+    ]);
+    fakeGitHub(REPO, list);
+    fakeOpenAI(answerAll, { times: 1 });
+    enqueue(store, list);
+    await pass(env(store, { workspace: workspace(), octokit: retryingOctokit() }));
+    expect(label.count).toBe(1);
+    const [t] = store.tasks.list({ repo: REPO });
+    expect(t).toMatchObject({ status: "failed" });
+    expect(t!.lastError).toContain("GitHub refused the report (422: Validation Failed");
+    expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "failed" });
+    await pass(env(store, { workspace: workspace(), octokit: retryingOctokit() }));
+    expect(label.count).toBe(1);
+    expect(list[0]!.labels).not.toContain("bg:should-fix");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
 describe("the app's installation clients (Probot) follow the same policy", () => {
   async function installationClient(): Promise<GitHubClient> {
     const probot = new Probot({

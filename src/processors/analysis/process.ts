@@ -1,7 +1,7 @@
 import { projectContext } from "../../context/project-context.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { repoHead } from "../../context/repo-head.js";
-import { httpStatus } from "../../integrations/github.js";
+import { httpStatus, isRefusal } from "../../integrations/github.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { estimateCost } from "../../llm/budget.js";
 import { llmFor } from "../../llm/for-context.js";
@@ -272,12 +272,16 @@ export async function record(
     const status = httpStatus(e);
     // 404/410: the issue was deleted or transferred; no later attempt can post on it.
     const gone = status === 404 || status === 410;
+    // Any other refusal (422 validation, 403 not permitted): sending it again gets the same answer.
+    const refused = it.source === "github" && isRefusal(e);
     const error = gone
       ? `analysed, but the issue is gone: GitHub answered ${status} (${errText(e)}); nothing was posted`
-      : `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
+      : refused
+        ? `analysed, but GitHub refused the report (${status}: ${errText(e)}); not retried`
+        : `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
     log.error({ err: e }, "report failed");
     recordFailedRun(ctx, it, batchId, error, usage);
-    return { status: "failed", error, ...(gone ? { permanent: true } : {}) };
+    return { status: "failed", error, ...(gone || refused ? { permanent: true } : {}) };
   }
 }
 
