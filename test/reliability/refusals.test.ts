@@ -4,7 +4,9 @@ import { createProcessors } from "../../src/processors/index.js";
 import { Probot } from "probot";
 import { BgProbotOctokit } from "../../src/integrations/probot-octokit.js";
 import type { GitHubClient } from "../../src/integrations/github.js";
+import { run as actionRun } from "../../action/src/main.js";
 import { main as cliMain } from "../../src/cli/main.js";
+import { actionEnv } from "../helpers/action-env.js";
 import { runPass } from "../../src/worker/pass.js";
 import { testPrivateKey } from "../helpers/app-server.js";
 import { testEnv } from "../helpers/context.js";
@@ -247,5 +249,24 @@ describe("the CLI's client (as shipped, retries on) follows the same policy", ()
     expect(code).toBe(1);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("the Action's client (as shipped, retries on) follows the same policy", () => {
+  it("injects a 409 on its first read: sent once, the step fails at once with GitHub's message", async () => {
+    const a = actionEnv({ "github-token": "ghs_action" });
+    try {
+      const read = inject("get", "/repos/octo/demo", [
+        [409, { message: "Git Repository is empty." }],
+      ]);
+      await actionRun({ processors: [] });
+      expect(read.count).toBe(1);
+      expect(a.failed()).toBe(true);
+      expect(a.stdout()).toContain("Git Repository is empty.");
+      expect(nomatch.list).toEqual([]);
+      expect(nock.pendingMocks()).toEqual([]);
+    } finally {
+      a.restore();
+    }
   });
 });
