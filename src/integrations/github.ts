@@ -159,6 +159,27 @@ export function isRefusal(e: unknown): boolean {
   return !rateLimited;
 }
 
+/**
+ * When a rate-limited request may be sent again (ms since the epoch), or undefined when `e` is
+ * no rate limit: a primary limit (x-ratelimit-remaining: 0) at x-ratelimit-reset, a secondary
+ * one after retry-after (60 s when GitHub gives none). The throttling plugin already waited out
+ * the short ones; what reaches a processor is a wait the task should spend pending, without
+ * using an attempt.
+ */
+export function rateLimitedUntil(e: unknown, now = Date.now()): number | undefined {
+  const status = httpStatus(e);
+  if (status !== 403 && status !== 429) return undefined;
+  const h =
+    (e as { response?: { headers?: Record<string, string | undefined> } }).response?.headers ?? {};
+  const reset = Number(h["x-ratelimit-reset"]);
+  if (h["x-ratelimit-remaining"] === "0" && Number.isFinite(reset) && reset > 0)
+    return Math.max(now, reset * 1000) + 1000;
+  const after = Number(h["retry-after"]);
+  if (h["retry-after"] !== undefined && Number.isFinite(after)) return now + after * 1000;
+  if (/secondary rate limit/i.test(e instanceof Error ? e.message : "")) return now + 60_000;
+  return undefined;
+}
+
 /** Logins that are bots: `[bot]` suffix or type Bot. */
 export function isBot(
   user: { login?: string | null; type?: string | null } | null | undefined,

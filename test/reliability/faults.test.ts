@@ -147,7 +147,7 @@ describe("faults: GitHub", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
-  it("injects the secondary rate limit twice in a row: not waited out a second time; failed with GitHub's message, nothing posted", async () => {
+  it("injects the secondary rate limit twice in a row: not waited out a second time; the task waits (no attempt used), nothing posted, then posts once", async () => {
     const store = await memoryStore();
     const list = issues(1);
     const limit: [number, unknown, Record<string, string>] = [
@@ -157,15 +157,45 @@ describe("faults: GitHub", () => {
     ];
     const limited = inject("get", `/repos/${REPO}/issues/1/comments`, [limit, limit]);
     fakeGitHub(REPO, list);
-    fakeOpenAI(answerAll, { times: 1 });
+    const llm = fakeOpenAI(answerAll, { times: 1 });
     enqueue(store, list);
     await pass(faultEnv(store, { throttle: true }));
     expect(limited.count).toBe(2);
     const t = tasksBySource(store).get("issue:1")!;
-    expect(t).toMatchObject({ status: "pending", attempts: 1 });
+    expect(t).toMatchObject({ status: "pending", attempts: 0 });
     expect(t.lastError).toContain("secondary rate limit");
     expect(list[0]!.comments).toEqual([]);
     expect(list[0]!.labels).not.toContain("bg:should-fix");
+    store.tasks.wake([t.id]);
+    await pass(faultEnv(store, { throttle: true }));
+    expect(analysisComments(list[0]!)).toHaveLength(1);
+    expect(llm.calls).toHaveLength(1); // the saved answer is posted: no second call
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects a primary rate limit (403, x-ratelimit-remaining: 0, reset in an hour) on the comment: not waited out; the task waits until the reset without using an attempt", async () => {
+    const store = await memoryStore();
+    const list = issues(1);
+    const reset = Math.floor(Date.now() / 1000) + 3600;
+    const limited = inject("post", `/repos/${REPO}/issues/1/comments`, [
+      [
+        403,
+        { message: "API rate limit exceeded for installation ID 1." },
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+      ],
+    ]);
+    fakeGitHub(REPO, list);
+    fakeOpenAI(answerAll, { times: 1 });
+    enqueue(store, list);
+    await pass(faultEnv(store, { throttle: true }));
+    expect(limited.count).toBe(1);
+    const t = tasksBySource(store).get("issue:1")!;
+    expect(t).toMatchObject({ status: "pending", attempts: 0 });
+    expect(t.nextRunAt).toBe(reset * 1000 + 1000);
+    expect(t.lastError).toContain("rate limit");
+    expect(list[0]!.comments).toEqual([]);
+    expect(billedCalls(store)).toBe(1);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -190,6 +220,29 @@ describe("faults: GitHub on the merge", () => {
     expect(t!.lastError).toContain("Bad Gateway");
     expect(t!.nextRunAt).toBeGreaterThan(Date.now());
     expect(store.automerge.get(REPO, 7)?.state).not.toBe("merged");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("faults: GitHub rate limit on automerge", () => {
+  it("injects a primary rate limit (reset in an hour) on reading the PR: the task waits until the reset, no attempt used, nothing merged", async () => {
+    const store = await memoryStore();
+    const e = testEnv(store, { octokit: retryingOctokit({ throttle: true }) });
+    store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    const reset = Math.floor(Date.now() / 1000) + 3600;
+    const read = inject("get", `/repos/${REPO}/pulls/7`, [
+      [
+        403,
+        { message: "API rate limit exceeded for installation ID 1." },
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+      ],
+    ]);
+    await runPass(e, createProcessors(), { repo: REPO, mode: "automerge" });
+    expect(read.count).toBe(1);
+    const [t] = store.tasks.list({ repo: REPO });
+    expect(t).toMatchObject({ status: "pending", attempts: 0, nextRunAt: reset * 1000 + 1000 });
+    expect(t!.lastError).toContain("GitHub rate limit");
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { projectContext } from "../../context/project-context.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { repoHead } from "../../context/repo-head.js";
-import { httpStatus, isRefusal } from "../../integrations/github.js";
+import { httpStatus, isRefusal, rateLimitedUntil } from "../../integrations/github.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { estimateCost } from "../../llm/budget.js";
 import { llmFor } from "../../llm/for-context.js";
@@ -269,6 +269,19 @@ export async function record(
       result: { key: it.key, shouldFix: a.should_fix, complexity: a.complexity, url },
     };
   } catch (e) {
+    const until = it.source === "github" ? rateLimitedUntil(e) : undefined;
+    if (until !== undefined) {
+      // A rate limit is a wait: the saved analysis is posted when it lifts, no attempt used.
+      log.warn(
+        { err: e, until: new Date(until).toISOString() },
+        "report waits for GitHub's rate limit",
+      );
+      return {
+        status: "retry",
+        at: until,
+        reason: `analysed; GitHub's rate limit holds the report until ${new Date(until).toISOString()} (${errText(e)})`,
+      };
+    }
     const status = httpStatus(e);
     // 404/410: the issue was deleted or transferred; no later attempt can post on it.
     const gone = status === 404 || status === 410;
