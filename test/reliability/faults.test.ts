@@ -367,6 +367,10 @@ describe("faults: the LLM", () => {
     for (const t of r.store.tasks.list({ repo: REPO }))
       expect(t.lastError).toContain("returned no choices");
     expect(billedCalls(r.store)).toBe(1);
+    // The batch (and the check run's cost table) shows the billed call, as the spend ledger does.
+    const [batch] = r.store.batches.list({ repo: REPO });
+    expect(batch!.costUsd).toBeCloseTo(r.store.spend.today(REPO), 10);
+    expect(batch!.costUsd).toBeGreaterThan(0);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

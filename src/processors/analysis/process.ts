@@ -9,7 +9,7 @@ import type { BatchApi } from "../../llm/openai-batch.js";
 import { batchApiWanted, createBatchApi } from "../../llm/openai-batch.js";
 import { priceFor } from "../../llm/pricing.js";
 import type { Llm } from "../../llm/types.js";
-import { BudgetExceededError, LlmUnavailableError } from "../../llm/types.js";
+import { BudgetExceededError, EmptyAnswerError, LlmUnavailableError } from "../../llm/types.js";
 import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
 import { publishCheckRun } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
@@ -702,6 +702,11 @@ async function runBatch(
     }
     const error = `the LLM call failed: ${errText(e)}`;
     log.error({ err: e }, error);
+    // Answered without a choice: billed all the same, so the batch shows what it cost.
+    if (e instanceof EmptyAnswerError) {
+      total = addUsage(total, e.usage);
+      ctx.store.batches.addUsage(batchId, e.usage);
+    }
     failAll(error);
     ctx.store.batches.finish(batchId, "failed", error);
     report.batches.push({
