@@ -41,7 +41,10 @@ export const DO_NOT_RETRY: readonly number[] = Array.from(
   (_, i) => 400 + i,
 ).filter((s) => !RETRYABLE_STATUSES.includes(s));
 
-/** The longest rate-limit wait a request sits through; a longer one fails and the task backs off. */
+/**
+ * The longest rate-limit wait a request sits through; after a longer one the request fails and
+ * its task waits pending until the limit lifts (rateLimitedUntil).
+ */
 export const MAX_RATE_LIMIT_WAIT_S = 60;
 
 export interface RetryTuning {
@@ -84,10 +87,10 @@ export function githubThrottleHandlers(t: RetryTuning & { warn?: (msg: string) =
 } {
   const say = (kind: string, after: number, options: unknown, octokit: unknown, retry: boolean) => {
     const o = options as { method?: string; url?: string };
-    const warn = t.warn ?? (octokit as { log?: { warn?: (m: string) => void } }).log?.warn;
-    warn?.(
-      `GitHub ${kind} rate limit on ${o.method ?? "?"} ${o.url ?? "?"}: ${retry ? `retrying in ${after}s` : "not retried"}`,
-    );
+    const msg = `GitHub ${kind} rate limit on ${o.method ?? "?"} ${o.url ?? "?"}: ${retry ? `retrying in ${after}s` : "not retried"}`;
+    // Called as a method: Probot's logger (pino) needs its `this`.
+    if (t.warn) t.warn(msg);
+    else (octokit as { log?: { warn?: (m: string) => void } } | undefined)?.log?.warn?.(msg);
     return retry;
   };
   return {

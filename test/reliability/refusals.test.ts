@@ -1,6 +1,7 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createProcessors } from "../../src/processors/index.js";
+import { pino } from "pino";
 import { Probot } from "probot";
 import { BgProbotOctokit } from "../../src/integrations/probot-octokit.js";
 import type { GitHubClient } from "../../src/integrations/github.js";
@@ -165,18 +166,21 @@ describe("a refused analysis report is recorded once", () => {
 });
 
 describe("the app's installation clients (Probot) follow the same policy", () => {
-  async function installationClient(): Promise<GitHubClient> {
+  async function installationClient(o: { throttle?: boolean } = {}): Promise<GitHubClient> {
     const probot = new Probot({
       appId: 123,
       privateKey: testPrivateKey(),
       secret: "s",
       logLevel: "fatal",
-      // bg-agent's policy as shipped; only the backoff is scaled (1 ms per second) and the 1 s
-      // pacing of writes is off, so the test does not wait.
-      Octokit: BgProbotOctokit.defaults((o: Record<string, unknown>) => ({
-        ...o,
+      // bg-agent's policy as shipped; only the backoff is scaled (1 ms per second) and, unless
+      // asked, throttling (1 s pacing of writes) is off, so the test does not wait.
+      Octokit: BgProbotOctokit.defaults((opts: Record<string, unknown>) => ({
+        ...opts,
         retry: { retryAfterBaseValue: 1 },
-        throttle: { ...(o.throttle as object | undefined), enabled: false },
+        throttle: {
+          ...(opts.throttle as object | undefined),
+          ...(o.throttle ? { retryAfterBaseValue: 1 } : { enabled: false }),
+        },
       })),
     });
     nock(API)
@@ -213,6 +217,42 @@ describe("the app's installation clients (Probot) follow the same policy", () =>
     });
     expect(data.merged).toBe(true);
     expect(put.count).toBe(2);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("the app's installation clients wait out a short secondary rate limit", () => {
+  it("injects a secondary rate limit (403, retry-after: 1) on a read: Probot's client waits it out once and succeeds (logged through Probot's logger)", async () => {
+    const lines: string[] = [];
+    const probot = new Probot({
+      appId: 123,
+      privateKey: testPrivateKey(),
+      secret: "s",
+      log: pino({ level: "warn" }, { write: (l: string) => void lines.push(l) }),
+      Octokit: BgProbotOctokit.defaults((opts: Record<string, unknown>) => ({
+        ...opts,
+        throttle: { ...(opts.throttle as object | undefined), retryAfterBaseValue: 1 },
+      })),
+    });
+    nock(API)
+      .post("/app/installations/1/access_tokens")
+      .reply(201, {
+        token: "ghs_inst",
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+    const octokit = (await probot.auth(1)) as GitHubClient;
+    const read = inject("get", `/repos/${REPO}/issues/1`, [
+      [403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "1" }],
+      [200, { number: 1, title: "t" }],
+    ]);
+    const { data } = await octokit.rest.issues.get({
+      owner: "octo",
+      repo: "demo",
+      issue_number: 1,
+    });
+    expect(data.number).toBe(1);
+    expect(read.count).toBe(2);
+    expect(lines.join("")).toContain("GitHub secondary rate limit on GET");
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
