@@ -4,6 +4,7 @@ import type { Probot } from "probot";
 import { createApp } from "./app.js";
 import { dashboardOAuth, githubUrls, readEnv } from "./env.js";
 import type { GitHubClient } from "./integrations/github.js";
+import { BgProbotOctokit } from "./integrations/probot-octokit.js";
 import type { Logger } from "./log.js";
 import { createProcessors } from "./processors/index.js";
 import { createServer } from "./server.js";
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   // NORMAL: webhook intake makes its group commits durable with an fsync of the WAL off the
   // event loop before acknowledging (src/store/group-commit.ts); other writes are NORMAL.
   const store = await openStore({ path: env.BG_DB_PATH, synchronous: "NORMAL" });
-  const probot: Probot = createProbot();
+  // Only 5xx and network errors are retried: a refusal (405, 409, 422, 404) is an answer.
+  const probot: Probot = createProbot({ overrides: { Octokit: BgProbotOctokit } });
   await probot.ready(); // its logger exists once initialised
   const log = probot.log as unknown as Logger;
   const identity: { login?: string } = {};

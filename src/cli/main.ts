@@ -54,8 +54,9 @@ export interface CliOverrides {
   processors?: readonly Processor[];
   createLlm?: (ctx: ProcessorContext) => Llm;
   /**
-   * GitHub retries (with backoff: about 14 s before a failing request gives up) are on in real
-   * runs; tests turn them off so a request nothing answers fails at once.
+   * GitHub retries (5xx and network errors only, with backoff: about 14 s before a failing
+   * request gives up) are on in real runs; tests turn them off so a request nothing answers
+   * fails at once.
    */
   githubRetries?: boolean;
 }

@@ -1,4 +1,4 @@
-import { LinearClient } from "@linear/sdk";
+import { LinearClient, LinearError } from "@linear/sdk";
 import { z } from "zod";
 import type { LinearGateway, LinearIssue } from "./linear-types.js";
 
@@ -8,6 +8,20 @@ export interface LinearGatewayOptions {
   apiUrl?: string;
   /** Safety cap on issues listed per sweep. */
   maxIssues?: number;
+  /** Retries of a read (or an idempotent write) after a 5xx or a network error (default 2). */
+  retries?: number;
+  /** Backoff unit in ms: waits 1, 2, … units between tries (default 1000; tests: 1). */
+  retryBaseMs?: number;
+}
+
+/**
+ * Whether a retry can succeed: Linear answered 5xx, or the request never got an answer (a
+ * network error: fetch throws before any LinearError). GraphQL errors, 4xx and rate limits are
+ * answers: recorded with Linear's message, not retried here (the task backs off).
+ */
+export function retryableLinearError(e: unknown): boolean {
+  if (e instanceof LinearError) return typeof e.status === "number" && e.status >= 500;
+  return e instanceof TypeError || (e instanceof Error && "code" in e);
 }
 
 const ISSUE_FIELDS = `id identifier title description url state { name } labels { nodes { name } } team { key }`;
@@ -72,12 +86,25 @@ export function createLinearGateway(
   o: LinearGatewayOptions,
 ): LinearGateway & { client: LinearClient } {
   const client = new LinearClient({ apiKey: o.apiKey, ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}) });
+  const retries = o.retries ?? 2;
+  const baseMs = o.retryBaseMs ?? 1000;
+  /** `once`: a write that is not idempotent (a comment): a 5xx may have created it, so never resent. */
   const gql = async <T>(
     query: string,
     variables: Record<string, unknown>,
     schema: z.ZodType<T>,
+    once = false,
   ): Promise<T> => {
-    const res = await client.client.rawRequest<unknown, Record<string, unknown>>(query, variables);
+    let res: { data?: unknown };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await client.client.rawRequest<unknown, Record<string, unknown>>(query, variables);
+        break;
+      } catch (e) {
+        if (once || attempt >= retries || !retryableLinearError(e)) throw e;
+        await new Promise((r) => setTimeout(r, baseMs * (attempt + 1)));
+      }
+    }
     const parsed = schema.safeParse(res.data);
     if (!parsed.success)
       throw new Error(`Linear answered with an unexpected shape: ${parsed.error.message}`);
@@ -124,6 +151,7 @@ export function createLinearGateway(
         CREATE_COMMENT,
         { input: { issueId: await uuidOf(issueId), body } },
         z.object({ commentCreate: z.object({ success: z.boolean() }) }),
+        true,
       );
       if (!r.commentCreate.success)
         throw new Error(`Linear did not create the comment on ${issueId}`);

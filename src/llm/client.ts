@@ -18,7 +18,7 @@ import { priceFor } from "./pricing.js";
 import type { Clock } from "./rate-limit.js";
 import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
 import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
-import { LlmUnavailableError } from "./types.js";
+import { EmptyAnswerError, LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
 
 /** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
@@ -179,7 +179,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
         log.debug({ purpose: req.purpose, usage }, "llm call");
         await budget.alert();
         const choice = raw.choices[0];
-        if (!choice) throw new Error(`the ${provider} API returned no choices`);
+        if (!choice) throw new EmptyAnswerError(`the ${provider} API returned no choices`, usage);
         return { message: choice.message, usage, raw };
       } finally {
         if (reserved) addRunSpend(ctx.env, -reserved);

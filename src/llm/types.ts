@@ -75,3 +75,14 @@ export class LlmUnavailableError extends Error {
     this.name = "LlmUnavailableError";
   }
 }
+
+/** The provider answered (and billed: `usage`) without a choice to read. */
+export class EmptyAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly usage: Usage,
+  ) {
+    super(message);
+    this.name = "EmptyAnswerError";
+  }
+}

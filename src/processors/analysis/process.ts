@@ -1,7 +1,7 @@
 import { projectContext } from "../../context/project-context.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { repoHead } from "../../context/repo-head.js";
-import { httpStatus } from "../../integrations/github.js";
+import { httpStatus, isRefusal, rateLimitedUntil } from "../../integrations/github.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { estimateCost } from "../../llm/budget.js";
 import { llmFor } from "../../llm/for-context.js";
@@ -9,8 +9,8 @@ import type { BatchApi } from "../../llm/openai-batch.js";
 import { batchApiWanted, createBatchApi } from "../../llm/openai-batch.js";
 import { priceFor } from "../../llm/pricing.js";
 import type { Llm } from "../../llm/types.js";
-import { BudgetExceededError, LlmUnavailableError } from "../../llm/types.js";
 import { PausedError } from "../../worker/pause.js";
+import { BudgetExceededError, EmptyAnswerError, LlmUnavailableError } from "../../llm/types.js";
 import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
 import { publishCheckRun } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
@@ -272,10 +272,32 @@ export async function record(
       result: { key: it.key, shouldFix: a.should_fix, complexity: a.complexity, url },
     };
   } catch (e) {
-    const error = `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
+    const until = it.source === "github" ? rateLimitedUntil(e) : undefined;
+    if (until !== undefined) {
+      // A rate limit is a wait: the saved analysis is posted when it lifts, no attempt used.
+      log.warn(
+        { err: e, until: new Date(until).toISOString() },
+        "report waits for GitHub's rate limit",
+      );
+      return {
+        status: "retry",
+        at: until,
+        reason: `analysed; GitHub's rate limit holds the report until ${new Date(until).toISOString()} (${errText(e)})`,
+      };
+    }
+    const status = httpStatus(e);
+    // 404/410: the issue was deleted or transferred; no later attempt can post on it.
+    const gone = status === 404 || status === 410;
+    // Any other refusal (422 validation, 403 not permitted): sending it again gets the same answer.
+    const refused = it.source === "github" && isRefusal(e);
+    const error = gone
+      ? `analysed, but the issue is gone: GitHub answered ${status} (${errText(e)}); nothing was posted`
+      : refused
+        ? `analysed, but GitHub refused the report (${status}: ${errText(e)}); not retried`
+        : `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
     log.error({ err: e }, "report failed");
     recordFailedRun(ctx, it, batchId, error, usage);
-    return { status: "failed", error };
+    return { status: "failed", error, ...(gone || refused ? { permanent: true } : {}) };
   }
 }
 
@@ -689,6 +711,11 @@ async function runBatch(
     }
     const error = `the LLM call failed: ${errText(e)}`;
     log.error({ err: e }, error);
+    // Answered without a choice: billed all the same, so the batch shows what it cost.
+    if (e instanceof EmptyAnswerError) {
+      total = addUsage(total, e.usage);
+      ctx.store.batches.addUsage(batchId, e.usage);
+    }
     failAll(error);
     ctx.store.batches.finish(batchId, "failed", error);
     report.batches.push({
@@ -741,6 +768,12 @@ async function runBatch(
     }
   }
 
+  // Every accepted answer is stored before any is posted: a worker killed while reporting the
+  // first leaves the others paid for and saved, and the next attempt posts them without a call.
+  for (const it of batch) {
+    const r = results.get(it.key);
+    if (r) saveAnalysis(ctx, it, r.a, batchId);
+  }
   let ok = 0;
   for (const it of batch) {
     const r = results.get(it.key);

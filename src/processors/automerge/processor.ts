@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { rateLimitedUntil } from "../../integrations/github.js";
 import { publishCheckRun } from "../../report/check-runs.js";
 import type { CheckConclusion } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
@@ -466,13 +467,25 @@ export function createAutomergeProcessor(opts: AutomergeProcessorOptions = {}): 
         }
         const results: PrResult[] = [];
         let error: string | null = null;
+        let limitedUntil: number | undefined;
         for (const n of prs) {
           try {
             results.push(await handlePr(ctx, n, task));
           } catch (e) {
             log.error({ err: e, pr: n }, "automerge evaluation failed");
             error = `PR #${n}: ${(e as Error).message}`;
+            const until = rateLimitedUntil(e);
+            if (until !== undefined) limitedUntil = Math.max(limitedUntil ?? 0, until);
           }
+        }
+        // A GitHub rate limit is a wait, not a failure: pending until it lifts, no attempt used.
+        if (error && limitedUntil !== undefined) {
+          out.set(task.id, {
+            status: "retry",
+            at: limitedUntil,
+            reason: `GitHub rate limit: ${error}; waits until ${new Date(limitedUntil).toISOString()}`,
+          });
+          continue;
         }
         if (error) {
           out.set(task.id, { status: "failed", error });
