@@ -69,13 +69,15 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
         : undefined;
     const log = context.log;
     // Built on first use: most events never load the config (skips, comments, installations).
-    let loader: ((known?: RepositoryBrief) => Promise<ConfigResult>) | undefined;
+    let loader:
+      | ((known?: RepositoryBrief, opts?: { refresh?: boolean }) => Promise<ConfigResult>)
+      | undefined;
     return {
       store: deps.store,
       log,
       ...(deps.wake ? { wake: deps.wake } : {}),
       ...(deps.identity?.login ? { selfLogin: deps.identity.login } : {}),
-      loadConfig: (known) =>
+      loadConfig: (known, opts) =>
         (loader ??= configLoader({
           store: deps.store,
           log,
@@ -87,7 +89,7 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
               { repo, defaultBranch, headSha: headSha ?? null },
               result,
             ),
-        }))(known),
+        }))(known, opts),
     };
   };
 

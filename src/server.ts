@@ -134,23 +134,23 @@ export function createServer(o: ServerOptions): BgServer {
     }
     const work = (async (): Promise<Outcome> => {
       log.debug({ delivery: id, event: name, action }, "webhook received");
+      // A delivery with a committed record was handled before (a redelivery): nothing to do.
+      // (A replay of one still in flight was answered above, from `inFlight`.)
+      if (o.store.deliveries.has(id!)) {
+        log.info({ delivery: id, event: name }, "duplicate delivery ignored");
+        return { status: 200, body: { ok: true, duplicate: true } };
+      }
       group.join();
       try {
-        // Recorded first, in the group's transaction with the handlers' writes: both are
-        // committed, or neither. A delivery recorded before is a redelivery: nothing to do.
-        if (!o.store.deliveries.record({ id: id!, event: name!, action, repo })) {
-          group.leave();
-          log.info({ delivery: id, event: name }, "duplicate delivery ignored");
-          return { status: 200, body: { ok: true, duplicate: true } };
-        }
         await o.receiver.receive({ id: id!, name, payload } as EmitterWebhookEvent);
+        // The record is written here, in the same synchronous block as the handlers' last write
+        // (their promise resolved without yielding to the event loop since), so a group COMMIT
+        // can never hold this record without everything the delivery wrote: a crash before the
+        // commit loses both, and GitHub's redelivery (no record) is processed again.
+        if (!o.store.deliveries.record({ id: id!, event: name!, action, repo }))
+          log.warn({ delivery: id, event: name }, "delivery recorded twice; handled again");
       } catch (e) {
-        try {
-          o.store.deliveries.forget(id!); // not handled: a redelivery must be processed
-        } catch {
-          // the database failed: the group rolls back and nothing of it is acknowledged
-        }
-        group.leave();
+        group.leave(); // nothing recorded: a redelivery is processed
         throw e;
       }
       // Answer only once the handlers' writes and the delivery record are committed.
