@@ -5,6 +5,7 @@ import type { GitHubClient } from "./integrations/github.js";
 import { lazyChild } from "./log.js";
 import type { Logger } from "./log.js";
 import type { ConfigResult } from "./config/load.js";
+import { capConfigReads } from "./config/size.js";
 import type { Store } from "./store/index.js";
 import type { RepositoryBrief } from "./store/repositories.js";
 import {
@@ -138,6 +139,7 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
             auth(o: { type: "event-octokit"; event: EmitterWebhookEvent }): Promise<unknown>;
           };
           const octokit = await app.auth({ type: "event-octokit", event });
+          capConfigReads(octokit as GitHubClient); // parsing a config is bounded by its size
           return new Context(
             event,
             octokit as Context["octokit"],

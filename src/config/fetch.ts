@@ -3,6 +3,7 @@ import type { GitHubClient, RepoRef } from "../integrations/github.js";
 import type { Store } from "../store/index.js";
 import { CONFIG_PATH, parseConfig } from "./load.js";
 import type { ConfigResult } from "./load.js";
+import { capConfigReads } from "./size.js";
 
 /** How long a cached config is trusted when no push event invalidated it. */
 export const CONFIG_TTL_MS = 5 * 60_000;
@@ -10,6 +11,7 @@ export const CONFIG_TTL_MS = 5 * 60_000;
 /** Loads `.github/bg-agent.yml` from the default branch (with `_extends`), like Probot's context.config. */
 export async function fetchConfig(octokit: GitHubClient, ref: RepoRef): Promise<ConfigResult> {
   try {
+    capConfigReads(octokit);
     const { config } = await configPlugin(octokit).config.get({
       owner: ref.owner,
       repo: ref.repo,
