@@ -26,7 +26,12 @@ export async function fetchConfig(octokit: GitHubClient, ref: RepoRef): Promise<
       found: true,
       hash: `error:${(e as Error).message}`.slice(0, 64),
       raw: null,
-      problems: [{ path: "(file)", message: `could not be read: ${(e as Error).message}` }],
+      problems: [
+        {
+          path: "(file)",
+          message: `could not be read: ${(e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")}`,
+        },
+      ],
     };
   }
 }

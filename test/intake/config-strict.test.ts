@@ -1,8 +1,10 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fetchConfig } from "../../src/config/fetch.js";
 import { parseConfig } from "../../src/config/load.js";
 import { MAX_CONFIG_BYTES } from "../../src/config/size.js";
 import { deliver, startTestApp } from "../helpers/app-server.js";
+import { testOctokit } from "../helpers/context.js";
 import type { TestApp } from "../helpers/app-server.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
 
@@ -75,6 +77,21 @@ describe("a config over 64 KB is a config error, not seconds of parsing", () => 
     const res = await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(res.status).toBe(200);
     expect(app.store.tasks.list()).toHaveLength(1);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("the worker's config read has the same cap", () => {
+  it("fetchConfig: a file over 64 KB is a (file) problem naming the cap, never parsed", async () => {
+    configFile(`# ${"x".repeat(MAX_CONFIG_BYTES)}\nautomerge: {}\n`);
+    const r = await fetchConfig(testOctokit(), { owner: "octo", repo: "demo" });
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([
+      {
+        path: "(file)",
+        message: expect.stringMatching(/^could not be read: .*at most 65,536 \(64 KB\)/),
+      },
+    ]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
