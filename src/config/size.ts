@@ -9,11 +9,13 @@ export class ConfigTooLargeError extends Error {
     readonly path: string,
     readonly bytes: number,
   ) {
-    super(
-      `[@probot/octokit-plugin-config] ${path} is ${bytes.toLocaleString("en-US")} bytes; bg-agent reads at most ${MAX_CONFIG_BYTES.toLocaleString("en-US")} (64 KB): make it smaller (long prompts belong in files the task reads)`,
-    );
+    super(`[@probot/octokit-plugin-config] ${tooLargeMessage(path, bytes)}`);
   }
 }
+
+/** What a config problem says about a file over MAX_CONFIG_BYTES. */
+export const tooLargeMessage = (path: string, bytes: number): string =>
+  `${path} is ${bytes.toLocaleString("en-US")} bytes; bg-agent reads at most ${MAX_CONFIG_BYTES.toLocaleString("en-US")} (64 KB): make it smaller (long prompts belong in files the task reads)`;
 
 interface RequestOptions {
   url?: string;

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { config as configPlugin } from "@probot/octokit-plugin-config";
 import YAML from "yaml";
 import { fetchConfig } from "../config/fetch.js";
 import type { ConfigResult } from "../config/load.js";
 import { CONFIG_PATH, parseConfig } from "../config/load.js";
+import { MAX_CONFIG_BYTES, tooLargeMessage } from "../config/size.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 
 export interface LoadedConfig {
@@ -45,6 +46,13 @@ export async function loadRunConfig(o: {
       };
     }
     if (existsSync(file)) {
+      const bytes = statSync(file).size;
+      if (bytes > MAX_CONFIG_BYTES)
+        return {
+          result: problem("(file)", tooLargeMessage(path, bytes)),
+          source: "workspace",
+          path,
+        };
       let raw: unknown;
       try {
         raw = YAML.parse(readFileSync(file, "utf8")) as unknown;
