@@ -139,7 +139,8 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
             auth(o: { type: "event-octokit"; event: EmitterWebhookEvent }): Promise<unknown>;
           };
           const octokit = await app.auth({ type: "event-octokit", event });
-          capConfigReads(octokit as GitHubClient); // parsing a config is bounded by its size
+          // Intake reads nothing but config files (`_extends` may name any path): all are capped.
+          capConfigReads(octokit as GitHubClient, { anyPath: true });
           return new Context(
             event,
             octokit as Context["octokit"],

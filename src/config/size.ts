@@ -37,11 +37,22 @@ const isConfigRead = (o: RequestOptions): o is RequestOptions & { path: string }
  * plugin parses its YAML: a 1 MB file of 20,000 keys would otherwise block the event loop for
  * seconds. Idempotent per client.
  */
-export function capConfigReads(octokit: Pick<GitHubClient, "hook">): void {
+export function capConfigReads(
+  octokit: Pick<GitHubClient, "hook">,
+  o: {
+    /** Every raw file read counts (a client that reads nothing but configs, e.g. intake's, where `_extends` may name any path). */
+    anyPath?: boolean;
+  } = {},
+): void {
   if (capped.has(octokit)) return;
   capped.add(octokit);
   octokit.hook.after("request", (response: { data: unknown }, options: RequestOptions) => {
-    if (!isConfigRead(options)) return;
+    const raw =
+      o.anyPath &&
+      options.url === "/repos/{owner}/{repo}/contents/{path}" &&
+      typeof options.path === "string" &&
+      options.mediaType?.format === "raw";
+    if (!raw && !isConfigRead(options)) return;
     const data = response.data;
     const bytes =
       typeof data === "string"
@@ -49,6 +60,6 @@ export function capConfigReads(octokit: Pick<GitHubClient, "hook">): void {
         : data instanceof ArrayBuffer
           ? data.byteLength
           : 0;
-    if (bytes > MAX_CONFIG_BYTES) throw new ConfigTooLargeError(options.path, bytes);
+    if (bytes > MAX_CONFIG_BYTES) throw new ConfigTooLargeError(String(options.path), bytes);
   });
 }

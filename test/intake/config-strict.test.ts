@@ -70,6 +70,22 @@ describe("a config over 64 KB is a config error, not seconds of parsing", () => 
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("an _extends base over the cap (any path) is the same config error", async () => {
+    token();
+    configFile("_extends: .github:shared/base.yml\nautomerge:\n  method: merge\n");
+    nock(API)
+      .get(/^\/repos\/octo\/\.github\/contents\/shared(%2F|\/)base\.yml/)
+      .reply(200, `# ${"x".repeat(MAX_CONFIG_BYTES)}\n`, {
+        "content-type": "application/vnd.github.raw; charset=utf-8",
+      });
+    const posted = expectCheckRun();
+    await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
+    expect(posted.body?.conclusion).toBe("failure");
+    expect(posted.body?.output?.summary).toMatch(/shared\/base\.yml.*at most 65,536/);
+    expect(app.store.tasks.list()).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("a file just under the cap is read and validated as usual", async () => {
     const filler = `# ${"-".repeat(1000)}\n`.repeat(60); // ~60 KB of comments
     token();
