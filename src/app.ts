@@ -9,6 +9,7 @@ import { parseRepo } from "./integrations/github.js";
 import { lazyChild } from "./log.js";
 import type { Logger } from "./log.js";
 import type { ConfigResult } from "./config/load.js";
+import { capConfigReads } from "./config/size.js";
 import type { Store } from "./store/index.js";
 import type { RepositoryBrief } from "./store/repositories.js";
 import {
@@ -75,13 +76,15 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
         : undefined;
     const log = context.log;
     // Built on first use: most events never load the config (skips, comments, installations).
-    let loader: ((known?: RepositoryBrief) => Promise<ConfigResult>) | undefined;
+    let loader:
+      | ((known?: RepositoryBrief, opts?: { refresh?: boolean }) => Promise<ConfigResult>)
+      | undefined;
     return {
       store: deps.store,
       log,
       ...(deps.wake ? { wake: deps.wake } : {}),
       ...(deps.identity?.login ? { selfLogin: deps.identity.login } : {}),
-      loadConfig: (known) =>
+      loadConfig: (known, opts) =>
         (loader ??= configLoader({
           store: deps.store,
           log,
@@ -100,7 +103,7 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
               { repo, defaultBranch, headSha: headSha ?? null },
               result,
             ),
-        }))(known),
+        }))(known, opts),
     };
   };
 
@@ -149,6 +152,8 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
             auth(o: { type: "event-octokit"; event: EmitterWebhookEvent }): Promise<unknown>;
           };
           const octokit = await app.auth({ type: "event-octokit", event });
+          // Intake reads nothing but config files (`_extends` may name any path): all are capped.
+          capConfigReads(octokit as GitHubClient, { anyPath: true });
           return new Context(
             event,
             octokit as Context["octokit"],

@@ -47,7 +47,7 @@ export interface BgServer {
   close(): Promise<void>;
 }
 
-type Outcome = { status: number; body: Record<string, unknown> };
+type Outcome = { status: number; body: Record<string, unknown>; close?: boolean };
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
   const v = req.headers[name];
@@ -77,14 +77,8 @@ export function createServer(o: ServerOptions): BgServer {
     const name = header(req, "x-github-event");
     const id = header(req, "x-github-delivery");
     const signature = header(req, "x-hub-signature-256");
-    let body: Buffer;
-    try {
-      body = await readBody(req, limit);
-    } catch (e) {
-      if (e instanceof BodyTooLargeError)
-        return { status: 413, body: { error: `payload over GitHub's ${limit} byte cap` } };
-      throw e;
-    }
+    // Refused on the headers alone, before a byte of the body is read (nor buffered): an
+    // unsigned or malformed request costs no memory and cannot hold the connection.
     const missing = [
       !name && "X-GitHub-Event",
       !id && "X-GitHub-Delivery",
@@ -95,12 +89,22 @@ export function createServer(o: ServerOptions): BgServer {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name!) || id!.length > 200) {
       return { status: 400, body: { error: "malformed X-GitHub-Event or X-GitHub-Delivery" } };
     }
+    if (!/^sha256=[0-9a-f]{64}$/i.test(signature!)) {
+      log.warn({ delivery: id, event: name }, "webhook signature is not sha256=<hex>; ignored");
+      return { status: 401, body: { error: "X-Hub-Signature-256 must be sha256=<64 hex digits>" } };
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, limit);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError)
+        return { status: 413, body: { error: `payload over GitHub's ${limit} byte cap` } };
+      throw e;
+    }
     const text = body.toString("utf8");
     let verified = false;
     try {
-      verified =
-        /^sha256=[0-9a-f]{64}$/i.test(signature!) &&
-        (await o.receiver.webhooks.verify(text, signature!));
+      verified = await o.receiver.webhooks.verify(text, signature!);
     } catch {
       verified = false;
     }
@@ -134,23 +138,23 @@ export function createServer(o: ServerOptions): BgServer {
     }
     const work = (async (): Promise<Outcome> => {
       log.debug({ delivery: id, event: name, action }, "webhook received");
+      // A delivery with a committed record was handled before (a redelivery): nothing to do.
+      // (A replay of one still in flight was answered above, from `inFlight`.)
+      if (o.store.deliveries.has(id!)) {
+        log.info({ delivery: id, event: name }, "duplicate delivery ignored");
+        return { status: 200, body: { ok: true, duplicate: true } };
+      }
       group.join();
       try {
-        // Recorded first, in the group's transaction with the handlers' writes: both are
-        // committed, or neither. A delivery recorded before is a redelivery: nothing to do.
-        if (!o.store.deliveries.record({ id: id!, event: name!, action, repo })) {
-          group.leave();
-          log.info({ delivery: id, event: name }, "duplicate delivery ignored");
-          return { status: 200, body: { ok: true, duplicate: true } };
-        }
         await o.receiver.receive({ id: id!, name, payload } as EmitterWebhookEvent);
+        // The record is written here, in the same synchronous block as the handlers' last write
+        // (their promise resolved without yielding to the event loop since), so a group COMMIT
+        // can never hold this record without everything the delivery wrote: a crash before the
+        // commit loses both, and GitHub's redelivery (no record) is processed again.
+        if (!o.store.deliveries.record({ id: id!, event: name!, action, repo }))
+          log.warn({ delivery: id, event: name }, "delivery recorded twice; handled again");
       } catch (e) {
-        try {
-          o.store.deliveries.forget(id!); // not handled: a redelivery must be processed
-        } catch {
-          // the database failed: the group rolls back and nothing of it is acknowledged
-        }
-        group.leave();
+        group.leave(); // nothing recorded: a redelivery is processed
         throw e;
       }
       // Answer only once the handlers' writes and the delivery record are committed.
@@ -180,6 +184,8 @@ export function createServer(o: ServerOptions): BgServer {
       let out: Outcome;
       try {
         out = await webhook(req);
+        // Refused before (or while) reading the body: close, so the unread rest is never read.
+        if (out.status >= 400 && out.status < 500 && !req.complete) out.close = true;
       } catch (e) {
         log.error(
           { err: e, delivery: header(req, "x-github-delivery") },
@@ -187,7 +193,8 @@ export function createServer(o: ServerOptions): BgServer {
         );
         out = { status: 500, body: { error: "internal error; redeliver later" } };
       }
-      sendJson(res, out.status, out.body, out.status === 413 ? { connection: "close" } : {});
+      sendJson(res, out.status, out.body, out.close ? { connection: "close" } : {});
+      if (out.close) res.once("finish", () => req.socket.destroySoon());
       return;
     }
     if (req.method === "GET" && url.pathname === "/ping") {

@@ -2,6 +2,7 @@ import YAML from "yaml";
 import { z } from "zod";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 import { httpStatus } from "../integrations/github.js";
+import { MAX_CONFIG_BYTES, tooLargeMessage } from "./size.js";
 
 /**
  * Owners (`acme`) or repositories (`acme/base`) other than a repository's own owner whose config
@@ -94,9 +95,14 @@ async function readFile(octokit: GitHubClient, s: Source): Promise<Record<string
   }
   if (String(headers["content-type"] ?? "").startsWith("application/json"))
     throw new ConfigSourceError("(file)", `${where(s)} is a directory or a submodule, not a file`);
+  const text = typeof data === "string" ? data : String(data);
+  const bytes = Buffer.byteLength(text);
+  // Parsing is bounded by the cap: a file of many keys parses in quadratic time.
+  if (bytes > MAX_CONFIG_BYTES)
+    throw new ConfigSourceError("(file)", tooLargeMessage(where(s), bytes));
   let parsed: unknown;
   try {
-    parsed = YAML.parse(typeof data === "string" ? data : String(data), { logLevel: "error" });
+    parsed = YAML.parse(text, { logLevel: "error" });
   } catch (e) {
     throw new ConfigSourceError("(file)", `${where(s)} is not valid YAML: ${(e as Error).message}`);
   }

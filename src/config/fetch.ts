@@ -32,7 +32,12 @@ export async function fetchConfig(
       found: true,
       hash: `error:${(e as Error).message}`.slice(0, 64),
       raw: null,
-      problems: [{ path: "(file)", message: `could not be read: ${(e as Error).message}` }],
+      problems: [
+        {
+          path: "(file)",
+          message: `could not be read: ${(e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")}`,
+        },
+      ],
     };
   }
 }
@@ -48,35 +53,39 @@ export function sourceProblem(e: ConfigSourceError): ConfigResult {
   };
 }
 
-/**
- * The repository's config, from the store's cache when fresh, else from GitHub (and cached).
- * `load` defaults to fetchConfig; the app passes context.config's loader in handlers.
- */
-export async function getRepoConfig(
+/** The repository's cached config when it is fresh (younger than CONFIG_TTL_MS), else undefined. */
+export function cachedRepoConfig(
   store: Store,
   repo: string,
-  load: () => Promise<ConfigResult>,
   now = Date.now(),
-): Promise<ConfigResult> {
+): ConfigResult | undefined {
   const cached = store.repos.get(repo);
-  if (cached?.configLoadedAt && now - cached.configLoadedAt < CONFIG_TTL_MS && cached.configHash) {
-    if (!cached.configValid) {
-      return {
-        ok: false,
-        found: true,
-        hash: cached.configHash,
-        raw: null,
-        problems: cached.configErrors.map((e) => {
-          const i = e.indexOf(": ");
-          return { path: e.slice(0, i), message: e.slice(i + 2) };
-        }),
-      };
-    }
-    return parseConfig(
-      cached.configJson === null ? null : (JSON.parse(cached.configJson) as unknown),
-    );
+  if (!cached?.configLoadedAt || now - cached.configLoadedAt >= CONFIG_TTL_MS || !cached.configHash)
+    return undefined;
+  if (!cached.configValid) {
+    return {
+      ok: false,
+      found: true,
+      hash: cached.configHash,
+      raw: null,
+      problems: cached.configErrors.map((e) => {
+        const i = e.indexOf(": ");
+        return { path: e.slice(0, i), message: e.slice(i + 2) };
+      }),
+    };
   }
-  const result = await load();
+  return parseConfig(
+    cached.configJson === null ? null : (JSON.parse(cached.configJson) as unknown),
+  );
+}
+
+/** Caches a freshly read config for a repository (one synchronous write). */
+export function cacheRepoConfig(
+  store: Store,
+  repo: string,
+  result: ConfigResult,
+  now = Date.now(),
+): void {
   store.repos.setConfig(
     repo,
     {
@@ -87,5 +96,21 @@ export async function getRepoConfig(
     },
     now,
   );
+}
+
+/**
+ * The repository's config, from the store's cache when fresh, else from GitHub (and cached).
+ * `load` defaults to fetchConfig; the app passes context.config's loader in handlers.
+ */
+export async function getRepoConfig(
+  store: Store,
+  repo: string,
+  load: () => Promise<ConfigResult>,
+  now = Date.now(),
+): Promise<ConfigResult> {
+  const cached = cachedRepoConfig(store, repo, now);
+  if (cached) return cached;
+  const result = await load();
+  cacheRepoConfig(store, repo, result, now);
   return result;
 }

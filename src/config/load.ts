@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";
 import { configSchema, taskSchema } from "./schema.js";
+import { knownKeys, unknownKeyMessage } from "./unknown-keys.js";
 
 export const CONFIG_PATH = ".github/bg-agent.yml";
 
@@ -33,11 +34,22 @@ const formatPath = (path: readonly PropertyKey[]): string =>
     "",
   );
 
-function issuesToProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigProblem[] {
-  return error.issues.map((i) => ({
-    path: formatPath([...prefix, ...i.path]) || "(root)",
-    message: i.message,
-  }));
+function issuesToProblems(
+  error: z.ZodError,
+  schema: z.core.$ZodType,
+  prefix: readonly PropertyKey[] = [],
+): ConfigProblem[] {
+  return error.issues.flatMap((i) => {
+    if (i.code === "unrecognized_keys") {
+      // The schema is strict: each unknown key is a problem at its own path, with a suggestion.
+      const known = knownKeys(schema, i.path);
+      return i.keys.map((key) => ({
+        path: formatPath([...prefix, ...i.path, key]),
+        message: unknownKeyMessage(key, known),
+      }));
+    }
+    return [{ path: formatPath([...prefix, ...i.path]) || "(root)", message: i.message }];
+  });
 }
 
 /**
@@ -57,9 +69,17 @@ export function parseConfig(raw: unknown): ConfigResult {
       problems: [{ path: "(root)", message: "the file must be a YAML mapping" }],
     };
   }
-  const parsed = configSchema.safeParse(input);
+  // Probot's `_extends` is resolved (and removed) by the loader; a file read some other way may keep it.
+  const { _extends: _ignored, ...rest } = input as Record<string, unknown>;
+  const parsed = configSchema.safeParse(rest);
   if (!parsed.success)
-    return { ok: false, found: true, hash, raw, problems: issuesToProblems(parsed.error) };
+    return {
+      ok: false,
+      found: true,
+      hash,
+      raw,
+      problems: issuesToProblems(parsed.error, configSchema),
+    };
   const problems: ConfigProblem[] = [];
   const tasks: TaskConfig[] = [];
   const minInterval = parseDuration(parsed.data.schedule.min_interval) ?? 300_000;
@@ -92,7 +112,7 @@ export function validateTask(
   minIntervalText = formatDuration(minIntervalMs),
 ): { ok: true; task: TaskConfig } | { ok: false; problems: ConfigProblem[] } {
   const r = taskSchema.safeParse(raw);
-  if (!r.success) return { ok: false, problems: issuesToProblems(r.error, path) };
+  if (!r.success) return { ok: false, problems: issuesToProblems(r.error, taskSchema, path) };
   const at = (key: string): string => formatPath([...path, key]);
   const below = (key: "every" | "cron", what: string): ConfigProblem[] => [
     { path: at(key), message: `${what} below the minimum interval ${minIntervalText}` },

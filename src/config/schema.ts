@@ -22,11 +22,11 @@ const duration = (what: string) =>
 
 const labelList = z.array(z.string().min(1).max(100));
 
-export const techDebtSchema = z.object({
+export const techDebtSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  github: z.object({ labels: labelList.default(["tech-debt"]) }).prefault({}),
+  github: z.strictObject({ labels: labelList.default(["tech-debt"]) }).prefault({}),
   linear: z
-    .object({
+    .strictObject({
       team: z.string().min(1).describe("Linear team key, e.g. ENG"),
       states: z.array(z.string()).default(["Backlog"]),
       labels: labelList.default(["tech-debt"]),
@@ -37,13 +37,13 @@ export const techDebtSchema = z.object({
   max_tokens_per_call: z.number().int().min(2_000).max(1_000_000).default(60_000),
   max_issue_chars: z.number().int().min(500).max(200_000).default(20_000),
   context: z
-    .object({
+    .strictObject({
       include: z.array(z.string()).default([]).describe("Extra globs added to the project context"),
       max_tokens: z.number().int().min(500).max(500_000).default(20_000),
     })
     .prefault({}),
   labels: z
-    .object({
+    .strictObject({
       should_fix: z.string().default("bg:should-fix"),
       wont_fix: z.string().default("bg:wont-fix"),
     })
@@ -51,7 +51,7 @@ export const techDebtSchema = z.object({
   openai_batch: z.boolean().default(false),
 });
 
-export const automergeSchema = z.object({
+export const automergeSchema = z.strictObject({
   enabled: z.boolean().default(true),
   method: z.enum(["merge", "squash", "rebase"]).default("squash"),
   required_approvals: z.number().int().min(0).max(20).default(1),
@@ -76,7 +76,7 @@ export const automergeSchema = z.object({
 });
 
 export const taskSchema = z
-  .object({
+  .strictObject({
     name: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "name: letters, digits, - _ . (at most 64)"),
@@ -88,7 +88,7 @@ export const taskSchema = z
     cron: z.string().optional(),
     timezone: z.string().optional(),
     idle: z
-      .object({
+      .strictObject({
         minutes: z.number().int().min(1).max(10_080),
         cooldown_minutes: z.number().int().min(0).max(100_000).default(60),
       })
@@ -168,7 +168,7 @@ const processorTimeout = (type: string) =>
     );
 
 /** The outer deadline of one processor call, per task type (src/worker/deadline.ts has the defaults). */
-export const processorTimeoutSchema = z.object({
+export const processorTimeoutSchema = z.strictObject({
   command: processorTimeout("command"),
   automerge: processorTimeout("automerge"),
   fix: processorTimeout("fix"),
@@ -178,35 +178,35 @@ export const processorTimeoutSchema = z.object({
 
 export const permissionLevels = ["read", "triage", "write", "maintain", "admin"] as const;
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   tech_debt: techDebtSchema.prefault({}),
   automerge: automergeSchema.prefault({}),
   /** Each task is validated on its own (see load.ts): one bad task does not stop the others. */
   tasks: z.array(z.unknown()).default([]),
   budget: z
-    .object({
+    .strictObject({
       daily_usd: z.number().min(0).default(1),
       monthly_usd: z.number().min(0).default(20),
       alert_at: z.number().min(0.1).max(1).default(0.8),
     })
     .prefault({}),
   rate_limit: z
-    .object({
+    .strictObject({
       rpm: z.number().int().min(1).default(10),
       tpm: z.number().int().min(100).default(100_000),
     })
     .prefault({}),
   activity: z
-    .object({ pause_when_active_minutes: z.number().min(0).max(1440).default(5) })
+    .strictObject({ pause_when_active_minutes: z.number().min(0).max(1440).default(5) })
     .prefault({}),
   commands: z
-    .object({
+    .strictObject({
       min_permission: z.enum(permissionLevels).default("write"),
       max_per_comment: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
   worker: z
-    .object({
+    .strictObject({
       concurrency: z.number().int().min(1).max(32).default(4),
       workflow: z
         .string()
@@ -226,14 +226,14 @@ export const configSchema = z.object({
       processor_timeout: processorTimeoutSchema.prefault({}),
     })
     .prefault({}),
-  schedule: z.object({ min_interval: duration("min_interval").default("5m") }).prefault({}),
+  schedule: z.strictObject({ min_interval: duration("min_interval").default("5m") }).prefault({}),
   llm: z
-    .object({
+    .strictObject({
       model: z.string().min(1).optional().describe("Overrides BG_LLM_MODEL for this repository"),
       pricing: z
         .record(
           z.string(),
-          z.object({
+          z.strictObject({
             input: z.number().min(0).describe("USD per million uncached input tokens"),
             cached_input: z.number().min(0).describe("USD per million cached input tokens"),
             output: z.number().min(0).describe("USD per million output tokens"),
@@ -243,7 +243,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   fix: z
-    .object({
+    .strictObject({
       test_command: z.string().min(1).nullable().default(null),
       test_baseline: z
         .boolean()
@@ -257,7 +257,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   dashboard: z
-    .object({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") })
+    .strictObject({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") })
     .prefault({}),
 });
 

@@ -70,6 +70,12 @@ export async function reportConfig(
   const clean = result.ok && result.problems.length === 0;
   if (clean && !row?.configReportedHash) return;
   const log = deps.log.child({ repo: where.repo, configHash: result.hash });
+  // Called before the loader caches the config (its writes follow its last await): the row may
+  // not exist yet on a cold cache, and the reported hash must stick.
+  const mark = (): void => {
+    if (!deps.store.repos.get(where.repo)) deps.store.repos.upsert({ fullName: where.repo });
+    deps.store.repos.markConfigReported(where.repo, result.hash);
+  };
   const ref = parseRepo(where.repo);
   try {
     let sha = where.headSha ?? null;
@@ -80,7 +86,7 @@ export async function reportConfig(
     }
     const d = describeConfigResult(result);
     await publishCheckRun(deps.octokit, ref, { name: CONFIG_CHECK_NAME, headSha: sha, ...d });
-    deps.store.repos.markConfigReported(where.repo, result.hash);
+    mark();
     log.info(
       { conclusion: d.conclusion, problems: result.problems.length },
       "reported the config check run",
@@ -89,7 +95,7 @@ export async function reportConfig(
     const status = httpStatus(e);
     log.warn({ err: e, status }, "could not publish the bg-agent/config check run");
     if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
-      deps.store.repos.markConfigReported(where.repo, result.hash);
+      mark();
     }
   }
 }

@@ -1,5 +1,10 @@
 import { ConfigSourceError } from "../config/extends.js";
-import { CONFIG_TTL_MS, getRepoConfig, sourceProblem } from "../config/fetch.js";
+import {
+  CONFIG_TTL_MS,
+  cacheRepoConfig,
+  cachedRepoConfig,
+  sourceProblem,
+} from "../config/fetch.js";
 import { parseConfig } from "../config/load.js";
 import type { ConfigProblem, ConfigResult } from "../config/load.js";
 import { httpStatus } from "../integrations/github.js";
@@ -19,6 +24,11 @@ export interface ConfigLoaderOptions {
   read(): Promise<unknown>;
   /** Sees every result (cached or fresh): reports an invalid file once per hash (config-check.ts). */
   report?(result: ConfigResult): Promise<void>;
+}
+
+export interface LoadConfigOptions {
+  /** Read the file from GitHub even when the cached copy is fresh (a push changed it). */
+  refresh?: boolean;
 }
 
 /** Configs this process validated, by store and repository (parsing the cached JSON each event is wasted work). */
@@ -69,7 +79,7 @@ export function lastKnownConfig(store: Store, repo: string): ConfigResult | unde
  */
 export function configLoader(
   o: ConfigLoaderOptions,
-): (known?: RepositoryBrief) => Promise<ConfigResult> {
+): (known?: RepositoryBrief, opts?: LoadConfigOptions) => Promise<ConfigResult> {
   let memo: Promise<ConfigResult> | undefined;
   const fresh = async (): Promise<ConfigResult> => {
     try {
@@ -87,12 +97,12 @@ export function configLoader(
       };
     }
   };
-  const load = async (known?: RepositoryBrief): Promise<ConfigResult> => {
-    let result: ConfigResult;
+  const load = async (known?: RepositoryBrief, refresh = false): Promise<ConfigResult> => {
     // Fast path: the row is fresh and this process already validated that exact config.
     const row = known ?? o.store.repos.brief(o.repo);
     const memo = parsed(o.store).get(o.repo.toLowerCase());
     if (
+      !refresh &&
       row?.configLoadedAt &&
       row.configHash &&
       Date.now() - row.configLoadedAt < CONFIG_TTL_MS &&
@@ -103,14 +113,16 @@ export function configLoader(
         row.configReportedHash === row.configHash || (clean && !row.configReportedHash);
       if (reported || !o.report) return memo.result;
     }
+    const cached = refresh ? undefined : cachedRepoConfig(o.store, o.repo);
+    let result: ConfigResult;
     try {
-      result = await getRepoConfig(o.store, o.repo, fresh);
-      parsed(o.store).set(o.repo.toLowerCase(), { hash: result.hash, result });
+      result = cached ?? (await fresh());
     } catch (e) {
       o.log.warn(
         { err: e },
         "could not read .github/bg-agent.yml from GitHub; using the last known config",
       );
+      if (refresh) o.store.repos.invalidateConfig(o.repo); // the next event reads it again
       return lastKnownConfig(o.store, o.repo) ?? parseConfig(null);
     }
     if (o.report) {
@@ -120,7 +132,15 @@ export function configLoader(
         o.log.warn({ err: e }, "could not report the config's problems");
       }
     }
+    // Written after the last await (the read from GitHub, the check run): a delivery's writes
+    // all happen in one synchronous block with its record (see src/server.ts), so a group
+    // commit never holds half of them.
+    if (!cached) cacheRepoConfig(o.store, o.repo, result);
+    parsed(o.store).set(o.repo.toLowerCase(), { hash: result.hash, result });
     return result;
   };
-  return (known) => (memo ??= load(known));
+  return (known, opts) => {
+    if (opts?.refresh) return (memo = load(known, true));
+    return (memo ??= load(known));
+  };
 }

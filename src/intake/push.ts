@@ -47,18 +47,21 @@ export async function onPush(deps: IntakeDeps, event: WebhookEvent): Promise<voi
     !listedAll ||
     p.commits.some((c) => [...c.added, ...c.modified, ...c.removed].includes(CONFIG_PATH));
   if (!touched) return;
+  // Read first, write after: the delivery's writes (the fresh config cached, the owner's other
+  // repositories invalidated) happen in one synchronous block after its last await.
+  await deps.loadConfig(t.known, { refresh: true });
   const owner = t.repo.split("/")[0]!.toLowerCase();
   const invalidated = deps.store.tx(() => {
     rememberRepo(deps.store, t);
-    const names = [t.repo];
+    const names: string[] = [];
     if (p.repository.name === ".github") {
       for (const r of deps.store.repos.list({ installedOnly: true })) {
-        if (r.fullName.split("/")[0]!.toLowerCase() === owner) names.push(r.fullName);
+        if (r.fullName.split("/")[0]!.toLowerCase() === owner && r.fullName !== t.repo)
+          names.push(r.fullName);
       }
     }
     for (const n of names) deps.store.repos.invalidateConfig(n);
-    return names.length;
+    return names.length + 1;
   });
-  t.log.info({ invalidated }, "config changed on the default branch: cache invalidated");
-  await deps.loadConfig();
+  t.log.info({ invalidated }, "config changed on the default branch: re-read, cache invalidated");
 }

@@ -19,8 +19,10 @@ export interface IntakeDeps {
   /**
    * The repository's config (cached in the store; context.config behind it in the app). `known`:
    * the repository's row as this delivery already read it, so the cache check reads nothing again.
+   * `refresh`: read the file again even when the cached copy is fresh. Writes nothing before its
+   * last await, like every handler: a delivery writes in one synchronous block (src/server.ts).
    */
-  loadConfig(known?: RepositoryBrief): Promise<ConfigResult>;
+  loadConfig(known?: RepositoryBrief, opts?: { refresh?: boolean }): Promise<ConfigResult>;
   /** Asks the in-process worker to run soon (after the transaction committed). */
   wake?(): void;
   /** bg-agent's own login (`<slug>[bot]`), so its own events are never taken for a person's. */

@@ -25,6 +25,10 @@ export interface GroupCommitOptions {
  * fsynced join the open group, which commits when that fsync is done (a commit and an fsync per
  * round, however many deliveries it holds). A failed or lost group rejects every waiter, so none
  * of its deliveries is acknowledged.
+ *
+ * A group commits while other deliveries may still be awaiting I/O, so a delivery must write
+ * nothing before its last await and its record right after its handlers resolve (src/server.ts):
+ * then a COMMIT holds all of a delivery or none of it (test/reliability/atomic-delivery.test.ts).
  */
 export class GroupCommit {
   private open = false;

@@ -23,11 +23,13 @@ import {
 
 let store: Store;
 let loads: number;
+let refreshes: number;
 const deps = (config: unknown = {}, extra: Partial<IntakeDeps> = {}): IntakeDeps => ({
   store,
   log: memoryLogger(),
-  loadConfig: async () => {
+  loadConfig: async (_known, opts) => {
     loads++;
+    if (opts?.refresh) refreshes++;
     return parseConfig(config);
   },
   ...extra,
@@ -37,6 +39,7 @@ const ev = (name: string, payload: unknown, id = `d-${Math.random()}`) => ({ id,
 beforeEach(async () => {
   store = await memoryStore();
   loads = 0;
+  refreshes = 0;
 });
 
 describe("activity", () => {
@@ -239,21 +242,20 @@ describe("push", () => {
   const cache = (repo: string) =>
     store.repos.setConfig(repo, { json: "{}", hash: "h", valid: true, errors: [] });
 
-  it("invalidates the cached config only for the default branch and the config file", async () => {
+  it("re-reads the config (bypassing the cache) only for the default branch and the config file", async () => {
     cache(REPO);
     await onPush(deps(), ev("push", push({ ref: "refs/heads/feature" })));
     await onPush(deps(), ev("push", push({ files: ["README.md"] })));
     expect(store.repos.get(REPO)?.configLoadedAt).not.toBeNull();
     expect(loads).toBe(0);
     await onPush(deps(), ev("push", push()));
-    expect(store.repos.get(REPO)?.configLoadedAt).toBeNull();
-    expect(loads).toBe(1);
+    expect(refreshes).toBe(1);
   });
 
-  it("a push of more commits than GitHub lists invalidates to be safe", async () => {
+  it("a push of more commits than GitHub lists re-reads to be safe", async () => {
     cache(REPO);
     await onPush(deps(), ev("push", push({ files: ["README.md"], commits: 20 })));
-    expect(store.repos.get(REPO)?.configLoadedAt).toBeNull();
+    expect(refreshes).toBe(1);
   });
 
   it("a change in the owner's .github repository (where _extends bases live) invalidates every repository of the owner", async () => {
