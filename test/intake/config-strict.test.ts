@@ -105,7 +105,9 @@ describe("the worker's config read has the same cap", () => {
     expect(r.problems).toEqual([
       {
         path: "(file)",
-        message: expect.stringMatching(/^could not be read: .*at most 65,536 \(64 KB\)/),
+        message: expect.stringMatching(
+          /^octo\/demo:.github\/bg-agent.yml is 65,553 bytes; bg-agent reads at most 65,536 \(64 KB\)/,
+        ),
       },
     ]);
     expect(nock.pendingMocks()).toEqual([]);
