@@ -11,7 +11,11 @@ const envSchema = z.object({
     .optional(),
   BG_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   BG_WORKER: z.enum(["on", "off"]).default("on"),
+  /** Repositories a pass of the app's worker processes at once (src/worker/pass.ts). */
   BG_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  /** The app-level LLM rate limit, per provider, for the whole process (src/llm/rate-limit.ts). */
+  BG_LLM_RPM: z.coerce.number().int().min(1).default(10),
+  BG_LLM_TPM: z.coerce.number().int().min(100).default(100_000),
   BG_PUBLIC_URL: z.string().url().optional(),
   BG_SWEEP_MINUTES: z.coerce.number().min(1).default(30),
   LINEAR_API_KEY: z.string().optional(),

@@ -11,7 +11,7 @@ import { openStore } from "./store/index.js";
 import { createWebRoutes } from "./web/routes.js";
 import { createWorkerApiRoutes } from "./web/worker-api.js";
 import { createAppWorkerEnv } from "./worker/app-env.js";
-import { startWorkerLoop } from "./worker/loop.js";
+import { loopOptionsFromEnv, startWorkerLoop } from "./worker/loop.js";
 import type { WorkerLoop } from "./worker/loop.js";
 
 const version = (): string => {
@@ -102,10 +102,7 @@ async function main(): Promise<void> {
       loop = startWorkerLoop(
         createAppWorkerEnv({ probot, store, log, env, identity }),
         createProcessors(),
-        {
-          tickSeconds: env.BG_TICK_SECONDS,
-          sweepMinutes: env.BG_SWEEP_MINUTES,
-        },
+        loopOptionsFromEnv(env),
       );
       log.info(`worker loop started (a pass every ${env.BG_TICK_SECONDS}s)`);
     } catch (e) {

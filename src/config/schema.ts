@@ -167,10 +167,28 @@ export const configSchema = z.object({
       alert_at: z.number().min(0.1).max(1).default(0.8),
     })
     .prefault({}),
+  /**
+   * This repository's share of the app's LLM rate limit (BG_LLM_RPM / BG_LLM_TPM): it can only
+   * lower it; a value above the app's limit is that limit. Unset: the app's limit.
+   */
   rate_limit: z
     .object({
-      rpm: z.number().int().min(1).default(10),
-      tpm: z.number().int().min(100).default(100_000),
+      rpm: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe(
+          "At most this many LLM requests per minute for this repository (only lowers BG_LLM_RPM)",
+        ),
+      tpm: z
+        .number()
+        .int()
+        .min(100)
+        .optional()
+        .describe(
+          "At most this many LLM tokens per minute for this repository (only lowers BG_LLM_TPM)",
+        ),
     })
     .prefault({}),
   activity: z
@@ -182,7 +200,20 @@ export const configSchema = z.object({
       max_per_comment: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
-  worker: z.object({ concurrency: z.number().int().min(1).max(32).default(4) }).prefault({}),
+  /** Deprecated and ignored (kept so old files stay valid): the app's BG_WORKER_CONCURRENCY decides. */
+  worker: z
+    .object({
+      concurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(32)
+        .optional()
+        .describe(
+          "Deprecated, ignored: repositories processed at once is the app's BG_WORKER_CONCURRENCY",
+        ),
+    })
+    .prefault({}),
   schedule: z.object({ min_interval: duration("min_interval").default("5m") }).prefault({}),
   llm: z
     .object({
