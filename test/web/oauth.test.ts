@@ -390,9 +390,7 @@ describe("dashboard sign-in with GitHub", () => {
     }
     expect(store.activity.manualPause("*", NOW)).toBeNull();
     expect(store.schedules.byId(sched.id)?.status).toBe("active");
-    expect(
-      store.tasks.list({ type: "prompt_task" }).filter((t) => t.source === "schedule:digest"),
-    ).toEqual([]);
+    expect(store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([]);
     expect(store.audit.list({ limit: 50 }).filter((e) => e.command !== "sign-in")).toEqual([]);
     // Reads need no CSRF value.
     expect((await get("/bg/api/runs", { cookie: session })).status).toBe(200);
