@@ -75,6 +75,11 @@ export const automergeSchema = z.object({
   linear_done_state: z.string().default("Done"),
 });
 
+/** The most turns a task may give the model (`max_turns`). */
+export const MAX_TURNS_LIMIT = 50;
+/** The most prompt tasks a repository may declare (`tasks_max` raises the default of 20 up to this). */
+export const TASKS_MAX_LIMIT = 100;
+
 export const taskSchema = z
   .object({
     name: z
@@ -111,6 +116,13 @@ export const taskSchema = z
       )
       .default("5m"),
     tools: z.array(z.enum(TASK_TOOLS)).default([]),
+    max_turns: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TURNS_LIMIT, `max_turns is at most ${MAX_TURNS_LIMIT}`)
+      .default(8)
+      .describe("Model turns (calls) a run may take, tool calls included (default 8, at most 50)"),
     enabled: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
@@ -160,6 +172,15 @@ export const configSchema = z.object({
   automerge: automergeSchema.prefault({}),
   /** Each task is validated on its own (see load.ts): one bad task does not stop the others. */
   tasks: z.array(z.unknown()).default([]),
+  tasks_max: z
+    .number()
+    .int()
+    .min(1)
+    .max(TASKS_MAX_LIMIT, `tasks_max is at most ${TASKS_MAX_LIMIT}`)
+    .default(20)
+    .describe(
+      "The most prompt tasks this repository may have, proposed ones included (default 20, at most 100)",
+    ),
   budget: z
     .object({
       daily_usd: z.number().min(0).default(1),

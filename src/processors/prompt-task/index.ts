@@ -129,7 +129,7 @@ async function processOne(
       { name, prompt: spec.prompt, tools: spec.tools, repoName: ctx.repoName },
       { octokit: ctx.octokit, repo: ctx.repo, signal: controller.signal },
       usage,
-      { maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS, signal: controller.signal },
+      { maxTurns: opts.maxTurns ?? spec.max_turns ?? DEFAULT_MAX_TURNS, signal: controller.signal },
     );
     clearTimeout(timer);
     const hash = resultHash(result.text);
