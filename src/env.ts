@@ -18,6 +18,19 @@ const envSchema = z.object({
   BG_LLM_TPM: z.coerce.number().int().min(100).default(100_000),
   BG_PUBLIC_URL: z.string().url().optional(),
   BG_SWEEP_MINUTES: z.coerce.number().min(1).default(30),
+  /**
+   * Days of history kept (runs, finished tasks, batches, deliveries); 0 keeps everything.
+   * Deliveries are kept at least 7 days whatever this says (GitHub's redelivery window is 3).
+   */
+  BG_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(36_500)
+    .refine((d) => d === 0 || d >= 7, "BG_RETENTION_DAYS must be 0 (keep everything) or at least 7")
+    .default(90),
+  /** Days of audit entries kept; 0 keeps them all. */
+  BG_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   LINEAR_API_KEY: z.string().optional(),
   BG_LINEAR_API_URL: z.string().url().optional(),
   /**

@@ -12,6 +12,7 @@ import { createWebRoutes } from "./web/routes.js";
 import { createWorkerApiRoutes } from "./web/worker-api.js";
 import { createAppWorkerEnv } from "./worker/app-env.js";
 import { loopOptionsFromEnv, startWorkerLoop } from "./worker/loop.js";
+import { startRetentionLoop } from "./worker/retention.js";
 import type { WorkerLoop } from "./worker/loop.js";
 
 const version = (): string => {
@@ -115,6 +116,13 @@ async function main(): Promise<void> {
     log.info("BG_WORKER=off: webhooks are recorded; the worker runs elsewhere (CLI or Action)");
   }
 
+  // History older than BG_RETENTION_DAYS is compacted in small steps, worker or not.
+  const retention = startRetentionLoop(
+    store,
+    { days: env.BG_RETENTION_DAYS, auditDays: env.BG_AUDIT_RETENTION_DAYS },
+    { log },
+  );
+
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -124,6 +132,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await loop?.stop();
+      await retention.stop();
       await server.close();
       store.close();
       process.exit(0);

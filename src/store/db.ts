@@ -41,6 +41,25 @@ export interface OpenOptions {
   path: string;
   /** FULL makes an acknowledged delivery survive a power cut; NORMAL is the WAL default. */
   synchronous?: "NORMAL" | "FULL";
+  /**
+   * Switch the file to auto_vacuum=INCREMENTAL at open (default), so retention compaction can
+   * give deleted pages back to the file system. A new file is switched for free; an existing one
+   * needs one VACUUM (a rewrite of the file, once: seconds per GB), logged to stderr.
+   */
+  autoVacuum?: boolean;
+}
+
+/** auto_vacuum=INCREMENTAL (2), with the one VACUUM an existing database needs to switch. */
+function ensureIncrementalVacuum(raw: RawDb): void {
+  if ((raw.pragma("auto_vacuum", { simple: true }) as number) === 2) return;
+  raw.pragma("auto_vacuum = INCREMENTAL");
+  const pages = raw.pragma("page_count", { simple: true }) as number;
+  if (pages <= 1) return; // an empty file: the setting takes effect when the first table is made
+  const started = Date.now();
+  raw.exec("VACUUM");
+  console.error(
+    `bg-agent: switched the database to auto_vacuum=INCREMENTAL (one VACUUM of ${pages} pages, ${Date.now() - started} ms)`,
+  );
 }
 
 /** Opens better-sqlite3 with WAL, a busy timeout and foreign keys. Imported lazily so the Action never loads it. */
@@ -51,6 +70,7 @@ export async function openSqlite(options: OpenOptions): Promise<Db> {
   raw.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
   raw.pragma("busy_timeout = 5000");
   raw.pragma("foreign_keys = ON");
+  if (options.path !== ":memory:" && options.autoVacuum !== false) ensureIncrementalVacuum(raw);
   // Prepared statements are cached by SQL text: preparing is most of a small query's cost, and
   // the store's methods prepare on every call. Bounded, since a few statements have dynamic IN lists.
   const cache = new Map<string, Statement>();

@@ -1,0 +1,134 @@
+import type { Logger } from "../log.js";
+import type { Store } from "../store/index.js";
+import type { RetentionPolicy, RetentionTable } from "../store/retention.js";
+import { RETENTION_TABLES } from "../store/retention.js";
+
+export interface CompactOptions {
+  now?: number;
+  /** Rows per transaction (default 500). */
+  batch?: number;
+  /** Pages returned to the file system per incremental_vacuum step (default 256: 1 MB). */
+  vacuumPages?: number;
+  /** Between steps: lets intake and the worker run (default: setImmediate). */
+  yieldNow?: () => Promise<void>;
+  /** Checked between steps: the app is shutting down. */
+  stopped?: () => boolean;
+}
+
+export interface CompactionResult {
+  deleted: Record<RetentionTable, number>;
+  /** Transactions (steps) it took. */
+  steps: number;
+  /** Free pages given back (incremental vacuum). */
+  vacuumedPages: number;
+  ms: number;
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Compacts history older than the policy: each step deletes at most `batch` rows in its own
+ * transaction, then yields to the event loop, so a webhook arriving meanwhile waits for one
+ * step at most (docs/benchmarks.md: bench/retention.ts measures the longest stall). Then the
+ * freed pages are given back to the file system in small incremental_vacuum steps.
+ * `days: 0` keeps runs, tasks, batches and deliveries; `auditDays: 0` keeps the audit.
+ */
+export async function compact(
+  store: Store,
+  policy: RetentionPolicy,
+  o: CompactOptions = {},
+): Promise<CompactionResult> {
+  const started = Date.now();
+  const now = o.now ?? Date.now();
+  const batch = o.batch ?? 500;
+  const yieldNow = o.yieldNow ?? nextTurn;
+  const stopped = o.stopped ?? (() => false);
+  const cut = store.retention.cutoffs(policy, now);
+  const deleted = Object.fromEntries(RETENTION_TABLES.map((t) => [t, 0])) as Record<
+    RetentionTable,
+    number
+  >;
+  let steps = 0;
+  for (const table of RETENTION_TABLES) {
+    if (table === "audit" ? policy.auditDays <= 0 : policy.days <= 0) continue;
+    for (;;) {
+      if (stopped()) break;
+      const n = store.retention.step(table, cut[table], batch);
+      steps++;
+      deleted[table] += n;
+      await yieldNow();
+      if (n < batch) break;
+    }
+  }
+  let vacuumedPages = 0;
+  if (store.retention.autoVacuum() === 2) {
+    const pages = o.vacuumPages ?? 256;
+    for (let free = store.retention.freePages(); free > 0 && !stopped();) {
+      store.retention.vacuumStep(pages);
+      const after = store.retention.freePages();
+      vacuumedPages += free - after;
+      if (after >= free) break;
+      free = after;
+      await yieldNow();
+    }
+  }
+  return { deleted, steps, vacuumedPages, ms: Date.now() - started };
+}
+
+export interface RetentionLoop {
+  /** Runs a compaction now (or joins the one running). */
+  runNow(): Promise<CompactionResult>;
+  /** Stops the timer; a running compaction stops after its current step. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The app's compaction timer: the first run `firstDelayMs` after start (default 1 min), then
+ * every `everyMinutes` (default 60). Runs never overlap. The timer is unref'd.
+ */
+export function startRetentionLoop(
+  store: Store,
+  policy: RetentionPolicy,
+  o: { log: Logger; everyMinutes?: number; firstDelayMs?: number; batch?: number },
+): RetentionLoop {
+  let running: Promise<CompactionResult> | null = null;
+  let stopped = false;
+  const runNow = (): Promise<CompactionResult> => {
+    if (running) return running;
+    const p = compact(store, policy, {
+      stopped: () => stopped,
+      ...(o.batch ? { batch: o.batch } : {}),
+    })
+      .then((r) => {
+        const total = Object.values(r.deleted).reduce((a, b) => a + b, 0);
+        if (total || r.vacuumedPages)
+          o.log.info(
+            { ...r.deleted, vacuumedPages: r.vacuumedPages, ms: r.ms },
+            "history compacted",
+          );
+        return r;
+      })
+      .finally(() => {
+        running = null;
+      });
+    running = p;
+    return p;
+  };
+  const tick = (): void => {
+    if (stopped) return;
+    runNow().catch((e: unknown) => o.log.error({ err: e }, "history compaction failed"));
+  };
+  const first = setTimeout(tick, o.firstDelayMs ?? 60_000);
+  first.unref?.();
+  const every = setInterval(tick, (o.everyMinutes ?? 60) * 60_000);
+  every.unref?.();
+  return {
+    runNow,
+    async stop() {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(every);
+      await running?.catch(() => undefined);
+    },
+  };
+}
