@@ -53,8 +53,9 @@ export interface OpenOptions {
 function ensureIncrementalVacuum(raw: RawDb): void {
   if ((raw.pragma("auto_vacuum", { simple: true }) as number) === 2) return;
   raw.pragma("auto_vacuum = INCREMENTAL");
+  // An empty file takes the setting as it is; an existing one needs a VACUUM to switch.
+  if ((raw.pragma("auto_vacuum", { simple: true }) as number) === 2) return;
   const pages = raw.pragma("page_count", { simple: true }) as number;
-  if (pages <= 1) return; // an empty file: the setting takes effect when the first table is made
   const started = Date.now();
   raw.exec("VACUUM");
   console.error(
@@ -66,11 +67,12 @@ function ensureIncrementalVacuum(raw: RawDb): void {
 export async function openSqlite(options: OpenOptions): Promise<Db> {
   const { default: Database } = await import("better-sqlite3");
   const raw = new Database(options.path);
+  // Before WAL: a new file takes auto_vacuum for free only while it has no pages.
+  if (options.path !== ":memory:" && options.autoVacuum !== false) ensureIncrementalVacuum(raw);
   raw.pragma("journal_mode = WAL");
   raw.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
   raw.pragma("busy_timeout = 5000");
   raw.pragma("foreign_keys = ON");
-  if (options.path !== ":memory:" && options.autoVacuum !== false) ensureIncrementalVacuum(raw);
   // Prepared statements are cached by SQL text: preparing is most of a small query's cost, and
   // the store's methods prepare on every call. Bounded, since a few statements have dynamic IN lists.
   const cache = new Map<string, Statement>();

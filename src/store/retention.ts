@@ -155,6 +155,7 @@ export class RetentionStore {
 
   /** Returns up to `pages` free pages to the file system (auto_vacuum=INCREMENTAL only). */
   vacuumStep(pages: number): void {
-    this.db.prepare(`PRAGMA incremental_vacuum(${Math.max(1, Math.trunc(pages))})`).run();
+    // exec, not a statement's run(): each step of the pragma frees one page.
+    this.db.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.trunc(pages))})`);
   }
 }

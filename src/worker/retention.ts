@@ -5,8 +5,15 @@ import { RETENTION_TABLES } from "../store/retention.js";
 
 export interface CompactOptions {
   now?: number;
-  /** Rows per transaction (default 500). */
+  /** Rows per transaction at most (default 500). */
   batch?: number;
+  /**
+   * A step that takes longer than this halves the rows per transaction (down to 25); a quick
+   * one doubles them again (up to `batch`). Default 10 ms: what one webhook may wait.
+   */
+  maxStepMs?: number;
+  /** Called after each step (benchmarks, logs). */
+  onStep?: (table: RetentionTable | "vacuum", rows: number, ms: number) => void;
   /** Pages returned to the file system per incremental_vacuum step (default 256: 1 MB). */
   vacuumPages?: number;
   /** Between steps: lets intake and the worker run (default: setImmediate). */
@@ -24,6 +31,7 @@ export interface CompactionResult {
   ms: number;
 }
 
+const MIN_BATCH = 25;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
@@ -48,24 +56,35 @@ export async function compact(
     RetentionTable,
     number
   >;
+  const maxStepMs = o.maxStepMs ?? 10;
+  // Start small and grow while steps stay quick: the first step never stalls intake for long.
+  let size = Math.min(batch, 50);
   let steps = 0;
   for (const table of RETENTION_TABLES) {
     if (table === "audit" ? policy.auditDays <= 0 : policy.days <= 0) continue;
     for (;;) {
       if (stopped()) break;
-      const n = store.retention.step(table, cut[table], batch);
+      const t0 = performance.now();
+      const n = store.retention.step(table, cut[table], size);
+      const ms = performance.now() - t0;
       steps++;
       deleted[table] += n;
+      o.onStep?.(table, n, ms);
+      const full = n === size;
+      if (ms > maxStepMs) size = Math.max(MIN_BATCH, Math.floor(size / 2));
+      else if (ms < maxStepMs / 4) size = Math.min(batch, size * 2);
       await yieldNow();
-      if (n < batch) break;
+      if (!full) break;
     }
   }
   let vacuumedPages = 0;
   if (store.retention.autoVacuum() === 2) {
     const pages = o.vacuumPages ?? 256;
     for (let free = store.retention.freePages(); free > 0 && !stopped();) {
+      const t0 = performance.now();
       store.retention.vacuumStep(pages);
       const after = store.retention.freePages();
+      o.onStep?.("vacuum", free - after, performance.now() - t0);
       vacuumedPages += free - after;
       if (after >= free) break;
       free = after;
