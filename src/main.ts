@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const retention = startRetentionLoop(
     store,
     { days: env.BG_RETENTION_DAYS, auditDays: env.BG_AUDIT_RETENTION_DAYS },
-    { log },
+    { log, dbPath: env.BG_DB_PATH },
   );
 
   let stopping = false;

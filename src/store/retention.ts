@@ -148,6 +148,11 @@ export class RetentionStore {
       .freelist_count;
   }
 
+  /** This connection's WAL auto-checkpoint, in pages (SQLite's default: 1000; 0: off). */
+  setAutoCheckpoint(pages: number): void {
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
+  }
+
   /** 0 none, 1 full, 2 incremental. */
   autoVacuum(): number {
     return (this.db.prepare("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum;

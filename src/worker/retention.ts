@@ -1,6 +1,7 @@
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { RetentionPolicy, RetentionTable } from "../store/retention.js";
+import { startCheckpointer } from "../store/checkpointer.js";
 import { RETENTION_TABLES } from "../store/retention.js";
 
 export interface CompactOptions {
@@ -12,6 +13,14 @@ export interface CompactOptions {
    * one doubles them again (up to `batch`). Default 10 ms: what one webhook may wait.
    */
   maxStepMs?: number;
+  /**
+   * Checkpoints the WAL off the event loop (a worker thread's connection: src/store/checkpointer.ts).
+   * Given, this connection's own auto-checkpoint is off during the compaction and this runs
+   * every `checkpointEvery` steps (default 8) and at the end; otherwise SQLite checkpoints inside
+   * a step's COMMIT, on the event loop.
+   */
+  checkpoint?: () => Promise<unknown>;
+  checkpointEvery?: number;
   /** Called after each step (benchmarks, logs). */
   onStep?: (table: RetentionTable | "vacuum", rows: number, ms: number) => void;
   /** Pages returned to the file system per incremental_vacuum step (default 256: 1 MB). */
@@ -60,38 +69,58 @@ export async function compact(
   // Start small and grow while steps stay quick: the first step never stalls intake for long.
   let size = Math.min(batch, 50);
   let steps = 0;
-  for (const table of RETENTION_TABLES) {
-    if (table === "audit" ? policy.auditDays <= 0 : policy.days <= 0) continue;
-    for (;;) {
-      if (stopped()) break;
-      const t0 = performance.now();
-      const n = store.retention.step(table, cut[table], size);
-      const ms = performance.now() - t0;
-      steps++;
-      deleted[table] += n;
-      o.onStep?.(table, n, ms);
-      const full = n === size;
-      if (ms > maxStepMs) size = Math.max(MIN_BATCH, Math.floor(size / 2));
-      else if (ms < maxStepMs / 4) size = Math.min(batch, size * 2);
-      await yieldNow();
-      if (!full) break;
+  const every = o.checkpointEvery ?? 8;
+  const ckpt = o.checkpoint;
+  const maybeCheckpoint = async (): Promise<void> => {
+    if (ckpt && steps % every === 0) await ckpt().catch(() => undefined);
+  };
+  if (ckpt) store.retention.setAutoCheckpoint(0);
+  try {
+    return await run();
+  } finally {
+    if (ckpt) {
+      store.retention.setAutoCheckpoint(1000);
+      await ckpt().catch(() => undefined);
     }
   }
-  let vacuumedPages = 0;
-  if (store.retention.autoVacuum() === 2) {
-    const pages = o.vacuumPages ?? 256;
-    for (let free = store.retention.freePages(); free > 0 && !stopped();) {
-      const t0 = performance.now();
-      store.retention.vacuumStep(pages);
-      const after = store.retention.freePages();
-      o.onStep?.("vacuum", free - after, performance.now() - t0);
-      vacuumedPages += free - after;
-      if (after >= free) break;
-      free = after;
-      await yieldNow();
+
+  async function run(): Promise<CompactionResult> {
+    for (const table of RETENTION_TABLES) {
+      if (table === "audit" ? policy.auditDays <= 0 : policy.days <= 0) continue;
+      for (;;) {
+        if (stopped()) break;
+        const t0 = performance.now();
+        const n = store.retention.step(table, cut[table], size);
+        const ms = performance.now() - t0;
+        steps++;
+        deleted[table] += n;
+        o.onStep?.(table, n, ms);
+        const full = n === size;
+        if (ms > maxStepMs) size = Math.max(MIN_BATCH, Math.floor(size / 2));
+        else if (ms < maxStepMs / 4) size = Math.min(batch, size * 2);
+        await maybeCheckpoint();
+        await yieldNow();
+        if (!full) break;
+      }
     }
+    let vacuumedPages = 0;
+    if (store.retention.autoVacuum() === 2) {
+      const pages = o.vacuumPages ?? 256;
+      for (let free = store.retention.freePages(); free > 0 && !stopped();) {
+        const t0 = performance.now();
+        store.retention.vacuumStep(pages);
+        const after = store.retention.freePages();
+        o.onStep?.("vacuum", free - after, performance.now() - t0);
+        vacuumedPages += free - after;
+        if (after >= free) break;
+        free = after;
+        steps++;
+        await maybeCheckpoint();
+        await yieldNow();
+      }
+    }
+    return { deleted, steps, vacuumedPages, ms: Date.now() - started };
   }
-  return { deleted, steps, vacuumedPages, ms: Date.now() - started };
 }
 
 export interface RetentionLoop {
@@ -108,15 +137,24 @@ export interface RetentionLoop {
 export function startRetentionLoop(
   store: Store,
   policy: RetentionPolicy,
-  o: { log: Logger; everyMinutes?: number; firstDelayMs?: number; batch?: number },
+  o: {
+    log: Logger;
+    everyMinutes?: number;
+    firstDelayMs?: number;
+    batch?: number;
+    /** The database file: WAL checkpoints during a compaction then run on a worker thread. */
+    dbPath?: string;
+  },
 ): RetentionLoop {
   let running: Promise<CompactionResult> | null = null;
   let stopped = false;
   const runNow = (): Promise<CompactionResult> => {
     if (running) return running;
+    const cp = o.dbPath && o.dbPath !== ":memory:" ? startCheckpointer(o.dbPath) : null;
     const p = compact(store, policy, {
       stopped: () => stopped,
       ...(o.batch ? { batch: o.batch } : {}),
+      ...(cp ? { checkpoint: () => cp.checkpoint() } : {}),
     })
       .then((r) => {
         const total = Object.values(r.deleted).reduce((a, b) => a + b, 0);
@@ -129,6 +167,7 @@ export function startRetentionLoop(
       })
       .finally(() => {
         running = null;
+        void cp?.close();
       });
     running = p;
     return p;

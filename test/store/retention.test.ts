@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readEnv } from "../../src/env.js";
 import type { Store } from "../../src/store/index.js";
 import { openStore } from "../../src/store/index.js";
+import { startCheckpointer } from "../../src/store/checkpointer.js";
 import { compact } from "../../src/worker/retention.js";
 
 const DAY = 86_400_000;
@@ -170,6 +171,36 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
     store.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").all();
     const after = statSync(path).size;
     expect(after).toBeLessThan(before / 2);
+    store.close();
+  });
+
+  it("with WAL checkpoints on a worker thread: the same rows go, the WAL is checkpointed, auto-checkpoint is restored", async () => {
+    const path = join(tmp(), "bg.db");
+    const store = await openStore({ path });
+    seed(store, { oldRuns: 5_000 });
+    const cp = startCheckpointer(path);
+    let checkpoints = 0;
+    try {
+      const r = await compact(
+        store,
+        { days: 90, auditDays: 365 },
+        {
+          now: NOW,
+          checkpoint: async () => {
+            checkpoints++;
+            return cp.checkpoint();
+          },
+        },
+      );
+      expect(r.deleted).toEqual({ runs: 5_000, tasks: 15, batches: 4, deliveries: 2, audit: 2 });
+    } finally {
+      await cp.close();
+    }
+    expect(checkpoints).toBeGreaterThan(1);
+    expect(store.db.prepare("PRAGMA wal_autocheckpoint").get()).toEqual({
+      wal_autocheckpoint: 1000,
+    });
+    expect(count(store, "runs")).toBe(31); // lost: 0
     store.close();
   });
 
