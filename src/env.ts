@@ -12,9 +12,26 @@ const envSchema = z.object({
     .optional(),
   BG_TICK_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   BG_WORKER: z.enum(["on", "off"]).default("on"),
+  /** Repositories a pass of the app's worker processes at once (src/worker/pass.ts). */
   BG_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  /** The app-level LLM rate limit, per provider, for the whole process (src/llm/rate-limit.ts). */
+  BG_LLM_RPM: z.coerce.number().int().min(1).default(10),
+  BG_LLM_TPM: z.coerce.number().int().min(100).default(100_000),
   BG_PUBLIC_URL: z.string().url().optional(),
   BG_SWEEP_MINUTES: z.coerce.number().min(1).default(30),
+  /**
+   * Days of history kept (runs, finished tasks, batches, deliveries); 0 keeps everything.
+   * Deliveries are kept at least 7 days whatever this says (GitHub's redelivery window is 3).
+   */
+  BG_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(36_500)
+    .refine((d) => d === 0 || d >= 7, "BG_RETENTION_DAYS must be 0 (keep everything) or at least 7")
+    .default(90),
+  /** Days of audit entries kept; 0 keeps them all. */
+  BG_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   LINEAR_API_KEY: z.string().optional(),
   BG_LINEAR_API_URL: z.string().url().optional(),
   /**

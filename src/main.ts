@@ -12,7 +12,8 @@ import { openStore } from "./store/index.js";
 import { createWebRoutes } from "./web/routes.js";
 import { createWorkerApiRoutes } from "./web/worker-api.js";
 import { createAppWorkerEnv } from "./worker/app-env.js";
-import { startWorkerLoop } from "./worker/loop.js";
+import { loopOptionsFromEnv, startWorkerLoop } from "./worker/loop.js";
+import { startRetentionLoop } from "./worker/retention.js";
 import type { WorkerLoop } from "./worker/loop.js";
 
 const version = (): string => {
@@ -105,10 +106,7 @@ async function main(): Promise<void> {
       loop = startWorkerLoop(
         createAppWorkerEnv({ probot, store, log, env, identity }),
         createProcessors(),
-        {
-          tickSeconds: env.BG_TICK_SECONDS,
-          sweepMinutes: env.BG_SWEEP_MINUTES,
-        },
+        loopOptionsFromEnv(env),
       );
       log.info(`worker loop started (a pass every ${env.BG_TICK_SECONDS}s)`);
     } catch (e) {
@@ -121,6 +119,13 @@ async function main(): Promise<void> {
     log.info("BG_WORKER=off: webhooks are recorded; the worker runs elsewhere (CLI or Action)");
   }
 
+  // History older than BG_RETENTION_DAYS is compacted in small steps, worker or not.
+  const retention = startRetentionLoop(
+    store,
+    { days: env.BG_RETENTION_DAYS, auditDays: env.BG_AUDIT_RETENTION_DAYS },
+    { log, dbPath: env.BG_DB_PATH },
+  );
+
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await loop?.stop();
+      await retention.stop();
       await server.close();
       store.close();
       process.exit(0);

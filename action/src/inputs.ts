@@ -30,6 +30,13 @@ export const inputSchema = z.object({
   llmModel: optional,
   llmApiKey: optional,
   llmBaseUrl: optional.pipe(z.string().url("llm-base-url must be a URL").optional()),
+  /** The run's LLM rate limit (requests / tokens per minute); BG_LLM_RPM / BG_LLM_TPM otherwise. */
+  llmRpm: optional.pipe(
+    z.string().regex(/^\d+$/, "llm-rpm must be a whole number of requests per minute").optional(),
+  ),
+  llmTpm: optional.pipe(
+    z.string().regex(/^\d+$/, "llm-tpm must be a whole number of tokens per minute").optional(),
+  ),
   linearApiKey: optional,
   configPath: optional.pipe(
     z
@@ -91,6 +98,8 @@ export function readInputs(): Inputs {
     llmModel: get("llm-model"),
     llmApiKey: get("llm-api-key"),
     llmBaseUrl: get("llm-base-url"),
+    llmRpm: get("llm-rpm"),
+    llmTpm: get("llm-tpm"),
     linearApiKey: get("linear-api-key"),
     configPath: get("config-path"),
     maxCostUsd: get("max-cost-usd"),

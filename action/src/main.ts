@@ -97,6 +97,8 @@ async function runOnce(
       model: inputs.llmModel ?? env.BG_LLM_MODEL,
       apiKey: inputs.llmApiKey ?? env.BG_LLM_API_KEY,
       baseUrl: inputs.llmBaseUrl ?? env.BG_LLM_BASE_URL,
+      rpm: inputs.llmRpm ?? env.BG_LLM_RPM,
+      tpm: inputs.llmTpm ?? env.BG_LLM_TPM,
     }),
     ...(overrides.createLlm ? { createLlm: overrides.createLlm } : {}),
     ...(linear ? { linear } : {}),

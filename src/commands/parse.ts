@@ -105,11 +105,19 @@ export function parseLine(raw: string): ParsedLine {
       return result({ name: "reject", ...(what ? { what } : {}), ...(reason ? { reason } : {}) });
     }
     case "pause": {
-      if (args.length > 1) return bad("pause takes at most one duration, such as 2h or 1d");
+      if (args.length > 1)
+        return bad("pause takes at most one duration (such as 2h or 1d) or one task name");
       const d = args[0];
       if (d === undefined) return result({ name: "pause" });
-      const ms = parseDuration(d);
-      if (ms === undefined) return bad(`\`${shorten(d, 20)}\` is not a duration (use 30m, 2h, 1d)`);
+      // A duration pauses the repository; anything else that is a task name pauses that task
+      // (`task:<name>` for a task whose name reads as a duration, such as `task:2h`).
+      const ms = /^task:/i.test(d) ? undefined : parseDuration(d);
+      if (ms === undefined) {
+        const task = d.replace(/^task:/i, "");
+        if (!TASK_NAME_RE.test(task))
+          return bad(`\`${shorten(d, 40)}\` is neither a duration (30m, 2h, 1d) nor a task name`);
+        return result({ name: "pause", task });
+      }
       if (ms > MAX_PAUSE_MS)
         return bad(
           "a pause lasts at most 90d (leave the duration out to pause until `/bg resume`)",
@@ -127,7 +135,7 @@ export function parseLine(raw: string): ParsedLine {
         return bad(
           "resume takes at most one task name (without one it ends the repository's pause)",
         );
-      const task = args[0];
+      const task = args[0]?.replace(/^task:/i, "");
       if (task === undefined) return result({ name: "resume" });
       if (!TASK_NAME_RE.test(task)) return bad(`\`${shorten(task, 40)}\` is not a task name`);
       return result({ name: "resume", task });
@@ -140,6 +148,7 @@ export function parseLine(raw: string): ParsedLine {
       return result(topic ? { name: "help", topic } : { name: "help" });
     }
     case "status":
+    case "tasks":
     case "budget":
     case "simulate":
       if (args.length) return bad(`${first} takes no arguments`);
@@ -171,6 +180,7 @@ export function formatCommand(c: Command): string {
     case "reject":
       return c.what ? `/bg reject ${c.what}` : "/bg reject";
     case "pause":
+      if (c.task) return `/bg pause ${parseDuration(c.task) !== undefined ? "task:" : ""}${c.task}`;
       return c.duration ? `/bg pause ${c.duration}` : "/bg pause";
     case "resume":
       return c.task ? `/bg resume ${c.task}` : "/bg resume";

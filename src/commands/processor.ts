@@ -259,7 +259,7 @@ function argsOf(cmd: Command): string | null {
     case "reject":
       return [cmd.what, cmd.reason].filter(Boolean).join(" ") || null;
     case "pause":
-      return cmd.duration ?? null;
+      return cmd.duration ?? cmd.task ?? null;
     case "run":
       return cmd.task;
     case "resume":

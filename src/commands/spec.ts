@@ -30,9 +30,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "pause",
-    usage: "/bg pause [duration]",
+    usage: "/bg pause [duration | task-name]",
     summary:
-      "Stop background work in this repository (LLM work and merges), for a while (`2h`, `1d`) or until `/bg resume`.",
+      "Stop background work in this repository (LLM work and merges), for a while (`2h`, `1d`) or until `/bg resume`. With a task name (`/bg pause nightly-digest`, or `task:2h` for a task named like a duration), pause only that task's schedule until `/bg resume <task>`.",
     mutates: true,
     open: false,
   },
@@ -55,6 +55,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "status",
     usage: "/bg status",
     summary: "Queue, running work, last runs, pause and activity state of this repository.",
+    mutates: false,
+    open: true,
+  },
+  {
+    name: "tasks",
+    usage: "/bg tasks",
+    summary:
+      "Every prompt task of this repository in every state (active, paused and why, failed, done, proposed): trigger, next and last run, and a link to the last result.",
     mutates: false,
     open: true,
   },

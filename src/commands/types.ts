@@ -20,14 +20,17 @@ export const commandSchema = z.discriminatedUnion("name", [
     what: whatSchema.optional(),
     reason: z.string().max(500).optional(),
   }),
+  /** With a duration (or nothing): pauses the repository. With a task name: pauses that task. */
   z.object({
     name: z.literal("pause"),
     duration: z.string().max(20).optional(),
     ms: z.number().int().positive().optional(),
+    task: z.string().regex(TASK_NAME_RE).optional(),
   }),
   /** Without a task: ends the repository's pause. With one: resumes that paused or failed task. */
   z.object({ name: z.literal("resume"), task: z.string().regex(TASK_NAME_RE).optional() }),
   z.object({ name: z.literal("status") }),
+  z.object({ name: z.literal("tasks") }),
   z.object({ name: z.literal("run"), task: z.string().regex(TASK_NAME_RE) }),
   z.object({ name: z.literal("budget") }),
   z.object({ name: z.literal("simulate") }),

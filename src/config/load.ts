@@ -3,7 +3,7 @@ import { minCronGapMs } from "../schedule/triggers.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";
-import { configSchema, taskSchema } from "./schema.js";
+import { TASKS_MAX_LIMIT, configSchema, taskSchema } from "./schema.js";
 import { knownKeys, unknownKeyMessage } from "./unknown-keys.js";
 
 export const CONFIG_PATH = ".github/bg-agent.yml";
@@ -80,6 +80,22 @@ export function parseConfig(raw: unknown): ConfigResult {
       raw,
       problems: issuesToProblems(parsed.error, configSchema),
     };
+  if (parsed.data.tasks.length > parsed.data.tasks_max) {
+    const n = parsed.data.tasks.length;
+    const max = parsed.data.tasks_max;
+    return {
+      ok: false,
+      found: true,
+      hash,
+      raw,
+      problems: [
+        {
+          path: "tasks",
+          message: `${n} tasks are declared but tasks_max is ${max}: remove ${n - max} or raise tasks_max (at most ${TASKS_MAX_LIMIT})`,
+        },
+      ],
+    };
+  }
   const problems: ConfigProblem[] = [];
   const tasks: TaskConfig[] = [];
   const minInterval = parseDuration(parsed.data.schedule.min_interval) ?? 300_000;

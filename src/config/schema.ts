@@ -75,6 +75,11 @@ export const automergeSchema = z.strictObject({
   linear_done_state: z.string().default("Done"),
 });
 
+/** The most turns a task may give the model (`max_turns`). */
+export const MAX_TURNS_LIMIT = 50;
+/** The most prompt tasks a repository may declare (`tasks_max` raises the default of 20 up to this). */
+export const TASKS_MAX_LIMIT = 100;
+
 export const taskSchema = z
   .strictObject({
     name: z
@@ -111,6 +116,13 @@ export const taskSchema = z
       )
       .default("5m"),
     tools: z.array(z.enum(TASK_TOOLS)).default([]),
+    max_turns: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TURNS_LIMIT, `max_turns is at most ${MAX_TURNS_LIMIT}`)
+      .default(8)
+      .describe("Model turns (calls) a run may take, tool calls included (default 8, at most 50)"),
     enabled: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
@@ -183,6 +195,15 @@ export const configSchema = z.strictObject({
   automerge: automergeSchema.prefault({}),
   /** Each task is validated on its own (see load.ts): one bad task does not stop the others. */
   tasks: z.array(z.unknown()).default([]),
+  tasks_max: z
+    .number()
+    .int()
+    .min(1)
+    .max(TASKS_MAX_LIMIT, `tasks_max is at most ${TASKS_MAX_LIMIT}`)
+    .default(20)
+    .describe(
+      "The most prompt tasks this repository may have, proposed ones included (default 20, at most 100)",
+    ),
   budget: z
     .strictObject({
       daily_usd: z.number().min(0).default(1),
@@ -190,10 +211,28 @@ export const configSchema = z.strictObject({
       alert_at: z.number().min(0.1).max(1).default(0.8),
     })
     .prefault({}),
+  /**
+   * This repository's share of the app's LLM rate limit (BG_LLM_RPM / BG_LLM_TPM): it can only
+   * lower it; a value above the app's limit is that limit. Unset: the app's limit.
+   */
   rate_limit: z
     .strictObject({
-      rpm: z.number().int().min(1).default(10),
-      tpm: z.number().int().min(100).default(100_000),
+      rpm: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe(
+          "At most this many LLM requests per minute for this repository (only lowers BG_LLM_RPM)",
+        ),
+      tpm: z
+        .number()
+        .int()
+        .min(100)
+        .optional()
+        .describe(
+          "At most this many LLM tokens per minute for this repository (only lowers BG_LLM_TPM)",
+        ),
     })
     .prefault({}),
   activity: z
@@ -205,9 +244,18 @@ export const configSchema = z.strictObject({
       max_per_comment: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
+  /** `concurrency` is deprecated and ignored (kept so old files stay valid): the app's BG_WORKER_CONCURRENCY decides. */
   worker: z
     .strictObject({
-      concurrency: z.number().int().min(1).max(32).default(4),
+      concurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(32)
+        .optional()
+        .describe(
+          "Deprecated, ignored: repositories processed at once is the app's BG_WORKER_CONCURRENCY",
+        ),
       workflow: z
         .string()
         .regex(

@@ -15,10 +15,10 @@ import {
   repoBudget,
 } from "./budget.js";
 import { priceFor } from "./pricing.js";
-import type { Clock } from "./rate-limit.js";
+import type { Clock, RateLimiter } from "./rate-limit.js";
 import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
 import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
-import { EmptyAnswerError, LlmUnavailableError } from "./types.js";
+import { DEFAULT_LLM_RATE_LIMIT, EmptyAnswerError, LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
 
 /** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
@@ -141,6 +141,29 @@ export function settingsOf(ctx: ProcessorContext): LlmSettings {
   return settings;
 }
 
+/**
+ * The limiters a repository's call goes through: the process-wide one of the provider, whose
+ * limits are the app's (BG_LLM_RPM / BG_LLM_TPM; no repository's config changes them), and, when
+ * the repository's `rate_limit` asks for less than the app allows, its own smaller share.
+ */
+export function limitersFor(
+  ctx: ProcessorContext,
+  settings: LlmSettings,
+  clock: Clock = realClock,
+): { process: RateLimiter; repo: RateLimiter | null } {
+  const app = settings.rateLimit ?? DEFAULT_LLM_RATE_LIMIT;
+  const key = `${settings.provider}|${settings.baseUrl}`;
+  const process = limiterFor(key, app, clock);
+  const asked = ctx.config.rate_limit;
+  const rpm = Math.min(app.rpm, asked.rpm ?? app.rpm);
+  const tpm = Math.min(app.tpm, asked.tpm ?? app.tpm);
+  if (rpm === app.rpm && tpm === app.tpm) return { process, repo: null };
+  return {
+    process,
+    repo: limiterFor(`${key}|repo:${ctx.repoName.toLowerCase()}`, { rpm, tpm }, clock),
+  };
+}
+
 /** A repository's LLM client: budget checked before each call, rate limited, usage recorded. */
 export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm {
   const settings = settingsOf(ctx);
@@ -164,9 +187,11 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
       addRunSpend(ctx.env, estimateUsd);
       let reserved = estimateUsd;
       try {
-        const limiter = limiterFor(`${provider}|${settings.baseUrl}`, ctx.config.rate_limit, clock);
         const body = chatBody(req, { provider, model, mode });
         const tokens = estimateTokens(promptChars(req)) + maxOut;
+        const { process: limiter, repo: share } = limitersFor(ctx, settings, clock);
+        // A repository that lowered its own share waits for it first, then for the process's.
+        if (share) await share.acquire(tokens);
         const raw = await withRateLimit(limiter, tokens, () =>
           client.chat.completions.create(body, req.signal ? { signal: req.signal } : {}),
         ).catch((e: unknown) => {

@@ -1,5 +1,5 @@
 import type { LlmSettings, ProviderName } from "./types.js";
-import { LlmUnavailableError, PROVIDERS } from "./types.js";
+import { DEFAULT_LLM_RATE_LIMIT, LlmUnavailableError, PROVIDERS } from "./types.js";
 
 export const PRESETS: Record<
   Exclude<ProviderName, "openai-compatible">,
@@ -20,6 +20,27 @@ export interface LlmInput {
   baseUrl?: string | undefined;
   /** `json_schema` or `json_object` (BG_LLM_STRUCTURED_OUTPUT). */
   structuredOutput?: string | undefined;
+  /** Requests per minute for the whole process (BG_LLM_RPM, the llm-rpm input). */
+  rpm?: string | number | undefined;
+  /** Tokens per minute for the whole process (BG_LLM_TPM, the llm-tpm input). */
+  tpm?: string | number | undefined;
+}
+
+/** Parses BG_LLM_RPM / BG_LLM_TPM (or the inputs): a whole number of at least `min`, or an error. */
+function limitOf(
+  raw: string | number | undefined,
+  fallback: number,
+  min: number,
+  what: string,
+): number | LlmUnavailableError {
+  if (raw === undefined || (typeof raw === "string" && raw.trim() === "")) return fallback;
+  const n = typeof raw === "number" ? raw : Number(raw.trim());
+  if (!Number.isInteger(n) || n < min) {
+    return new LlmUnavailableError(
+      `${what} must be a whole number of at least ${min} (got "${String(raw).slice(0, 40)}").`,
+    );
+  }
+  return n;
 }
 
 /**
@@ -54,12 +75,17 @@ export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailabl
       `Unknown structured output mode "${so}": BG_LLM_STRUCTURED_OUTPUT is json_schema or json_object.`,
     );
   }
+  const rpm = limitOf(input.rpm, DEFAULT_LLM_RATE_LIMIT.rpm, 1, "BG_LLM_RPM (llm-rpm)");
+  if (rpm instanceof LlmUnavailableError) return rpm;
+  const tpm = limitOf(input.tpm, DEFAULT_LLM_RATE_LIMIT.tpm, 100, "BG_LLM_TPM (llm-tpm)");
+  if (tpm instanceof LlmUnavailableError) return tpm;
   return {
     provider,
     model,
     apiKey: input.apiKey.trim(),
     baseUrl,
     ...(so ? { structuredOutput: so as "json_schema" | "json_object" } : {}),
+    rateLimit: { rpm, tpm },
   };
 }
 
@@ -70,4 +96,6 @@ export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
     apiKey: env.BG_LLM_API_KEY,
     baseUrl: env.BG_LLM_BASE_URL,
     structuredOutput: env.BG_LLM_STRUCTURED_OUTPUT,
+    rpm: env.BG_LLM_RPM,
+    tpm: env.BG_LLM_TPM,
   });

@@ -20,7 +20,16 @@ export interface LlmSettings {
    * BG_LLM_STRUCTURED_OUTPUT overrides it for openai-compatible servers.
    */
   structuredOutput?: "json_schema" | "json_object";
+  /**
+   * The app-level LLM rate limit (BG_LLM_RPM / BG_LLM_TPM, or the Action's llm-rpm / llm-tpm):
+   * one process-wide limiter per provider that no repository's config can raise. Absent: the
+   * defaults (DEFAULT_LLM_RATE_LIMIT).
+   */
+  rateLimit?: { rpm: number; tpm: number };
 }
+
+/** The app-level rate limit when none is set: 10 requests and 100,000 tokens per minute. */
+export const DEFAULT_LLM_RATE_LIMIT = { rpm: 10, tpm: 100_000 } as const;
 
 export type StructuredFormat =
   | { type: "json_schema"; name: string; schema: Record<string, unknown> }

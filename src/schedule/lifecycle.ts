@@ -2,7 +2,9 @@ import type { TaskConfig } from "../config/schema.js";
 import type { Store } from "../store/index.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { specOf } from "./due.js";
-import { DISABLED_REASON, initialState } from "./sync.js";
+import { DISABLED_REASON, MANUAL_PAUSE_PREFIX, initialState } from "./sync.js";
+
+export { MANUAL_PAUSE_PREFIX };
 import { nextRunAfterDispatch, triggerOf } from "./triggers.js";
 
 /**
@@ -106,6 +108,44 @@ export function recordFailure(
     now,
   );
   return { action: "stopped", status, failures, reason };
+}
+
+export const isManualPause = (s: Pick<Schedule, "status" | "statusReason">): boolean =>
+  s.status === "paused" && (s.statusReason ?? "").startsWith(MANUAL_PAUSE_PREFIX);
+
+/**
+ * `/bg pause <task>` and the dashboard's pause: an active task stops being due until someone
+ * resumes it (`/bg resume <task>`, the dashboard). A queued run of it that has not started is
+ * cancelled; a running one finishes. Proposed, done and failed tasks have nothing to pause.
+ */
+export function pauseSchedule(
+  store: Store,
+  repo: string,
+  name: string,
+  by: string,
+  how: string,
+  now = Date.now(),
+): { ok: true; schedule: Schedule; changed: boolean } | { ok: false; why: string } {
+  const s = store.schedules.get(repo, name);
+  if (!s) return { ok: false, why: `there is no task named ${name}` };
+  if (s.status === "paused") return { ok: true, schedule: s, changed: false };
+  if (s.status === "proposed")
+    return { ok: false, why: `${name} is proposed: approve or reject it instead` };
+  if (s.status !== "active")
+    return { ok: false, why: `${name} is ${s.status}: it has no schedule left to pause` };
+  store.tx(() => {
+    store.schedules.update(
+      s.id,
+      { status: "paused", statusReason: `${MANUAL_PAUSE_PREFIX}${by} (${how})`.slice(0, 300) },
+      now,
+    );
+    store.tasks.cancelPending(
+      { repo, type: "prompt_task", source: `schedule:${s.name}` },
+      `the task was paused by ${by}`,
+      now,
+    );
+  });
+  return { ok: true, schedule: store.schedules.byId(s.id)!, changed: true };
 }
 
 /**

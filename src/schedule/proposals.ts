@@ -46,6 +46,12 @@ export function proposeTask(
     if (existing && existing.status !== "proposed") {
       return { ok: false as const, why: `a proposed task named ${task.name} was approved already` };
     }
+    if (!existing && store.schedules.list(repo).length >= config.tasks_max) {
+      return {
+        ok: false as const,
+        why: `this repository has ${config.tasks_max} tasks already (tasks_max: ${config.tasks_max})`,
+      };
+    }
     const proposal = store.proposals.propose(
       {
         repo,

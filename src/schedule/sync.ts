@@ -6,6 +6,8 @@ import { firstRunAt, triggerOf } from "./triggers.js";
 
 export const DISABLED_REASON = "disabled in config (enabled: false)";
 export const NO_SLOT_REASON = "the cron expression has no future slot";
+/** The reason's prefix when a person paused a task (see lifecycle.ts pauseSchedule). */
+export const MANUAL_PAUSE_PREFIX = "paused by ";
 
 /** The task source of a schedule's prompt_task tasks. */
 export const scheduleSource = (name: string): string => `schedule:${name}`;
@@ -115,6 +117,12 @@ function syncOne(
   }
   if (existing.origin !== "config" || existing.specHash !== specHash) {
     if (existing.origin !== "config") expireProposal(store, repo, existing, now);
+    const init = initialState(t, now);
+    // A person's pause (`/bg pause <task>`) outlives an edit: only `/bg resume <task>` lifts it.
+    const keepPause =
+      init.status === "active" &&
+      existing.status === "paused" &&
+      (existing.statusReason ?? "").startsWith(MANUAL_PAUSE_PREFIX);
     store.schedules.update(
       existing.id,
       {
@@ -124,7 +132,8 @@ function syncOne(
         maxRuns,
         runCount: 0,
         consecutiveFailures: 0,
-        ...initialState(t, now),
+        ...init,
+        ...(keepPause ? { status: "paused", statusReason: existing.statusReason } : {}),
       },
       now,
     );

@@ -41,12 +41,34 @@ export interface OpenOptions {
   path: string;
   /** FULL makes an acknowledged delivery survive a power cut; NORMAL is the WAL default. */
   synchronous?: "NORMAL" | "FULL";
+  /**
+   * Switch the file to auto_vacuum=INCREMENTAL at open (default), so retention compaction can
+   * give deleted pages back to the file system. A new file is switched for free; an existing one
+   * needs one VACUUM (a rewrite of the file, once: seconds per GB), logged to stderr.
+   */
+  autoVacuum?: boolean;
+}
+
+/** auto_vacuum=INCREMENTAL (2), with the one VACUUM an existing database needs to switch. */
+function ensureIncrementalVacuum(raw: RawDb): void {
+  if ((raw.pragma("auto_vacuum", { simple: true }) as number) === 2) return;
+  raw.pragma("auto_vacuum = INCREMENTAL");
+  // An empty file takes the setting as it is; an existing one needs a VACUUM to switch.
+  if ((raw.pragma("auto_vacuum", { simple: true }) as number) === 2) return;
+  const pages = raw.pragma("page_count", { simple: true }) as number;
+  const started = Date.now();
+  raw.exec("VACUUM");
+  console.error(
+    `bg-agent: switched the database to auto_vacuum=INCREMENTAL (one VACUUM of ${pages} pages, ${Date.now() - started} ms)`,
+  );
 }
 
 /** Opens better-sqlite3 with WAL, a busy timeout and foreign keys. Imported lazily so the Action never loads it. */
 export async function openSqlite(options: OpenOptions): Promise<Db> {
   const { default: Database } = await import("better-sqlite3");
   const raw = new Database(options.path);
+  // Before WAL: a new file takes auto_vacuum for free only while it has no pages.
+  if (options.path !== ":memory:" && options.autoVacuum !== false) ensureIncrementalVacuum(raw);
   raw.pragma("journal_mode = WAL");
   raw.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`);
   raw.pragma("busy_timeout = 5000");

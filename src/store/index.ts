@@ -9,6 +9,7 @@ import { DeliveryStore } from "./deliveries.js";
 import { migrate } from "./migrations.js";
 import { ProposalStore } from "./proposals.js";
 import { RepositoryStore } from "./repositories.js";
+import { RetentionStore } from "./retention.js";
 import { RunStore } from "./runs.js";
 import { ScheduleStore } from "./schedules.js";
 import { SpendStore } from "./spend.js";
@@ -30,6 +31,8 @@ export interface Store {
   proposals: ProposalStore;
   schedules: ScheduleStore;
   automerge: AutomergeStateStore;
+  /** Compaction of old history (BG_RETENTION_DAYS). */
+  retention: RetentionStore;
   /** Read-only aggregates for the dashboard, the admin API and metrics. */
   stats: StatsStore;
   /** Runs `fn` in one transaction. */
@@ -54,6 +57,7 @@ export function createStore(db: Db): Store {
     proposals: new ProposalStore(db),
     schedules: new ScheduleStore(db),
     automerge: new AutomergeStateStore(db),
+    retention: new RetentionStore(db),
     stats: new StatsStore(db),
     tx: (fn) => db.transaction(fn)(),
     close: () => db.close(),

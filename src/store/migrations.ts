@@ -249,6 +249,18 @@ CREATE INDEX schedules_due ON schedules(status, next_run_at, repo, name);
 CREATE INDEX schedules_repo_due ON schedules(repo, status, next_run_at);
 `,
   },
+  {
+    // (feat/steer) Retention compaction (src/store/retention.ts) deletes old rows in small steps
+    // by time: finished tasks and batches need an index on it. `/bg tasks` and the admin API read
+    // a task's newest run and its runs (`?task=`) by (repo, ref). Switching an existing database
+    // to auto_vacuum=INCREMENTAL needs a VACUUM outside any transaction: done at open (db.ts).
+    name: "005-steer-retention-indexes",
+    sql: `
+CREATE INDEX tasks_finished_updated ON tasks(updated_at) WHERE status IN ('done', 'failed', 'cancelled');
+CREATE INDEX batches_started ON batches(started_at);
+CREATE INDEX runs_repo_ref ON runs(repo, ref);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

@@ -58,6 +58,8 @@ export interface RunInput {
 export interface RunFilter {
   repo?: string;
   kind?: RunKind;
+  /** Only runs with this ref (`task:<name>`, `issue:12`). */
+  ref?: string;
   /** At most 500. */
   limit?: number;
   beforeId?: number;
@@ -73,6 +75,10 @@ function listQuery(filter: RunFilter): { sql: string; params: unknown[] } {
   if (filter.kind) {
     clauses.push("kind = ?");
     params.push(filter.kind);
+  }
+  if (filter.ref) {
+    clauses.push("ref = ?");
+    params.push(filter.ref);
   }
   if (filter.beforeId) {
     clauses.push("id < ?");
@@ -159,6 +165,13 @@ export class RunStore {
     ).map((r) => r.detail);
   }
 
+  /** The newest run of a repository with this ref (`task:<name>`), by the runs_repo_ref index. */
+  latestFor(repo: string, ref: string): Run | undefined {
+    return this.db
+      .prepare(`SELECT ${COLS} FROM runs WHERE repo = ? AND ref = ? ORDER BY id DESC LIMIT 1`)
+      .get(repo, ref) as Run | undefined;
+  }
+
   /** Runs recorded after `id`, oldest first (what a connected runner reports to the app). */
   after(id: number, limit = 500): Run[] {
     return this.db
@@ -170,6 +183,10 @@ export class RunStore {
   lastId(): number {
     const r = this.db.prepare("SELECT MAX(id) AS id FROM runs").get() as { id: number | null };
     return r.id ?? 0;
+  }
+
+  byId(id: number): Run | undefined {
+    return this.db.prepare(`SELECT ${COLS} FROM runs WHERE id = ?`).get(id) as Run | undefined;
   }
 
   count(repo?: string): number {

@@ -19,6 +19,10 @@ import {
   TASK_STATUSES,
 } from "./status.js";
 import { errText } from "../util/errors.js";
+import { TASK_NAME_RE } from "../commands/types.js";
+import { pauseSchedule, resumeSchedule } from "../schedule/lifecycle.js";
+import { enqueueManualRun } from "../schedule/manual.js";
+import { listScheduleViews, scheduleView, taskRef } from "../schedule/view.js";
 
 export interface AdminApiDeps {
   store: Store;
@@ -70,10 +74,15 @@ const tasksQuery = z
     offset: int(0, 1_000_000, "offset").default(0),
   })
   .strict();
+const taskName = z
+  .string()
+  .regex(TASK_NAME_RE, "task must be a task name: letters, digits, - _ . (at most 64)");
 const runsQuery = z
   .object({
     repo: repoFilter.optional(),
     kind: z.enum(RUN_KINDS).optional(),
+    /** A prompt task's runs (ref `task:<name>`). */
+    task: taskName.optional(),
     limit: int(1, 500, "limit").default(50),
     before: int(1, Number.MAX_SAFE_INTEGER, "before").optional(),
   })
@@ -94,6 +103,16 @@ const auditQuery = z
   .strict();
 const spendQuery = z
   .object({ days: int(1, 366, "days").default(30), repo: repoFilter.optional() })
+  .strict();
+const schedulesQuery = z
+  .object({
+    repo: repoFilter.optional(),
+    status: z
+      .enum(["active", "paused", "failed", "done", "proposed"], {
+        error: "status must be one of active, paused, failed, done, proposed",
+      })
+      .optional(),
+  })
   .strict();
 const repoOnlyQuery = z.object({ repo: repoFilter.optional() }).strict();
 const emptyQuery = z.object({}).strict();
@@ -234,6 +253,7 @@ export function createAdminApi(deps: AdminApiDeps): Route {
       const runs = store.runs.list({
         ...(q.repo ? { repo: q.repo } : {}),
         ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.task ? { ref: taskRef(q.task) } : {}),
         ...(q.before ? { beforeId: q.before } : {}),
         limit: q.limit,
       });
@@ -243,6 +263,20 @@ export function createAdminApi(deps: AdminApiDeps): Route {
         limit: q.limit,
         nextBefore: runs.length === q.limit && last ? last.id : null,
       });
+    },
+    "/bg/api/schedules": (_req, res, url) => {
+      const q = parseQuery(schedulesQuery, url);
+      const schedules = listScheduleViews(store, {
+        ...(q.repo ? { repo: q.repo } : {}),
+        ...(q.status ? { status: q.status } : {}),
+      }).map((v) => ({
+        ...v,
+        reason: clip(v.reason, 500),
+        lastRun: v.lastRun
+          ? { ...v.lastRun, link: linkFor(v.repo, taskRef(v.name), v.lastRun.url, gh) }
+          : null,
+      }));
+      sendJson(res, 200, { schedules });
     },
     "/bg/api/batches": (_req, res, url) => {
       const q = parseQuery(batchesQuery, url);
@@ -400,6 +434,104 @@ export function createAdminApi(deps: AdminApiDeps): Route {
     },
   };
 
+  /** `GET /bg/api/runs/:id`. */
+  const getRun = (res: ServerResponse, url: URL, id: number): void => {
+    parseQuery(emptyQuery, url);
+    const r = store.runs.byId(id);
+    if (!r) {
+      sendError(res, 404, `no run ${id}`);
+      return;
+    }
+    sendJson(res, 200, { run: { ...runView(r, gh), summary: clip(r.summary, 20_000) } });
+  };
+
+  /** `POST /bg/api/schedules/:id/run|pause|resume`: audited like the other actions. */
+  const scheduleAction = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    who: Principal,
+    id: number,
+    action: "run" | "pause" | "resume",
+  ): Promise<void> => {
+    await parseBody(z.object({}).strict(), req);
+    const s = store.schedules.byId(id);
+    if (!s) {
+      sendError(res, 404, `no schedule ${id} (GET /bg/api/schedules lists them)`);
+      return;
+    }
+    const t = now();
+    const outcome = store.tx(() => {
+      let r: { ok: true; result: string } | { ok: false; why: string };
+      if (action === "run") {
+        const q = enqueueManualRun(store, s.repo, s.name, who.actor, t);
+        r = q.ok
+          ? {
+              ok: true,
+              result: `prompt_task ${q.task.id} ${q.created ? "queued" : "already queued"}`,
+            }
+          : q;
+      } else if (action === "pause") {
+        const p = pauseSchedule(store, s.repo, s.name, who.actor, "the dashboard", t);
+        r = p.ok ? { ok: true, result: p.changed ? "paused task" : "already paused" } : p;
+      } else {
+        const p = resumeSchedule(store, s.repo, s.name, t);
+        r = p.ok
+          ? {
+              ok: true,
+              result: s.status === "active" ? "not paused" : `resumed task (was ${s.status})`,
+            }
+          : p;
+      }
+      store.audit.write({
+        actor: who.actor,
+        repo: s.repo,
+        target: taskRef(s.name),
+        command: action,
+        args: s.name,
+        result: (r.ok ? r.result : `refused: ${r.why}`).slice(0, 1000),
+        deliveryId: null,
+      });
+      return r;
+    });
+    log.info(
+      { repo: s.repo, task: s.name, action, by: who.actor },
+      "schedule action through the admin API",
+    );
+    if (!outcome.ok) {
+      sendError(res, 409, `${action} ${s.name}: ${outcome.why}`);
+      return;
+    }
+    if (action === "run")
+      deps
+        .wake?.()
+        .catch((e: unknown) => log.warn({ err: errText(e) }, "worker pass after run failed"));
+    const after = store.schedules.byId(id);
+    sendJson(res, 200, {
+      ok: true,
+      action,
+      result: outcome.result,
+      schedule: after ? scheduleView(store, after) : null,
+    });
+  };
+
+  /** Routes with an id in the path, or null. */
+  const paramRoute = (path: string): { allowed: "GET" | "POST"; run: Handler } | null => {
+    const run = /^\/bg\/api\/runs\/(\d{1,15})$/.exec(path);
+    if (run)
+      return {
+        allowed: "GET",
+        run: (_req, res, url) => getRun(res, url, Number(run[1])),
+      };
+    const act = /^\/bg\/api\/schedules\/(\d{1,15})\/(run|pause|resume)$/.exec(path);
+    if (act)
+      return {
+        allowed: "POST",
+        run: (req, res, _url, who) =>
+          scheduleAction(req, res, who, Number(act[1]), act[2] as "run" | "pause" | "resume"),
+      };
+    return null;
+  };
+
   return async (req, res, url) => {
     const path = url.pathname.replace(/\/+$/, "");
     if (path !== "/bg/api" && !path.startsWith("/bg/api/")) return false;
@@ -409,12 +541,16 @@ export function createAdminApi(deps: AdminApiDeps): Route {
     });
     if (!who) return true;
     const method = req.method ?? "GET";
-    const handler = (method === "GET" || method === "HEAD" ? get : method === "POST" ? post : {})[
-      path
-    ];
+    const param = paramRoute(path);
+    const isGet = method === "GET" || method === "HEAD";
+    const handler = param
+      ? (param.allowed === "GET" ? isGet : method === param.allowed)
+        ? param.run
+        : undefined
+      : (isGet ? get : method === "POST" ? post : {})[path];
     try {
       if (!handler) {
-        const allowed = get[path] ? "GET" : post[path] ? "POST" : null;
+        const allowed = param?.allowed ?? (get[path] ? "GET" : post[path] ? "POST" : null);
         if (allowed) {
           sendJson(
             res,

@@ -316,11 +316,36 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     box.replaceChildren(g, legend, month);
   }
 
-  function renderSchedules(s) {
-    var rows = s.schedules.map(function (x) {
-      return h("tr", null, h("td", { text: x.repo }), h("td", null, h("strong", { text: x.name })), td(x.trigger, "muted"), h("td", null, when(x.nextRunAt)), h("td", null, x.lastRunAt ? when(x.lastRunAt) : h("span", { "class": "muted", text: "never" })), td(num(x.runCount) + (x.maxRuns ? " / " + num(x.maxRuns) : ""), "num"), td(x.consecutiveFailures ? x.consecutiveFailures + " failing" : "", "bad"));
+  // Every prompt task in every state (GET /bg/api/schedules), with run now, pause and resume.
+  function renderSchedules(list) {
+    var rows = list.schedules.map(function (x) {
+      var btns = [];
+      if (x.status !== "proposed") btns.push(h("button", { "class": "btn btn-small", type: "button", "data-action": "task-run", onclick: function () { taskAct("run", x); }, text: "Run now" }));
+      if (x.status === "active") btns.push(h("button", { "class": "btn btn-small btn-danger-outline", type: "button", "data-action": "task-pause", onclick: function () { taskAct("pause", x); }, text: "Pause" }));
+      if ((x.status === "paused" && x.pauseKind !== "disabled") || x.status === "failed" || x.status === "done") btns.push(h("button", { "class": "btn btn-small", type: "button", "data-action": "task-resume", onclick: function () { taskAct("resume", x); }, text: "Resume" }));
+      var last = x.lastRun ? h("td", null, x.lastRun.link ? link(x.lastRun.link, x.lastRun.status) : pill(statusKind(x.lastRun.status), x.lastRun.status), " ", when(x.lastRun.finishedAt || x.lastRunAt)) : h("td", null, x.lastRunAt ? when(x.lastRunAt) : h("span", { "class": "muted", text: "never" }));
+      return h("tr", { "data-task": x.name, "data-task-repo": x.repo, "data-status": x.status },
+        h("td", { text: x.repo }),
+        h("td", null, h("strong", { text: x.name })),
+        h("td", null, pill(statusKind(x.status), x.status), x.reason ? h("div", { "class": "muted small", "data-testid": "task-reason", text: x.reason }) : null),
+        td(x.trigger || "(invalid)", "muted"),
+        h("td", null, x.nextRunAt ? when(x.nextRunAt) : h("span", { "class": "muted", text: "–" })),
+        last,
+        td(num(x.runCount) + (x.maxRuns ? " / " + num(x.maxRuns) : ""), "num"),
+        h("td", { "class": "actions" }, btns));
     });
-    $("schedules").replaceChildren(table(["Repository", "Task", "Trigger", "Next run", "Last run", { label: "Runs", num: true }, ""], rows, "No scheduled prompt tasks. Declare them under tasks: in .github/bg-agent.yml.", "schedules-table"));
+    $("schedules").replaceChildren(table(["Repository", "Task", "Status", "Trigger", "Next run", "Last run", { label: "Runs", num: true }, ""], rows, "No prompt tasks. Declare them under tasks: in .github/bg-agent.yml.", "schedules-table"));
+  }
+
+  function taskAct(what, x) {
+    return api("/bg/api/schedules/" + encodeURIComponent(x.id) + "/" + what, { method: "POST", body: {} }).then(function (res) {
+      notice((what === "run" ? "Queued " : what === "pause" ? "Paused " : "Resumed ") + x.name + " (" + x.repo + "): " + res.result + ".", "ok");
+      state.busy = false;
+      return refresh();
+    }).catch(function (e) {
+      if (e && e.message === "unauthorized") return;
+      notice("Could not " + what + " " + x.name + ": " + e.message, "bad");
+    });
   }
 
   function renderAutomerge(a) {
@@ -378,7 +403,8 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       api("/bg/api/spend?days=30"),
       api("/bg/api/automerge"),
       api("/bg/api/batches?limit=10"),
-      api("/bg/api/runs?limit=" + RUNS_PAGE)
+      api("/bg/api/runs?limit=" + RUNS_PAGE),
+      api("/bg/api/schedules")
     ]).then(function (r) {
       state.status = r[0];
       renderHeader(r[0]);
@@ -386,7 +412,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       renderRepos(r[0]);
       renderQueue(r[0]);
       renderSpend(r[1]);
-      renderSchedules(r[0]);
+      renderSchedules(r[5]);
       renderAutomerge(r[2]);
       renderBatches(r[3]);
       mergeRuns(r[4]);

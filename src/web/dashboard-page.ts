@@ -133,7 +133,7 @@ const BODY = `
       <section class="card"><h2>LLM spend, last 30 days</h2><div id="spend"></div></section>
     </div>
     <div class="grid2">
-      <section class="card"><h2>Next scheduled runs</h2><div id="schedules"></div></section>
+      <section class="card"><h2>Prompt tasks</h2><div id="schedules"></div></section>
       <section class="card"><h2>Automerge: pull requests waiting</h2><div id="automerge"></div></section>
     </div>
     <section class="card"><h2>Recent batches</h2><div id="batches"></div></section>

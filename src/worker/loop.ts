@@ -1,3 +1,4 @@
+import type { BgEnv } from "../env.js";
 import type { PassOptions } from "./pass.js";
 import { runPass } from "./pass.js";
 import type { PassSummary, Processor, WorkerEnv } from "./types.js";
@@ -16,6 +17,20 @@ export interface WorkerLoopOptions {
   pass?: Omit<PassOptions, "sweep">;
   /** The pass function (tests may replace it). */
   runPass?: typeof runPass;
+}
+
+/**
+ * The loop's options from the app's environment: a pass every BG_TICK_SECONDS, a sweep every
+ * BG_SWEEP_MINUTES, and at most BG_WORKER_CONCURRENCY repositories processed at once.
+ */
+export function loopOptionsFromEnv(
+  env: Pick<BgEnv, "BG_TICK_SECONDS" | "BG_SWEEP_MINUTES" | "BG_WORKER_CONCURRENCY">,
+): WorkerLoopOptions {
+  return {
+    tickSeconds: env.BG_TICK_SECONDS,
+    sweepMinutes: env.BG_SWEEP_MINUTES,
+    pass: { concurrency: env.BG_WORKER_CONCURRENCY },
+  };
 }
 
 /**

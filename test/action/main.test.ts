@@ -184,6 +184,12 @@ describe("the Action in standalone mode", () => {
     expect(a.stdout()).toMatch(
       /mode must be one of analyze, automerge, tasks, all; max-cost-usd must be a number/,
     );
+    a.restore();
+
+    a = start({ "llm-rpm": "fast" });
+    await run({ processors: [], githubRetries: false });
+    expect(a.failed()).toBe(true);
+    expect(a.stdout()).toMatch(/llm-rpm must be a whole number of requests per minute/);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

@@ -418,15 +418,15 @@ describe("what is and is not a command", () => {
 
   it("an unknown command or wrong arguments get a usage reply", async () => {
     const gh = mockGitHub({});
-    await comment("/bg frobnicate\n/bg pause soon");
+    await comment("/bg frobnicate\n/bg pause so:on");
     const reply = gh.replies[0]!;
     expect(reply).toContain("> `/bg frobnicate`");
     expect(reply).toContain(
       "`frobnicate` is not a bg-agent command. The commands are listed below.",
     );
-    expect(reply).toContain("> `/bg pause soon`");
+    expect(reply).toContain("> `/bg pause so:on`");
     expect(reply).toContain(
-      "`soon` is not a duration (use 30m, 2h, 1d). Usage: `/bg pause [duration]`",
+      "`so:on` is neither a duration (30m, 2h, 1d) nor a task name. Usage: `/bg pause [duration | task-name]`",
     );
     expect(reply).toContain("**bg-agent commands:**");
     expect(reply).toContain("`/bg approve [what]`");

@@ -93,10 +93,10 @@ describe("/bg parser", () => {
       ok: false,
       error: "`frobnicate` is not a bg-agent command",
     });
-    expect(parseLine("/bg pause soon")).toMatchObject({
+    expect(parseLine("/bg pause so:on")).toMatchObject({
       ok: false,
       name: "pause",
-      error: expect.stringContaining("/bg pause [duration]"),
+      error: expect.stringContaining("/bg pause [duration | task-name]"),
     });
     expect(parseLine("/bg pause 1000d")).toMatchObject({ ok: false, name: "pause" });
     expect(parseLine("/bg run")).toMatchObject({

@@ -37,6 +37,8 @@ export function testEnv(store: Store, o: TestEnvOptions = {}): WorkerEnv {
       model: "gpt-4o-mini",
       apiKey: "sk-test",
       baseUrl: "https://api.openai.com/v1",
+      // Generous app-level limits, so the shared limiter never waits in tests.
+      rateLimit: { rpm: 10_000, tpm: 100_000_000 },
     },
     ...(o.llm ? { createLlm: () => o.llm! } : {}),
     dryRun: o.dryRun ?? false,

@@ -392,6 +392,24 @@ describe("prompt tasks: tools", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("a task's max_turns bounds its run (max_turns: 3: three model calls, the last without tools)", async () => {
+    const loop = Array.from({ length: 10 }, () => () => toolCall("list_issues", {}));
+    const llm = fakeLlm(loop);
+    nock(API).get("/repos/octo/demo/issues").query(true).times(2).reply(200, []);
+    const summary = await runPass(
+      testEnv(store, {
+        config: { tasks: [{ ...task({ tools: ["list_issues"], notify: "never" }), max_turns: 3 }] },
+        llm,
+      }),
+      [createPromptTaskProcessor()],
+      { repo: REPO },
+    );
+    expect(outcomes(summary)).toEqual(["retry"]);
+    expect(llm.calls).toHaveLength(3);
+    expect(llm.calls[2]!.tools).toBeUndefined();
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("offers no tools to a task without any, and stops at the turn limit", async () => {
     const loop = Array.from({ length: 10 }, () => () => toolCall("list_issues", {}));
     const llm = fakeLlm(loop);

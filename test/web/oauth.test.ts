@@ -368,7 +368,20 @@ describe("dashboard sign-in with GitHub", () => {
     ).json()) as {
       csrf: string;
     };
-    for (const path of ["/bg/api/pause", "/bg/api/resume", "/bg/api/wake"]) {
+    const sched = store.schedules.create({
+      repo: "acme/api",
+      name: "digest",
+      spec: { name: "digest", prompt: "p", every: "1d" },
+      specHash: "d",
+      origin: "config",
+      status: "active",
+      nextRunAt: NOW + 60_000,
+      maxRuns: null,
+    });
+    const scheduleActions = ["run", "pause", "resume"].map(
+      (a) => `/bg/api/schedules/${sched.id}/${a}`,
+    );
+    for (const path of ["/bg/api/pause", "/bg/api/resume", "/bg/api/wake", ...scheduleActions]) {
       const none = await post(path, { cookie: session });
       expect(none.status, path).toBe(403);
       expect(((await none.json()) as { error: string }).error).toMatch(/x-bg-csrf/);
@@ -376,6 +389,8 @@ describe("dashboard sign-in with GitHub", () => {
       expect((await post(path, { cookie: session, "x-bg-csrf": otherCsrf })).status).toBe(403);
     }
     expect(store.activity.manualPause("*", NOW)).toBeNull();
+    expect(store.schedules.byId(sched.id)?.status).toBe("active");
+    expect(store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([]);
     expect(store.audit.list({ limit: 50 }).filter((e) => e.command !== "sign-in")).toEqual([]);
     // Reads need no CSRF value.
     expect((await get("/bg/api/runs", { cookie: session })).status).toBe(200);

@@ -7,6 +7,7 @@ import { reject } from "./reject.js";
 import { run } from "./run.js";
 import { simulate } from "./simulate.js";
 import { status } from "./status.js";
+import { tasks } from "./tasks.js";
 import type { CommandCall, HandlerResult } from "./types.js";
 
 /** Runs one parsed command's handler. */
@@ -22,6 +23,8 @@ export function runHandler(call: CommandCall, cmd: Command): Promise<HandlerResu
       return resume(call, cmd);
     case "status":
       return status(call, cmd);
+    case "tasks":
+      return tasks(call, cmd);
     case "run":
       return run(call, cmd);
     case "budget":

@@ -1,5 +1,6 @@
 import { sanitizeInline } from "../../report/sanitize.js";
-import { resumeSchedule } from "../../schedule/lifecycle.js";
+import { pauseSchedule, resumeSchedule } from "../../schedule/lifecycle.js";
+import { syncSchedules } from "../../schedule/sync.js";
 import { formatDuration } from "../../util/duration.js";
 import type { Command } from "../types.js";
 import type { CommandCall, Handler, HandlerResult } from "./types.js";
@@ -8,6 +9,7 @@ const iso = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/
 
 /** `/bg pause [duration]`: stops LLM work and merges in this repository. */
 export const pause: Handler<Extract<Command, { name: "pause" }>> = async (call, cmd) => {
+  if (cmd.task !== undefined) return pauseTask(call, cmd.task);
   const { ctx } = call;
   const until = cmd.ms ? call.now + cmd.ms : null;
   const how = until
@@ -50,25 +52,76 @@ export const resume: Handler<Extract<Command, { name: "resume" }>> = async (call
   };
 };
 
+/**
+ * Finds a task by exact name, else case-insensitively. The schedule rows mirror the config; a
+ * task added since the last pass is brought in first (as `/bg run` does), on a valid config.
+ */
+const findSchedule = (call: CommandCall, asked: string) => {
+  const { store, repoName, config, configResult } = call.ctx;
+  if (configResult.ok && !call.dryRun) syncSchedules(store, repoName, config.tasks, call.now);
+  return (
+    store.schedules.get(repoName, asked) ??
+    store.schedules.list(repoName).find((x) => x.name.toLowerCase() === asked.toLowerCase())
+  );
+};
+
+/** The reply for a task name that matches nothing: the names there are. */
+function unknownTask(call: CommandCall, asked: string, plain: string): HandlerResult {
+  const { store, repoName } = call.ctx;
+  const names = store.schedules
+    .list(repoName)
+    .map((x) => `\`${x.name}\``)
+    .slice(0, 20);
+  const known = names.length
+    ? ` Tasks here: ${names.join(", ")}.`
+    : " This repository has no tasks.";
+  return {
+    text: `There is no task \`${sanitizeInline(asked, 64).replace(/`/g, "'")}\` in this repository.${known} (${plain})`,
+    audit: { result: "unknown task", target: `task:${asked}` },
+  };
+}
+
+/** `/bg pause <task>`: that task's schedule stops until `/bg resume <task>`. */
+async function pauseTask(call: CommandCall, asked: string): Promise<HandlerResult> {
+  const { store, repoName } = call.ctx;
+  const s = findSchedule(call, asked);
+  if (!s)
+    return unknownTask(call, asked, "A duration, like `/bg pause 2h`, pauses the repository.");
+  const target = `task:${s.name}`;
+  if (s.status === "paused") {
+    return {
+      text: `The task \`${s.name}\` is already paused${s.statusReason ? ` (${sanitizeInline(s.statusReason, 200)})` : ""}.`,
+      audit: { result: "already paused", target },
+    };
+  }
+  if (call.dryRun) return { text: `(dry run) Would pause the task \`${s.name}\`.` };
+  const r = pauseSchedule(
+    store,
+    repoName,
+    s.name,
+    `@${call.actor}`,
+    `/bg pause in ${call.where}`,
+    call.now,
+  );
+  if (!r.ok) {
+    return {
+      text: `I did not pause \`${s.name}\`: ${sanitizeInline(r.why, 200)}.`,
+      audit: { result: `not paused: ${r.why}`, target },
+    };
+  }
+  return {
+    text: `⏸️ Paused the task \`${s.name}\`: it does not run on its schedule until someone comments \`/bg resume ${s.name}\`. (\`/bg run ${s.name}\` still runs it once.)`,
+    audit: { result: "paused task", target },
+  };
+}
+
 /** `/bg resume <task>`: a task paused or failed (e.g. after two failed runs) becomes active again. */
 async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
-  const s =
-    store.schedules.get(repoName, asked) ??
-    store.schedules.list(repoName).find((x) => x.name.toLowerCase() === asked.toLowerCase());
-  const name = s?.name ?? asked;
+  const s = findSchedule(call, asked);
+  if (!s) return unknownTask(call, asked, "Plain `/bg resume` ends the repository's pause.");
+  const name = s.name;
   const target = `task:${name}`;
-  if (!s) {
-    const names = store.schedules
-      .list(repoName)
-      .map((x) => `\`${x.name}\``)
-      .slice(0, 20);
-    const known = names.length ? ` Tasks here: ${names.join(", ")}.` : "";
-    return {
-      text: `There is no task \`${asked}\` in this repository.${known} (Plain \`/bg resume\` ends the repository's pause.)`,
-      audit: { result: "unknown task", target },
-    };
-  }
   if (s.status === "active") {
     const next = s.nextRunAt !== null ? ` Its next run is at ${iso(s.nextRunAt)}.` : "";
     return {

@@ -131,7 +131,7 @@ async function processOne(
       { octokit: ctx.octokit, repo: ctx.repo, signal: controller.signal },
       usage,
       {
-        maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
+        maxTurns: opts.maxTurns ?? spec.max_turns ?? DEFAULT_MAX_TURNS,
         signal: controller.signal,
         ...(ctx.beforeLlm ? { checkpoint: ctx.beforeLlm } : {}),
       },
