@@ -1,3 +1,4 @@
+import { registerSecret } from "../util/secrets.js";
 import { LinearClient } from "@linear/sdk";
 import { z } from "zod";
 import type { LinearGateway, LinearIssue } from "./linear-types.js";
@@ -71,6 +72,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function createLinearGateway(
   o: LinearGatewayOptions,
 ): LinearGateway & { client: LinearClient } {
+  registerSecret(o.apiKey);
   const client = new LinearClient({ apiKey: o.apiKey, ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}) });
   const gql = async <T>(
     query: string,

@@ -1,3 +1,4 @@
+import { registerSecret } from "../util/secrets.js";
 import type { LlmSettings, ProviderName } from "./types.js";
 import { LlmUnavailableError, PROVIDERS } from "./types.js";
 
@@ -57,7 +58,7 @@ export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailabl
   return {
     provider,
     model,
-    apiKey: input.apiKey.trim(),
+    apiKey: secret(input.apiKey.trim()),
     baseUrl,
     ...(so ? { structuredOutput: so as "json_schema" | "json_object" } : {}),
   };
@@ -71,3 +72,9 @@ export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
     baseUrl: env.BG_LLM_BASE_URL,
     structuredOutput: env.BG_LLM_STRUCTURED_OUTPUT,
   });
+
+/** The key, registered so no log line, comment or API answer ever shows it. */
+function secret(key: string): string {
+  registerSecret(key);
+  return key;
+}

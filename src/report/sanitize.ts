@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/secrets.js";
 import { removeInvisible } from "../context/hidden-text.js";
 import type { LinkPolicy } from "./link-policy.js";
 import { isAllowedUrl } from "./link-policy.js";
@@ -52,7 +53,7 @@ export function sanitize(text: string, maxChars = 20_000, links: LinkPolicy = {}
   t = t.replace(/(^|[^A-Za-z0-9`])@(?=[A-Za-z0-9])/g, "$1@\u200d");
   // Lines that would read as commands.
   t = t.replace(/^(\s*)\/bg\b/gim, "$1∕bg");
-  return t;
+  return redactSecrets(t);
 }
 
 /** For inline use in a table cell or a title. */

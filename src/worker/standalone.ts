@@ -6,6 +6,7 @@ import type { LinearGateway } from "../integrations/linear-types.js";
 import type { Llm, LlmSettings } from "../llm/types.js";
 import { BudgetExceededError, LlmUnavailableError } from "../llm/types.js";
 import type { Logger } from "../log.js";
+import { redactingLogger } from "../log.js";
 import { createProcessors } from "../processors/index.js";
 import { findDashboardIssue } from "../report/dashboard-issue.js";
 import type { HistoryState, RunRecord } from "../report/run-history.js";
@@ -163,7 +164,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
   );
   const env: WorkerEnv = {
     store,
-    log: o.log,
+    log: redactingLogger(o.log),
     github: async () => o.octokit,
     config: async () => config.result,
     llm: o.llm,
