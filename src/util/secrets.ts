@@ -12,7 +12,9 @@ const MIN_SECRET = 6;
 /** Registers a secret value (ignored when empty or too short to be one). */
 export function registerSecret(value: string | null | undefined): void {
   const v = value?.trim();
-  if (v && v.length >= MIN_SECRET) known.add(v);
+  // A value of letters only (a webhook secret like "development") is registered only when long:
+  // redacting an ordinary word everywhere would garble what bg-agent writes.
+  if (v && v.length >= MIN_SECRET && (/[^A-Za-z]/.test(v) || v.length >= 20)) known.add(v);
 }
 
 /** Registers the secrets of an environment (BG_*, LINEAR_API_KEY, GITHUB_TOKEN, Action inputs). */
