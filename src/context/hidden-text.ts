@@ -74,8 +74,8 @@ const COMMENT_RE = /<!--(?:-?>|[\s\S]*?-->|[\s\S]*$)/g;
 
 /**
  * Removes HTML comments (an unterminated one to the end of the text) and invisible characters.
- * Comments are removed first, then characters (so a zero-width character cannot split `<!--`
- * into something the browser hides and this misses: it would be visible text there).
+ * Comments are removed first, as a browser ends them (a zero-width character inside `-->` does
+ * not end one, so removing characters first would reveal hidden text), then characters.
  */
 export function stripHidden(text: string): { text: string; removed: Removed } {
   const removed: Removed = { ...NOTHING_REMOVED };
@@ -91,6 +91,15 @@ export function stripHidden(text: string): { text: string; removed: Removed } {
     else removed.otherFormat++;
     return "";
   });
+  // Removing characters can join `<!` and `--` into a comment opener: remove what that opens
+  // too (it only ever removes more), so the result is stable.
+  while (t.includes("<!--")) {
+    t = t.replace(COMMENT_RE, (m) => {
+      removed.htmlComments++;
+      removed.htmlCommentChars += m.length;
+      return "";
+    });
+  }
   return { text: t, removed };
 }
 

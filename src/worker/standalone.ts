@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/secrets.js";
 import { defaultConfig } from "../config/load.js";
 import { hasMarker } from "../report/markers.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
@@ -413,7 +414,11 @@ async function writeDashboard(
     { dailyUsd: d.budget.daily_usd, monthlyUsd: d.budget.monthly_usd },
     now,
   );
-  const { data } = await o.octokit.rest.issues.update({ ...ref, issue_number: issue.number, body });
+  const { data } = await o.octokit.rest.issues.update({
+    ...ref,
+    issue_number: issue.number,
+    body: redactSecrets(body),
+  });
   return { number: data.number, url: data.html_url };
 }
 
