@@ -58,7 +58,11 @@ export function sanitize(text: string, maxChars = 20_000, links: LinkPolicy = {}
 
 /** For inline use in a table cell or a title. */
 export const sanitizeInline = (text: string, max = 200, links: LinkPolicy = {}): string =>
-  sanitize(text, max, links).replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+  // One line before sanitising: joined afterwards, a fence's lines would be read as inline text.
+  sanitize(text.replace(/\r?\n/g, " "), max, links)
+    .replace(/\r?\n/g, " ")
+    // A `|` not escaped yet (after an even number of backslashes) would end the table cell.
+    .replace(/(?<!\\)((?:\\\\)*)\|/g, "$1\\|");
 
 /** `<` and `>` escaped, except a block quote's `>` at the start of a line. */
 function escapeAngles(s: string): string {

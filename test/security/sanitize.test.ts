@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseCommands } from "../../src/commands/parse.js";
 import { isAllowedUrl, linkPolicyFor } from "../../src/report/link-policy.js";
 import type { LinkPolicy } from "../../src/report/link-policy.js";
-import { sanitize } from "../../src/report/sanitize.js";
+import { sanitize, sanitizeInline } from "../../src/report/sanitize.js";
 import { destinations } from "./markdown-check.js";
 import { createTokenClient } from "../../src/integrations/github.js";
 
@@ -177,9 +178,23 @@ describe("sanitize fuzz (fast-check)", () => {
         expect(clickableNotAllowed(out)).toEqual([]);
         expect(out).not.toMatch(/</);
         expect(out).not.toMatch(/(^|[^A-Za-z0-9`])@[A-Za-z0-9]/);
-        expect(out).not.toMatch(/^\s*\/bg/im);
+        expect(out).not.toMatch(/^\s*\/bg(?=[ \t]|$)/im);
+        expect(parseCommands(out).items).toEqual([]); // and the parser agrees
       }),
       { numRuns: 3_000 },
+    );
+  });
+
+  it("in a table cell (sanitizeInline) no cell holds a clickable non-allowed link", () => {
+    fc.assert(
+      fc.property(hostileText, (t) => {
+        const row = `| ${sanitizeInline(t, 100_000, POLICY)} | x |`;
+        // GFM splits the row at unescaped pipes before reading each cell's Markdown.
+        const cells = row.split(/(?<!\\)(?:\\\\)*\|/);
+        expect(cells).toHaveLength(4);
+        for (const cell of cells) expect(clickableNotAllowed(cell)).toEqual([]);
+      }),
+      { numRuns: 2_000 },
     );
   });
 

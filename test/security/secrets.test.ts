@@ -99,3 +99,30 @@ describe("redaction", () => {
     expect(out).toContain("octo/demo");
   });
 });
+
+describe("job summaries", () => {
+  it("the Action's failure summary shows the error without the token it quotes", async () => {
+    // Injects: an error quoting a GitHub token and the LLM key. Leaked into the summary: 0.
+    const { mkdtempSync, readFileSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeFailureSummary } = await import("../../action/src/summary.js");
+    const { registerSecret } = await import("../../src/util/secrets.js");
+    const file = join(mkdtempSync(join(tmpdir(), "bg-sum-")), "summary.md");
+    writeFileSync(file, "");
+    const before = process.env.GITHUB_STEP_SUMMARY;
+    process.env.GITHUB_STEP_SUMMARY = file;
+    try {
+      registerSecret("llm-key-Zq81xv");
+      await writeFailureSummary(
+        `GitHub answered 401 for token ghs_${"Q".repeat(36)}; the LLM said llm-key-Zq81xv is wrong`,
+      );
+    } finally {
+      if (before === undefined) delete process.env.GITHUB_STEP_SUMMARY;
+      else process.env.GITHUB_STEP_SUMMARY = before;
+    }
+    const written = readFileSync(file, "utf8");
+    expect(written).toContain("GitHub answered 401 for token [redacted]");
+    expect(written).not.toMatch(/ghs_Q|llm-key-Zq81xv/);
+  });
+});
