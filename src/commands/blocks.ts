@@ -79,6 +79,7 @@ interface InlineState {
 function scanInline(line: string, st: InlineState): { visible: string; tags: boolean } {
   let out = "";
   let tags = false;
+  let runs: { closeAfter(len: number, from: number): number } | undefined;
   let i = 0;
   let from = 0;
   const n = line.length;
@@ -95,20 +96,10 @@ function scanInline(line: string, st: InlineState): { visible: string; tags: boo
       let k = i;
       while (k < n && line.charCodeAt(k) === 96) k++;
       const run = k - i;
-      // The closing run: exactly as many backticks.
-      let m = k;
-      let close = -1;
-      while (m < n) {
-        const at = line.indexOf("`", m);
-        if (at === -1) break;
-        let e = at;
-        while (e < n && line.charCodeAt(e) === 96) e++;
-        if (e - at === run) {
-          close = e;
-          break;
-        }
-        m = e;
-      }
+      // The closing run: the next run of exactly as many backticks (runs indexed once per line,
+      // so a line of many different runs stays linear).
+      runs ??= backtickRuns(line);
+      const close = runs.closeAfter(run, k);
       i = close === -1 ? k : close;
       continue;
     }
@@ -146,6 +137,27 @@ function scanInline(line: string, st: InlineState): { visible: string; tags: boo
   }
   out += line.slice(from);
   return { visible: out, tags };
+}
+
+/** The backtick runs of a line by length: `closeAfter(len, from)` is the end of the first run of exactly `len` starting at or after `from`, or -1. */
+function backtickRuns(line: string): { closeAfter(len: number, from: number): number } {
+  const byLen = new Map<number, number[]>();
+  for (const m of line.matchAll(/`+/g)) {
+    const list = byLen.get(m[0].length) ?? [];
+    list.push(m.index);
+    byLen.set(m[0].length, list);
+  }
+  const cursor = new Map<number, number>();
+  return {
+    closeAfter(len, from) {
+      const list = byLen.get(len);
+      if (!list) return -1;
+      let c = cursor.get(len) ?? 0;
+      while (c < list.length && list[c]! < from) c++;
+      cursor.set(len, c);
+      return c < list.length ? list[c]! + len : -1;
+    },
+  };
 }
 
 /** Strips nested block-quote and list-item markers: what the line's innermost content starts with. */
