@@ -79,7 +79,11 @@ describe("prompt injection in issue text (fake LLM echoing the hostile text)", (
           should_fix: true,
           complexity: "low",
           plan: HOSTILE_PLAN,
-          affected_files: ["src/cache.ts"],
+          affected_files: [
+            "src/cache.ts",
+            "a https://evil.example/f b",
+            "x`\n\n![i](https://evil.example/i.png)",
+          ],
         },
       ],
     });

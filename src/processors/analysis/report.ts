@@ -1,5 +1,6 @@
 import type { Proposal } from "../../store/proposals.js";
 import type { Usage } from "../../store/spend.js";
+import { removeInvisible } from "../../context/hidden-text.js";
 import type { LinkPolicy } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import { stateBlock } from "../../report/markers.js";
@@ -28,7 +29,16 @@ export interface CommentInput {
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
 
-const safePath = (p: string): string => sanitizeInline(p.replace(/`/g, ""), 300);
+/**
+ * A path from the model, shown inside a code span: nothing in a code span links, loads or pings,
+ * so it only must not end the span (no backticks, no line breaks) nor hold invisible characters.
+ * (Sanitising it would add code spans of its own inside this one, and end it.)
+ */
+const safePath = (p: string): string =>
+  removeInvisible(p)
+    .replace(/[`\r\n]/g, " ")
+    .replace(/</g, "&lt;")
+    .slice(0, 300);
 
 /** The analysis comment. All model text is sanitised; only bg-agent's own lines are not. */
 export function renderAnalysis(c: CommentInput): string {
