@@ -35,7 +35,7 @@ export function registerEnvSecrets(env: Record<string, string | undefined>): voi
 }
 
 const SHAPES =
-  /\b(?:gh[pousr]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{20,}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|lin_(?:api|oauth)_[A-Za-z0-9]{16,}|xox[baprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)|\b(Bearer|token)\s+[A-Za-z0-9._~+/=-]{16,}/g;
+  /\b(?:gh[pousr]_[A-Za-z0-9_]{16,}|github_pat_[A-Za-z0-9_]{20,}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|lin_(?:api|oauth)_[A-Za-z0-9]{16,}|xox[baprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)|\b(Bearer)\s+[A-Za-z0-9._~+/=-]{16,}|\b(token)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,}/g;
 
 export const REDACTED = "[redacted]";
 
@@ -43,9 +43,10 @@ export const REDACTED = "[redacted]";
 export function redactSecrets(text: string): string {
   let t = text;
   for (const s of known) if (t.includes(s)) t = t.split(s).join(REDACTED);
-  return t.replace(SHAPES, (m, scheme: string | undefined) =>
-    scheme ? `${scheme} ${REDACTED}` : REDACTED,
-  );
+  return t.replace(SHAPES, (_m, bearer: string | undefined, token: string | undefined) => {
+    const scheme = bearer ?? token;
+    return scheme ? `${scheme} ${REDACTED}` : REDACTED;
+  });
 }
 
 /** Redacts the strings inside a value meant for a log line (objects, arrays, errors), bounded. */
