@@ -1,3 +1,4 @@
+import { registerEnvSecrets } from "./util/secrets.js";
 import { z } from "zod";
 import { parseExtendsAllow } from "./config/extends.js";
 
@@ -84,6 +85,7 @@ export type BgEnv = z.infer<typeof envSchema>;
 /** Parses the environment; an invalid value stops start-up with a message naming the variable. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): BgEnv {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  registerEnvSecrets(cleaned);
   const r = checkedSchema.safeParse(cleaned);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);

@@ -1,3 +1,4 @@
+import { redactDeep, redactSecrets } from "./util/secrets.js";
 /** The logger core functions take: pino's shape (Probot's `context.log`), or the Action's core.* adapter. */
 export interface LogFn {
   (msg: string): void;
@@ -67,4 +68,28 @@ export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Lo
     error: at("error"),
     child: (more) => (real ? real.child(more) : lazyChild(parent, { ...bindings, ...more })),
   };
+}
+
+/**
+ * A logger that never writes a secret: registered secrets and token-shaped strings in messages
+ * and fields (error messages from providers included) become `[redacted]` (src/util/secrets.ts).
+ */
+export function redactingLogger(inner: Logger): Logger {
+  const at =
+    (fn: LogFn): LogFn =>
+    (a: string | object, b?: string) => {
+      if (typeof a === "string") fn(redactSecrets(a));
+      else fn(redactDeep(a) as object, b === undefined ? undefined : redactSecrets(b));
+    };
+  const wrapped: Logger & { isLevelEnabled?: (level: string) => boolean } = {
+    debug: at(inner.debug.bind(inner)),
+    info: at(inner.info.bind(inner)),
+    warn: at(inner.warn.bind(inner)),
+    error: at(inner.error.bind(inner)),
+    child: (bindings) =>
+      redactingLogger(inner.child(redactDeep(bindings) as Record<string, unknown>)),
+  };
+  const enabled = (inner as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  if (enabled) wrapped.isLevelEnabled = (level) => enabled.call(inner, level);
+  return wrapped;
 }

@@ -1,9 +1,10 @@
+import { redactSecrets } from "../../src/util/secrets.js";
 import * as core from "@actions/core";
 import type { RunSummary } from "../../src/worker/runner.js";
 
 /** Job summary cells are HTML: nothing from an issue, a PR or a model may add markup. */
 const esc = (s: string): string =>
-  s
+  redactSecrets(s)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")

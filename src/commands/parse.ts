@@ -1,4 +1,5 @@
 import { parseDuration } from "../util/duration.js";
+import { commandLines } from "./blocks.js";
 import { isCommandName, specOf } from "./spec.js";
 import type { Command, ParsedLine } from "./types.js";
 import { LINEAR_ID_RE, TASK_NAME_RE } from "./types.js";
@@ -17,45 +18,31 @@ export interface ParseResult {
   ignored: number;
 }
 
-const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
-const QUOTE = /^ {0,3}>/;
-const INDENTED_CODE = /^(?: {4}|\t)/;
-// `/bg` at the start of a line (up to 3 spaces, as Markdown allows), then a space or the end.
-const BG_LINE = /^ {0,3}\/bg(?=[ \t]|$)/i;
-
 /**
- * Finds the `/bg` lines of a comment. Quoted lines (`> `) and fenced or indented code blocks are
- * not commands. One linear pass: a 64 KB comment of `/bg` lines parses only `max` of them.
+ * Finds the `/bg` lines of a comment: only paragraph lines a reader sees as starting with `/bg`
+ * (see ./blocks.ts: quotes, code, HTML blocks and comments, `<details>` and headings are not
+ * commands; invisible characters are removed first). A line whose display is reordered by
+ * bidirectional controls is an error, never a command. One linear pass: a 64 KB comment of `/bg`
+ * lines parses only `max` of them.
  */
 export function parseCommands(body: string | null | undefined, max = MAX_PARSED): ParseResult {
   const items: ParsedLine[] = [];
   let ignored = 0;
-  let fence: { char: string; len: number } | null = null;
-  const text = body ?? "";
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf("\n", start);
-    if (end === -1) end = text.length;
-    let line = text.slice(start, end);
-    start = end + 1;
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-
-    const f = FENCE.exec(line);
-    if (fence) {
-      if (f && f[1]![0] === fence.char && f[1]!.length >= fence.len && f[2]!.trim() === "")
-        fence = null;
-      continue;
-    }
-    if (f && !(f[1]![0] === "`" && f[2]!.includes("`"))) {
-      fence = { char: f[1]![0]!, len: f[1]!.length };
-      continue;
-    }
-    if (QUOTE.test(line) || INDENTED_CODE.test(line) || !BG_LINE.test(line)) continue;
+  for (const l of commandLines(body ?? "")) {
     if (items.length >= max) {
       ignored++;
       continue;
     }
-    items.push(parseLine(line));
+    items.push(
+      l.reordered
+        ? {
+            ok: false,
+            line: shorten(l.text.trim(), MAX_LINE),
+            error:
+              "this line contains invisible text-direction characters (U+202A–U+202E or U+2066–U+2069), so what it shows may not be what it says; type the command again without them",
+          }
+        : parseLine(l.text),
+    );
   }
   return { items, ignored };
 }

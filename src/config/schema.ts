@@ -307,6 +307,24 @@ export const configSchema = z.strictObject({
   dashboard: z
     .strictObject({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") })
     .prefault({}),
+  links: z
+    .strictObject({
+      allow_hosts: z
+        .array(
+          z
+            .string()
+            .regex(/^\.?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i, {
+              error:
+                "allow_hosts entries are host names such as docs.example.com (or .example.com for its subdomains), without a scheme or path",
+            }),
+        )
+        .max(50)
+        .default([])
+        .describe(
+          "Hosts whose links bg-agent keeps clickable in text it posts from model output (images never); the repository's own GitHub pages always are",
+        ),
+    })
+    .prefault({}),
 });
 
 export type TaskConfig = z.infer<typeof taskSchema>;

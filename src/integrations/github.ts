@@ -1,3 +1,4 @@
+import { registerSecret } from "../util/secrets.js";
 import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
 import type { PaginateInterface } from "@octokit/plugin-paginate-rest";
@@ -118,6 +119,7 @@ export interface TokenClientOptions {
 
 /** A client authenticated by a token (GITHUB_TOKEN in a runner, a PAT for the CLI). */
 export function createTokenClient(o: TokenClientOptions): GitHubClient {
+  registerSecret(o.token);
   const enabled = o.retries ?? true;
   const tuning = { enabled, ...(o.retryBaseMs !== undefined ? { baseMs: o.retryBaseMs } : {}) };
   return new TokenOctokit({

@@ -1,4 +1,5 @@
 import { LinearClient, LinearError } from "@linear/sdk";
+import { registerSecret } from "../util/secrets.js";
 import { z } from "zod";
 import type { LinearGateway, LinearIssue } from "./linear-types.js";
 
@@ -85,6 +86,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export function createLinearGateway(
   o: LinearGatewayOptions,
 ): LinearGateway & { client: LinearClient } {
+  registerSecret(o.apiKey);
   const client = new LinearClient({ apiKey: o.apiKey, ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}) });
   const retries = o.retries ?? 2;
   const baseMs = o.retryBaseMs ?? 1000;

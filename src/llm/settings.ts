@@ -1,3 +1,4 @@
+import { registerSecret } from "../util/secrets.js";
 import type { LlmSettings, ProviderName } from "./types.js";
 import { DEFAULT_LLM_RATE_LIMIT, LlmUnavailableError, PROVIDERS } from "./types.js";
 
@@ -82,7 +83,7 @@ export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailabl
   return {
     provider,
     model,
-    apiKey: input.apiKey.trim(),
+    apiKey: secret(input.apiKey.trim()),
     baseUrl,
     ...(so ? { structuredOutput: so as "json_schema" | "json_object" } : {}),
     rateLimit: { rpm, tpm },
@@ -99,3 +100,9 @@ export const llmSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env) =>
     rpm: env.BG_LLM_RPM,
     tpm: env.BG_LLM_TPM,
   });
+
+/** The key, registered so no log line, comment or API answer ever shows it. */
+function secret(key: string): string {
+  registerSecret(key);
+  return key;
+}

@@ -1,11 +1,14 @@
+import { redactSecrets } from "../util/secrets.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 
 export type CheckConclusion =
   "success" | "failure" | "neutral" | "skipped" | "action_required" | "cancelled" | "timed_out";
 
 /** GitHub caps a check run's summary and text at 65,535 characters. */
-const cap = (s: string, n = 65_000): string =>
-  s.length > n ? `${s.slice(0, n)}\n…(truncated)` : s;
+const cap = (raw: string, n = 65_000): string => {
+  const s = redactSecrets(raw);
+  return s.length > n ? `${s.slice(0, n)}\n…(truncated)` : s;
+};
 
 /**
  * Creates (or, if one of the same name exists on that SHA, updates) a completed check run.

@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/secrets.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 import { hasMarker, marker } from "./markers.js";
 import type { ThreadComment } from "./own-comments.js";
@@ -23,7 +24,7 @@ export async function upsertComment(
   listed?: readonly ThreadComment[],
 ): Promise<UpsertResult> {
   const tag = marker(kind, id);
-  const full = `${tag}\n${body}`;
+  const full = `${tag}\n${redactSecrets(body)}`;
   const comments: readonly ThreadComment[] =
     listed ??
     (await octokit.paginate(octokit.rest.issues.listComments, {

@@ -1,5 +1,8 @@
+import { redactSecrets } from "./secrets.js";
+
 /** An error's message, or what was thrown, as text. */
-export const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+export const errText = (e: unknown): string =>
+  redactSecrets(e instanceof Error ? e.message : String(e));
 
 /**
  * An error's message made safe to quote inside a comment bg-agent posts: no backticks, HTML or

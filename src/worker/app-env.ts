@@ -7,6 +7,7 @@ import { createLinearGateway } from "../integrations/linear.js";
 import type { GitHubClient } from "../integrations/github.js";
 import { llmSettingsFromEnv } from "../llm/settings.js";
 import type { Logger } from "../log.js";
+import { redactingLogger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { WorkerEnv } from "./types.js";
 
@@ -42,7 +43,7 @@ export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
   };
   return {
     store: o.store,
-    log: o.log.child({ name: "worker" }),
+    log: redactingLogger(o.log.child({ name: "worker" })),
     github: async (repo) => (await o.probot.auth(await installationOf(repo))) as GitHubClient,
     config: (repo, octokit) =>
       getRepoConfig(o.store, repo, () =>

@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/secrets.js";
 import { defaultConfig } from "../config/load.js";
 import { hasMarker } from "../report/markers.js";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
@@ -6,6 +7,7 @@ import type { LinearGateway } from "../integrations/linear-types.js";
 import type { Llm, LlmSettings } from "../llm/types.js";
 import { BudgetExceededError, LlmUnavailableError } from "../llm/types.js";
 import type { Logger } from "../log.js";
+import { redactingLogger } from "../log.js";
 import { createProcessors } from "../processors/index.js";
 import { findDashboardIssue } from "../report/dashboard-issue.js";
 import type { HistoryState, RunRecord } from "../report/run-history.js";
@@ -172,7 +174,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
   );
   const env: WorkerEnv = {
     store,
-    log: o.log,
+    log: redactingLogger(o.log),
     github: async () => o.octokit,
     config: async () => config.result,
     llm: o.llm,
@@ -448,7 +450,11 @@ async function writeDashboard(
     { dailyUsd: d.budget.daily_usd, monthlyUsd: d.budget.monthly_usd },
     now,
   );
-  const { data } = await o.octokit.rest.issues.update({ ...ref, issue_number: issue.number, body });
+  const { data } = await o.octokit.rest.issues.update({
+    ...ref,
+    issue_number: issue.number,
+    body: redactSecrets(body),
+  });
   return { number: data.number, url: data.html_url };
 }
 

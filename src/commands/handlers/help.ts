@@ -9,6 +9,6 @@ export const help: Handler<Extract<Command, { name: "help" }>> = async (call, cm
   const list = usageMarkdown(topic, min);
   const tail = topic
     ? ""
-    : `\n\nPut each command on its own line; at most ${call.ctx.config.commands.max_per_comment} commands per comment are acted on. Quoted lines and code blocks are ignored. See docs/commands.md.`;
+    : `\n\nPut each command on its own line; at most ${call.ctx.config.commands.max_per_comment} commands per comment are acted on. Quoted lines, code, HTML comments and folded details sections are ignored. See docs/commands.md.`;
   return { text: `bg-agent commands:\n\n${list}${tail}` };
 };

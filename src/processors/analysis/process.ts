@@ -1,3 +1,10 @@
+import type { Removed } from "../../context/hidden-text.js";
+import {
+  addRemoved,
+  describeRemoved,
+  removedAnything,
+  stripHidden,
+} from "../../context/hidden-text.js";
 import { projectContext } from "../../context/project-context.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { repoHead } from "../../context/repo-head.js";
@@ -14,6 +21,7 @@ import { BudgetExceededError, EmptyAnswerError, LlmUnavailableError } from "../.
 import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
 import { publishCheckRun } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
+import { linkPolicyFor } from "../../report/link-policy.js";
 import type { Usage } from "../../store/spend.js";
 import type { Task } from "../../store/tasks.js";
 import { hashOf } from "../../util/hash.js";
@@ -46,6 +54,8 @@ export interface Item {
   number?: number;
   prompt: PromptIssue;
   tokens: number;
+  /** Hidden text removed from the title and body before the prompt. */
+  removed: Removed;
 }
 
 export type Stop =
@@ -86,12 +96,16 @@ export function toItem(ctx: ProcessorContext, task: Task): Item | string {
   const body = payload.body ?? "";
   const max = ctx.config.tech_debt.max_issue_chars;
   const original = Math.max(payload.bodyLength ?? 0, body.length);
-  const cutBody = original > max ? body.slice(0, max) : body;
+  // Hidden text (HTML comments, invisible characters) never reaches the model: removed before
+  // the cut, and said in the posted analysis. The content hash stays the original text's.
+  const title = stripHidden(payload.title);
+  const visible = stripHidden(body);
+  const cut = visible.text.length > max || original > body.length;
   const prompt: PromptIssue = {
     key: payload.key,
-    title: payload.title.slice(0, 500),
-    body: cutBody,
-    ...(original > max ? { truncatedFrom: original } : {}),
+    title: title.text.slice(0, 500),
+    body: visible.text.length > max ? visible.text.slice(0, max) : visible.text,
+    ...(cut ? { truncatedFrom: original } : {}),
   };
   return {
     task,
@@ -102,6 +116,7 @@ export function toItem(ctx: ProcessorContext, task: Task): Item | string {
     ...(number !== undefined ? { number } : {}),
     prompt,
     tokens: issueTokens(prompt),
+    removed: addRemoved(title.removed, visible.removed),
   };
 }
 
@@ -153,6 +168,8 @@ async function publish(
       ? { truncatedFrom: it.prompt.truncatedFrom, truncatedTo: it.prompt.body.length }
       : {}),
     ...(proposal ? { proposal } : {}),
+    ...(removedAnything(it.removed) ? { removed: describeRemoved(it.removed) } : {}),
+    links: linkPolicyFor(ctx),
   };
   if (it.source === "linear") {
     const linear = ctx.env.linear;

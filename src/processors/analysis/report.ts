@@ -1,5 +1,7 @@
 import type { Proposal } from "../../store/proposals.js";
 import type { Usage } from "../../store/spend.js";
+import { removeInvisible } from "../../context/hidden-text.js";
+import type { LinkPolicy } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import { stateBlock } from "../../report/markers.js";
 import type { AnalysisItem } from "./schema.js";
@@ -19,11 +21,24 @@ export interface CommentInput {
   approveHint: string;
   /** Linear: no hidden HTML (the state block is GitHub-only). */
   forLinear?: boolean;
+  /** What hidden text was removed from the issue before analysis, in words. */
+  removed?: string;
+  /** Which links in the model's plan stay clickable (default: none). */
+  links?: LinkPolicy;
 }
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
 
-const safePath = (p: string): string => sanitizeInline(p.replace(/`/g, ""), 300);
+/**
+ * A path from the model, shown inside a code span: nothing in a code span links, loads or pings,
+ * so it only must not end the span (no backticks, no line breaks) nor hold invisible characters.
+ * (Sanitising it would add code spans of its own inside this one, and end it.)
+ */
+const safePath = (p: string): string =>
+  removeInvisible(p)
+    .replace(/[`\r\n]/g, " ")
+    .replace(/</g, "&lt;")
+    .slice(0, 300);
 
 /** The analysis comment. All model text is sanitised; only bg-agent's own lines are not. */
 export function renderAnalysis(c: CommentInput): string {
@@ -37,7 +52,7 @@ export function renderAnalysis(c: CommentInput): string {
   lines.push("");
   lines.push("**Plan**");
   lines.push("");
-  lines.push(sanitize(a.plan.trim(), 6_000));
+  lines.push(sanitize(a.plan.trim(), 6_000, c.links));
   lines.push("");
   const files = a.affected_files.slice(0, 30);
   if (files.length) {
@@ -46,6 +61,12 @@ export function renderAnalysis(c: CommentInput): string {
     for (const f of files) lines.push(`- \`${safePath(f)}\``);
     if (a.affected_files.length > files.length)
       lines.push(`- … and ${a.affected_files.length - files.length} more`);
+    lines.push("");
+  }
+  if (c.removed) {
+    lines.push(
+      `_Removed before analysis: ${c.removed}. Hidden text is never shown to the model; edit the issue if it mattered._`,
+    );
     lines.push("");
   }
   if (c.truncatedFrom !== undefined) {

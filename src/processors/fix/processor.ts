@@ -1,3 +1,5 @@
+import { stripHidden } from "../../context/hidden-text.js";
+import { linkPolicyFor } from "../../report/link-policy.js";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
@@ -362,7 +364,7 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
       content: taskMessage({
         issue: issueRef(subject),
         title: subject.title,
-        plan: o.plan.plan,
+        plan: stripHidden(o.plan.plan).text,
         planFiles: o.plan.affectedFiles,
         files: await readViews(ws.dir, paths),
         maxFiles: cfg.max_files,
@@ -538,6 +540,7 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
     summary,
     files,
     verification,
+    links: linkPolicyFor(ctx),
   });
   const labels = verification.status === "passed" ? [FIX_LABEL] : [FIX_LABEL, UNVERIFIED_LABEL];
   if (ctx.env.dryRun) {

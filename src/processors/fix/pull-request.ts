@@ -1,3 +1,4 @@
+import { redactSecrets } from "../../util/secrets.js";
 import type { GitHubClient, RepoRef } from "../../integrations/github.js";
 import { httpStatus } from "../../integrations/github.js";
 
@@ -24,8 +25,9 @@ export interface PullRequestResult {
 export async function upsertPullRequest(
   octokit: GitHubClient,
   ref: RepoRef,
-  spec: PullRequestSpec,
+  raw: PullRequestSpec,
 ): Promise<PullRequestResult> {
+  const spec = { ...raw, title: redactSecrets(raw.title), body: redactSecrets(raw.body) };
   const { data: open } = await octokit.rest.pulls.list({
     ...ref,
     head: `${ref.owner}:${spec.branch}`,

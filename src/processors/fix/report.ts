@@ -1,4 +1,5 @@
 import { marker } from "../../report/markers.js";
+import type { LinkPolicy } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import { formatDuration } from "../../util/duration.js";
 
@@ -15,6 +16,8 @@ export interface FixSubject {
   linear?: { identifier: string; id?: string; url?: string };
   title: string;
   branch: string;
+  /** What hidden text was removed from the issue title before the fix prompt, in words. */
+  removed?: string;
 }
 
 /** How one run of the test command ended, when it did not pass. */
@@ -126,6 +129,8 @@ export function prBody(o: {
   summary: string;
   files: { path: string; added: boolean }[];
   verification: Verification;
+  /** Which links in the model's text stay clickable (default: none). */
+  links?: LinkPolicy;
 }): string {
   const s = o.subject;
   const links: string[] = [];
@@ -141,11 +146,12 @@ export function prBody(o: {
     links.join("\n"),
     "",
     `🤖 Opened by **bg-agent** from the fix plan${approved} (proposal ${o.proposalId}).`,
-    o.summary ? `\n${sanitize(o.summary, 2_000)}` : "",
+    o.summary ? `\n${sanitize(o.summary, 2_000, o.links)}` : "",
+    ...(s.removed ? ["", `_Removed before the fix: ${s.removed}._`] : []),
     "",
     "### Plan",
     "",
-    sanitize(o.plan, 8_000),
+    sanitize(o.plan, 8_000, o.links),
     "",
     "### Files changed",
     "",

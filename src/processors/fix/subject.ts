@@ -1,3 +1,4 @@
+import { describeRemoved, removedAnything, stripHidden } from "../../context/hidden-text.js";
 import type { ProcessorContext } from "../../worker/types.js";
 import type { FixSubject } from "./report.js";
 
@@ -38,7 +39,7 @@ export async function loadSubject(
         key,
         target: `issue:${target.number}`,
         issueNumber: target.number,
-        title: data.title,
+        ...visibleTitle(data.title),
         branch: branchFor(target),
       },
     };
@@ -50,8 +51,17 @@ export async function loadSubject(
       key,
       target: `linear:${target.identifier}`,
       linear: { identifier: target.identifier, ...(issue ? { id: issue.id, url: issue.url } : {}) },
-      title: issue?.title ?? target.identifier,
+      ...visibleTitle(issue?.title ?? target.identifier),
       branch: branchFor(target),
     },
+  };
+}
+
+/** The title without hidden text (it goes into the prompt, the commit and the PR), and what was removed. */
+function visibleTitle(title: string): { title: string; removed?: string } {
+  const v = stripHidden(title);
+  return {
+    title: v.text,
+    ...(removedAnything(v.removed) ? { removed: describeRemoved(v.removed) } : {}),
   };
 }

@@ -4,6 +4,8 @@ import type { CheckConclusion } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
 import { findDashboardIssue } from "../../report/dashboard-issue.js";
 import { stateBlock } from "../../report/markers.js";
+import type { LinkPolicy } from "../../report/link-policy.js";
+import { linkPolicyFor } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import type { Usage } from "../../store/spend.js";
 import { sha256 } from "../../util/hash.js";
@@ -40,6 +42,8 @@ export interface Report {
   model?: string;
   /** What a later run (or a standalone Action) can read back. */
   state: Record<string, unknown>;
+  /** Which links in the model's text stay clickable (default: none; postReport sets the repository's). */
+  links?: LinkPolicy;
 }
 
 const usd = (n: number): string => `$${n.toFixed(4)}`;
@@ -54,7 +58,7 @@ export function formatReport(r: Report): string {
         : `### bg-agent task \`${r.name}\` failed`;
   const body =
     r.kind === "result"
-      ? sanitize(r.text)
+      ? sanitize(r.text, 20_000, r.links)
       : `${r.kind === "paused" ? `It failed twice in a row, so it will not run on its schedule again until its definition in \`.github/bg-agent.yml\` changes or a \`/bg run ${r.name}\` succeeds.` : "It will be retried once."}\n\n> ${sanitizeInline(r.text, 1_000)}`;
   const footer = [
     r.meta,
@@ -82,7 +86,7 @@ export async function postReport(
   spec: Pick<TaskConfig, "report_to">,
   r: Report,
 ): Promise<Posted> {
-  const body = formatReport(r);
+  const body = formatReport({ links: linkPolicyFor(ctx), ...r });
   const target = spec.report_to;
   const where = typeof target === "number" ? `#${target}` : target;
   if (ctx.env.dryRun) {

@@ -1,3 +1,4 @@
+import { stripHidden } from "../../context/hidden-text.js";
 import type {
   ChatCompletionFunctionTool,
   ChatCompletionMessageToolCall,
@@ -6,6 +7,9 @@ import { z } from "zod";
 import type { TaskConfig } from "../../config/schema.js";
 import type { GitHubClient, RepoRef } from "../../integrations/github.js";
 import { httpStatus } from "../../integrations/github.js";
+
+/** Issue and PR text reaches the model without what readers cannot see (comments, invisible characters). */
+const removeHidden = (s: string): string => stripHidden(s).text;
 
 export type TaskTool = TaskConfig["tools"][number];
 
@@ -258,7 +262,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
           .map((l) => (typeof l === "string" ? l : (l.name ?? "")))
           .filter(Boolean)
           .join(", ");
-        return `#${i.number} [${i.state}] ${i.title}${labels ? ` (labels: ${labels})` : ""} updated ${day(i.updated_at)}`;
+        return `#${i.number} [${i.state}] ${removeHidden(i.title)}${labels ? ` (labels: ${labels})` : ""} updated ${day(i.updated_at)}`;
       })
       .join("\n");
   },
@@ -276,7 +280,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
     return data
       .map(
         (p) =>
-          `#${p.number} [${p.state}${p.draft ? ", draft" : ""}${p.merged_at ? ", merged" : ""}] ${p.title} by ${p.user?.login ?? "?"} (${p.head.ref} -> ${p.base.ref}) updated ${day(p.updated_at)}`,
+          `#${p.number} [${p.state}${p.draft ? ", draft" : ""}${p.merged_at ? ", merged" : ""}] ${removeHidden(p.title)} by ${p.user?.login ?? "?"} (${p.head.ref} -> ${p.base.ref}) updated ${day(p.updated_at)}`,
       )
       .join("\n");
   },
