@@ -47,13 +47,10 @@ const nextMonth = (now: number): number => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 };
 
-/** What this run (this WorkerEnv) has spent, across repositories and clients. */
-const runSpend = new WeakMap<WorkerEnv, { usd: number }>();
-export const runSpent = (env: WorkerEnv): number => runSpend.get(env)?.usd ?? 0;
-export function addRunSpend(env: WorkerEnv, usd: number): void {
-  const s = runSpend.get(env) ?? { usd: 0 };
-  s.usd += usd;
-  runSpend.set(env, s);
+/** What this run (env.run) has spent, across repositories and clients. */
+export const runSpent = (env: Pick<WorkerEnv, "run">): number => env.run.spentUsd;
+export function addRunSpend(env: Pick<WorkerEnv, "run">, usd: number): void {
+  env.run.spentUsd += usd;
 }
 
 export interface BudgetInput {

@@ -25,7 +25,8 @@ import { linkPolicyFor } from "../../report/link-policy.js";
 import type { Usage } from "../../store/spend.js";
 import type { Task } from "../../store/tasks.js";
 import { hashOf } from "../../util/hash.js";
-import type { ProcessorContext, TaskOutcome, WorkerEnv } from "../../worker/types.js";
+import { runSlot } from "../../worker/run-state.js";
+import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
 import { planBatches } from "./batches.js";
 import type { PromptIssue } from "./prompt.js";
 import { analysisRequest, issueTokens } from "./prompt.js";
@@ -72,10 +73,9 @@ export interface RunReport {
 }
 /** In the app the env outlives passes: a report idle this long starts over. */
 const REPORT_IDLE_MS = 10 * 60_000;
-const runReports = new WeakMap<WorkerEnv, Map<string, RunReport>>();
+const REPORTS = runSlot("analysis-report", () => new Map<string, RunReport>());
 export function runReport(ctx: ProcessorContext): RunReport {
-  let m = runReports.get(ctx.env);
-  if (!m) runReports.set(ctx.env, (m = new Map()));
+  const m = ctx.env.run.memo(REPORTS);
   let r = m.get(ctx.repoName);
   const now = Date.now();
   if (!r || now - r.updatedAt > REPORT_IDLE_MS)
