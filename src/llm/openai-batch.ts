@@ -7,6 +7,8 @@ import { addRunSpend, estimateCost, repoBudget } from "./budget.js";
 import type { CreateLlmOptions } from "./client.js";
 import { chatBody, openaiClient, settingsOf, structuredModeOf, translateError } from "./client.js";
 import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
+import type { ProviderName } from "./providers.js";
+import { BATCH_PROVIDERS, providerSpec } from "./providers.js";
 import type { ChatRequest } from "./types.js";
 import { LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
@@ -33,7 +35,8 @@ export type BatchLineResult =
  * submission, and their spend recorded when results are collected.
  */
 export interface BatchApi {
-  readonly provider: "openai";
+  /** A provider with `batchApi` in PROVIDER_TABLE. */
+  readonly provider: ProviderName;
   readonly model: string;
   /** Uploads one JSONL line per request and creates the job. Throws BudgetExceededError first. */
   submit(requests: { customId: string; req: ChatRequest }[]): Promise<{ externalId: string }>;
@@ -53,16 +56,19 @@ const completionSchema = z.object({
   usage: z.unknown().optional(),
 });
 
-/** True when the repository asked for the Batch API and the provider is OpenAI. */
+/** True when the repository asked for the Batch API and the provider has it (PROVIDER_TABLE). */
 export function batchApiWanted(ctx: ProcessorContext): boolean {
   const s = ctx.env.llm;
-  return ctx.config.tech_debt.openai_batch && !(s instanceof Error) && s.provider === "openai";
+  return (
+    ctx.config.tech_debt.openai_batch && !(s instanceof Error) && providerSpec(s.provider).batchApi
+  );
 }
 
 /** Parses a Batch API output file (JSONL): per custom_id the answer's text or the error. */
 export function parseBatchOutput(
   text: string,
   price: Parameters<typeof readUsage>[2],
+  provider: ProviderName = "openai",
 ): Map<string, BatchLineResult> {
   const out = new Map<string, BatchLineResult>();
   for (const raw of text.split("\n")) {
@@ -78,7 +84,7 @@ export function parseBatchOutput(
     const { custom_id: id, response, error } = l.data;
     const body = completionSchema.safeParse(response?.body);
     const usage = readUsage(
-      "openai",
+      provider,
       body.success ? body.data.usage : undefined,
       price,
       BATCH_DISCOUNT,
@@ -99,21 +105,22 @@ export function parseBatchOutput(
 
 export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}): BatchApi {
   const settings = settingsOf(ctx);
-  if (settings.provider !== "openai")
+  const provider = settings.provider;
+  if (!providerSpec(provider).batchApi)
     throw new LlmUnavailableError(
-      `the OpenAI Batch API needs BG_LLM_PROVIDER=openai (it is ${settings.provider})`,
+      `the OpenAI Batch API needs BG_LLM_PROVIDER=${BATCH_PROVIDERS.join(" or ")} (it is ${provider})`,
     );
   const model = ctx.config.llm.model ?? settings.model;
   const mode = structuredModeOf(settings);
   const client = openaiClient(settings, o);
-  const log = ctx.log.child({ provider: "openai", model, api: "batch" });
+  const log = ctx.log.child({ provider, model, api: "batch" });
   const budget = repoBudget(ctx, log);
-  const price = () => priceFor("openai", model, ctx.config.llm.pricing, log).price;
+  const price = () => priceFor(provider, model, ctx.config.llm.pricing, log).price;
   const translate = (e: unknown) =>
-    translateError(e, { provider: "openai", model, baseUrl: settings.baseUrl });
+    translateError(e, { provider, model, baseUrl: settings.baseUrl });
 
   return {
-    provider: "openai",
+    provider,
     model,
     async submit(requests) {
       const p = price();
@@ -128,7 +135,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
             custom_id: r.customId,
             method: "POST",
             url: BATCH_ENDPOINT,
-            body: chatBody(r.req, { provider: "openai", model, mode }),
+            body: chatBody(r.req, { provider, model, mode }),
           }),
         )
         .join("\n");
@@ -173,7 +180,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
       } catch (e) {
         throw new Error(`could not download OpenAI file ${fileId}: ${errText(translate(e))}`);
       }
-      const results = parseBatchOutput(text, price());
+      const results = parseBatchOutput(text, price(), provider);
       if (!ctx.env.dryRun) {
         for (const r of results.values()) {
           if (!r.usage.costUsd && !r.usage.promptTokens) continue;

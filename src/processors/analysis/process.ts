@@ -15,6 +15,7 @@ import { llmFor } from "../../llm/for-context.js";
 import type { BatchApi } from "../../llm/openai-batch.js";
 import { batchApiWanted, createBatchApi } from "../../llm/openai-batch.js";
 import { priceFor } from "../../llm/pricing.js";
+import { DEFAULT_PROVIDER, PROVIDER_TABLE } from "../../llm/providers.js";
 import type { Llm } from "../../llm/types.js";
 import { PausedError } from "../../worker/pause.js";
 import { BudgetExceededError, EmptyAnswerError, LlmUnavailableError } from "../../llm/types.js";
@@ -395,9 +396,10 @@ async function dryRun(
     ctx.log.warn({ err: e }, "dry-run: could not read the project context; estimates leave it out");
   }
   const settings = ctx.env.llm;
-  const provider = settings instanceof Error ? "openai" : settings.provider;
+  const provider = settings instanceof Error ? DEFAULT_PROVIDER : settings.provider;
   const model =
-    ctx.config.llm.model ?? (settings instanceof Error ? "gpt-4o-mini" : settings.model);
+    ctx.config.llm.model ??
+    (settings instanceof Error ? PROVIDER_TABLE[DEFAULT_PROVIDER].preset.model : settings.model);
   const { price } = priceFor(provider, model, ctx.config.llm.pricing, ctx.log);
   const mode = structuredModeOf({
     provider,
