@@ -12,8 +12,8 @@ import {
   estimateCost,
   estimateTokens,
   promptChars,
-  repoBudget,
 } from "./budget.js";
+import { budgetGate } from "./budget-gate.js";
 import { priceFor } from "./pricing.js";
 import { providerSpec } from "./providers.js";
 import type { Clock, RateLimiter } from "./rate-limit.js";
@@ -173,7 +173,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
   const client = openaiClient(settings, o);
   const clock = o.clock ?? realClock;
   const log = ctx.log.child({ provider, model });
-  const budget = repoBudget(ctx, log);
+  const budget = budgetGate(ctx, log);
 
   return {
     provider,

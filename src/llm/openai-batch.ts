@@ -3,7 +3,8 @@ import type { Batch as OpenAIBatch } from "openai/resources/batches";
 import { z } from "zod";
 import type { Usage } from "../store/spend.js";
 import type { ProcessorContext } from "../worker/types.js";
-import { addRunSpend, estimateCost, repoBudget } from "./budget.js";
+import { addRunSpend, estimateCost } from "./budget.js";
+import { budgetGate } from "./budget-gate.js";
 import type { CreateLlmOptions } from "./client.js";
 import { chatBody, openaiClient, settingsOf, structuredModeOf, translateError } from "./client.js";
 import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
@@ -114,7 +115,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
   const mode = structuredModeOf(settings);
   const client = openaiClient(settings, o);
   const log = ctx.log.child({ provider, model, api: "batch" });
-  const budget = repoBudget(ctx, log);
+  const budget = budgetGate(ctx, log);
   const price = () => priceFor(provider, model, ctx.config.llm.pricing, log).price;
   const translate = (e: unknown) =>
     translateError(e, { provider, model, baseUrl: settings.baseUrl });
