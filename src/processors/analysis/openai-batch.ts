@@ -4,7 +4,9 @@ import type { Batch } from "../../store/batches.js";
 import type { Store } from "../../store/index.js";
 import { runSlot } from "../../worker/run-state.js";
 import type { ProcessorContext } from "../../worker/types.js";
-import { customIdOf, saveAnalysis, toItem } from "./process.js";
+import { toItem } from "./item.js";
+import { saveAnalysis } from "./record.js";
+import { customIdOf } from "./submit-batch-api.js";
 import { parseAnswer } from "./schema.js";
 
 /** A job is polled at most this often per worker (the app's timer runs passes more often). */
