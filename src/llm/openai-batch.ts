@@ -1,8 +1,8 @@
 import { toFile } from "openai";
 import type { Batch as OpenAIBatch } from "openai/resources/batches";
-import { z } from "zod";
-import type { Usage } from "../store/spend.js";
 import type { ProcessorContext } from "../worker/types.js";
+import type { BatchLineResult } from "./batch-output.js";
+import { parseBatchOutput } from "./batch-output.js";
 import { addRunSpend, estimateCost } from "./budget.js";
 import { budgetGate } from "./budget-gate.js";
 import type { CreateLlmOptions } from "./client.js";
@@ -12,7 +12,6 @@ import type { ProviderName } from "./providers.js";
 import { BATCH_PROVIDERS, providerSpec } from "./providers.js";
 import type { ChatRequest } from "./types.js";
 import { LlmUnavailableError } from "./types.js";
-import { readUsage } from "./usage.js";
 import { errText } from "../util/errors.js";
 
 export const BATCH_ENDPOINT = "/v1/chat/completions";
@@ -25,10 +24,6 @@ export interface BatchJobState {
   /** Errors the job reported (validation failures), joined. */
   error?: string;
 }
-
-/** One line of a job's output file, by custom_id. */
-export type BatchLineResult =
-  { ok: true; content: string; usage: Usage } | { ok: false; error: string; usage: Usage };
 
 /**
  * The OpenAI Batch API for one repository: requests are built exactly as a synchronous chat
@@ -46,62 +41,12 @@ export interface BatchApi {
   collect(fileId: string): Promise<Map<string, BatchLineResult>>;
 }
 
-const lineSchema = z.object({
-  custom_id: z.string(),
-  response: z.object({ status_code: z.number(), body: z.unknown() }).nullish(),
-  error: z.object({ message: z.string().nullish(), code: z.string().nullish() }).nullish(),
-});
-
-const completionSchema = z.object({
-  choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
-  usage: z.unknown().optional(),
-});
-
 /** True when the repository asked for the Batch API and the provider has it (PROVIDER_TABLE). */
 export function batchApiWanted(ctx: ProcessorContext): boolean {
   const s = ctx.env.llm;
   return (
     ctx.config.tech_debt.openai_batch && !(s instanceof Error) && providerSpec(s.provider).batchApi
   );
-}
-
-/** Parses a Batch API output file (JSONL): per custom_id the answer's text or the error. */
-export function parseBatchOutput(
-  text: string,
-  price: Parameters<typeof readUsage>[2],
-  provider: ProviderName = "openai",
-): Map<string, BatchLineResult> {
-  const out = new Map<string, BatchLineResult>();
-  for (const raw of text.split("\n")) {
-    if (!raw.trim()) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      continue;
-    }
-    const l = lineSchema.safeParse(json);
-    if (!l.success) continue;
-    const { custom_id: id, response, error } = l.data;
-    const body = completionSchema.safeParse(response?.body);
-    const usage = readUsage(
-      provider,
-      body.success ? body.data.usage : undefined,
-      price,
-      BATCH_DISCOUNT,
-    );
-    if (error || !response || response.status_code !== 200 || !body.success) {
-      const why =
-        error?.message ??
-        (response && response.status_code !== 200
-          ? `HTTP ${response.status_code}`
-          : "no chat completion in the response");
-      out.set(id, { ok: false, error: why, usage });
-      continue;
-    }
-    out.set(id, { ok: true, content: body.data.choices[0]?.message.content ?? "", usage });
-  }
-  return out;
 }
 
 export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}): BatchApi {
