@@ -1,9 +1,8 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { stripHidden } from "../../context/hidden-text.js";
 import type { RoundResult } from "./edit-round.js";
-import { editRound } from "./edit-round.js";
 import type { CarryOut, FixRun } from "./fix-run.js";
-import { NoPullRequest } from "./fix-run.js";
+import { NoPullRequest, roundOfEdits } from "./fix-run.js";
 import type { FileChange } from "./edits.js";
 import { writeChanges } from "./edits.js";
 import { defaultProjectContext } from "./default-context.js";
@@ -56,14 +55,7 @@ export async function prepareRun(o: CarryOut, ws: Workspace, baseBranch: string)
 
 /** Asks the model for the edits (planned, not written yet). */
 export async function askForEdits(run: FixRun): Promise<Extract<RoundResult, { ok: true }>> {
-  const round = await editRound({
-    llm: run.llm,
-    messages: run.messages,
-    policy: run.policy,
-    onUsage: run.onUsage,
-    tried: run.tried,
-    label: "edit",
-  });
+  const round = await roundOfEdits(run, "edit");
   if (!round.ok) {
     throw new NoPullRequest(
       round.kind === "refused"

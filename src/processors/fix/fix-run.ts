@@ -5,6 +5,8 @@ import type { Usage } from "../../store/spend.js";
 import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
 import type { FixPlan } from "./approved-plan.js";
 import type { ProjectContextFn } from "./default-context.js";
+import type { RoundResult } from "./edit-round.js";
+import { editRound } from "./edit-round.js";
 import type { EditPolicy, FileChange } from "./edits.js";
 import { commentOnIssue } from "./issue-comment.js";
 import type { FixSubject } from "./report.js";
@@ -98,3 +100,14 @@ export async function commitChanges(run: FixRun): Promise<void> {
     `${run.summary}\n\nbg-agent fix:${subject.key}`.trim(),
   ]);
 }
+
+/** One round of edits in this fix's conversation, under its policy (see edit-round.ts). */
+export const roundOfEdits = (run: FixRun, label: "edit" | "repair"): Promise<RoundResult> =>
+  editRound({
+    llm: run.llm,
+    messages: run.messages,
+    policy: run.policy,
+    onUsage: run.onUsage,
+    tried: run.tried,
+    label,
+  });

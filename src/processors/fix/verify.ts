@@ -1,6 +1,5 @@
-import { editRound } from "./edit-round.js";
 import type { FixRun } from "./fix-run.js";
-import { NoPullRequest, commitChanges } from "./fix-run.js";
+import { NoPullRequest, commitChanges, roundOfEdits } from "./fix-run.js";
 import { writeChanges } from "./edits.js";
 import { readViews } from "./file-views.js";
 import { repairMessage } from "./prompt.js";
@@ -74,14 +73,7 @@ async function repairRound(run: FixRun, tester: Tester, result: CommandResult): 
       files: current,
     }),
   });
-  const repair = await editRound({
-    llm: run.llm,
-    messages: run.messages,
-    policy: run.policy,
-    onUsage: run.onUsage,
-    tried: run.tried,
-    label: "repair",
-  });
+  const repair = await roundOfEdits(run, "repair");
   if (!repair.ok) {
     throw new NoPullRequest(
       `the tests failed (${first}) and the repair ${repair.kind === "refused" ? `was refused: ${repair.error}` : `could not be applied: ${repair.error}`}`,
