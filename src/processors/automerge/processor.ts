@@ -10,8 +10,6 @@ import type { MergeApi } from "./merge-api.js";
 import { octokitMergeApi } from "./merge-api.js";
 import { createPublisher } from "./publish.js";
 
-export { minutes } from "./decide.js";
-
 /** After bg-agent merges into a base branch, other PRs for that base wait this long (one merge per base per pass). */
 export const SETTLE_MS = 2 * 60_000;
 

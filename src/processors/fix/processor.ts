@@ -19,8 +19,6 @@ import { verifyChange } from "./verify.js";
 import type { Workspace } from "./workspace.js";
 import { openWorkspace, remoteFromOctokit } from "./workspace.js";
 
-export type { FixDeps } from "./fix-run.js";
-
 const ZERO: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
 
 /** The `fix` processor: an approved fix plan becomes a tested pull request. One fix per batch. */
