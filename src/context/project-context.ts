@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import picomatch from "picomatch";
-import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
 import { repoHead } from "./repo-head.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
 
 export interface RepoHead {
   defaultBranch: string;

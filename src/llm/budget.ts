@@ -5,7 +5,7 @@ import { upsertComment } from "../report/comments.js";
 import { findDashboardIssue } from "../report/dashboard-issue.js";
 import type { Store } from "../store/index.js";
 import { dayKey, monthKey } from "../store/spend.js";
-import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
 import type { Price } from "./pricing.js";
 import type { ChatRequest } from "./types.js";
 import { BudgetExceededError } from "./types.js";

@@ -1,5 +1,5 @@
 import { commandProcessor } from "../commands/processor.js";
-import type { Processor } from "../worker/types.js";
+import type { Processor } from "../core/worker-contract.js";
 import { createAnalysisProcessor } from "./analysis/index.js";
 import { createAutomergeProcessor } from "./automerge/index.js";
 import { createFixProcessor } from "./fix/index.js";

@@ -1,21 +1,14 @@
 import { formatDuration } from "../util/duration.js";
+import type { PauseState } from "../core/paused.js";
+import { PausedError, REQUESTED_PRIORITY } from "../core/paused.js";
 import type { Processor, ProcessorContext } from "./types.js";
 
-/**
- * Tasks a person asked for explicitly (e.g. `/bg run <task>`) are queued at this priority or
- * above. They go ahead while people are active (asking is activity, and they are waiting for the
- * answer), but not through a manual pause or an invalid config.
- */
-export const REQUESTED_PRIORITY = 90;
+// moved: src/core/paused.ts (what processors throw and what commands are queued at)
+export { PausedError, REQUESTED_PRIORITY } from "../core/paused.js";
+export type { PauseState } from "../core/paused.js";
 
 /** What pauseState looks at of a processor. */
 export type PauseSubject = Pick<Processor, "type" | "usesLlm">;
-
-export interface PauseState {
-  /** config: the file is invalid; manual: /bg pause or the admin API; activity: people are active. */
-  kind: "config" | "manual" | "activity";
-  reason: string;
-}
 
 /**
  * Why a processor must wait for this repository now, or null. Commands never wait; an invalid
@@ -93,21 +86,6 @@ export function pauseRetryAt(ctx: ProcessorContext, s: PauseState, now = Date.no
     if (until !== null) return Math.max(now + 1000, until);
   }
   return now + 10 * 60_000;
-}
-
-/**
- * Thrown before an LLM call (an analysis batch, a fix round, a prompt-task turn) when the
- * repository must wait now: people became active, or a manual pause arrived, after the work
- * started. Not a failure: the work goes back as `retry` at `retryAt`, no attempt spent.
- */
-export class PausedError extends Error {
-  constructor(
-    readonly state: PauseState,
-    readonly retryAt: number,
-  ) {
-    super(`stopped before the next LLM call: ${state.reason}`);
-    this.name = "PausedError";
-  }
 }
 
 /**

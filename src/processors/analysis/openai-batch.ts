@@ -2,7 +2,7 @@ import type { BatchApi, BatchJobState } from "../../llm/openai-batch.js";
 import { createBatchApi } from "../../llm/openai-batch.js";
 import type { Batch } from "../../store/batches.js";
 import type { Store } from "../../store/index.js";
-import type { ProcessorContext, WorkerEnv } from "../../worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../../core/worker-contract.js";
 import { customIdOf, saveAnalysis, toItem } from "./process.js";
 import { parseAnswer } from "./schema.js";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { httpStatus } from "../../integrations/github.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { AutomergeConfig } from "./evaluate.js";
 import { evaluatePull } from "./evaluate.js";
 import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";

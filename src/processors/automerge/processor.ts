@@ -7,7 +7,7 @@ import type { AutomergeState } from "../../store/automerge-state.js";
 import type { RunStatus } from "../../store/runs.js";
 import type { Task } from "../../store/tasks.js";
 import { formatDuration } from "../../util/duration.js";
-import type { Processor, ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { evaluatePull } from "./evaluate.js";
 import type { MergeResult } from "./merge.js";
 import { UPDATED_RECHECK_MS, mergeIfStillReady, updateBranch } from "./merge.js";
