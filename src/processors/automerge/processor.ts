@@ -29,8 +29,11 @@ export interface AutomergeProcessorOptions {
   now?: () => number;
 }
 
-const prPayload = z.object({ pr: z.number().int().positive(), headSha: z.string().optional() });
-const shaPayload = z.object({ headSha: z.string().regex(/^[0-9a-f]{7,64}$/i) });
+export const prPayload = z.object({
+  pr: z.number().int().positive(),
+  headSha: z.string().optional(),
+});
+export const shaPayload = z.object({ headSha: z.string().regex(/^[0-9a-f]{7,64}$/i) });
 const associatedSchema = z.array(
   z.object({
     number: z.number().int(),

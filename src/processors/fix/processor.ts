@@ -55,7 +55,7 @@ export interface FixDeps {
  * approved proposal. A runner in connected mode claims the app's fix task without the app's store,
  * so the copy is what it carries out; wherever the proposal itself is in the store, that wins.
  */
-const payloadSchema = z.object({
+export const payloadSchema = z.object({
   key: z.string().min(1),
   proposalId: z.number().int().positive(),
   approved: z

@@ -16,7 +16,7 @@ import type { Report } from "./report.js";
 import { postReport, resultHash } from "./report.js";
 import { DEFAULT_MAX_TURNS, TaskTimeoutError, emptyUsage, runPromptLoop } from "./run.js";
 
-const payloadSchema = z.object({
+export const payloadSchema = z.object({
   name: z.string().min(1),
   manual: z.boolean().optional(),
   requestedBy: z.string().optional(),
