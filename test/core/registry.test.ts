@@ -79,22 +79,10 @@ describe("the task-kind registry", () => {
     }
     expect(claimBodySchema.safeParse({ types: ["no_such_type"] }).success).toBe(false);
     for (const kind of RUN_KINDS) {
-      const run = {
-        kind,
-        ref: null,
-        url: null,
-        taskId: null,
-        localBatchId: null,
-        status: "ok",
-        summary: null,
-        error: null,
-        promptTokens: 0,
-        cachedTokens: 0,
-        completionTokens: 0,
-        costUsd: 0,
-        startedAt: 1,
-        finishedAt: 2,
-      };
+      const none = { ref: null, url: null, taskId: null, localBatchId: null };
+      const usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
+      const done = { status: "ok", summary: null, error: null, startedAt: 1, finishedAt: 2 };
+      const run = { kind, ...none, ...usage, ...done };
       expect(recordsSchema.safeParse({ runs: [run] }).success, kind).toBe(true);
       expect(recordsSchema.safeParse({ runs: [{ ...run, kind: "bogus" }] }).success).toBe(false);
     }
