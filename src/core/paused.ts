@@ -1,7 +1,9 @@
 /**
- * Waiting for people: the part of the pause rules (src/worker/pause.ts) that processors and
- * intake share with the worker.
+ * Waiting for people: the part of the pause rules (src/worker/pause.ts) that processors, commands
+ * and the scheduler share with the worker.
  */
+import { formatDuration } from "../util/duration.js";
+import type { ProcessorContext } from "./worker-contract.js";
 
 /**
  * Tasks a person asked for explicitly (e.g. `/bg run <task>`) are queued at this priority or
@@ -29,4 +31,26 @@ export class PausedError extends Error {
     super(`stopped before the next LLM call: ${state.reason}`);
     this.name = "PausedError";
   }
+}
+
+const hhmm = (t: number): string => new Date(t).toISOString().slice(11, 16);
+
+/**
+ * Who did what when, for people: `@alice commented on #12, 2m ago — LLM work waits until 14:32
+ * UTC` (the "what" is known to runners, which read it from GitHub; the app's store keeps who and
+ * when). Null when no human activity is known.
+ */
+export function lastHumanActivity(
+  ctx: Pick<ProcessorContext, "store" | "repoName" | "config" | "env">,
+  now = Date.now(),
+): string | null {
+  const a = ctx.store.activity.get(ctx.repoName);
+  if (a.lastHumanAt === null) return null;
+  const seen = ctx.env.activitySeen?.(ctx.repoName);
+  const what = seen && seen.at === a.lastHumanAt ? ` ${seen.what}` : "";
+  const who = a.lastHumanLogin ? `@${a.lastHumanLogin}${what}` : `someone${what}`;
+  const line = `${who}, ${formatDuration(Math.max(0, now - a.lastHumanAt))} ago`;
+  const windowMs = ctx.config.activity.pause_when_active_minutes * 60_000;
+  const until = a.lastHumanAt + windowMs;
+  return windowMs > 0 && until > now ? `${line} — LLM work waits until ${hhmm(until)} UTC` : line;
 }

@@ -1,10 +1,9 @@
-import { formatDuration } from "../util/duration.js";
 import type { PauseState } from "../core/paused.js";
-import { PausedError, REQUESTED_PRIORITY } from "../core/paused.js";
+import { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";
 import type { Processor, ProcessorContext } from "./types.js";
 
 // moved: src/core/paused.ts (what processors throw and what commands are queued at)
-export { PausedError, REQUESTED_PRIORITY } from "../core/paused.js";
+export { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";
 export type { PauseState } from "../core/paused.js";
 
 /** What pauseState looks at of a processor. */
@@ -42,28 +41,6 @@ export function pauseState(
     };
   }
   return null;
-}
-
-const hhmm = (t: number): string => new Date(t).toISOString().slice(11, 16);
-
-/**
- * Who did what when, for people: `@alice commented on #12, 2m ago — LLM work waits until 14:32
- * UTC` (the "what" is known to runners, which read it from GitHub; the app's store keeps who and
- * when). Null when no human activity is known.
- */
-export function lastHumanActivity(
-  ctx: Pick<ProcessorContext, "store" | "repoName" | "config" | "env">,
-  now = Date.now(),
-): string | null {
-  const a = ctx.store.activity.get(ctx.repoName);
-  if (a.lastHumanAt === null) return null;
-  const seen = ctx.env.activitySeen?.(ctx.repoName);
-  const what = seen && seen.at === a.lastHumanAt ? ` ${seen.what}` : "";
-  const who = a.lastHumanLogin ? `@${a.lastHumanLogin}${what}` : `someone${what}`;
-  const line = `${who}, ${formatDuration(Math.max(0, now - a.lastHumanAt))} ago`;
-  const windowMs = ctx.config.activity.pause_when_active_minutes * 60_000;
-  const until = a.lastHumanAt + windowMs;
-  return windowMs > 0 && until > now ? `${line} — LLM work waits until ${hhmm(until)} UTC` : line;
 }
 
 /** The reason of `pauseState`, or null. */
