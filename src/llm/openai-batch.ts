@@ -1,7 +1,7 @@
 import { toFile } from "openai";
 import type { Batch as OpenAIBatch } from "openai/resources/batches";
 import { z } from "zod";
-import type { Usage } from "../store/spend.js";
+import type { Usage } from "../core/domain.js";
 import type { ProcessorContext } from "../core/worker-contract.js";
 import { addRunSpend, estimateCost, repoBudget } from "./budget.js";
 import type { CreateLlmOptions } from "./client.js";

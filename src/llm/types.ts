@@ -4,7 +4,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
-import type { Usage } from "../store/spend.js";
+import type { Usage } from "../core/domain.js";
 
 export const PROVIDERS = ["openai", "deepseek", "gemini", "openai-compatible"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];

@@ -67,7 +67,7 @@ const int = (min: number, max: number, what: string) =>
 const tasksQuery = z
   .object({
     repo: repoFilter.optional(),
-    status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
+    status: z.enum(TASK_STATUSES).optional(),
     type: z.enum(TASK_TYPES).optional(),
     limit: int(1, 500, "limit").default(50),
     offset: int(0, 1_000_000, "offset").default(0),

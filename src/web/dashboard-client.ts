@@ -8,8 +8,10 @@
  * the CSRF value (from GET /bg/api/session, in memory) that it sends in x-bg-csrf.
  *
  * Written as plain ES2020 in a string without template literals or `${`; test/web checks it parses.
- * The task types (TYPES) come from the registry (src/core/task-kinds.ts), joined in as JSON.
+ * The task types (TYPES) and statuses come from src/core (the registry of task kinds and the
+ * domain types), joined in as JSON.
  */
+import { TASK_STATUSES } from "../core/domain.js";
 import { TASK_TYPES } from "../core/task-kinds.js";
 
 export const DASHBOARD_CLIENT_JS =
@@ -22,7 +24,9 @@ export const DASHBOARD_CLIENT_JS =
   var TYPES = ` +
   JSON.stringify(TASK_TYPES) +
   String.raw`;
-  var STATUSES = ["pending", "running", "done", "failed", "cancelled"];
+  var STATUSES = ` +
+  JSON.stringify(TASK_STATUSES) +
+  String.raw`;
   var state = { runs: [], runsNext: null, olderLoaded: false, status: null, timer: null, busy: false, session: null };
 
   function $(id) { return document.getElementById(id); }

@@ -14,6 +14,7 @@ import {
   kindOf,
   runKindOf,
 } from "../../src/core/task-kinds.js";
+import { TASK_STATUSES } from "../../src/core/domain.js";
 import { claimBodySchema, recordsSchema, wireTaskSchema } from "../../src/core/wire.js";
 import { memoryLogger } from "../../src/log.js";
 import { createProcessors } from "../../src/processors/index.js";
@@ -97,6 +98,8 @@ describe("the task-kind registry", () => {
     const m = /var TYPES = (\[[^\]]*\]);/.exec(DASHBOARD_CLIENT_JS);
     expect(m, "the dashboard script declares TYPES").not.toBeNull();
     expect(JSON.parse(m![1]!)).toEqual([...TASK_TYPES]);
+    const statuses = /var STATUSES = (\[[^\]]*\]);/.exec(DASHBOARD_CLIENT_JS);
+    expect(JSON.parse(statuses![1]!)).toEqual([...TASK_STATUSES]);
   });
 
   describe("the store and the admin API", () => {
