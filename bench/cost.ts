@@ -36,7 +36,7 @@ import { createStore } from "../src/store/index.js";
 import { openSqlite } from "../src/store/db.js";
 import { hashOf } from "../src/util/hash.js";
 import { runPass } from "../src/worker/pass.js";
-import { createRunState } from "../src/worker/run-state.js";
+import { createRunState } from "../src/core/run-state.js";
 import type { WorkerEnv } from "../src/worker/types.js";
 
 const N = 200;

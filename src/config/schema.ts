@@ -1,5 +1,7 @@
 import { Cron } from "croner";
 import { z } from "zod";
+import type { TaskType } from "../core/task-kinds.js";
+import { ORDER } from "../core/task-kinds.js";
 import { parseDuration } from "../util/duration.js";
 
 /** The read-only tools a prompt task may be allowed. */
@@ -180,13 +182,12 @@ const processorTimeout = (type: string) =>
     );
 
 /** The outer deadline of one processor call, per task type (src/worker/deadline.ts has the defaults). */
-export const processorTimeoutSchema = z.strictObject({
-  command: processorTimeout("command"),
-  automerge: processorTimeout("automerge"),
-  fix: processorTimeout("fix"),
-  tech_debt_analysis: processorTimeout("tech_debt_analysis"),
-  prompt_task: processorTimeout("prompt_task"),
-});
+export const processorTimeoutSchema = z.strictObject(
+  Object.fromEntries(ORDER.map((t) => [t, processorTimeout(t)])) as Record<
+    TaskType,
+    ReturnType<typeof processorTimeout>
+  >,
+);
 
 export const permissionLevels = ["read", "triage", "write", "maintain", "admin"] as const;
 

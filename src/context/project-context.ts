@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import picomatch from "picomatch";
-import { runSlot } from "../worker/run-state.js";
-import type { ProcessorContext } from "../worker/types.js";
+import { runSlot } from "../core/run-state.js";
+import type { ProcessorContext } from "../core/worker-contract.js";
 import { repoHead } from "./repo-head.js";
 
 /**

@@ -1,5 +1,5 @@
-import { runSlot } from "../worker/run-state.js";
-import type { ProcessorContext } from "../worker/types.js";
+import { runSlot } from "../core/run-state.js";
+import type { ProcessorContext } from "../core/worker-contract.js";
 
 export interface RepoHead {
   defaultBranch: string;

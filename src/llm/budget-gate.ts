@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import { postBudgetAlerts } from "../report/budget-alert.js";
-import type { ProcessorContext } from "../worker/types.js";
+import type { ProcessorContext } from "../core/worker-contract.js";
 import { repoBudget } from "./budget.js";
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import type { BudgetAlert } from "../report/budget-alert.js";
 import type { Store } from "../store/index.js";
 import { dayKey, monthKey } from "../store/spend.js";
-import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
 import type { Price } from "./pricing.js";
 import type { ChatRequest } from "./types.js";
 import { BudgetExceededError } from "./types.js";

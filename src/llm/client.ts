@@ -5,7 +5,7 @@ import OpenAI, {
   RateLimitError,
 } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import type { ProcessorContext } from "../worker/types.js";
+import type { ProcessorContext } from "../core/worker-contract.js";
 import {
   DEFAULT_MAX_OUTPUT,
   addRunSpend,

@@ -1,4 +1,4 @@
-import type { ProcessorContext } from "../worker/types.js";
+import type { ProcessorContext } from "../core/worker-contract.js";
 import { createLlm } from "./client.js";
 import type { Llm } from "./types.js";
 

@@ -1,6 +1,6 @@
 import { toFile } from "openai";
 import type { Batch as OpenAIBatch } from "openai/resources/batches";
-import type { ProcessorContext } from "../worker/types.js";
+import type { ProcessorContext } from "../core/worker-contract.js";
 import type { BatchLineResult } from "./batch-output.js";
 import { parseBatchOutput } from "./batch-output.js";
 import { addRunSpend, estimateCost } from "./budget.js";

@@ -1,17 +1,10 @@
-import { commandProcessor } from "../commands/processor.js";
-import type { Processor } from "../worker/types.js";
-import { createAnalysisProcessor } from "./analysis/index.js";
-import { createAutomergeProcessor } from "./automerge/index.js";
-import { createFixProcessor } from "./fix/index.js";
-import { createPromptTaskProcessor } from "./prompt-task/index.js";
+import type { Processor } from "../core/worker-contract.js";
+import { createRegisteredProcessors } from "./registry.js";
 
-/** Every task type's processor. The app, the CLI and the Action all run this same list. */
+/**
+ * Every task type's processor (one per kind of src/core/task-kinds.ts, bound in ./registry.ts).
+ * The app, the CLI and the Action all run this same list.
+ */
 export function createProcessors(): Processor[] {
-  return [
-    commandProcessor(),
-    createAutomergeProcessor(),
-    createFixProcessor(),
-    createAnalysisProcessor(),
-    createPromptTaskProcessor(),
-  ];
+  return createRegisteredProcessors();
 }

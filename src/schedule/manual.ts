@@ -1,6 +1,6 @@
 import type { Store } from "../store/index.js";
 import type { Task } from "../store/tasks.js";
-import { REQUESTED_PRIORITY } from "../worker/pause.js";
+import { REQUESTED_PRIORITY } from "../core/paused.js";
 import { scheduleSource } from "./sync.js";
 
 /**

@@ -1,6 +1,8 @@
-import { Cron } from "croner";
 import type { TaskConfig } from "../config/schema.js";
+import { nextCronSlot } from "../util/cron.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
+
+export { minCronGapMs, nextCronSlot } from "../util/cron.js"; // moved: src/util/cron.ts
 
 /** A task's trigger, resolved from its declaration. */
 export type Trigger =
@@ -45,18 +47,6 @@ export function describeTrigger(t: Trigger): string {
     case "once":
       return "once";
   }
-}
-
-const cronOf = (t: { pattern: string; timezone?: string }): Cron =>
-  new Cron(t.pattern, { paused: true, ...(t.timezone ? { timezone: t.timezone } : {}) });
-
-/** The first cron slot strictly after `after`, or null when the expression never fires again. */
-export function nextCronSlot(
-  t: { pattern: string; timezone?: string },
-  after: number,
-): number | null {
-  const next = cronOf(t).nextRun(new Date(after));
-  return next ? next.getTime() : null;
 }
 
 /**
@@ -136,23 +126,4 @@ export function idleDecision(
   const why =
     at === cooldownEnds ? "cooling down after the last run" : "people were active too recently";
   return { due: false, recheckAt: at, why };
-}
-
-/**
- * The shortest gap between consecutive cron slots over the next `n` slots from a fixed
- * reference date (so the config check gives the same answer whenever it runs); null when the
- * expression never fires.
- */
-export function minCronGapMs(
-  t: { pattern: string; timezone?: string },
-  n = 48,
-  from = Date.UTC(2025, 0, 1),
-): number | null {
-  const runs = cronOf(t).nextRuns(n, new Date(from));
-  if (runs.length === 0) return null;
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < runs.length; i++) {
-    min = Math.min(min, runs[i]!.getTime() - runs[i - 1]!.getTime());
-  }
-  return min;
 }

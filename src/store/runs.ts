@@ -1,40 +1,10 @@
 import type { Db } from "./db.js";
-import type { Usage } from "./spend.js";
+import type { Run, RunKind, RunStatus, Usage } from "../core/domain.js";
 
-export const RUN_KINDS = ["analysis", "automerge", "fix", "prompt_task", "command"] as const;
-export type RunKind = (typeof RUN_KINDS)[number];
-export const RUN_STATUSES = [
-  "running",
-  "ok",
-  "failed",
-  "skipped",
-  "merged",
-  "waiting",
-  "changed",
-  "unchanged",
-  /** Stopped before its next LLM call because people became active (or a pause arrived); runs again later. */
-  "preempted",
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export interface Run {
-  id: number;
-  repo: string;
-  kind: RunKind;
-  ref: string | null;
-  url: string | null;
-  taskId: number | null;
-  batchId: number | null;
-  status: RunStatus;
-  summary: string | null;
-  error: string | null;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  costUsd: number;
-  startedAt: number;
-  finishedAt: number | null;
-}
+// moved: src/core/task-kinds.ts (run kinds) and src/core/domain.ts
+export { RUN_KINDS } from "../core/task-kinds.js";
+export { RUN_STATUSES } from "../core/domain.js";
+export type { Run, RunKind, RunStatus } from "../core/domain.js";
 
 const COLS = `id, repo, kind, ref, url, task_id AS taskId, batch_id AS batchId, status, summary, error,
   prompt_tokens AS promptTokens, cached_tokens AS cachedTokens, completion_tokens AS completionTokens,

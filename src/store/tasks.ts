@@ -1,46 +1,10 @@
 import type { Db } from "./db.js";
+import type { Task, TaskStatus, TaskType } from "../core/domain.js";
+import { PRIORITY } from "../core/task-kinds.js";
 
-export const TASK_TYPES = [
-  "automerge",
-  "tech_debt_analysis",
-  "fix",
-  "prompt_task",
-  "command",
-] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
-export type TaskStatus = "pending" | "running" | "done" | "failed" | "cancelled";
-
-/** Priorities: interactive commands first, then merges, then LLM work. */
-export const PRIORITY = {
-  command: 100,
-  automerge: 50,
-  fix: 20,
-  tech_debt_analysis: 10,
-  prompt_task: 10,
-} as const;
-
-export interface Task {
-  id: number;
-  repo: string;
-  type: TaskType;
-  /** What the task is about: `pr:12`, `issue:34`, `linear:ENG-1`, `schedule:name`, `comment:99`. */
-  source: string;
-  dedupKey: string;
-  status: TaskStatus;
-  priority: number;
-  payload: Record<string, unknown>;
-  contentHash: string | null;
-  attempts: number;
-  maxAttempts: number;
-  nextRunAt: number;
-  leaseOwner: string | null;
-  leaseExpiresAt: number | null;
-  lastError: string | null;
-  result: string | null;
-  deliveryId: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
+// moved: src/core/task-kinds.ts (the registry) and src/core/domain.ts
+export { PRIORITY, TASK_TYPES } from "../core/task-kinds.js";
+export type { Task, TaskStatus, TaskType } from "../core/domain.js";
 
 interface TaskRow {
   id: number;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
-import { TASK_TYPES } from "../store/tasks.js";
+import { RUN_KINDS, TASK_TYPES } from "../core/task-kinds.js";
 import { parseDuration } from "../util/duration.js";
 import type { Route } from "./http.js";
 import type { Principal } from "./auth.js";
@@ -41,7 +41,6 @@ export interface AdminApiDeps {
   wakeWaitMs?: number;
 }
 
-const RUN_KINDS = ["analysis", "automerge", "fix", "prompt_task", "command"] as const;
 const MAX_BODY = 16 * 1024;
 
 const noControl = (s: string): boolean =>
@@ -68,7 +67,7 @@ const int = (min: number, max: number, what: string) =>
 const tasksQuery = z
   .object({
     repo: repoFilter.optional(),
-    status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
+    status: z.enum(TASK_STATUSES).optional(),
     type: z.enum(TASK_TYPES).optional(),
     limit: int(1, 500, "limit").default(50),
     offset: int(0, 1_000_000, "offset").default(0),

@@ -8,15 +8,25 @@
  * the CSRF value (from GET /bg/api/session, in memory) that it sends in x-bg-csrf.
  *
  * Written as plain ES2020 in a string without template literals or `${`; test/web checks it parses.
+ * The task types (TYPES) and statuses come from src/core (the registry of task kinds and the
+ * domain types), joined in as JSON.
  */
-export const DASHBOARD_CLIENT_JS = String.raw`
+import { TASK_STATUSES } from "../core/domain.js";
+import { TASK_TYPES } from "../core/task-kinds.js";
+
+export const DASHBOARD_CLIENT_JS =
+  String.raw`
 "use strict";
 (function () {
   var KEY = "bg-agent.adminToken";
   var POLL_MS = 5000;
   var RUNS_PAGE = 50;
-  var TYPES = ["automerge", "tech_debt_analysis", "fix", "prompt_task", "command"];
-  var STATUSES = ["pending", "running", "done", "failed", "cancelled"];
+  var TYPES = ` +
+  JSON.stringify(TASK_TYPES) +
+  String.raw`;
+  var STATUSES = ` +
+  JSON.stringify(TASK_STATUSES) +
+  String.raw`;
   var state = { runs: [], runsNext: null, olderLoaded: false, status: null, timer: null, busy: false, session: null };
 
   function $(id) { return document.getElementById(id); }

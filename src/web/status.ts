@@ -8,13 +8,7 @@ import type { TaskStatus } from "../store/tasks.js";
 
 /** The views the admin API answers with. Pure reads of the store; no secrets, no prompts. */
 
-export const TASK_STATUSES: readonly TaskStatus[] = [
-  "pending",
-  "running",
-  "done",
-  "failed",
-  "cancelled",
-];
+export { TASK_STATUSES } from "../core/domain.js"; // moved: src/core/domain.ts
 
 export type StatusCounts = Record<TaskStatus, number>;
 const zeroCounts = (): StatusCounts => ({

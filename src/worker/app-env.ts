@@ -9,7 +9,7 @@ import { llmSettingsFromEnv } from "../llm/settings.js";
 import type { Logger } from "../log.js";
 import { redactingLogger } from "../log.js";
 import type { Store } from "../store/index.js";
-import { createRunState } from "./run-state.js";
+import { createRunState } from "../core/run-state.js";
 import type { WorkerEnv } from "./types.js";
 
 /** What the app's worker environment needs of Probot. */

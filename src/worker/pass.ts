@@ -1,6 +1,6 @@
 import { defaultConfig } from "../config/load.js";
 import { parseRepo } from "../integrations/github.js";
-import type { Task, TaskType } from "../store/tasks.js";
+import type { Task } from "../store/tasks.js";
 import type {
   Mode,
   PassSummary,
@@ -10,7 +10,7 @@ import type {
   TaskOutcome,
   WorkerEnv,
 } from "./types.js";
-import { TYPES_BY_MODE } from "./types.js";
+import { ORDER, TYPES_BY_MODE } from "../core/task-kinds.js";
 import { REQUESTED_PRIORITY, checkBeforeLlm, pauseState } from "./pause.js";
 import { processWithDeadline } from "./deadline.js";
 
@@ -27,14 +27,6 @@ export interface PassOptions {
   /** Safety cap on batches per repository and type in one pass. */
   maxBatches?: number;
 }
-
-const ORDER: readonly TaskType[] = [
-  "command",
-  "automerge",
-  "fix",
-  "tech_debt_analysis",
-  "prompt_task",
-];
 
 /** Runs `fn` over items, at most `n` at a time. */
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -41,7 +41,7 @@ import {
   spendDelta,
   summarizePass,
 } from "./runner.js";
-import { createRunState } from "./run-state.js";
+import { createRunState } from "../core/run-state.js";
 import type { Mode, Processor, ProcessorContext, WorkerEnv } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
 

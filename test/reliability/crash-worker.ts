@@ -12,7 +12,7 @@ import { streamLogger } from "../../src/cli/log.js";
 import { createProcessors } from "../../src/processors/index.js";
 import { openStore } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
-import { createRunState } from "../../src/worker/run-state.js";
+import { createRunState } from "../../src/core/run-state.js";
 import type { Mode, WorkerEnv } from "../../src/worker/types.js";
 
 const e = process.env;

@@ -2,7 +2,7 @@ import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { addRunSpend, checkBudget, runSpent } from "../../src/llm/budget.js";
 import { BudgetExceededError } from "../../src/llm/types.js";
-import { createRunState, runSlot } from "../../src/worker/run-state.js";
+import { createRunState, runSlot } from "../../src/core/run-state.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 

@@ -1,7 +1,7 @@
 import { sanitizeInline } from "../../report/sanitize.js";
 import type { TaskStatus, TaskType } from "../../store/tasks.js";
 import { formatDuration } from "../../util/duration.js";
-import { lastHumanActivity } from "../../worker/pause.js";
+import { lastHumanActivity } from "../../core/paused.js";
 import type { Command } from "../types.js";
 import type { Handler } from "./types.js";
 

@@ -1,5 +1,5 @@
 import type { ThreadComment } from "../../report/own-comments.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { Decision } from "../decisions.js";
 import type { Command } from "../types.js";
 

@@ -1,6 +1,6 @@
 import { ZERO_USAGE } from "../../llm/usage.js";
 import type { Task } from "../../store/tasks.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Item } from "./item.js";
 import { share, toItem } from "./item.js";
 import { record } from "./record.js";

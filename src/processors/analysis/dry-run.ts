@@ -4,7 +4,7 @@ import { estimateCost } from "../../llm/budget.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { priceFor } from "../../llm/pricing.js";
 import { DEFAULT_PROVIDER, PROVIDER_TABLE } from "../../llm/providers.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { planBatches } from "./batches.js";
 import type { Item } from "./item.js";
 import { analysisRequest } from "./prompt.js";

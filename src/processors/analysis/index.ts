@@ -1,4 +1,4 @@
-import type { Processor } from "../../worker/types.js";
+import type { Processor } from "../../core/worker-contract.js";
 import { claimSize } from "./batches.js";
 import { batchDueRepos, collectOpenAIBatches } from "./openai-batch.js";
 import { processAnalysis } from "./process.js";

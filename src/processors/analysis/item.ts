@@ -3,7 +3,7 @@ import { addRemoved, stripHidden } from "../../context/hidden-text.js";
 import type { Usage } from "../../store/spend.js";
 import type { Task } from "../../store/tasks.js";
 import { hashOf } from "../../util/hash.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { PromptIssue } from "./prompt.js";
 import { issueTokens } from "./prompt.js";
 import type { AnalysisPayload } from "./schema.js";

@@ -6,7 +6,7 @@ import { batchApiWanted } from "../../llm/openai-batch.js";
 import type { Llm } from "../../llm/types.js";
 import type { Task } from "../../store/tasks.js";
 import { errText } from "../../util/errors.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { planBatches } from "./batches.js";
 import { collectItems } from "./collect.js";
 import { dryRun } from "./dry-run.js";

@@ -4,7 +4,7 @@ import { upsertComment } from "../../report/comments.js";
 import { linkPolicyFor } from "../../report/link-policy.js";
 import type { Usage } from "../../store/spend.js";
 import { errText } from "../../util/errors.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Item } from "./item.js";
 import { githubApproveHint, linearApproveHint, renderAnalysis } from "./report.js";
 import type { AnalysisItem } from "./schema.js";

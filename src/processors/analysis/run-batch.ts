@@ -5,7 +5,7 @@ import { EmptyAnswerError } from "../../llm/types.js";
 import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
 import type { Usage } from "../../store/spend.js";
 import { errText } from "../../util/errors.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Item } from "./item.js";
 import { share } from "./item.js";
 import { analysisRequest } from "./prompt.js";

@@ -1,7 +1,7 @@
 import { repoHead } from "../../context/repo-head.js";
 import { publishCheckRun } from "../../report/check-runs.js";
-import { runSlot } from "../../worker/run-state.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import { runSlot } from "../../core/run-state.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { BatchReport, IssueLine } from "./report.js";
 import { renderCheckRun } from "./report.js";
 

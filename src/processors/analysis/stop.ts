@@ -1,6 +1,6 @@
 import { BudgetExceededError, LlmUnavailableError } from "../../llm/types.js";
-import { PausedError } from "../../worker/pause.js";
-import type { TaskOutcome } from "../../worker/types.js";
+import { PausedError } from "../../core/paused.js";
+import type { TaskOutcome } from "../../core/worker-contract.js";
 
 /** When LLM work is retried after the LLM was unavailable (no key, 401, unknown model). */
 export const UNAVAILABLE_RETRY_MS = 60 * 60_000;

@@ -2,7 +2,7 @@ import type { ProjectContext } from "../../context/project-context.js";
 import type { BatchApi } from "../../llm/openai-batch.js";
 import { createBatchApi } from "../../llm/openai-batch.js";
 import { errText } from "../../util/errors.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { planBatches } from "./batches.js";
 import type { Item } from "./item.js";
 import { analysisRequest } from "./prompt.js";

@@ -1,6 +1,6 @@
 import { ownComments } from "../../report/own-comments.js";
 import { hashOf } from "../../util/hash.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import { readAnalysisState } from "./state.js";
 
 export interface SweepResult {

@@ -1,7 +1,7 @@
 import picomatch from "picomatch";
 import type { RepoConfig } from "../../config/schema.js";
 import { formatDuration } from "../../util/duration.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import { readDetails, readPull } from "./read.js";
 import type {
   CheckInfo,

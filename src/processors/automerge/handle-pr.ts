@@ -1,5 +1,5 @@
 import type { Task } from "../../store/tasks.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { PrResult, Report } from "./decide.js";
 import {
   mergeResultReport,

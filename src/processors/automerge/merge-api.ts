@@ -2,7 +2,7 @@ import { z } from "zod";
 import { publishCheckRun } from "../../report/check-runs.js";
 import type { CheckConclusion } from "../../report/check-runs.js";
 import { upsertComment } from "../../report/comments.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import { evaluatePull } from "./evaluate.js";
 import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";
 import { updateLinear } from "./report.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { rateLimitedUntil } from "../../integrations/github.js";
 import type { Task } from "../../store/tasks.js";
-import type { Processor, ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { PrResult } from "./decide.js";
 import { taskOutcome } from "./decide.js";
 import type { PrRun } from "./handle-pr.js";
@@ -20,8 +20,11 @@ export interface AutomergeProcessorOptions {
   api?: (ctx: ProcessorContext) => MergeApi;
 }
 
-const prPayload = z.object({ pr: z.number().int().positive(), headSha: z.string().optional() });
-const shaPayload = z.object({ headSha: z.string().regex(/^[0-9a-f]{7,64}$/i) });
+export const prPayload = z.object({
+  pr: z.number().int().positive(),
+  headSha: z.string().optional(),
+});
+export const shaPayload = z.object({ headSha: z.string().regex(/^[0-9a-f]{7,64}$/i) });
 
 /** PR numbers a task is about: `pr:<n>`, or the open PRs whose head is `sha:<sha>`. */
 async function prsOf(api: MergeApi, task: Task): Promise<number[]> {

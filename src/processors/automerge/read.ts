@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { httpStatus, isBot } from "../../integrations/github.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";
 import type { CheckInfo, MergeMethod, PullDetails, PullSnapshot, ReviewInfo } from "./types.js";
 

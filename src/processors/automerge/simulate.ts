@@ -1,4 +1,4 @@
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import { evaluatePull } from "./evaluate.js";
 import { commitMessage } from "./merge.js";
 import { conditionLine, conditionsTable } from "./report.js";

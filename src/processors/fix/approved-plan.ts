@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Proposal } from "../../store/proposals.js";
 import type { Task } from "../../store/tasks.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { Target } from "./subject.js";
 import { parseTarget } from "./subject.js";
 
@@ -10,7 +10,7 @@ import { parseTarget } from "./subject.js";
  * approved proposal. A runner in connected mode claims the app's fix task without the app's store,
  * so the copy is what it carries out; wherever the proposal itself is in the store, that wins.
  */
-const payloadSchema = z.object({
+export const payloadSchema = z.object({
   key: z.string().min(1),
   proposalId: z.number().int().positive(),
   approved: z

@@ -1,5 +1,5 @@
 import { assembleContext, workspaceSource } from "../../context/project-context.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 
 /** Builds the project context (the cached prompt prefix) from the fix's working tree. */
 export type ProjectContextFn = (root: string, ctx: ProcessorContext) => Promise<string>;

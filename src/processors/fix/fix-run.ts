@@ -2,7 +2,7 @@ import type { ChatCompletionMessageParam } from "openai/resources/chat/completio
 import type { Llm } from "../../llm/types.js";
 import type { Proposal } from "../../store/proposals.js";
 import type { Usage } from "../../store/spend.js";
-import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { FixPlan } from "./approved-plan.js";
 import type { ProjectContextFn } from "./default-context.js";
 import type { RoundResult } from "./edit-round.js";

@@ -1,5 +1,5 @@
 import { upsertComment } from "../../report/comments.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { Target } from "./subject.js";
 
 /** Posts on the issue (GitHub: bg-agent's `fix` comment, updated in place; Linear: a comment). */

@@ -1,5 +1,5 @@
 import { linkPolicyFor } from "../../report/link-policy.js";
-import type { TaskOutcome } from "../../worker/types.js";
+import type { TaskOutcome } from "../../core/worker-contract.js";
 import type { FixRun } from "./fix-run.js";
 import { commentOnIssue } from "./issue-comment.js";
 import { upsertPullRequest } from "./pull-request.js";

@@ -1,5 +1,5 @@
 import { describeRemoved, removedAnything, stripHidden } from "../../context/hidden-text.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { FixSubject } from "./report.js";
 
 export type Target = { kind: "issue"; number: number } | { kind: "linear"; identifier: string };

@@ -10,13 +10,13 @@ import type { Schedule } from "../../store/schedules.js";
 import type { Usage } from "../../store/spend.js";
 import type { Task } from "../../store/tasks.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
-import { PausedError } from "../../worker/pause.js";
-import type { Processor, ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import { PausedError } from "../../core/paused.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Report } from "./report.js";
 import { postReport, resultHash } from "./report.js";
 import { DEFAULT_MAX_TURNS, TaskTimeoutError, emptyUsage, runPromptLoop } from "./run.js";
 
-const payloadSchema = z.object({
+export const payloadSchema = z.object({
   name: z.string().min(1),
   manual: z.boolean().optional(),
   requestedBy: z.string().optional(),

@@ -9,7 +9,7 @@ import { linkPolicyFor } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import type { Usage } from "../../store/spend.js";
 import { sha256 } from "../../util/hash.js";
-import type { ProcessorContext } from "../../worker/types.js";
+import type { ProcessorContext } from "../../core/worker-contract.js";
 
 /**
  * The result as compared by `notify: on_change`: Unicode NFC, LF line ends, runs of spaces and
