@@ -38,6 +38,19 @@ const survivors = (): number[] => {
   return out;
 };
 
+/**
+ * A recorded pid that is still one of the command's processes: alive and still carrying the
+ * marker in its argv (pid_max is 32,768 here, so on a busy machine a pid can be reused within
+ * seconds by an unrelated process).
+ */
+const ours = (pid: number): boolean => {
+  try {
+    return isAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+  } catch {
+    return false;
+  }
+};
+
 const pidsWritten = (): number[] => {
   try {
     return readFileSync(join(dir, "pids"), "utf8").split(/\s+/).filter(Boolean).map(Number);
@@ -77,7 +90,7 @@ describe.each(modes)("a test command ends by its limit, whatever it spawns (%s)"
     expect(r.output).toContain("finished");
     expect(pidsWritten()).toHaveLength(1);
     expect(survivors()).toEqual([]);
-    expect(pidsWritten().filter(isAlive)).toEqual([]);
+    expect(pidsWritten().filter(ours)).toEqual([]);
   });
 
   it("injects a setsid child that clears its environment and holds the pipes: killed", async () => {
@@ -87,7 +100,7 @@ describe.each(modes)("a test command ends by its limit, whatever it spawns (%s)"
     );
     expect(r).toMatchObject({ code: 0, timedOut: false });
     expect(survivors()).toEqual([]);
-    expect(pidsWritten().filter(isAlive)).toEqual([]);
+    expect(pidsWritten().filter(ours)).toEqual([]);
   });
 
   it("injects a nohup background job with its output redirected: killed at exit", async () => {
@@ -108,7 +121,7 @@ describe.each(modes)("a test command ends by its limit, whatever it spawns (%s)"
     expect(r.timedOut).toBe(true);
     expect(pidsWritten()).toHaveLength(2);
     expect(survivors()).toEqual([]);
-    expect(pidsWritten().filter(isAlive)).toEqual([]);
+    expect(pidsWritten().filter(ours)).toEqual([]);
   });
 
   it("injects a shell and a setsid child that both ignore SIGTERM: killed with SIGKILL", async () => {
@@ -120,7 +133,7 @@ describe.each(modes)("a test command ends by its limit, whatever it spawns (%s)"
     expect(r).toMatchObject({ timedOut: true, signal: "SIGKILL" });
     expect(pidsWritten()).toHaveLength(1);
     expect(survivors()).toEqual([]);
-    expect(pidsWritten().filter(isAlive)).toEqual([]);
+    expect(pidsWritten().filter(ours)).toEqual([]);
   });
 
   it("injects an abort (the outer deadline) mid-run: killed at once, none survive", async () => {
@@ -169,7 +182,7 @@ describe("isolation", () => {
       // The kernel tears the namespace down: allow it a moment, then none may be left.
       for (let i = 0; i < 100 && survivors().length > 0; i++) await sleep(20);
       expect(survivors()).toEqual([]);
-      expect(pidsWritten().filter(isAlive)).toEqual([]);
+      expect(pidsWritten().filter(ours)).toEqual([]);
     },
   );
 
@@ -216,7 +229,7 @@ describe("a worker killed mid-run", () => {
       isolation: "process-tree",
     });
     expect(survivors()).toEqual([]);
-    expect(pidsWritten().filter(isAlive)).toEqual([]);
+    expect(pidsWritten().filter(ours)).toEqual([]);
   });
 });
 
