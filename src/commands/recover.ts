@@ -1,17 +1,18 @@
-import { readAnalysisState } from "../../processors/analysis/state.js";
-import type { AnalysisState } from "../../processors/analysis/state.js";
-import { githubKey } from "../../processors/analysis/sweep.js";
-import { stateBlock } from "../../report/markers.js";
-import { ownComments } from "../../report/own-comments.js";
-import type { ThreadComment } from "../../report/own-comments.js";
-import type { Proposal } from "../../store/proposals.js";
-import { errInline } from "../../util/errors.js";
-import { issueContentHash } from "../../util/hash.js";
-import type { Decision } from "../decisions.js";
-import { decisionOnRecord } from "../decisions.js";
+import {
+  analysisKey,
+  findAnalysisRecord,
+  withReanalysisRequested,
+} from "../processors/analysis/record.js";
+import type { AnalysisState } from "../processors/analysis/record.js";
+import type { ThreadComment } from "../report/own-comments.js";
+import type { Proposal } from "../store/proposals.js";
+import { errInline } from "../util/errors.js";
+import { issueContentHash } from "../util/hash.js";
+import type { CommandCall } from "./command.js";
+import type { Decision } from "./decisions.js";
+import { decisionOnRecord } from "./decisions.js";
 import type { Resolution } from "./resolve.js";
 import { resolveProposal } from "./resolve.js";
-import type { CommandCall } from "./types.js";
 
 type Verb = "approve" | "reject";
 
@@ -89,17 +90,17 @@ export async function recoverFixProposal(
   verb: Verb,
 ): Promise<Resolution | null> {
   const { ctx } = call;
-  const key = githubKey(ctx.repoName, call.number);
+  const key = analysisKey(ctx.repoName, call.number);
   const log = ctx.log.child({ recover: key });
   const comments = await threadComments(call);
   if (typeof comments === "string")
     return {
       none: `I could not read this issue's comments to find bg-agent's analysis (${comments}). Nothing was changed; please try again.`,
     };
-  const mine = ownComments(comments, "analysis", key, call.selfLogin).at(-1);
-  if (!mine) return null;
-  const state = readAnalysisState(mine.body);
-  if (!state || state.key !== key) {
+  const record = findAnalysisRecord(comments, ctx.repoName, call.number, call.selfLogin);
+  if (!record) return null;
+  const { comment: mine, state } = record;
+  if (!state) {
     log.warn({ comment: mine.id }, "bg-agent's analysis comment has no readable state");
     return {
       none: `bg-agent's analysis comment on this issue has no readable state (was it edited?), so there is no fix plan to ${verb} from it. bg-agent analyses the issue again when its title or description changes.`,
@@ -181,10 +182,7 @@ async function askForReanalysis(
   const { ctx } = call;
   const text = `bg-agent's analysis of this issue predates bg-agent keeping the plan with the analysis comment, so there is no plan to start a fix from and nothing was ${verb}d. The issue will be re-analysed on bg-agent's next run (while it carries a tech-debt label); ${verb} the new plan then.`;
   if (call.dryRun) return { none: `(dry run) ${text}` };
-  const body = (mine.body ?? "").replace(
-    /<!-- bg-agent-state:.*? -->/s,
-    stateBlock({ ...state, hash: "", reanalyse: true }),
-  );
+  const body = withReanalysisRequested({ comment: mine, state });
   try {
     await ctx.octokit.rest.issues.updateComment({ ...ctx.repo, comment_id: mine.id, body });
   } catch (e) {
