@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { ThreadComment } from "../report/own-comments.js";
 import type { ProcessorContext } from "../worker/types.js";
 import type { Decision } from "./decisions.js";
@@ -93,15 +93,48 @@ export interface BgCommand<A extends { name: string } = { name: string }> extend
   handle(call: CommandCall, args: A): Promise<HandlerResult>;
 }
 
-/** A command without arguments: only its name is parsed, written and audited. */
-export function noArguments<N extends string>(
-  name: N,
-): Pick<BgCommand<{ name: N }>, "parse" | "format" | "auditArgs"> {
+/**
+ * A command that changes state: it needs `commands.min_permission`, is acted on once per comment
+ * line, is audited, and waits for a valid config unless `runsWithoutConfig`.
+ */
+/** A command as its file declares it: the arguments' type is read from its schema alone. */
+type Declared<A extends { name: string }, Omitted extends string = never> = {
+  schema: z.ZodType<A>;
+} & NoInfer<Omit<BgCommand<A>, "schema" | Omitted>>;
+
+/** A command (the identity, typing its parser and handler by its schema). */
+export const defineCommand = <A extends { name: string }>(c: Declared<A>): BgCommand<A> => c;
+
+/**
+ * A command that changes state: it needs `commands.min_permission`, is acted on once per comment
+ * line, is audited, and waits for a valid config unless `runsWithoutConfig`.
+ */
+export const writeCommand = <A extends { name: string }>(
+  c: Declared<A, "permission" | "mutates">,
+): BgCommand<A> => ({ ...c, permission: "min_permission", mutates: true });
+
+/**
+ * A command that only reports: `/bg <name>` without arguments, open to anyone who can comment,
+ * changing nothing (so neither audited nor held back by an invalid config).
+ */
+export function infoCommand<N extends string>(c: {
+  name: N;
+  summary: string;
+  handle(call: CommandCall): Promise<HandlerResult>;
+}): BgCommand<{ name: N }> {
+  const { name } = c;
   return {
+    name,
+    usage: `/bg ${name}`,
+    summary: c.summary,
+    permission: "anyone",
+    mutates: false,
+    schema: z.object({ name: z.literal(name) }),
     parse: ({ words }) =>
       words.length ? parseError(`${name} takes no arguments`) : parsed({ name }),
     format: () => `/bg ${name}`,
     auditArgs: () => null,
+    handle: (call) => c.handle(call),
   };
 }
 

@@ -8,11 +8,11 @@ import type { ThreadComment } from "../report/own-comments.js";
 import type { Proposal } from "../store/proposals.js";
 import { errInline } from "../util/errors.js";
 import { issueContentHash } from "../util/hash.js";
-import type { CommandCall } from "./command.js";
+import type { CommandCall, HandlerResult } from "./command.js";
 import type { Decision } from "./decisions.js";
 import { decisionOnRecord } from "./decisions.js";
 import type { Resolution } from "./resolve.js";
-import { resolveProposal } from "./resolve.js";
+import { describe, notOpen, resolveProposal } from "./resolve.js";
 
 type Verb = "approve" | "reject";
 
@@ -59,6 +59,28 @@ export async function resolveWithRecord(
     return { proposal: await withDecisionOnRecord(call, r.proposal) };
   }
   return r;
+}
+
+/**
+ * The open proposal `approve` / `reject` decides (as `resolveWithRecord` finds it), or the reply
+ * when there is nothing to decide: none found, already decided or expired, or a dry run.
+ */
+export async function proposalToDecide(
+  call: CommandCall,
+  what: string | undefined,
+  verb: Verb,
+): Promise<{ proposal: Proposal } | { reply: HandlerResult }> {
+  const r = await resolveWithRecord(call, what, verb);
+  if ("none" in r)
+    return { reply: { text: r.none, audit: { result: `nothing to ${verb}`, target: call.where } } };
+  const p = r.proposal;
+  const closed = notOpen(p);
+  if (closed)
+    return {
+      reply: { text: closed, audit: { result: `not open (${p.status})`, target: p.target } },
+    };
+  if (call.dryRun) return { reply: { text: `(dry run) Would ${verb} ${describe(p)}.` } };
+  return { proposal: p };
 }
 
 /** An open fix proposal with the decision bg-agent's replies on the issue record for it, if any. */

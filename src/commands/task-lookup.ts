@@ -31,3 +31,7 @@ export function unknownTask(call: CommandCall, asked: string, plain: string): Ha
     audit: { result: "unknown task", target: `task:${asked}` },
   };
 }
+
+/** `note` when bg-agent is paused in this repository (a queued or resumed task waits), else "". */
+export const whilePaused = (call: CommandCall, note: string): string =>
+  call.ctx.store.activity.manualPause(call.ctx.repoName, call.now) ? note : "";

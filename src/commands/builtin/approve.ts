@@ -2,24 +2,20 @@ import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { approveTask } from "../../schedule/proposals.js";
 import type { Proposal } from "../../store/proposals.js";
-import type { BgCommand, CommandCall, HandlerResult } from "../command.js";
-import { parseError, parsed } from "../command.js";
+import type { CommandCall, HandlerResult } from "../command.js";
+import { parseError, parsed, writeCommand } from "../command.js";
 import { decisionOf } from "../decisions.js";
 import { iso, shorten } from "../format.js";
-import { resolveWithRecord } from "../recover.js";
+import { proposalToDecide } from "../recover.js";
 import { capital, describe, isWhat, notOpen, taskName, whatSchema } from "../resolve.js";
 
-const schema = z.object({ name: z.literal("approve"), what: whatSchema.optional() });
-
 /** `/bg approve [what]`: approves an open proposal and starts the work it stands for. */
-export const approve: BgCommand<z.infer<typeof schema>> = {
+export const approve = writeCommand({
   name: "approve",
+  schema: z.object({ name: z.literal("approve"), what: whatSchema.optional() }),
   usage: "/bg approve [what]",
   summary:
     "Approve bg-agent's open proposal on this thread: on an issue the fix plan (a fix PR follows) or a proposed task (its schedule starts); on a PR bg-agent opened, merging it. `what` may name a proposal id (`7`), a kind (`fix`, `task`, `merge`), a Linear issue's fix plan (`ENG-123`, on any issue of this repository) or a task (`task:nightly-digest`).",
-  permission: "min_permission",
-  mutates: true,
-  schema,
   parse({ words }) {
     if (words.length > 1) return parseError("approve takes at most one argument (what to approve)");
     const what = words[0];
@@ -30,14 +26,9 @@ export const approve: BgCommand<z.infer<typeof schema>> = {
   format: (c) => (c.what ? `/bg approve ${c.what}` : "/bg approve"),
   auditArgs: (c) => c.what ?? null,
   async handle(call, cmd) {
-    const r = await resolveWithRecord(call, cmd.what, "approve");
-    if ("none" in r)
-      return { text: r.none, audit: { result: "nothing to approve", target: call.where } };
+    const r = await proposalToDecide(call, cmd.what, "approve");
+    if ("reply" in r) return r.reply;
     const p = r.proposal;
-    const closed = notOpen(p);
-    if (closed)
-      return { text: closed, audit: { result: `not open (${p.status})`, target: p.target } };
-    if (call.dryRun) return { text: `(dry run) Would approve ${describe(p)}.` };
     switch (p.kind) {
       case "fix":
         return approveFix(call, p);
@@ -47,7 +38,7 @@ export const approve: BgCommand<z.infer<typeof schema>> = {
         return approveMerge(call, p);
     }
   },
-};
+});
 
 function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;

@@ -1,22 +1,13 @@
-import { z } from "zod";
-import type { BgCommand } from "../command.js";
-import { noArguments } from "../command.js";
+import { infoCommand } from "../command.js";
 
 const usd = (n: number): string => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 const pct = (spent: number, limit: number): string =>
   limit > 0 ? `${Math.round((spent / limit) * 100)}%` : "—";
 
-const schema = z.object({ name: z.literal("budget") });
-
 /** `/bg budget`: LLM spend today and this month against the configured limits. */
-export const budget: BgCommand<z.infer<typeof schema>> = {
+export const budget = infoCommand({
   name: "budget",
-  usage: "/bg budget",
   summary: "LLM spend today and this month against the configured limits.",
-  permission: "anyone",
-  mutates: false,
-  schema,
-  ...noArguments("budget"),
   async handle(call) {
     const { store, repoName, config, env } = call.ctx;
     const today = store.spend.today(repoName, call.now);
@@ -44,4 +35,4 @@ export const budget: BgCommand<z.infer<typeof schema>> = {
       );
     return { text: lines.join("\n") };
   },
-};
+});

@@ -1,18 +1,15 @@
 import { z } from "zod";
-import type { BgCommand } from "../command.js";
-import { findCommand, parseError, parsed, usageMarkdown } from "../command.js";
+import { defineCommand, findCommand, parseError, parsed, usageMarkdown } from "../command.js";
 import { shorten } from "../format.js";
 
-const schema = z.object({ name: z.literal("help"), topic: z.string().max(20).optional() });
-
 /** `/bg help [command]`: every command's usage (from the registry), or one command's. */
-export const help: BgCommand<z.infer<typeof schema>> = {
+export const help = defineCommand({
   name: "help",
+  schema: z.object({ name: z.literal("help"), topic: z.string().max(20).optional() }),
   usage: "/bg help [command]",
   summary: "This list.",
   permission: "anyone",
   mutates: false,
-  schema,
   parse({ words, commands }) {
     if (words.length > 1) return parseError("help takes at most one command name");
     const word = words[0]?.toLowerCase();
@@ -32,4 +29,4 @@ export const help: BgCommand<z.infer<typeof schema>> = {
       : `\n\nPut each command on its own line; at most ${call.ctx.config.commands.max_per_comment} commands per comment are acted on. Quoted lines, code, HTML comments and folded details sections are ignored. See docs/commands.md.`;
     return { text: `bg-agent commands:\n\n${list}${tail}` };
   },
-};
+});

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { pauseSchedule } from "../../schedule/lifecycle.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
-import type { BgCommand, CommandCall, HandlerResult } from "../command.js";
-import { parseError, parsed } from "../command.js";
+import type { CommandCall, HandlerResult } from "../command.js";
+import { parseError, parsed, writeCommand } from "../command.js";
 import { iso, shorten } from "../format.js";
 import { TASK_NAME_RE } from "../names.js";
 import { findSchedule, unknownTask } from "../task-lookup.js";
@@ -11,24 +11,19 @@ import { findSchedule, unknownTask } from "../task-lookup.js";
 /** Longest pause a command may set. */
 export const MAX_PAUSE_MS = 90 * 86_400_000;
 
-/** With a duration (or nothing): pauses the repository. With a task name: pauses that task. */
-const schema = z.object({
-  name: z.literal("pause"),
-  duration: z.string().max(20).optional(),
-  ms: z.number().int().positive().optional(),
-  task: z.string().regex(TASK_NAME_RE).optional(),
-});
-
 /** `/bg pause [duration | task-name]`: stops LLM work and merges in this repository, or one task. */
-export const pause: BgCommand<z.infer<typeof schema>> = {
+export const pause = writeCommand({
   name: "pause",
+  schema: z.object({
+    name: z.literal("pause"),
+    duration: z.string().max(20).optional(),
+    ms: z.number().int().positive().optional(),
+    task: z.string().regex(TASK_NAME_RE).optional(),
+  }),
   usage: "/bg pause [duration | task-name]",
   summary:
     "Stop background work in this repository (LLM work and merges), for a while (`2h`, `1d`) or until `/bg resume`. With a task name (`/bg pause nightly-digest`, or `task:2h` for a task named like a duration), pause only that task's schedule until `/bg resume <task>`.",
-  permission: "min_permission",
-  mutates: true,
   runsWithoutConfig: true,
-  schema,
   parse({ words }) {
     if (words.length > 1)
       return parseError("pause takes at most one duration (such as 2h or 1d) or one task name");
@@ -73,7 +68,7 @@ export const pause: BgCommand<z.infer<typeof schema>> = {
       },
     };
   },
-};
+});
 
 /** `/bg pause <task>`: that task's schedule stops until `/bg resume <task>`. */
 async function pauseTask(call: CommandCall, asked: string): Promise<HandlerResult> {

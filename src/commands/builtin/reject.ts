@@ -1,30 +1,25 @@
 import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { rejectTask } from "../../schedule/proposals.js";
-import type { BgCommand } from "../command.js";
-import { parsed } from "../command.js";
+import { parsed, writeCommand } from "../command.js";
 import { decisionOf } from "../decisions.js";
-import { resolveWithRecord } from "../recover.js";
+import { proposalToDecide } from "../recover.js";
 import { describe, isWhat, notOpen, taskName, whatSchema } from "../resolve.js";
 
 /** The longest reason kept. */
 const MAX_REASON = 500;
 
-const schema = z.object({
-  name: z.literal("reject"),
-  what: whatSchema.optional(),
-  reason: z.string().max(MAX_REASON).optional(),
-});
-
 /** `/bg reject [what] [reason]`: dismisses an open proposal; the same content is not proposed again. */
-export const reject: BgCommand<z.infer<typeof schema>> = {
+export const reject = writeCommand({
   name: "reject",
+  schema: z.object({
+    name: z.literal("reject"),
+    what: whatSchema.optional(),
+    reason: z.string().max(MAX_REASON).optional(),
+  }),
   usage: "/bg reject [what] [reason...]",
   summary:
     "Dismiss the open proposal (not proposed again for the same content); `what` as for approve (a task as `task:<name>`). Anything after it is kept as the reason.",
-  permission: "min_permission",
-  mutates: true,
-  schema,
   parse({ words }) {
     const [head, ...tail] = words;
     const hasWhat = head !== undefined && isWhat(head, false);
@@ -35,14 +30,9 @@ export const reject: BgCommand<z.infer<typeof schema>> = {
   format: (c) => (c.what ? `/bg reject ${c.what}` : "/bg reject"),
   auditArgs: (c) => [c.what, c.reason].filter(Boolean).join(" ") || null,
   async handle(call, cmd) {
-    const r = await resolveWithRecord(call, cmd.what, "reject");
-    if ("none" in r)
-      return { text: r.none, audit: { result: "nothing to reject", target: call.where } };
+    const r = await proposalToDecide(call, cmd.what, "reject");
+    if ("reply" in r) return r.reply;
     const p = r.proposal;
-    const closed = notOpen(p);
-    if (closed)
-      return { text: closed, audit: { result: `not open (${p.status})`, target: p.target } };
-    if (call.dryRun) return { text: `(dry run) Would reject ${describe(p)}.` };
     const reason = cmd.reason ?? null;
     const why = reason ? ` Reason noted: “${sanitizeInline(reason, 300)}”.` : "";
     if (p.kind === "task") {
@@ -86,4 +76,4 @@ export const reject: BgCommand<z.infer<typeof schema>> = {
       ...decisionOf(p, "rejected", call),
     };
   },
-};
+});

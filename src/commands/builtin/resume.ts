@@ -1,28 +1,23 @@
 import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { resumeSchedule } from "../../schedule/lifecycle.js";
-import type { BgCommand, CommandCall, HandlerResult } from "../command.js";
-import { parseError, parsed } from "../command.js";
+import type { CommandCall, HandlerResult } from "../command.js";
+import { parseError, parsed, writeCommand } from "../command.js";
 import { iso, shorten } from "../format.js";
 import { TASK_NAME_RE } from "../names.js";
-import { findSchedule, unknownTask } from "../task-lookup.js";
-
-/** Without a task: ends the repository's pause. With one: resumes that paused or failed task. */
-const schema = z.object({
-  name: z.literal("resume"),
-  task: z.string().regex(TASK_NAME_RE).optional(),
-});
+import { findSchedule, unknownTask, whilePaused } from "../task-lookup.js";
 
 /** `/bg resume`: ends this repository's pause; `/bg resume <task>` restarts that task's schedule. */
-export const resume: BgCommand<z.infer<typeof schema>> = {
+export const resume = writeCommand({
   name: "resume",
+  schema: z.object({
+    name: z.literal("resume"),
+    task: z.string().regex(TASK_NAME_RE).optional(),
+  }),
   usage: "/bg resume [task-name]",
   summary:
     "End this repository's pause; with a task name, restart that task's schedule after failures stopped it.",
-  permission: "min_permission",
-  mutates: true,
   runsWithoutConfig: true,
-  schema,
   parse({ words }) {
     if (words.length > 1)
       return parseError(
@@ -59,7 +54,7 @@ export const resume: BgCommand<z.infer<typeof schema>> = {
       },
     };
   },
-};
+});
 
 /** `/bg resume <task>`: a task paused or failed (e.g. after two failed runs) becomes active again. */
 async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResult> {
@@ -91,10 +86,10 @@ async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResu
       : now.status !== "active"
         ? ` It is ${now.status}${now.statusReason ? ` (${sanitizeInline(now.statusReason, 200)})` : ""}.`
         : "";
-  const paused = store.activity.manualPause(repoName, call.now);
-  const waits = paused
-    ? " bg-agent itself is paused in this repository, so nothing runs until that pause ends (`/bg resume`)."
-    : "";
+  const waits = whilePaused(
+    call,
+    " bg-agent itself is paused in this repository, so nothing runs until that pause ends (`/bg resume`).",
+  );
   return {
     text: `▶️ Resumed the task \`${name}\` (it was ${sanitizeInline(was, 300)}).${next}${waits}`,
     audit: { result: `resumed task (was ${was.slice(0, 300)})`, target },

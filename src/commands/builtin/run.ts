@@ -2,12 +2,10 @@ import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { enqueueManualRun } from "../../schedule/manual.js";
 import { scheduleSource, syncSchedules } from "../../schedule/sync.js";
-import type { BgCommand } from "../command.js";
-import { parseError, parsed } from "../command.js";
+import { parseError, parsed, writeCommand } from "../command.js";
 import { shorten } from "../format.js";
 import { TASK_NAME_RE } from "../names.js";
-
-const schema = z.object({ name: z.literal("run"), task: z.string().regex(TASK_NAME_RE) });
+import { whilePaused } from "../task-lookup.js";
 
 /**
  * `/bg run <task>`: queues a run of a configured (or approved proposed) prompt task now, through
@@ -15,13 +13,11 @@ const schema = z.object({ name: z.literal("run"), task: z.string().regex(TASK_NA
  * (this comment is such activity), but it waits out a `/bg pause`. The budget is checked when it
  * runs.
  */
-export const run: BgCommand<z.infer<typeof schema>> = {
+export const run = writeCommand({
   name: "run",
+  schema: z.object({ name: z.literal("run"), task: z.string().regex(TASK_NAME_RE) }),
   usage: "/bg run <task-name>",
   summary: "Run a task from `.github/bg-agent.yml` now (the budget still applies).",
-  permission: "min_permission",
-  mutates: true,
-  schema,
   parse({ words }) {
     if (words.length !== 1)
       return parseError("run takes the name of one task from .github/bg-agent.yml");
@@ -79,13 +75,13 @@ export const run: BgCommand<z.infer<typeof schema>> = {
       : r.created
         ? ""
         : " (it was queued already)";
-    const paused = store.activity.manualPause(repoName, call.now);
-    const waits = paused
-      ? " bg-agent is paused here, so it runs after `/bg resume` (or when the pause ends)."
-      : "";
+    const waits = whilePaused(
+      call,
+      " bg-agent is paused here, so it runs after `/bg resume` (or when the pause ends).",
+    );
     return {
       text: `🏃 Queued the task \`${name}\`${already} (task ${r.task.id}). It runs within the budget, and reports where the task's \`report_to\` says.${waits}`,
       audit: { result: `prompt_task ${r.task.id} queued`, target: `task:${name}` },
     };
   },
-};
+});

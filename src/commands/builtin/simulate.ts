@@ -1,20 +1,11 @@
-import { z } from "zod";
 import { simulateAutomerge } from "../../processors/automerge/simulate.js";
 import { errInline } from "../../util/errors.js";
-import type { BgCommand } from "../command.js";
-import { noArguments } from "../command.js";
-
-const schema = z.object({ name: z.literal("simulate") });
+import { infoCommand } from "../command.js";
 
 /** `/bg simulate`: on a PR, the automerge evaluation as it stands, merging nothing. */
-export const simulate: BgCommand<z.infer<typeof schema>> = {
+export const simulate = infoCommand({
   name: "simulate",
-  usage: "/bg simulate",
   summary: "On a PR: the full automerge evaluation, merging nothing.",
-  permission: "anyone",
-  mutates: false,
-  schema,
-  ...noArguments("simulate"),
   async handle(call) {
     if (!call.isPullRequest) {
       return {
@@ -34,4 +25,4 @@ export const simulate: BgCommand<z.infer<typeof schema>> = {
       };
     }
   },
-};
+});

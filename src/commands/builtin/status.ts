@@ -1,25 +1,16 @@
-import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import type { TaskStatus, TaskType } from "../../store/tasks.js";
 import { formatDuration } from "../../util/duration.js";
 import { lastHumanActivity } from "../../worker/pause.js";
-import type { BgCommand } from "../command.js";
-import { noArguments } from "../command.js";
+import { infoCommand } from "../command.js";
 import { iso } from "../format.js";
 
 const ago = (now: number, t: number): string => `${formatDuration(Math.max(0, now - t))} ago`;
 
-const schema = z.object({ name: z.literal("status") });
-
 /** `/bg status`: the repository's queue, running work, last runs, pause and activity state. */
-export const status: BgCommand<z.infer<typeof schema>> = {
+export const status = infoCommand({
   name: "status",
-  usage: "/bg status",
   summary: "Queue, running work, last runs, pause and activity state of this repository.",
-  permission: "anyone",
-  mutates: false,
-  schema,
-  ...noArguments("status"),
   async handle(call) {
     const { ctx, now } = call;
     const { store, repoName, config } = ctx;
@@ -110,4 +101,4 @@ export const status: BgCommand<z.infer<typeof schema>> = {
       );
     return { text: out.join("\n") };
   },
-};
+});

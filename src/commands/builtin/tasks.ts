@@ -1,10 +1,8 @@
-import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { syncSchedules } from "../../schedule/sync.js";
 import { listScheduleViews } from "../../schedule/view.js";
 import type { ScheduleView } from "../../schedule/view.js";
-import type { BgCommand } from "../command.js";
-import { noArguments } from "../command.js";
+import { infoCommand } from "../command.js";
 import { iso } from "../format.js";
 
 /** Text in a table cell: no pipes, no backticks, no HTML, one line. */
@@ -32,22 +30,15 @@ function lastCell(v: ScheduleView): string {
   return url && /^https:\/\/[^\s()<>]+$/.test(url) ? `[${what}](${url})` : what;
 }
 
-const schema = z.object({ name: z.literal("tasks") });
-
 /**
  * `/bg tasks`: every prompt task of the repository in every state, with its trigger, next and
  * last run and a link to the last result. Open to anyone who may comment (it changes nothing:
  * the schedule rows are first brought in line with the config, as every pass does).
  */
-export const tasks: BgCommand<z.infer<typeof schema>> = {
+export const tasks = infoCommand({
   name: "tasks",
-  usage: "/bg tasks",
   summary:
     "Every prompt task of this repository in every state (active, paused and why, failed, done, proposed): trigger, next and last run, and a link to the last result.",
-  permission: "anyone",
-  mutates: false,
-  schema,
-  ...noArguments("tasks"),
   async handle(call) {
     const { store, repoName, config, configResult } = call.ctx;
     if (configResult.ok && !call.dryRun) syncSchedules(store, repoName, config.tasks, call.now);
@@ -79,4 +70,4 @@ export const tasks: BgCommand<z.infer<typeof schema>> = {
       );
     return { text: out.join("\n") };
   },
-};
+});
