@@ -93,10 +93,6 @@ export interface BgCommand<A extends { name: string } = { name: string }> extend
   handle(call: CommandCall, args: A): Promise<HandlerResult>;
 }
 
-/**
- * A command that changes state: it needs `commands.min_permission`, is acted on once per comment
- * line, is audited, and waits for a valid config unless `runsWithoutConfig`.
- */
 /** A command as its file declares it: the arguments' type is read from its schema alone. */
 type Declared<A extends { name: string }, Omitted extends string = never> = {
   schema: z.ZodType<A>;
