@@ -2,8 +2,8 @@ import {
   analysisKey,
   findAnalysisRecord,
   withReanalysisRequested,
-} from "../processors/analysis/record.js";
-import type { AnalysisState } from "../processors/analysis/record.js";
+} from "../processors/analysis/public.js";
+import type { AnalysisState } from "../processors/analysis/public.js";
 import type { ThreadComment } from "../report/own-comments.js";
 import type { Proposal } from "../store/proposals.js";
 import { errInline } from "../util/errors.js";
