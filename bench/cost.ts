@@ -36,6 +36,7 @@ import { createStore } from "../src/store/index.js";
 import { openSqlite } from "../src/store/db.js";
 import { hashOf } from "../src/util/hash.js";
 import { runPass } from "../src/worker/pass.js";
+import { createRunState } from "../src/worker/run-state.js";
 import type { WorkerEnv } from "../src/worker/types.js";
 
 const N = 200;
@@ -288,6 +289,7 @@ async function bgAgent(
     config: async () => config,
     llm: { provider: "openai", model: MODEL, apiKey: "sk-bench", baseUrl: `${base}/c/v1` },
     dryRun: false,
+    run: createRunState(),
     workspace: ws,
     owner: "bench",
   };

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import picomatch from "picomatch";
-import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
+import { runSlot } from "../worker/run-state.js";
+import type { ProcessorContext } from "../worker/types.js";
 import { repoHead } from "./repo-head.js";
 
 /**
@@ -226,15 +227,14 @@ export async function apiSource(
   };
 }
 
-const cache = new WeakMap<WorkerEnv, Map<string, Promise<ProjectContext>>>();
+const CONTEXTS = runSlot("project-context", () => new Map<string, Promise<ProjectContext>>());
 
 /**
  * The project context of the repository being processed: from the checked-out workspace when
  * there is one, else through the API. Cached per repository and commit for the run.
  */
 export async function projectContext(ctx: ProcessorContext): Promise<ProjectContext> {
-  let m = cache.get(ctx.env);
-  if (!m) cache.set(ctx.env, (m = new Map()));
+  const m = ctx.env.run.memo(CONTEXTS);
   // A long-lived env (the app) sees many commits: keep the newest few.
   if (m.size > 16) m.clear();
   const opts = {

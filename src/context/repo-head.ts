@@ -1,11 +1,12 @@
-import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
+import { runSlot } from "../worker/run-state.js";
+import type { ProcessorContext } from "../worker/types.js";
 
 export interface RepoHead {
   defaultBranch: string;
   sha: string;
 }
 
-const cache = new WeakMap<WorkerEnv, Map<string, { at: number; p: Promise<RepoHead> }>>();
+const HEADS = runSlot("repo-head", () => new Map<string, { at: number; p: Promise<RepoHead> }>());
 /** The app's worker env lives as long as the process: the head is re-read after this long. */
 export const HEAD_TTL_MS = 5 * 60_000;
 
@@ -13,8 +14,7 @@ export const HEAD_TTL_MS = 5 * 60_000;
 export function repoHead(
   ctx: Pick<ProcessorContext, "env" | "octokit" | "repo" | "repoName">,
 ): Promise<RepoHead> {
-  let m = cache.get(ctx.env);
-  if (!m) cache.set(ctx.env, (m = new Map()));
+  const m = ctx.env.run.memo(HEADS);
   const key = ctx.repoName.toLowerCase();
   const hit = m.get(key);
   if (hit && Date.now() - hit.at < HEAD_TTL_MS) return hit.p;

@@ -1,8 +1,6 @@
 import type { RepoConfig } from "../config/schema.js";
-import type { GitHubClient, RepoRef } from "../integrations/github.js";
 import type { Logger } from "../log.js";
-import { upsertComment } from "../report/comments.js";
-import { findDashboardIssue } from "../report/dashboard-issue.js";
+import type { BudgetAlert } from "../report/budget-alert.js";
 import type { Store } from "../store/index.js";
 import { dayKey, monthKey } from "../store/spend.js";
 import type { ProcessorContext, WorkerEnv } from "../worker/types.js";
@@ -47,13 +45,10 @@ const nextMonth = (now: number): number => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 };
 
-/** What this run (this WorkerEnv) has spent, across repositories and clients. */
-const runSpend = new WeakMap<WorkerEnv, { usd: number }>();
-export const runSpent = (env: WorkerEnv): number => runSpend.get(env)?.usd ?? 0;
-export function addRunSpend(env: WorkerEnv, usd: number): void {
-  const s = runSpend.get(env) ?? { usd: 0 };
-  s.usd += usd;
-  runSpend.set(env, s);
+/** What this run (env.run) has spent, across repositories and clients. */
+export const runSpent = (env: Pick<WorkerEnv, "run">): number => env.run.spentUsd;
+export function addRunSpend(env: Pick<WorkerEnv, "run">, usd: number): void {
+  env.run.spentUsd += usd;
 }
 
 export interface BudgetInput {
@@ -86,12 +81,6 @@ export function checkBudget(b: BudgetInput): void {
   }
 }
 
-export interface AlertTarget {
-  octokit: GitHubClient;
-  ref: RepoRef;
-  log: Logger;
-}
-
 /** The alert levels a period's spend has reached: `alert_at` (as a percentage) and 100. */
 export function levelsReached(spent: number, limit: number, alertAt: number): number[] {
   if (limit <= 0) return [];
@@ -102,16 +91,14 @@ export function levelsReached(spent: number, limit: number, alertAt: number): nu
 }
 
 /**
- * Raises each budget alert once per period: a comment (marker `budget-alert:<period>`, updated
- * in place) on the dashboard issue. `stopped` says a call was refused. Never throws: an alert
- * that cannot be posted is logged.
+ * Decides which budget alerts are due: each level once per period (recorded in the store as
+ * raised). `stopped` says a call was refused. Posts nothing: src/report/budget-alert.ts does.
  */
-export async function raiseBudgetAlerts(
+export function budgetAlerts(
   b: { store: Store; repo: string; config: RepoConfig; dryRun: boolean; now?: number },
-  target: AlertTarget,
   stopped?: BudgetExceededError,
-): Promise<void> {
-  if (b.dryRun) return;
+): BudgetAlert[] {
+  if (b.dryRun) return [];
   const now = b.now ?? Date.now();
   const { daily_usd, monthly_usd, alert_at } = b.config.budget;
   const periods = [
@@ -119,80 +106,58 @@ export async function raiseBudgetAlerts(
       period: `day:${dayKey(now)}`,
       spent: b.store.spend.today(b.repo, now),
       limit: daily_usd,
-      name: "daily",
+      name: "daily" as const,
     },
     {
       period: `month:${monthKey(now)}`,
       spent: b.store.spend.month(b.repo, now),
       limit: monthly_usd,
-      name: "monthly",
+      name: "monthly" as const,
     },
   ];
+  const out: BudgetAlert[] = [];
   for (const p of periods) {
     const levels = levelsReached(p.spent, p.limit, alert_at);
     // A refused call of this period raises the 100% level even below the limit (estimate + spend > limit).
     if (stopped?.period === (p.name === "daily" ? "day" : "month") && !levels.includes(100))
       levels.push(100);
     const fresh = levels.filter((l) => b.store.spend.markAlert(b.repo, p.period, l, now));
-    if (!fresh.length) continue;
-    const top = Math.max(...levels);
-    const body =
-      top >= 100
-        ? `**bg-agent: the ${p.name} LLM budget of ${b.repo} is spent** ($${p.spent.toFixed(4)} of $${p.limit.toFixed(2)}).\n\n` +
-          `LLM work stops until the period rolls over (midnight UTC${p.name === "monthly" ? " on the 1st" : ""}); queued analyses wait and are not lost. ` +
-          `Raise \`budget.${p.name === "daily" ? "daily_usd" : "monthly_usd"}\` in .github/bg-agent.yml to continue sooner.`
-        : `**bg-agent: ${top}% of the ${p.name} LLM budget of ${b.repo} is spent** ($${p.spent.toFixed(4)} of $${p.limit.toFixed(2)}).\n\n` +
-          `At 100% LLM work stops until the period rolls over.`;
-    try {
-      const dash = await findDashboardIssue(target.octokit, target.ref, {
-        title: b.config.dashboard.issue_title,
-        create: true,
-      });
-      if (dash)
-        await upsertComment(
-          target.octokit,
-          target.ref,
-          dash.number,
-          "budget-alert",
-          p.period,
-          body,
-        );
-      target.log.warn(
-        { period: p.period, level: top, spent: p.spent, limit: p.limit },
-        "budget alert raised",
-      );
-    } catch (e) {
-      target.log.error({ err: e, period: p.period }, "could not post the budget alert");
-    }
+    if (fresh.length) out.push({ repo: b.repo, ...p, level: Math.max(...levels) });
   }
+  return out;
 }
 
 /**
- * A repository's budget as its LLM clients use it: `guard` checks a call's (or a submission's)
- * estimate before anything is sent — logging and alerting on a stop, then rethrowing — and
- * `alert` raises the alerts the spend recorded since has reached.
+ * A repository's budget as its LLM clients use it: `check` decides on a call's (or a
+ * submission's) estimate before anything is sent — logging a stop, and returning it with the
+ * alerts it raises — and `alerts` the alerts the spend recorded since has reached. The caller
+ * hands the alerts to the report layer (postBudgetAlerts) and throws the stop.
  */
 export function repoBudget(
   ctx: ProcessorContext,
   log: Logger,
-): { guard(estimateUsd: number, what: string): Promise<void>; alert(): Promise<void> } {
-  const target: AlertTarget = { octokit: ctx.octokit, ref: ctx.repo, log };
+): {
+  check(
+    estimateUsd: number,
+    what: string,
+  ): { stop: BudgetExceededError; alerts: BudgetAlert[] } | null;
+  alerts(): BudgetAlert[];
+} {
   const b = { store: ctx.store, repo: ctx.repoName, config: ctx.config, dryRun: ctx.env.dryRun };
   return {
-    async guard(estimateUsd, what) {
+    check(estimateUsd, what) {
       try {
         checkBudget({ ...b, env: ctx.env, estimateUsd });
+        return null;
       } catch (e) {
-        if (e instanceof BudgetExceededError) {
-          log.warn(
-            { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
-            `budget stop: ${what} not sent`,
-          );
-          if (e.period !== "run") await raiseBudgetAlerts(b, target, e);
-        }
-        throw e;
+        if (!(e instanceof BudgetExceededError)) throw e;
+        log.warn(
+          { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
+          `budget stop: ${what} not sent`,
+        );
+        return { stop: e, alerts: e.period !== "run" ? budgetAlerts(b, e) : [] };
       }
     },
-    alert: () => raiseBudgetAlerts(b, target),
+    alerts: () => budgetAlerts(b),
   };
 }

@@ -12,9 +12,10 @@ import {
   estimateCost,
   estimateTokens,
   promptChars,
-  repoBudget,
 } from "./budget.js";
+import { budgetGate } from "./budget-gate.js";
 import { priceFor } from "./pricing.js";
+import { providerSpec } from "./providers.js";
 import type { Clock, RateLimiter } from "./rate-limit.js";
 import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
 import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
@@ -24,8 +25,7 @@ import { readUsage } from "./usage.js";
 /** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
 export const structuredModeOf = (
   s: Pick<LlmSettings, "provider" | "structuredOutput">,
-): "json_schema" | "json_object" =>
-  s.structuredOutput ?? (s.provider === "deepseek" ? "json_object" : "json_schema");
+): "json_schema" | "json_object" => s.structuredOutput ?? providerSpec(s.provider).structuredOutput;
 
 export function responseFormat(
   format: StructuredFormat | undefined,
@@ -100,7 +100,7 @@ export function chatBody(
     model: s.model,
     messages: req.messages,
     ...(req.tools?.length ? { tools: req.tools } : {}),
-    ...(s.provider === "openai" ? { max_completion_tokens: maxOut } : { max_tokens: maxOut }),
+    [providerSpec(s.provider).maxTokensParam]: maxOut,
   };
   const rf = responseFormat(req.format, s.mode);
   if (rf) body.response_format = rf;
@@ -173,7 +173,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
   const client = openaiClient(settings, o);
   const clock = o.clock ?? realClock;
   const log = ctx.log.child({ provider, model });
-  const budget = repoBudget(ctx, log);
+  const budget = budgetGate(ctx, log);
 
   return {
     provider,

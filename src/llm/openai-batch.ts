@@ -1,15 +1,17 @@
 import { toFile } from "openai";
 import type { Batch as OpenAIBatch } from "openai/resources/batches";
-import { z } from "zod";
-import type { Usage } from "../store/spend.js";
 import type { ProcessorContext } from "../worker/types.js";
-import { addRunSpend, estimateCost, repoBudget } from "./budget.js";
+import type { BatchLineResult } from "./batch-output.js";
+import { parseBatchOutput } from "./batch-output.js";
+import { addRunSpend, estimateCost } from "./budget.js";
+import { budgetGate } from "./budget-gate.js";
 import type { CreateLlmOptions } from "./client.js";
 import { chatBody, openaiClient, settingsOf, structuredModeOf, translateError } from "./client.js";
 import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
+import type { ProviderName } from "./providers.js";
+import { BATCH_PROVIDERS, providerSpec } from "./providers.js";
 import type { ChatRequest } from "./types.js";
 import { LlmUnavailableError } from "./types.js";
-import { readUsage } from "./usage.js";
 import { errText } from "../util/errors.js";
 
 export const BATCH_ENDPOINT = "/v1/chat/completions";
@@ -23,17 +25,14 @@ export interface BatchJobState {
   error?: string;
 }
 
-/** One line of a job's output file, by custom_id. */
-export type BatchLineResult =
-  { ok: true; content: string; usage: Usage } | { ok: false; error: string; usage: Usage };
-
 /**
  * The OpenAI Batch API for one repository: requests are built exactly as a synchronous chat
  * call's (chatBody), priced at BATCH_DISCOUNT of the normal price, budget-checked before
  * submission, and their spend recorded when results are collected.
  */
 export interface BatchApi {
-  readonly provider: "openai";
+  /** A provider with `batchApi` in PROVIDER_TABLE. */
+  readonly provider: ProviderName;
   readonly model: string;
   /** Uploads one JSONL line per request and creates the job. Throws BudgetExceededError first. */
   submit(requests: { customId: string; req: ChatRequest }[]): Promise<{ externalId: string }>;
@@ -42,78 +41,32 @@ export interface BatchApi {
   collect(fileId: string): Promise<Map<string, BatchLineResult>>;
 }
 
-const lineSchema = z.object({
-  custom_id: z.string(),
-  response: z.object({ status_code: z.number(), body: z.unknown() }).nullish(),
-  error: z.object({ message: z.string().nullish(), code: z.string().nullish() }).nullish(),
-});
-
-const completionSchema = z.object({
-  choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
-  usage: z.unknown().optional(),
-});
-
-/** True when the repository asked for the Batch API and the provider is OpenAI. */
+/** True when the repository asked for the Batch API and the provider has it (PROVIDER_TABLE). */
 export function batchApiWanted(ctx: ProcessorContext): boolean {
   const s = ctx.env.llm;
-  return ctx.config.tech_debt.openai_batch && !(s instanceof Error) && s.provider === "openai";
-}
-
-/** Parses a Batch API output file (JSONL): per custom_id the answer's text or the error. */
-export function parseBatchOutput(
-  text: string,
-  price: Parameters<typeof readUsage>[2],
-): Map<string, BatchLineResult> {
-  const out = new Map<string, BatchLineResult>();
-  for (const raw of text.split("\n")) {
-    if (!raw.trim()) continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      continue;
-    }
-    const l = lineSchema.safeParse(json);
-    if (!l.success) continue;
-    const { custom_id: id, response, error } = l.data;
-    const body = completionSchema.safeParse(response?.body);
-    const usage = readUsage(
-      "openai",
-      body.success ? body.data.usage : undefined,
-      price,
-      BATCH_DISCOUNT,
-    );
-    if (error || !response || response.status_code !== 200 || !body.success) {
-      const why =
-        error?.message ??
-        (response && response.status_code !== 200
-          ? `HTTP ${response.status_code}`
-          : "no chat completion in the response");
-      out.set(id, { ok: false, error: why, usage });
-      continue;
-    }
-    out.set(id, { ok: true, content: body.data.choices[0]?.message.content ?? "", usage });
-  }
-  return out;
+  return (
+    ctx.config.tech_debt.openai_batch && !(s instanceof Error) && providerSpec(s.provider).batchApi
+  );
 }
 
 export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}): BatchApi {
   const settings = settingsOf(ctx);
-  if (settings.provider !== "openai")
+  const provider = settings.provider;
+  if (!providerSpec(provider).batchApi)
     throw new LlmUnavailableError(
-      `the OpenAI Batch API needs BG_LLM_PROVIDER=openai (it is ${settings.provider})`,
+      `the OpenAI Batch API needs BG_LLM_PROVIDER=${BATCH_PROVIDERS.join(" or ")} (it is ${provider})`,
     );
   const model = ctx.config.llm.model ?? settings.model;
   const mode = structuredModeOf(settings);
   const client = openaiClient(settings, o);
-  const log = ctx.log.child({ provider: "openai", model, api: "batch" });
-  const budget = repoBudget(ctx, log);
-  const price = () => priceFor("openai", model, ctx.config.llm.pricing, log).price;
+  const log = ctx.log.child({ provider, model, api: "batch" });
+  const budget = budgetGate(ctx, log);
+  const price = () => priceFor(provider, model, ctx.config.llm.pricing, log).price;
   const translate = (e: unknown) =>
-    translateError(e, { provider: "openai", model, baseUrl: settings.baseUrl });
+    translateError(e, { provider, model, baseUrl: settings.baseUrl });
 
   return {
-    provider: "openai",
+    provider,
     model,
     async submit(requests) {
       const p = price();
@@ -128,7 +81,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
             custom_id: r.customId,
             method: "POST",
             url: BATCH_ENDPOINT,
-            body: chatBody(r.req, { provider: "openai", model, mode }),
+            body: chatBody(r.req, { provider, model, mode }),
           }),
         )
         .join("\n");
@@ -173,7 +126,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
       } catch (e) {
         throw new Error(`could not download OpenAI file ${fileId}: ${errText(translate(e))}`);
       }
-      const results = parseBatchOutput(text, price());
+      const results = parseBatchOutput(text, price(), provider);
       if (!ctx.env.dryRun) {
         for (const r of results.values()) {
           if (!r.usage.costUsd && !r.usage.promptTokens) continue;

@@ -1,18 +1,9 @@
 import { registerSecret } from "../util/secrets.js";
-import type { LlmSettings, ProviderName } from "./types.js";
-import { DEFAULT_LLM_RATE_LIMIT, LlmUnavailableError, PROVIDERS } from "./types.js";
+import { DEFAULT_PROVIDER, PROVIDERS, isProviderName, providerSpec } from "./providers.js";
+import type { LlmSettings } from "./types.js";
+import { DEFAULT_LLM_RATE_LIMIT, LlmUnavailableError } from "./types.js";
 
-export const PRESETS: Record<
-  Exclude<ProviderName, "openai-compatible">,
-  { baseUrl: string; model: string }
-> = {
-  openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
-  deepseek: { baseUrl: "https://api.deepseek.com", model: "deepseek-chat" },
-  gemini: {
-    baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
-    model: "gemini-2.0-flash",
-  },
-};
+export { PRESETS } from "./providers.js";
 
 export interface LlmInput {
   provider?: string | undefined;
@@ -49,9 +40,9 @@ function limitOf(
  * instead of settings when something is missing, so the run can say what to set.
  */
 export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailableError {
-  const provider = (input.provider?.trim() ||
-    (input.baseUrl ? "openai-compatible" : "openai")) as ProviderName;
-  if (!PROVIDERS.includes(provider)) {
+  const provider =
+    input.provider?.trim() || (input.baseUrl ? "openai-compatible" : DEFAULT_PROVIDER);
+  if (!isProviderName(provider)) {
     return new LlmUnavailableError(
       `Unknown LLM provider "${input.provider}": use one of ${PROVIDERS.join(", ")} (BG_LLM_PROVIDER or the llm-provider input).`,
     );
@@ -61,11 +52,11 @@ export function resolveLlmSettings(input: LlmInput): LlmSettings | LlmUnavailabl
       "No LLM API key: set BG_LLM_API_KEY (or the llm-api-key input). LLM work is skipped until then.",
     );
   }
-  const preset = provider === "openai-compatible" ? undefined : PRESETS[provider];
+  const preset = providerSpec(provider).preset;
   const baseUrl = input.baseUrl?.trim() || preset?.baseUrl;
   if (!baseUrl) {
     return new LlmUnavailableError(
-      "Provider openai-compatible needs a base URL: set BG_LLM_BASE_URL (or llm-base-url).",
+      `Provider ${provider} needs a base URL: set BG_LLM_BASE_URL (or llm-base-url).`,
     );
   }
   const model = input.model?.trim() || preset?.model;

@@ -5,9 +5,10 @@ import type {
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
 import type { Usage } from "../store/spend.js";
+import type { ProviderName } from "./providers.js";
 
-export const PROVIDERS = ["openai", "deepseek", "gemini", "openai-compatible"] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+export { PROVIDERS } from "./providers.js";
+export type { ProviderName } from "./providers.js";
 
 export interface LlmSettings {
   provider: ProviderName;
@@ -16,7 +17,7 @@ export interface LlmSettings {
   baseUrl: string;
   /**
    * How structured output is asked for: `json_schema` (strict Structured Outputs) or
-   * `json_object`. Default per provider (deepseek: json_object; others: json_schema);
+   * `json_object`. Default per provider (PROVIDER_TABLE's `structuredOutput`);
    * BG_LLM_STRUCTURED_OUTPUT overrides it for openai-compatible servers.
    */
   structuredOutput?: "json_schema" | "json_object";

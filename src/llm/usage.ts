@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { Usage } from "../store/spend.js";
 import type { Price } from "./pricing.js";
 import { costOf } from "./pricing.js";
-import type { ProviderName } from "./types.js";
+import type { ProviderName } from "./providers.js";
+import { providerSpec } from "./providers.js";
 
 const usageSchema = z.object({
   prompt_tokens: z.number().int().min(0).optional(),
@@ -14,16 +15,18 @@ const usageSchema = z.object({
 });
 
 /**
- * Reads a response's token usage the way each provider reports it: OpenAI (and Gemini's
- * OpenAI-compatible endpoint) in `prompt_tokens_details.cached_tokens`, DeepSeek in
- * `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens`. Missing usage reads as zero.
+ * Reads a response's token usage the way each provider reports it (PROVIDER_TABLE's
+ * `cachedTokensField`): OpenAI (and Gemini's OpenAI-compatible endpoint) in
+ * `prompt_tokens_details.cached_tokens`, DeepSeek in `prompt_cache_hit_tokens` /
+ * `prompt_cache_miss_tokens` (read whenever present). Missing usage reads as zero.
  */
 export function readUsage(provider: ProviderName, raw: unknown, price: Price, factor = 1): Usage {
   const p = usageSchema.safeParse(raw ?? {});
   const u = p.success ? p.data : {};
   let promptTokens = u.prompt_tokens ?? 0;
   let cachedTokens = u.prompt_tokens_details?.cached_tokens ?? 0;
-  if (provider === "deepseek" || u.prompt_cache_hit_tokens !== undefined) {
+  const hitMiss = providerSpec(provider).cachedTokensField === "prompt_cache_hit_tokens";
+  if (hitMiss || u.prompt_cache_hit_tokens !== undefined) {
     const hit = u.prompt_cache_hit_tokens ?? cachedTokens;
     const miss = u.prompt_cache_miss_tokens ?? Math.max(0, promptTokens - hit);
     cachedTokens = hit;

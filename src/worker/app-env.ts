@@ -9,6 +9,7 @@ import { llmSettingsFromEnv } from "../llm/settings.js";
 import type { Logger } from "../log.js";
 import { redactingLogger } from "../log.js";
 import type { Store } from "../store/index.js";
+import { createRunState } from "./run-state.js";
 import type { WorkerEnv } from "./types.js";
 
 /** What the app's worker environment needs of Probot. */
@@ -50,6 +51,7 @@ export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
         fetchConfig(octokit, parseRepo(repo), o.env.BG_CONFIG_EXTENDS_ALLOW),
       ),
     llm: llmSettingsFromEnv(o.processEnv ?? process.env),
+    run: createRunState(),
     ...(o.env.LINEAR_API_KEY
       ? {
           linear: createLinearGateway({

@@ -41,6 +41,7 @@ import {
   spendDelta,
   summarizePass,
 } from "./runner.js";
+import { createRunState } from "./run-state.js";
 import type { Mode, Processor, ProcessorContext, WorkerEnv } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
 
@@ -181,6 +182,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
     createLlm: meter.createLlm,
     ...(o.linear ? { linear: o.linear } : {}),
     dryRun: o.dryRun,
+    run: createRunState(),
     ...(o.workspace ? { workspace: o.workspace } : {}),
     ...(o.runCapUsd !== undefined ? { runCapUsd: o.runCapUsd } : {}),
     owner: o.owner ?? `runner:${process.pid}`,

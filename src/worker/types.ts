@@ -6,6 +6,7 @@ import type { Llm, LlmSettings, LlmUnavailableError } from "../llm/types.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { Task, TaskType } from "../store/tasks.js";
+import type { RunState } from "./run-state.js";
 
 export const MODES = ["analyze", "automerge", "tasks", "all"] as const;
 export type Mode = (typeof MODES)[number];
@@ -33,6 +34,8 @@ export interface WorkerEnv {
   /** Linear, when LINEAR_API_KEY (or the linear-api-key input) is set. */
   linear?: LinearGateway;
   dryRun: boolean;
+  /** This run's spend and memos (createRunState()): one per run, the app's one per process. */
+  run: RunState;
   /** The checked-out repository (GITHUB_WORKSPACE), when there is one. */
   workspace?: string;
   /** A cap on this run's spend on top of the budgets (the Action's max-cost-usd). */

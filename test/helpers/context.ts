@@ -6,6 +6,7 @@ import type { Llm } from "../../src/llm/types.js";
 import { silentLogger } from "../../src/log.js";
 import type { Logger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
+import { createRunState } from "../../src/worker/run-state.js";
 import type { ProcessorContext, WorkerEnv } from "../../src/worker/types.js";
 
 /** A GitHub client for nock: api.github.com, no retries, no throttling. */
@@ -42,6 +43,7 @@ export function testEnv(store: Store, o: TestEnvOptions = {}): WorkerEnv {
     },
     ...(o.llm ? { createLlm: () => o.llm! } : {}),
     dryRun: o.dryRun ?? false,
+    run: createRunState(),
     ...(o.workspace ? { workspace: o.workspace } : {}),
     ...(o.runCapUsd !== undefined ? { runCapUsd: o.runCapUsd } : {}),
     owner: "test-worker",

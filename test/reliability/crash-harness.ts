@@ -304,3 +304,19 @@ export async function crashScenario(n: number, mode: "cold" | "warm"): Promise<C
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * crashScenario until the kill lands mid-stream (some deliveries answered, not all), at most
+ * `tries` times: on a busy machine the process may answer every delivery before the SIGKILL
+ * sent after the first third arrives, which tests nothing. Returns the first mid-stream run.
+ */
+export async function crashMidStream(
+  n: number,
+  mode: "cold" | "warm",
+  tries = 3,
+): Promise<CrashReport> {
+  let r = await crashScenario(n, mode);
+  for (let i = 1; i < tries && (r.acknowledged === 0 || r.acknowledged >= n); i++)
+    r = await crashScenario(n, mode);
+  return r;
+}

@@ -12,6 +12,7 @@ import { streamLogger } from "../../src/cli/log.js";
 import { createProcessors } from "../../src/processors/index.js";
 import { openStore } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
+import { createRunState } from "../../src/worker/run-state.js";
 import type { Mode, WorkerEnv } from "../../src/worker/types.js";
 
 const e = process.env;
@@ -43,6 +44,7 @@ const env: WorkerEnv = {
     baseUrl: need("BG_LLM_BASE_URL"),
   },
   dryRun: false,
+  run: createRunState(),
   ...(e.BG_WORKSPACE ? { workspace: e.BG_WORKSPACE } : {}),
   owner: e.BG_OWNER ?? `crash-worker:${process.pid}`,
 };

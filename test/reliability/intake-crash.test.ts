@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { crashScenario } from "./crash-harness.js";
+import { crashMidStream } from "./crash-harness.js";
 
 // 2,000 in flight: test/soak/crash.test.ts (npm run test:soak).
 const N = 300;
@@ -7,7 +7,7 @@ const N = 300;
 describe("crash: the app process SIGKILLed with deliveries in flight, restarted, every id redelivered", () => {
   for (const mode of ["cold", "warm"] as const) {
     it(`injects: SIGKILL (1 time) with ${N} deliveries in flight, ${mode} config cache — lost 0, done twice 0, integrity ok`, async () => {
-      const r = await crashScenario(N, mode);
+      const r = await crashMidStream(N, mode);
       // The kill landed mid-stream: some were acknowledged, not all.
       expect(r.acknowledged).toBeGreaterThan(0);
       expect(r.acknowledged).toBeLessThan(N);

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
 import { INVISIBLE_RE, describeRemoved, stripHidden } from "../../src/context/hidden-text.js";
-import { toItem } from "../../src/processors/analysis/process.js";
+import { toItem } from "../../src/processors/analysis/item.js";
 import { renderAnalysis } from "../../src/processors/analysis/report.js";
 import { prBody } from "../../src/processors/fix/report.js";
 import { loadSubject } from "../../src/processors/fix/subject.js";

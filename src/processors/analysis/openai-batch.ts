@@ -2,14 +2,18 @@ import type { BatchApi, BatchJobState } from "../../llm/openai-batch.js";
 import { createBatchApi } from "../../llm/openai-batch.js";
 import type { Batch } from "../../store/batches.js";
 import type { Store } from "../../store/index.js";
-import type { ProcessorContext, WorkerEnv } from "../../worker/types.js";
-import { customIdOf, saveAnalysis, toItem } from "./process.js";
+import { runSlot } from "../../worker/run-state.js";
+import type { ProcessorContext } from "../../worker/types.js";
+import { toItem } from "./item.js";
+import { saveAnalysis } from "./record.js";
+import { customIdOf } from "./submit-batch-api.js";
 import { parseAnswer } from "./schema.js";
 
 /** A job is polled at most this often per worker (the app's timer runs passes more often). */
 export const POLL_EVERY_MS = 5 * 60_000;
 const FAILED: readonly BatchJobState["status"][] = ["failed", "expired", "cancelled"];
-const lastPoll = new WeakMap<WorkerEnv, Map<number, number>>();
+/** When this run last polled each store batch. */
+const LAST_POLL = runSlot("openai-batch-poll", () => new Map<number, number>());
 
 /** Repositories with OpenAI batches to collect: the pass visits them although no task is due. */
 export const batchDueRepos = (store: Store): string[] => [
@@ -47,8 +51,7 @@ export async function collectOpenAIBatches(ctx: ProcessorContext): Promise<void>
     ctx.log.warn({ err: e }, "OpenAI batches cannot be polled now: the LLM is not usable");
     return;
   }
-  let polls = lastPoll.get(ctx.env);
-  if (!polls) lastPoll.set(ctx.env, (polls = new Map()));
+  const polls = ctx.env.run.memo(LAST_POLL);
   for (const b of pending) {
     const now = Date.now();
     if (now - (polls.get(b.id) ?? 0) < POLL_EVERY_MS) continue;

@@ -1,11 +1,9 @@
-import { z } from "zod";
 import { httpStatus } from "../../integrations/github.js";
-import type { ProcessorContext } from "../../worker/types.js";
-import type { AutomergeConfig } from "./evaluate.js";
-import { evaluatePull } from "./evaluate.js";
-import { lacks, markMissing, onlyMissing } from "./graphql-compat.js";
-import type { Evaluation, MergeMethod, PullSnapshot } from "./types.js";
+import type { Logger } from "../../log.js";
 import { errText } from "../../util/errors.js";
+import type { AutomergeConfig } from "./evaluate.js";
+import type { MergeApi } from "./merge-api.js";
+import type { Evaluation, MergeMethod, PullSnapshot } from "./types.js";
 
 /** How soon to re-evaluate after the head moved or the branch was updated. */
 export const HEAD_MOVED_RECHECK_MS = 60_000;
@@ -22,16 +20,6 @@ export type MergeResult =
   | { kind: "refused"; reason: string }
   /** The re-read right before merging found something unmet. */
   | { kind: "not_ready" };
-
-const ENQUEUE = `mutation($id: ID!, $sha: GitObjectID!) {
-  enqueuePullRequest(input: {pullRequestId: $id, expectedHeadOid: $sha}) { mergeQueueEntry { id position } }
-}`;
-
-const AUTO_MERGE = `mutation($id: ID!, $sha: GitObjectID!, $mergeMethod: PullRequestMergeMethod!, $title: String, $body: String) {
-  enablePullRequestAutoMerge(input: {pullRequestId: $id, expectedHeadOid: $sha, mergeMethod: $mergeMethod, commitHeadline: $title, commitBody: $body}) {
-    pullRequest { autoMergeRequest { enabledAt } }
-  }
-}`;
 
 /** Fills `{title}`, `{number}`, `{body}`, `{author}` in a commit title or body template. */
 export function fillTemplate(
@@ -65,17 +53,24 @@ const errorMessage = (e: unknown): string => {
     .slice(0, 300);
 };
 
+/** What the merge step needs besides the PR: the API, the repository's automerge config, a log. */
+export interface MergeStepDeps {
+  api: MergeApi;
+  cfg: AutomergeConfig;
+  log: Logger;
+}
+
 /**
  * Merges an evaluated PR, after reading everything again: only when the fresh evaluation is
  * still ready and the head is still the SHA that was evaluated; the merge call pins that SHA.
  * `fresh` receives the re-read evaluation (the one to report).
  */
 export async function mergeIfStillReady(
-  ctx: ProcessorContext,
+  deps: MergeStepDeps,
   evaluated: Evaluation,
 ): Promise<{ result: MergeResult; fresh: Evaluation }> {
   const sha = evaluated.snapshot.headSha;
-  const fresh = await evaluatePull(ctx, evaluated.snapshot.number);
+  const fresh = await deps.api.evaluate(evaluated.snapshot.number);
   if (!fresh) return { result: { kind: "not_ready" }, fresh: evaluated };
   if (fresh.snapshot.headSha !== sha) {
     return {
@@ -89,66 +84,53 @@ export async function mergeIfStillReady(
   }
   if (!fresh.ready || !fresh.snapshot.details || !fresh.method.method)
     return { result: { kind: "not_ready" }, fresh };
-  return { result: await performMerge(ctx, fresh), fresh };
+  return { result: await performMerge(deps, fresh), fresh };
 }
 
-async function performMerge(ctx: ProcessorContext, ev: Evaluation): Promise<MergeResult> {
+async function performMerge(
+  { api, cfg, log }: MergeStepDeps,
+  ev: Evaluation,
+): Promise<MergeResult> {
   const s = ev.snapshot;
   const d = s.details!;
   const method = ev.method.method!;
-  const cfg = ctx.config.automerge;
-  const msg = commitMessage(cfg, s);
+  // A rebase keeps the PR's own commits: no commit text.
+  const commit = method === "rebase" ? undefined : commitMessage(cfg, s);
+  const pinned = { sha: s.headSha, method, ...(commit ? { commit } : {}) };
   // A server without `enqueuePullRequest` (older GitHub Enterprise Server) merges directly; the
   // merge is still subject to the branch's rules, so GitHub refuses it if they forbid it.
-  if (ev.via === "merge_queue" && !lacks(ctx.octokit, "enqueue_mutation")) {
+  if (ev.via === "merge_queue" && api.canEnqueue()) {
     if (d.inMergeQueue)
       return { kind: "queued", via: "merge_queue", detail: "already in the merge queue" };
     try {
-      const data = z
-        .object({
-          enqueuePullRequest: z
-            .object({ mergeQueueEntry: z.object({ position: z.number().nullish() }).nullish() })
-            .nullish(),
-        })
-        .parse(await ctx.octokit.graphql(ENQUEUE, { id: d.nodeId, sha: s.headSha }));
-      const pos = data.enqueuePullRequest?.mergeQueueEntry?.position;
-      return {
-        kind: "queued",
-        via: "merge_queue",
-        detail: `added to the merge queue (${d.mergeQueue.source ?? "automerge.merge_queue"})${pos ? `, position ${pos}` : ""}`,
-      };
+      const entry = await api.enqueue({ nodeId: d.nodeId, sha: s.headSha });
+      if (entry !== "unsupported") {
+        const pos = entry.position;
+        return {
+          kind: "queued",
+          via: "merge_queue",
+          detail: `added to the merge queue (${d.mergeQueue.source ?? "automerge.merge_queue"})${pos ? `, position ${pos}` : ""}`,
+        };
+      }
     } catch (e) {
-      const fields = onlyMissing(e, ["Mutation.enqueuePullRequest"]);
-      if (!fields) return graphqlRefusal(e, "GitHub did not add it to the merge queue");
-      markMissing(ctx.octokit, "enqueue_mutation", ctx.log, `no ${fields.join(", ")}`);
+      return graphqlRefusal(e, "GitHub did not add it to the merge queue");
     }
   }
   if (ev.via === "auto_merge") {
     if (d.autoMergeEnabled)
       return { kind: "queued", via: "auto_merge", detail: "GitHub auto-merge is already enabled" };
     try {
-      await ctx.octokit.graphql(AUTO_MERGE, {
-        id: d.nodeId,
-        sha: s.headSha,
-        mergeMethod: method.toUpperCase(),
-        ...(method === "rebase" ? {} : { title: msg.title, body: msg.body }),
-      });
+      await api.enableAutoMerge({ nodeId: d.nodeId, ...pinned });
       return { kind: "queued", via: "auto_merge", detail: `GitHub auto-merge enabled (${method})` };
     } catch (e) {
       // GitHub refuses auto-merge for a PR that can merge right now ("clean status"): merge it.
       if (!/clean status/i.test(errorMessage(e)))
         return graphqlRefusal(e, "GitHub did not enable auto-merge");
-      ctx.log.info({ pr: s.number }, "auto-merge refused for a clean PR; merging directly");
+      log.info({ pr: s.number }, "auto-merge refused for a clean PR; merging directly");
     }
   }
   try {
-    await ctx.octokit.rest.pulls.merge({
-      ...ctx.repo,
-      pull_number: s.number,
-      sha: s.headSha,
-      merge_method: method,
-      ...(method === "rebase" ? {} : { commit_title: msg.title, commit_message: msg.body }),
-    });
+    await api.merge({ pr: s.number, ...pinned });
     return { kind: "merged", sha: s.headSha, method };
   } catch (e) {
     const status = httpStatus(e);
@@ -176,14 +158,10 @@ function graphqlRefusal(e: unknown, what: string): MergeResult {
 }
 
 /** Brings a PR that is behind up to date (`automerge.update_branch`), pinned to the evaluated head. */
-export async function updateBranch(ctx: ProcessorContext, ev: Evaluation): Promise<MergeResult> {
+export async function updateBranch(api: MergeApi, ev: Evaluation): Promise<MergeResult> {
   const s = ev.snapshot;
   try {
-    await ctx.octokit.rest.pulls.updateBranch({
-      ...ctx.repo,
-      pull_number: s.number,
-      expected_head_sha: s.headSha,
-    });
+    await api.updateBranch({ pr: s.number, sha: s.headSha });
     return {
       kind: "updated",
       detail: `updated ${s.headRef} with ${s.baseRef}; waiting for the checks on the new head`,

@@ -1,0 +1,232 @@
+import type { ProjectContext } from "../../context/project-context.js";
+import type { Logger } from "../../log.js";
+import type { Llm } from "../../llm/types.js";
+import { EmptyAnswerError } from "../../llm/types.js";
+import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
+import type { Usage } from "../../store/spend.js";
+import { errText } from "../../util/errors.js";
+import type { ProcessorContext, TaskOutcome } from "../../worker/types.js";
+import type { Item } from "./item.js";
+import { share } from "./item.js";
+import { analysisRequest } from "./prompt.js";
+import { record, recordFailedRun, saveAnalysis } from "./record.js";
+import type { RunReport } from "./run-report.js";
+import type { AnalysisItem } from "./schema.js";
+import { parseAnswer } from "./schema.js";
+import type { Stop } from "./stop.js";
+import { deferOutcome, stopNote, stopOf } from "./stop.js";
+
+/** One planned batch on its way: what its calls answered, cost and left unusable. */
+interface BatchRun {
+  ctx: ProcessorContext;
+  llm: Llm;
+  context: ProjectContext;
+  mode: "json_schema" | "json_object";
+  batch: Item[];
+  batchId: number;
+  out: Map<number, TaskOutcome>;
+  report: RunReport;
+  log: Logger;
+  total: Usage;
+  results: Map<string, { a: AnalysisItem; usage: Usage }>;
+  problems: Map<string, string>;
+  stop: Stop | null;
+}
+
+/**
+ * One planned batch: call → validate → retry the unusable alone → save → report → finish.
+ * Returns the stop that ended LLM work, if any (the remaining batches then wait).
+ */
+export async function runBatch(
+  ctx: ProcessorContext,
+  llm: Llm,
+  context: ProjectContext,
+  batch: Item[],
+  mode: "json_schema" | "json_object",
+  out: Map<number, TaskOutcome>,
+  report: RunReport,
+): Promise<Stop | null> {
+  const run: BatchRun = {
+    ctx,
+    llm,
+    context,
+    mode,
+    batch,
+    batchId: ctx.store.batches.start({
+      repo: ctx.repoName,
+      type: "tech_debt_analysis",
+      provider: llm.provider,
+      model: llm.model,
+      taskIds: batch.map((b) => b.task.id),
+    }),
+    out,
+    report,
+    log: ctx.log.child({ batch: batch.map((b) => b.key) }),
+    total: ZERO_USAGE,
+    results: new Map(),
+    problems: new Map(),
+    stop: null,
+  };
+  if (!(await askBatch(run))) return run.stop;
+  await retryUnusable(run);
+  saveAll(run);
+  const ok = await reportAll(run);
+  finish(run, ok);
+  return run.stop;
+}
+
+const addCost = (run: BatchRun, usage: Usage): void => {
+  run.total = addUsage(run.total, usage);
+  run.ctx.store.batches.addUsage(run.batchId, usage);
+};
+
+const pushBatchReport = (
+  run: BatchRun,
+  counts: { ok: number; failed: number; deferred: number },
+): void => {
+  run.report.batches.push({
+    no: run.report.batches.length + 1,
+    issues: run.batch.length,
+    usage: run.total,
+    ...counts,
+  });
+};
+
+const failed = (run: BatchRun, it: Item, error: string): void => {
+  run.out.set(it.task.id, { status: "failed", error });
+  run.report.issues.push({ key: it.key, verdict: "failed", note: error });
+};
+
+/**
+ * The batch's one call, its answer validated item by item. False when the call itself failed or
+ * was stopped: then every item has its outcome and the batch is finished.
+ */
+async function askBatch(run: BatchRun): Promise<boolean> {
+  const { ctx, batch } = run;
+  try {
+    const r = await run.llm.chat(
+      analysisRequest(
+        run.context.text,
+        batch.map((b) => b.prompt),
+        run.mode,
+      ),
+    );
+    addCost(run, r.usage);
+    const parsed = parseAnswer(r.message.content);
+    const each = share(r.usage, batch.length);
+    for (const it of batch) {
+      const a = parsed.items.get(it.key);
+      if (a) run.results.set(it.key, { a, usage: each });
+      else
+        run.problems.set(
+          it.key,
+          parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer",
+        );
+    }
+    return true;
+  } catch (e) {
+    run.stop = stopOf(e);
+    if (run.stop) {
+      for (const it of batch) run.out.set(it.task.id, deferOutcome(run.stop));
+      ctx.store.batches.finish(run.batchId, "failed", stopNote(run.stop));
+      pushBatchReport(run, { ok: 0, failed: 0, deferred: batch.length });
+      return false;
+    }
+    const error = `the LLM call failed: ${errText(e)}`;
+    run.log.error({ err: e }, error);
+    // Answered without a choice: billed all the same, so the batch shows what it cost.
+    if (e instanceof EmptyAnswerError) addCost(run, e.usage);
+    for (const it of batch) failed(run, it, error);
+    ctx.store.batches.finish(run.batchId, "failed", error);
+    pushBatchReport(run, { ok: 0, failed: batch.length, deferred: 0 });
+    return false;
+  }
+}
+
+/** Missing or malformed: once more, alone. Never more, and never at the cost of the others. */
+async function retryUnusable(run: BatchRun): Promise<void> {
+  for (const it of run.batch) {
+    if (run.results.has(it.key)) continue;
+    if (run.stop) {
+      run.out.set(it.task.id, deferOutcome(run.stop));
+      continue;
+    }
+    const first = run.problems.get(it.key) ?? "missing from the answer";
+    run.log.warn(
+      { item: it.key, problem: first },
+      "item unusable in the batch answer: retrying it alone",
+    );
+    try {
+      const r = await run.llm.chat({
+        ...analysisRequest(run.context.text, [it.prompt], run.mode),
+        purpose: "analysis-retry",
+      });
+      addCost(run, r.usage);
+      const parsed = parseAnswer(r.message.content);
+      const a = parsed.items.get(it.key);
+      if (a) run.results.set(it.key, { a, usage: r.usage });
+      else {
+        const error = `the model's answer for ${it.key} was unusable twice: ${first}; then ${parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer"}`;
+        failed(run, it, error);
+        recordFailedRun(run.ctx, it, run.batchId, error, r.usage);
+      }
+    } catch (e) {
+      run.stop = stopOf(e);
+      if (run.stop) run.out.set(it.task.id, deferOutcome(run.stop));
+      else failed(run, it, `the retry for ${it.key} failed: ${errText(e)}`);
+    }
+  }
+}
+
+/**
+ * Every accepted answer is stored before any is posted: a worker killed while reporting the
+ * first leaves the others paid for and saved, and the next attempt posts them without a call.
+ */
+function saveAll(run: BatchRun): void {
+  for (const it of run.batch) {
+    const r = run.results.get(it.key);
+    if (r) saveAnalysis(run.ctx, it, r.a, run.batchId);
+  }
+}
+
+/** Posts each accepted answer; returns how many were posted. */
+async function reportAll(run: BatchRun): Promise<number> {
+  let ok = 0;
+  for (const it of run.batch) {
+    const r = run.results.get(it.key);
+    if (!r) continue;
+    const o = await record(run.ctx, it, r.a, run.batchId, r.usage, run.llm.model);
+    run.out.set(it.task.id, o);
+    if (o.status === "done") {
+      ok++;
+      run.report.issues.push({
+        key: it.key,
+        ...(it.payload.url ? { url: it.payload.url } : {}),
+        verdict: r.a.should_fix ? "should fix" : "won't fix",
+        complexity: r.a.complexity,
+        ...(it.prompt.truncatedFrom !== undefined
+          ? { note: `text truncated from ${it.prompt.truncatedFrom} characters` }
+          : {}),
+      });
+    } else {
+      run.report.issues.push({
+        key: it.key,
+        verdict: "failed",
+        note: o.status === "failed" ? o.error : "",
+      });
+    }
+  }
+  return ok;
+}
+
+/** The store batch's final status and the batch's line in the check run. */
+function finish(run: BatchRun, ok: number): void {
+  const bad = run.batch.filter((it) => run.out.get(it.task.id)?.status === "failed").length;
+  const deferred = run.batch.filter((it) => run.out.get(it.task.id)?.status === "retry").length;
+  run.ctx.store.batches.finish(
+    run.batchId,
+    bad + deferred === 0 ? "done" : ok > 0 ? "partial" : "failed",
+    run.stop ? stopNote(run.stop) : null,
+  );
+  pushBatchReport(run, { ok, failed: bad, deferred });
+}

@@ -1,0 +1,64 @@
+import type { Store } from "../../store/index.js";
+import type { Task } from "../../store/tasks.js";
+import type { MergeApi } from "./merge-api.js";
+import type { Report } from "./decide.js";
+import { CHECK_NAME, checkRunSummary, conditionLine } from "./report.js";
+import type { Evaluation } from "./types.js";
+
+/** Where a PR's report goes: its check run (through the MergeApi), the store's state and run rows. */
+export interface ReportTarget {
+  api: MergeApi;
+  store: Store;
+  repoName: string;
+  task: Task | null;
+}
+
+export type Publish = (t: ReportTarget, ev: Evaluation, r: Report) => Promise<void>;
+
+/**
+ * The report layer: publishes the check run (only when the evaluation or report changed since the
+ * last one this process published), saves the PR's automerge state and records the run.
+ */
+export function createPublisher(): Publish {
+  /** `repo#pr` -> signature of the last check run published, so an unchanged evaluation writes nothing. */
+  const published = new Map<string, string>();
+  return async ({ api, store, repoName, task }, ev, r) => {
+    const s = ev.snapshot;
+    const firstUnmet = ev.firstUnmet ? conditionLine(ev.firstUnmet) : null;
+    const signature = JSON.stringify([
+      s.headSha,
+      r.state,
+      r.next,
+      ev.conditions.map((c) => [c.id, c.met, c.detail]),
+    ]);
+    const key = `${repoName.toLowerCase()}#${s.number}`;
+    if (published.get(key) !== signature) {
+      await api.publishCheck({
+        name: CHECK_NAME,
+        headSha: s.headSha,
+        conclusion: r.conclusion,
+        title: r.headline.slice(0, 250),
+        summary: checkRunSummary(ev, r.headline, r.next),
+      });
+      if (published.size > 5000) published.clear();
+      published.set(key, signature);
+    }
+    store.automerge.save({
+      repo: repoName,
+      pr: s.number,
+      headSha: s.headSha,
+      state: r.state,
+      firstUnmet,
+      conditions: ev.conditions.map((c) => ({ id: c.id, met: c.met, detail: c.detail })),
+    });
+    store.runs.record({
+      repo: repoName,
+      kind: "automerge",
+      ref: `pr:${s.number}`,
+      url: s.url,
+      taskId: task?.id ?? null,
+      status: r.run,
+      summary: `${r.headline}. ${r.next}`.slice(0, 1000),
+    });
+  };
+}

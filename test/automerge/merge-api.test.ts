@@ -1,0 +1,197 @@
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { evaluate } from "../../src/processors/automerge/evaluate.js";
+import type { CheckRunWrite, MergeApi } from "../../src/processors/automerge/merge-api.js";
+import { createAutomergeProcessor } from "../../src/processors/automerge/processor.js";
+import type { PullDetails, PullSnapshot } from "../../src/processors/automerge/types.js";
+import type { Store } from "../../src/store/index.js";
+import type { ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import { testCtx } from "../helpers/context.js";
+import { memoryStore } from "../helpers/store.js";
+
+/*
+ * The automerge processor driven through a fake MergeApi: no nock, no HTTP. The fake answers the
+ * reads from a snapshot and records every write, so the tests count what was written.
+ */
+
+const REPO = "octo/demo";
+const HEAD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+const NOW = Date.parse("2026-01-05T12:00:00Z");
+
+function snapshot(checkState: "success" | "failure" = "success"): PullSnapshot {
+  const details: PullDetails = {
+    headBranchExists: true,
+    baseBranchExists: true,
+    requiredChecks: null,
+    requiredChecksSource: "no branch protection: every check counts",
+    checks: [
+      {
+        name: "build",
+        source: "check",
+        state: checkState,
+        raw: checkState,
+        since: NOW - 3_600_000,
+      },
+    ],
+    reviews: [{ login: "bob", isBot: false, state: "APPROVED", permission: "write" }],
+    unresolvedThreads: 0,
+    nodeId: "PR_7",
+    mergeQueue: { required: false, source: null },
+    inMergeQueue: false,
+    autoMergeEnabled: false,
+    allowedMethods: { squash: true, merge: true, rebase: true },
+    mergeProposal: null,
+  };
+  return {
+    repo: REPO,
+    number: 7,
+    title: "Add the thing",
+    body: "",
+    url: `https://github.com/${REPO}/pull/7`,
+    state: "open",
+    merged: false,
+    draft: false,
+    author: { login: "alice", isBot: false },
+    labels: [],
+    headSha: HEAD,
+    headRef: "feature",
+    headRepo: REPO,
+    baseRef: "main",
+    mergeable: true,
+    mergeableState: "clean",
+    details,
+  };
+}
+
+interface Writes {
+  merges: { pr: number; sha: string; method: string }[];
+  checks: CheckRunWrite[];
+  comments: { pr: number; kind: string; body: string }[];
+  updates: number;
+  queued: number;
+}
+
+/** A MergeApi over one snapshot; `mergeError` is thrown by the merge call (a fault to inject). */
+function fakeApi(
+  ctx: ProcessorContext,
+  s: PullSnapshot,
+  mergeError?: unknown,
+): { api: MergeApi; writes: Writes } {
+  const writes: Writes = { merges: [], checks: [], comments: [], updates: 0, queued: 0 };
+  const api: MergeApi = {
+    evaluate: async (pr) =>
+      pr === s.number ? evaluate(structuredClone(s), ctx.config.automerge, { now: NOW }) : null,
+    openPulls: async () => [{ number: s.number, headSha: s.headSha }],
+    openPullsWithHead: async (sha) => (sha === s.headSha ? [s.number] : []),
+    merge: async (o) => {
+      writes.merges.push({ pr: o.pr, sha: o.sha, method: o.method });
+      if (mergeError) throw mergeError;
+    },
+    canEnqueue: () => true,
+    enqueue: async () => {
+      writes.queued++;
+      return { position: 1 };
+    },
+    enableAutoMerge: async () => {
+      writes.queued++;
+    },
+    updateBranch: async () => {
+      writes.updates++;
+    },
+    publishCheck: async (run) => {
+      writes.checks.push(run);
+    },
+    comment: async (o) => {
+      writes.comments.push(o);
+    },
+    moveLinear: async () => [],
+  };
+  return { api, writes };
+}
+
+async function runOnce(
+  store: Store,
+  ctx: ProcessorContext,
+  processor: ReturnType<typeof createAutomergeProcessor>,
+): Promise<TaskOutcome> {
+  store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+  const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1, repo: REPO });
+  const out = await processor.process(ctx, [task!]);
+  store.tasks.complete(task!.id, "test-worker", null);
+  return out.get(task!.id)!;
+}
+
+describe("automerge through a fake MergeApi (no HTTP)", () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    expect(nock.pendingMocks()).toEqual([]);
+    nock.cleanAll();
+  });
+
+  it("merges a ready PR once, pinned to the evaluated head, and reports it", async () => {
+    const store = await memoryStore();
+    const ctx = await testCtx(store, REPO);
+    const { api, writes } = fakeApi(ctx, snapshot());
+    const outcome = await runOnce(
+      store,
+      ctx,
+      createAutomergeProcessor({ api: () => api, now: () => NOW }),
+    );
+
+    expect(outcome).toMatchObject({ status: "done", result: [{ pr: 7, state: "merged" }] });
+    expect(writes.merges).toEqual([{ pr: 7, sha: HEAD, method: "squash" }]);
+    expect(writes.checks.map((c) => [c.conclusion, c.title])).toEqual([
+      ["success", "Merged with squash"],
+    ]);
+    expect(writes.comments.map((c) => c.kind)).toEqual(["automerge-merged"]);
+    expect(store.automerge.get(REPO, 7)?.state).toBe("merged");
+    expect(store.runs.list({ repo: REPO }).map((r) => r.status)).toEqual(["merged"]);
+  });
+
+  it("does not merge a PR whose check failed: it says which check, and writes nothing else", async () => {
+    const store = await memoryStore();
+    const ctx = await testCtx(store, REPO);
+    const { api, writes } = fakeApi(ctx, snapshot("failure"));
+    const outcome = await runOnce(
+      store,
+      ctx,
+      createAutomergeProcessor({ api: () => api, now: () => NOW }),
+    );
+
+    expect(outcome.status).toBe("done");
+    expect(writes.merges).toEqual([]);
+    expect(writes.queued + writes.updates + writes.comments.length).toBe(0);
+    expect(writes.checks).toHaveLength(1);
+    expect(writes.checks[0]!.conclusion).toBe("neutral");
+    expect(writes.checks[0]!.summary).toContain("build");
+    expect(store.automerge.get(REPO, 7)?.state).not.toBe("merged");
+  });
+
+  it("injects a 405 from the merge call: the refusal is recorded once (0 lost, 0 twice)", async () => {
+    const store = await memoryStore();
+    const ctx = await testCtx(store, REPO);
+    const refusal = Object.assign(new Error("Merge not allowed: required reviews"), {
+      status: 405,
+    });
+    const { api, writes } = fakeApi(ctx, snapshot(), refusal);
+    const processor = createAutomergeProcessor({ api: () => api, now: () => NOW });
+
+    const first = await runOnce(store, ctx, processor);
+    // A refusal is a wait for the next event, not a failure and not a timed retry.
+    expect(first).toMatchObject({ status: "done", result: [{ pr: 7, state: "waiting" }] });
+    expect(writes.merges).toHaveLength(1);
+    expect(writes.checks).toHaveLength(1);
+    expect(writes.checks[0]!.title).toBe("Waiting: GitHub refused the merge");
+    expect(writes.checks[0]!.summary).toContain("GitHub refused the merge (405: Merge not allowed");
+    // Lost: 0 — the PR's state says why it waits.
+    expect(store.automerge.get(REPO, 7)?.state).toBe("waiting");
+    expect(writes.comments).toEqual([]);
+    expect(store.runs.list({ repo: REPO }).map((r) => r.status)).toEqual(["waiting"]);
+
+    // The same refusal again: the check run is not published twice.
+    await runOnce(store, ctx, processor);
+    expect(writes.merges).toHaveLength(2);
+    expect(writes.checks).toHaveLength(1);
+    expect(writes.comments).toEqual([]);
+  });
+});
