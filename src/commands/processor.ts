@@ -5,14 +5,14 @@ import type { Task } from "../store/tasks.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../core/worker-contract.js";
 import type { Decision } from "./decisions.js";
 import { decisionsBlock } from "./decisions.js";
-import { runHandler } from "./handlers/index.js";
-import type { CommandCall, HandlerResult } from "./handlers/index.js";
+import type { CommandCall, HandlerResult } from "./command.js";
+import { usageMarkdown } from "./command.js";
 import { formatCommand } from "./parse.js";
 import { checkPermission } from "./permission.js";
 import type { PermissionDecision } from "./permission.js";
 import { collectCommands, SWEEP_LOOKBACK_MS } from "./scan.js";
-import { specOf, usageMarkdown } from "./spec.js";
-import type { Command, CommandPayload, ParsedLine } from "./types.js";
+import { COMMANDS, commandOf } from "./registry.js";
+import type { CommandPayload, ParsedLine } from "./types.js";
 import { commandPayloadSchema } from "./types.js";
 import { errInline } from "../util/errors.js";
 
@@ -105,6 +105,7 @@ export async function processCommandTask(
         per_page: 100,
       })),
     ...(self ? { selfLogin: self } : {}),
+    commands: COMMANDS,
   };
   let permission: Promise<PermissionDecision> | undefined;
   const permit = (): Promise<PermissionDecision> =>
@@ -168,9 +169,6 @@ const echo = (line: string): string => `\`${line.replace(/[`<>\r\n]/g, "").slice
 const CONFIG_POINTER =
   "⚠️ This repository's `.github/bg-agent.yml` is invalid, so I did not act on this. The `bg-agent/config` check run on the default branch's latest commit lists each problem; fix the file and comment again.";
 
-/** Commands that still work with an invalid config: they do not depend on it. */
-const WITHOUT_CONFIG = new Set<Command["name"]>(["pause", "resume"]);
-
 async function handleItem(
   call: CommandCall,
   p: CommandPayload,
@@ -184,7 +182,7 @@ async function handleItem(
     return { quote: echo(item.line), text, summary: `invalid: ${item.line.slice(0, 60)}` };
   }
   const cmd = item.command;
-  const spec = specOf(cmd.name);
+  const spec = commandOf(cmd);
   const quote = echo(formatCommand(cmd));
   const source = `comment:${p.commentId}#${index}`;
 
@@ -206,14 +204,14 @@ async function handleItem(
       repo: ctx.repoName,
       target,
       command: cmd.name,
-      args: argsOf(cmd),
+      args: spec.auditArgs(cmd),
       result: result.slice(0, 1000),
       deliveryId: p.deliveryId,
       source,
     });
   };
 
-  if (!spec.open) {
+  if (spec.permission !== "anyone") {
     const d = await permit();
     if (!d.allowed) {
       audit(`refused: ${d.reason}`);
@@ -221,14 +219,14 @@ async function handleItem(
     }
   }
   const configInvalid = !ctx.configResult.ok;
-  if (spec.mutates && configInvalid && !WITHOUT_CONFIG.has(cmd.name)) {
+  if (spec.mutates && configInvalid && !spec.runsWithoutConfig) {
     audit("refused: the config file is invalid");
     return { quote, text: CONFIG_POINTER, summary: `${cmd.name}: config invalid` };
   }
 
   let r: HandlerResult;
   try {
-    r = await runHandler(call, cmd);
+    r = await spec.handle(call, cmd);
   } catch (e) {
     ctx.log.error({ err: e, command: cmd.name }, "command handler failed");
     const msg = errInline(e, 300);
@@ -252,23 +250,6 @@ async function handleItem(
   };
 }
 
-function argsOf(cmd: Command): string | null {
-  switch (cmd.name) {
-    case "approve":
-      return cmd.what ?? null;
-    case "reject":
-      return [cmd.what, cmd.reason].filter(Boolean).join(" ") || null;
-    case "pause":
-      return cmd.duration ?? cmd.task ?? null;
-    case "run":
-      return cmd.task;
-    case "resume":
-      return cmd.task ?? null;
-    default:
-      return null;
-  }
-}
-
 function renderReply(
   p: CommandPayload,
   sections: Section[],
@@ -288,7 +269,12 @@ function renderReply(
     );
   }
   if (o.unknown)
-    parts.push("", "**bg-agent commands:**", "", usageMarkdown(undefined, o.minPermission));
+    parts.push(
+      "",
+      "**bg-agent commands:**",
+      "",
+      usageMarkdown(COMMANDS, undefined, o.minPermission),
+    );
   const decisions = sections.flatMap((s) => (s.decision ? [s.decision] : []));
   return parts.join("\n") + decisionsBlock(decisions);
 }

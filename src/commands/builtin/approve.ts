@@ -1,31 +1,44 @@
+import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { approveTask } from "../../schedule/proposals.js";
 import type { Proposal } from "../../store/proposals.js";
-import type { Command } from "../types.js";
+import type { CommandCall, HandlerResult } from "../command.js";
+import { parseError, parsed, writeCommand } from "../command.js";
 import { decisionOf } from "../decisions.js";
-import { resolveWithRecord } from "./recover.js";
-import { capital, describe, notOpen, taskName } from "./resolve.js";
-import type { CommandCall, Handler, HandlerResult } from "./types.js";
+import { iso, shorten } from "../format.js";
+import { proposalToDecide } from "../recover.js";
+import { capital, describe, isWhat, notOpen, taskName, whatSchema } from "../resolve.js";
 
 /** `/bg approve [what]`: approves an open proposal and starts the work it stands for. */
-export const approve: Handler<Extract<Command, { name: "approve" }>> = async (call, cmd) => {
-  const r = await resolveWithRecord(call, cmd.what, "approve");
-  if ("none" in r)
-    return { text: r.none, audit: { result: "nothing to approve", target: call.where } };
-  const p = r.proposal;
-  const closed = notOpen(p);
-  if (closed)
-    return { text: closed, audit: { result: `not open (${p.status})`, target: p.target } };
-  if (call.dryRun) return { text: `(dry run) Would approve ${describe(p)}.` };
-  switch (p.kind) {
-    case "fix":
-      return approveFix(call, p);
-    case "task":
-      return approveTaskProposal(call, p);
-    case "merge":
-      return approveMerge(call, p);
-  }
-};
+export const approve = writeCommand({
+  name: "approve",
+  schema: z.object({ name: z.literal("approve"), what: whatSchema.optional() }),
+  usage: "/bg approve [what]",
+  summary:
+    "Approve bg-agent's open proposal on this thread: on an issue the fix plan (a fix PR follows) or a proposed task (its schedule starts); on a PR bg-agent opened, merging it. `what` may name a proposal id (`7`), a kind (`fix`, `task`, `merge`), a Linear issue's fix plan (`ENG-123`, on any issue of this repository) or a task (`task:nightly-digest`).",
+  parse({ words }) {
+    if (words.length > 1) return parseError("approve takes at most one argument (what to approve)");
+    const what = words[0];
+    if (what !== undefined && !isWhat(what, true))
+      return parseError(`\`${shorten(what, 40)}\` does not name a proposal or a task`);
+    return parsed(what === undefined ? { name: "approve" } : { name: "approve", what });
+  },
+  format: (c) => (c.what ? `/bg approve ${c.what}` : "/bg approve"),
+  auditArgs: (c) => c.what ?? null,
+  async handle(call, cmd) {
+    const r = await proposalToDecide(call, cmd.what, "approve");
+    if ("reply" in r) return r.reply;
+    const p = r.proposal;
+    switch (p.kind) {
+      case "fix":
+        return approveFix(call, p);
+      case "task":
+        return approveTaskProposal(call, p);
+      case "merge":
+        return approveMerge(call, p);
+    }
+  },
+});
 
 function approveFix(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;
@@ -116,8 +129,6 @@ function approveTaskProposal(call: CommandCall, p: Proposal): HandlerResult {
     },
   };
 }
-
-const iso = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function approveMerge(call: CommandCall, p: Proposal): HandlerResult {
   const { store, repoName } = call.ctx;

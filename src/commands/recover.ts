@@ -1,17 +1,18 @@
-import { readAnalysisState } from "../../processors/analysis/state.js";
-import type { AnalysisState } from "../../processors/analysis/state.js";
-import { githubKey } from "../../processors/analysis/sweep.js";
-import { stateBlock } from "../../report/markers.js";
-import { ownComments } from "../../report/own-comments.js";
-import type { ThreadComment } from "../../report/own-comments.js";
-import type { Proposal } from "../../store/proposals.js";
-import { errInline } from "../../util/errors.js";
-import { issueContentHash } from "../../util/hash.js";
-import type { Decision } from "../decisions.js";
-import { decisionOnRecord } from "../decisions.js";
+import {
+  analysisKey,
+  findAnalysisRecord,
+  withReanalysisRequested,
+} from "../processors/analysis/public.js";
+import type { AnalysisState } from "../processors/analysis/public.js";
+import type { ThreadComment } from "../report/own-comments.js";
+import type { Proposal } from "../store/proposals.js";
+import { errInline } from "../util/errors.js";
+import { issueContentHash } from "../util/hash.js";
+import type { CommandCall, HandlerResult } from "./command.js";
+import type { Decision } from "./decisions.js";
+import { decisionOnRecord } from "./decisions.js";
 import type { Resolution } from "./resolve.js";
-import { resolveProposal } from "./resolve.js";
-import type { CommandCall } from "./types.js";
+import { describe, notOpen, resolveProposal } from "./resolve.js";
 
 type Verb = "approve" | "reject";
 
@@ -60,6 +61,28 @@ export async function resolveWithRecord(
   return r;
 }
 
+/**
+ * The open proposal `approve` / `reject` decides (as `resolveWithRecord` finds it), or the reply
+ * when there is nothing to decide: none found, already decided or expired, or a dry run.
+ */
+export async function proposalToDecide(
+  call: CommandCall,
+  what: string | undefined,
+  verb: Verb,
+): Promise<{ proposal: Proposal } | { reply: HandlerResult }> {
+  const r = await resolveWithRecord(call, what, verb);
+  if ("none" in r)
+    return { reply: { text: r.none, audit: { result: `nothing to ${verb}`, target: call.where } } };
+  const p = r.proposal;
+  const closed = notOpen(p);
+  if (closed)
+    return {
+      reply: { text: closed, audit: { result: `not open (${p.status})`, target: p.target } },
+    };
+  if (call.dryRun) return { reply: { text: `(dry run) Would ${verb} ${describe(p)}.` } };
+  return { proposal: p };
+}
+
 /** An open fix proposal with the decision bg-agent's replies on the issue record for it, if any. */
 async function withDecisionOnRecord(call: CommandCall, p: Proposal): Promise<Proposal> {
   if (p.status !== "proposed") return p;
@@ -89,17 +112,17 @@ export async function recoverFixProposal(
   verb: Verb,
 ): Promise<Resolution | null> {
   const { ctx } = call;
-  const key = githubKey(ctx.repoName, call.number);
+  const key = analysisKey(ctx.repoName, call.number);
   const log = ctx.log.child({ recover: key });
   const comments = await threadComments(call);
   if (typeof comments === "string")
     return {
       none: `I could not read this issue's comments to find bg-agent's analysis (${comments}). Nothing was changed; please try again.`,
     };
-  const mine = ownComments(comments, "analysis", key, call.selfLogin).at(-1);
-  if (!mine) return null;
-  const state = readAnalysisState(mine.body);
-  if (!state || state.key !== key) {
+  const record = findAnalysisRecord(comments, ctx.repoName, call.number, call.selfLogin);
+  if (!record) return null;
+  const { comment: mine, state } = record;
+  if (!state) {
     log.warn({ comment: mine.id }, "bg-agent's analysis comment has no readable state");
     return {
       none: `bg-agent's analysis comment on this issue has no readable state (was it edited?), so there is no fix plan to ${verb} from it. bg-agent analyses the issue again when its title or description changes.`,
@@ -181,10 +204,7 @@ async function askForReanalysis(
   const { ctx } = call;
   const text = `bg-agent's analysis of this issue predates bg-agent keeping the plan with the analysis comment, so there is no plan to start a fix from and nothing was ${verb}d. The issue will be re-analysed on bg-agent's next run (while it carries a tech-debt label); ${verb} the new plan then.`;
   if (call.dryRun) return { none: `(dry run) ${text}` };
-  const body = (mine.body ?? "").replace(
-    /<!-- bg-agent-state:.*? -->/s,
-    stateBlock({ ...state, hash: "", reanalyse: true }),
-  );
+  const body = withReanalysisRequested({ comment: mine, state });
   try {
     await ctx.octokit.rest.issues.updateComment({ ...ctx.repo, comment_id: mine.id, body });
   } catch (e) {
