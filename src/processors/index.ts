@@ -2,6 +2,7 @@ import { commandProcessor } from "../commands/processor.js";
 import type { Processor } from "../worker/types.js";
 import { createAnalysisProcessor } from "./analysis/index.js";
 import { createAutomergeProcessor } from "./automerge/index.js";
+import { createConfigCheckProcessor } from "./config-check/index.js";
 import { createFixProcessor } from "./fix/index.js";
 import { createPromptTaskProcessor } from "./prompt-task/index.js";
 
@@ -9,6 +10,7 @@ import { createPromptTaskProcessor } from "./prompt-task/index.js";
 export function createProcessors(): Processor[] {
   return [
     commandProcessor(),
+    createConfigCheckProcessor(),
     createAutomergeProcessor(),
     createFixProcessor(),
     createAnalysisProcessor(),

@@ -6,6 +6,7 @@ export const TASK_TYPES = [
   "fix",
   "prompt_task",
   "command",
+  "config_check",
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export type TaskStatus = "pending" | "running" | "done" | "failed" | "cancelled";
@@ -17,6 +18,8 @@ export const PRIORITY = {
   fix: 20,
   tech_debt_analysis: 10,
   prompt_task: 10,
+  /** A proposed config's check run: cheap, and the author is waiting on it. */
+  config_check: 60,
 } as const;
 
 export interface Task {

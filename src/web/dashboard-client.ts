@@ -15,7 +15,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   var KEY = "bg-agent.adminToken";
   var POLL_MS = 5000;
   var RUNS_PAGE = 50;
-  var TYPES = ["automerge", "tech_debt_analysis", "fix", "prompt_task", "command"];
+  var TYPES = ["automerge", "tech_debt_analysis", "fix", "prompt_task", "command", "config_check"];
   var STATUSES = ["pending", "running", "done", "failed", "cancelled"];
   var state = { runs: [], runsNext: null, olderLoaded: false, status: null, timer: null, busy: false, session: null };
 

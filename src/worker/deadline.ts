@@ -29,7 +29,8 @@ export function processorTimeoutMs(
   config: RepoConfig,
   tasks: readonly Task[],
 ): number {
-  const set = config.worker.processor_timeout[type];
+  // config_check has no setting: it reads one file and writes one check run.
+  const set = type === "config_check" ? undefined : config.worker.processor_timeout[type];
   const configured = set === undefined ? undefined : parseDuration(set);
   if (configured !== undefined) return configured;
   switch (type) {

@@ -30,6 +30,7 @@ export interface PassOptions {
 
 const ORDER: readonly TaskType[] = [
   "command",
+  "config_check",
   "automerge",
   "fix",
   "tech_debt_analysis",

@@ -12,10 +12,10 @@ export type Mode = (typeof MODES)[number];
 
 /** Which task types a mode runs. Commands always run: they are what people are waiting on. */
 export const TYPES_BY_MODE: Record<Mode, readonly TaskType[]> = {
-  analyze: ["command", "tech_debt_analysis", "fix"],
-  automerge: ["command", "automerge"],
-  tasks: ["command", "prompt_task"],
-  all: ["command", "automerge", "fix", "tech_debt_analysis", "prompt_task"],
+  analyze: ["command", "config_check", "tech_debt_analysis", "fix"],
+  automerge: ["command", "config_check", "automerge"],
+  tasks: ["command", "config_check", "prompt_task"],
+  all: ["command", "config_check", "automerge", "fix", "tech_debt_analysis", "prompt_task"],
 };
 
 /** What the app, the CLI and the Action hand the worker. */
