@@ -129,6 +129,7 @@ export function validateConfigText(text: string, file = CONFIG_PATH): FileValida
     const at = lines.linePos(offset);
     return { ...p, line: at.line, column: at.col };
   });
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return { ok: problems.length === 0, problems, notes };
 }
 
