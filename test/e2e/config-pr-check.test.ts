@@ -184,6 +184,56 @@ describe("e2e: a PR that changes .github/bg-agent.yml gets bg-agent/config on it
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  describe("a pull request from a fork (its pushes never reach this repository)", () => {
+    const forkPr = () => {
+      const e = pullRequestEvent({ sha: HEAD });
+      (e.pull_request.head as { repo?: { full_name: string } }).repo = {
+        full_name: "mallory/demo",
+      };
+      return e;
+    };
+    const files = (names: string[]) =>
+      nock(API)
+        .get(`/repos/${REPO}/pulls/7/files`)
+        .query(true)
+        .reply(
+          200,
+          names.map((filename) => ({ filename, status: "modified" })),
+        );
+
+    it("changing the config: its files are listed, the file at its head is validated", async () => {
+      app = await startE2E();
+      nockToken();
+      nockConfig(IN_FORCE);
+      await app.deliver("pull_request", forkPr());
+      expect(app.store.tasks.list()).toMatchObject([
+        { type: "config_check", source: "pr:7", payload: { pr: 7, headSha: HEAD } },
+      ]);
+      files(["README.md", ".github/bg-agent.yml"]);
+      mockProposed("automerg: {}\n");
+      const check = mockConfigCheckRun();
+      await app.pass();
+      expect(check.body).toMatchObject({ conclusion: "failure", head_sha: HEAD });
+      expect(check.body!.output.summary).toContain('did you mean "automerge"?');
+      expect(app.unmatched).toEqual([]);
+      expect(nock.pendingMocks()).toEqual([]);
+    });
+
+    it("not changing the config: no check run, no write", async () => {
+      app = await startE2E();
+      nockToken();
+      nockConfig(IN_FORCE);
+      await app.deliver("pull_request", forkPr());
+      files(["README.md"]);
+      const summary = await app.pass();
+      expect(summary.repos[0]!.processed).toMatchObject([
+        { type: "config_check", outcome: "skipped" },
+      ]);
+      expect(app.unmatched).toEqual([]);
+      expect(nock.pendingMocks()).toEqual([]);
+    });
+  });
+
   describe("bad input in the proposed file is said plainly (no hang, no crash)", () => {
     const bomb = (): string => {
       let t = "a: &a [x, x, x, x, x, x, x, x, x]\n";
