@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # bg-agent: the GitHub App (webhooks + in-process worker) in a small, non-root image.
+# Node 24: the active LTS line (Node 20 reached end of life in April 2026), as the Action runs.
 
 # --- build: dev dependencies and the native toolchain better-sqlite3 may need -------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -15,7 +16,7 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: production dependencies (better-sqlite3 built above, same base image) -------
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

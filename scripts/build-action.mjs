@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Bundles the Action (action/src/index.ts and everything it imports) into ONE file,
 // action/dist/index.js, which is committed: GitHub runs it without installing anything.
+// Also writes the root action.yml from action/action.yml (scripts/root-action.mjs).
 // The check-dist workflow rebuilds it and fails when the committed file differs.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { writeRootAction } from "./root-action.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, "action/dist/index.js");
@@ -59,3 +61,6 @@ if (text.includes(root)) {
 }
 const kb = Math.round(statSync(outfile).size / 1024);
 console.log(`action/dist/index.js: ${kb} KiB from ${inputs.length} modules`);
+// The root action.yml (Marketplace, `uses: OWNER/bg-agent@v1`) runs this same bundle.
+writeRootAction();
+console.log("action.yml: generated from action/action.yml");

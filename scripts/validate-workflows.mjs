@@ -69,6 +69,12 @@ if (!given.length) {
     "action/action.yml",
     validateAction(actionText.replace(/using:\s*node24/, "using: node20")),
   );
+  // The root action.yml (Marketplace) is generated from action/action.yml: it must match.
+  const { rootActionYml } = await import("./root-action.mjs");
+  const rootText = readFileSync(join(root, "action.yml"), "utf8");
+  if (rootText !== rootActionYml(actionText))
+    problems.push("action.yml: stale; run npm run build:action (or node scripts/root-action.mjs)");
+  report("action.yml", validateAction(rootText.replace(/using:\s*node24/, "using: node20")));
 }
 
 if (problems.length) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `bg-agent` command (package.json bin -> dist/cli.js). The work is in src/cli/main.ts. */
+/** The `bg-agent` command (package.json bin -> bin/bg-agent.js: dist/cli.js when built, else this file through tsx). The work is in src/cli/main.ts. */
 import { main } from "./cli/main.js";
 
 process.exitCode = await main(process.argv.slice(2), process.env, {

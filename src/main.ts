@@ -28,6 +28,15 @@ const version = (): string => {
   }
 };
 
+/** The one line said when GitHub cannot be reached at start-up (no stack trace). */
+function unreachableMessage(e: unknown): string {
+  const err = e as { status?: number; message?: string; cause?: { code?: string } };
+  const why = err.status
+    ? `HTTP ${err.status}: ${err.message ?? ""}`.trim()
+    : (err.cause?.code ?? err.message ?? String(e));
+  return `GitHub (${githubUrls().api}) cannot be reached to read the app's identity (${why}); webhooks are still received. Check the network, GHE_HOST, APP_ID and the private key.`;
+}
+
 /** bg-agent's entry point: Probot's setup mode without credentials, else the app, its server and its worker. */
 async function main(): Promise<void> {
   const hasKey = Boolean(process.env.PRIVATE_KEY || process.env.PRIVATE_KEY_PATH);
@@ -94,12 +103,13 @@ async function main(): Promise<void> {
   await server.listen(Number(process.env.PORT) || 3000, process.env.HOST || undefined);
 
   // Who we are, so our own events never count as a person's (isBot covers `[bot]` logins too).
+  // GitHub not answering is one warning line, not a stack trace: webhooks are still received.
   void (async () => {
     const app = (await probot.auth()) as GitHubClient;
-    const { data } = await app.rest.apps.getAuthenticated();
+    const { data } = await app.rest.apps.getAuthenticated({ request: { retries: 0 } });
     if (data?.slug) identity.login = `${data.slug}[bot]`;
     log.info(`running as ${identity.login ?? "(unknown)"}`);
-  })().catch((e: unknown) => log.warn({ err: e }, "could not read the app's identity from GitHub"));
+  })().catch((e: unknown) => log.warn(unreachableMessage(e)));
 
   if (env.BG_WORKER === "on") {
     try {

@@ -26,6 +26,8 @@ export interface ServerOptions {
   /** Extra routes tried in order after the webhook (admin API, dashboard, worker API). */
   routes?: Route[];
   webhookPath?: string;
+  /** Where the dashboard is, for the start-up line (default /bg; null: not served). */
+  dashboardPath?: string | null;
   maxBodyBytes?: number;
   /** WEBHOOK_PROXY_URL: a smee.io channel forwarded to the local webhook URL. */
   webhookProxyUrl?: string;
@@ -255,7 +257,10 @@ export function createServer(o: ServerOptions): BgServer {
           resolve();
         });
       });
-      log.info(`listening on ${url()} (webhooks at ${webhookPath})`);
+      const base = url();
+      log.info(
+        `listening on ${base} (webhooks at ${base}${webhookPath}${o.dashboardPath === null ? "" : `, dashboard at ${base}${o.dashboardPath ?? "/bg"}`})`,
+      );
       if (o.webhookProxyUrl) {
         const { SmeeClient } = await import("smee-client");
         const target = `${url()}${webhookPath}`;

@@ -56,6 +56,14 @@ export const inputSchema = z.object({
         .optional(),
     ),
   dryRun: bool("dry-run"),
+  /** Unset or "true": an invalid config fails the step (red), after the run reported it. */
+  failOnInvalidConfig: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(
+      z.enum(["", "true", "false"], { message: "fail-on-invalid-config must be true or false" }),
+    )
+    .transform((s) => s !== "false"),
   appUrl: optional.pipe(
     z
       .string()
@@ -104,6 +112,7 @@ export function readInputs(): Inputs {
     configPath: get("config-path"),
     maxCostUsd: get("max-cost-usd"),
     dryRun: get("dry-run"),
+    failOnInvalidConfig: get("fail-on-invalid-config"),
     appUrl: get("app-url"),
     fallback: get("fallback"),
     oidcAudience: get("oidc-audience"),

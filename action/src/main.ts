@@ -49,6 +49,10 @@ export async function run(overrides: RunOverrides = {}): Promise<void> {
       core.setFailed(
         `bg-agent finished with ${summary.errors.length} problem(s): ${summary.errors[0]}`,
       );
+    } else if (!summary.config.valid && inputs.failOnInvalidConfig) {
+      core.setFailed(
+        `${summary.config.path} is invalid (${summary.config.problems.join("; ")}): fix it (check it with npx bg-agent validate), or set fail-on-invalid-config: false to keep the step green`,
+      );
     }
   } catch (e) {
     const known = e instanceof RunError || e instanceof InputError;

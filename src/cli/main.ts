@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -6,11 +7,15 @@ import { createTokenClient } from "../integrations/github.js";
 import { resolveLlmSettings } from "../llm/settings.js";
 import type { Llm } from "../llm/types.js";
 import { openSqlite } from "../store/db.js";
-import { openStore } from "../store/index.js";
+import { createStore, openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import { linearFor } from "../worker/linear-gateway.js";
 import type { RunSummary } from "../worker/runner.js";
 import { parseExtendsAllow } from "../config/extends.js";
+import { CONFIG_PATH } from "../config/load.js";
+import { MAX_CONFIG_BYTES, tooLargeMessage } from "../config/size.js";
+import { formatValidation, validateConfigText } from "../config/validate-file.js";
+import type { FileValidation } from "../config/validate-file.js";
 import { RunError, runStandalone } from "../worker/standalone.js";
 import type { StandaloneOptions } from "../worker/standalone.js";
 import type { Processor, ProcessorContext } from "../worker/types.js";
@@ -25,6 +30,9 @@ Usage:
                       [--max-cost-usd N]
       One standalone worker run, as in a CI runner: finds work in the repository, processes it,
       and records the run and the spend in the dashboard issue. --dry-run writes nothing.
+  bg-agent validate [file]
+                      Checks a config file (default .github/bg-agent.yml) offline: no token, no
+                      network. Prints each problem with its path and line; exits 1 when invalid.
   bg-agent migrate    Opens BG_DB_PATH (default ./data/bg-agent.db) and applies pending migrations.
   bg-agent status [--repo owner/name] [--json]
                       Queue counts from BG_DB_PATH.
@@ -41,7 +49,7 @@ Environment:
   BG_DB_PATH          the app's SQLite database (migrate, status)
   LOG_LEVEL           debug | info | warn | error (default info); logs go to stderr
 
-Exit codes: 0 ok, 1 the run failed, 2 usage error.
+Exit codes: 0 ok, 1 the run failed, 2 usage error. validate: 1 when the file is invalid.
 `;
 
 export interface CliIo {
@@ -139,6 +147,8 @@ export async function main(
     switch (command) {
       case "run":
         return await runCommand(rest, env, io, overrides);
+      case "validate":
+        return validateCommand(rest, io);
       case "migrate":
         return await migrateCommand(rest, env, io);
       case "status":
@@ -286,13 +296,59 @@ export function formatSummary(s: RunSummary): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** `bg-agent validate [file]`: offline, no token; 0 valid, 1 invalid or unreadable. */
+function validateCommand(args: string[], io: CliIo): number {
+  if (args.length > 1 || args[0]?.startsWith("-"))
+    throw new UsageError(
+      args[0]?.startsWith("-") ? `validate takes no flag ${args[0]}` : "validate takes one file",
+    );
+  const file = args[0] ?? CONFIG_PATH;
+  let v: FileValidation;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) {
+      io.stderr(`bg-agent: ${file} is not a file\n`);
+      return 1;
+    }
+    v =
+      st.size > MAX_CONFIG_BYTES
+        ? {
+            ok: false,
+            notes: [],
+            problems: [{ path: "(file)", message: tooLargeMessage(file, st.size) }],
+          }
+        : validateConfigText(readFileSync(file, "utf8"), file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    io.stderr(
+      code === "ENOENT"
+        ? `bg-agent: no file ${file}: pass the config's path (bg-agent validate path/to/bg-agent.yml)\n`
+        : `bg-agent: cannot read ${file}: ${(e as Error).message}\n`,
+    );
+    return 1;
+  }
+  io.stdout(formatValidation(file, v));
+  return v.ok ? 0 : 1;
+}
+
 async function migrateCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   parse(args, {});
   const e = readCliEnv(env);
-  const store = await openStore({ path: e.BG_DB_PATH });
+  const path = e.BG_DB_PATH;
+  const existed = path !== ":memory:" && existsSync(path);
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = await openSqlite({ path });
+  const before = db.userVersion();
+  const store = createStore(db);
   const version = store.db.userVersion();
   store.close();
-  io.stdout(`${e.BG_DB_PATH}: schema version ${version}, up to date\n`);
+  io.stdout(
+    !existed
+      ? `${path}: created the database at schema version ${version}\n`
+      : before < version
+        ? `${path}: migrated from schema version ${before} to ${version}\n`
+        : `${path}: schema version ${version}, already current (nothing to do)\n`,
+  );
   return 0;
 }
 

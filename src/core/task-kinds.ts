@@ -33,7 +33,7 @@ export const TASK_KINDS = [
   kind({
     type: "automerge",
     priority: 50,
-    order: 1,
+    order: 2,
     modes: ["automerge"],
     runKind: "automerge",
     description: "merge a pull request once it is provably safe",
@@ -41,7 +41,7 @@ export const TASK_KINDS = [
   kind({
     type: "tech_debt_analysis",
     priority: 10,
-    order: 3,
+    order: 4,
     modes: ["analyze"],
     runKind: "analysis",
     description: "batched LLM analysis of a tech-debt issue (GitHub or Linear)",
@@ -49,7 +49,7 @@ export const TASK_KINDS = [
   kind({
     type: "fix",
     priority: 20,
-    order: 2,
+    order: 3,
     modes: ["analyze"],
     runKind: "fix",
     description: "carry out an approved fix plan and open a pull request",
@@ -57,7 +57,7 @@ export const TASK_KINDS = [
   kind({
     type: "prompt_task",
     priority: 10,
-    order: 4,
+    order: 5,
     modes: ["tasks"],
     runKind: "prompt_task",
     description: "a scheduled (or manual) prompt task from the config's tasks",
@@ -70,6 +70,15 @@ export const TASK_KINDS = [
     modes: ["analyze", "automerge", "tasks"],
     runKind: "command",
     description: "a `/bg` command someone wrote in a comment",
+  }),
+  kind({
+    type: "config_check",
+    priority: 60,
+    order: 1,
+    // Like commands, it runs in every mode: the author of the change is waiting on it.
+    modes: ["analyze", "automerge", "tasks"],
+    runKind: "config_check",
+    description: "validate a proposed .github/bg-agent.yml on a branch head (never used)",
   }),
 ] as const;
 

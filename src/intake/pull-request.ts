@@ -24,10 +24,20 @@ const pullRequestSchema = z.object({
   number: z.number().int().positive(),
   state: z.string(),
   draft: z.boolean().optional(),
-  head: z.object({ sha: z.string().min(1) }),
+  head: z.object({
+    sha: z.string().min(1),
+    repo: z.object({ full_name: z.string() }).nullish(),
+  }),
 });
 
-const payloadSchema = z.object({ action: z.string(), pull_request: pullRequestSchema });
+const payloadSchema = z.object({
+  action: z.string(),
+  pull_request: pullRequestSchema,
+  repository: z.object({ full_name: z.string() }).optional(),
+});
+
+/** The actions after which a fork's PR head may carry a new `.github/bg-agent.yml`. */
+const FORK_CONFIG_CHECK_ACTIONS: readonly string[] = ["opened", "reopened", "synchronize"];
 
 export interface AutomergeTarget {
   pr: number;
@@ -78,6 +88,28 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
     });
     log.info({ cancelled }, "PR closed: pending work cancelled");
     return;
+  }
+  // A fork's pushes never reach this repository's webhooks (src/intake/push.ts checks branches
+  // here): its PR gets a config_check that first lists the PR's files (in the worker).
+  const fork = pr.head.repo?.full_name;
+  if (
+    event.name === "pull_request" &&
+    FORK_CONFIG_CHECK_ACTIONS.includes(p.action) &&
+    fork &&
+    p.repository &&
+    fork.toLowerCase() !== p.repository.full_name.toLowerCase()
+  ) {
+    const queued = deps.store.tx(() => {
+      rememberRepo(deps.store, t);
+      return deps.store.tasks.enqueue({
+        repo: t.repo,
+        type: "config_check",
+        source: `pr:${pr.number}`,
+        payload: { pr: pr.number, headSha: pr.head.sha },
+        deliveryId: event.id,
+      }).outcome;
+    });
+    if (queued !== "unchanged") deps.wake?.();
   }
   if (pr.draft) {
     log.debug("skip: draft PR (queued when it is marked ready for review)");

@@ -13,6 +13,10 @@ import type { Processor } from "../core/worker-contract.js";
 import { createAnalysisProcessor } from "./analysis/index.js";
 import { analysisPayloadSchema } from "./analysis/schema.js";
 import { createAutomergeProcessor } from "./automerge/index.js";
+import {
+  payloadSchema as configCheckPayloadSchema,
+  createConfigCheckProcessor,
+} from "./config-check/index.js";
 import { prPayload, shaPayload } from "./automerge/processor.js";
 import { createFixProcessor } from "./fix/index.js";
 import { payloadSchema as fixPayloadSchema } from "./fix/approved-plan.js";
@@ -36,6 +40,7 @@ export const PROCESSOR_BINDINGS: { readonly [T in TaskType]: ProcessorBinding } 
   fix: { payload: fixPayloadSchema, create: () => createFixProcessor() },
   tech_debt_analysis: { payload: analysisPayloadSchema, create: () => createAnalysisProcessor() },
   prompt_task: { payload: promptTaskPayloadSchema, create: () => createPromptTaskProcessor() },
+  config_check: { payload: configCheckPayloadSchema, create: createConfigCheckProcessor },
 };
 
 /** Every task type's processor, in the pass's order. */

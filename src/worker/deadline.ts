@@ -22,7 +22,7 @@ const promptTaskLimitMs = (config: RepoConfig, t: Task): number => {
  *   plus 15 minutes for the clone, the LLM calls and the push;
  * - prompt_task: the tasks' own `timeout`s plus 5 minutes;
  * - tech_debt_analysis: 5 minutes per issue in the batch (an LLM call and its retries) plus 5;
- * - automerge and commands: 15 minutes.
+ * - automerge, commands and config checks: 15 minutes.
  */
 export function processorTimeoutMs(
   type: TaskType,

@@ -20,7 +20,8 @@ export function pauseState(
   p: PauseSubject,
   now = Date.now(),
 ): PauseState | null {
-  if (p.type === "command") return null;
+  // Commands and a proposed config's check run also when the config in force is invalid (a PR may fix it).
+  if (p.type === "command" || p.type === "config_check") return null;
   if (!ctx.configResult.ok) {
     return {
       kind: "config",
