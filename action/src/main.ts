@@ -79,7 +79,6 @@ async function runOnce(
     userAgent: "bg-agent-action",
     ...(overrides.githubRetries !== undefined ? { retries: overrides.githubRetries } : {}),
   });
-  const notes: string[] = [];
   const linear = linearFor(inputs.linearApiKey ?? env.LINEAR_API_KEY, env.BG_LINEAR_API_URL);
   const runUrl =
     env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID
@@ -132,6 +131,5 @@ async function runOnce(
   } else {
     summary = await runStandalone(base);
   }
-  summary.notes.push(...notes);
   return summary;
 }

@@ -222,7 +222,6 @@ async function runCommand(
   if (!repo) throw new UsageError("no repository: pass --repo owner/name or set GITHUB_REPOSITORY");
 
   const log = streamLogger(e.LOG_LEVEL as LogLevel, io.stderr);
-  const notes: string[] = [];
   const linear = linearFor(e.LINEAR_API_KEY, e.BG_LINEAR_API_URL);
   const opts: StandaloneOptions = {
     repo,
@@ -263,7 +262,6 @@ async function runCommand(
     }
     throw err;
   }
-  summary.notes.push(...notes);
   io.stdout(f.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
   return summary.errors.length ? 1 : 0;
 }

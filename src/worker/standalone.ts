@@ -23,8 +23,7 @@ import { restoreSchedules, saveSchedules } from "../schedule/persist.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
-import type { CommandCollector } from "./command-scan.js";
-import { collectCommands as defaultCollector } from "./command-scan.js";
+import { collectCommands as defaultCollector } from "../commands/scan.js";
 import { githubActivityReader } from "./github-activity.js";
 import { runPass } from "./pass.js";
 import { lastHumanActivity } from "./pause.js";
@@ -88,7 +87,7 @@ export interface RunOnceOptions {
 
 export interface StandaloneOptions extends RunOnceOptions {
   /** Defaults to src/commands' scan; null turns it off. */
-  collectCommands?: CommandCollector | null;
+  collectCommands?: typeof defaultCollector | null;
 }
 
 /** What runStandalone and runConnected share: the checks, the config, the store and the worker env. */
