@@ -12,6 +12,7 @@ import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
 import type { RepositoryBrief } from "../store/repositories.js";
 import { hashOf } from "../util/hash.js";
+import { errText } from "../util/errors.js";
 
 export interface ConfigLoaderOptions {
   store: Store;
@@ -42,10 +43,7 @@ const parsed = (store: Store): Map<string, { hash: string; result: ConfigResult 
 /** True for errors that mean "the file is broken" (bad YAML, a directory), not "GitHub did not answer". */
 export function isConfigFileError(e: unknown): boolean {
   if (e instanceof ConfigSourceError) return true;
-  return (
-    httpStatus(e) === undefined &&
-    /\[@probot\/octokit-plugin-config\]/.test((e as Error)?.message ?? "")
-  );
+  return httpStatus(e) === undefined && /\[@probot\/octokit-plugin-config\]/.test(errText(e));
 }
 
 const problemsOf = (errors: string[]): ConfigProblem[] =>
@@ -87,7 +85,7 @@ export function configLoader(
     } catch (e) {
       if (!isConfigFileError(e)) throw e;
       if (e instanceof ConfigSourceError) return sourceProblem(e);
-      const message = (e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "");
+      const message = errText(e).replace(/^\[@probot\/octokit-plugin-config\]\s*/, "");
       return {
         ok: false,
         found: true,

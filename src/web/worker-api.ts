@@ -13,6 +13,7 @@ import type { Route } from "./http.js";
 import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
 import type { ProvenanceClaims } from "./runner-provenance.js";
 import { checkProvenance, provenanceClaimsSchema } from "./runner-provenance.js";
+import { errText } from "../util/errors.js";
 
 export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
 export const GITHUB_OIDC_JWKS = new URL(
@@ -296,7 +297,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
       // An expired token passed the signature check: GitHub issued it, someone replays it late.
       const signed =
         e instanceof joseErrors.JWTExpired ? (e.payload as Record<string, unknown>) : undefined;
-      throw new AuthError(`the OIDC token was refused (${why}): ${(e as Error).message}`, signed);
+      throw new AuthError(`the OIDC token was refused (${why}): ${errText(e)}`, signed);
     }
   }
 
@@ -384,7 +385,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
         return sendJson(
           res,
           401,
-          { error: (e as Error).message },
+          { error: errText(e) },
           { "www-authenticate": 'Bearer realm="bg-agent"' },
         );
       }
@@ -416,7 +417,7 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
       try {
         raw = await readJson(req, 2_000_000);
       } catch (e) {
-        return sendError(res, e instanceof BodyTooLargeError ? 413 : 400, (e as Error).message);
+        return sendError(res, e instanceof BodyTooLargeError ? 413 : 400, errText(e));
       }
       const body = schema.safeParse(raw ?? {});
       if (!body.success) {

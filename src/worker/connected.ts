@@ -10,6 +10,7 @@ import type { RunOnceOptions } from "./standalone.js";
 import { RunError, passAndSummarize, prepareRun, selectProcessors } from "./standalone.js";
 import type { TaskOutcome } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
+import { errText } from "../util/errors.js";
 
 /** The app did not answer (network error, timeout, 5xx): the Action may fall back to standalone. */
 export class AppUnreachableError extends RunError {
@@ -73,7 +74,7 @@ function apiClient(o: ConnectedOptions) {
     if (token !== null && expiresAt(token) - Date.now() < TOKEN_REFRESH_MS) token = null;
     token ??= await o.idToken().catch((e: unknown) => {
       throw new RunError(
-        `Could not get the runner's OIDC token for connected mode (${(e as Error).message}): give the job \`permissions: id-token: write\`.`,
+        `Could not get the runner's OIDC token for connected mode (${errText(e)}): give the job \`permissions: id-token: write\`.`,
       );
     });
     try {
@@ -86,7 +87,7 @@ function apiClient(o: ConnectedOptions) {
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new AppUnreachableError(
-        `The bg-agent app at ${base} did not answer (${cause?.code ?? cause?.message ?? (e as Error).message}): check app-url, or set fallback: standalone.`,
+        `The bg-agent app at ${base} did not answer (${cause?.code ?? cause?.message ?? errText(e)}): check app-url, or set fallback: standalone.`,
       );
     }
   };

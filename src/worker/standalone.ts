@@ -42,6 +42,7 @@ import {
 } from "./runner.js";
 import type { Mode, Processor, ProcessorContext, WorkerEnv } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
+import { errText } from "../util/errors.js";
 
 /** A run that cannot start (bad token, unknown repository): the message says what to fix. */
 export class RunError extends Error {
@@ -111,7 +112,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
     ref = parseRepo(o.repo);
   } catch (e) {
     throw new RunError(
-      `${(e as Error).message} (set --repo, GITHUB_REPOSITORY or the workflow's repository)`,
+      `${errText(e)} (set --repo, GITHUB_REPOSITORY or the workflow's repository)`,
     );
   }
   let defaultBranch: string | undefined;
@@ -130,7 +131,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
         `The repository ${o.repo} was not found with this token (${status}): check the repository name and that the token can read it.`,
       );
     }
-    throw new RunError(`GitHub did not answer for ${o.repo}: ${(e as Error).message}`);
+    throw new RunError(`GitHub did not answer for ${o.repo}: ${errText(e)}`);
   }
 
   const config = await loadRunConfig({
@@ -300,7 +301,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   } catch (e) {
     historyReadable = false;
     summary.errors.push(
-      `Could not read the dashboard issue (${(e as Error).message}): without this month's spend, LLM work waits. Grant \`issues: write\`.`,
+      `Could not read the dashboard issue (${errText(e)}): without this month's spend, LLM work waits. Grant \`issues: write\`.`,
     );
   }
   const hydrated = monthSpend(history.spend, now());
@@ -334,7 +335,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
     try {
       await collector(o.octokit, ref, store, { since });
     } catch (e) {
-      summary.errors.push(`Could not collect /bg commands: ${(e as Error).message}`);
+      summary.errors.push(`Could not collect /bg commands: ${errText(e)}`);
     }
   } else {
     summary.notes.push(
@@ -373,7 +374,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
         schedules: tasksConfig && historyReadable ? saveSchedules(store, o.repo) : undefined,
       });
     } catch (e) {
-      summary.errors.push(`Could not update the dashboard issue: ${(e as Error).message}`);
+      summary.errors.push(`Could not update the dashboard issue: ${errText(e)}`);
       log.error({ err: e }, "dashboard update failed");
     }
   }
