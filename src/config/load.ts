@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { minCronGapMs } from "../schedule/triggers.js";
+import { minCronGapMs } from "../util/cron.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";

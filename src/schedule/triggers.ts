@@ -1,5 +1,5 @@
-import { Cron } from "croner";
 import type { TaskConfig } from "../config/schema.js";
+import { cronOf } from "../util/cron.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
 
 /** A task's trigger, resolved from its declaration. */
@@ -46,9 +46,6 @@ export function describeTrigger(t: Trigger): string {
       return "once";
   }
 }
-
-const cronOf = (t: { pattern: string; timezone?: string }): Cron =>
-  new Cron(t.pattern, { paused: true, ...(t.timezone ? { timezone: t.timezone } : {}) });
 
 /** The first cron slot strictly after `after`, or null when the expression never fires again. */
 export function nextCronSlot(
@@ -138,21 +135,4 @@ export function idleDecision(
   return { due: false, recheckAt: at, why };
 }
 
-/**
- * The shortest gap between consecutive cron slots over the next `n` slots from a fixed
- * reference date (so the config check gives the same answer whenever it runs); null when the
- * expression never fires.
- */
-export function minCronGapMs(
-  t: { pattern: string; timezone?: string },
-  n = 48,
-  from = Date.UTC(2025, 0, 1),
-): number | null {
-  const runs = cronOf(t).nextRuns(n, new Date(from));
-  if (runs.length === 0) return null;
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < runs.length; i++) {
-    min = Math.min(min, runs[i]!.getTime() - runs[i - 1]!.getTime());
-  }
-  return min;
-}
+export { minCronGapMs } from "../util/cron.js";

@@ -1,4 +1,4 @@
-import type { LoadedConfig } from "./run-config.js";
+import type { LoadedConfig } from "../config/loader.js";
 import type { RepoConfig } from "../config/schema.js";
 import { createLlm as defaultCreateLlm } from "../llm/client.js";
 import type { ChatRequest, Llm } from "../llm/types.js";

@@ -27,8 +27,8 @@ import { collectCommands as defaultCollector } from "../commands/scan.js";
 import { githubActivityReader } from "./github-activity.js";
 import { runPass } from "./pass.js";
 import { lastHumanActivity } from "./pause.js";
-import type { LoadedConfig } from "./run-config.js";
-import { loadRunConfig } from "./run-config.js";
+import type { LoadedConfig } from "../config/loader.js";
+import { loadRunConfig } from "../config/loader.js";
 import type { BatchHooks, RunSummary } from "./runner.js";
 import {
   addUsage,
