@@ -265,6 +265,14 @@ interface WorkerApiContext {
   audience: string | string[];
 }
 
+/** A runner let in by `endpoint`: who it is, its logger, and where to answer. */
+interface Admitted {
+  ctx: WorkerApiContext;
+  claims: RunnerClaims;
+  res: ServerResponse;
+  log: Logger;
+}
+
 /**
  * The worker API that runners in connected mode call: claim tasks with a lease, extend the lease,
  * and complete them. A runner proves who it is with its GitHub Actions OIDC token, verified against
@@ -283,15 +291,9 @@ export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
     audience: deps.audience ?? DEFAULT_AUDIENCE,
   };
   return [
-    endpoint(ctx, "/bg/api/worker/claim", claimBodySchema, (c, b, res, log) =>
-      claimTasks(ctx, c, b, res, log),
-    ),
-    endpoint(ctx, "/bg/api/worker/complete", completeBodySchema, (c, b, res, log) =>
-      completeTasks(ctx, c, b, res, log),
-    ),
-    endpoint(ctx, "/bg/api/worker/heartbeat", heartbeatBodySchema, (c, b, res) =>
-      extendLeases(ctx, c, b, res),
-    ),
+    endpoint(ctx, "/bg/api/worker/claim", claimBodySchema, claimTasks),
+    endpoint(ctx, "/bg/api/worker/complete", completeBodySchema, completeTasks),
+    endpoint(ctx, "/bg/api/worker/heartbeat", heartbeatBodySchema, extendLeases),
   ];
 }
 
@@ -402,7 +404,7 @@ const endpoint =
     ctx: WorkerApiContext,
     path: string,
     schema: S,
-    fn: (claims: RunnerClaims, body: z.infer<S>, res: ServerResponse, log: Logger) => true,
+    fn: (admitted: Admitted, body: z.infer<S>) => true,
   ): Route =>
   async (req, res, url) => {
     const { deps } = ctx;
@@ -462,16 +464,13 @@ const endpoint =
         `invalid body: ${first ? `${first.path.join(".") || "(root)"}: ${first.message}` : "?"}`,
       );
     }
-    return fn(claims, body.data, res, log);
+    return fn({ ctx, claims, res, log }, body.data);
   };
 
 /** `POST /bg/api/worker/claim`: due tasks of the token's repository, leased to this runner. */
 function claimTasks(
-  ctx: WorkerApiContext,
-  claims: RunnerClaims,
+  { ctx, claims, res, log }: Admitted,
   body: z.infer<typeof claimBodySchema>,
-  res: ServerResponse,
-  log: Logger,
 ): true {
   const { deps, now } = ctx;
   const repo = claims.repository;
@@ -511,11 +510,8 @@ function claimTasks(
  * its spend capped at what the budget had left; its records kept alongside.
  */
 function completeTasks(
-  ctx: WorkerApiContext,
-  claims: RunnerClaims,
+  { ctx, claims, res, log }: Admitted,
   body: z.infer<typeof completeBodySchema>,
-  res: ServerResponse,
-  log: Logger,
 ): true {
   const { deps, now } = ctx;
   const owner = ownerOf(claims, body.worker);
@@ -693,11 +689,10 @@ function keepRecords(
 
 /** `POST /bg/api/worker/heartbeat`: extends this runner's leases. */
 function extendLeases(
-  { deps, now }: WorkerApiContext,
-  claims: RunnerClaims,
+  { ctx, claims, res }: Admitted,
   body: z.infer<typeof heartbeatBodySchema>,
-  res: ServerResponse,
 ): true {
+  const { deps, now } = ctx;
   const owner = ownerOf(claims, body.worker);
   const extended = deps.store.tasks.heartbeat(body.taskIds, owner, body.leaseSeconds * 1000, now());
   return sendJson(res, 200, { extended });
