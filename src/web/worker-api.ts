@@ -532,73 +532,12 @@ function completeTasks(
   const t = now();
   // No report may take the repository past its budget: the runner checked the remaining
   // budget (from its claim) before each LLM call, so an honest run never reports more.
-  let allowance = budgetOf(ctx, claims.repository).remainingUsd;
-  const capped: { taskId: number; reportedUsd: number; recordedUsd: number }[] = [];
+  const allowance = { usd: budgetOf(ctx, claims.repository).remainingUsd };
+  const capped: CappedSpend[] = [];
   const results = store.tx(() =>
-    body.results.map((r) => {
-      const task = store.tasks.get(r.taskId);
-      // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
-      if (!task || task.status !== "running" || task.leaseOwner !== owner) {
-        return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
-      }
-      switch (r.status) {
-        case "done":
-          store.tasks.complete(task.id, owner, r.result ?? null, t);
-          break;
-        case "skipped":
-          store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
-          break;
-        case "retry":
-          store.tasks.fail(
-            task.id,
-            owner,
-            r.error ?? "deferred",
-            { retryAt: r.retryAt ?? t + 60_000 },
-            t,
-          );
-          break;
-        case "failed":
-          store.tasks.fail(
-            task.id,
-            owner,
-            r.error ?? "failed",
-            { permanent: r.permanent ?? false },
-            t,
-          );
-          break;
-      }
-      if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
-        const costUsd = Math.min(r.usage.costUsd, Math.max(0, allowance));
-        allowance -= costUsd;
-        if (costUsd < r.usage.costUsd)
-          capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
-        store.spend.add(task.repo, { ...r.usage, costUsd }, t);
-      }
-      return {
-        taskId: r.taskId,
-        applied: true,
-        status: store.tasks.get(task.id)?.status ?? "unknown",
-      };
-    }),
+    body.results.map((r) => applyResult(store, owner, r, allowance, capped, t)),
   );
-  if (capped.length) {
-    const reported = capped.reduce((a, c) => a + c.reportedUsd, 0);
-    const recorded = capped.reduce((a, c) => a + c.recordedUsd, 0);
-    store.audit.write({
-      at: t,
-      actor: `gha:${claims.actor ?? "?"}`,
-      repo: store.repos.get(claims.repository)?.fullName ?? claims.repository,
-      target: capped
-        .map((c) => `task:${c.taskId}`)
-        .join(",")
-        .slice(0, 300),
-      command: "worker-spend-capped",
-      args: JSON.stringify({ owner, capped }),
-      result: `capped: the run reported $${reported.toFixed(4)}, more than the budget had left; recorded $${recorded.toFixed(4)}`,
-      deliveryId: null,
-    });
-    log.warn({ owner, capped }, "runner reported more spend than the budget had left: capped");
-  }
+  if (capped.length) auditCappedSpend({ ctx, claims, res, log }, owner, capped, t);
   // Records are taken only alongside results the app took: from the runner holding the leases.
   const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
   let kept: ReturnType<typeof keepRecords> | null = null;
@@ -623,6 +562,86 @@ function completeTasks(
     ...(capped.length ? { spendCapped: capped } : {}),
     budget: budgetOf(ctx, claims.repository),
   });
+}
+
+/** Spend a runner reported beyond what the budget had left, and what was recorded instead. */
+type CappedSpend = { taskId: number; reportedUsd: number; recordedUsd: number };
+
+/**
+ * One task's result, applied only while this runner holds its lease; its spend recorded up to
+ * what `allowance` has left (the rest noted in `capped`).
+ */
+function applyResult(
+  store: Store,
+  owner: string,
+  r: z.infer<typeof completeBodySchema>["results"][number],
+  allowance: { usd: number },
+  capped: CappedSpend[],
+  t: number,
+): { taskId: number; applied: boolean; status: string } {
+  const task = store.tasks.get(r.taskId);
+  // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
+  if (!task || task.status !== "running" || task.leaseOwner !== owner) {
+    return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
+  }
+  switch (r.status) {
+    case "done":
+      store.tasks.complete(task.id, owner, r.result ?? null, t);
+      break;
+    case "skipped":
+      store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
+      break;
+    case "retry":
+      store.tasks.fail(
+        task.id,
+        owner,
+        r.error ?? "deferred",
+        { retryAt: r.retryAt ?? t + 60_000 },
+        t,
+      );
+      break;
+    case "failed":
+      store.tasks.fail(task.id, owner, r.error ?? "failed", { permanent: r.permanent ?? false }, t);
+      break;
+  }
+  if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
+    const costUsd = Math.min(r.usage.costUsd, Math.max(0, allowance.usd));
+    allowance.usd -= costUsd;
+    if (costUsd < r.usage.costUsd)
+      capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
+    store.spend.add(task.repo, { ...r.usage, costUsd }, t);
+  }
+  return {
+    taskId: r.taskId,
+    applied: true,
+    status: store.tasks.get(task.id)?.status ?? "unknown",
+  };
+}
+
+/** Audits (and logs) a run that reported more spend than the budget had left. */
+function auditCappedSpend(
+  { ctx, claims, log }: Admitted,
+  owner: string,
+  capped: CappedSpend[],
+  t: number,
+): void {
+  const store = ctx.deps.store;
+  const reported = capped.reduce((a, c) => a + c.reportedUsd, 0);
+  const recorded = capped.reduce((a, c) => a + c.recordedUsd, 0);
+  store.audit.write({
+    at: t,
+    actor: `gha:${claims.actor ?? "?"}`,
+    repo: store.repos.get(claims.repository)?.fullName ?? claims.repository,
+    target: capped
+      .map((c) => `task:${c.taskId}`)
+      .join(",")
+      .slice(0, 300),
+    command: "worker-spend-capped",
+    args: JSON.stringify({ owner, capped }),
+    result: `capped: the run reported $${reported.toFixed(4)}, more than the budget had left; recorded $${recorded.toFixed(4)}`,
+    deliveryId: null,
+  });
+  log.warn({ owner, capped }, "runner reported more spend than the budget had left: capped");
 }
 
 /** Stores a runner's records under its repository; returns how many of each were kept. */
