@@ -1,6 +1,7 @@
 import { registerEnvSecrets } from "./util/secrets.js";
 import { z } from "zod";
 import { parseExtendsAllow } from "./config/extends.js";
+import { errText } from "./util/errors.js";
 
 /** bg-agent's own environment (Probot's APP_ID, PRIVATE_KEY, WEBHOOK_SECRET... are read by Probot). */
 const envSchema = z.object({
@@ -60,7 +61,7 @@ const envSchema = z.object({
       try {
         return parseExtendsAllow(v);
       } catch (e) {
-        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        ctx.addIssue({ code: "custom", message: errText(e) });
         return z.NEVER;
       }
     }),

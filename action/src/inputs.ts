@@ -2,6 +2,7 @@ import * as core from "@actions/core";
 import { z } from "zod";
 import { parseExtendsAllow } from "../../src/config/extends.js";
 import { MODES } from "../../src/worker/types.js";
+import { errText } from "../../src/util/errors.js";
 
 const optional = z
   .string()
@@ -83,7 +84,7 @@ export const inputSchema = z.object({
     try {
       return parseExtendsAllow(v, "config-extends-allow");
     } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      ctx.addIssue({ code: "custom", message: errText(e) });
       return z.NEVER;
     }
   }),

@@ -1,19 +1,18 @@
 import * as core from "@actions/core";
-import { createTokenClient } from "../../src/integrations/github.js";
-import { resolveLlmSettings } from "../../src/llm/settings.js";
 import type { Llm } from "../../src/llm/types.js";
 import type { Db } from "../../src/store/db.js";
 import { openSqlJs } from "../../src/store/sqljs.js";
 import { AppUnreachableError, runConnected } from "../../src/worker/connected.js";
-import { linearFor } from "../../src/worker/linear-gateway.js";
 import type { RunSummary } from "../../src/worker/runner.js";
 import type { RunOnceOptions } from "../../src/worker/standalone.js";
 import { RunError, runStandalone } from "../../src/worker/standalone.js";
+import { runOptions } from "../../src/worker/run-options.js";
 import type { Processor, ProcessorContext } from "../../src/worker/types.js";
 import { coreLogger } from "./core-log.js";
 import type { Inputs } from "./inputs.js";
 import { InputError, readInputs } from "./inputs.js";
 import { annotate, writeFailureSummary, writeJobSummary } from "./summary.js";
+import { errText } from "../../src/util/errors.js";
 
 /** What tests may replace; the published Action uses the defaults. */
 export interface RunOverrides {
@@ -43,7 +42,7 @@ export async function run(overrides: RunOverrides = {}): Promise<void> {
     core.setOutput("summary-json", JSON.stringify(summary));
     annotate(summary);
     await writeJobSummary(summary).catch((e: unknown) =>
-      core.warning(`Could not write the job summary: ${(e as Error).message}`),
+      core.warning(`Could not write the job summary: ${errText(e)}`),
     );
     if (summary.errors.length) {
       core.setFailed(
@@ -56,9 +55,7 @@ export async function run(overrides: RunOverrides = {}): Promise<void> {
     }
   } catch (e) {
     const known = e instanceof RunError || e instanceof InputError;
-    const message = known
-      ? (e as Error).message
-      : `bg-agent failed unexpectedly: ${(e as Error).message}`;
+    const message = known ? errText(e) : `bg-agent failed unexpectedly: ${errText(e)}`;
     if (!known) core.debug((e as Error).stack ?? "");
     await writeFailureSummary(message).catch(() => undefined);
     core.setFailed(message);
@@ -75,45 +72,40 @@ async function runOnce(
     throw new RunError(
       "GITHUB_REPOSITORY is not set: run this Action inside a GitHub Actions workflow.",
     );
-  const baseUrl = env.GITHUB_API_URL || "https://api.github.com";
-  const octokit = createTokenClient({
-    token: inputs.githubToken,
-    baseUrl,
-    fetch: (...a: Parameters<typeof fetch>) => globalThis.fetch(...a),
-    userAgent: "bg-agent-action",
-    ...(overrides.githubRetries !== undefined ? { retries: overrides.githubRetries } : {}),
-  });
-  const notes: string[] = [];
-  const linear = linearFor(inputs.linearApiKey ?? env.LINEAR_API_KEY, env.BG_LINEAR_API_URL);
   const runUrl =
     env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
       : undefined;
-  const base: RunOnceOptions = {
+  const base: RunOnceOptions = runOptions({
     repo,
     mode: inputs.mode,
     dryRun: inputs.dryRun,
-    octokit,
+    github: {
+      token: inputs.githubToken,
+      apiUrl: env.GITHUB_API_URL || "https://api.github.com",
+      userAgent: "bg-agent-action",
+      retries: overrides.githubRetries,
+    },
     openDb: overrides.openDb ?? openSqlJs,
     log: coreLogger(),
-    llm: resolveLlmSettings({
+    llm: {
       provider: inputs.llmProvider ?? env.BG_LLM_PROVIDER,
       model: inputs.llmModel ?? env.BG_LLM_MODEL,
       apiKey: inputs.llmApiKey ?? env.BG_LLM_API_KEY,
       baseUrl: inputs.llmBaseUrl ?? env.BG_LLM_BASE_URL,
       rpm: inputs.llmRpm ?? env.BG_LLM_RPM,
       tpm: inputs.llmTpm ?? env.BG_LLM_TPM,
-    }),
-    ...(overrides.createLlm ? { createLlm: overrides.createLlm } : {}),
-    ...(linear ? { linear } : {}),
+    },
+    createLlm: overrides.createLlm,
+    linear: { apiKey: inputs.linearApiKey ?? env.LINEAR_API_KEY, apiUrl: env.BG_LINEAR_API_URL },
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
-    ...(inputs.configPath ? { configPath: inputs.configPath } : {}),
+    configPath: inputs.configPath,
     configExtendsAllow: inputs.configExtendsAllow,
-    ...(inputs.maxCostUsd !== undefined ? { runCapUsd: inputs.maxCostUsd } : {}),
-    ...(overrides.processors ? { processors: overrides.processors } : {}),
+    maxCostUsd: inputs.maxCostUsd,
+    processors: overrides.processors,
     owner: `runner:${env.GITHUB_RUN_ID ?? process.pid}:${env.GITHUB_RUN_ATTEMPT ?? "1"}`,
-    ...(runUrl ? { runUrl } : {}),
-  };
+    runUrl,
+  });
   let summary: RunSummary;
   if (inputs.appUrl) {
     try {
@@ -136,6 +128,5 @@ async function runOnce(
   } else {
     summary = await runStandalone(base);
   }
-  summary.notes.push(...notes);
   return summary;
 }

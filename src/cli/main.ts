@@ -3,13 +3,10 @@ import { dirname } from "node:path";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { createTokenClient } from "../integrations/github.js";
-import { resolveLlmSettings } from "../llm/settings.js";
 import type { Llm } from "../llm/types.js";
 import { openSqlite } from "../store/db.js";
 import { createStore, openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
-import { linearFor } from "../worker/linear-gateway.js";
 import type { RunSummary } from "../worker/runner.js";
 import { parseExtendsAllow } from "../config/extends.js";
 import { CONFIG_PATH } from "../config/load.js";
@@ -18,10 +15,12 @@ import { formatValidation, validateConfigText } from "../config/validate-file.js
 import type { FileValidation } from "../config/validate-file.js";
 import { RunError, runStandalone } from "../worker/standalone.js";
 import type { StandaloneOptions } from "../worker/standalone.js";
+import { runOptions } from "../worker/run-options.js";
 import type { Processor, ProcessorContext } from "../worker/types.js";
 import { MODES } from "../worker/types.js";
 import type { LogLevel } from "./log.js";
 import { streamLogger } from "./log.js";
+import { errText } from "../util/errors.js";
 
 export const USAGE = `bg-agent: a background agent for GitHub repositories
 
@@ -101,7 +100,7 @@ const envSchema = z.object({
       try {
         return parseExtendsAllow(v);
       } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        ctx.addIssue({ code: "custom", message: errText(err) });
         return z.NEVER;
       }
     }),
@@ -161,7 +160,7 @@ export async function main(
       io.stderr(`bg-agent: ${e.message}\nRun bg-agent --help for usage.\n`);
       return 2;
     }
-    io.stderr(`bg-agent: ${(e as Error).message}\n`);
+    io.stderr(`bg-agent: ${errText(e)}\n`);
     return 1;
   }
 }
@@ -176,9 +175,7 @@ function parse(args: string[], options: Flags): Record<string, string | boolean 
       string | boolean | undefined
     >;
   } catch (e) {
-    throw new UsageError(
-      (e as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
-    );
+    throw new UsageError(errText(e).replace(/\. To specify a positional argument.*$/s, ""));
   }
 }
 
@@ -232,37 +229,28 @@ async function runCommand(
   if (!repo) throw new UsageError("no repository: pass --repo owner/name or set GITHUB_REPOSITORY");
 
   const log = streamLogger(e.LOG_LEVEL as LogLevel, io.stderr);
-  const notes: string[] = [];
-  const linear = linearFor(e.LINEAR_API_KEY, e.BG_LINEAR_API_URL);
-  const opts: StandaloneOptions = {
+  const opts: StandaloneOptions = runOptions({
     repo,
     mode: f.mode,
     dryRun: f.dryRun,
-    octokit: createTokenClient({
-      token,
-      baseUrl: e.GITHUB_API_URL,
-      fetch: (...a: Parameters<typeof fetch>) => globalThis.fetch(...a),
-      ...(overrides.githubRetries !== undefined ? { retries: overrides.githubRetries } : {}),
-    }),
+    github: { token, apiUrl: e.GITHUB_API_URL, retries: overrides.githubRetries },
     openDb: () => openSqlite({ path: ":memory:" }),
     log,
-    llm: resolveLlmSettings({
+    llm: {
       provider: env.BG_LLM_PROVIDER,
       model: env.BG_LLM_MODEL,
       apiKey: env.BG_LLM_API_KEY,
       baseUrl: env.BG_LLM_BASE_URL,
-    }),
-    ...(overrides.createLlm ? { createLlm: overrides.createLlm } : {}),
-    ...(overrides.processors ? { processors: overrides.processors } : {}),
-    ...(linear ? { linear } : {}),
+    },
+    createLlm: overrides.createLlm,
+    processors: overrides.processors,
+    linear: { apiKey: e.LINEAR_API_KEY, apiUrl: e.BG_LINEAR_API_URL },
     workspace: e.GITHUB_WORKSPACE ?? process.cwd(),
     configExtendsAllow: e.BG_CONFIG_EXTENDS_ALLOW,
-    ...(f.maxCostUsd !== undefined ? { runCapUsd: f.maxCostUsd } : {}),
+    maxCostUsd: f.maxCostUsd,
     owner: `cli:${process.pid}`,
-    ...(e.BG_ACTIVITY_RECHECK_SECONDS !== undefined
-      ? { activityRecheckMs: e.BG_ACTIVITY_RECHECK_SECONDS * 1000 }
-      : {}),
-  };
+    activityRecheckSeconds: e.BG_ACTIVITY_RECHECK_SECONDS,
+  });
   let summary: RunSummary;
   try {
     summary = await runStandalone(opts);
@@ -273,7 +261,6 @@ async function runCommand(
     }
     throw err;
   }
-  summary.notes.push(...notes);
   io.stdout(f.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
   return summary.errors.length ? 1 : 0;
 }

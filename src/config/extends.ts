@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { GitHubClient, RepoRef } from "../integrations/github.js";
 import { httpStatus } from "../integrations/github.js";
 import { MAX_CONFIG_BYTES, tooLargeMessage } from "./size.js";
+import { errText } from "../util/errors.js";
 
 /**
  * Owners (`acme`) or repositories (`acme/base`) other than a repository's own owner whose config
@@ -104,7 +105,7 @@ async function readFile(octokit: GitHubClient, s: Source): Promise<Record<string
   try {
     parsed = YAML.parse(text, { logLevel: "error" });
   } catch (e) {
-    throw new ConfigSourceError("(file)", `${where(s)} is not valid YAML: ${(e as Error).message}`);
+    throw new ConfigSourceError("(file)", `${where(s)} is not valid YAML: ${errText(e)}`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== "object" || Array.isArray(parsed))

@@ -5,6 +5,7 @@ import { CONFIG_PATH, parseConfig } from "./load.js";
 import type { ConfigResult } from "./load.js";
 import type { ExtendsAllow } from "./extends.js";
 import { ConfigSourceError, readConfigChain } from "./extends.js";
+import { errText } from "../util/errors.js";
 
 /** How long a cached config is trusted when no push event invalidated it. */
 export const CONFIG_TTL_MS = 5 * 60_000;
@@ -30,12 +31,12 @@ export async function fetchConfig(
     return {
       ok: false,
       found: true,
-      hash: `error:${(e as Error).message}`.slice(0, 64),
+      hash: `error:${errText(e)}`.slice(0, 64),
       raw: null,
       problems: [
         {
           path: "(file)",
-          message: `could not be read: ${(e as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")}`,
+          message: `could not be read: ${errText(e).replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")}`,
         },
       ],
     };

@@ -4,7 +4,7 @@ export { reportConfig, CONFIG_CHECK_NAME } from "./config-check.js";
 export { INSTALLATION_EVENTS, onInstallation } from "./installation.js";
 export { onIssueComment } from "./issue-comment.js";
 export { ISSUES_EVENTS, onIssues } from "./issues.js";
-export { configLoader } from "./load-config.js";
+export { configLoader } from "../config/loader.js";
 export {
   PULL_REQUEST_EVENTS,
   PULL_REQUEST_REVIEW_EVENTS,

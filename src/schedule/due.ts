@@ -21,13 +21,6 @@ export interface DispatchResult {
 }
 
 /**
- * Repositories with due schedules, through the (status, next_run_at) index: the worker visits
- * them even when no task is queued there.
- */
-export const dueScheduleRepos = (store: Store, now = Date.now()): string[] =>
-  store.schedules.dueRepos(now);
-
-/**
  * Turns a repository's due schedules into prompt_task tasks, at most one open task per
  * schedule, and moves each schedule to its next slot. Selection goes through the
  * (status, next_run_at) index: only active rows whose next_run_at has passed are read.

@@ -186,14 +186,18 @@ type Handler = (
   who: Principal,
 ) => Promise<void> | void;
 
-/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token or a GitHub sign-in session (auth.ts). */
-export function createAdminApi(deps: AdminApiDeps): Route {
-  const { store } = deps;
-  const now = deps.now ?? Date.now;
-  const log = deps.log.child({ component: "admin-api" });
-  const gh = deps.githubUrl;
+/** What every handler reads: the store, the clock, the log and GitHub's web address. */
+interface ApiContext {
+  deps: AdminApiDeps;
+  store: Store;
+  now: () => number;
+  log: Logger;
+  gh: string | undefined;
+}
 
-  const get: Record<string, Handler> = {
+/** The read endpoints (`GET`): status, tasks, runs, schedules, batches, audit, spend, automerge. */
+function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Handler> {
+  return {
     "/bg/api/session": (_req, res, url, who) => {
       parseQuery(emptyQuery, url);
       sendJson(
@@ -346,8 +350,11 @@ export function createAdminApi(deps: AdminApiDeps): Route {
       sendJson(res, 200, { waiting });
     },
   };
+}
 
-  const post: Record<string, Handler> = {
+/** The actions (`POST`): pause, resume, wake; each is audited and logged. */
+function actionHandlers({ deps, store, now, log }: ApiContext): Record<string, Handler> {
+  return {
     "/bg/api/pause": async (req, res, _url, who) => {
       const b = await parseBody(pauseBody, req);
       const t = now();
@@ -432,104 +439,122 @@ export function createAdminApi(deps: AdminApiDeps): Route {
       );
     },
   };
+}
 
-  /** `GET /bg/api/runs/:id`. */
-  const getRun = (res: ServerResponse, url: URL, id: number): void => {
-    parseQuery(emptyQuery, url);
-    const r = store.runs.byId(id);
-    if (!r) {
-      sendError(res, 404, `no run ${id}`);
-      return;
-    }
-    sendJson(res, 200, { run: { ...runView(r, gh), summary: clip(r.summary, 20_000) } });
-  };
+/** `GET /bg/api/runs/:id`. */
+function getRun({ store, gh }: ApiContext, res: ServerResponse, url: URL, id: number): void {
+  parseQuery(emptyQuery, url);
+  const r = store.runs.byId(id);
+  if (!r) {
+    sendError(res, 404, `no run ${id}`);
+    return;
+  }
+  sendJson(res, 200, { run: { ...runView(r, gh), summary: clip(r.summary, 20_000) } });
+}
 
-  /** `POST /bg/api/schedules/:id/run|pause|resume`: audited like the other actions. */
-  const scheduleAction = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    who: Principal,
-    id: number,
-    action: "run" | "pause" | "resume",
-  ): Promise<void> => {
-    await parseBody(z.object({}).strict(), req);
-    const s = store.schedules.byId(id);
-    if (!s) {
-      sendError(res, 404, `no schedule ${id} (GET /bg/api/schedules lists them)`);
-      return;
+/** `POST /bg/api/schedules/:id/run|pause|resume`: audited like the other actions. */
+async function scheduleAction(
+  { deps, store, now, log }: ApiContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  who: Principal,
+  id: number,
+  action: "run" | "pause" | "resume",
+): Promise<void> {
+  await parseBody(z.object({}).strict(), req);
+  const s = store.schedules.byId(id);
+  if (!s) {
+    sendError(res, 404, `no schedule ${id} (GET /bg/api/schedules lists them)`);
+    return;
+  }
+  const t = now();
+  const outcome = store.tx(() => {
+    let r: { ok: true; result: string } | { ok: false; why: string };
+    if (action === "run") {
+      const q = enqueueManualRun(store, s.repo, s.name, who.actor, t);
+      r = q.ok
+        ? {
+            ok: true,
+            result: `prompt_task ${q.task.id} ${q.created ? "queued" : "already queued"}`,
+          }
+        : q;
+    } else if (action === "pause") {
+      const p = pauseSchedule(store, s.repo, s.name, who.actor, "the dashboard", t);
+      r = p.ok ? { ok: true, result: p.changed ? "paused task" : "already paused" } : p;
+    } else {
+      const p = resumeSchedule(store, s.repo, s.name, t);
+      r = p.ok
+        ? {
+            ok: true,
+            result: s.status === "active" ? "not paused" : `resumed task (was ${s.status})`,
+          }
+        : p;
     }
-    const t = now();
-    const outcome = store.tx(() => {
-      let r: { ok: true; result: string } | { ok: false; why: string };
-      if (action === "run") {
-        const q = enqueueManualRun(store, s.repo, s.name, who.actor, t);
-        r = q.ok
-          ? {
-              ok: true,
-              result: `prompt_task ${q.task.id} ${q.created ? "queued" : "already queued"}`,
-            }
-          : q;
-      } else if (action === "pause") {
-        const p = pauseSchedule(store, s.repo, s.name, who.actor, "the dashboard", t);
-        r = p.ok ? { ok: true, result: p.changed ? "paused task" : "already paused" } : p;
-      } else {
-        const p = resumeSchedule(store, s.repo, s.name, t);
-        r = p.ok
-          ? {
-              ok: true,
-              result: s.status === "active" ? "not paused" : `resumed task (was ${s.status})`,
-            }
-          : p;
-      }
-      store.audit.write({
-        actor: who.actor,
-        repo: s.repo,
-        target: taskRef(s.name),
-        command: action,
-        args: s.name,
-        result: (r.ok ? r.result : `refused: ${r.why}`).slice(0, 1000),
-        deliveryId: null,
-      });
-      return r;
+    store.audit.write({
+      actor: who.actor,
+      repo: s.repo,
+      target: taskRef(s.name),
+      command: action,
+      args: s.name,
+      result: (r.ok ? r.result : `refused: ${r.why}`).slice(0, 1000),
+      deliveryId: null,
     });
-    log.info(
-      { repo: s.repo, task: s.name, action, by: who.actor },
-      "schedule action through the admin API",
-    );
-    if (!outcome.ok) {
-      sendError(res, 409, `${action} ${s.name}: ${outcome.why}`);
-      return;
-    }
-    if (action === "run")
-      deps
-        .wake?.()
-        .catch((e: unknown) => log.warn({ err: errText(e) }, "worker pass after run failed"));
-    const after = store.schedules.byId(id);
-    sendJson(res, 200, {
-      ok: true,
-      action,
-      result: outcome.result,
-      schedule: after ? scheduleView(store, after) : null,
-    });
-  };
+    return r;
+  });
+  log.info(
+    { repo: s.repo, task: s.name, action, by: who.actor },
+    "schedule action through the admin API",
+  );
+  if (!outcome.ok) {
+    sendError(res, 409, `${action} ${s.name}: ${outcome.why}`);
+    return;
+  }
+  if (action === "run")
+    deps
+      .wake?.()
+      .catch((e: unknown) => log.warn({ err: errText(e) }, "worker pass after run failed"));
+  const after = store.schedules.byId(id);
+  sendJson(res, 200, {
+    ok: true,
+    action,
+    result: outcome.result,
+    schedule: after ? scheduleView(store, after) : null,
+  });
+}
 
-  /** Routes with an id in the path, or null. */
-  const paramRoute = (path: string): { allowed: "GET" | "POST"; run: Handler } | null => {
-    const run = /^\/bg\/api\/runs\/(\d{1,15})$/.exec(path);
-    if (run)
-      return {
-        allowed: "GET",
-        run: (_req, res, url) => getRun(res, url, Number(run[1])),
-      };
-    const act = /^\/bg\/api\/schedules\/(\d{1,15})\/(run|pause|resume)$/.exec(path);
-    if (act)
-      return {
-        allowed: "POST",
-        run: (req, res, _url, who) =>
-          scheduleAction(req, res, who, Number(act[1]), act[2] as "run" | "pause" | "resume"),
-      };
-    return null;
+/** Routes with an id in the path, or null. */
+function paramRoute(
+  ctx: ApiContext,
+  path: string,
+): { allowed: "GET" | "POST"; run: Handler } | null {
+  const run = /^\/bg\/api\/runs\/(\d{1,15})$/.exec(path);
+  if (run)
+    return {
+      allowed: "GET",
+      run: (_req, res, url) => getRun(ctx, res, url, Number(run[1])),
+    };
+  const act = /^\/bg\/api\/schedules\/(\d{1,15})\/(run|pause|resume)$/.exec(path);
+  if (act)
+    return {
+      allowed: "POST",
+      run: (req, res, _url, who) =>
+        scheduleAction(ctx, req, res, who, Number(act[1]), act[2] as "run" | "pause" | "resume"),
+    };
+  return null;
+}
+
+/** The JSON admin API under /bg/api, every endpoint behind the admin bearer token or a GitHub sign-in session (auth.ts). */
+export function createAdminApi(deps: AdminApiDeps): Route {
+  const ctx: ApiContext = {
+    deps,
+    store: deps.store,
+    now: deps.now ?? Date.now,
+    log: deps.log.child({ component: "admin-api" }),
+    gh: deps.githubUrl,
   };
+  const { log } = ctx;
+  const get = readHandlers(ctx);
+  const post = actionHandlers(ctx);
 
   return async (req, res, url) => {
     const path = url.pathname.replace(/\/+$/, "");
@@ -540,7 +565,7 @@ export function createAdminApi(deps: AdminApiDeps): Route {
     });
     if (!who) return true;
     const method = req.method ?? "GET";
-    const param = paramRoute(path);
+    const param = paramRoute(ctx, path);
     const isGet = method === "GET" || method === "HEAD";
     const handler = param
       ? (param.allowed === "GET" ? isGet : method === param.allowed)

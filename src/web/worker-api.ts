@@ -19,6 +19,7 @@ import type { Route } from "./http.js";
 import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
 import type { ProvenanceClaims } from "./runner-provenance.js";
 import { checkProvenance, provenanceClaimsSchema } from "./runner-provenance.js";
+import { errText } from "../util/errors.js";
 
 export * from "../core/wire.js"; // moved: src/core/wire.ts (the wire protocol)
 
@@ -94,6 +95,23 @@ const provenanceOf = (c: Partial<ProvenanceClaims> & Record<string, unknown>): s
     ),
   );
 
+/** What the endpoints share: the deps, the clock and the OIDC verification settings. */
+interface WorkerApiContext {
+  deps: WorkerApiDeps;
+  now: () => number;
+  jwks: JWTVerifyGetKey;
+  issuer: string;
+  audience: string | string[];
+}
+
+/** A runner let in by `endpoint`: who it is, its logger, and where to answer. */
+interface Admitted {
+  ctx: WorkerApiContext;
+  claims: RunnerClaims;
+  res: ServerResponse;
+  log: Logger;
+}
+
 /**
  * The worker API that runners in connected mode call: claim tasks with a lease, extend the lease,
  * and complete them. A runner proves who it is with its GitHub Actions OIDC token, verified against
@@ -101,394 +119,439 @@ const provenanceOf = (c: Partial<ProvenanceClaims> & Record<string, unknown>): s
  * tasks of.
  */
 export function createWorkerApiRoutes(deps: WorkerApiDeps): Route[] {
-  const now = deps.now ?? Date.now;
-  const jwks: JWTVerifyGetKey =
-    deps.jwks instanceof URL || deps.jwks === undefined
-      ? createRemoteJWKSet(deps.jwks ?? GITHUB_OIDC_JWKS)
-      : deps.jwks;
-  const issuer = deps.issuer ?? GITHUB_OIDC_ISSUER;
-  const audience = deps.audience ?? DEFAULT_AUDIENCE;
+  const ctx: WorkerApiContext = {
+    deps,
+    now: deps.now ?? Date.now,
+    jwks:
+      deps.jwks instanceof URL || deps.jwks === undefined
+        ? createRemoteJWKSet(deps.jwks ?? GITHUB_OIDC_JWKS)
+        : deps.jwks,
+    issuer: deps.issuer ?? GITHUB_OIDC_ISSUER,
+    audience: deps.audience ?? DEFAULT_AUDIENCE,
+  };
+  return [
+    endpoint(ctx, "/bg/api/worker/claim", claimBodySchema, claimTasks),
+    endpoint(ctx, "/bg/api/worker/complete", completeBodySchema, completeTasks),
+    endpoint(ctx, "/bg/api/worker/heartbeat", heartbeatBodySchema, extendLeases),
+  ];
+}
 
-  async function authenticate(req: IncomingMessage): Promise<RunnerClaims> {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-    if (!m)
-      throw new AuthError(
-        "missing Authorization: Bearer <GitHub Actions OIDC token> (the job needs `permissions: id-token: write`)",
-      );
-    try {
-      const { payload } = await jwtVerify(m[1]!, jwks, {
-        issuer,
-        audience,
-        algorithms: ["RS256"],
-        clockTolerance: 60,
-        ...(deps.tokenClock ? { currentDate: new Date(deps.tokenClock()) } : {}),
-      });
-      const claims = claimsSchema.safeParse(payload);
-      if (!claims.success)
-        throw new AuthError(
-          "the token has no repository or run_id claim: is it a GitHub Actions OIDC token?",
-        );
-      return claims.data;
-    } catch (e) {
-      if (e instanceof AuthError) throw e;
-      const why = e instanceof joseErrors.JOSEError ? e.code : "unverifiable";
-      // An expired token passed the signature check: GitHub issued it, someone replays it late.
-      const signed =
-        e instanceof joseErrors.JWTExpired ? (e.payload as Record<string, unknown>) : undefined;
-      throw new AuthError(`the OIDC token was refused (${why}): ${(e as Error).message}`, signed);
-    }
-  }
-
-  /** The repository must be one the app is installed on. */
-  function installed(repo: string): boolean {
-    const r = deps.store.repos.get(repo);
-    return !!r && r.installed;
-  }
-
-  /** The repository's cached config (the defaults when it has none or it is invalid). */
-  function configOf(repo: string): RepoConfig {
-    const r = deps.store.repos.get(repo);
-    if (r?.configJson && r.configValid) {
-      const parsed = parseConfig(JSON.parse(r.configJson) as unknown);
-      if (parsed.ok) return parsed.config;
-    }
-    return defaultConfig();
-  }
-
-  /**
-   * Audits a refused runner of an installed repository, once per run attempt, endpoint and
-   * failed claim (a runner retrying in a loop does not fill the audit table). Tokens of
-   * repositories bg-agent is not installed on are only logged: anyone can mint those.
-   */
-  function auditRefusal(
-    claims: Partial<ProvenanceClaims> & Record<string, unknown>,
-    path: string,
-    claim: string,
-    message: string,
-  ): void {
-    const repository = typeof claims.repository === "string" ? claims.repository : "";
-    const row = repository ? deps.store.repos.get(repository) : undefined;
-    if (!row) return;
-    const run = `${String(claims.run_id ?? "?")}:${String(claims.run_attempt ?? "1")}`;
-    const source = `worker-api:${row.fullName.toLowerCase()}:${run}:${path}:${claim}`.slice(0, 300);
-    if (deps.store.audit.bySource(source)) return;
-    deps.store.audit.write({
-      at: now(),
-      actor: `gha:${typeof claims.actor === "string" ? claims.actor : "?"}`,
-      repo: row.fullName,
-      target: path,
-      command: "worker-refused",
-      args: provenanceOf(claims),
-      result: `refused (${claim}): ${message}`.slice(0, 2000),
-      deliveryId: null,
-      source,
-    });
-  }
-
-  function budgetOf(repo: string) {
-    const cfg = configOf(repo);
-    const t = now();
-    const spentToday = deps.store.spend.today(repo, t);
-    const spentMonth = deps.store.spend.month(repo, t);
-    return {
-      dailyUsd: cfg.budget.daily_usd,
-      monthlyUsd: cfg.budget.monthly_usd,
-      spentTodayUsd: spentToday,
-      spentMonthUsd: spentMonth,
-      remainingUsd: Math.max(
-        0,
-        Math.min(cfg.budget.daily_usd - spentToday, cfg.budget.monthly_usd - spentMonth),
-      ),
-    };
-  }
-
-  const handle =
-    <S extends z.ZodType>(
-      path: string,
-      schema: S,
-      fn: (claims: RunnerClaims, body: z.infer<S>, res: ServerResponse, log: Logger) => true,
-    ): Route =>
-    async (req, res, url) => {
-      if (url.pathname !== path) return false;
-      if (req.method !== "POST")
-        return sendJson(res, 405, { error: "use POST" }, { allow: "POST" });
-      let claims: RunnerClaims;
-      try {
-        claims = await authenticate(req);
-      } catch (e) {
-        if (e instanceof AuthError && e.signed) {
-          auditRefusal(e.signed, path, "exp", e.message);
-          deps.log.warn({ path, error: e.message }, "refused an expired runner token");
-        }
-        return sendJson(
-          res,
-          401,
-          { error: (e as Error).message },
-          { "www-authenticate": 'Bearer realm="bg-agent"' },
-        );
-      }
-      const log = deps.log.child({ repo: claims.repository, run: claims.run_id });
-      if (!installed(claims.repository)) {
-        return sendError(
-          res,
-          403,
-          `bg-agent is not installed on ${claims.repository}: install the app there, or run the Action without app-url`,
-        );
-      }
-      const row = deps.store.repos.get(claims.repository);
-      const verdict = row
-        ? checkProvenance(claims, row, configOf(claims.repository).worker)
-        : ({ ok: false, claim: "repository", message: "unknown repository" } as const);
-      if (!verdict.ok) {
-        auditRefusal(claims, path, verdict.claim, verdict.message);
-        log.warn(
-          { claim: verdict.claim, provenance: provenanceOf(claims) },
-          "refused a runner that is not the configured workflow",
-        );
-        return sendError(
-          res,
-          403,
-          `this run may not work for bg-agent on ${claims.repository}: ${verdict.message}`,
-        );
-      }
-      let raw: unknown;
-      try {
-        raw = await readJson(req, 2_000_000);
-      } catch (e) {
-        return sendError(res, e instanceof BodyTooLargeError ? 413 : 400, (e as Error).message);
-      }
-      const body = schema.safeParse(raw ?? {});
-      if (!body.success) {
-        const first = body.error.issues[0];
-        return sendError(
-          res,
-          400,
-          `invalid body: ${first ? `${first.path.join(".") || "(root)"}: ${first.message}` : "?"}`,
-        );
-      }
-      return fn(claims, body.data, res, log);
-    };
-
-  const claim = handle("/bg/api/worker/claim", claimBodySchema, (claims, body, res, log) => {
-    const repo = claims.repository;
-    const owner = ownerOf(claims, body.worker);
-    const t = now();
-    const pause = deps.store.activity.manualPause(repo, t);
-    // While paused by hand only commands are handed out (they are how people resume).
-    const types = pause ? (body.types ?? TASK_TYPES).filter((x) => x === "command") : body.types;
-    const tasks =
-      types && types.length === 0
-        ? []
-        : deps.store.tasks.claim({
-            owner,
-            leaseMs: body.leaseSeconds * 1000,
-            limit: body.limit,
-            repo,
-            ...(types ? { types } : {}),
-            now: t,
-          });
-    const activity = deps.store.activity.get(repo);
-    log.info({ owner, claimed: tasks.length }, "runner claimed tasks");
-    const response: ClaimResponse = {
-      owner,
-      leaseSeconds: body.leaseSeconds,
-      tasks: tasks.map(toWire),
-      budget: budgetOf(repo),
-      activity: { lastHumanAt: activity.lastHumanAt, lastHumanLogin: activity.lastHumanLogin },
-      paused: pause
-        ? { by: pause.pausedBy ?? "an admin", until: pause.pausedUntil, reason: pause.pausedReason }
-        : null,
-    };
-    return sendJson(res, 200, response);
-  });
-
-  const complete = handle(
-    "/bg/api/worker/complete",
-    completeBodySchema,
-    (claims, body, res, log) => {
-      const owner = ownerOf(claims, body.worker);
-      const repo = claims.repository.toLowerCase();
-      const store = deps.store;
-      const tasks = new Map(body.results.map((r) => [r.taskId, store.tasks.get(r.taskId)]));
-      const foreign = [...tasks.entries()]
-        .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
-        .map(([id]) => id);
-      if (foreign.length) {
-        log.warn({ owner, foreign }, "runner tried to complete tasks of another repository");
-        return sendError(
-          res,
-          403,
-          `tasks ${foreign.join(", ")} belong to another repository than ${claims.repository}`,
-        );
-      }
-      const t = now();
-      // No report may take the repository past its budget: the runner checked the remaining
-      // budget (from its claim) before each LLM call, so an honest run never reports more.
-      let allowance = budgetOf(claims.repository).remainingUsd;
-      const capped: { taskId: number; reportedUsd: number; recordedUsd: number }[] = [];
-      const results = store.tx(() =>
-        body.results.map((r) => {
-          const task = store.tasks.get(r.taskId);
-          // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
-          if (!task || task.status !== "running" || task.leaseOwner !== owner) {
-            return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
-          }
-          switch (r.status) {
-            case "done":
-              store.tasks.complete(task.id, owner, r.result ?? null, t);
-              break;
-            case "skipped":
-              store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
-              break;
-            case "retry":
-              store.tasks.fail(
-                task.id,
-                owner,
-                r.error ?? "deferred",
-                { retryAt: r.retryAt ?? t + 60_000 },
-                t,
-              );
-              break;
-            case "failed":
-              store.tasks.fail(
-                task.id,
-                owner,
-                r.error ?? "failed",
-                { permanent: r.permanent ?? false },
-                t,
-              );
-              break;
-          }
-          if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
-            const costUsd = Math.min(r.usage.costUsd, Math.max(0, allowance));
-            allowance -= costUsd;
-            if (costUsd < r.usage.costUsd)
-              capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
-            store.spend.add(task.repo, { ...r.usage, costUsd }, t);
-          }
-          return {
-            taskId: r.taskId,
-            applied: true,
-            status: store.tasks.get(task.id)?.status ?? "unknown",
-          };
-        }),
-      );
-      if (capped.length) {
-        const reported = capped.reduce((a, c) => a + c.reportedUsd, 0);
-        const recorded = capped.reduce((a, c) => a + c.recordedUsd, 0);
-        store.audit.write({
-          at: t,
-          actor: `gha:${claims.actor ?? "?"}`,
-          repo: store.repos.get(claims.repository)?.fullName ?? claims.repository,
-          target: capped
-            .map((c) => `task:${c.taskId}`)
-            .join(",")
-            .slice(0, 300),
-          command: "worker-spend-capped",
-          args: JSON.stringify({ owner, capped }),
-          result: `capped: the run reported $${reported.toFixed(4)}, more than the budget had left; recorded $${recorded.toFixed(4)}`,
-          deliveryId: null,
-        });
-        log.warn({ owner, capped }, "runner reported more spend than the budget had left: capped");
-      }
-      // Records are taken only alongside results the app took: from the runner holding the leases.
-      const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
-      let kept: ReturnType<typeof keepRecords> | null = null;
-      let recordsError: string | undefined;
-      if (body.records !== undefined && taken.size) {
-        const records = recordsSchema.safeParse(body.records);
-        if (records.success) kept = keepRecords(claims.repository, records.data, taken, t);
-        else {
-          const first = records.error.issues[0];
-          recordsError = `records not kept: ${first ? `${first.path.join(".")}: ${first.message}` : "invalid"}`;
-          log.warn({ owner, error: recordsError }, "runner sent records the app cannot keep");
-        }
-      }
-      log.info(
-        { owner, applied: taken.size, ...(kept ? { records: kept } : {}) },
-        "runner completed tasks",
-      );
-      return sendJson(res, 200, {
-        results,
-        ...(kept ? { records: kept } : {}),
-        ...(recordsError ? { recordsError } : {}),
-        ...(capped.length ? { spendCapped: capped } : {}),
-        budget: budgetOf(claims.repository),
-      });
-    },
-  );
-
-  /** Stores a runner's records under its repository; returns how many of each were kept. */
-  function keepRecords(
-    repository: string,
-    records: z.infer<typeof recordsSchema>,
-    taken: Set<number>,
-    t: number,
-  ): { batches: number; runs: number; analyses: number } {
-    const store = deps.store;
-    const repo = store.repos.get(repository)?.fullName ?? repository;
-    const own = (key: string) => key.toLowerCase().startsWith(`${repo.toLowerCase()}#`);
-    return store.tx(() => {
-      const batchIds = new Map<number, number>();
-      for (const b of records.batches) {
-        const { localId, ...rest } = b;
-        batchIds.set(localId, store.batches.record({ ...rest, repo }));
-      }
-      const batchOf = (local: number | null) =>
-        local === null ? null : (batchIds.get(local) ?? null);
-      for (const r of records.runs) {
-        store.runs.record(
-          {
-            repo,
-            kind: r.kind,
-            ref: r.ref,
-            url: r.url,
-            // Only a task this runner completed now; anything else is not the runner's to name.
-            taskId: r.taskId !== null && taken.has(r.taskId) ? r.taskId : null,
-            batchId: batchOf(r.localBatchId),
-            status: r.status,
-            summary: r.summary,
-            error: r.error,
-            usage: {
-              promptTokens: r.promptTokens,
-              cachedTokens: r.cachedTokens,
-              completionTokens: r.completionTokens,
-              costUsd: r.costUsd,
-            },
-            startedAt: Math.min(r.startedAt, t),
-            finishedAt: r.finishedAt === null ? null : Math.min(r.finishedAt, t),
-          },
-          t,
-        );
-      }
-      let analyses = 0;
-      for (const a of records.analyses) {
-        // A GitHub issue's key names its repository; a Linear key may not belong to another one.
-        const existing = store.analyses.get(a.key);
-        if (a.source === "github" ? !own(a.key) : existing && existing.repo !== repo) continue;
-        const { localBatchId, ...analysis } = a;
-        store.analyses.save({
-          ...analysis,
-          repo,
-          batchId: batchOf(localBatchId),
-          analysedAt: Math.min(a.analysedAt, t),
-        });
-        analyses++;
-      }
-      return { batches: batchIds.size, runs: records.runs.length, analyses };
-    });
-  }
-
-  const heartbeat = handle("/bg/api/worker/heartbeat", heartbeatBodySchema, (claims, body, res) => {
-    const owner = ownerOf(claims, body.worker);
-    const extended = deps.store.tasks.heartbeat(
-      body.taskIds,
-      owner,
-      body.leaseSeconds * 1000,
-      now(),
+async function authenticate(ctx: WorkerApiContext, req: IncomingMessage): Promise<RunnerClaims> {
+  const { deps } = ctx;
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+  if (!m)
+    throw new AuthError(
+      "missing Authorization: Bearer <GitHub Actions OIDC token> (the job needs `permissions: id-token: write`)",
     );
-    return sendJson(res, 200, { extended });
-  });
+  try {
+    const { payload } = await jwtVerify(m[1]!, ctx.jwks, {
+      issuer: ctx.issuer,
+      audience: ctx.audience,
+      algorithms: ["RS256"],
+      clockTolerance: 60,
+      ...(deps.tokenClock ? { currentDate: new Date(deps.tokenClock()) } : {}),
+    });
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success)
+      throw new AuthError(
+        "the token has no repository or run_id claim: is it a GitHub Actions OIDC token?",
+      );
+    return claims.data;
+  } catch (e) {
+    if (e instanceof AuthError) throw e;
+    const why = e instanceof joseErrors.JOSEError ? e.code : "unverifiable";
+    // An expired token passed the signature check: GitHub issued it, someone replays it late.
+    const signed =
+      e instanceof joseErrors.JWTExpired ? (e.payload as Record<string, unknown>) : undefined;
+    throw new AuthError(`the OIDC token was refused (${why}): ${errText(e)}`, signed);
+  }
+}
 
-  return [claim, complete, heartbeat];
+/** The repository must be one the app is installed on. */
+function installed({ deps }: WorkerApiContext, repo: string): boolean {
+  const r = deps.store.repos.get(repo);
+  return !!r && r.installed;
+}
+
+/** The repository's cached config (the defaults when it has none or it is invalid). */
+function configOf({ deps }: WorkerApiContext, repo: string): RepoConfig {
+  const r = deps.store.repos.get(repo);
+  if (r?.configJson && r.configValid) {
+    const parsed = parseConfig(JSON.parse(r.configJson) as unknown);
+    if (parsed.ok) return parsed.config;
+  }
+  return defaultConfig();
+}
+
+/**
+ * Audits a refused runner of an installed repository, once per run attempt, endpoint and
+ * failed claim (a runner retrying in a loop does not fill the audit table). Tokens of
+ * repositories bg-agent is not installed on are only logged: anyone can mint those.
+ */
+function auditRefusal(
+  { deps, now }: WorkerApiContext,
+  claims: Partial<ProvenanceClaims> & Record<string, unknown>,
+  path: string,
+  claim: string,
+  message: string,
+): void {
+  const repository = typeof claims.repository === "string" ? claims.repository : "";
+  const row = repository ? deps.store.repos.get(repository) : undefined;
+  if (!row) return;
+  const run = `${String(claims.run_id ?? "?")}:${String(claims.run_attempt ?? "1")}`;
+  const source = `worker-api:${row.fullName.toLowerCase()}:${run}:${path}:${claim}`.slice(0, 300);
+  if (deps.store.audit.bySource(source)) return;
+  deps.store.audit.write({
+    at: now(),
+    actor: `gha:${typeof claims.actor === "string" ? claims.actor : "?"}`,
+    repo: row.fullName,
+    target: path,
+    command: "worker-refused",
+    args: provenanceOf(claims),
+    result: `refused (${claim}): ${message}`.slice(0, 2000),
+    deliveryId: null,
+    source,
+  });
+}
+
+/** The repository's budget and what is left of it today and this month. */
+function budgetOf(ctx: WorkerApiContext, repo: string) {
+  const { deps, now } = ctx;
+  const cfg = configOf(ctx, repo);
+  const t = now();
+  const spentToday = deps.store.spend.today(repo, t);
+  const spentMonth = deps.store.spend.month(repo, t);
+  return {
+    dailyUsd: cfg.budget.daily_usd,
+    monthlyUsd: cfg.budget.monthly_usd,
+    spentTodayUsd: spentToday,
+    spentMonthUsd: spentMonth,
+    remainingUsd: Math.max(
+      0,
+      Math.min(cfg.budget.daily_usd - spentToday, cfg.budget.monthly_usd - spentMonth),
+    ),
+  };
+}
+
+/**
+ * A worker API endpoint: POST only, the runner's OIDC token verified (401), the repository
+ * installed and the run the configured workflow (403, audited), the body valid (400, 413); then
+ * `fn` with the token's claims.
+ */
+const endpoint =
+  <S extends z.ZodType>(
+    ctx: WorkerApiContext,
+    path: string,
+    schema: S,
+    fn: (admitted: Admitted, body: z.infer<S>) => true,
+  ): Route =>
+  async (req, res, url) => {
+    const { deps } = ctx;
+    if (url.pathname !== path) return false;
+    if (req.method !== "POST") return sendJson(res, 405, { error: "use POST" }, { allow: "POST" });
+    let claims: RunnerClaims;
+    try {
+      claims = await authenticate(ctx, req);
+    } catch (e) {
+      if (e instanceof AuthError && e.signed) {
+        auditRefusal(ctx, e.signed, path, "exp", e.message);
+        deps.log.warn({ path, error: e.message }, "refused an expired runner token");
+      }
+      return sendJson(
+        res,
+        401,
+        { error: errText(e) },
+        { "www-authenticate": 'Bearer realm="bg-agent"' },
+      );
+    }
+    const log = deps.log.child({ repo: claims.repository, run: claims.run_id });
+    if (!installed(ctx, claims.repository)) {
+      return sendError(
+        res,
+        403,
+        `bg-agent is not installed on ${claims.repository}: install the app there, or run the Action without app-url`,
+      );
+    }
+    const row = deps.store.repos.get(claims.repository);
+    const verdict = row
+      ? checkProvenance(claims, row, configOf(ctx, claims.repository).worker)
+      : ({ ok: false, claim: "repository", message: "unknown repository" } as const);
+    if (!verdict.ok) {
+      auditRefusal(ctx, claims, path, verdict.claim, verdict.message);
+      log.warn(
+        { claim: verdict.claim, provenance: provenanceOf(claims) },
+        "refused a runner that is not the configured workflow",
+      );
+      return sendError(
+        res,
+        403,
+        `this run may not work for bg-agent on ${claims.repository}: ${verdict.message}`,
+      );
+    }
+    let raw: unknown;
+    try {
+      raw = await readJson(req, 2_000_000);
+    } catch (e) {
+      return sendError(res, e instanceof BodyTooLargeError ? 413 : 400, errText(e));
+    }
+    const body = schema.safeParse(raw ?? {});
+    if (!body.success) {
+      const first = body.error.issues[0];
+      return sendError(
+        res,
+        400,
+        `invalid body: ${first ? `${first.path.join(".") || "(root)"}: ${first.message}` : "?"}`,
+      );
+    }
+    return fn({ ctx, claims, res, log }, body.data);
+  };
+
+/** `POST /bg/api/worker/claim`: due tasks of the token's repository, leased to this runner. */
+function claimTasks(
+  { ctx, claims, res, log }: Admitted,
+  body: z.infer<typeof claimBodySchema>,
+): true {
+  const { deps, now } = ctx;
+  const repo = claims.repository;
+  const owner = ownerOf(claims, body.worker);
+  const t = now();
+  const pause = deps.store.activity.manualPause(repo, t);
+  // While paused by hand only commands are handed out (they are how people resume).
+  const types = pause ? (body.types ?? TASK_TYPES).filter((x) => x === "command") : body.types;
+  const tasks =
+    types && types.length === 0
+      ? []
+      : deps.store.tasks.claim({
+          owner,
+          leaseMs: body.leaseSeconds * 1000,
+          limit: body.limit,
+          repo,
+          ...(types ? { types } : {}),
+          now: t,
+        });
+  const activity = deps.store.activity.get(repo);
+  log.info({ owner, claimed: tasks.length }, "runner claimed tasks");
+  const response: ClaimResponse = {
+    owner,
+    leaseSeconds: body.leaseSeconds,
+    tasks: tasks.map(toWire),
+    budget: budgetOf(ctx, repo),
+    activity: { lastHumanAt: activity.lastHumanAt, lastHumanLogin: activity.lastHumanLogin },
+    paused: pause
+      ? { by: pause.pausedBy ?? "an admin", until: pause.pausedUntil, reason: pause.pausedReason }
+      : null,
+  };
+  return sendJson(res, 200, response);
+}
+
+/**
+ * `POST /bg/api/worker/complete`: the runner's results, applied only while it holds the leases;
+ * its spend capped at what the budget had left; its records kept alongside.
+ */
+function completeTasks(
+  { ctx, claims, res, log }: Admitted,
+  body: z.infer<typeof completeBodySchema>,
+): true {
+  const { deps, now } = ctx;
+  const owner = ownerOf(claims, body.worker);
+  const repo = claims.repository.toLowerCase();
+  const store = deps.store;
+  const tasks = new Map(body.results.map((r) => [r.taskId, store.tasks.get(r.taskId)]));
+  const foreign = [...tasks.entries()]
+    .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
+    .map(([id]) => id);
+  if (foreign.length) {
+    log.warn({ owner, foreign }, "runner tried to complete tasks of another repository");
+    return sendError(
+      res,
+      403,
+      `tasks ${foreign.join(", ")} belong to another repository than ${claims.repository}`,
+    );
+  }
+  const t = now();
+  // No report may take the repository past its budget: the runner checked the remaining
+  // budget (from its claim) before each LLM call, so an honest run never reports more.
+  const allowance = { usd: budgetOf(ctx, claims.repository).remainingUsd };
+  const capped: CappedSpend[] = [];
+  const results = store.tx(() =>
+    body.results.map((r) => applyResult(store, owner, r, allowance, capped, t)),
+  );
+  if (capped.length) auditCappedSpend({ ctx, claims, res, log }, owner, capped, t);
+  // Records are taken only alongside results the app took: from the runner holding the leases.
+  const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
+  let kept: ReturnType<typeof keepRecords> | null = null;
+  let recordsError: string | undefined;
+  if (body.records !== undefined && taken.size) {
+    const records = recordsSchema.safeParse(body.records);
+    if (records.success) kept = keepRecords(ctx, claims.repository, records.data, taken, t);
+    else {
+      const first = records.error.issues[0];
+      recordsError = `records not kept: ${first ? `${first.path.join(".")}: ${first.message}` : "invalid"}`;
+      log.warn({ owner, error: recordsError }, "runner sent records the app cannot keep");
+    }
+  }
+  log.info(
+    { owner, applied: taken.size, ...(kept ? { records: kept } : {}) },
+    "runner completed tasks",
+  );
+  return sendJson(res, 200, {
+    results,
+    ...(kept ? { records: kept } : {}),
+    ...(recordsError ? { recordsError } : {}),
+    ...(capped.length ? { spendCapped: capped } : {}),
+    budget: budgetOf(ctx, claims.repository),
+  });
+}
+
+/** Spend a runner reported beyond what the budget had left, and what was recorded instead. */
+type CappedSpend = { taskId: number; reportedUsd: number; recordedUsd: number };
+
+/**
+ * One task's result, applied only while this runner holds its lease; its spend recorded up to
+ * what `allowance` has left (the rest noted in `capped`).
+ */
+function applyResult(
+  store: Store,
+  owner: string,
+  r: z.infer<typeof completeBodySchema>["results"][number],
+  allowance: { usd: number },
+  capped: CappedSpend[],
+  t: number,
+): { taskId: number; applied: boolean; status: string } {
+  const task = store.tasks.get(r.taskId);
+  // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
+  if (!task || task.status !== "running" || task.leaseOwner !== owner) {
+    return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
+  }
+  switch (r.status) {
+    case "done":
+      store.tasks.complete(task.id, owner, r.result ?? null, t);
+      break;
+    case "skipped":
+      store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
+      break;
+    case "retry":
+      store.tasks.fail(
+        task.id,
+        owner,
+        r.error ?? "deferred",
+        { retryAt: r.retryAt ?? t + 60_000 },
+        t,
+      );
+      break;
+    case "failed":
+      store.tasks.fail(task.id, owner, r.error ?? "failed", { permanent: r.permanent ?? false }, t);
+      break;
+  }
+  if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
+    const costUsd = Math.min(r.usage.costUsd, Math.max(0, allowance.usd));
+    allowance.usd -= costUsd;
+    if (costUsd < r.usage.costUsd)
+      capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
+    store.spend.add(task.repo, { ...r.usage, costUsd }, t);
+  }
+  return {
+    taskId: r.taskId,
+    applied: true,
+    status: store.tasks.get(task.id)?.status ?? "unknown",
+  };
+}
+
+/** Audits (and logs) a run that reported more spend than the budget had left. */
+function auditCappedSpend(
+  { ctx, claims, log }: Admitted,
+  owner: string,
+  capped: CappedSpend[],
+  t: number,
+): void {
+  const store = ctx.deps.store;
+  const reported = capped.reduce((a, c) => a + c.reportedUsd, 0);
+  const recorded = capped.reduce((a, c) => a + c.recordedUsd, 0);
+  store.audit.write({
+    at: t,
+    actor: `gha:${claims.actor ?? "?"}`,
+    repo: store.repos.get(claims.repository)?.fullName ?? claims.repository,
+    target: capped
+      .map((c) => `task:${c.taskId}`)
+      .join(",")
+      .slice(0, 300),
+    command: "worker-spend-capped",
+    args: JSON.stringify({ owner, capped }),
+    result: `capped: the run reported $${reported.toFixed(4)}, more than the budget had left; recorded $${recorded.toFixed(4)}`,
+    deliveryId: null,
+  });
+  log.warn({ owner, capped }, "runner reported more spend than the budget had left: capped");
+}
+
+/** Stores a runner's records under its repository; returns how many of each were kept. */
+function keepRecords(
+  { deps }: WorkerApiContext,
+  repository: string,
+  records: z.infer<typeof recordsSchema>,
+  taken: Set<number>,
+  t: number,
+): { batches: number; runs: number; analyses: number } {
+  const store = deps.store;
+  const repo = store.repos.get(repository)?.fullName ?? repository;
+  const own = (key: string) => key.toLowerCase().startsWith(`${repo.toLowerCase()}#`);
+  return store.tx(() => {
+    const batchIds = new Map<number, number>();
+    for (const b of records.batches) {
+      const { localId, ...rest } = b;
+      batchIds.set(localId, store.batches.record({ ...rest, repo }));
+    }
+    const batchOf = (local: number | null) =>
+      local === null ? null : (batchIds.get(local) ?? null);
+    for (const r of records.runs) {
+      store.runs.record(
+        {
+          repo,
+          kind: r.kind,
+          ref: r.ref,
+          url: r.url,
+          // Only a task this runner completed now; anything else is not the runner's to name.
+          taskId: r.taskId !== null && taken.has(r.taskId) ? r.taskId : null,
+          batchId: batchOf(r.localBatchId),
+          status: r.status,
+          summary: r.summary,
+          error: r.error,
+          usage: {
+            promptTokens: r.promptTokens,
+            cachedTokens: r.cachedTokens,
+            completionTokens: r.completionTokens,
+            costUsd: r.costUsd,
+          },
+          startedAt: Math.min(r.startedAt, t),
+          finishedAt: r.finishedAt === null ? null : Math.min(r.finishedAt, t),
+        },
+        t,
+      );
+    }
+    let analyses = 0;
+    for (const a of records.analyses) {
+      // A GitHub issue's key names its repository; a Linear key may not belong to another one.
+      const existing = store.analyses.get(a.key);
+      if (a.source === "github" ? !own(a.key) : existing && existing.repo !== repo) continue;
+      const { localBatchId, ...analysis } = a;
+      store.analyses.save({
+        ...analysis,
+        repo,
+        batchId: batchOf(localBatchId),
+        analysedAt: Math.min(a.analysedAt, t),
+      });
+      analyses++;
+    }
+    return { batches: batchIds.size, runs: records.runs.length, analyses };
+  });
+}
+
+/** `POST /bg/api/worker/heartbeat`: extends this runner's leases. */
+function extendLeases(
+  { ctx, claims, res }: Admitted,
+  body: z.infer<typeof heartbeatBodySchema>,
+): true {
+  const { deps, now } = ctx;
+  const owner = ownerOf(claims, body.worker);
+  const extended = deps.store.tasks.heartbeat(body.taskIds, owner, body.leaseSeconds * 1000, now());
+  return sendJson(res, 200, { extended });
 }

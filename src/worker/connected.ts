@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Logger } from "../log.js";
 import { createProcessors } from "../processors/index.js";
 import type { Usage } from "../store/spend.js";
 import type { Task, TaskType } from "../store/tasks.js";
@@ -10,6 +11,7 @@ import type { RunOnceOptions } from "./standalone.js";
 import { RunError, passAndSummarize, prepareRun, selectProcessors } from "./standalone.js";
 import type { TaskOutcome } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
+import { errText } from "../util/errors.js";
 
 /** The app did not answer (network error, timeout, 5xx): the Action may fall back to standalone. */
 export class AppUnreachableError extends RunError {
@@ -73,7 +75,7 @@ function apiClient(o: ConnectedOptions) {
     if (token !== null && expiresAt(token) - Date.now() < TOKEN_REFRESH_MS) token = null;
     token ??= await o.idToken().catch((e: unknown) => {
       throw new RunError(
-        `Could not get the runner's OIDC token for connected mode (${(e as Error).message}): give the job \`permissions: id-token: write\`.`,
+        `Could not get the runner's OIDC token for connected mode (${errText(e)}): give the job \`permissions: id-token: write\`.`,
       );
     });
     try {
@@ -86,7 +88,7 @@ function apiClient(o: ConnectedOptions) {
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new AppUnreachableError(
-        `The bg-agent app at ${base} did not answer (${cause?.code ?? cause?.message ?? (e as Error).message}): check app-url, or set fallback: standalone.`,
+        `The bg-agent app at ${base} did not answer (${cause?.code ?? cause?.message ?? errText(e)}): check app-url, or set fallback: standalone.`,
       );
     }
   };
@@ -152,33 +154,92 @@ export async function runConnected(o: ConnectedOptions): Promise<RunSummary> {
   }
 }
 
-async function connectedPass(
-  o: ConnectedOptions,
-  run: Awaited<ReturnType<typeof prepareRun>>,
-  call: ReturnType<typeof apiClient>,
-): Promise<RunSummary> {
+type Prepared = Awaited<ReturnType<typeof prepareRun>>;
+type Call = ReturnType<typeof apiClient>;
+
+/** One connected run: claim, adopt the app's state, copy the tasks, run the pass, hand back the rest. */
+async function connectedPass(o: ConnectedOptions, run: Prepared, call: Call): Promise<RunSummary> {
   const now = o.now ?? Date.now;
   const { store, summary } = run;
   const log = o.log.child({ repo: o.repo, app: o.appUrl });
   const all = o.processors ?? createProcessors();
+  const claimed = await claimWork(o, call, all);
+  log.info({ tasks: claimed.tasks.length, owner: claimed.owner }, "claimed tasks from the app");
+  adoptAppState(o, run, claimed);
+  const remoteIds = copyClaimedTasks(o, store, claimed, now());
+  const reported = new Set<number>();
+  const complete = completer(o, call, summary, log, reported);
+
+  const beat = heartbeat(o, call, log);
+  let usageBefore: Usage = { ...run.meter.totals };
+  let recordedBefore = recordMarks(store);
+  await passAndSummarize(run, selectProcessors(o, run, all), {
+    repo: o.repo,
+    mode: o.mode,
+    sweep: false,
+    hooks: {
+      before: (_p, tasks: Task[]) => {
+        usageBefore = { ...run.meter.totals };
+        recordedBefore = recordMarks(store);
+        beat.start(tasks.flatMap((t) => remoteIds.get(t.id) ?? []));
+      },
+      after: async (_p, tasks: Task[], outcomes: Map<number, TaskOutcome>) => {
+        beat.stop();
+        // The batch's spend rides on its first result, so the app records it once.
+        let usage: Usage | undefined = minus(run.meter.totals, usageBefore);
+        const results: WireResult[] = [];
+        for (const t of tasks) {
+          const outcome = outcomes.get(t.id) ?? {
+            status: "failed" as const,
+            error: "the processor returned no outcome",
+          };
+          for (const id of remoteIds.get(t.id) ?? []) {
+            results.push(wireResult(o, now(), id, outcome, usage));
+            usage = undefined;
+          }
+        }
+        await complete(results, recordsSince(store, recordedBefore, remoteIds));
+      },
+    },
+  });
+  beat.stop();
+
+  const handedBack = await handBackLeftovers(summary, remoteIds, reported, complete, now());
+  summary.finishedAt = now();
+  summary.notes.push(
+    `Connected to ${o.appUrl.replace(/\/+$/, "")}: ${claimed.tasks.length} task(s) claimed${handedBack ? `, ${handedBack} handed back` : ""}.`,
+  );
+  if (o.dryRun)
+    summary.notes.push(
+      "Dry run: nothing was written to GitHub or Linear; the claimed tasks went back to the app's queue.",
+    );
+  store.close();
+  return summary;
+}
+
+/** Leases this run's share of the repository's due tasks (the types its mode and processors handle). */
+async function claimWork(
+  o: ConnectedOptions,
+  call: Call,
+  all: readonly { type: TaskType }[],
+): Promise<ClaimResponse> {
   const modeTypes = TYPES_BY_MODE[o.mode];
   const types = [...new Set(all.map((p) => p.type))].filter((t) => modeTypes.includes(t));
-  const leaseSeconds = o.leaseSeconds ?? 600;
-  const workerId = o.worker ?? "";
-
-  const claimed: ClaimResponse = await call(
+  return call(
     "/bg/api/worker/claim",
     {
       types: types.length ? types : ["command"],
       limit: o.limit ?? 50,
-      leaseSeconds,
-      ...(workerId ? { worker: workerId } : {}),
+      leaseSeconds: o.leaseSeconds ?? 600,
+      ...(o.worker ? { worker: o.worker } : {}),
     },
     claimResponseSchema,
   );
-  log.info({ tasks: claimed.tasks.length, owner: claimed.owner }, "claimed tasks from the app");
+}
 
-  // The app's state this runner needs: activity and pause for the local pause rules, the remaining budget.
+/** The app's state this runner needs: activity and pause for the local pause rules, the remaining budget. */
+function adoptAppState(o: ConnectedOptions, run: Prepared, claimed: ClaimResponse): void {
+  const { store, summary } = run;
   if (claimed.activity.lastHumanAt && claimed.activity.lastHumanLogin) {
     store.activity.recordHuman(
       o.repo,
@@ -201,32 +262,48 @@ async function connectedPass(
     summary.budget.stopped = run.stopLlm.reason;
   }
   run.env.runCapUsd = Math.min(run.env.runCapUsd ?? Infinity, b.remainingUsd);
+}
 
-  // Local copies of the claimed tasks; a local id may stand for two remote ones (a follow-up of the same item).
+/** Local copies of the claimed tasks; a local id may stand for two remote ones (a follow-up of the same item). */
+function copyClaimedTasks(
+  o: ConnectedOptions,
+  store: Store,
+  claimed: ClaimResponse,
+  t: number,
+): Map<number, number[]> {
   const remoteIds = new Map<number, number[]>();
-  for (const t of claimed.tasks) {
+  for (const c of claimed.tasks) {
     const r = store.tasks.enqueue(
       {
         repo: o.repo,
-        type: t.type,
-        source: t.source,
-        payload: t.payload,
-        contentHash: t.contentHash,
-        priority: t.priority,
-        maxAttempts: t.maxAttempts,
+        type: c.type,
+        source: c.source,
+        payload: c.payload,
+        contentHash: c.contentHash,
+        priority: c.priority,
+        maxAttempts: c.maxAttempts,
       },
-      now(),
+      t,
     );
-    remoteIds.set(r.task.id, [...(remoteIds.get(r.task.id) ?? []), t.id]);
+    remoteIds.set(r.task.id, [...(remoteIds.get(r.task.id) ?? []), c.id]);
   }
-  const reported = new Set<number>();
+  return remoteIds;
+}
 
-  const complete = async (results: WireResult[], records?: WireRecords): Promise<void> => {
+/** Reports results (and the batch's records) to the app, once more on failure; notes what it took. */
+function completer(
+  o: ConnectedOptions,
+  call: Call,
+  summary: RunSummary,
+  log: Logger,
+  reported: Set<number>,
+): (results: WireResult[], records?: WireRecords) => Promise<void> {
+  return async (results, records) => {
     if (!results.length) return;
     const body = {
       results,
       ...(records && !o.dryRun ? { records } : {}),
-      ...(workerId ? { worker: workerId } : {}),
+      ...(o.worker ? { worker: o.worker } : {}),
     };
     let res: z.infer<typeof completeResponseSchema>;
     try {
@@ -237,7 +314,7 @@ async function connectedPass(
       res = await call("/bg/api/worker/complete", body, completeResponseSchema).catch(
         (e2: unknown) => {
           summary.errors.push(
-            `Could not report ${results.length} task(s) to the app: ${(e2 as Error).message}. Their leases expire and they run again.`,
+            `Could not report ${results.length} task(s) to the app: ${errText(e2)}. Their leases expire and they run again.`,
           );
           return { results: [] };
         },
@@ -256,89 +333,84 @@ async function connectedPass(
         );
     }
   };
+}
 
-  const toWire = (remoteId: number, outcome: TaskOutcome, usage?: Usage): WireResult => {
-    const u =
-      usage && usage.costUsd + usage.promptTokens + usage.completionTokens > 0 ? { usage } : {};
-    if (o.dryRun)
+/** A task's outcome as the app takes it; a dry run hands every task back untouched. */
+function wireResult(
+  o: ConnectedOptions,
+  t: number,
+  remoteId: number,
+  outcome: TaskOutcome,
+  usage?: Usage,
+): WireResult {
+  const u =
+    usage && usage.costUsd + usage.promptTokens + usage.completionTokens > 0 ? { usage } : {};
+  if (o.dryRun)
+    return {
+      taskId: remoteId,
+      status: "retry",
+      retryAt: t,
+      error: "dry run: nothing was done",
+      ...u,
+    };
+  switch (outcome.status) {
+    case "done":
+      return { taskId: remoteId, status: "done", result: outcome.result ?? null, ...u };
+    case "skipped":
+      return { taskId: remoteId, status: "skipped", error: outcome.reason, ...u };
+    case "retry":
       return {
         taskId: remoteId,
         status: "retry",
-        retryAt: now(),
-        error: "dry run: nothing was done",
+        retryAt: outcome.at,
+        error: outcome.reason,
         ...u,
       };
-    switch (outcome.status) {
-      case "done":
-        return { taskId: remoteId, status: "done", result: outcome.result ?? null, ...u };
-      case "skipped":
-        return { taskId: remoteId, status: "skipped", error: outcome.reason, ...u };
-      case "retry":
-        return {
-          taskId: remoteId,
-          status: "retry",
-          retryAt: outcome.at,
-          error: outcome.reason,
-          ...u,
-        };
-      case "failed":
-        return {
-          taskId: remoteId,
-          status: "failed",
-          error: outcome.error,
-          permanent: outcome.permanent ?? false,
-          ...u,
-        };
-    }
-  };
+    case "failed":
+      return {
+        taskId: remoteId,
+        status: "failed",
+        error: outcome.error,
+        permanent: outcome.permanent ?? false,
+        ...u,
+      };
+  }
+}
 
+/** Keeps a batch's leases alive with the app while it runs (a third of the lease apart). */
+function heartbeat(
+  o: ConnectedOptions,
+  call: Call,
+  log: Logger,
+): { start(ids: number[]): void; stop(): void } {
+  const leaseSeconds = o.leaseSeconds ?? 600;
   let beat: ReturnType<typeof setInterval> | undefined;
-  let usageBefore: Usage = { ...run.meter.totals };
-  let recordedBefore = recordMarks(store);
-  const processors = selectProcessors(o, run, all);
-  await passAndSummarize(run, processors, {
-    repo: o.repo,
-    mode: o.mode,
-    sweep: false,
-    hooks: {
-      before: (_p, tasks: Task[]) => {
-        usageBefore = { ...run.meter.totals };
-        recordedBefore = recordMarks(store);
-        const ids = tasks.flatMap((t) => remoteIds.get(t.id) ?? []);
-        beat = setInterval(
-          () => {
-            call(
-              "/bg/api/worker/heartbeat",
-              { taskIds: ids, leaseSeconds, ...(workerId ? { worker: workerId } : {}) },
-              z.object({ extended: z.number() }),
-            ).catch((e: unknown) => log.warn({ err: e }, "heartbeat failed"));
-          },
-          Math.max(5_000, (leaseSeconds * 1000) / 3),
-        );
-        beat.unref?.();
-      },
-      after: async (_p, tasks: Task[], outcomes: Map<number, TaskOutcome>) => {
-        clearInterval(beat);
-        // The batch's spend rides on its first result, so the app records it once.
-        let usage: Usage | undefined = minus(run.meter.totals, usageBefore);
-        const results: WireResult[] = [];
-        for (const t of tasks) {
-          const outcome = outcomes.get(t.id) ?? {
-            status: "failed" as const,
-            error: "the processor returned no outcome",
-          };
-          for (const id of remoteIds.get(t.id) ?? []) {
-            results.push(toWire(id, outcome, usage));
-            usage = undefined;
-          }
-        }
-        await complete(results, recordsSince(store, recordedBefore, remoteIds));
-      },
+  return {
+    start(ids) {
+      beat = setInterval(
+        () => {
+          call(
+            "/bg/api/worker/heartbeat",
+            { taskIds: ids, leaseSeconds, ...(o.worker ? { worker: o.worker } : {}) },
+            z.object({ extended: z.number() }),
+          ).catch((e: unknown) => log.warn({ err: e }, "heartbeat failed"));
+        },
+        Math.max(5_000, (leaseSeconds * 1000) / 3),
+      );
+      beat.unref?.();
     },
-  });
-  clearInterval(beat);
+    stop: () => clearInterval(beat),
+  };
+}
 
-  // Whatever was claimed but not processed (paused, people active, no LLM) goes back to the app's queue.
+/** Whatever was claimed but not processed (paused, people active, no LLM) goes back to the app's queue. */
+async function handBackLeftovers(
+  summary: RunSummary,
+  remoteIds: Map<number, number[]>,
+  reported: Set<number>,
+  complete: (results: WireResult[]) => Promise<void>,
+  t: number,
+): Promise<number> {
   const leftover = [...remoteIds.values()].flat().filter((id) => !reported.has(id));
   if (leftover.length) {
     const why = summary.skipped.map((s) => s.reason)[0] ?? "not processed in this run";
@@ -346,21 +418,12 @@ async function connectedPass(
       leftover.map((id) => ({
         taskId: id,
         status: "retry" as const,
-        retryAt: now() + 60_000,
+        retryAt: t + 60_000,
         error: why,
       })),
     );
   }
-  summary.finishedAt = now();
-  summary.notes.push(
-    `Connected to ${o.appUrl.replace(/\/+$/, "")}: ${claimed.tasks.length} task(s) claimed${leftover.length ? `, ${leftover.length} handed back` : ""}.`,
-  );
-  if (o.dryRun)
-    summary.notes.push(
-      "Dry run: nothing was written to GitHub or Linear; the claimed tasks went back to the app's queue.",
-    );
-  store.close();
-  return summary;
+  return leftover.length;
 }
 
 interface RecordMarks {

@@ -13,6 +13,7 @@ import type {
 import { ORDER, TYPES_BY_MODE } from "../core/task-kinds.js";
 import { REQUESTED_PRIORITY, checkBeforeLlm, pauseState } from "./pause.js";
 import { processWithDeadline } from "./deadline.js";
+import { errText } from "../util/errors.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -93,7 +94,7 @@ async function runRepo(
     };
   } catch (e) {
     log.error({ err: e }, "cannot reach the repository; its tasks wait for the next pass");
-    summary.skipped = `cannot reach the repository: ${(e as Error).message}`;
+    summary.skipped = `cannot reach the repository: ${errText(e)}`;
     return summary;
   }
 
@@ -193,7 +194,7 @@ async function processBatch(
     return await processWithDeadline(p, ctx, tasks);
   } catch (e) {
     ctx.log.error({ err: e, type: p.type, tasks: ids }, "batch failed");
-    return new Map(tasks.map((t) => [t.id, { status: "failed", error: (e as Error).message }]));
+    return new Map(tasks.map((t) => [t.id, { status: "failed", error: errText(e) }]));
   } finally {
     clearInterval(beat);
   }

@@ -44,15 +44,6 @@ export function pauseState(
   return null;
 }
 
-/** The reason of `pauseState`, or null. */
-export function pauseReason(
-  ctx: ProcessorContext,
-  p: PauseSubject,
-  now = Date.now(),
-): string | null {
-  return pauseState(ctx, p, now)?.reason ?? null;
-}
-
 /** When deferred work may try again after a pause: the end of the activity window or of a timed pause. */
 export function pauseRetryAt(ctx: ProcessorContext, s: PauseState, now = Date.now()): number {
   if (s.kind === "activity") {

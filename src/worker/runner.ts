@@ -1,4 +1,4 @@
-import type { LoadedConfig } from "./run-config.js";
+import type { LoadedConfig } from "../config/loader.js";
 import type { RepoConfig } from "../config/schema.js";
 import { createLlm as defaultCreateLlm } from "../llm/client.js";
 import type { ChatRequest, Llm } from "../llm/types.js";
@@ -16,6 +16,7 @@ import type {
   TaskOutcome,
   WorkerEnv,
 } from "./types.js";
+import { errText } from "../util/errors.js";
 
 /** What a run in a CI runner (the Action or the CLI) did, for its job summary, outputs and dashboard. */
 export interface RunSummary {
@@ -207,9 +208,7 @@ export function captureOutcomes(
           // The same outer deadline as the pass's, so this run (and the app) sees its outcome.
           result = await processWithDeadline(p, ctx, tasks);
         } catch (e) {
-          result = new Map(
-            tasks.map((t) => [t.id, { status: "failed", error: (e as Error).message }]),
-          );
+          result = new Map(tasks.map((t) => [t.id, { status: "failed", error: errText(e) }]));
         }
         for (const t of tasks) {
           outcomes.set(t.id, {

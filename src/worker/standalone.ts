@@ -23,13 +23,12 @@ import { restoreSchedules, saveSchedules } from "../schedule/persist.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
-import type { CommandCollector } from "./command-scan.js";
-import { collectCommands as defaultCollector } from "./command-scan.js";
+import { collectCommands as defaultCollector } from "../commands/scan.js";
 import { githubActivityReader } from "./github-activity.js";
 import { runPass } from "./pass.js";
 import { lastHumanActivity } from "./pause.js";
-import type { LoadedConfig } from "./run-config.js";
-import { loadRunConfig } from "./run-config.js";
+import type { LoadedConfig } from "../config/loader.js";
+import { loadRunConfig } from "../config/loader.js";
 import type { BatchHooks, RunSummary } from "./runner.js";
 import {
   addUsage,
@@ -44,6 +43,7 @@ import {
 import { createRunState } from "../core/run-state.js";
 import type { Mode, Processor, ProcessorContext, WorkerEnv } from "./types.js";
 import { TYPES_BY_MODE } from "./types.js";
+import { errText } from "../util/errors.js";
 
 /** A run that cannot start (bad token, unknown repository): the message says what to fix. */
 export class RunError extends Error {
@@ -89,7 +89,7 @@ export interface RunOnceOptions {
 
 export interface StandaloneOptions extends RunOnceOptions {
   /** Defaults to src/commands' scan; null turns it off. */
-  collectCommands?: CommandCollector | null;
+  collectCommands?: typeof defaultCollector | null;
 }
 
 /** What runStandalone and runConnected share: the checks, the config, the store and the worker env. */
@@ -113,7 +113,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
     ref = parseRepo(o.repo);
   } catch (e) {
     throw new RunError(
-      `${(e as Error).message} (set --repo, GITHUB_REPOSITORY or the workflow's repository)`,
+      `${errText(e)} (set --repo, GITHUB_REPOSITORY or the workflow's repository)`,
     );
   }
   let defaultBranch: string | undefined;
@@ -132,7 +132,7 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
         `The repository ${o.repo} was not found with this token (${status}): check the repository name and that the token can read it.`,
       );
     }
-    throw new RunError(`GitHub did not answer for ${o.repo}: ${(e as Error).message}`);
+    throw new RunError(`GitHub did not answer for ${o.repo}: ${errText(e)}`);
   }
 
   const config = await loadRunConfig({
@@ -303,7 +303,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   } catch (e) {
     historyReadable = false;
     summary.errors.push(
-      `Could not read the dashboard issue (${(e as Error).message}): without this month's spend, LLM work waits. Grant \`issues: write\`.`,
+      `Could not read the dashboard issue (${errText(e)}): without this month's spend, LLM work waits. Grant \`issues: write\`.`,
     );
   }
   const hydrated = monthSpend(history.spend, now());
@@ -337,7 +337,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
     try {
       await collector(o.octokit, ref, store, { since });
     } catch (e) {
-      summary.errors.push(`Could not collect /bg commands: ${(e as Error).message}`);
+      summary.errors.push(`Could not collect /bg commands: ${errText(e)}`);
     }
   } else {
     summary.notes.push(
@@ -376,7 +376,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
         schedules: tasksConfig && historyReadable ? saveSchedules(store, o.repo) : undefined,
       });
     } catch (e) {
-      summary.errors.push(`Could not update the dashboard issue: ${(e as Error).message}`);
+      summary.errors.push(`Could not update the dashboard issue: ${errText(e)}`);
       log.error({ err: e }, "dashboard update failed");
     }
   }

@@ -2,20 +2,13 @@ import { randomUUID } from "node:crypto";
 import nock from "nock";
 import type { Probot } from "probot";
 import { stringify } from "yaml";
-import { createApp } from "../../src/app.js";
+import { createBgAgent } from "../../src/compose.js";
 import { readEnv } from "../../src/env.js";
 import { memoryLogger } from "../../src/log.js";
 import type { Logger } from "../../src/log.js";
 import { resetLimiters } from "../../src/llm/rate-limit.js";
-import { createProcessors } from "../../src/processors/index.js";
-import { createServer } from "../../src/server.js";
 import type { BgServer } from "../../src/server.js";
 import type { Store } from "../../src/store/index.js";
-import { createWebRoutes } from "../../src/web/routes.js";
-import { createWorkerApiRoutes } from "../../src/web/worker-api.js";
-import { createAppWorkerEnv } from "../../src/worker/app-env.js";
-import { startWorkerLoop } from "../../src/worker/loop.js";
-import type { WorkerLoop } from "../../src/worker/loop.js";
 import { runPass } from "../../src/worker/pass.js";
 import type { PassSummary, Processor, WorkerEnv } from "../../src/worker/types.js";
 import { testProbot } from "../helpers/app-server.js";
@@ -56,9 +49,9 @@ export interface E2E {
 }
 
 /**
- * bg-agent composed as src/main.ts composes it: Probot (test key, retries and throttling off),
- * createApp, createServer with the web and worker API routes, the app's worker environment
- * from BG_* settings, and every processor. GitHub and the LLM are nock.
+ * bg-agent composed by `createBgAgent` (src/compose.ts), as src/main.ts runs it: Probot (test key,
+ * retries and throttling off), an in-memory store, the LLM from BG_LLM_*, no retention loop.
+ * GitHub and the LLM are nock.
  */
 export async function startE2E(
   o: {
@@ -71,56 +64,26 @@ export async function startE2E(
   const store = await memoryStore();
   const probot = testProbot();
   const log = memoryLogger();
-  const identity = { login: SELF };
-  let loop: WorkerLoop | undefined;
   const wakes: Promise<unknown>[] = [];
-  const receiver = createApp({
-    store,
-    identity,
-    log,
-    ...(o.loop
-      ? {
-          wake: () => {
-            if (loop) wakes.push(loop.wake().catch((e: unknown) => e));
-          },
-        }
-      : {}),
-  })(probot);
-  const env = readEnv({ BG_ADMIN_TOKEN: ADMIN_TOKEN, BG_DB_PATH: ":memory:" });
-  const server = createServer({
-    receiver,
-    store,
-    log,
-    routes: [
-      ...createWebRoutes({
-        store,
-        log,
-        ...(env.BG_ADMIN_TOKEN ? { adminToken: env.BG_ADMIN_TOKEN } : {}),
-      }),
-      ...createWorkerApiRoutes({ store, log }),
-    ],
-    webhookPath: probot.webhookPath,
-  });
-  await server.listen(0, "127.0.0.1");
-  const url = server.url();
-  const workerEnv = createAppWorkerEnv({
-    probot,
-    store,
-    log,
-    env,
+  const agent = await createBgAgent({
+    env: readEnv({ BG_ADMIN_TOKEN: ADMIN_TOKEN, BG_DB_PATH: ":memory:" }),
     processEnv: {
       BG_LLM_PROVIDER: "openai",
       BG_LLM_API_KEY: "sk-e2e",
       BG_LLM_MODEL: "gpt-4o-mini",
     },
+    store,
+    probot,
+    log,
+    identity: { login: SELF },
+    loop: Boolean(o.loop),
+    onWake: (p) => void wakes.push(p.catch((e: unknown) => e)),
+    retention: false,
+    ...(o.processors ? { processors: o.processors } : {}),
   });
-  const all = createProcessors();
-  const processors = o.processors ? o.processors(all) : all;
-  if (o.loop)
-    loop = startWorkerLoop(workerEnv, processors, {
-      tickSeconds: env.BG_TICK_SECONDS,
-      sweepMinutes: env.BG_SWEEP_MINUTES,
-    });
+  await agent.start(0, "127.0.0.1");
+  const { server, processors, workerEnv } = agent;
+  const url = server.url();
   const unmatched: string[] = [];
   const onNoMatch = (req: {
     method?: string;
@@ -166,9 +129,7 @@ export async function startE2E(
     },
     async close() {
       nock.emitter.off("no match", onNoMatch);
-      await loop?.stop();
-      await server.close();
-      store.close();
+      await agent.stop();
     },
   };
 }

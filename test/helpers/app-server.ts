@@ -1,10 +1,10 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { Probot, ProbotOctokit } from "probot";
-import { createApp } from "../../src/app.js";
+import { createBgAgent } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Logger } from "../../src/log.js";
 import { memoryLogger } from "../../src/log.js";
-import { createServer } from "../../src/server.js";
+import { readEnv } from "../../src/env.js";
 import type { BgServer } from "../../src/server.js";
 import type { GroupCommit } from "../../src/store/group-commit.js";
 import type { Store } from "../../src/store/index.js";
@@ -48,7 +48,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app (createApp + createServer) on 127.0.0.1:0 with an in-memory store. */
+/** The real app (createBgAgent, no worker) on 127.0.0.1:0 with an in-memory store and only `routes`. */
 export async function startTestApp(
   o: {
     store?: Store;
@@ -62,20 +62,20 @@ export async function startTestApp(
   const store = o.store ?? (await memoryStore());
   const probot = testProbot();
   const log = memoryLogger();
-  const receiver = createApp({
+  const env = readEnv({ BG_DB_PATH: ":memory:", BG_WORKER: "off" });
+  const { server } = await createBgAgent({
+    env: { ...env, BG_CONFIG_EXTENDS_ALLOW: o.configExtendsAllow ?? env.BG_CONFIG_EXTENDS_ALLOW },
+    processEnv: {},
     store,
+    probot,
     log,
     identity: o.selfLogin ? { login: o.selfLogin } : {},
-    ...(o.configExtendsAllow ? { configExtendsAllow: o.configExtendsAllow } : {}),
-  })(probot);
-  const server = createServer({
-    receiver,
-    store,
-    log,
+    retention: false,
     routes: o.routes ?? [],
     ...(o.groupCommit ? { groupCommit: o.groupCommit } : {}),
   });
   await server.listen(0, "127.0.0.1");
+  // The store may be the caller's: closing the app closes only its server.
   return { store, probot, server, url: server.url(), log, close: () => server.close() };
 }
 

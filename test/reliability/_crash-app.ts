@@ -1,15 +1,14 @@
 /**
- * The app as a real process for the crash tests (test/reliability/crash-harness.ts): createApp +
- * createServer on a SQLite file (synchronous=NORMAL, WAL fsynced before each answer, as in
+ * The app as a real process for the crash tests (test/reliability/crash-harness.ts): createBgAgent
+ * on a SQLite file (synchronous=NORMAL, WAL fsynced before each answer, as in
  * production), Probot pointed at a local fake GitHub. Prints `PORT <n>` when listening.
  * Environment: CRASH_DB, CRASH_SECRET, CRASH_PRIVATE_KEY, CRASH_GITHUB (base URL),
  * CRASH_WARM_REPOS (repositories whose config is cached: no GitHub read needed).
  */
 import { Probot, ProbotOctokit } from "probot";
-import { createApp } from "../../src/app.js";
+import { createBgAgent } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
-import type { Logger } from "../../src/log.js";
-import { createServer } from "../../src/server.js";
+import { readEnv } from "../../src/env.js";
 import { openStore } from "../../src/store/index.js";
 
 const env = (name: string): string => {
@@ -38,10 +37,14 @@ const probot = new Probot({
   Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
 });
 await probot.ready();
-const server = createServer({
-  receiver: createApp({ store })(probot),
+// Composed as src/main.ts composes it; the worker runs elsewhere (BG_WORKER=off).
+const agent = await createBgAgent({
+  env: readEnv({ BG_DB_PATH: env("CRASH_DB"), BG_WORKER: "off" }),
+  processEnv: {},
   store,
-  log: probot.log as unknown as Logger,
+  probot,
+  identity: {},
+  retention: false,
 });
-const port = await server.listen(0, "127.0.0.1");
+const port = await agent.start(0, "127.0.0.1");
 console.log(`PORT ${port}`);

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { Probot, ProbotOctokit } from "probot";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.js";
+import { createBgAgent } from "../../src/compose.js";
+import { readEnv } from "../../src/env.js";
 import { memoryLogger } from "../../src/log.js";
-import { createServer } from "../../src/server.js";
 import { openSqlite } from "../../src/store/db.js";
 import { openStore } from "../../src/store/index.js";
 import { WEBHOOK_SECRET, deliver, seedConfig, testPrivateKey } from "../helpers/app-server.js";
@@ -91,7 +91,16 @@ describe("any interleaving: a crash image never holds half of a delivery", () =>
           }),
         });
         const log = memoryLogger();
-        const server = createServer({ receiver: createApp({ store, log })(probot), store, log });
+        const { server } = await createBgAgent({
+          env: readEnv({ BG_DB_PATH: ":memory:", BG_WORKER: "off" }),
+          processEnv: {},
+          store,
+          probot,
+          log,
+          identity: {},
+          retention: false,
+          routes: [],
+        });
         try {
           s.warm.forEach((w, i) => w && seedConfig(store, repoName(i), { automerge: {} }));
           await server.listen(0, "127.0.0.1");

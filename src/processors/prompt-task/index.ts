@@ -15,6 +15,7 @@ import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker
 import type { Report } from "./report.js";
 import { postReport, resultHash } from "./report.js";
 import { DEFAULT_MAX_TURNS, TaskTimeoutError, emptyUsage, runPromptLoop } from "./run.js";
+import { errText } from "../../util/errors.js";
 
 export const payloadSchema = z.object({
   name: z.string().min(1),
@@ -243,7 +244,7 @@ async function onError(
     ? a.signal.reason instanceof Error
       ? a.signal.reason.message
       : "the task timed out"
-    : (a.e as Error).message || String(a.e);
+    : errText(a.e) || String(a.e);
   if (runId !== null) ctx.store.runs.finish(runId, "failed", { error, usage }, now);
   log.warn({ error }, "task run failed");
   const report = (kind: Report["kind"]): Promise<void> =>

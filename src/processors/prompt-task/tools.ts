@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { TaskConfig } from "../../config/schema.js";
 import type { GitHubClient, RepoRef } from "../../integrations/github.js";
 import { httpStatus } from "../../integrations/github.js";
+import { errText } from "../../util/errors.js";
 
 /** Issue and PR text reaches the model without what readers cannot see (comments, invisible characters). */
 const removeHidden = (s: string): string => stripHidden(s).text;
@@ -377,7 +378,7 @@ export async function executeToolCall(
   } catch (e) {
     if (deps.signal?.aborted) throw e;
     const status = httpStatus(e);
-    const why = status === 404 ? "not found" : (e as Error).message.split("\n")[0]!.slice(0, 300);
+    const why = status === 404 ? "not found" : errText(e).split("\n")[0]!.slice(0, 300);
     return { name, ok: false, output: `error: ${why}${status ? ` (HTTP ${status})` : ""}` };
   }
 }

@@ -1,7 +1,7 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { MAX_CONFIG_BYTES } from "../../src/config/size.js";
-import { loadRunConfig } from "../../src/worker/run-config.js";
+import { loadRunConfig } from "../../src/config/loader.js";
 import { testOctokit } from "../helpers/context.js";
 import { API, nockConfigFile } from "../helpers/github-nock.js";
 
