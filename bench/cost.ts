@@ -37,7 +37,7 @@ import { openSqlite } from "../src/store/db.js";
 import { hashOf } from "../src/util/hash.js";
 import { runPass } from "../src/worker/pass.js";
 import { createRunState } from "../src/core/run-state.js";
-import type { WorkerEnv } from "../src/worker/types.js";
+import type { WorkerEnv } from "../src/core/worker-contract.js";
 
 const N = 200;
 const REPO = "bench/demo";

@@ -20,7 +20,7 @@ import { loopOptionsFromEnv, startWorkerLoop } from "./worker/loop.js";
 import type { WorkerLoop } from "./worker/loop.js";
 import { startRetentionLoop } from "./worker/retention.js";
 import type { RetentionLoop } from "./worker/retention.js";
-import type { Processor, WorkerEnv } from "./worker/types.js";
+import type { Processor, WorkerEnv } from "./core/worker-contract.js";
 
 /** What bg-agent is composed from: its settings, and what tests (or another host) bring their own of. */
 export interface BgAgentOptions {

@@ -1,7 +1,7 @@
 import * as core from "@actions/core";
 import { z } from "zod";
 import { parseExtendsAllow } from "../../src/config/extends.js";
-import { MODES } from "../../src/worker/types.js";
+import { MODES } from "../../src/core/worker-contract.js";
 import { errText } from "../../src/util/errors.js";
 
 const optional = z

@@ -7,7 +7,7 @@ import type { RunSummary } from "../../src/worker/runner.js";
 import type { RunOnceOptions } from "../../src/worker/standalone.js";
 import { RunError, runStandalone } from "../../src/worker/standalone.js";
 import { runOptions } from "../../src/worker/run-options.js";
-import type { Processor, ProcessorContext } from "../../src/worker/types.js";
+import type { Processor, ProcessorContext } from "../../src/core/worker-contract.js";
 import { coreLogger } from "./core-log.js";
 import type { Inputs } from "./inputs.js";
 import { InputError, readInputs } from "./inputs.js";

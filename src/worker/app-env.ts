@@ -10,7 +10,7 @@ import type { Logger } from "../log.js";
 import { redactingLogger } from "../log.js";
 import type { Store } from "../store/index.js";
 import { createRunState } from "../core/run-state.js";
-import type { WorkerEnv } from "./types.js";
+import type { WorkerEnv } from "../core/worker-contract.js";
 
 /** What the app's worker environment needs of Probot. */
 export interface AppAuth {

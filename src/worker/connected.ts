@@ -9,8 +9,8 @@ import { RECORD_LIMITS as L, claimResponseSchema } from "../core/wire.js";
 import type { RunSummary } from "./runner.js";
 import type { RunOnceOptions } from "./standalone.js";
 import { RunError, passAndSummarize, prepareRun, selectProcessors } from "./standalone.js";
-import type { TaskOutcome } from "./types.js";
-import { TYPES_BY_MODE } from "./types.js";
+import type { TaskOutcome } from "../core/worker-contract.js";
+import { TYPES_BY_MODE } from "../core/worker-contract.js";
 import { errText } from "../util/errors.js";
 
 /** The app did not answer (network error, timeout, 5xx): the Action may fall back to standalone. */

@@ -1,7 +1,7 @@
 import type { RepoConfig } from "../config/schema.js";
 import type { Task, TaskType } from "../store/tasks.js";
 import { parseDuration } from "../util/duration.js";
-import type { Processor, ProcessorContext, TaskOutcome } from "./types.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../core/worker-contract.js";
 
 const MIN = 60_000;
 

@@ -1,7 +1,7 @@
 import type { BgEnv } from "../env.js";
 import type { PassOptions } from "./pass.js";
 import { runPass } from "./pass.js";
-import type { PassSummary, Processor, WorkerEnv } from "./types.js";
+import type { PassSummary, Processor, WorkerEnv } from "../core/worker-contract.js";
 
 export interface WorkerLoop {
   /** Runs a pass now (POST /bg/api/wake, a freshly queued command); passes never overlap. */

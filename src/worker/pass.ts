@@ -9,7 +9,7 @@ import type {
   RepoPassSummary,
   TaskOutcome,
   WorkerEnv,
-} from "./types.js";
+} from "../core/worker-contract.js";
 import { ORDER, TYPES_BY_MODE } from "../core/task-kinds.js";
 import { REQUESTED_PRIORITY, checkBeforeLlm, pauseState } from "./pause.js";
 import { processWithDeadline } from "./deadline.js";

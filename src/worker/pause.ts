@@ -1,6 +1,6 @@
 import type { PauseState } from "../core/paused.js";
 import { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";
-import type { Processor, ProcessorContext } from "./types.js";
+import type { Processor, ProcessorContext } from "../core/worker-contract.js";
 
 // moved: src/core/paused.ts (what processors throw and what commands are queued at)
 export { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";

@@ -6,7 +6,7 @@ import type { Logger } from "../log.js";
 import type { Db } from "../store/db.js";
 import { linearFor } from "./linear-gateway.js";
 import type { RunOnceOptions } from "./standalone.js";
-import type { Mode, Processor, ProcessorContext } from "./types.js";
+import type { Mode, Processor, ProcessorContext } from "../core/worker-contract.js";
 
 /**
  * What the Action (its inputs) and the CLI (its flags and environment) have parsed: everything a

@@ -15,7 +15,7 @@ import type {
   ProcessorContext,
   TaskOutcome,
   WorkerEnv,
-} from "./types.js";
+} from "../core/worker-contract.js";
 import { errText } from "../util/errors.js";
 
 /** What a run in a CI runner (the Action or the CLI) did, for its job summary, outputs and dashboard. */

@@ -41,8 +41,8 @@ import {
   summarizePass,
 } from "./runner.js";
 import { createRunState } from "../core/run-state.js";
-import type { Mode, Processor, ProcessorContext, WorkerEnv } from "./types.js";
-import { TYPES_BY_MODE } from "./types.js";
+import type { Mode, Processor, ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
+import { TYPES_BY_MODE } from "../core/worker-contract.js";
 import { errText } from "../util/errors.js";
 
 /** A run that cannot start (bad token, unknown repository): the message says what to fix. */

@@ -4,7 +4,7 @@ import { run } from "../../action/src/main.js";
 import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import { createWorkerApiRoutes } from "../../src/web/worker-api.js";
-import type { Processor, TaskOutcome } from "../../src/worker/types.js";
+import type { Processor, TaskOutcome } from "../../src/core/worker-contract.js";
 import type { ActionRun } from "../helpers/action-env.js";
 import { actionEnv } from "../helpers/action-env.js";
 import { API, nockRepoAndNoConfig } from "../helpers/github-nock.js";

@@ -4,7 +4,7 @@ import type { Store } from "../../src/store/index.js";
 import { hashOf } from "../../src/util/hash.js";
 import type { PassOptions } from "../../src/worker/pass.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { WorkerEnv } from "../../src/worker/types.js";
+import type { WorkerEnv } from "../../src/core/worker-contract.js";
 import type { TestEnvOptions } from "../helpers/context.js";
 import { testEnv } from "../helpers/context.js";
 import type { FakeIssue } from "./fakes.js";

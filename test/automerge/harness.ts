@@ -2,7 +2,7 @@ import { createAutomergeProcessor } from "../../src/processors/automerge/process
 import type { GitHubClient } from "../../src/integrations/github.js";
 import type { Logger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
-import type { ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testCtx } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 import { REPO } from "./fixtures.js";

@@ -5,7 +5,7 @@ import type { CheckRunWrite, MergeApi } from "../../src/processors/automerge/mer
 import { createAutomergeProcessor } from "../../src/processors/automerge/processor.js";
 import type { PullDetails, PullSnapshot } from "../../src/processors/automerge/types.js";
 import type { Store } from "../../src/store/index.js";
-import type { ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testCtx } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 

@@ -4,7 +4,7 @@ import type { LinearGateway, LinearIssue } from "../../src/integrations/linear-t
 import { createAutomergeProcessor } from "../../src/processors/automerge/processor.js";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
-import type { ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import type { ProcessorContext, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testCtx } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 import type { Scenario } from "./fixtures.js";

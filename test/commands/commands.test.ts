@@ -5,7 +5,7 @@ import { onIssueComment } from "../../src/intake/issue-comment.js";
 import type { Store } from "../../src/store/index.js";
 import type { Task } from "../../src/store/tasks.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { Processor, TaskOutcome } from "../../src/worker/types.js";
+import type { Processor, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 import {

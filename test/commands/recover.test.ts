@@ -13,7 +13,7 @@ import type { Store } from "../../src/store/index.js";
 import type { Task } from "../../src/store/tasks.js";
 import { issueContentHash } from "../../src/util/hash.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { Processor, TaskOutcome, WorkerEnv } from "../../src/worker/types.js";
+import type { Processor, TaskOutcome, WorkerEnv } from "../../src/core/worker-contract.js";
 import { testCtx, testEnv, testOctokit } from "../helpers/context.js";
 import type { GhUser, StatefulGitHub } from "../helpers/stateful-github.js";
 import { statefulGitHub } from "../helpers/stateful-github.js";

@@ -13,7 +13,7 @@ import type { Store } from "../../src/store/index.js";
 import type { Task } from "../../src/store/tasks.js";
 import { REQUESTED_PRIORITY } from "../../src/worker/pause.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { Processor, TaskOutcome } from "../../src/worker/types.js";
+import type { Processor, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 import { REPO, WRITER, commentEvent, intakeDeps, mockGitHub } from "./helpers.js";

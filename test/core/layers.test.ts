@@ -40,7 +40,11 @@ describe("where the contract lives", () => {
 
   it("reads the imports (multi-line and type-only ones too)", () => {
     expect(all.length).toBeGreaterThan(500);
-    expect(all).toContainEqual({ from: "worker/pass.ts", to: "worker/types.ts", typeOnly: true });
+    expect(all).toContainEqual({
+      from: "worker/pass.ts",
+      to: "core/worker-contract.ts",
+      typeOnly: true,
+    });
     expect(all).toContainEqual({
       from: "web/worker-api.ts",
       to: "core/wire.ts",

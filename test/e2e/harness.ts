@@ -10,7 +10,7 @@ import { resetLimiters } from "../../src/llm/rate-limit.js";
 import type { BgServer } from "../../src/server.js";
 import type { Store } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { PassSummary, Processor, WorkerEnv } from "../../src/worker/types.js";
+import type { PassSummary, Processor, WorkerEnv } from "../../src/core/worker-contract.js";
 import { testProbot } from "../helpers/app-server.js";
 import { memoryStore } from "../helpers/store.js";
 

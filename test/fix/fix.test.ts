@@ -16,7 +16,7 @@ import { createFixProcessor } from "../../src/processors/fix/index.js";
 import type { FixDeps } from "../../src/processors/fix/index.js";
 import type { Store } from "../../src/store/index.js";
 import type { Task } from "../../src/store/tasks.js";
-import type { TaskOutcome } from "../../src/worker/types.js";
+import type { TaskOutcome } from "../../src/core/worker-contract.js";
 import { runPass } from "../../src/worker/pass.js";
 import { testCtx, testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";

@@ -7,7 +7,7 @@ import { silentLogger } from "../../src/log.js";
 import type { Logger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
 import { createRunState } from "../../src/core/run-state.js";
-import type { ProcessorContext, WorkerEnv } from "../../src/worker/types.js";
+import type { ProcessorContext, WorkerEnv } from "../../src/core/worker-contract.js";
 
 /** A GitHub client for nock: api.github.com, no retries, no throttling. */
 export const testOctokit = (): GitHubClient =>

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { GitHubClient } from "../../src/integrations/github.js";
 import { llmFor } from "../../src/llm/for-context.js";
-import type { Processor, TaskOutcome } from "../../src/worker/types.js";
+import type { Processor, TaskOutcome } from "../../src/core/worker-contract.js";
 
 /**
  * Stand-ins for the real processors (built on other branches), with the same shape: an analysis

@@ -8,7 +8,7 @@ import { onPush } from "../../src/intake/push.js";
 import type { IntakeDeps } from "../../src/intake/types.js";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
-import { notOpen } from "../../src/commands/handlers/resolve.js";
+import { notOpen } from "../../src/commands/resolve.js";
 import { issueContentHash } from "../../src/util/hash.js";
 import { memoryStore } from "../helpers/store.js";
 import {

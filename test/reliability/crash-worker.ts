@@ -13,7 +13,7 @@ import { createProcessors } from "../../src/processors/index.js";
 import { openStore } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
 import { createRunState } from "../../src/core/run-state.js";
-import type { Mode, WorkerEnv } from "../../src/worker/types.js";
+import type { Mode, WorkerEnv } from "../../src/core/worker-contract.js";
 
 const e = process.env;
 const need = (k: string): string => {

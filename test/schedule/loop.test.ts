@@ -4,7 +4,7 @@ import type { Store } from "../../src/store/index.js";
 import { startWorkerLoop } from "../../src/worker/loop.js";
 import type { WorkerLoop } from "../../src/worker/loop.js";
 import type { PassOptions } from "../../src/worker/pass.js";
-import type { PassSummary } from "../../src/worker/types.js";
+import type { PassSummary } from "../../src/core/worker-contract.js";
 import { testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { memoryStore } from "../helpers/store.js";

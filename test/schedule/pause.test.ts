@@ -5,7 +5,7 @@ import { syncSchedules } from "../../src/schedule/sync.js";
 import type { Store } from "../../src/store/index.js";
 import type { Task, TaskType } from "../../src/store/tasks.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { PassSummary, Processor, TaskOutcome } from "../../src/worker/types.js";
+import type { PassSummary, Processor, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { memoryStore } from "../helpers/store.js";

@@ -7,7 +7,7 @@ import { createPromptTaskProcessor } from "../../src/processors/prompt-task/inde
 import { normaliseResult } from "../../src/processors/prompt-task/report.js";
 import type { Store } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
-import type { PassSummary } from "../../src/worker/types.js";
+import type { PassSummary } from "../../src/core/worker-contract.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";

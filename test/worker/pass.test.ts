@@ -5,7 +5,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { processorTimeoutMs } from "../../src/worker/deadline.js";
 import { runPass } from "../../src/worker/pass.js";
 import { captureOutcomes } from "../../src/worker/runner.js";
-import type { Processor, ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 

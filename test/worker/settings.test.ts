@@ -10,7 +10,7 @@ import { LlmUnavailableError } from "../../src/llm/types.js";
 import type { LlmSettings } from "../../src/llm/types.js";
 import { parseRepo } from "../../src/integrations/github.js";
 import { loopOptionsFromEnv, startWorkerLoop } from "../../src/worker/loop.js";
-import type { Processor, ProcessorContext, TaskOutcome } from "../../src/worker/types.js";
+import type { Processor, ProcessorContext, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv, testOctokit } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 

@@ -1,1 +1,0 @@
-export * from "../resolve.js"; // moved: src/commands/resolve.ts

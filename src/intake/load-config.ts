@@ -1,1 +1,0 @@
-export * from "../config/loader.js"; // moved: src/config/loader.ts

@@ -1,1 +1,0 @@
-export * from "../core/worker-contract.js"; // moved: src/core/worker-contract.ts
