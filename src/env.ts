@@ -4,6 +4,20 @@ import { parseExtendsAllow } from "./config/extends.js";
 import { errText } from "./util/errors.js";
 
 /** bg-agent's own environment (Probot's APP_ID, PRIVATE_KEY, WEBHOOK_SECRET... are read by Probot). */
+
+/** `BG_CONFIG_EXTENDS_ALLOW` as the app and the CLI read it (a parse error names what to fix). */
+export const extendsAllowEnv = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    try {
+      return parseExtendsAllow(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: errText(e) });
+      return z.NEVER;
+    }
+  });
+
 const envSchema = z.object({
   BG_DB_PATH: z.string().min(1).default("./data/bg-agent.db"),
   BG_ADMIN_TOKEN: z.string().min(16, "BG_ADMIN_TOKEN must be at least 16 characters").optional(),
@@ -54,17 +68,7 @@ const envSchema = z.object({
    * Owners (acme) or repositories (acme/base), comma-separated, whose config files a
    * repository's `_extends` may name besides its own owner's (docs/configuration.md).
    */
-  BG_CONFIG_EXTENDS_ALLOW: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      try {
-        return parseExtendsAllow(v);
-      } catch (e) {
-        ctx.addIssue({ code: "custom", message: errText(e) });
-        return z.NEVER;
-      }
-    }),
+  BG_CONFIG_EXTENDS_ALLOW: extendsAllowEnv,
 });
 
 const checkedSchema = envSchema.superRefine((e, ctx) => {

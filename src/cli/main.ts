@@ -8,7 +8,6 @@ import { openSqlite } from "../store/db.js";
 import { createStore, openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import type { RunSummary } from "../worker/runner.js";
-import { parseExtendsAllow } from "../config/extends.js";
 import { CONFIG_PATH } from "../config/load.js";
 import { MAX_CONFIG_BYTES, tooLargeMessage } from "../config/size.js";
 import { formatValidation, validateConfigText } from "../config/validate-file.js";
@@ -21,6 +20,7 @@ import { MODES } from "../core/worker-contract.js";
 import type { LogLevel } from "./log.js";
 import { streamLogger } from "./log.js";
 import { errText } from "../util/errors.js";
+import { extendsAllowEnv } from "../env.js";
 
 export const USAGE = `bg-agent: a background agent for GitHub repositories
 
@@ -93,17 +93,7 @@ const envSchema = z.object({
     .min(0, "BG_ACTIVITY_RECHECK_SECONDS must be 0 or more")
     .max(3600, "BG_ACTIVITY_RECHECK_SECONDS must be at most 3600")
     .optional(),
-  BG_CONFIG_EXTENDS_ALLOW: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      try {
-        return parseExtendsAllow(v);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: errText(err) });
-        return z.NEVER;
-      }
-    }),
+  BG_CONFIG_EXTENDS_ALLOW: extendsAllowEnv,
 });
 
 function readCliEnv(env: NodeJS.ProcessEnv) {
