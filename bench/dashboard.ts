@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { silentLogger } from "../src/log.js";
 import { openSqlite } from "../src/store/db.js";
 import { createStore } from "../src/store/index.js";
-import type { RunKind } from "../src/store/runs.js";
+import type { RunKind } from "../src/core/domain.js";
 import { HAVE_CHROMIUM, openChromium } from "../test/helpers/chromium.js";
 import { serveWeb, TOKEN } from "../test/web/serve.js";
 

@@ -1,6 +1,6 @@
 import type { Store } from "../store/index.js";
-import { PRIORITY } from "../store/tasks.js";
-import type { Task } from "../store/tasks.js";
+import { PRIORITY } from "../core/task-kinds.js";
+import type { Task } from "../core/domain.js";
 import { hashOf } from "../util/hash.js";
 import type { CommandPayload } from "./types.js";
 

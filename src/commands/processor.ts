@@ -1,7 +1,7 @@
 import { upsertComment } from "../report/comments.js";
 import type { ThreadComment } from "../report/own-comments.js";
 import { sanitizeInline } from "../report/sanitize.js";
-import type { Task } from "../store/tasks.js";
+import type { Task } from "../core/domain.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../core/worker-contract.js";
 import type { Decision } from "./decisions.js";
 import { decisionsBlock } from "./decisions.js";

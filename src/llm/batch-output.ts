@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Usage } from "../store/spend.js";
+import type { Usage } from "../core/domain.js";
 import { BATCH_DISCOUNT } from "./pricing.js";
 import type { ProviderName } from "./providers.js";
 import { readUsage } from "./usage.js";

@@ -4,7 +4,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
-import type { Usage } from "../store/spend.js";
+import type { Usage } from "../core/domain.js";
 import type { ProviderName } from "./providers.js";
 
 export { PROVIDERS } from "./providers.js";

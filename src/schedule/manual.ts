@@ -1,5 +1,5 @@
 import type { Store } from "../store/index.js";
-import type { Task } from "../store/tasks.js";
+import type { Task } from "../core/domain.js";
 import { REQUESTED_PRIORITY } from "../core/paused.js";
 import { scheduleSource } from "./sync.js";
 

@@ -2,8 +2,6 @@ import type { TaskConfig } from "../config/schema.js";
 import { nextCronSlot } from "../util/cron.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
 
-export { minCronGapMs, nextCronSlot } from "../util/cron.js"; // moved: src/util/cron.ts
-
 /** A task's trigger, resolved from its declaration. */
 export type Trigger =
   | { kind: "every"; intervalMs: number }

@@ -1,5 +1,5 @@
 import type { Store } from "../store/index.js";
-import type { Run } from "../store/runs.js";
+import type { Run } from "../core/domain.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { specOf } from "./due.js";
 import { DISABLED_REASON, MANUAL_PAUSE_PREFIX } from "./sync.js";

@@ -1,5 +1,5 @@
 import type { Db } from "./db.js";
-import type { Usage } from "./spend.js";
+import type { Usage } from "../core/domain.js";
 
 export interface Batch {
   id: number;

@@ -75,5 +75,3 @@ export async function openStore(options: OpenOptions): Promise<Store> {
 }
 
 export type { Db } from "./db.js";
-export type { Task, TaskType, TaskStatus } from "./tasks.js";
-export type { Usage } from "./spend.js";

@@ -1,11 +1,6 @@
 import type { Db } from "./db.js";
 import type { Run, RunKind, RunStatus, Usage } from "../core/domain.js";
 
-// moved: src/core/task-kinds.ts (run kinds) and src/core/domain.ts
-export { RUN_KINDS } from "../core/task-kinds.js";
-export { RUN_STATUSES } from "../core/domain.js";
-export type { Run, RunKind, RunStatus } from "../core/domain.js";
-
 const COLS = `id, repo, kind, ref, url, task_id AS taskId, batch_id AS batchId, status, summary, error,
   prompt_tokens AS promptTokens, cached_tokens AS cachedTokens, completion_tokens AS completionTokens,
   cost_usd AS costUsd, started_at AS startedAt, finished_at AS finishedAt`;

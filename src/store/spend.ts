@@ -1,8 +1,6 @@
 import type { Db } from "./db.js";
 import type { Usage } from "../core/domain.js";
 
-export type { Usage } from "../core/domain.js"; // moved: src/core/domain.ts
-
 /** UTC day and month keys: budgets roll over at midnight UTC. */
 export const dayKey = (t: number): string => new Date(t).toISOString().slice(0, 10);
 export const monthKey = (t: number): string => new Date(t).toISOString().slice(0, 7);

@@ -2,10 +2,6 @@ import type { Db } from "./db.js";
 import type { Task, TaskStatus, TaskType } from "../core/domain.js";
 import { PRIORITY } from "../core/task-kinds.js";
 
-// moved: src/core/task-kinds.ts (the registry) and src/core/domain.ts
-export { PRIORITY, TASK_TYPES } from "../core/task-kinds.js";
-export type { Task, TaskStatus, TaskType } from "../core/domain.js";
-
 interface TaskRow {
   id: number;
   repo: string;

@@ -9,15 +9,8 @@ import type { Principal } from "./auth.js";
 import { authenticate, requireCsrf } from "./auth.js";
 import { BodyTooLargeError, readBody, sendError, sendJson } from "./http.js";
 import type { Sessions } from "./session.js";
-import {
-  buildSpend,
-  buildStatus,
-  cacheShare,
-  clip,
-  linkFor,
-  runView,
-  TASK_STATUSES,
-} from "./status.js";
+import { buildSpend, buildStatus, cacheShare, clip, linkFor, runView } from "./status.js";
+import { TASK_STATUSES } from "../core/domain.js";
 import { errText } from "../util/errors.js";
 import { TASK_NAME_RE } from "../commands/types.js";
 import { pauseSchedule, resumeSchedule } from "../schedule/lifecycle.js";

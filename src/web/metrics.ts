@@ -3,11 +3,12 @@ import type { IncomingMessage } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
-import { TASK_TYPES } from "../store/tasks.js";
+import { TASK_TYPES } from "../core/task-kinds.js";
 import type { Route } from "./http.js";
 import { sendError } from "./http.js";
 import type { Sessions } from "./session.js";
-import { buildStatus, TASK_STATUSES } from "./status.js";
+import { TASK_STATUSES } from "../core/domain.js";
+import { buildStatus } from "./status.js";
 import { errText } from "../util/errors.js";
 
 export interface MetricsDeps {

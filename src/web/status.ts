@@ -1,14 +1,12 @@
 import { parseConfig } from "../config/load.js";
 import type { Store } from "../store/index.js";
-import type { Run } from "../store/runs.js";
+import type { Run } from "../core/domain.js";
 import type { DaySpend } from "../store/stats.js";
 import { dayKey, monthKey } from "../store/spend.js";
-import { TASK_TYPES } from "../store/tasks.js";
-import type { TaskStatus } from "../store/tasks.js";
+import { TASK_TYPES } from "../core/task-kinds.js";
+import type { TaskStatus } from "../core/domain.js";
 
 /** The views the admin API answers with. Pure reads of the store; no secrets, no prompts. */
-
-export { TASK_STATUSES } from "../core/domain.js"; // moved: src/core/domain.ts
 
 export type StatusCounts = Record<TaskStatus, number>;
 const zeroCounts = (): StatusCounts => ({

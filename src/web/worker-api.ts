@@ -6,8 +6,8 @@ import { defaultConfig, parseConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
-import type { Task } from "../store/tasks.js";
-import { TASK_TYPES } from "../store/tasks.js";
+import type { Task } from "../core/domain.js";
+import { TASK_TYPES } from "../core/task-kinds.js";
 import type { ClaimResponse, WireTask } from "../core/wire.js";
 import {
   claimBodySchema,
@@ -20,8 +20,6 @@ import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
 import type { ProvenanceClaims } from "./runner-provenance.js";
 import { checkProvenance, provenanceClaimsSchema } from "./runner-provenance.js";
 import { errText } from "../util/errors.js";
-
-export * from "../core/wire.js"; // moved: src/core/wire.ts (the wire protocol)
 
 export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
 export const GITHUB_OIDC_JWKS = new URL(

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import { createProcessors } from "../processors/index.js";
-import type { Usage } from "../store/spend.js";
-import type { Task, TaskType } from "../store/tasks.js";
+import type { Usage } from "../core/domain.js";
+import type { Task, TaskType } from "../core/domain.js";
 import type { Store } from "../store/index.js";
 import type { ClaimResponse, WireRecords } from "../core/wire.js";
 import { RECORD_LIMITS as L, claimResponseSchema } from "../core/wire.js";

@@ -1,5 +1,5 @@
 import type { RepoConfig } from "../config/schema.js";
-import type { Task, TaskType } from "../store/tasks.js";
+import type { Task, TaskType } from "../core/domain.js";
 import { parseDuration } from "../util/duration.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../core/worker-contract.js";
 

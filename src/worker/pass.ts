@@ -1,6 +1,6 @@
 import { defaultConfig } from "../config/load.js";
 import { parseRepo } from "../integrations/github.js";
-import type { Task } from "../store/tasks.js";
+import type { Task } from "../core/domain.js";
 import type {
   Mode,
   PassSummary,
@@ -11,7 +11,8 @@ import type {
   WorkerEnv,
 } from "../core/worker-contract.js";
 import { ORDER, TYPES_BY_MODE } from "../core/task-kinds.js";
-import { REQUESTED_PRIORITY, checkBeforeLlm, pauseState } from "./pause.js";
+import { REQUESTED_PRIORITY } from "../core/paused.js";
+import { checkBeforeLlm, pauseState } from "./pause.js";
 import { processWithDeadline } from "./deadline.js";
 import { errText } from "../util/errors.js";
 

@@ -2,10 +2,6 @@ import type { PauseState } from "../core/paused.js";
 import { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";
 import type { Processor, ProcessorContext } from "../core/worker-contract.js";
 
-// moved: src/core/paused.ts (what processors throw and what commands are queued at)
-export { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";
-export type { PauseState } from "../core/paused.js";
-
 /** What pauseState looks at of a processor. */
 export type PauseSubject = Pick<Processor, "type" | "usesLlm">;
 

@@ -4,9 +4,9 @@ import { createLlm as defaultCreateLlm } from "../llm/client.js";
 import type { ChatRequest, Llm } from "../llm/types.js";
 import type { BudgetExceededError } from "../llm/types.js";
 import type { Store } from "../store/index.js";
-import type { Usage } from "../store/spend.js";
+import type { Usage } from "../core/domain.js";
 import { dayKey } from "../store/spend.js";
-import type { Task, TaskType } from "../store/tasks.js";
+import type { Task, TaskType } from "../core/domain.js";
 import { processWithDeadline } from "./deadline.js";
 import type {
   Mode,

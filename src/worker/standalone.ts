@@ -26,7 +26,7 @@ import { dayKey } from "../store/spend.js";
 import { collectCommands as defaultCollector } from "../commands/scan.js";
 import { githubActivityReader } from "./github-activity.js";
 import { runPass } from "./pass.js";
-import { lastHumanActivity } from "./pause.js";
+import { lastHumanActivity } from "../core/paused.js";
 import type { LoadedConfig } from "../config/loader.js";
 import { loadRunConfig } from "../config/loader.js";
 import type { BatchHooks, RunSummary } from "./runner.js";

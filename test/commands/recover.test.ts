@@ -10,7 +10,7 @@ import { readAnalysisState } from "../../src/processors/analysis/state.js";
 import { sweepAnalysis } from "../../src/processors/analysis/sweep.js";
 import { marker, readState, stateBlock } from "../../src/report/markers.js";
 import type { Store } from "../../src/store/index.js";
-import type { Task } from "../../src/store/tasks.js";
+import type { Task } from "../../src/core/domain.js";
 import { issueContentHash } from "../../src/util/hash.js";
 import { runPass } from "../../src/worker/pass.js";
 import type { Processor, TaskOutcome, WorkerEnv } from "../../src/core/worker-contract.js";

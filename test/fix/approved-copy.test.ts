@@ -2,7 +2,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createFixProcessor } from "../../src/processors/fix/index.js";
 import type { Store } from "../../src/store/index.js";
-import type { Task } from "../../src/store/tasks.js";
+import type { Task } from "../../src/core/domain.js";
 import { testCtx } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { memoryStore } from "../helpers/store.js";

@@ -15,7 +15,7 @@ import type { LinearGateway, LinearIssue } from "../../src/integrations/linear-t
 import { createFixProcessor } from "../../src/processors/fix/index.js";
 import type { FixDeps } from "../../src/processors/fix/index.js";
 import type { Store } from "../../src/store/index.js";
-import type { Task } from "../../src/store/tasks.js";
+import type { Task } from "../../src/core/domain.js";
 import type { TaskOutcome } from "../../src/core/worker-contract.js";
 import { runPass } from "../../src/worker/pass.js";
 import { testCtx, testEnv } from "../helpers/context.js";

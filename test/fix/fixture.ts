@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import nock from "nock";
 import type { Store } from "../../src/store/index.js";
-import type { Task } from "../../src/store/tasks.js";
+import type { Task } from "../../src/core/domain.js";
 
 export const REPO = "octo/demo";
 export const KEY = "octo/demo#12";

@@ -3,7 +3,7 @@ import { createPromptTaskProcessor } from "../../src/processors/prompt-task/inde
 import { enqueueManualRun } from "../../src/schedule/manual.js";
 import { syncSchedules } from "../../src/schedule/sync.js";
 import type { Store } from "../../src/store/index.js";
-import type { Task, TaskType } from "../../src/store/tasks.js";
+import type { Task, TaskType } from "../../src/core/domain.js";
 import { runPass } from "../../src/worker/pass.js";
 import type { PassSummary, Processor, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv } from "../helpers/context.js";

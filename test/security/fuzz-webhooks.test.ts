@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Task } from "../../src/store/tasks.js";
+import type { Task } from "../../src/core/domain.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
 

@@ -7,7 +7,7 @@ import { renderAnalysis } from "../../src/processors/analysis/report.js";
 import { prBody } from "../../src/processors/fix/report.js";
 import { loadSubject } from "../../src/processors/fix/subject.js";
 import { executeToolCall } from "../../src/processors/prompt-task/tools.js";
-import type { Task } from "../../src/store/tasks.js";
+import type { Task } from "../../src/core/domain.js";
 import { issueContentHash } from "../../src/util/hash.js";
 import { testCtx } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
-import type { RunFilter, RunKind } from "../../src/store/runs.js";
+import type { RunFilter } from "../../src/store/runs.js";
+import type { RunKind } from "../../src/core/domain.js";
 import { memoryStore } from "../helpers/store.js";
 import type { Served } from "./serve.js";
 import { serveWeb, TOKEN } from "./serve.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RepoConfig } from "../../src/config/schema.js";
-import type { Task, TaskType } from "../../src/store/tasks.js";
+import type { Task, TaskType } from "../../src/core/domain.js";
 import { parseConfig } from "../../src/config/load.js";
 import { processorTimeoutMs } from "../../src/worker/deadline.js";
 import { runPass } from "../../src/worker/pass.js";

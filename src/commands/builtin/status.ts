@@ -1,5 +1,5 @@
 import { sanitizeInline } from "../../report/sanitize.js";
-import type { TaskStatus, TaskType } from "../../store/tasks.js";
+import type { TaskStatus, TaskType } from "../../core/domain.js";
 import { formatDuration } from "../../util/duration.js";
 import { lastHumanActivity } from "../../core/paused.js";
 import { infoCommand } from "../command.js";

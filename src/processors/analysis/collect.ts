@@ -1,5 +1,5 @@
 import { ZERO_USAGE } from "../../llm/usage.js";
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Item } from "./item.js";
 import { share, toItem } from "./item.js";

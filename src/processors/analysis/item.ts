@@ -1,7 +1,7 @@
 import type { Removed } from "../../context/hidden-text.js";
 import { addRemoved, stripHidden } from "../../context/hidden-text.js";
-import type { Usage } from "../../store/spend.js";
-import type { Task } from "../../store/tasks.js";
+import type { Usage } from "../../core/domain.js";
+import type { Task } from "../../core/domain.js";
 import { hashOf } from "../../util/hash.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { PromptIssue } from "./prompt.js";

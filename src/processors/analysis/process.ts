@@ -4,7 +4,7 @@ import { structuredModeOf } from "../../llm/client.js";
 import { llmFor } from "../../llm/for-context.js";
 import { batchApiWanted } from "../../llm/openai-batch.js";
 import type { Llm } from "../../llm/types.js";
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import { errText } from "../../util/errors.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { planBatches } from "./batches.js";

@@ -2,7 +2,7 @@ import { describeRemoved, removedAnything } from "../../context/hidden-text.js";
 import { httpStatus, isRefusal, rateLimitedUntil } from "../../integrations/github.js";
 import { upsertComment } from "../../report/comments.js";
 import { linkPolicyFor } from "../../report/link-policy.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import { errText } from "../../util/errors.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Item } from "./item.js";

@@ -1,5 +1,5 @@
 import type { Proposal } from "../../store/proposals.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import { removeInvisible } from "../../context/hidden-text.js";
 import type { LinkPolicy } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";

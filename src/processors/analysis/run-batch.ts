@@ -3,7 +3,7 @@ import type { Logger } from "../../log.js";
 import type { Llm } from "../../llm/types.js";
 import { EmptyAnswerError } from "../../llm/types.js";
 import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import { errText } from "../../util/errors.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { Item } from "./item.js";

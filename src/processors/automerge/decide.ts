@@ -1,6 +1,6 @@
 import type { CheckConclusion } from "../../report/check-runs.js";
 import type { AutomergeState } from "../../store/automerge-state.js";
-import type { RunStatus } from "../../store/runs.js";
+import type { RunStatus } from "../../core/domain.js";
 import type { TaskOutcome } from "../../core/worker-contract.js";
 import { formatDuration } from "../../util/duration.js";
 import type { MergeResult } from "./merge.js";

@@ -1,4 +1,4 @@
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { PrResult, Report } from "./decide.js";
 import {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { rateLimitedUntil } from "../../integrations/github.js";
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { PrResult } from "./decide.js";
 import { taskOutcome } from "./decide.js";

@@ -1,5 +1,5 @@
 import type { Store } from "../../store/index.js";
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import type { MergeApi } from "./merge-api.js";
 import type { Report } from "./decide.js";
 import { CHECK_NAME, checkRunSummary, conditionLine } from "./report.js";

@@ -7,7 +7,7 @@ import { httpStatus } from "../../integrations/github.js";
 import type { GitHubClient, RepoRef } from "../../integrations/github.js";
 import { CONFIG_CHECK_NAME } from "../../intake/config-check.js";
 import { publishCheckRun } from "../../report/check-runs.js";
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import type { Processor, TaskOutcome } from "../../core/worker-contract.js";
 
 /** A branch push that touched the config (`branch`), or a PR whose files are listed first (`pr`). */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Proposal } from "../../store/proposals.js";
-import type { Task } from "../../store/tasks.js";
+import type { Task } from "../../core/domain.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { Target } from "./subject.js";
 import { parseTarget } from "./subject.js";

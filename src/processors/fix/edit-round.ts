@@ -1,6 +1,6 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { Llm } from "../../llm/types.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import type { EditPolicy, FileChange } from "./edits.js";
 import { EDITS_JSON_SCHEMA, parseEditsAnswer, planEdits } from "./edits.js";
 import { retryMessage } from "./prompt.js";

@@ -1,7 +1,7 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { Llm } from "../../llm/types.js";
 import type { Proposal } from "../../store/proposals.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { FixPlan } from "./approved-plan.js";
 import type { ProjectContextFn } from "./default-context.js";

@@ -1,8 +1,8 @@
 import { llmFor } from "../../llm/for-context.js";
 import type { Llm } from "../../llm/types.js";
 import { BudgetExceededError } from "../../llm/types.js";
-import type { Usage } from "../../store/spend.js";
-import type { Task } from "../../store/tasks.js";
+import type { Usage } from "../../core/domain.js";
+import type { Task } from "../../core/domain.js";
 import { PausedError } from "../../core/paused.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { loadApprovedPlan } from "./approved-plan.js";

@@ -7,7 +7,7 @@ import { stateBlock } from "../../report/markers.js";
 import type { LinkPolicy } from "../../report/link-policy.js";
 import { linkPolicyFor } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import { sha256 } from "../../util/hash.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 

@@ -1,6 +1,6 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { Llm } from "../../llm/types.js";
-import type { Usage } from "../../store/spend.js";
+import type { Usage } from "../../core/domain.js";
 import type { TaskTool, ToolDeps } from "./tools.js";
 import { executeToolCall, toolsFor } from "./tools.js";
 
