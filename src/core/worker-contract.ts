@@ -115,7 +115,7 @@ export interface RepoPassSummary {
     type: TaskType;
     source: string;
     outcome: TaskOutcome["status"];
-    detail?: string;
+    detail?: string | undefined;
   }[];
 }
 

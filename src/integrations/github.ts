@@ -187,7 +187,7 @@ export function rateLimitedUntil(e: unknown, now = Date.now()): number | undefin
 
 /** Logins that are bots: `[bot]` suffix or type Bot. */
 export function isBot(
-  user: { login?: string | null; type?: string | null } | null | undefined,
+  user: { login?: string | null | undefined; type?: string | null | undefined } | null | undefined,
 ): boolean {
   if (!user) return true;
   return user.type === "Bot" || /\[bot\]$/i.test(user.login ?? "");

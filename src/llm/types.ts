@@ -20,7 +20,7 @@ export interface LlmSettings {
    * `json_object`. Default per provider (PROVIDER_TABLE's `structuredOutput`);
    * BG_LLM_STRUCTURED_OUTPUT overrides it for openai-compatible servers.
    */
-  structuredOutput?: "json_schema" | "json_object";
+  structuredOutput?: "json_schema" | "json_object" | undefined;
   /**
    * The app-level LLM rate limit (BG_LLM_RPM / BG_LLM_TPM, or the Action's llm-rpm / llm-tpm):
    * one process-wide limiter per provider that no repository's config can raise. Absent: the

@@ -24,6 +24,10 @@ export interface ToolDeps {
   signal?: AbortSignal;
 }
 
+/** Octokit's request options for a tool call: its abort signal, when there is one. */
+const withSignal = (signal: AbortSignal | undefined): { signal?: AbortSignal } =>
+  signal ? { signal } : {};
+
 /** Caps text at `max` characters, saying how much was cut. */
 export function capOutput(text: string, max = TOOL_OUTPUT_MAX): string {
   if (text.length <= max) return text;
@@ -195,7 +199,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       ...repo,
       path: a.path,
       ...(a.ref ? { ref: a.ref } : {}),
-      request: { signal },
+      request: withSignal(signal),
     });
     if (Array.isArray(data)) return `error: ${a.path} is a folder; use list_files`;
     if (data.type !== "file") return `error: ${a.path} is a ${data.type}, not a file`;
@@ -221,7 +225,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       ...repo,
       path: a.path,
       ...(a.ref ? { ref: a.ref } : {}),
-      request: { signal },
+      request: withSignal(signal),
     });
     if (!Array.isArray(data)) return `error: ${a.path} is a ${data.type}; use read_file`;
     const lines = data.map((e) =>
@@ -239,7 +243,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
     const { data } = await octokit.rest.search.code({
       q: `${query} repo:${repo.owner}/${repo.repo}`,
       per_page: a.limit,
-      request: { signal },
+      request: withSignal(signal),
     });
     if (!data.items.length) return "no matches";
     return [`${data.total_count} matches`, ...data.items.map((i) => i.path)].join("\n");
@@ -253,7 +257,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       sort: "updated",
       direction: "desc",
       per_page: a.limit,
-      request: { signal },
+      request: withSignal(signal),
     });
     const issues = data.filter((i) => !i.pull_request);
     if (!issues.length) return "no issues";
@@ -275,7 +279,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       sort: "updated",
       direction: "desc",
       per_page: a.limit,
-      request: { signal },
+      request: withSignal(signal),
     });
     if (!data.length) return "no pull requests";
     return data
@@ -291,7 +295,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       ...repo,
       ref: a.ref,
       per_page: a.limit,
-      request: { signal },
+      request: withSignal(signal),
     });
     if (!data.check_runs.length) return `no check runs on ${a.ref}`;
     return [
@@ -308,7 +312,7 @@ const executors: { [T in TaskTool]: (d: ToolDeps, a: Args<T>) => Promise<string>
       ...(a.branch ? { branch: a.branch } : {}),
       ...(a.status ? { status: a.status } : {}),
       per_page: a.limit,
-      request: { signal },
+      request: withSignal(signal),
     };
     const { data } = a.workflow
       ? await octokit.rest.actions.listWorkflowRuns({
