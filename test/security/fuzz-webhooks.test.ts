@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Task } from "../../src/core/domain.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
+import { TASK_TYPES } from "../../src/core/task-kinds.js";
 
 /**
  * Fuzz: webhook bodies, signed correctly (so they pass the signature check and reach the
@@ -65,7 +66,7 @@ function edit(v: Json, path: (string | number)[], value: Json | undefined): Json
 const TASK_SOURCE = /^(pr:\d+|sha:[0-9a-f]{7,40}|issue:\d+|linear:.+|schedule:.+|comment:\d+)$/;
 const wellFormed = (t: Task) =>
   /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(t.repo) &&
-  ["command", "automerge", "fix", "tech_debt_analysis", "prompt_task"].includes(t.type) &&
+  (TASK_TYPES as readonly string[]).includes(t.type) &&
   TASK_SOURCE.test(t.source);
 
 let app: TestApp;
