@@ -1,4 +1,4 @@
-import type nock from "nock";
+import nock from "nock";
 
 export const API = "https://api.github.com";
 
@@ -72,3 +72,24 @@ export function nockComments(scope: nock.Scope, comments: unknown[] = [], repo =
     .query((q) => q.sort === "updated" && typeof q.since === "string")
     .reply(200, comments);
 }
+
+/** The installation token Probot asks for before the app's first GitHub call of a delivery. */
+export const nockInstallationToken = (installationId = 1): nock.Scope =>
+  nock(API)
+    .post(`/app/installations/${installationId}/access_tokens`)
+    .reply(201, {
+      token: "ghs_test",
+      expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      permissions: {},
+      repository_selection: "all",
+    });
+
+/** `.github/bg-agent.yml` of `repo` as the contents API serves it raw (any ref, either path encoding). */
+export const nockRawConfig = (yaml: string, repo = "octo/demo", delayMs = 0): nock.Scope => {
+  const [owner, name] = repo.split("/");
+  const path = new RegExp(`^/repos/${owner}/${name}/contents/\\.github(%2F|/)bg-agent\\.yml`);
+  return nock(API)
+    .get(path)
+    .delay(delayMs)
+    .reply(200, yaml, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+};

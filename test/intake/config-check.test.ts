@@ -3,25 +3,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deliver, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
 import { REPO, pullRequestEvent, repository } from "../helpers/payloads.js";
+import { API, nockInstallationToken, nockRawConfig } from "../helpers/github-nock.js";
 
-const API = "https://api.github.com";
 const CONFIG_URL = /^\/repos\/octo\/demo\/contents\/\.github(%2F|\/)bg-agent\.yml/;
 const HEAD = "d".repeat(40);
 
-const token = () =>
-  nock(API)
-    .post("/app/installations/1/access_tokens")
-    .reply(201, {
-      token: "ghs_test",
-      expires_at: new Date(Date.now() + 3600_000).toISOString(),
-      permissions: {},
-      repository_selection: "all",
-    });
+const token = nockInstallationToken;
 
-const configFile = (yaml: string) =>
-  nock(API)
-    .get(CONFIG_URL)
-    .reply(200, yaml, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+const configFile = (yaml: string) => nockRawConfig(yaml);
 
 /** Expects the bg-agent/config check run on HEAD; returns what was posted. */
 function expectCheckRun(): { body?: Record<string, unknown> } {

@@ -3,24 +3,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { deliver, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
 import { REPO, pullRequestEvent } from "../helpers/payloads.js";
+import { API, nockInstallationToken } from "../helpers/github-nock.js";
 
 // Config comes only from places the owner controls: `_extends` may name the repository's own
 // owner's repositories, or owners an admin allowed (BG_CONFIG_EXTENDS_ALLOW), at every step of
 // the chain; and every file is read from its default branch. Through signed webhooks to the app.
 
-const API = "https://api.github.com";
 const HEAD = "d".repeat(40);
 const RAW = { "content-type": "application/vnd.github.raw; charset=utf-8" };
 
-const token = () =>
-  nock(API)
-    .post("/app/installations/1/access_tokens")
-    .reply(201, {
-      token: "ghs_test",
-      expires_at: new Date(Date.now() + 3600_000).toISOString(),
-      permissions: {},
-      repository_selection: "all",
-    });
+const token = nockInstallationToken;
 
 /** `path` of `repo` on its default branch (the request has no `ref`). */
 const file = (repo: string, yaml: string, path = ".github%2Fbg-agent.yml") =>

@@ -8,29 +8,16 @@ import type { Store } from "../../src/store/index.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
+import { nockInstallationToken, nockRawConfig } from "../helpers/github-nock.js";
 
-const API = "https://api.github.com";
 const COLD = "octo/cold";
 const WARM = "octo/warm";
 
-const token = () =>
-  nock(API)
-    .post("/app/installations/1/access_tokens")
-    .reply(201, {
-      token: "ghs_test",
-      expires_at: new Date(Date.now() + 3600_000).toISOString(),
-      permissions: {},
-      repository_selection: "all",
-    });
+const token = nockInstallationToken;
 
 /** The cold repository's config file, answered after `delayMs`. */
 const configFile = (delayMs: number) =>
-  nock(API)
-    .get(/^\/repos\/octo\/cold\/contents\/\.github(%2F|\/)bg-agent\.yml/)
-    .delay(delayMs)
-    .reply(200, "automerge:\n  method: merge\n", {
-      "content-type": "application/vnd.github.raw; charset=utf-8",
-    });
+  nockRawConfig("automerge:\n  method: merge\n", COLD, delayMs);
 
 /** What a crash leaves on disk: the database and its WAL as they are now (committed frames only count). */
 function crashImage(path: string, into: string): string {
