@@ -20,14 +20,17 @@ const prRefSchema = z.object({
     .optional(),
 });
 
+/** A commit SHA as GitHub sends it (SHA-1, or SHA-256 repositories): anything else is not one. */
+const commitSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a 40- or 64-digit hex SHA");
+
 const suiteSchema = z.object({
-  head_sha: z.string().min(1),
+  head_sha: commitSha,
   pull_requests: z.array(prRefSchema).nullish(),
 });
 
 const checkSuitePayload = z.object({ check_suite: suiteSchema });
 const checkRunPayload = z.object({ check_run: suiteSchema });
-const statusPayload = z.object({ sha: z.string().min(1), state: z.string() });
+const statusPayload = z.object({ sha: commitSha, state: z.string() });
 
 /** PRs of this repository among a check's `pull_requests` (forks' PRs are listed with other base repos). */
 function ownPrs(

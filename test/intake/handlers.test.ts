@@ -87,6 +87,13 @@ describe("checks", () => {
     });
   });
 
+  it("a status or check whose SHA is not a commit SHA queues nothing (found by the webhook fuzz)", async () => {
+    await onChecks(deps(), ev("status", statusEvent({ sha: "v0]", state: "success" })));
+    await onChecks(deps(), ev("status", statusEvent({ sha: "../../x", state: "failure" })));
+    await onChecks(deps(), ev("check_run", checkRunEvent({ sha: "not-a-sha" })));
+    expect(store.tasks.list()).toEqual([]);
+  });
+
   it("queues nothing when automerge is disabled or the config is invalid", async () => {
     await onChecks(deps({ automerge: { enabled: false } }), ev("check_run", checkRunEvent()));
     await onChecks(deps({ automerge: { method: "yolo" } }), ev("check_run", checkRunEvent()));

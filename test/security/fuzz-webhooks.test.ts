@@ -63,7 +63,8 @@ function edit(v: Json, path: (string | number)[], value: Json | undefined): Json
   return o;
 }
 
-const TASK_SOURCE = /^(pr:\d+|sha:[0-9a-f]{7,40}|issue:\d+|linear:.+|schedule:.+|comment:\d+)$/;
+const TASK_SOURCE =
+  /^(pr:\d+|sha:[0-9a-f]{40}(?:[0-9a-f]{24})?|issue:\d+|linear:.+|schedule:.+|comment:\d+)$/;
 const wellFormed = (t: Task) =>
   /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(t.repo) &&
   (TASK_TYPES as readonly string[]).includes(t.type) &&
