@@ -1,9 +1,9 @@
-import { createRequire } from "node:module";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Task } from "../../src/core/domain.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
+import { EVENTS, examples } from "../helpers/webhook-examples.js";
 import { TASK_TYPES } from "../../src/core/task-kinds.js";
 
 /**
@@ -13,28 +13,6 @@ import { TASK_TYPES } from "../../src/core/task-kinds.js";
  * and every task a mutated delivery queues is well-formed (lost 0: a 2xx for a valid delivery
  * keeps its task; done twice 0: a redelivery of the same id creates nothing).
  */
-
-interface ExampleGroup {
-  name: string;
-  examples: Record<string, unknown>[];
-}
-const require = createRequire(import.meta.url);
-const index = require("@octokit/webhooks-examples/api.github.com/index.json") as ExampleGroup[];
-const EVENTS = [
-  "pull_request",
-  "pull_request_review",
-  "check_suite",
-  "check_run",
-  "status",
-  "issues",
-  "issue_comment",
-  "installation",
-  "installation_repositories",
-  "push",
-];
-const examples = index
-  .filter((g) => EVENTS.includes(g.name))
-  .flatMap((g) => g.examples.map((payload) => ({ name: g.name, payload })));
 
 type Json = unknown;
 /** Every path (list of keys) into a JSON value, the root included. */

@@ -1,34 +1,9 @@
-import { createRequire } from "node:module";
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueContentHash } from "../../src/util/hash.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
 import type { TestApp } from "../helpers/app-server.js";
-
-interface ExampleGroup {
-  name: string;
-  examples: Record<string, unknown>[];
-}
-
-const require = createRequire(import.meta.url);
-const index = require("@octokit/webhooks-examples/api.github.com/index.json") as ExampleGroup[];
-
-const EVENTS = [
-  "pull_request",
-  "pull_request_review",
-  "check_suite",
-  "check_run",
-  "status",
-  "issues",
-  "issue_comment",
-  "installation",
-  "installation_repositories",
-  "push",
-];
-
-const examples = index
-  .filter((g) => EVENTS.includes(g.name))
-  .flatMap((g) => g.examples.map((payload) => ({ name: g.name, payload })));
+import { EVENTS, examples } from "../helpers/webhook-examples.js";
 
 const reposIn = (p: Record<string, unknown>): string[] => {
   const out: string[] = [];
