@@ -22,6 +22,11 @@ export interface TaskKindSpec<T extends string = string, R extends string = stri
   runKind: R;
   /** One line for people (docs, the registry test's messages). */
   description: string;
+  /**
+   * Runs whatever else waits: an invalid config, a manual pause, people at work (commands, and a
+   * proposed config's check run: a pull request may be what fixes the config in force).
+   */
+  neverWaits?: boolean;
 }
 
 const kind = <const T extends string, const R extends string>(
@@ -70,6 +75,7 @@ export const TASK_KINDS = [
     modes: ["analyze", "automerge", "tasks"],
     runKind: "command",
     description: "a `/bg` command someone wrote in a comment",
+    neverWaits: true,
   }),
   kind({
     type: "config_check",
@@ -79,6 +85,7 @@ export const TASK_KINDS = [
     modes: ["analyze", "automerge", "tasks"],
     runKind: "config_check",
     description: "validate a proposed .github/bg-agent.yml on a branch head (never used)",
+    neverWaits: true,
   }),
 ] as const;
 

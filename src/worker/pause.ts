@@ -1,5 +1,6 @@
 import type { PauseState } from "../core/paused.js";
 import { PausedError, REQUESTED_PRIORITY, lastHumanActivity } from "../core/paused.js";
+import { kindOf } from "../core/task-kinds.js";
 import type { Processor, ProcessorContext } from "../core/worker-contract.js";
 
 /** What pauseState looks at of a processor. */
@@ -16,8 +17,7 @@ export function pauseState(
   p: PauseSubject,
   now = Date.now(),
 ): PauseState | null {
-  // Commands and a proposed config's check run also when the config in force is invalid (a PR may fix it).
-  if (p.type === "command" || p.type === "config_check") return null;
+  if (kindOf(p.type).neverWaits) return null;
   if (!ctx.configResult.ok) {
     return {
       kind: "config",
