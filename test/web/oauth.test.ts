@@ -309,7 +309,49 @@ describe("dashboard sign-in with GitHub", () => {
       cookie: c.cookie,
     });
     expect(down.status).toBe(502);
+    expect(await down.text()).toContain("the code exchange answered 500");
     expect(setCookies(down).has("bg_session")).toBe(false);
+
+    // GitHub unreachable: a network error, said as such.
+    nock("https://github.com")
+      .post("/login/oauth/access_token")
+      .replyWithError(new Error("connect ECONNREFUSED"));
+    const d = await startLogin();
+    const unreachable = await get(`/bg/oauth/callback?code=${CODE}&state=${d.state}`, {
+      cookie: d.cookie,
+    });
+    expect(unreachable.status).toBe(502);
+    expect(await unreachable.text()).toContain("(network error)");
+    expect(setCookies(unreachable).has("bg_session")).toBe(false);
+
+    // bg-agent's OAuth settings are wrong: the page says what to check.
+    nock("https://github.com").post("/login/oauth/access_token").reply(200, {
+      error: "redirect_uri_mismatch",
+      error_description: "The redirect_uri MUST match the registered callback URL.",
+    });
+    const e = await startLogin();
+    const mismatch = await get(`/bg/oauth/callback?code=${CODE}&state=${e.state}`, {
+      cookie: e.cookie,
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.text()).toMatch(
+      /redirect_uri_mismatch.*GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and the GitHub App&#39;s callback URL/,
+    );
+
+    // The token is good but GitHub will not say who it belongs to.
+    nock("https://github.com")
+      .post("/login/oauth/access_token")
+      .reply(200, { access_token: USER_TOKEN, token_type: "bearer", scope: "" });
+    nock("https://api.github.com").get("/user").reply(401, { message: "Bad credentials" });
+    const f = await startLogin();
+    const who = await get(`/bg/oauth/callback?code=${CODE}&state=${f.state}`, {
+      cookie: f.cookie,
+    });
+    expect(who.status).toBe(502);
+    expect(await who.text()).toContain("GET /user answered 401");
+    expect(setCookies(who).has("bg_session")).toBe(false);
+    expect(JSON.stringify(logs)).not.toContain(USER_TOKEN);
+    expect(JSON.stringify(logs)).not.toContain(CLIENT_SECRET);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
