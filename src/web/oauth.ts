@@ -21,6 +21,8 @@ import { errText } from "../util/errors.js";
  *                               signed session cookie and a redirect to /bg (no query)
  *   POST /bg/logout          -> clears the session cookie
  *
+ * The authorize URL and the code exchange go through @octokit/oauth-methods, the two reads through
+ * @octokit/core's request; the state and session cookies are jose JWTs (session.ts).
  * The user token is used for those two reads and dropped: it is never stored, logged, or put in
  * a cookie or a URL.
  */
