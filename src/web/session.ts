@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual, webcrypto } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
@@ -63,6 +63,14 @@ export function safeEqual(a: string, b: string): boolean {
 /** A 256-bit key for one purpose, derived from the session secret. */
 const deriveKey = (secret: string, purpose: string): Uint8Array =>
   new Uint8Array(hkdfSync("sha256", secret, "bg-agent", `bg-agent ${purpose} v2`, 32));
+
+type HmacKey = webcrypto.CryptoKey;
+/** The key as a WebCrypto HMAC key, imported once (jose would import raw bytes on every call). */
+const hmacKey = (raw: Uint8Array): Promise<HmacKey> =>
+  webcrypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 
 /** Cookies of a request, by name (the first of duplicates wins). */
 export function readCookies(req: IncomingMessage): Map<string, string> {
@@ -157,13 +165,13 @@ const STATE_PATH = "/bg/oauth";
 /** The verified claims of a JWT made by `createSessions` for `audience`, or null. */
 async function verified(
   raw: string | undefined,
-  key: Uint8Array,
+  key: Promise<HmacKey>,
   audience: string,
   at: number,
 ): Promise<Record<string, unknown> | null> {
   if (!raw || raw.length > MAX_COOKIE) return null;
   try {
-    const { payload } = await jwtVerify(raw, key, {
+    const { payload } = await jwtVerify(raw, await key, {
       algorithms: ["HS256"],
       issuer: ISSUER,
       audience,
@@ -180,8 +188,8 @@ async function verified(
 
 export function createSessions(o: SessionsOptions): Sessions {
   if (o.secret.length < 32) throw new Error("the session secret must be at least 32 characters");
-  const sessionKey = deriveKey(o.secret, "dashboard-session");
-  const stateKey = deriveKey(o.secret, "oauth-state");
+  const sessionKey = hmacKey(deriveKey(o.secret, "dashboard-session"));
+  const stateKey = hmacKey(deriveKey(o.secret, "oauth-state"));
   const csrfKey = deriveKey(o.secret, "csrf");
   const now = o.now ?? Date.now;
   const ttlSeconds = Math.max(1, Math.round(o.ttlMs / 1000));
@@ -209,7 +217,7 @@ export function createSessions(o: SessionsOptions): Sessions {
         .setJti(session.sid)
         .setIssuedAt(iat)
         .setExpirationTime(iat + ttlSeconds)
-        .sign(sessionKey);
+        .sign(await sessionKey);
       return {
         session,
         setCookie: cookie(SESSION_COOKIE, jwt, {
@@ -259,7 +267,7 @@ export function createSessions(o: SessionsOptions): Sessions {
       const jwt = await sign({ state }, STATE_AUDIENCE)
         .setIssuedAt(iat)
         .setExpirationTime(iat + STATE_TTL_MS / 1000)
-        .sign(stateKey);
+        .sign(await stateKey);
       return {
         state,
         setCookie: cookie(STATE_COOKIE, jwt, {
