@@ -315,15 +315,6 @@ export const configSchema = z.strictObject({
         .describe(
           "Command that runs one test: {file} (or {dir}, its folder) and {name} are replaced, shell-quoted; unset: detected (vitest, jest, node --test, pytest, go test, cargo test)",
         ),
-      max_revisions: z
-        .number()
-        .int()
-        .min(0)
-        .max(20)
-        .default(3)
-        .describe(
-          "Revision rounds (a changes-requested review or /bg revise) per fix pull request",
-        ),
     })
     .prefault({}),
   dashboard: z

@@ -170,8 +170,6 @@ export function prBody(o: {
   verification: Verification;
   /** The proving test's runs (absent: none was tried, as before there was one). */
   proof?: Proof;
-  /** Set for a revision: its round and who asked. */
-  revision?: { round: number; max: number; by: string[] };
   /** Which links in the model's text stay clickable (default: none). */
   links?: LinkPolicy;
 }): string {
@@ -205,18 +203,10 @@ export function prBody(o: {
     verificationText(o.verification),
     ...verificationDetails(o.verification),
     ...(o.proof ? ["", "#### Proving test", "", proofText(o.proof), ...proofDetails(o.proof)] : []),
-    ...(o.revision
-      ? [
-          "",
-          "### Revisions",
-          "",
-          `Revision ${o.revision.round} of at most ${o.revision.max} (\`fix.max_revisions\`), asked for by ${o.revision.by.map((b) => sanitizeInline(b, 60)).join(", ")}.`,
-        ]
-      : []),
     "",
     "### Review",
     "",
-    "bg-agent never merges this pull request on its own: it needs a human approving review, or a person commenting `/bg approve` on it. To have bg-agent change it, request changes in a review or comment `/bg revise <what to change>` (people with write access).",
+    "bg-agent never merges this pull request on its own: it needs a human approving review, or a person commenting `/bg approve` on it.",
   ].join("\n");
 }
 
