@@ -357,6 +357,18 @@ export const configSchema = z.strictObject({
       timeout: duration("timeout").default("10m"),
       allow_outside_plan: z.boolean().default(false),
       max_files: z.number().int().min(1).max(50).default(10),
+      test_one: z
+        .string()
+        .min(1)
+        .max(500)
+        .refine((t) => t.includes("{file}") || t.includes("{dir}"), {
+          error: "test_one must contain {file} (or {dir}): where the proving test is",
+        })
+        .nullable()
+        .default(null)
+        .describe(
+          "Command that runs one test: {file} (or {dir}, its folder) and {name} are replaced, shell-quoted; unset: detected (vitest, jest, node --test, pytest, go test, cargo test)",
+        ),
     })
     .prefault({}),
   dashboard: z

@@ -16,6 +16,7 @@ import { refusedComment } from "./report.js";
 import { loadSubject } from "./subject.js";
 import { baselineTests, testerFor } from "./test-run.js";
 import { verifyChange } from "./verify.js";
+import { proveChange } from "./prove.js";
 import type { Workspace } from "./workspace.js";
 import { openWorkspace, remoteFromOctokit } from "./workspace.js";
 
@@ -154,8 +155,9 @@ async function inWorkspace(o: CarryOut, ws: Workspace, baseBranch: string): Prom
     const failedBefore = await baselineTests(run, tester, edits.changes);
     await applyEdits(run, edits);
     await commitChanges(run);
-    const verification = await verifyChange(run, tester, failedBefore);
-    return await openPullRequest(run, verification);
+    const tested = await verifyChange(run, tester, failedBefore);
+    const { verification, proof } = await proveChange(run, tester, tested);
+    return await openPullRequest(run, verification, proof);
   } catch (e) {
     if (e instanceof NoPullRequest) return noPullRequest(run, e);
     throw e;
