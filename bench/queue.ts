@@ -138,9 +138,10 @@ async function bgPostgres(workers: number): Promise<number> {
 }
 
 async function graphile(): Promise<number | null> {
-  const { makeWorkerUtils, run } = await import("graphile-worker");
+  const { Logger, makeWorkerUtils, run } = await import("graphile-worker");
+  const logger = new Logger(() => () => {}); // quiet: its per-job log line would be measured too
   const schema = `gw_bench_${process.pid}`;
-  const utils = await makeWorkerUtils({ connectionString: URL, schema });
+  const utils = await makeWorkerUtils({ connectionString: URL, schema, logger });
   try {
     await utils.migrate();
     for (let i = 0; i < N; i += BATCH) {
@@ -157,6 +158,7 @@ async function graphile(): Promise<number | null> {
       schema,
       concurrency: 4,
       noHandleSignals: true,
+      logger,
       pollInterval: 100,
       taskList: {
         fix: async () => {
