@@ -283,6 +283,15 @@ CREATE INDEX runs_repo_ref ON runs(repo, ref);
     // cookie is a stateless JWT, so signing out records its id until it would have expired, in
     // the database every replica shares (it was kept in one process's memory before).
     name: "006-session-revocations",
+    pg: `
+CREATE TABLE session_revocations (
+  sid TEXT PRIMARY KEY,
+  login TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL
+);
+CREATE INDEX session_revocations_expires ON session_revocations(expires_at);
+`,
     sql: `
 CREATE TABLE session_revocations (
   sid TEXT PRIMARY KEY,

@@ -944,6 +944,17 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
       });
     });
 
+    describe("sessions", () => {
+      it("a revoked session is refused until it would have expired; revoking twice is harmless", async () => {
+        await s.sessions.revoke({ sid: "s1", login: "octo", expiresAt: T0 + DAY }, T0);
+        await s.sessions.revoke({ sid: "s1", login: "octo", expiresAt: T0 + DAY }, T0 + 1);
+        expect(await s.sessions.isRevoked("s1", T0 + MIN)).toBe(true);
+        expect(await s.sessions.isRevoked("s2", T0 + MIN)).toBe(false);
+        expect(await s.sessions.isRevoked("s1", T0 + DAY)).toBe(false);
+        expect(await s.sessions.prune(T0 + DAY)).toBe(1);
+      });
+    });
+
     describe("retention", () => {
       it("steps delete only old finished rows, at most `limit` per step; pending counts agree", async () => {
         const policy = { days: 10, auditDays: 30 };
