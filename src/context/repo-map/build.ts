@@ -110,13 +110,19 @@ export async function buildRepoMap(input: readonly MapFile[], o: RepoMapOptions)
     if (lang && !grammar) grammarFailures.add(lang);
     let tags = null;
     if (grammar) {
-      if (Date.now() < stopAt) tags = extractTags(grammar, text, Math.min(stopAt, Date.now() + fileMs));
+      if (Date.now() < stopAt)
+        tags = extractTags(grammar, text, Math.min(stopAt, Date.now() + fileMs));
       if (tags) parsed++;
       else timedOut++;
     }
-    ranks.push(tags ? { path: f.path, ...tags } : { path: f.path, defs: outline(f.path, text), refs: new Map() });
+    ranks.push(
+      tags
+        ? { path: f.path, ...tags }
+        : { path: f.path, defs: outline(f.path, text), refs: new Map() },
+    );
   }
-  if (timedOut) o.log.warn({ files: timedOut }, "repository map: parse time ran out; those files are outlined");
+  if (timedOut)
+    o.log.warn({ files: timedOut }, "repository map: parse time ran out; those files are outlined");
   const ranked: RankedDef[] = rankDefinitions(ranks);
   const fit = fitToBudget(ranked, o.maxTokens);
   return {

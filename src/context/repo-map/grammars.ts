@@ -39,7 +39,9 @@ const grammars = new Map<string, Promise<Grammar | null>>();
 const failed = new Set<string>();
 
 const initRuntime = (runtimeWasm: string): Promise<void> => {
-  runtime ??= Parser.init({ locateFile: () => runtimeWasm });
+  // Emscripten's module options are all optional at run time; its type lists every field.
+  const options: Partial<EmscriptenModule> = { locateFile: () => runtimeWasm };
+  runtime ??= Parser.init(options as EmscriptenModule);
   runtime.catch(() => (runtime = null));
   return runtime;
 };

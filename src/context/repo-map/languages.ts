@@ -14,19 +14,19 @@ export const GRAMMAR_FILE: Readonly<Record<LanguageId, string>> = {
 
 const BY_EXTENSION: ReadonlyMap<string, LanguageId> = new Map(
   Object.entries({
-  ts: "typescript",
-  mts: "typescript",
-  cts: "typescript",
-  tsx: "tsx",
-  js: "javascript",
-  mjs: "javascript",
-  cjs: "javascript",
-  jsx: "javascript",
-  py: "python",
-  pyi: "python",
-  go: "go",
-  rs: "rust",
-  java: "java",
+    ts: "typescript",
+    mts: "typescript",
+    cts: "typescript",
+    tsx: "tsx",
+    js: "javascript",
+    mjs: "javascript",
+    cjs: "javascript",
+    jsx: "javascript",
+    py: "python",
+    pyi: "python",
+    go: "go",
+    rs: "rust",
+    java: "java",
   } satisfies Record<string, LanguageId>),
 );
 
@@ -46,6 +46,7 @@ export const extensionOf = (path: string): string => {
 };
 
 /** The language a path is parsed as, or null for an outline. `.d.ts` files are TypeScript. */
-export const languageOf = (path: string): LanguageId | null => BY_EXTENSION.get(extensionOf(path)) ?? null;
+export const languageOf = (path: string): LanguageId | null =>
+  BY_EXTENSION.get(extensionOf(path)) ?? null;
 
 export const binaryByName = (path: string): boolean => BINARY_EXTENSIONS.has(extensionOf(path));

@@ -114,9 +114,7 @@ export function rankDefinitions(input: readonly RankInput[]): RankedDef[] {
       ranked.push({ ...d, path: f.path, rank: inflow + own });
     });
   }
-  return ranked.sort(
-    (a, b) => b.rank - a.rank || byCodeUnit(a.path, b.path) || a.line - b.line,
-  );
+  return ranked.sort((a, b) => b.rank - a.rank || byCodeUnit(a.path, b.path) || a.line - b.line);
 }
 
 /** Files by rank, highest first (ties by path). */

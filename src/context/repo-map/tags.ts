@@ -47,7 +47,9 @@ function bodyOf(node: Node): Node | null {
   const body = node.childForFieldName("body");
   if (body) return body;
   if (node.type === "lexical_declaration" || node.type === "variable_declaration") {
-    const value = node.namedChildren.find((c) => c?.type === "variable_declarator")?.childForFieldName("value");
+    const value = node.namedChildren
+      .find((c) => c?.type === "variable_declarator")
+      ?.childForFieldName("value");
     return value?.childForFieldName("body") ?? null;
   }
   return null;
