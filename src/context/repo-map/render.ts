@@ -13,12 +13,13 @@ export function renderDefs(
   chosen: readonly RankedDef[],
   all: ReadonlyMap<string, RankedDef>,
 ): string {
-  const byFile = new Map<string, Map<number, RankedDef>>();
+  const byFile = new Map<string, Map<string, RankedDef>>();
   const add = (d: RankedDef): void => {
     let lines = byFile.get(d.path);
     if (!lines) byFile.set(d.path, (lines = new Map()));
-    if (lines.has(d.line)) return;
-    lines.set(d.line, d);
+    const k = `${d.line}\u0000${d.depth}\u0000${d.name}`;
+    if (lines.has(k)) return;
+    lines.set(k, d);
     if (d.parentLine !== undefined) {
       const parent = all.get(keyOf(d.path, d.parentLine));
       if (parent) add(parent);
@@ -27,7 +28,9 @@ export function renderDefs(
   for (const d of chosen) add(d);
   const parts: string[] = [];
   for (const path of [...byFile.keys()].sort(byCodeUnit)) {
-    const lines = [...byFile.get(path)!.values()].sort((a, b) => a.line - b.line);
+    const lines = [...byFile.get(path)!.values()].sort(
+      (a, b) => a.line - b.line || a.depth - b.depth || byCodeUnit(a.name, b.name),
+    );
     parts.push(
       `${path}\n${lines.map((d) => `${String(d.line).padStart(5)} ${"  ".repeat(d.depth)}${d.signature}`).join("\n")}\n`,
     );
