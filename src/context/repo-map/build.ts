@@ -78,8 +78,8 @@ const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  */
 export async function buildRepoMap(input: readonly MapFile[], o: RepoMapOptions): Promise<RepoMap> {
   const maxFiles = o.maxFiles ?? 5_000;
-  const fileMs = o.fileParseMs ?? 1_000;
-  const stopAt = Date.now() + (o.totalParseMs ?? 20_000);
+  const fileMs = o.fileParseMs ?? 5_000;
+  const stopAt = Date.now() + (o.totalParseMs ?? 60_000);
   const sorted = [...input].sort((a, b) => byCodeUnit(a.path, b.path));
   const files = sorted.filter((f, i) => i === 0 || f.path !== sorted[i - 1]!.path);
   const considered = files.slice(0, maxFiles);
