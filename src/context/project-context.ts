@@ -294,7 +294,14 @@ export async function apiSource(
   const paths = tree.tree.filter((t) => t.type === "blob" && t.path).map((t) => t.path!);
   const sizes = new Map(tree.tree.map((t) => [t.path ?? "", t.size ?? 0]));
   const kept = paths.filter((p) => !p.split("/").some((s) => SKIP_DIRS.has(s)));
-  const readBytes = async (path: string): Promise<Uint8Array | null> => {
+  // Each file is one request, made once: the map, the cache fill and issue files share it.
+  const fetched = new Map<string, Promise<Buffer | null>>();
+  const readBytes = (path: string): Promise<Buffer | null> => {
+    let p = fetched.get(path);
+    if (!p) fetched.set(path, (p = fetchBytes(path)));
+    return p;
+  };
+  const fetchBytes = async (path: string): Promise<Buffer | null> => {
     try {
       const { data } = await ctx.octokit.rest.repos.getContent({
         ...ctx.repo,
@@ -320,18 +327,8 @@ export async function apiSource(
         .map((p) => ({ path: p, size: sizes.get(p) ?? 0, load: () => readBytes(p) })),
     async read(path) {
       if ((sizes.get(path) ?? 0) > MAX_FILE_BYTES) return null;
-      try {
-        const { data } = await ctx.octokit.rest.repos.getContent({
-          ...ctx.repo,
-          path,
-          ref: head.sha,
-        });
-        if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
-        const buf = Buffer.from(data.content, "base64");
-        return isText(buf) ? buf.toString("utf8") : null;
-      } catch {
-        return null;
-      }
+      const buf = await readBytes(path);
+      return buf && isText(buf) ? buf.toString("utf8") : null;
     },
   };
 }
