@@ -42,6 +42,20 @@ export const techDebtSchema = z.strictObject({
     .strictObject({
       include: z.array(z.string()).default([]).describe("Extra globs added to the project context"),
       max_tokens: z.number().int().min(500).max(500_000).default(20_000),
+      map_tokens: z
+        .number()
+        .int()
+        .min(0)
+        .max(200_000)
+        .default(8_000)
+        .describe("Token budget of the repository map in the project context (0: no map)"),
+      issue_file_tokens: z
+        .number()
+        .int()
+        .min(0)
+        .max(100_000)
+        .default(4_000)
+        .describe("Token budget per issue for the files it names, read after the shared prefix"),
     })
     .prefault({}),
   labels: z

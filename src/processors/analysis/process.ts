@@ -10,6 +10,7 @@ import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.j
 import { planBatches } from "./batches.js";
 import { collectItems } from "./collect.js";
 import { dryRun } from "./dry-run.js";
+import { resolveIssueFiles } from "./issue-files.js";
 import type { Item } from "./item.js";
 import { runBatch } from "./run-batch.js";
 import type { RunReport } from "./run-report.js";
@@ -48,6 +49,7 @@ export async function processAnalysis(
   if (!llm) return out;
   const context = await readContext(ctx, items, out);
   if (!context) return out;
+  await resolveIssueFiles(context, items, ctx.config.tech_debt.context.issue_file_tokens);
   const stop = await analyse(ctx, llm, context, items, out, report);
   noteOutcomes(ctx, items, stop, out, report);
   await publishRun(ctx, llm.model);

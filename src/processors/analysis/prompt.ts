@@ -65,6 +65,8 @@ export function analysisRequest(
   contextText: string,
   issues: PromptIssue[],
   mode: "json_schema" | "json_object",
+  /** The files these issues name (src/processors/analysis/issue-files.ts), after the prefix. */
+  files = "",
 ): ChatRequest {
   const keys = issues.map((i) => i.key).join(", ");
   const messages: ChatCompletionMessageParam[] = [
@@ -72,6 +74,7 @@ export function analysisRequest(
     {
       role: "user",
       content:
+        (files ? `${files}\n\n` : "") +
         `Analyse these ${issues.length} issue(s) and answer in JSON. Keys: ${keys}\n\n` +
         issues.map(issueBlock).join("\n\n"),
     },

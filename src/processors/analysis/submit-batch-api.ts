@@ -4,6 +4,7 @@ import { createBatchApi } from "../../llm/openai-batch.js";
 import { errText } from "../../util/errors.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { planBatches } from "./batches.js";
+import { batchFiles } from "./issue-files.js";
 import type { Item } from "./item.js";
 import { analysisRequest } from "./prompt.js";
 import type { RunReport } from "./run-report.js";
@@ -73,6 +74,7 @@ export async function viaBatchApi(
             context.text,
             batch.map((b) => b.prompt),
             mode,
+            batchFiles(batch, ctx.config.tech_debt.context.issue_file_tokens).text,
           ),
         },
       ]);
