@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Language, Parser, Query } from "web-tree-sitter";
 import type { Logger } from "../../log.js";
 import type { LanguageId } from "./languages.js";
@@ -23,6 +25,11 @@ const require = createRequire(import.meta.url);
 
 /** Where npm installed the wasm files; null when they are not there (e.g. a bundle). */
 function defaultPaths(): { wasmDir: string; runtimeWasm: string } | null {
+  // The Action's bundle carries its own copies next to it (scripts/build-action.mjs: action/dist/wasm).
+  const bundled = fileURLToPath(new URL("./wasm/", import.meta.url));
+  if (existsSync(join(bundled, "tree-sitter.wasm"))) {
+    return { wasmDir: bundled, runtimeWasm: join(bundled, "tree-sitter.wasm") };
+  }
   try {
     return {
       wasmDir: join(dirname(require.resolve("@vscode/tree-sitter-wasm/package.json")), "wasm"),
