@@ -28,6 +28,7 @@ import {
   onPullRequest,
   onPullRequestReview,
   onPush,
+  onTaskEvent,
   reportConfig,
 } from "./intake/index.js";
 import type { IntakeDeps, WebhookEvent } from "./intake/index.js";
@@ -126,6 +127,8 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
       routes.get(context.name);
     const intake = depsFor(context);
     const event: WebhookEvent = { id: context.id, name: context.name, payload: context.payload };
+    // `on:` tasks first: its (cached) config read is then the delivery's only await before writes.
+    await onTaskEvent(intake, event);
     if (fn) await fn(intake, event);
     else
       intake.log.debug(

@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";
 import { TASKS_MAX_LIMIT, configSchema, taskSchema } from "./schema.js";
+import { chainProblems } from "./chain.js";
 import { knownKeys, unknownKeyMessage } from "./unknown-keys.js";
 
 export const CONFIG_PATH = ".github/bg-agent.yml";
@@ -100,6 +101,8 @@ export function parseConfig(raw: unknown): ConfigResult {
   const tasks: TaskConfig[] = [];
   const minInterval = parseDuration(parsed.data.schedule.min_interval) ?? 300_000;
   const names = new Set<string>();
+  /** Each kept task's index in the file. */
+  const paths: number[] = [];
   parsed.data.tasks.forEach((t, i) => {
     const r = validateTask(t, ["tasks", i], minInterval, parsed.data.schedule.min_interval);
     if (!r.ok) {
@@ -112,7 +115,18 @@ export function parseConfig(raw: unknown): ConfigResult {
     }
     names.add(r.task.name);
     tasks.push(r.task);
+    paths.push(i);
   });
+  // `after:` names another task of the file: unknown names and cycles drop the task that says so.
+  const chained = chainProblems(tasks);
+  for (const c of chained)
+    problems.push({ path: `tasks[${paths[c.index]!}].after`, message: c.message });
+  if (chained.length) {
+    const drop = new Set(chained.map((c) => c.index));
+    const kept = tasks.filter((_, i) => !drop.has(i));
+    tasks.length = 0;
+    tasks.push(...kept);
+  }
   return { ok: true, found, hash, raw: raw ?? null, problems, config: { ...parsed.data, tasks } };
 }
 

@@ -261,6 +261,25 @@ CREATE INDEX batches_started ON batches(started_at);
 CREATE INDEX runs_repo_ref ON runs(repo, ref);
 `,
   },
+  {
+    // (feat/events) Reports sent outside GitHub (`report_to: slack:NAME`, discord:, webhook:):
+    // each attempt series' outcome, so failures show in `/bg status` and on the dashboard.
+    name: "006-report-deliveries",
+    sql: `
+CREATE TABLE report_deliveries (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL COLLATE NOCASE,
+  task TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  run_id INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX report_deliveries_repo ON report_deliveries(repo, id);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {
