@@ -33,7 +33,7 @@ export function targetProblem(v: string): string | null {
     return `report_to must not hold a URL: anyone who can read .github/bg-agent.yml could post with it. Put the URL in an environment variable (in the Action, a secret passed as env) and name it, e.g. ${EXAMPLE}`;
   const m = /^([a-z]+):(.*)$/.exec(v);
   if (!m)
-    return `report_to must be an issue number, "dashboard", "check_run", or slack:NAME, discord:NAME or webhook:NAME (NAME: the environment variable holding the URL); got "${v.slice(0, 80)}"`;
+    return `report_to must be an issue number, "dashboard" or "check_run", or slack:NAME, discord:NAME or webhook:NAME (NAME: the environment variable holding the URL); got "${v.slice(0, 80)}"`;
   const kind = m[1]!;
   const name = m[2]!;
   if (!(EXTERNAL_TARGET_KINDS as readonly string[]).includes(kind))
