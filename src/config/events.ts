@@ -396,7 +396,7 @@ export const onSchema = z
           continue;
         }
         const values = typeof value === "boolean" ? String(value) : value;
-        const r = oneOrMany(f.value).safeParse(values);
+        const r = (Array.isArray(values) ? oneOrMany(f.value) : f.value).safeParse(values);
         if (!r.success)
           ctx.addIssue({
             code: "custom",

@@ -77,7 +77,12 @@ describe("reports outside GitHub", () => {
     expect(headers["x-bg-timestamp"]).toMatch(/^\d+$/);
     expect(JSON.parse(body)).toMatchObject({ event: "task.report", task: "digest", repo: REPO });
 
-    expect(store.reports.recent(REPO).map((d) => [d.target, d.status]).sort()).toEqual([
+    expect(
+      store.reports
+        .recent(REPO)
+        .map((d) => [d.target, d.status])
+        .sort(),
+    ).toEqual([
       ["discord:TEAM_DISCORD", "delivered"],
       ["slack:TEAM_SLACK", "delivered"],
       ["webhook:AUDIT_HOOK", "delivered"],
