@@ -118,14 +118,14 @@ export function parseConfig(raw: unknown): ConfigResult {
     paths.push(i);
   });
   // `after:` names another task of the file: unknown names and cycles drop the task that says so.
-  const chained = chainProblems(tasks);
-  for (const c of chained)
-    problems.push({ path: `tasks[${paths[c.index]!}].after`, message: c.message });
-  if (chained.length) {
+  // Repeated: a task after one dropped here is then after a task that is not declared.
+  for (let chained = chainProblems(tasks); chained.length; chained = chainProblems(tasks)) {
+    for (const c of chained)
+      problems.push({ path: `tasks[${paths[c.index]!}].after`, message: c.message });
     const drop = new Set(chained.map((c) => c.index));
-    const kept = tasks.filter((_, i) => !drop.has(i));
-    tasks.length = 0;
-    tasks.push(...kept);
+    const kept = tasks.flatMap((t, i) => (drop.has(i) ? [] : [{ t, at: paths[i]! }]));
+    tasks.splice(0, tasks.length, ...kept.map((k) => k.t));
+    paths.splice(0, paths.length, ...kept.map((k) => k.at));
   }
   return { ok: true, found, hash, raw: raw ?? null, problems, config: { ...parsed.data, tasks } };
 }

@@ -123,6 +123,7 @@ export async function enqueueEventTasks(
   tasks: readonly TaskConfig[],
   event: { id?: string; name: string; payload: unknown },
   now = Date.now(),
+  opts: { debounce?: boolean } = {},
 ): Promise<EventEnqueued[]> {
   const out: EventEnqueued[] = [];
   const summary = summarizeEvent(event, repo, now);
@@ -134,7 +135,8 @@ export async function enqueueEventTasks(
     const open = await store.tasks.open(repo, "prompt_task", source);
     const pending = open?.status === "pending" ? open : undefined;
     const prev = pending ? pendingEvents(pending.payload) : { events: [], count: 0 };
-    const debounceMs = t.debounce !== undefined ? (parseDuration(t.debounce) ?? 0) : 0;
+    const debounceMs =
+      t.debounce !== undefined && opts.debounce !== false ? (parseDuration(t.debounce) ?? 0) : 0;
     const r = await store.tasks.enqueue(
       {
         repo,

@@ -6,7 +6,7 @@ import { createPromptTaskProcessor } from "../../src/processors/prompt-task/inde
 import { splitMessage } from "../../src/report/targets/discord.js";
 import type { Store } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
-import { testEnv } from "../helpers/context.js";
+import { testCtx, testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { memoryStore } from "../helpers/store.js";
@@ -121,10 +121,22 @@ describe("reports outside GitHub", () => {
       ["slack:NOT_SET", "unset", 0],
       ["webhook:BROKEN_HOOK", "failed", 3],
     ]);
-    const out = await status.handle({
-      ctx: { store, repoName: REPO, config: testConfig(), configResult: { ok: true } },
-      now: Date.now(),
-    } as unknown as Parameters<typeof status.handle>[0]);
+    const ctx = await testCtx(store, REPO, { config: {} });
+    const out = await status.handle(
+      {
+        ctx,
+        actor: "alice",
+        number: 1,
+        isPullRequest: false,
+        where: "issue:1",
+        deliveryId: null,
+        dryRun: false,
+        now: Date.now(),
+        comments: async () => [],
+        commands: [],
+      },
+      { name: "status" },
+    );
     expect(out.text).toContain("Reports not delivered");
     expect(out.text).toContain("webhook:BROKEN_HOOK");
     expect(out.text).toContain("failed after 3 attempt(s)");
@@ -136,7 +148,3 @@ describe("reports outside GitHub", () => {
     expect(parts).toEqual(["x".repeat(1500), "y".repeat(1500)]);
   });
 });
-
-function testConfig() {
-  return { activity: { pause_when_active_minutes: 5 } };
-}
