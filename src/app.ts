@@ -127,13 +127,14 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
       routes.get(context.name);
     const intake = depsFor(context);
     const event: WebhookEvent = { id: context.id, name: context.name, payload: context.payload };
-    // `on:` tasks first: its (cached) config read is then the delivery's only await before writes.
-    await onTaskEvent(intake, event);
     if (fn) await fn(intake, event);
     else
       intake.log.debug(
         `skip: bg-agent does not act on ${action ? `${context.name}.${action}` : context.name}`,
       );
+    // `on:` tasks after the event's own handler: a push refreshes the config first, and a handler
+    // that read the config leaves it cached, so this read does not wait on GitHub again.
+    await onTaskEvent(intake, event);
     await onActivity(intake, event);
   };
 
