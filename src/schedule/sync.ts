@@ -40,7 +40,8 @@ export function initialState(
   const next = firstRunAt(trigger, now);
   if (!t.enabled) return { status: "paused", statusReason: DISABLED_REASON, nextRunAt: next };
   // `on:` and `after:` tasks wait for an event or another task: active, with no clock slot.
-  if (next === null && !isReactive(trigger)) return { status: "failed", statusReason: NO_SLOT_REASON, nextRunAt: null };
+  if (next === null && !isReactive(trigger))
+    return { status: "failed", statusReason: NO_SLOT_REASON, nextRunAt: null };
   return { status: "active", statusReason: null, nextRunAt: next };
 }
 
