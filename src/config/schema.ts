@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { TaskType } from "../core/task-kinds.js";
 import { ORDER } from "../core/task-kinds.js";
 import { parseDuration } from "../util/duration.js";
+import { onSchema } from "./events.js";
+import { reportToSchema } from "./report-to.js";
 
 /** The read-only tools a prompt task may be allowed. */
 export const TASK_TOOLS = [
@@ -115,12 +117,31 @@ export const taskSchema = z
       })
       .optional(),
     once: z.literal(true).optional(),
+    on: onSchema
+      .optional()
+      .describe("Run when a webhook event matches: { event: { filter: value } } (docs/tasks.md)"),
+    after: z
+      .union([
+        z.string().min(1),
+        z.strictObject({
+          task: z.string().min(1),
+          when: z.enum(["success", "failure"]).default("success"),
+        }),
+      ])
+      .optional()
+      .describe("Run when another task finished: a task name, or { task, when: success|failure }"),
+    debounce: duration("debounce")
+      .refine(
+        (s) => {
+          const ms = parseDuration(s);
+          return ms === undefined || ms <= 86_400_000;
+        },
+        { message: "debounce is at most 1d" },
+      )
+      .optional()
+      .describe("on: tasks: events within this window after the first coalesce into one run"),
     notify: z.enum(["always", "on_change", "on_failure", "never"]).default("on_change"),
-    report_to: z
-      .union([z.number().int().positive(), z.literal("dashboard"), z.literal("check_run")], {
-        error: 'report_to must be an issue number, "dashboard" or "check_run"',
-      })
-      .default("dashboard"),
+    report_to: reportToSchema,
     max_runs: z.number().int().positive().optional(),
     timeout: duration("timeout")
       .refine(
@@ -142,13 +163,18 @@ export const taskSchema = z
     enabled: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
-    const triggers = [t.every, t.cron, t.idle, t.once].filter((x) => x !== undefined);
+    const triggers = [t.every, t.cron, t.idle, t.once, t.on, t.after].filter(
+      (x) => x !== undefined,
+    );
     if (triggers.length !== 1) {
       ctx.addIssue({
         code: "custom",
-        message: "exactly one trigger is needed: every, cron, idle or once",
+        message: "exactly one trigger is needed: every, cron, idle, once, on or after",
         path: [],
       });
+    }
+    if (t.debounce !== undefined && t.on === undefined) {
+      ctx.addIssue({ code: "custom", message: "debounce applies to on: only", path: ["debounce"] });
     }
     if (t.cron !== undefined) {
       try {

@@ -8,6 +8,7 @@ import { openSqlite } from "./db.js";
 import { DeliveryStore } from "./deliveries.js";
 import { migrate } from "./migrations.js";
 import { ProposalStore } from "./proposals.js";
+import { ReportDeliveryStore } from "./report-deliveries.js";
 import { RepositoryStore } from "./repositories.js";
 import { RetentionStore } from "./retention.js";
 import { RunStore } from "./runs.js";
@@ -32,6 +33,8 @@ export interface Store {
   proposals: ProposalStore;
   schedules: ScheduleStore;
   automerge: AutomergeStateStore;
+  /** Outcomes of reports sent outside GitHub (Slack, Discord, webhooks). */
+  reports: ReportDeliveryStore;
   /** Compaction of old history (BG_RETENTION_DAYS). */
   retention: RetentionStore;
   /** Read-only aggregates for the dashboard, the admin API and metrics. */
@@ -60,6 +63,7 @@ export function createStore(db: Db): Store {
     proposals: new ProposalStore(db),
     schedules: new ScheduleStore(db),
     automerge: new AutomergeStateStore(db),
+    reports: new ReportDeliveryStore(db),
     retention: new RetentionStore(db),
     stats: new StatsStore(db),
     sessions: new SessionRevocationStore(db),

@@ -302,6 +302,39 @@ CREATE TABLE session_revocations (
 CREATE INDEX session_revocations_expires ON session_revocations(expires_at);
 `,
   },
+  {
+    // (feat/events) Reports sent outside GitHub (`report_to: slack:NAME`, discord:, webhook:):
+    // each attempt series' outcome, so failures show in `/bg status` and on the dashboard.
+    name: "007-report-deliveries",
+    pg: `
+CREATE TABLE report_deliveries (
+  id BIGSERIAL PRIMARY KEY,
+  repo TEXT NOT NULL COLLATE bg_nocase,
+  task TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  run_id BIGINT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX report_deliveries_repo ON report_deliveries(repo, id);
+`,
+    sql: `
+CREATE TABLE report_deliveries (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL COLLATE NOCASE,
+  task TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  run_id INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX report_deliveries_repo ON report_deliveries(repo, id);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

@@ -19,6 +19,7 @@ import { PgRetentionStore } from "./pg-retention.js";
 import { PgRunStore } from "./pg-runs.js";
 import { PgScheduleStore } from "./pg-schedules.js";
 import { PgSpendStore } from "./pg-spend.js";
+import { PgReportDeliveryStore } from "./pg-report-deliveries.js";
 import { PgSessionRevocationStore } from "./pg-session-revocations.js";
 import { PgStatsStore } from "./pg-stats.js";
 import { PgTaskStore } from "./pg-tasks.js";
@@ -100,6 +101,7 @@ function parts(x: Exec): PgStoreParts {
     retention: new PgRetentionStore(x),
     stats: new PgStatsStore(x),
     sessions: new PgSessionRevocationStore(x),
+    reports: new PgReportDeliveryStore(x),
   };
 }
 

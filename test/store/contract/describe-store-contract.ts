@@ -955,6 +955,23 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
       });
     });
 
+    describe("report deliveries", () => {
+      it("records outcomes; failing lists the newest per (task, target) unless it was delivered since", async () => {
+        const base = { repo: "o/r", task: "nightly", attempts: 3, error: null, runId: null };
+        await s.reports.record({ ...base, target: "slack:A", status: "failed", error: "500" }, T0);
+        await s.reports.record({ ...base, target: "slack:A", status: "delivered" }, T0 + 1);
+        await s.reports.record({ ...base, target: "webhook:B", status: "unset" }, T0 + 2);
+        expect((await s.reports.recent("O/R")).map((d) => d.target)).toEqual([
+          "webhook:B",
+          "slack:A",
+          "slack:A",
+        ]);
+        expect((await s.reports.failing("o/r")).map((d) => [d.target, d.status])).toEqual([
+          ["webhook:B", "unset"],
+        ]);
+      });
+    });
+
     describe("retention", () => {
       it("steps delete only old finished rows, at most `limit` per step; pending counts agree", async () => {
         const policy = { days: 10, auditDays: 30 };
