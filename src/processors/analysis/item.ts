@@ -5,6 +5,7 @@ import type { Task } from "../../core/domain.js";
 import { hashOf } from "../../util/hash.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { PromptIssue } from "./prompt.js";
+import { counterFor } from "../../llm/tokens.js";
 import { issueTokens } from "./prompt.js";
 import type { AnalysisPayload } from "./schema.js";
 import { analysisPayloadSchema } from "./schema.js";
@@ -54,7 +55,7 @@ export function toItem(ctx: ProcessorContext, task: Task): Item | string {
     hash: task.contentHash ?? hashOf({ title: payload.title, body }),
     ...(number !== undefined ? { number } : {}),
     prompt,
-    tokens: issueTokens(prompt),
+    tokens: issueTokens(prompt, counterFor(ctx)),
     removed: addRemoved(title.removed, visible.removed),
   };
 }
