@@ -4,6 +4,8 @@ import { join } from "node:path";
 import picomatch from "picomatch";
 import { runSlot } from "../core/run-state.js";
 import type { ProcessorContext } from "../core/worker-contract.js";
+import type { TokenCounter } from "../llm/tokens.js";
+import { DEFAULT_COUNTER, counterFor } from "../llm/tokens.js";
 import { repoHead } from "./repo-head.js";
 
 /**
@@ -13,7 +15,7 @@ import { repoHead } from "./repo-head.js";
  */
 export interface ProjectContext {
   text: string;
-  /** Estimated tokens (chars/4). */
+  /** Tokens by the model's tokenizer (src/llm/tokens.ts). */
   tokens: number;
   /** The commit it was built from, when known. */
   commit: string | null;
@@ -61,12 +63,47 @@ function cut(text: string, max: number, what: string): { text: string; truncated
   return { text: text.slice(0, Math.max(0, max - note.length)) + note, truncated: true };
 }
 
-/** Assembles the context text from a source within `maxTokens` (chars/4). */
+/**
+ * Assembles the context text from a source within `maxTokens`, counted by `counter` (the model's
+ * tokenizer): assembled for a character budget, counted, and assembled again with the budget
+ * scaled by what the count says (at most three times; files are read once).
+ */
 export async function assembleContext(
   src: ContextSource,
-  o: { include: string[]; maxTokens: number },
+  o: { include: string[]; maxTokens: number; counter?: TokenCounter },
 ): Promise<Omit<ProjectContext, "source">> {
-  const maxChars = o.maxTokens * 4;
+  const counter = o.counter ?? DEFAULT_COUNTER;
+  const read = new Map<string, Promise<string | null>>();
+  const once: ContextSource = {
+    ...src,
+    read(path) {
+      let r = read.get(path);
+      if (!r) read.set(path, (r = src.read(path)));
+      return r;
+    },
+  };
+  let maxChars = o.maxTokens * 4;
+  let best: Omit<ProjectContext, "source"> | null = null;
+  for (let round = 0; round < 3; round++) {
+    const c = await assembleOnce(once, o.include, maxChars);
+    const tokens = counter.count(c.text);
+    const fits = tokens <= o.maxTokens;
+    if (fits && (!best || tokens > best.tokens)) best = { ...c, tokens };
+    // Within 5 % under the budget, or nothing was cut: done.
+    if (fits && (!c.truncated || tokens >= o.maxTokens * 0.95)) break;
+    maxChars = Math.floor((maxChars * o.maxTokens * 0.98) / Math.max(1, tokens));
+  }
+  if (best) return best;
+  const last = await assembleOnce(once, o.include, Math.floor(maxChars * 0.8));
+  return { ...last, tokens: counter.count(last.text) };
+}
+
+async function assembleOnce(
+  src: ContextSource,
+  include: string[],
+  maxChars: number,
+): Promise<Omit<ProjectContext, "source" | "tokens">> {
+  const o = { include };
   const paths = [...new Set(src.paths)].sort(byCodeUnit);
   const parts: string[] = [`# Project ${src.repo}\n`];
   let used = parts[0]!.length;
@@ -133,7 +170,6 @@ export async function assembleContext(
   const text = parts.join("").trimEnd() + "\n";
   return {
     text,
-    tokens: Math.ceil(text.length / 4),
     commit: src.commit,
     files: paths.length,
     truncated,
@@ -237,11 +273,13 @@ export async function projectContext(ctx: ProcessorContext): Promise<ProjectCont
   const m = ctx.env.run.memo(CONTEXTS);
   // A long-lived env (the app) sees many commits: keep the newest few.
   if (m.size > 16) m.clear();
+  const counter = counterFor(ctx);
   const opts = {
     include: ctx.config.tech_debt.context.include,
     maxTokens: ctx.config.tech_debt.context.max_tokens,
+    counter,
   };
-  const optsKey = JSON.stringify(opts);
+  const optsKey = JSON.stringify({ ...opts, counter: counter.id });
   if (ctx.env.workspace) {
     const root = ctx.env.workspace;
     const key = `${ctx.repoName.toLowerCase()}@${workspaceCommit(root) ?? "workspace"}|${optsKey}`;
