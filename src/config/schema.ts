@@ -383,6 +383,29 @@ export const configSchema = z.strictObject({
           }),
         )
         .default({}),
+      gemini_cache: z
+        .strictObject({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe("Create Gemini explicit context caches for prefixes reused often"),
+          min_reuse: z
+            .number()
+            .int()
+            .min(0)
+            .max(1_000)
+            .default(3)
+            .describe(
+              "Calls with the same prefix within ttl after which the next call creates an explicit cache",
+            ),
+          ttl: duration("llm.gemini_cache.ttl")
+            .refine((s) => (parseDuration(s) ?? 0) >= 60_000, {
+              message: "llm.gemini_cache.ttl must be at least 1m",
+            })
+            .default("10m")
+            .describe("How long a Gemini explicit cache lives (storage is billed for it)"),
+        })
+        .prefault({}),
     })
     .prefault({}),
   fix: z

@@ -7,10 +7,11 @@ import type { Logger } from "../log.js";
 import { silentLogger } from "../log.js";
 import type { MapFile, RepoMap } from "./repo-map/build.js";
 import { buildRepoMap } from "./repo-map/build.js";
-import { countTokens } from "./repo-map/tokens.js";
 import type { ProcessorContext } from "../core/worker-contract.js";
 import { removeInvisible } from "./hidden-text.js";
 import { binaryByName, languageOf } from "./repo-map/languages.js";
+import type { TokenCounter } from "../llm/tokens.js";
+import { DEFAULT_COUNTER, counterFor } from "../llm/tokens.js";
 import { repoHead } from "./repo-head.js";
 
 /**
@@ -20,7 +21,7 @@ import { repoHead } from "./repo-head.js";
  */
 export interface ProjectContext {
   text: string;
-  /** Estimated tokens (chars/4). */
+  /** Tokens by the model's tokenizer (src/llm/tokens.ts). */
   tokens: number;
   /** The commit it was built from, when known. */
   commit: string | null;
@@ -83,12 +84,67 @@ function cut(text: string, max: number, what: string): { text: string; truncated
   return { text: text.slice(0, Math.max(0, max - note.length)) + note, truncated: true };
 }
 
-/** Assembles the context text from a source within `maxTokens` (chars/4). */
+export interface AssembleOptions {
+  include: string[];
+  maxTokens: number;
+  mapTokens?: number;
+  log?: Logger;
+  counter?: TokenCounter;
+}
+
+/**
+ * Assembles the context text from a source within `maxTokens`, counted by `counter` (the model's
+ * tokenizer): assembled for a character budget, counted, and assembled again with the budget
+ * scaled by what the count says (at most three times; files are read once).
+ */
 export async function assembleContext(
   src: ContextSource,
-  o: { include: string[]; maxTokens: number; mapTokens?: number; log?: Logger },
+  o: AssembleOptions,
 ): Promise<Omit<ProjectContext, "source">> {
-  const maxChars = o.maxTokens * 4;
+  const counter = o.counter ?? DEFAULT_COUNTER;
+  const read = new Map<string, Promise<string | null>>();
+  const once: ContextSource = {
+    ...src,
+    read(path) {
+      let r = read.get(path);
+      if (!r) read.set(path, (r = src.read(path)));
+      return r;
+    },
+  };
+  // The map is built once per budget: a second round with a smaller character budget reuses it.
+  const maps = new Map<number, Promise<RepoMap>>();
+  const mapOf = (files: MapFile[], budget: number): Promise<RepoMap> => {
+    let m = maps.get(budget);
+    if (!m)
+      maps.set(
+        budget,
+        (m = buildRepoMap(files, { maxTokens: budget, log: o.log ?? silentLogger })),
+      );
+    return m;
+  };
+  let maxChars = o.maxTokens * 4;
+  let best: Omit<ProjectContext, "source"> | null = null;
+  for (let round = 0; round < 3; round++) {
+    const c = await assembleOnce(once, o, counter, mapOf, maxChars);
+    const tokens = counter.count(c.text);
+    const fits = tokens <= o.maxTokens;
+    if (fits && (!best || tokens > best.tokens)) best = { ...c, tokens };
+    // Within 5 % under the budget, or nothing was cut: done.
+    if (fits && (!c.truncated || tokens >= o.maxTokens * 0.95)) break;
+    maxChars = Math.floor((maxChars * o.maxTokens * 0.98) / Math.max(1, tokens));
+  }
+  if (best) return best;
+  const last = await assembleOnce(once, o, counter, mapOf, Math.floor(maxChars * 0.8));
+  return { ...last, tokens: counter.count(last.text) };
+}
+
+async function assembleOnce(
+  src: ContextSource,
+  o: AssembleOptions,
+  counter: TokenCounter,
+  mapOf: (files: MapFile[], budget: number) => Promise<RepoMap>,
+  maxChars: number,
+): Promise<Omit<ProjectContext, "source" | "tokens">> {
   const paths = [...new Set(src.paths)].sort(byCodeUnit);
   const parts: string[] = [`# Project ${src.repo}\n`];
   let used = parts[0]!.length;
@@ -132,7 +188,7 @@ export async function assembleContext(
     Math.floor((maxChars - used) / 4) - 100,
   );
   if (mapBudget > 200 && src.mapFiles) {
-    map = await buildRepoMap(src.mapFiles(), { maxTokens: mapBudget, log: o.log ?? silentLogger });
+    map = await mapOf(src.mapFiles(), mapBudget);
     if (map.text) {
       const title = `## Repository map (${map.covered} of ${map.files} files; line, declaration; ranked by references, cut to ${mapBudget} tokens)`;
       const piece = `${title}\n${map.text}\n`;
@@ -173,7 +229,7 @@ export async function assembleContext(
   // A small repository: whole files in rank order until the prefix clears the cache minimum.
   const fullFiles: string[] = [];
   if (map) {
-    let tokens = countTokens(parts.join(""));
+    let tokens = counter.count(parts.join(""));
     for (const p of map.ranked) {
       if (tokens >= MIN_PREFIX_TOKENS || maxChars - used < 400) break;
       if (shown.has(p)) continue;
@@ -188,7 +244,7 @@ export async function assembleContext(
       const piece = `## File ${p}\n${c.text}\n\n`;
       parts.push(piece);
       used += piece.length;
-      tokens += countTokens(piece);
+      tokens += counter.count(piece);
       shown.add(p);
       fullFiles.push(p);
     }
@@ -196,7 +252,6 @@ export async function assembleContext(
   const text = parts.join("").trimEnd() + "\n";
   return {
     text,
-    tokens: Math.ceil(text.length / 4),
     commit: src.commit,
     files: paths.length,
     truncated,
@@ -343,12 +398,14 @@ export async function projectContext(ctx: ProcessorContext): Promise<ProjectCont
   const m = ctx.env.run.memo(CONTEXTS);
   // A long-lived env (the app) sees many commits: keep the newest few.
   if (m.size > 16) m.clear();
+  const counter = counterFor(ctx);
   const opts = {
     include: ctx.config.tech_debt.context.include,
     maxTokens: ctx.config.tech_debt.context.max_tokens,
     mapTokens: ctx.config.tech_debt.context.map_tokens,
+    counter,
   };
-  const optsKey = JSON.stringify(opts);
+  const optsKey = JSON.stringify({ ...opts, counter: counter.id });
   const withLog = { ...opts, log: ctx.log };
   if (ctx.env.workspace) {
     const root = ctx.env.workspace;

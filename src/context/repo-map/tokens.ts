@@ -1,12 +1,9 @@
-import { countTokens as o200k } from "gpt-tokenizer";
-
-const NO_SPECIALS = { disallowedSpecial: new Set<string>() };
+import { DEFAULT_COUNTER } from "../../llm/tokens.js";
 
 /**
- * Tokens of `text` for the map's budget (OpenAI's o200k encoding; close enough for the other
- * providers' budgets). The one place the repository map counts, so it can be swapped for the
- * shared tokenizer in src/llm. Special-token text (`<|endoftext|>`) in a file counts as text.
+ * Tokens of `text` for the map's budget: the shared tokenizer's default counter (src/llm/tokens.ts,
+ * OpenAI's o200k encoding; the map is byte-stable across providers, so it is cut by one count).
  */
 export function countTokens(text: string): number {
-  return o200k(text, NO_SPECIALS);
+  return DEFAULT_COUNTER.count(text);
 }

@@ -6,6 +6,7 @@ import { hashOf } from "../../util/hash.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { NamedFile } from "./issue-files.js";
 import type { PromptIssue } from "./prompt.js";
+import { counterFor } from "../../llm/tokens.js";
 import { issueTokens } from "./prompt.js";
 import type { AnalysisPayload } from "./schema.js";
 import { analysisPayloadSchema } from "./schema.js";
@@ -61,7 +62,7 @@ export function toItem(ctx: ProcessorContext, task: Task): Item | string {
     hash: task.contentHash ?? hashOf({ title: payload.title, body }),
     ...(number !== undefined ? { number } : {}),
     prompt,
-    tokens: issueTokens(prompt),
+    tokens: issueTokens(prompt, counterFor(ctx)),
     removed: addRemoved(title.removed, visible.removed),
   };
 }

@@ -1,4 +1,5 @@
 import { projectContext } from "../../context/project-context.js";
+import { counterFor } from "../../llm/tokens.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { llmFor } from "../../llm/for-context.js";
@@ -118,7 +119,7 @@ async function analyse(
     sync = r.sync;
     stop = r.stop;
   }
-  for (const batch of planBatches(sync, ctx.config, context.tokens)) {
+  for (const batch of planBatches(sync, ctx.config, context.tokens, counterFor(ctx))) {
     if (stop) {
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
       continue;

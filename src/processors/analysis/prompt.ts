@@ -1,5 +1,7 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { prefixMessage } from "../../context/prefix.js";
+import type { TokenCounter } from "../../llm/tokens.js";
+import { DEFAULT_COUNTER } from "../../llm/tokens.js";
 import type { ChatRequest } from "../../llm/types.js";
 import { ANALYSIS_JSON_SCHEMA } from "./schema.js";
 
@@ -90,6 +92,6 @@ export function analysisRequest(
   };
 }
 
-/** Estimated prompt tokens of one issue in a call (chars/4 plus the delimiters). */
-export const issueTokens = (i: PromptIssue): number =>
-  Math.ceil((i.title.length + i.body.length) / 4) + 40;
+/** Prompt tokens of one issue in a call: its block as sent, by the model's tokenizer, and the blank lines between blocks. */
+export const issueTokens = (i: PromptIssue, counter: TokenCounter = DEFAULT_COUNTER): number =>
+  counter.count(issueBlock(i)) + 2;

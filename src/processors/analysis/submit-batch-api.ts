@@ -1,4 +1,5 @@
 import type { ProjectContext } from "../../context/project-context.js";
+import { counterFor } from "../../llm/tokens.js";
 import type { BatchApi } from "../../llm/openai-batch.js";
 import { createBatchApi } from "../../llm/openai-batch.js";
 import { errText } from "../../util/errors.js";
@@ -54,7 +55,7 @@ export async function viaBatchApi(
     return { sync: [...sync, ...fresh], stop: null };
   }
   let stop: Stop | null = null;
-  for (const batch of planBatches(fresh, ctx.config, context.tokens)) {
+  for (const batch of planBatches(fresh, ctx.config, context.tokens, counterFor(ctx))) {
     if (stop) {
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
       continue;
