@@ -46,8 +46,8 @@ export async function onChangesRequested(deps: IntakeDeps, event: WebhookEvent):
   const log = t.log.child({ pr: pr.number, review: p.review.id });
   const config = await configForNewWork(deps, t);
   if (!config) return;
-  const proposalId = await fixProposalFor(deps.store, t.repo, pr.number, info);
-  if (proposalId === undefined) {
+  const proposal = await fixProposalFor(deps.store, t.repo, pr.number, info);
+  if (proposal === undefined) {
     log.info("skip: no approved fix proposal is recorded for this bg:fix pull request");
     return;
   }
@@ -56,7 +56,7 @@ export async function onChangesRequested(deps: IntakeDeps, event: WebhookEvent):
     repo: t.repo,
     pr: pr.number,
     key: info.key,
-    proposalId,
+    proposal,
     target: info.target,
     request: {
       via: "review",

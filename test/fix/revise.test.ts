@@ -17,6 +17,7 @@ import {
   startE2E,
 } from "../e2e/harness.js";
 import type { E2E } from "../e2e/harness.js";
+import { dayKey } from "../../src/store/spend.js";
 import { repository } from "../helpers/payloads.js";
 import type { RepoFixture } from "./fixture.js";
 import { KEY, SUM_TEST, git, makeRepo } from "./fixture.js";
@@ -233,7 +234,11 @@ describe("revise: /bg revise on a bg:fix pull request", () => {
         source: `pr:${PR}`,
         status: "done",
         priority: 90,
-        payload: { revision: { pr: PR, requests: [{ via: "command", by: "bob", id: 601 }] } },
+        payload: {
+          revision: { pr: PR, requests: [{ via: "command", by: "bob", id: 601 }] },
+          // A copy of the approved plan, for a runner that claims the round without this store.
+          approved: { by: "alice", plan: expect.stringContaining("Make add() return the sum") },
+        },
       },
     ]);
 
@@ -335,6 +340,39 @@ describe("revise: /bg revise on a bg:fix pull request", () => {
     await app.pass();
     expect(reply.bodies[0]!.body).toContain("works on a pull request bg-agent opened for a fix");
     expect(app.store.tasks.list({ type: "fix" })).toEqual([]);
+    expect(app.unmatched).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("revise: the budget", () => {
+  it("a round with the day's budget spent waits before the LLM call: no call, no commit", async () => {
+    app = await start();
+    seedProposals(app);
+    app.store.spend.add(REPO, {
+      promptTokens: 1,
+      cachedTokens: 0,
+      completionTokens: 1,
+      costUsd: 5,
+    });
+    // Its alerts went out already (on the dashboard issue): this test is about the round.
+    for (const level of [80, 100])
+      app.store.spend.markAlert(REPO, `day:${dayKey(Date.now())}`, level);
+    nockConfig({ ...TESTED, budget: { daily_usd: 1 } });
+    await app.deliver("pull_request_review", reviewEvent({ id: 790, login: "carol", body: "x" }));
+    nockPull();
+    nock(API)
+      .get(`/repos/${REPO}/collaborators/carol/permission`)
+      .reply(200, { permission: "write", role_name: "write", user: { login: "carol" } })
+      .get(`/repos/${REPO}/pulls/${PR}/reviews/790/comments`)
+      .query(true)
+      .reply(200, []);
+    nockCommits(0);
+    nockRoundReads();
+    const pass = await app.pass();
+    expect(pass.repos[0]!.processed).toMatchObject([{ type: "fix", outcome: "retry" }]);
+    expect(commitsOnBranch()).toHaveLength(1);
+    expect(app.store.tasks.list({ type: "fix" })).toMatchObject([{ status: "pending" }]);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

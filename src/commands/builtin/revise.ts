@@ -54,8 +54,8 @@ export const revise = writeCommand({
     const max = ctx.config.fix.max_revisions;
     const done = await revisionsDone(ctx.octokit, ctx.repo, call.number);
     if (done >= max) return { text: limitReachedText(max), audit: { result: "limit reached" } };
-    const proposalId = await fixProposalFor(ctx.store, ctx.repoName, call.number, info);
-    if (proposalId === undefined)
+    const proposal = await fixProposalFor(ctx.store, ctx.repoName, call.number, info);
+    if (proposal === undefined)
       return {
         text: "bg-agent has no record of the approved fix plan this pull request carries out, so it cannot revise it here. Nothing was changed.",
         audit: { result: "no fix proposal" },
@@ -65,7 +65,7 @@ export const revise = writeCommand({
       repo: ctx.repoName,
       pr: call.number,
       key: info.key,
-      proposalId,
+      proposal,
       target: info.target,
       request: {
         via: "command",

@@ -1,11 +1,13 @@
 import { z } from "zod";
 import type { Store } from "../../store/index.js";
+import type { Proposal } from "../../store/proposals.js";
 import type { Task } from "../../core/domain.js";
 import { REQUESTED_PRIORITY } from "../../core/paused.js";
 import type { GitHubClient, RepoRef } from "../../integrations/github.js";
 import { readMarkers } from "../../report/markers.js";
 import { hashOf } from "../../util/hash.js";
 import { payloadSchema as fixPayloadSchema } from "./approved-plan.js";
+import { provingTestSchema } from "./proving-test-schema.js";
 import { FIX_LABEL } from "./report.js";
 import { branchFor, parseTarget } from "./subject.js";
 
@@ -100,12 +102,35 @@ export async function fixProposalFor(
   repo: string,
   pr: number,
   info: FixPullInfo,
-): Promise<number | undefined> {
+): Promise<Proposal | undefined> {
   const merge = await store.proposals.latest(repo, `pr:${pr}`, "merge");
   const named = merge?.payload["fixProposalId"];
-  if (typeof named === "number" && Number.isInteger(named) && named > 0) return named;
+  if (typeof named === "number" && Number.isInteger(named) && named > 0) {
+    const p = await store.proposals.get(named);
+    if (p && p.kind === "fix" && p.status === "approved") return p;
+  }
   const fix = await store.proposals.latest(repo, info.target, "fix");
-  return fix && fix.status === "approved" ? fix.id : undefined;
+  return fix && fix.status === "approved" ? fix : undefined;
+}
+
+/** A copy of the approved plan, for a runner that claims the round without this store. */
+function approvedCopy(p: Proposal): Pick<RevisionPayload, "approved"> {
+  const plan = p.payload["plan"];
+  if (typeof plan !== "string" || !plan.trim()) return {};
+  const files = p.payload["affectedFiles"];
+  const test = provingTestSchema.safeParse(p.payload["provingTest"]);
+  return {
+    approved: {
+      by: p.decidedBy ?? "a person",
+      at: p.decidedAt ?? p.createdAt,
+      contentHash: p.contentHash,
+      plan,
+      affectedFiles: Array.isArray(files)
+        ? files.filter((f): f is string => typeof f === "string")
+        : [],
+      ...(test.success ? { provingTest: test.data } : {}),
+    },
+  };
 }
 
 /** How many revision rounds the PR's commits record (their `bg-agent revision: N` trailers). */
@@ -149,7 +174,7 @@ export async function enqueueRevision(
     repo: string;
     pr: number;
     key: string;
-    proposalId: number;
+    proposal: Proposal;
     target: string;
     request: RevisionRequest;
     deliveryId?: string | null;
@@ -168,7 +193,8 @@ export async function enqueueRevision(
     const requests = [...earlier, o.request].slice(-20);
     const payload: RevisionPayload = {
       key: o.key,
-      proposalId: o.proposalId,
+      proposalId: o.proposal.id,
+      ...approvedCopy(o.proposal),
       target: o.target,
       revision: { pr: o.pr, requests },
     };
