@@ -463,6 +463,26 @@ describe("revise: a review requesting changes on a bg:fix pull request", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("a second review while a round is queued joins it: one task, both requests, redelivery ignored", async () => {
+    app = await start();
+    seedProposals(app);
+    nockConfig(TESTED);
+    await app.deliver("pull_request_review", reviewEvent({ id: 801, login: "carol", body: "a" }));
+    await app.deliver("pull_request_review", reviewEvent({ id: 802, login: "dave", body: "b" }));
+    await app.deliver("pull_request_review", reviewEvent({ id: 802, login: "dave", body: "b" }));
+    const tasks = app.store.tasks.list({ type: "fix" });
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.payload).toMatchObject({
+      revision: {
+        requests: [
+          { by: "carol", id: 801 },
+          { by: "dave", id: 802 },
+        ],
+      },
+    });
+    expect(app.unmatched).toEqual([]);
+  });
+
   it("reviews that approve, or on a pull request that is not bg:fix, queue no revision", async () => {
     app = await start();
     seedProposals(app);
