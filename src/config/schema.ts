@@ -432,6 +432,15 @@ export const configSchema = z.strictObject({
         .describe(
           "Command that runs one test: {file} (or {dir}, its folder) and {name} are replaced, shell-quoted; unset: detected (vitest, jest, node --test, pytest, go test, cargo test)",
         ),
+      max_revisions: z
+        .number()
+        .int()
+        .min(0)
+        .max(20)
+        .default(3)
+        .describe(
+          "Revision rounds per fix pull request (a changes-requested review or /bg revise from a writer adds one commit each); 0 turns revisions off",
+        ),
     })
     .prefault({}),
   dashboard: z
