@@ -79,7 +79,13 @@ export class TxGate {
 
 type Method = (...args: unknown[]) => unknown;
 
+const namesOf = new WeakMap<object, string[]>();
+
+/** The part's public method names (cached per class: a tx builds its handle from them). */
 function methodNames(part: object): string[] {
+  const proto = Object.getPrototypeOf(part) as object;
+  const hit = namesOf.get(proto);
+  if (hit) return hit;
   const names: string[] = [];
   for (let p = Object.getPrototypeOf(part) as object | null; p && p !== Object.prototype;) {
     for (const n of Object.getOwnPropertyNames(p)) {
@@ -87,6 +93,7 @@ function methodNames(part: object): string[] {
     }
     p = Object.getPrototypeOf(p) as object | null;
   }
+  namesOf.set(proto, names);
   return names;
 }
 
