@@ -167,6 +167,53 @@ export const taskSchema = z
     }
   });
 
+/** Discovery's shortest `every` (a run costs an LLM call; people need time to decide). */
+export const DISCOVERY_MIN_EVERY_MS = 30 * 60_000;
+/** The most proposals one discovery run may make. */
+export const DISCOVERY_MAX_PROPOSALS = 3;
+
+const durationAtLeast = (what: string, minMs: number, minText: string) =>
+  duration(what).refine((s) => (parseDuration(s) ?? 0) >= minMs, {
+    message: `${what} must be at least ${minText}`,
+  });
+
+/** `discovery:`: bg-agent proposes background tasks worth running (off by default). */
+export const discoverySchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    every: durationAtLeast("every", DISCOVERY_MIN_EVERY_MS, "30m")
+      .default("30m")
+      .describe("At most one discovery run this often (at least 30m)"),
+    quiet: duration("quiet")
+      .default("10m")
+      .describe("Runs only after nobody has done anything in the repository for this long"),
+    presence: duration("presence")
+      .default("2h")
+      .describe("...and only when a person was active within this long (someone can approve)"),
+    max_proposals: z
+      .number()
+      .int()
+      .min(1)
+      .max(DISCOVERY_MAX_PROPOSALS, `max_proposals is at most ${DISCOVERY_MAX_PROPOSALS}`)
+      .default(DISCOVERY_MAX_PROPOSALS),
+    reject_cooldown: duration("reject_cooldown")
+      .default("24h")
+      .describe(
+        "A task rejected within this long (same name or same prompt) is not proposed again",
+      ),
+  })
+  .superRefine((d, ctx) => {
+    const quiet = parseDuration(d.quiet);
+    const presence = parseDuration(d.presence);
+    if (quiet !== undefined && presence !== undefined && presence <= quiet) {
+      ctx.addIssue({
+        code: "custom",
+        message: `presence (${d.presence}) must be longer than quiet (${d.quiet}): nobody would ever be there to approve`,
+        path: ["presence"],
+      });
+    }
+  });
+
 const processorTimeout = (type: string) =>
   duration(`processor_timeout.${type}`)
     .refine(
@@ -279,6 +326,13 @@ export const configSchema = z.strictObject({
   llm: z
     .strictObject({
       model: z.string().min(1).optional().describe("Overrides BG_LLM_MODEL for this repository"),
+      background_model: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "A cheaper model for background-only calls (discovery); an answer that fails validation is asked again of the main model, once",
+        ),
       pricing: z
         .record(
           z.string(),
@@ -308,6 +362,7 @@ export const configSchema = z.strictObject({
   dashboard: z
     .strictObject({ issue_title: z.string().min(1).max(200).default("bg-agent dashboard") })
     .prefault({}),
+  discovery: discoverySchema.prefault({}),
   links: z
     .strictObject({
       allow_hosts: z
@@ -329,6 +384,7 @@ export const configSchema = z.strictObject({
 });
 
 export type TaskConfig = z.infer<typeof taskSchema>;
+export type DiscoveryConfig = z.infer<typeof discoverySchema>;
 export type BaseConfig = z.infer<typeof configSchema>;
 /** The validated configuration: tasks are the ones that parsed. */
 export type RepoConfig = Omit<BaseConfig, "tasks"> & { tasks: TaskConfig[] };

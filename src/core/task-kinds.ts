@@ -27,6 +27,11 @@ export interface TaskKindSpec<T extends string = string, R extends string = stri
    * proposed config's check run: a pull request may be what fixes the config in force).
    */
   neverWaits?: boolean;
+  /**
+   * Its processor writes state only a lasting store keeps (proposals): it runs in the app, and
+   * runners (standalone or connected), whose store ends with the run, neither claim nor run it.
+   */
+  appOnly?: boolean;
 }
 
 const kind = <const T extends string, const R extends string>(
@@ -86,6 +91,15 @@ export const TASK_KINDS = [
     runKind: "config_check",
     description: "validate a proposed .github/bg-agent.yml on a branch head (never used)",
     neverWaits: true,
+  }),
+  kind({
+    type: "discovery",
+    priority: 5,
+    order: 6,
+    modes: ["tasks"],
+    runKind: "discovery",
+    description: "propose background tasks worth running, for people to approve (discovery:)",
+    appOnly: true,
   }),
 ] as const;
 

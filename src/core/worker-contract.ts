@@ -29,7 +29,7 @@ export interface WorkerEnv {
   /** LLM settings from the environment or Action inputs, or why there are none. */
   llm: LlmSettings | LlmUnavailableError;
   /** Builds a repository's budget-checked LLM client. Set by src/llm; tests may replace it. */
-  createLlm?: (ctx: ProcessorContext) => Llm;
+  createLlm?: (ctx: ProcessorContext, o?: { model?: string }) => Llm;
   /** Linear, when LINEAR_API_KEY (or the linear-api-key input) is set. */
   linear?: LinearGateway;
   dryRun: boolean;

@@ -123,6 +123,8 @@ export function openaiClient(
 }
 
 export interface CreateLlmOptions {
+  /** Another model than the repository's (`llm.model`, BG_LLM_MODEL): e.g. `llm.background_model`. */
+  model?: string;
   clock?: Clock;
   fetch?: typeof fetch;
   /** SDK retries for 5xx and network errors (default 2). */
@@ -167,7 +169,7 @@ export function limitersFor(
 /** A repository's LLM client: budget checked before each call, rate limited, usage recorded. */
 export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm {
   const settings = settingsOf(ctx);
-  const model = ctx.config.llm.model ?? settings.model;
+  const model = o.model ?? ctx.config.llm.model ?? settings.model;
   const provider = settings.provider;
   const mode = structuredModeOf(settings);
   const client = openaiClient(settings, o);

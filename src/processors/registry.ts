@@ -20,6 +20,10 @@ import {
 import { prPayload, shaPayload } from "./automerge/processor.js";
 import { createFixProcessor } from "./fix/index.js";
 import { payloadSchema as fixPayloadSchema } from "./fix/approved-plan.js";
+import {
+  createDiscoveryProcessor,
+  payloadSchema as discoveryPayloadSchema,
+} from "./discovery/index.js";
 import { createPromptTaskProcessor } from "./prompt-task/index.js";
 import { payloadSchema as promptTaskPayloadSchema } from "./prompt-task/index.js";
 
@@ -41,6 +45,7 @@ export const PROCESSOR_BINDINGS: { readonly [T in TaskType]: ProcessorBinding } 
   tech_debt_analysis: { payload: analysisPayloadSchema, create: () => createAnalysisProcessor() },
   prompt_task: { payload: promptTaskPayloadSchema, create: () => createPromptTaskProcessor() },
   config_check: { payload: configCheckPayloadSchema, create: createConfigCheckProcessor },
+  discovery: { payload: discoveryPayloadSchema, create: createDiscoveryProcessor },
 };
 
 /** Every task type's processor, in the pass's order. */

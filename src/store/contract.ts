@@ -15,6 +15,7 @@ import type { RepositoryStore } from "./repositories.js";
 import type { RetentionStore } from "./retention.js";
 import type { RunStore } from "./runs.js";
 import type { ScheduleStore } from "./schedules.js";
+import type { SessionRevocationStore } from "./session-revocations.js";
 import type { SpendStore } from "./spend.js";
 import type { StatsStore } from "./stats.js";
 import type { TaskStore } from "./tasks.js";
@@ -42,6 +43,7 @@ export interface StoreParts {
   automerge: Async<AutomergeStateStore>;
   retention: Async<RetentionStore>;
   stats: Async<StatsStore>;
+  sessions: Async<SessionRevocationStore>;
 }
 
 export type StoreDialect = "sqlite" | "postgres";

@@ -12,6 +12,7 @@ import { RepositoryStore } from "./repositories.js";
 import { RetentionStore } from "./retention.js";
 import { RunStore } from "./runs.js";
 import { ScheduleStore } from "./schedules.js";
+import { SessionRevocationStore } from "./session-revocations.js";
 import { SpendStore } from "./spend.js";
 import { StatsStore } from "./stats.js";
 import { TaskStore } from "./tasks.js";
@@ -35,6 +36,8 @@ export interface Store {
   retention: RetentionStore;
   /** Read-only aggregates for the dashboard, the admin API and metrics. */
   stats: StatsStore;
+  /** Signed-out dashboard sessions (GitHub sign-in). */
+  sessions: SessionRevocationStore;
   /** Runs `fn` in one transaction. */
   tx<R>(fn: () => R): R;
   close(): void;
@@ -59,6 +62,7 @@ export function createStore(db: Db): Store {
     automerge: new AutomergeStateStore(db),
     retention: new RetentionStore(db),
     stats: new StatsStore(db),
+    sessions: new SessionRevocationStore(db),
     tx: (fn) => db.transaction(fn)(),
     close: () => db.close(),
   };

@@ -261,6 +261,21 @@ CREATE INDEX batches_started ON batches(started_at);
 CREATE INDEX runs_repo_ref ON runs(repo, ref);
 `,
   },
+  {
+    // (feat/libs) Signed-out dashboard sessions (src/store/session-revocations.ts): a session
+    // cookie is a stateless JWT, so signing out records its id until it would have expired, in
+    // the database every replica shares (it was kept in one process's memory before).
+    name: "006-session-revocations",
+    sql: `
+CREATE TABLE session_revocations (
+  sid TEXT PRIMARY KEY,
+  login TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL
+);
+CREATE INDEX session_revocations_expires ON session_revocations(expires_at);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

@@ -552,7 +552,7 @@ export function createAdminApi(deps: AdminApiDeps): Route {
   return async (req, res, url) => {
     const path = url.pathname.replace(/\/+$/, "");
     if (path !== "/bg/api" && !path.startsWith("/bg/api/")) return false;
-    const who = authenticate(req, res, {
+    const who = await authenticate(req, res, {
       ...(deps.adminToken ? { adminToken: deps.adminToken } : {}),
       ...(deps.sessions ? { sessions: deps.sessions } : {}),
     });

@@ -24,11 +24,11 @@ const unauthorized = (res: ServerResponse, error: string): null => {
  * 401); without one, a valid session cookie from a GitHub sign-in is accepted. Answers 401
  * itself (or 503 when neither the admin token nor GitHub sign-in is configured) and returns null.
  */
-export function authenticate(
+export async function authenticate(
   req: IncomingMessage,
   res: ServerResponse,
   deps: AuthDeps,
-): Principal | null {
+): Promise<Principal | null> {
   if (!deps.adminToken && !deps.sessions) {
     sendError(res, 503, "the admin API is disabled: set BG_ADMIN_TOKEN to enable it");
     return null;
@@ -41,7 +41,7 @@ export function authenticate(
     return unauthorized(res, "missing or wrong admin token");
   }
   if (deps.sessions) {
-    const session = deps.sessions.read(req);
+    const session = await deps.sessions.read(req);
     if (session) return { via: "session", actor: session.login, session };
     if (deps.sessions.hasCookie(req))
       return unauthorized(res, "the dashboard session expired or is not valid: sign in again");

@@ -250,7 +250,7 @@ export function createMetricsRoute(deps: MetricsDeps): Route {
     if (
       deps.metricsToken &&
       !bearerMatches(req, [deps.metricsToken, deps.adminToken]) &&
-      !(req.headers.authorization === undefined && deps.sessions?.read(req))
+      !(req.headers.authorization === undefined && (await deps.sessions?.read(req)))
     ) {
       res.setHeader("www-authenticate", 'Bearer realm="bg-agent metrics"');
       sendError(res, 401, "missing or wrong metrics token (BG_METRICS_TOKEN)");

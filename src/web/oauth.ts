@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Octokit } from "@octokit/core";
+import { exchangeWebFlowCode, getWebFlowAuthorizationUrl } from "@octokit/oauth-methods";
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
@@ -19,6 +21,8 @@ import { errText } from "../util/errors.js";
  *                               signed session cookie and a redirect to /bg (no query)
  *   POST /bg/logout          -> clears the session cookie
  *
+ * The authorize URL and the code exchange go through @octokit/oauth-methods, the two reads through
+ * @octokit/core's request; the state and session cookies are jose JWTs (session.ts).
  * The user token is used for those two reads and dropped: it is never stored, logged, or put in
  * a cookie or a URL.
  */
@@ -47,10 +51,6 @@ export interface OAuthDeps {
 const CALLBACK_PATH = "/bg/oauth/callback";
 const MAX_INSTALLATION_PAGES = 10;
 
-const tokenAnswer = z.union([
-  z.object({ access_token: z.string().min(1) }),
-  z.object({ error: z.string(), error_description: z.string().optional() }),
-]);
 const userAnswer = z.object({ login: z.string().min(1).max(100), id: z.number() });
 const installationsAnswer = z.object({
   total_count: z.number().optional(),
@@ -120,24 +120,50 @@ export function callbackUrl(req: IncomingMessage, publicUrl: string | undefined)
 
 class GitHubError extends Error {}
 
+/** An @octokit/request error that got an HTTP answer (a network failure has no `response`). */
+const httpAnswer = z.object({
+  name: z.literal("HttpError"),
+  response: z.object({ status: z.number(), data: z.unknown() }),
+});
+/** What GitHub's OAuth endpoint says when it refuses a code (oauth-methods throws it as a 400). */
+const oauthRefusal = z.object({ error: z.string().min(1).max(100) });
+
 export function createOAuthRoutes(deps: OAuthDeps): Route {
   const { settings, sessions, store } = deps;
   const log = deps.log.child({ component: "dashboard-sign-in" });
-  const doFetch = deps.fetch ?? fetch;
   const web = settings.githubUrl.replace(/\/+$/, "");
-  const api = settings.apiUrl.replace(/\/+$/, "");
+  // One request client: the REST API at apiUrl, and (through `.defaults`) the OAuth endpoints
+  // at githubUrl, which @octokit/oauth-methods takes from the request's baseUrl.
+  const github = new Octokit({
+    baseUrl: settings.apiUrl.replace(/\/+$/, ""),
+    userAgent: "bg-agent",
+    request: deps.fetch ? { fetch: deps.fetch } : {},
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (message: string) => log.warn(message),
+      error: (message: string) => log.error(message),
+    },
+  });
+  const oauthRequest = github.request.defaults({ baseUrl: web });
 
-  const getJson = async (path: string, token: string): Promise<unknown> => {
-    const res = await doFetch(`${api}${path}`, {
-      headers: {
-        accept: "application/vnd.github+json",
-        authorization: `Bearer ${token}`,
-        "user-agent": "bg-agent",
-        "x-github-api-version": "2022-11-28",
-      },
-    });
-    if (!res.ok) throw new GitHubError(`GET ${path} answered ${res.status}`);
-    return (await res.json()) as unknown;
+  /** `GET path` with the user's token; GitHubError on an HTTP error answer. */
+  const getJson = async (
+    route: "GET /user" | "GET /user/installations",
+    token: string,
+    query: Record<string, number> = {},
+  ): Promise<unknown> => {
+    try {
+      const res = await github.request(route, {
+        ...query,
+        headers: { authorization: `Bearer ${token}`, "x-github-api-version": "2022-11-28" },
+      });
+      return res.data as unknown;
+    } catch (e) {
+      const answer = httpAnswer.safeParse(e);
+      if (answer.success) throw new GitHubError(`${route} answered ${answer.data.response.status}`);
+      throw e;
+    }
   };
 
   /** The first installation of this app the user can access that bg-agent knows, if any. */
@@ -148,7 +174,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
     if (known.size === 0) return null;
     for (let page = 1; page <= MAX_INSTALLATION_PAGES; page++) {
       const parsed = installationsAnswer.safeParse(
-        await getJson(`/user/installations?per_page=100&page=${page}`, token),
+        await getJson("GET /user/installations", token, { per_page: 100, page }),
       );
       if (!parsed.success) throw new GitHubError("GET /user/installations: unexpected answer");
       const hit = parsed.data.installations.find((i) => known.has(i.id));
@@ -156,6 +182,38 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
       if (parsed.data.installations.length < 100) break;
     }
     return null;
+  };
+
+  /** The user token for a sign-in code (oauth-methods), or what GitHub said when it refused. */
+  const exchange = async (
+    code: string,
+    redirectUri: string | null,
+  ): Promise<{ token: string } | { refused: string }> => {
+    let token: unknown;
+    try {
+      const { authentication } = await exchangeWebFlowCode({
+        clientType: "github-app",
+        clientId: settings.clientId,
+        clientSecret: settings.clientSecret,
+        code,
+        ...(redirectUri ? { redirectUrl: redirectUri } : {}),
+        request: oauthRequest,
+      });
+      token = authentication.token;
+    } catch (e) {
+      const answer = httpAnswer.safeParse(e);
+      if (!answer.success) {
+        // A network failure is an HttpError without an answer: "network error" to the person.
+        if (e instanceof Error && e.name === "HttpError") throw e;
+        throw new GitHubError("the code exchange gave an unexpected answer");
+      }
+      const refusal = oauthRefusal.safeParse(answer.data.response.data);
+      if (refusal.success) return { refused: refusal.data.error };
+      throw new GitHubError(`the code exchange answered ${answer.data.response.status}`);
+    }
+    if (typeof token !== "string" || token === "")
+      throw new GitHubError("the code exchange gave an unexpected answer");
+    return { token };
   };
 
   /**
@@ -172,31 +230,14 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
         shared: Awaited<ReturnType<typeof sharedInstallation>>;
       }
   > => {
-    const exchanged = await doFetch(`${web}/login/oauth/access_token`, {
-      method: "POST",
-      headers: {
-        accept: "application/json",
-        "content-type": "application/json",
-        "user-agent": "bg-agent",
-      },
-      body: JSON.stringify({
-        client_id: settings.clientId,
-        client_secret: settings.clientSecret,
-        code,
-        ...(redirectUri ? { redirect_uri: redirectUri } : {}),
-      }),
-    });
-    if (!exchanged.ok) throw new GitHubError(`the code exchange answered ${exchanged.status}`);
-    const answer = tokenAnswer.safeParse(await exchanged.json());
-    if (!answer.success) throw new GitHubError("the code exchange gave an unexpected answer");
-    if ("error" in answer.data) return { refused: answer.data.error };
-    const token = answer.data.access_token;
-    const u = userAnswer.safeParse(await getJson("/user", token));
+    const exchanged = await exchange(code, redirectUri);
+    if ("refused" in exchanged) return exchanged;
+    const u = userAnswer.safeParse(await getJson("GET /user", exchanged.token));
     if (!u.success) throw new GitHubError("GET /user: unexpected answer");
-    return { user: u.data, shared: await sharedInstallation(token) };
+    return { user: u.data, shared: await sharedInstallation(exchanged.token) };
   };
 
-  const login = (req: IncomingMessage, res: ServerResponse): void => {
+  const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const redirectUri = callbackUrl(req, settings.publicUrl);
     if (!redirectUri) {
       sendPage(res, 400, "Cannot sign in", [
@@ -204,14 +245,17 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
       ]);
       return;
     }
-    const { state, setCookie } = sessions.newState(req);
-    const to = new URL(`${web}/login/oauth/authorize`);
-    to.searchParams.set("client_id", settings.clientId);
-    to.searchParams.set("redirect_uri", redirectUri);
-    to.searchParams.set("state", state);
-    to.searchParams.set("allow_signup", "false");
+    const { state, setCookie } = await sessions.newState(req);
+    const { url: to } = getWebFlowAuthorizationUrl({
+      clientType: "github-app",
+      clientId: settings.clientId,
+      redirectUrl: redirectUri,
+      state,
+      allowSignup: false,
+      request: oauthRequest,
+    });
     res.writeHead(302, {
-      location: to.toString(),
+      location: to,
       "set-cookie": setCookie,
       "cache-control": "no-store",
       "referrer-policy": "no-referrer",
@@ -234,7 +278,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
       );
       return;
     }
-    if (!sessions.checkState(req, q.get("state"))) {
+    if (!(await sessions.checkState(req, q.get("state")))) {
       log.warn("sign-in callback with a missing, expired or foreign state: refused");
       sendPage(
         res,
@@ -319,7 +363,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
       return;
     }
 
-    const { session, setCookie } = sessions.issue(req, user.login);
+    const { session, setCookie } = await sessions.issue(req, user);
     store.audit.write({
       actor: user.login,
       repo: null,
@@ -342,14 +386,14 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
     res.end();
   };
 
-  const logout = (req: IncomingMessage, res: ServerResponse): void => {
-    const session = sessions.read(req);
+  const logout = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const session = await sessions.read(req);
     if (session && !sessions.checkCsrf(req, session)) {
       sendError(res, 403, "missing or wrong x-bg-csrf header: sign out from the dashboard page");
       return;
     }
     if (session) {
-      sessions.revoke(session);
+      await sessions.revoke(session);
       log.info({ login: session.login }, "signed out of the dashboard");
     }
     sendJson(res, 200, { signedOut: true }, { "set-cookie": sessions.clear(req) });
@@ -360,7 +404,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
     const method = req.method ?? "GET";
     if (path === "/bg/login") {
       if (method !== "GET") return sendJson(res, 405, { error: "use GET" }, { allow: "GET" });
-      login(req, res);
+      await login(req, res);
       return true;
     }
     if (path === CALLBACK_PATH) {
@@ -370,7 +414,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
     }
     if (path === "/bg/logout") {
       if (method !== "POST") return sendJson(res, 405, { error: "use POST" }, { allow: "POST" });
-      logout(req, res);
+      await logout(req, res);
       return true;
     }
     return false;

@@ -10,7 +10,7 @@ import { createSessions } from "./session.js";
 
 /** GitHub sign-in for the dashboard (see docs/dashboard.md); absent: the admin token only. */
 export interface DashboardOAuth extends OAuthSettings {
-  /** BG_SESSION_SECRET: signs the session and state cookies (at least 32 characters). */
+  /** BG_SESSION_SECRET: the keys of the session and state JWTs are derived from it (at least 32 characters). */
   sessionSecret: string;
   /** How long a sign-in lasts; default 8 hours. */
   sessionHours?: number;
@@ -49,6 +49,7 @@ export function createWebRoutes(deps: WebDeps): Route[] {
     ? createSessions({
         secret: o.sessionSecret,
         ttlMs: (o.sessionHours ?? 8) * 3_600_000,
+        revocations: deps.store.sessions,
         alwaysSecure: /^https:/i.test(o.publicUrl ?? ""),
         ...(deps.now ? { now: deps.now } : {}),
       })

@@ -1,15 +1,20 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual, webcrypto } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 
 /**
- * Dashboard sessions after a GitHub sign-in: stateless, HMAC-SHA256-signed cookies.
+ * Dashboard sessions after a GitHub sign-in: HS256-signed JWTs (jose) in HttpOnly cookies.
  *
- * A signed value is `base64url(JSON payload) "." base64url(HMAC(secret, purpose "." payload))`.
- * The purpose ("session", "state", "csrf") is part of what is signed, so a value made for one
- * use is worthless for another. A session holds the GitHub login, a random id and its expiry:
- * never a GitHub token. The CSRF value the page must send with POSTs is derived from the
- * session id (HMAC again), so it needs no storage and dies with the session.
+ * A session cookie is a JWT with the GitHub login (`login`) and user id (`sub`), a random
+ * session id (`jti`), its issue time (`iat`) and expiry (`exp`): never a GitHub token. The
+ * OAuth `state` cookie is a JWT too. Each purpose has its own key, derived from
+ * BG_SESSION_SECRET with HKDF, and its own audience, so a value made for one use is worthless
+ * for another. The CSRF value the page must send with POSTs is an HMAC of the session id (a
+ * third derived key), so it needs no storage and dies with the session.
+ *
+ * Cookies are stateless while valid; signing out records the session id in the store until it
+ * would have expired (`store.sessions`), so every replica sharing the database refuses it.
  */
 
 export const SESSION_COOKIE = "bg_session";
@@ -19,22 +24,35 @@ export const CSRF_HEADER = "x-bg-csrf";
 
 export interface Session {
   login: string;
-  /** Random per sign-in; the CSRF value is derived from it. */
+  /** The GitHub user id. */
+  userId: number;
+  /** Random per sign-in; the CSRF value is derived from it, sign-out revokes it. */
   sid: string;
-  /** Issued at / expires at, epoch ms. */
+  /** Issued at / expires at, epoch ms (whole seconds: a JWT counts in seconds). */
   iat: number;
   exp: number;
 }
 
-const sessionSchema = z.object({
+/** Where signed-out session ids are kept: the store's `sessions` part (shared by replicas). */
+export interface RevocationList {
+  revoke(r: { sid: string; login: string; expiresAt: number }, now: number): unknown;
+  isRevoked(sid: string, now: number): boolean | Promise<boolean>;
+}
+
+const ISSUER = "bg-agent";
+const SESSION_AUDIENCE = "bg-agent:dashboard-session";
+const STATE_AUDIENCE = "bg-agent:oauth-state";
+/** Longer values are refused unread (a cookie is at most 4 KB anyway). */
+const MAX_COOKIE = 4096;
+
+const sessionClaims = z.object({
   login: z.string().min(1).max(100),
-  sid: z.string().min(16).max(64),
+  sub: z.string().regex(/^\d{1,20}$/),
+  jti: z.string().min(16).max(64),
   iat: z.number().int(),
   exp: z.number().int(),
 });
-const stateSchema = z.object({ state: z.string().min(16).max(128), exp: z.number().int() });
-
-const b64url = (b: Buffer | string): string => Buffer.from(b).toString("base64url");
+const stateClaims = z.object({ state: z.string().min(16).max(128), exp: z.number().int() });
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -42,36 +60,17 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export class Signer {
-  constructor(private readonly secret: string) {}
+/** A 256-bit key for one purpose, derived from the session secret. */
+const deriveKey = (secret: string, purpose: string): Uint8Array =>
+  new Uint8Array(hkdfSync("sha256", secret, "bg-agent", `bg-agent ${purpose} v2`, 32));
 
-  private mac(purpose: string, body: string): string {
-    return createHmac("sha256", this.secret).update(`${purpose}.${body}`).digest("base64url");
-  }
-
-  sign(purpose: string, payload: unknown): string {
-    const body = b64url(JSON.stringify(payload));
-    return `${body}.${this.mac(purpose, body)}`;
-  }
-
-  /** The payload when the signature is right (compared in constant time); otherwise undefined. */
-  verify(purpose: string, value: string): unknown {
-    const dot = value.indexOf(".");
-    if (dot <= 0 || value.length > 4096) return undefined;
-    const body = value.slice(0, dot);
-    if (!safeEqual(value.slice(dot + 1), this.mac(purpose, body))) return undefined;
-    try {
-      return JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** A value derived from `data` for `purpose` (the CSRF value of a session). */
-  derive(purpose: string, data: string): string {
-    return this.mac(purpose, b64url(data));
-  }
-}
+type HmacKey = webcrypto.CryptoKey;
+/** The key as a WebCrypto HMAC key, imported once (jose would import raw bytes on every call). */
+const hmacKey = (raw: Uint8Array): Promise<HmacKey> =>
+  webcrypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 
 /** Cookies of a request, by name (the first of duplicates wins). */
 export function readCookies(req: IncomingMessage): Map<string, string> {
@@ -128,29 +127,34 @@ export interface SessionsOptions {
   secret: string;
   /** How long a sign-in lasts (ms). */
   ttlMs: number;
+  /** Signed-out sessions: `store.sessions`, shared by every replica on the database. */
+  revocations: RevocationList;
   /** Always mark cookies Secure (BG_PUBLIC_URL is https), whatever the request looks like. */
   alwaysSecure?: boolean;
   now?: () => number;
 }
 
 export interface Sessions {
-  /** A new session for `login` and the Set-Cookie header that carries it. */
-  issue(req: IncomingMessage, login: string): { session: Session; setCookie: string };
-  /** The valid, unexpired session of the request, if any. */
-  read(req: IncomingMessage): Session | null;
+  /** A new session for this GitHub user and the Set-Cookie header that carries it. */
+  issue(
+    req: IncomingMessage,
+    user: { login: string; id: number },
+  ): Promise<{ session: Session; setCookie: string }>;
+  /** The valid, unexpired, not signed-out session of the request, if any. */
+  read(req: IncomingMessage): Promise<Session | null>;
   /** Whether the request carries a session cookie at all (valid or not). */
   hasCookie(req: IncomingMessage): boolean;
   /** A Set-Cookie header that deletes the session cookie. */
   clear(req: IncomingMessage): string;
-  /** Ends a session in this process (sign-out): its cookie is refused from now on, even if kept. */
-  revoke(session: Session): void;
+  /** Ends a session (sign-out): its cookie is refused from now on, by every replica, even if kept. */
+  revoke(session: Session): Promise<void>;
   /** The CSRF value bound to a session: the page sends it in `x-bg-csrf`. */
   csrfFor(session: Session): string;
   checkCsrf(req: IncomingMessage, session: Session): boolean;
   /** The OAuth `state` for a sign-in: a random value and its signed, short-lived cookie. */
-  newState(req: IncomingMessage): { state: string; setCookie: string };
+  newState(req: IncomingMessage): Promise<{ state: string; setCookie: string }>;
   /** Checks the callback's `state` against the browser's state cookie (signature, expiry, value). */
-  checkState(req: IncomingMessage, state: string | null): boolean;
+  checkState(req: IncomingMessage, state: string | null): Promise<boolean>;
   clearState(req: IncomingMessage): string;
 }
 
@@ -158,43 +162,86 @@ const STATE_TTL_MS = 10 * 60_000;
 const SESSION_PATH = "/bg";
 const STATE_PATH = "/bg/oauth";
 
+/** The verified claims of a JWT made by `createSessions` for `audience`, or null. */
+async function verified(
+  raw: string | undefined,
+  key: Promise<HmacKey>,
+  audience: string,
+  at: number,
+): Promise<Record<string, unknown> | null> {
+  if (!raw || raw.length > MAX_COOKIE) return null;
+  try {
+    const { payload } = await jwtVerify(raw, await key, {
+      algorithms: ["HS256"],
+      issuer: ISSUER,
+      audience,
+      typ: "JWT",
+      currentDate: new Date(at),
+      requiredClaims: ["exp", "iat"],
+    });
+    return payload;
+  } catch {
+    // A wrong signature, algorithm, audience or shape, or an expired value: all just "no".
+    return null;
+  }
+}
+
 export function createSessions(o: SessionsOptions): Sessions {
   if (o.secret.length < 32) throw new Error("the session secret must be at least 32 characters");
-  const signer = new Signer(o.secret);
+  const sessionKey = hmacKey(deriveKey(o.secret, "dashboard-session"));
+  const stateKey = hmacKey(deriveKey(o.secret, "oauth-state"));
+  const csrfKey = deriveKey(o.secret, "csrf");
   const now = o.now ?? Date.now;
-  const csrfFor = (s: Session): string => signer.derive("csrf", s.sid);
+  const ttlSeconds = Math.max(1, Math.round(o.ttlMs / 1000));
+  const csrfFor = (s: Session): string =>
+    createHmac("sha256", csrfKey).update(s.sid).digest("base64url");
   const secure = (req: IncomingMessage): boolean => Boolean(o.alwaysSecure) || !isLocalHttp(req);
-  // Signed-out session ids until they would have expired anyway (in memory: a restart forgets
-  // them, which the cookie's own expiry bounds).
-  const revoked = new Map<string, number>();
-  const prune = (): void => {
-    const t = now();
-    for (const [sid, exp] of revoked) if (exp <= t) revoked.delete(sid);
-  };
+  const sign = (claims: Record<string, unknown>, audience: string): SignJWT =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(ISSUER)
+      .setAudience(audience);
+
   return {
-    issue(req, login) {
-      const t = now();
+    async issue(req, user) {
+      const iat = Math.floor(now() / 1000);
       const session: Session = {
-        login,
+        login: user.login,
+        userId: user.id,
         sid: randomBytes(18).toString("base64url"),
-        iat: t,
-        exp: t + o.ttlMs,
+        iat: iat * 1000,
+        exp: (iat + ttlSeconds) * 1000,
       };
+      const jwt = await sign({ login: user.login }, SESSION_AUDIENCE)
+        .setSubject(String(user.id))
+        .setJti(session.sid)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttlSeconds)
+        .sign(await sessionKey);
       return {
         session,
-        setCookie: cookie(SESSION_COOKIE, signer.sign("session", session), {
+        setCookie: cookie(SESSION_COOKIE, jwt, {
           path: SESSION_PATH,
-          maxAgeSeconds: o.ttlMs / 1000,
+          maxAgeSeconds: ttlSeconds,
           secure: secure(req),
         }),
       };
     },
-    read(req) {
-      const raw = readCookies(req).get(SESSION_COOKIE);
-      if (!raw) return null;
-      const parsed = sessionSchema.safeParse(signer.verify("session", raw));
-      if (!parsed.success || parsed.data.exp <= now() || revoked.has(parsed.data.sid)) return null;
-      return parsed.data;
+    async read(req) {
+      const t = now();
+      const claims = sessionClaims.safeParse(
+        await verified(readCookies(req).get(SESSION_COOKIE), sessionKey, SESSION_AUDIENCE, t),
+      );
+      if (!claims.success) return null;
+      const c = claims.data;
+      if (await o.revocations.isRevoked(c.jti, t)) return null;
+      return {
+        login: c.login,
+        userId: Number(c.sub),
+        sid: c.jti,
+        iat: c.iat * 1000,
+        exp: c.exp * 1000,
+      };
     },
     hasCookie: (req) => readCookies(req).has(SESSION_COOKIE),
     clear: (req) =>
@@ -203,36 +250,39 @@ export function createSessions(o: SessionsOptions): Sessions {
         maxAgeSeconds: 0,
         secure: secure(req),
       }),
-    revoke(session) {
-      prune();
-      if (revoked.size < 100_000) revoked.set(session.sid, session.exp);
+    async revoke(session) {
+      await o.revocations.revoke(
+        { sid: session.sid, login: session.login, expiresAt: session.exp },
+        now(),
+      );
     },
     csrfFor,
     checkCsrf(req, session) {
       const sent = req.headers[CSRF_HEADER];
       return typeof sent === "string" && safeEqual(sent, csrfFor(session));
     },
-    newState(req) {
+    async newState(req) {
       const state = randomBytes(24).toString("base64url");
+      const iat = Math.floor(now() / 1000);
+      const jwt = await sign({ state }, STATE_AUDIENCE)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + STATE_TTL_MS / 1000)
+        .sign(await stateKey);
       return {
         state,
-        setCookie: cookie(
-          STATE_COOKIE,
-          signer.sign("state", { state, exp: now() + STATE_TTL_MS }),
-          {
-            path: STATE_PATH,
-            maxAgeSeconds: STATE_TTL_MS / 1000,
-            secure: secure(req),
-          },
-        ),
+        setCookie: cookie(STATE_COOKIE, jwt, {
+          path: STATE_PATH,
+          maxAgeSeconds: STATE_TTL_MS / 1000,
+          secure: secure(req),
+        }),
       };
     },
-    checkState(req, state) {
+    async checkState(req, state) {
       if (!state) return false;
-      const raw = readCookies(req).get(STATE_COOKIE);
-      if (!raw) return false;
-      const parsed = stateSchema.safeParse(signer.verify("state", raw));
-      return parsed.success && parsed.data.exp > now() && safeEqual(parsed.data.state, state);
+      const claims = stateClaims.safeParse(
+        await verified(readCookies(req).get(STATE_COOKIE), stateKey, STATE_AUDIENCE, now()),
+      );
+      return claims.success && safeEqual(claims.data.state, state);
     },
     clearState: (req) =>
       cookie(STATE_COOKIE, "", { path: STATE_PATH, maxAgeSeconds: 0, secure: secure(req) }),

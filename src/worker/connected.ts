@@ -11,6 +11,7 @@ import type { RunOnceOptions } from "./standalone.js";
 import { RunError, passAndSummarize, prepareRun, selectProcessors } from "./standalone.js";
 import type { TaskOutcome } from "../core/worker-contract.js";
 import { TYPES_BY_MODE } from "../core/worker-contract.js";
+import { kindOf } from "../core/task-kinds.js";
 import { errText } from "../util/errors.js";
 
 /** The app did not answer (network error, timeout, 5xx): the Action may fall back to standalone. */
@@ -224,7 +225,9 @@ async function claimWork(
   all: readonly { type: TaskType }[],
 ): Promise<ClaimResponse> {
   const modeTypes = TYPES_BY_MODE[o.mode];
-  const types = [...new Set(all.map((p) => p.type))].filter((t) => modeTypes.includes(t));
+  const types = [...new Set(all.map((p) => p.type))].filter(
+    (t) => modeTypes.includes(t) && !kindOf(t).appOnly,
+  );
   return call(
     "/bg/api/worker/claim",
     {

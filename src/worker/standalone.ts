@@ -42,6 +42,7 @@ import {
 } from "./runner.js";
 import { createRunState } from "../core/run-state.js";
 import type { Mode, Processor, ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
+import { kindOf } from "../core/task-kinds.js";
 import { TYPES_BY_MODE } from "../core/worker-contract.js";
 import { errText } from "../util/errors.js";
 
@@ -212,8 +213,9 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
 export function selectProcessors(
   o: RunOnceOptions,
   run: PreparedRun,
-  all: readonly Processor[],
+  allProcessors: readonly Processor[],
 ): readonly Processor[] {
+  let all = allProcessors;
   const llmOff =
     run.stopLlm.reason ??
     (o.llm instanceof LlmUnavailableError && !o.createLlm ? o.llm.message : null);
@@ -222,6 +224,13 @@ export function selectProcessors(
   if (!TYPES_BY_MODE[o.mode].includes("fix") || !fixes)
     run.env.fixesHeldBack = `this run (mode \`${o.mode}\`) does not carry out fixes`;
   else if (llmOff) run.env.fixesHeldBack = `this run does no LLM work (${llmOff})`;
+  // A runner's store ends with the run: kinds whose state must last (discovery's proposals) are the app's.
+  const appOnly = all.filter((p) => kindOf(p.type).appOnly).map((p) => p.type);
+  if (appOnly.length && run.config.result.ok && run.config.result.config.discovery.enabled)
+    run.summary.notes.push(
+      `Not run here: ${appOnly.join(", ")} (the app runs it: a runner keeps no proposals between runs).`,
+    );
+  all = all.filter((p) => !kindOf(p.type).appOnly);
   if (!llmOff) return all;
   const held = all.filter((p) => p.usesLlm).map((p) => p.type);
   if (held.length)

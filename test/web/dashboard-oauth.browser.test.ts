@@ -47,7 +47,7 @@ async function fakeGitHub(): Promise<{ url: string; calls: string[]; close(): Pr
       req.on("end", () => {
         const b = JSON.parse(body) as { code: string; client_id: string };
         if (b.code === "browser-code" && b.client_id === CLIENT_ID)
-          json(200, { access_token: USER_TOKEN, token_type: "bearer" });
+          json(200, { access_token: USER_TOKEN, token_type: "bearer", scope: "" });
         else json(200, { error: "bad_verification_code" });
       });
       return;

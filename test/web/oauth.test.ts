@@ -123,6 +123,8 @@ describe("dashboard sign-in with GitHub", () => {
     expect(`${to.origin}${to.pathname}`).toBe("https://github.com/login/oauth/authorize");
     expect(to.searchParams.get("client_id")).toBe(CLIENT_ID);
     expect(to.searchParams.get("redirect_uri")).toBe(`${served.url}/bg/oauth/callback`);
+    expect(to.searchParams.get("allow_signup")).toBe("false");
+    expect(to.searchParams.has("scope")).toBe(false); // a GitHub App's user token has no scopes
     expect(state).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const stateCookie = setCookies(login).get("bg_oauth_state")!;
     expect(stateCookie).toMatch(/; Path=\/bg\/oauth; Max-Age=600; HttpOnly; SameSite=Lax$/);
@@ -140,12 +142,20 @@ describe("dashboard sign-in with GitHub", () => {
     // Plain http on 127.0.0.1 (local development): no Secure flag; 8 hours by default.
     expect(session).toMatch(/^bg_session=[^;]+; Path=\/bg; Max-Age=28800; HttpOnly; SameSite=Lax$/);
     expect(cookies.get("bg_oauth_state")).toMatch(/Max-Age=0/);
+    // A signed JWT: who (login, GitHub user id), a session id, issued-at and expiry in seconds.
     const value = pair(session).slice("bg_session=".length);
-    const payload = JSON.parse(Buffer.from(value.split(".")[0]!, "base64url").toString()) as Record<
-      string,
-      unknown
-    >;
-    expect(payload).toMatchObject({ login: "octocat", exp: NOW + 8 * 3_600_000 });
+    const [header, payload] = value
+      .split(".")
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, "base64url").toString()) as Record<string, unknown>);
+    expect(header).toEqual({ alg: "HS256", typ: "JWT" });
+    expect(payload).toMatchObject({
+      login: "octocat",
+      sub: "583231",
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 8 * 3600,
+    });
+    expect(payload!.jti).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(value).not.toContain(USER_TOKEN);
     expect(JSON.stringify(payload)).not.toContain(USER_TOKEN);
     expect(gh.web.isDone() && gh.api.isDone()).toBe(true);
@@ -254,7 +264,7 @@ describe("dashboard sign-in with GitHub", () => {
   it("finds a shared installation on a later page of /user/installations", async () => {
     nock("https://github.com")
       .post("/login/oauth/access_token")
-      .reply(200, { access_token: USER_TOKEN, token_type: "bearer" });
+      .reply(200, { access_token: USER_TOKEN, token_type: "bearer", scope: "" });
     const many = Array.from({ length: 100 }, (_, i) => ({ id: 1000 + i, account: null }));
     nock("https://api.github.com")
       .get("/user")
@@ -299,27 +309,80 @@ describe("dashboard sign-in with GitHub", () => {
       cookie: c.cookie,
     });
     expect(down.status).toBe(502);
+    expect(await down.text()).toContain("the code exchange answered 500");
     expect(setCookies(down).has("bg_session")).toBe(false);
+
+    // GitHub unreachable: a network error, said as such.
+    nock("https://github.com")
+      .post("/login/oauth/access_token")
+      .replyWithError(new Error("connect ECONNREFUSED"));
+    const d = await startLogin();
+    const unreachable = await get(`/bg/oauth/callback?code=${CODE}&state=${d.state}`, {
+      cookie: d.cookie,
+    });
+    expect(unreachable.status).toBe(502);
+    expect(await unreachable.text()).toContain("(network error)");
+    expect(setCookies(unreachable).has("bg_session")).toBe(false);
+
+    // bg-agent's OAuth settings are wrong: the page says what to check.
+    nock("https://github.com").post("/login/oauth/access_token").reply(200, {
+      error: "redirect_uri_mismatch",
+      error_description: "The redirect_uri MUST match the registered callback URL.",
+    });
+    const e = await startLogin();
+    const mismatch = await get(`/bg/oauth/callback?code=${CODE}&state=${e.state}`, {
+      cookie: e.cookie,
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.text()).toMatch(
+      /redirect_uri_mismatch.*GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and the GitHub App&#39;s callback URL/,
+    );
+
+    // The token is good but GitHub will not say who it belongs to.
+    nock("https://github.com")
+      .post("/login/oauth/access_token")
+      .reply(200, { access_token: USER_TOKEN, token_type: "bearer", scope: "" });
+    nock("https://api.github.com").get("/user").reply(401, { message: "Bad credentials" });
+    const f = await startLogin();
+    const who = await get(`/bg/oauth/callback?code=${CODE}&state=${f.state}`, {
+      cookie: f.cookie,
+    });
+    expect(who.status).toBe(502);
+    expect(await who.text()).toContain("GET /user answered 401");
+    expect(setCookies(who).has("bg_session")).toBe(false);
+    expect(JSON.stringify(logs)).not.toContain(USER_TOKEN);
+    expect(JSON.stringify(logs)).not.toContain(CLIENT_SECRET);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("answers 401 to a tampered, forged, expired or signed-out session cookie", async () => {
     const session = await signIn();
     expect((await get("/bg/api/status", { cookie: session })).status).toBe(200);
-    const [body, mac] = session.slice("bg_session=".length).split(".") as [string, string];
+    const [head, body, sig] = session.slice("bg_session=".length).split(".") as [
+      string,
+      string,
+      string,
+    ];
+    const claims = JSON.parse(Buffer.from(body, "base64url").toString()) as Record<string, unknown>;
+    const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString("base64url");
+    // A character in the middle of the signature (the last one carries padding bits).
+    const flipped = `${sig.slice(0, 10)}${sig[10] === "A" ? "B" : "A"}${sig.slice(11)}`;
+    // A state JWT of this deployment, offered as a session.
+    const { cookie: stateCookie } = await startLogin();
 
-    // The payload changed (another login), the signature kept: refused.
-    const forgedBody = Buffer.from(
-      JSON.stringify({
-        ...(JSON.parse(Buffer.from(body, "base64url").toString()) as object),
-        login: "admin",
-      }),
-    ).toString("base64url");
     const tampered = [
-      `bg_session=${forgedBody}.${mac}`,
-      `bg_session=${body}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`,
-      `bg_session=${body}`,
+      // The payload changed (another login, another user id, a longer life), the signature kept.
+      `bg_session=${head}.${enc({ ...claims, login: "admin" })}.${sig}`,
+      `bg_session=${head}.${enc({ ...claims, sub: "1" })}.${sig}`,
+      `bg_session=${head}.${enc({ ...claims, exp: Number(claims.exp) + 365 * 86_400 })}.${sig}`,
+      `bg_session=${head}.${body}.${flipped}`,
+      // Unsigned ("alg": "none"), or another algorithm named in the header.
+      `bg_session=${enc({ alg: "none", typ: "JWT" })}.${body}.`,
+      `bg_session=${enc({ alg: "HS512", typ: "JWT" })}.${body}.${sig}`,
+      `bg_session=${head}.${body}`,
+      `bg_session=${stateCookie.slice("bg_oauth_state=".length)}`,
       "bg_session=garbage",
+      `bg_session=${"a".repeat(5000)}`,
     ];
     for (const cookie of tampered) {
       const res = await get("/bg/api/status", { cookie });
@@ -357,6 +420,49 @@ describe("dashboard sign-in with GitHub", () => {
     expect(out.status).toBe(200);
     expect(setCookies(out).get("bg_session")).toMatch(/^bg_session=; Path=\/bg; Max-Age=0/);
     expect((await get("/bg/api/status", { cookie: session })).status).toBe(401);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("refuses a signed-out session on every app instance sharing the store, and after a restart", async () => {
+    const replica = await serveWeb({ store, log: memoryLogger(), now: () => clock, oauth: OAUTH });
+    const at = (s: Served, path: string, cookie: string) =>
+      fetch(s.url + path, { headers: { cookie } });
+    try {
+      const session = await signIn();
+      const kept = await signIn(); // the same person in another browser
+      // Stateless while valid: a replica that never saw the sign-in accepts the cookie.
+      expect((await at(replica, "/bg/api/status", session)).status).toBe(200);
+
+      // Signing out on the replica...
+      const { csrf } = (await (await at(replica, "/bg/api/session", session)).json()) as {
+        csrf: string;
+      };
+      const out = await fetch(`${replica.url}/bg/logout`, {
+        method: "POST",
+        headers: { cookie: session, "x-bg-csrf": csrf },
+      });
+      expect(out.status).toBe(200);
+      // ...ends the session here too, and on an instance started afterwards (a restart).
+      expect((await get("/bg/api/status", { cookie: session })).status).toBe(401);
+      expect((await at(replica, "/bg/api/status", session)).status).toBe(401);
+      const restarted = await serveWeb({
+        store,
+        log: memoryLogger(),
+        now: () => clock,
+        oauth: OAUTH,
+      });
+      try {
+        expect((await at(restarted, "/bg/api/status", session)).status).toBe(401);
+        expect((await at(restarted, "/bg/metrics", session)).status).toBe(200); // open: no metrics token
+        // Only that sign-in ended: the other browser's session still works everywhere.
+        expect((await at(restarted, "/bg/api/status", kept)).status).toBe(200);
+        expect((await get("/bg/api/status", { cookie: kept })).status).toBe(200);
+      } finally {
+        await restarted.close();
+      }
+    } finally {
+      await replica.close();
+    }
     expect(nock.pendingMocks()).toEqual([]);
   });
 
