@@ -21,6 +21,7 @@ import { RepositoryStore } from "./repositories.js";
 import { RetentionStore } from "./retention.js";
 import { RunStore } from "./runs.js";
 import { ScheduleStore } from "./schedules.js";
+import { SessionRevocationStore } from "./session-revocations.js";
 import { SpendStore } from "./spend.js";
 import { StatsStore } from "./stats.js";
 import { TaskStore } from "./tasks.js";
@@ -57,6 +58,7 @@ export function createAsyncStore(db: Db): SqliteStore {
     automerge: new AutomergeStateStore(db),
     retention: new RetentionStore(db),
     stats: new StatsStore(db),
+    sessions: new SessionRevocationStore(db),
   };
   const { parts, tx, gate } = asyncParts(db, sync);
   let closed: Promise<void> | undefined;
