@@ -16,7 +16,7 @@ const CALLS = i > 0 ? Number(process.argv[i + 1]) : 200_000;
 
 const sync = createStore(await openSqlite({ path: ":memory:" }));
 const asyncStore = createAsyncStore(await openSqlite({ path: ":memory:" }));
-sync.deliveries.record({ id: "x", event: "push" });
+await sync.deliveries.record({ id: "x", event: "push" });
 await asyncStore.deliveries.record({ id: "x", event: "push" });
 
 const time = async (fn: () => unknown | Promise<unknown>): Promise<number> => {
@@ -29,18 +29,18 @@ const time = async (fn: () => unknown | Promise<unknown>): Promise<number> => {
 const rows = [
   {
     op: "deliveries.has (read)",
-    sync: await time(() => sync.deliveries.has("x")),
-    async: await time(() => asyncStore.deliveries.has("x")),
+    sync: await time(async () => await sync.deliveries.has("x")),
+    async: await time(async () => await asyncStore.deliveries.has("x")),
   },
   {
     op: "deliveries.setOutcome (write)",
-    sync: await time(() => sync.deliveries.setOutcome("x", "ok")),
-    async: await time(() => asyncStore.deliveries.setOutcome("x", "ok")),
+    sync: await time(async () => await sync.deliveries.setOutcome("x", "ok")),
+    async: await time(async () => await asyncStore.deliveries.setOutcome("x", "ok")),
   },
   {
     op: "tx with one write",
-    sync: await time(() => sync.tx(() => sync.deliveries.setOutcome("x", "ok"))),
-    async: await time(() => asyncStore.tx(async (t) => t.deliveries.setOutcome("x", "ok"))),
+    sync: await time(async () => await sync.tx(async (t) => await t.deliveries.setOutcome("x", "ok"))),
+    async: await time(async () => await asyncStore.tx(async (t) => await t.deliveries.setOutcome("x", "ok"))),
   },
 ];
 console.log("operation                        sync ns/call  async ns/call  overhead ns");
@@ -53,5 +53,5 @@ writeFileSync(
   "bench/results/store-adapter.json",
   JSON.stringify({ calls: CALLS, rows }, null, 2) + "\n",
 );
-sync.close();
+await sync.close();
 await asyncStore.close();

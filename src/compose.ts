@@ -144,7 +144,7 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
       await loop?.stop();
       await retention?.stop();
       await server.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -318,7 +318,7 @@ async function migrateCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo)
   const before = db.userVersion();
   const store = createStore(db);
   const version = store.db.userVersion();
-  store.close();
+  await store.close();
   io.stdout(
     !existed
       ? `${path}: created the database at schema version ${version}\n`
@@ -341,11 +341,11 @@ async function statusCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
     return 1;
   }
   const store = await openStore({ path: e.BG_DB_PATH });
-  const counts = store.tasks.counts(typeof v.repo === "string" ? v.repo : undefined);
-  const oldest = store.tasks.oldestPendingAge();
+  const counts = await store.tasks.counts(typeof v.repo === "string" ? v.repo : undefined);
+  const oldest = await store.tasks.oldestPendingAge();
   const today = dayKey(Date.now());
-  const spend = store.spend.daily(today, typeof v.repo === "string" ? v.repo : undefined);
-  store.close();
+  const spend = await store.spend.daily(today, typeof v.repo === "string" ? v.repo : undefined);
+  await store.close();
   if (v.json) {
     io.stdout(
       `${JSON.stringify({ tasks: counts, oldestPendingMs: oldest, spendToday: spend[0]?.costUsd ?? 0 }, null, 2)}\n`,

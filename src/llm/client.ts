@@ -202,7 +202,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
         const usage = readUsage(provider, raw.usage, price);
         addRunSpend(ctx.env, usage.costUsd - reserved);
         reserved = 0;
-        if (!ctx.env.dryRun) ctx.store.spend.add(ctx.repoName, usage);
+        if (!ctx.env.dryRun) await ctx.store.spend.add(ctx.repoName, usage);
         log.debug({ purpose: req.purpose, usage }, "llm call");
         await budget.alert();
         const choice = raw.choices[0];

@@ -28,8 +28,8 @@ interface Api {
 
 async function api(): Promise<Api> {
   const store = await memoryStore();
-  store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
-  store.repos.upsert({ fullName: "octo/other", repoId: DEMO_REPO_ID + 1, defaultBranch: "main" });
+  await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+  await store.repos.upsert({ fullName: "octo/other", repoId: DEMO_REPO_ID + 1, defaultBranch: "main" });
   const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
   const server = await serveRoutes(
     createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl, now: () => clock.now }),
@@ -57,11 +57,11 @@ const tokenFor = (repository: string, runId = "100", over: Record<string, unknow
 const enqueue = (a: Api, repo: string, n: number, at: number) =>
   Array.from(
     { length: n },
-    (_, i) =>
-      a.store.tasks.enqueue(
+    async (_, i) =>
+      (await a.store.tasks.enqueue(
         { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
         at,
-      ).task.id,
+      )).task.id,
   );
 
 describe("the worker API", () => {
@@ -69,7 +69,7 @@ describe("the worker API", () => {
     const a = await api();
     enqueue(a, "octo/demo", 2, a.clock.now);
     enqueue(a, "octo/other", 2, a.clock.now);
-    a.store.spend.add(
+    await a.store.spend.add(
       "octo/demo",
       { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
       a.clock.now,
@@ -89,8 +89,8 @@ describe("the worker API", () => {
       spentMonthUsd: 0.25,
       remainingUsd: 0.75,
     });
-    expect(a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(2);
-    expect(a.store.tasks.list({ repo: "octo/other", status: "pending" })).toHaveLength(2);
+    expect(await a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(2);
+    expect(await a.store.tasks.list({ repo: "octo/other", status: "pending" })).toHaveLength(2);
     await a.server.close();
   });
 
@@ -148,7 +148,7 @@ describe("the worker API", () => {
     expect(
       (await a.post("/bg/api/worker/heartbeat", { taskIds: [id] }, theirs)).json.extended,
     ).toBe(0);
-    expect(a.store.tasks.get(id!)?.status).toBe("running");
+    expect((await a.store.tasks.get(id!))?.status).toBe("running");
     // A repository the app is not installed on gets nothing at all.
     const stranger = await a.post("/bg/api/worker/claim", {}, await tokenFor("evil/repo"));
     expect(stranger.status).toBe(403);
@@ -181,7 +181,7 @@ describe("the worker API", () => {
     expect(new Set(flat).size).toBe(flat.length);
     expect([...flat].sort((x, y) => x - y)).toEqual(all);
     expect(got.filter((g) => g.length > 0).length).toBeGreaterThan(1);
-    expect(a.store.tasks.counts("octo/demo")).toEqual([
+    expect(await a.store.tasks.counts("octo/demo")).toEqual([
       { repo: "octo/demo", type: "automerge", status: "done", count: 40 },
     ]);
     await a.server.close();
@@ -240,7 +240,7 @@ describe("the worker API", () => {
     expect(first.json.results).toEqual([{ taskId: id, applied: true, status: "done" }]);
     expect(second.status).toBe(200);
     expect(second.json.results).toEqual([{ taskId: id, applied: false, status: "done" }]);
-    expect(a.store.spend.today("octo/demo", a.clock.now)).toBe(0.5);
+    expect(await a.store.spend.today("octo/demo", a.clock.now)).toBe(0.5);
     expect((second.json.budget as { remainingUsd: number }).remainingUsd).toBe(0.5);
     await a.server.close();
   });
@@ -261,13 +261,13 @@ describe("the worker API", () => {
       },
       t,
     );
-    expect(a.store.tasks.get(x!)).toMatchObject({
+    expect(await a.store.tasks.get(x!)).toMatchObject({
       status: "pending",
       nextRunAt: retryAt,
       attempts: 0,
       lastError: "checks still running",
     });
-    expect(a.store.tasks.get(y!)).toMatchObject({ status: "failed", lastError: "boom" });
+    expect(await a.store.tasks.get(y!)).toMatchObject({ status: "failed", lastError: "boom" });
     const bad = await a.post("/bg/api/worker/complete", { results: [{ taskId: "x" }] }, t);
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/invalid body: results\.0\.taskId/);
@@ -277,11 +277,11 @@ describe("the worker API", () => {
   it("hands out only commands while the repository is paused by hand", async () => {
     const a = await api();
     enqueue(a, "octo/demo", 1, a.clock.now);
-    a.store.tasks.enqueue(
+    await a.store.tasks.enqueue(
       { repo: "octo/demo", type: "command", source: "comment:5", payload: {} },
       a.clock.now,
     );
-    a.store.activity.pause("octo/demo", "alice", null, "release week");
+    await a.store.activity.pause("octo/demo", "alice", null, "release week");
     const r = await a.post("/bg/api/worker/claim", {}, await tokenFor("octo/demo"));
     expect((r.json.tasks as { type: string }[]).map((t) => t.type)).toEqual(["command"]);
     expect(r.json.paused).toEqual({ by: "alice", until: null, reason: "release week" });
@@ -357,20 +357,20 @@ describe("the worker API", () => {
     );
     expect(r.status).toBe(200);
     expect(r.json.records).toEqual({ batches: 1, runs: 2, analyses: 1 });
-    const [batch] = a.store.batches.list({ repo: "octo/demo" });
+    const [batch] = await a.store.batches.list({ repo: "octo/demo" });
     expect(batch).toMatchObject({ type: "tech_debt_analysis", costUsd: 0.002, items: 1 });
-    expect(a.store.runs.list({ repo: "octo/demo" })).toMatchObject([
+    expect(await a.store.runs.list({ repo: "octo/demo" })).toMatchObject([
       { kind: "automerge", ref: "pr:9", taskId: null },
       { kind: "analysis", ref: "issue:5", taskId: id, batchId: batch!.id, costUsd: 0.002 },
     ]);
-    expect(a.store.analyses.get("octo/demo#5")).toMatchObject({
+    expect(await a.store.analyses.get("octo/demo#5")).toMatchObject({
       repo: "octo/demo",
       batchId: batch!.id,
       plan: "Rename the helper.",
     });
-    expect(a.store.analyses.get("octo/other#5")).toBeUndefined();
+    expect(await a.store.analyses.get("octo/other#5")).toBeUndefined();
     // Intake now knows this content was analysed: an edit-free redelivery queues nothing.
-    expect(a.store.analyses.isCurrent("octo/demo#5", "h1")).toBe(true);
+    expect(await a.store.analyses.isCurrent("octo/demo#5", "h1")).toBe(true);
     await a.server.close();
   });
 
@@ -412,7 +412,7 @@ describe("the worker API", () => {
       t,
     );
     expect(again.json.records).toBeUndefined();
-    expect(a.store.runs.count("octo/demo")).toBe(0);
+    expect(await a.store.runs.count("octo/demo")).toBe(0);
     await a.server.close();
   });
 });

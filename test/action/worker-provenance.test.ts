@@ -34,7 +34,7 @@ interface Api {
 
 async function api(): Promise<Api> {
   const store = await memoryStore();
-  store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+  await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
   const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
   const server = await serveRoutes([
     ...createWorkerApiRoutes({
@@ -72,11 +72,11 @@ const token = (over: Record<string, unknown> = {}, runId = "100", o?: { expiresI
 const enqueue = (a: Api, n: number) =>
   Array.from(
     { length: n },
-    (_, i) =>
-      a.store.tasks.enqueue(
+    async (_, i) =>
+      (await a.store.tasks.enqueue(
         { repo: "octo/demo", type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
         a.clock.now,
-      ).task.id,
+      )).task.id,
   );
 const wf = (file: string, ref = "refs/heads/main") => `octo/demo/.github/workflows/${file}@${ref}`;
 
@@ -179,10 +179,10 @@ describe("the worker API accepts only the configured workflow", () => {
         expect(String(r.json.error)).toContain(`${claim} `);
       }
       // Lost: 0 (the pending task is still pending, the leased one still running for its owner).
-      expect(a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
-      expect(a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(1);
-      expect(a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(0);
-      expect(a.store.spend.month("octo/demo", a.clock.now)).toBe(0);
+      expect(await a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
+      expect(await a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(1);
+      expect(await a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(0);
+      expect(await a.store.spend.month("octo/demo", a.clock.now)).toBe(0);
       const audit = await a.audit();
       expect(audit.map((e) => [e.command, e.target])).toEqual([
         ["worker-refused", "/bg/api/worker/complete"],
@@ -204,13 +204,13 @@ describe("the worker API accepts only the configured workflow", () => {
       expect(r.status).toBe(401);
       expect(String(r.json.error)).toMatch(/ERR_JWT_EXPIRED/);
     }
-    expect(a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
+    expect(await a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
     const audit = await a.audit();
     expect(audit.map((e) => e.command)).toEqual(["worker-refused"]);
     expect(audit[0]!.result).toMatch(/refused \(exp\)/);
 
     // A repository whose id bg-agent never learnt cannot be told from a re-created one: refused.
-    a.store.repos.upsert({ fullName: "octo/fresh" });
+    await a.store.repos.upsert({ fullName: "octo/fresh" });
     const r = await a.post(
       "/bg/api/worker/claim",
       {},
@@ -229,7 +229,7 @@ describe("the worker API accepts only the configured workflow", () => {
   it("follows worker.workflow and worker.events from .github/bg-agent.yml", async () => {
     const a = await api();
     enqueue(a, 1);
-    a.store.repos.setConfig(
+    await a.store.repos.setConfig(
       "octo/demo",
       {
         json: JSON.stringify({
@@ -264,7 +264,7 @@ describe("the worker API accepts only the configured workflow", () => {
     // Injects: a complete reporting $9,999 for one task (the budget: $1/day, $0.25 spent).
     const a = await api();
     const [id] = enqueue(a, 1);
-    a.store.spend.add(
+    await a.store.spend.add(
       "octo/demo",
       { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
       a.clock.now,
@@ -286,9 +286,9 @@ describe("the worker API accepts only the configured workflow", () => {
     // Sent again (a retry): applied once, nothing recorded twice.
     const again = await a.post("/bg/api/worker/complete", body, t);
     expect((again.json.results as { applied: boolean }[])[0]!.applied).toBe(false);
-    expect(a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
-    expect(a.store.spend.month("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
-    expect(a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(1);
+    expect(await a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
+    expect(await a.store.spend.month("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
+    expect(await a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(1);
     const audit = await a.audit();
     expect(audit.map((e) => [e.command, e.target])).toEqual([
       ["worker-spend-capped", `task:${id}`],
@@ -314,7 +314,7 @@ describe("the worker API accepts only the configured workflow", () => {
       t2,
     );
     expect(ok.json.spendCapped).toBeUndefined();
-    expect(a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(0.4, 9);
+    expect(await a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(0.4, 9);
     await a.server.close();
   });
 });

@@ -123,10 +123,10 @@ export async function deliver(
 }
 
 /** Caches a config for a repository so handlers need no network. */
-export function seedConfig(store: Store, repo: string, raw: unknown, installationId = 1): void {
-  store.repos.upsert({ fullName: repo, installationId });
+export async function seedConfig(store: Store, repo: string, raw: unknown, installationId = 1): Promise<void> {
+  await store.repos.upsert({ fullName: repo, installationId });
   const r = parseConfig(raw);
-  store.repos.setConfig(repo, {
+  await store.repos.setConfig(repo, {
     json: raw === null ? null : JSON.stringify(raw),
     hash: r.hash,
     valid: r.ok,

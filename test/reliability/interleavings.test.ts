@@ -171,7 +171,7 @@ describe("any interleaving: a crash image never holds half of a delivery", () =>
           }
         } finally {
           await server.close();
-          store.close();
+          await store.close();
           await github.close();
           rmSync(dir, { recursive: true, force: true });
         }

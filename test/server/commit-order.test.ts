@@ -13,7 +13,7 @@ describe("the answer follows the commit", () => {
   let app: TestApp;
   beforeEach(async () => {
     app = await startTestApp();
-    seedConfig(app.store, REPO, {});
+    await seedConfig(app.store, REPO, {});
   });
   afterEach(() => app.close());
 
@@ -24,7 +24,7 @@ describe("the answer follows the commit", () => {
     // A slow group: commits 300 ms after the first delivery finishes while another is in flight.
     const group = new GroupCommit(store.db, { maxWaitMs: 300 });
     const fileApp = await startTestApp({ store, groupCommit: group });
-    seedConfig(fileApp.store, REPO, {});
+    await seedConfig(fileApp.store, REPO, {});
     const other = await openSqlite({ path });
     const committed = () =>
       other
@@ -64,7 +64,7 @@ describe("the answer follows the commit", () => {
     } finally {
       other.close();
       await fileApp.close();
-      fileApp.store.close();
+      await fileApp.store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -79,8 +79,8 @@ describe("the answer follows the commit", () => {
       id: "d-fail",
     });
     expect(failed.status).toBe(500);
-    expect(app.store.deliveries.has("d-fail")).toBe(false);
-    expect(app.store.tasks.list()).toHaveLength(0);
+    expect(await app.store.deliveries.has("d-fail")).toBe(false);
+    expect(await app.store.tasks.list()).toHaveLength(0);
     spy.mockRestore();
     const again = await deliver(app, {
       name: "pull_request",
@@ -88,7 +88,7 @@ describe("the answer follows the commit", () => {
       id: "d-fail",
     });
     expect(again.status).toBe(200);
-    expect(app.store.deliveries.has("d-fail")).toBe(true);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.deliveries.has("d-fail")).toBe(true);
+    expect(await app.store.tasks.list()).toHaveLength(1);
   });
 });

@@ -20,9 +20,9 @@ describe("GroupCommit", () => {
     store = await openStore({ path: join(dir, "s.db") });
     other = await openSqlite({ path: join(dir, "s.db") });
   });
-  afterEach(() => {
+  afterEach(async () => {
     other.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -30,8 +30,8 @@ describe("GroupCommit", () => {
     const g = new GroupCommit(store.db);
     g.join();
     g.join();
-    store.deliveries.record({ id: "a", event: "e" });
-    store.deliveries.record({ id: "b", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "b", event: "e" });
     expect(visible()).toBe(0);
     const done = Promise.all([g.commit(), g.commit()]);
     expect(visible()).toBe(0);
@@ -44,10 +44,10 @@ describe("GroupCommit", () => {
     const g = new GroupCommit(store.db);
     g.join();
     g.join();
-    store.tx(() => store.deliveries.record({ id: "kept", event: "e" }));
+    await store.tx(async (t) => await t.deliveries.record({ id: "kept", event: "e" }));
     expect(() =>
-      store.tx(() => {
-        store.deliveries.record({ id: "lost", event: "e" });
+      store.tx(async (t) => {
+        await t.deliveries.record({ id: "lost", event: "e" });
         throw new Error("handler failed");
       }),
     ).toThrow("handler failed");
@@ -61,7 +61,7 @@ describe("GroupCommit", () => {
     const synced = new Promise<void>((r) => (release = r));
     const g = new GroupCommit(store.db, { sync: () => synced });
     g.join();
-    store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
     let acked = false;
     const p = g.commit().then(() => (acked = true));
     await new Promise((r) => setTimeout(r, 20));
@@ -73,7 +73,7 @@ describe("GroupCommit", () => {
 
     const failing = new GroupCommit(store.db, { sync: () => Promise.reject(new Error("EIO")) });
     failing.join();
-    store.deliveries.record({ id: "b", event: "e" });
+    await store.deliveries.record({ id: "b", event: "e" });
     await expect(failing.commit()).rejects.toThrow("EIO");
   });
 
@@ -83,14 +83,14 @@ describe("GroupCommit", () => {
       sync: () => new Promise<void>((r) => releases.push(r)),
     });
     g.join();
-    store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
     const first = g.commit();
     await new Promise((r) => setTimeout(r, 10));
     expect([visible(), g.commits, releases.length]).toEqual([1, 1, 1]); // committed, fsync running
     g.join();
-    store.deliveries.record({ id: "b", event: "e" });
+    await store.deliveries.record({ id: "b", event: "e" });
     g.join();
-    store.deliveries.record({ id: "c", event: "e" });
+    await store.deliveries.record({ id: "c", event: "e" });
     const next = Promise.all([g.commit(), g.commit()]);
     await new Promise((r) => setTimeout(r, 10));
     expect([visible(), g.commits]).toEqual([1, 1]); // b and c wait for the running fsync
@@ -104,7 +104,7 @@ describe("GroupCommit", () => {
 
   it("the real WAL sync resolves on a file database", async () => {
     expect(store.db.syncWal).toBeTypeOf("function");
-    store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
     await expect(store.db.syncWal!()).resolves.toBeUndefined();
   });
 });

@@ -62,7 +62,7 @@ export async function openPullRequest(
     removeLabels: verification.status === "passed" ? [UNVERIFIED_LABEL] : [],
   });
   // The PR waits for a person: automerge needs a human approving review or this proposal approved.
-  ctx.store.proposals.propose({
+  await ctx.store.proposals.propose({
     repo: ctx.repoName,
     kind: "merge",
     target: `pr:${pr.number}`,

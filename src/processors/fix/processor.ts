@@ -40,7 +40,7 @@ export function createFixProcessor(deps: FixDeps = {}): Processor {
  * workspace. A pause or a spent budget is a wait (the fix starts over later), not a failure.
  */
 async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise<TaskOutcome> {
-  const approved = loadApprovedPlan(ctx, task);
+  const approved = await loadApprovedPlan(ctx, task);
   if (!approved.ok && approved.invalid) {
     return {
       status: "failed",
@@ -69,13 +69,13 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
 
   let usage = ZERO;
   const started = Date.now();
-  const record = (
+  const record = async (
     status: "ok" | "failed" | "waiting",
     summary: string,
     extra: { url?: string; error?: string } = {},
   ) => {
     if (ctx.env.dryRun) return;
-    ctx.store.runs.record({
+    await ctx.store.runs.record({
       repo: ctx.repoName,
       kind: "fix",
       ref: subject.target,
@@ -112,10 +112,10 @@ async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise
     if (e instanceof BudgetExceededError) {
       log.warn({ err: e }, "fix waits for the budget");
       // Calls already made are on the record; a fix that could not start adds no row.
-      if (usage.promptTokens > 0) record("waiting", `budget: ${e.message}`);
+      if (usage.promptTokens > 0) await record("waiting", `budget: ${e.message}`);
       return { status: "retry", at: e.retryAt ?? Date.now() + 60 * 60_000, reason: e.message };
     }
-    record("failed", "error", { error: (e as Error).message });
+    await record("failed", "error", { error: (e as Error).message });
     throw e;
   }
 }

@@ -97,7 +97,7 @@ export async function postReport(
     return { url: null, where };
   }
   if (target === "check_run") {
-    const branch = ctx.store.repos.get(ctx.repoName)?.defaultBranch ?? "HEAD";
+    const branch = (await ctx.store.repos.get(ctx.repoName))?.defaultBranch ?? "HEAD";
     const { data: commit } = await ctx.octokit.rest.repos.getCommit({ ...ctx.repo, ref: branch });
     const conclusion: CheckConclusion = r.kind === "result" ? "neutral" : "failure";
     const firstLine = normaliseResult(r.text).split("\n")[0] ?? "";
