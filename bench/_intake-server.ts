@@ -83,7 +83,7 @@ if (kind === "bare") {
     receiver,
     store,
     log,
-    ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store.db) } : {}),
+    ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store) } : {}),
     routes: [
       async (_req, res, url) =>
         url.pathname === "/bench/stats"

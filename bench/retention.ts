@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { openStore } from "../src/store/index.js";
-import type { Store } from "../src/store/index.js";
+import type { SqliteStore as Store } from "../src/store/index.js";
 import { startCheckpointer } from "../src/store/checkpointer.js";
 import { compact } from "../src/worker/retention.js";
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import type { Logger } from "./log.js";
-import type { GroupCommit } from "./store/group-commit.js";
+import type { IntakeCommit } from "./store/index.js";
 import type { Store } from "./store/index.js";
 import { BodyTooLargeError, readBody } from "./web/http.js";
 
@@ -43,7 +43,7 @@ export interface WebhookEndpointOptions {
   receiver: WebhookReceiver;
   store: Store;
   log: Logger;
-  group: GroupCommit;
+  group: IntakeCommit;
   limit: number;
 }
 

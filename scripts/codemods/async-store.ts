@@ -242,6 +242,19 @@ function handled(call: ts.CallExpression): boolean {
 function awaitCall(call: ts.CallExpression, edits: Edit[]): boolean {
   const fn = enclosingFunction(call);
   if (fn) {
+    const mapCall = mapCallOf(fn);
+    if (mapCall) {
+      // xs.map((x) => store.get(x)) → await Promise.all(xs.map(async (x) => await store.get(x)))
+      if (!isAsync(fn)) {
+        const pos = ts.isArrowFunction(fn)
+          ? fn.getStart()
+          : fn.getChildren().find((c) => c.kind === ts.SyntaxKind.FunctionKeyword)!.getStart();
+        edits.push({ pos, end: pos, text: "async " });
+      }
+      if (!handled(mapCall)) wrapPromiseAll(mapCall, edits);
+      insertAwait(call, edits);
+      return true;
+    }
     const why = hardFunction(fn);
     if (why) {
       noteHard(call, why);
@@ -251,6 +264,44 @@ function awaitCall(call: ts.CallExpression, edits: Edit[]): boolean {
     noteHard(call, "store call in a class field initialiser");
     return false;
   }
+  insertAwait(call, edits);
+  if (fn) makeAsync(fn, edits);
+  return true;
+}
+
+/** The `.map(…)` call whose callback `fn` is (undefined: none). */
+function mapCallOf(fn: FnLike): ts.CallExpression | undefined {
+  if (!(ts.isArrowFunction(fn) || ts.isFunctionExpression(fn))) return undefined;
+  const p = skipParensUp(fn).parent;
+  if (!p || !ts.isCallExpression(p) || p.arguments[0] !== skipParensUp(fn)) return undefined;
+  const callee = p.expression;
+  return ts.isPropertyAccessExpression(callee) && callee.name.text === "map" ? p : undefined;
+}
+
+/** Whether an expression's parent binds tighter than `await` (needs parentheses). */
+function needsParens(top: ts.Node): boolean {
+  const p = top.parent;
+  return (
+    (ts.isPropertyAccessExpression(p) && p.expression === top) ||
+    (ts.isElementAccessExpression(p) && p.expression === top) ||
+    (ts.isCallExpression(p) && p.expression === top) ||
+    ts.isNonNullExpression(p) ||
+    ts.isTaggedTemplateExpression(p) ||
+    (ts.isBinaryExpression(p) && p.operatorToken.kind === ts.SyntaxKind.AsteriskAsteriskToken)
+  );
+}
+
+/** `xs.map(…)` → `await Promise.all(xs.map(…))`, and the function around it async. */
+function wrapPromiseAll(mapCall: ts.CallExpression, edits: Edit[]): void {
+  const paren = needsParens(skipParensUp(mapCall)) && skipParensUp(mapCall) === mapCall;
+  edits.push({ pos: mapCall.getStart(), end: mapCall.getStart(), text: paren ? "(await Promise.all(" : "await Promise.all(" });
+  edits.push({ pos: mapCall.getEnd(), end: mapCall.getEnd(), text: paren ? "))" : ")" });
+  const outer = enclosingFunction(mapCall);
+  if (outer && !hardFunction(outer) && !mapCallOf(outer)) makeAsync(outer, edits);
+  else if (outer) noteHard(mapCall, "a .map() of store calls inside a callback: check by hand");
+}
+
+function insertAwait(call: ts.CallExpression, edits: Edit[]): void {
   const top = skipParensUp(call);
   const p = top.parent;
   const wrap =
@@ -267,8 +318,6 @@ function awaitCall(call: ts.CallExpression, edits: Edit[]): boolean {
   } else {
     edits.push({ pos: start, end: start, text: "await " });
   }
-  if (fn) makeAsync(fn, edits);
-  return true;
 }
 
 function isInClassField(node: ts.Node): boolean {
@@ -282,6 +331,7 @@ function isStoreCall(checker: ts.TypeChecker, call: ts.CallExpression): boolean 
   const recv = checker.getTypeAtLocation(callee.expression);
   if (recv.aliasSymbol?.getName() === "Async") return isPromiseType(checker, checker.getTypeAtLocation(call));
   if (!CONTRACT_METHODS.has(callee.name.text)) return false;
+  if (!isPromiseType(checker, checker.getTypeAtLocation(call))) return false;
   const sym = checker.getSymbolAtLocation(callee.name);
   return !!sym?.declarations?.some((d) => CONTRACT_FILES.has(resolve(d.getSourceFile().fileName)));
 }
@@ -335,13 +385,16 @@ function rewriteTx(checker: ts.TypeChecker, call: ts.CallExpression, edits: Edit
       edits.push({ pos: n.expression.getStart(), end: n.expression.getEnd(), text: param });
       return;
     }
-    if (ts.isPropertyAccessExpression(n) && n.getText() === recvText) {
-      if (!(ts.isPropertyAccessExpression(n.parent) && partNames.has(n.parent.name.text)))
-        noteHard(n, `\`${recvText}\` used inside its own tx callback (would wait for the tx: pass \`${param}\`)`);
-      return;
-    }
-    if (ts.isIdentifier(n) && n.text === recvText && !ts.isPropertyAccessExpression(n.parent)) {
-      noteHard(n, `\`${recvText}\` used inside its own tx callback (would wait for the tx: pass \`${param}\`)`);
+    const isRecv =
+      (ts.isPropertyAccessExpression(n) && n.getText() === recvText) ||
+      (ts.isIdentifier(n) && n.text === recvText && !ts.isPropertyAccessExpression(n.parent));
+    if (isRecv) {
+      // Handed to a helper (`rememberRepo(store, …)`): the helper gets the transaction instead
+      // (tsc then asks for its parameter to be `TxStore`/`StoreParts` where it says `Store`).
+      if (ts.isCallExpression(n.parent) && n.parent.arguments.includes(n as ts.Expression))
+        edits.push({ pos: n.getStart(), end: n.getEnd(), text: param });
+      else
+        noteHard(n, `\`${recvText}\` used inside its own tx callback (would wait for the tx: use \`${param}\`)`);
       return;
     }
     ts.forEachChild(n, visit);
@@ -419,7 +472,12 @@ let round = 0;
 let changedFiles = new Set<string>();
 for (;;) {
   round++;
-  program = ts.createProgram({ rootNames: fileNames, options, host, oldProgram: program });
+  program = ts.createProgram({
+    rootNames: fileNames,
+    options,
+    host,
+    ...(program ? { oldProgram: program } : {}),
+  });
   const checker = program.getTypeChecker();
   const byFile = new Map<ts.SourceFile, Edit[]>();
   let count = 0;

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Llm } from "../llm/types.js";
 import { openSqlite } from "../store/db.js";
-import { createStore, openStore } from "../store/index.js";
+import { migrateSqlite, openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import type { RunSummary } from "../worker/runner.js";
 import { CONFIG_PATH } from "../config/load.js";
@@ -313,12 +313,7 @@ async function migrateCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo)
   const e = readCliEnv(env);
   const path = e.BG_DB_PATH;
   const existed = path !== ":memory:" && existsSync(path);
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = await openSqlite({ path });
-  const before = db.userVersion();
-  const store = createStore(db);
-  const version = store.db.userVersion();
-  await store.close();
+  const { before, version } = await migrateSqlite({ path });
   io.stdout(
     !existed
       ? `${path}: created the database at schema version ${version}\n`

@@ -92,8 +92,8 @@ export async function onChecks(deps: IntakeDeps, event: WebhookEvent): Promise<v
     return;
   }
   const queued = await deps.store.tx(async (txs) => {
-    await rememberRepo(deps.store, t);
-    if (bySha === null) return await enqueueAutomerge(deps.store, t, prs, event.id);
+    await rememberRepo(txs, t);
+    if (bySha === null) return await enqueueAutomerge(txs, t, prs, event.id);
     const r = await txs.tasks.enqueue({
       repo: t.repo,
       type: "automerge",

@@ -47,7 +47,7 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
   const source = `issue:${issue.number}`;
   const cancel = async (reason: string): Promise<void> => {
     const n = await deps.store.tx(async (txs) => {
-      await rememberRepo(deps.store, t);
+      await rememberRepo(txs, t);
       return await txs.tasks.cancelPending(
         { repo: t.repo, type: "tech_debt_analysis", source },
         reason,
@@ -81,7 +81,7 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
   const key = `${t.repo}#${issue.number}`;
   const contentHash = issueContentHash(issue.title, issue.body);
   const outcome = await deps.store.tx(async (txs) => {
-    await rememberRepo(deps.store, t);
+    await rememberRepo(txs, t);
     const analysed = await txs.analyses.analysedHash(key);
     if (analysed === contentHash && !await txs.tasks.open(t.repo, "tech_debt_analysis", source)) {
       return "analysed";

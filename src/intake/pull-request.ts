@@ -83,8 +83,8 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
   const log = t.log.child({ pr: pr.number });
   if (pr.state !== "open" || (event.name === "pull_request" && p.action === "closed")) {
     const cancelled = await deps.store.tx(async (txs) => {
-      await rememberRepo(deps.store, t);
-      return await cancelForPr(deps.store, t, pr.number, `PR #${pr.number} was closed`);
+      await rememberRepo(txs, t);
+      return await cancelForPr(txs, t, pr.number, `PR #${pr.number} was closed`);
     });
     log.info({ cancelled }, "PR closed: pending work cancelled");
     return;
@@ -100,7 +100,7 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
     fork.toLowerCase() !== p.repository.full_name.toLowerCase()
   ) {
     const queued = await deps.store.tx(async (txs) => {
-      await rememberRepo(deps.store, t);
+      await rememberRepo(txs, t);
       return (await txs.tasks.enqueue({
         repo: t.repo,
         type: "config_check",
@@ -122,8 +122,8 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
     return;
   }
   const queued = await deps.store.tx(async (txs) => {
-    await rememberRepo(deps.store, t);
-    return await enqueueAutomerge(deps.store, t, [{ pr: pr.number, headSha: pr.head.sha }], event.id);
+    await rememberRepo(txs, t);
+    return await enqueueAutomerge(txs, t, [{ pr: pr.number, headSha: pr.head.sha }], event.id);
   });
   log.info({ queued, headSha: pr.head.sha }, "automerge evaluation queued");
   if (queued) deps.wake?.();

@@ -48,7 +48,7 @@ async function checkProposedConfig(
   const source = `branch:${branch}`;
   const queued = await deps.store.tx(async (txs) => {
     if (!touched && !await txs.tasks.latestBySource(t.repo, "config_check", source)) return false;
-    await rememberRepo(deps.store, t);
+    await rememberRepo(txs, t);
     const r = await txs.tasks.enqueue({
       repo: t.repo,
       type: "config_check",
@@ -92,7 +92,7 @@ export async function onPush(deps: IntakeDeps, event: WebhookEvent): Promise<voi
   await deps.loadConfig(t.known, { refresh: true });
   const owner = t.repo.split("/")[0]!.toLowerCase();
   const invalidated = await deps.store.tx(async (txs) => {
-    await rememberRepo(deps.store, t);
+    await rememberRepo(txs, t);
     const names: string[] = [];
     if (p.repository.name === ".github") {
       for (const r of await txs.repos.list({ installedOnly: true })) {

@@ -140,8 +140,8 @@ export function repoBudget(
   check(
     estimateUsd: number,
     what: string,
-  ): { stop: BudgetExceededError; alerts: BudgetAlert[] } | null;
-  alerts(): BudgetAlert[];
+  ): Promise<{ stop: BudgetExceededError; alerts: BudgetAlert[] } | null>;
+  alerts(): Promise<BudgetAlert[]>;
 } {
   const b = { store: ctx.store, repo: ctx.repoName, config: ctx.config, dryRun: ctx.env.dryRun };
   return {

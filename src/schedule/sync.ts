@@ -80,7 +80,7 @@ export async function syncSchedules(
     const declared = new Set<string>();
     for (const t of tasks) {
       declared.add(t.name);
-      await syncOne(store, repo, t, now, summary);
+      await syncOne(txs, repo, t, now, summary);
     }
     for (const s of await txs.schedules.list(repo)) {
       if (s.origin !== "config" || declared.has(s.name)) continue;

@@ -74,8 +74,8 @@ export async function listScheduleViews(
   store: Store,
   filter: { repo?: string; status?: ScheduleStatus } = {},
 ): Promise<ScheduleView[]> {
-  return (await store.schedules
-    .list(filter.repo))
-    .filter((s) => !filter.status || s.status === filter.status)
-    .map((s) => scheduleView(store, s));
+  const list = (await store.schedules.list(filter.repo)).filter(
+    (s) => !filter.status || s.status === filter.status,
+  );
+  return Promise.all(list.map((s) => scheduleView(store, s)));
 }

@@ -16,7 +16,6 @@ import type { RetentionStore } from "./retention.js";
 import type { RunStore } from "./runs.js";
 import type { ScheduleStore } from "./schedules.js";
 import type { SessionRevocationStore } from "./session-revocations.js";
-import type { SessionRevocationStore } from "./session-revocations.js";
 import type { SpendStore } from "./spend.js";
 import type { StatsStore } from "./stats.js";
 import type { TaskStore } from "./tasks.js";

@@ -208,3 +208,17 @@ export class GroupCommit implements IntakeCommit {
     this.flush();
   }
 }
+
+/** The intake commit of a store without a group commit: each delivery's transaction commits alone. */
+export function soloCommit(): IntakeCommit {
+  return {
+    commits: 0,
+    join() {},
+    leave() {},
+    commit() {
+      this.commits++;
+      return Promise.resolve();
+    },
+    close() {},
+  };
+}

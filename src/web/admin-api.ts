@@ -464,7 +464,7 @@ async function scheduleAction(
   const outcome = await store.tx(async (txs) => {
     let r: { ok: true; result: string } | { ok: false; why: string };
     if (action === "run") {
-      const q = await enqueueManualRun(store, s.repo, s.name, who.actor, t);
+      const q = await enqueueManualRun(txs, s.repo, s.name, who.actor, t);
       r = q.ok
         ? {
             ok: true,
@@ -472,10 +472,10 @@ async function scheduleAction(
           }
         : q;
     } else if (action === "pause") {
-      const p = await pauseSchedule(store, s.repo, s.name, who.actor, "the dashboard", t);
+      const p = await pauseSchedule(txs, s.repo, s.name, who.actor, "the dashboard", t);
       r = p.ok ? { ok: true, result: p.changed ? "paused task" : "already paused" } : p;
     } else {
-      const p = await resumeSchedule(store, s.repo, s.name, t);
+      const p = await resumeSchedule(txs, s.repo, s.name, t);
       r = p.ok
         ? {
             ok: true,

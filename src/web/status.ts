@@ -166,11 +166,12 @@ export async function buildStatus(store: Store, now = Date.now()): Promise<Statu
     byStatus[c.status] = (byStatus[c.status] ?? 0) + c.count;
   }
 
-  const repos: RepoStatus[] = (await store.stats.repoNames()).map((repo) => {
+  const repos: RepoStatus[] = [];
+  for (const repo of await store.stats.repoNames()) {
     const key = repo.toLowerCase();
-    const settings = repoSettings(store, repo);
-    const activity = store.activity.get(repo);
-    const pause = pauseOf(store, repo, now);
+    const settings = await repoSettings(store, repo);
+    const activity = await store.activity.get(repo);
+    const pause = await pauseOf(store, repo, now);
     const spend = spendRows.get(key) ?? { todayUsd: 0, monthUsd: 0 };
     const reasons: Reason[] = [];
     if (globalPause)
@@ -219,7 +220,7 @@ export async function buildStatus(store: Store, now = Date.now()): Promise<Statu
     }
     const state: RepoStatus["state"] =
       globalPause || pause ? "paused" : reasons.length ? "waiting" : "active";
-    return {
+    repos.push({
       repo,
       state,
       reasons,
@@ -235,8 +236,8 @@ export async function buildStatus(store: Store, now = Date.now()): Promise<Statu
         dailyBudgetUsd: b?.dailyUsd ?? null,
         monthlyBudgetUsd: b?.monthlyUsd ?? null,
       },
-    };
-  });
+    });
+  }
 
   const schedules = (await store.schedules
     .list())

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { defaultConfig, parseConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
-import type { Store } from "../store/index.js";
+import type { Store, StoreParts } from "../store/index.js";
 import type { Task } from "../core/domain.js";
 import { TASK_TYPES } from "../core/task-kinds.js";
 import type { ClaimResponse, WireTask } from "../core/wire.js";
@@ -241,7 +241,7 @@ const endpoint =
     ctx: WorkerApiContext,
     path: string,
     schema: S,
-    fn: (admitted: Admitted, body: z.infer<S>) => true,
+    fn: (admitted: Admitted, body: z.infer<S>) => Promise<true>,
   ): Route =>
   async (req, res, url) => {
     const { deps } = ctx;
@@ -354,7 +354,8 @@ async function completeTasks(
   const owner = ownerOf(claims, body.worker);
   const repo = claims.repository.toLowerCase();
   const store = deps.store;
-  const tasks = new Map(body.results.map((r) => [r.taskId, store.tasks.get(r.taskId)]));
+  const tasks = new Map<number, Task | undefined>();
+  for (const r of body.results) tasks.set(r.taskId, await store.tasks.get(r.taskId));
   const foreign = [...tasks.entries()]
     .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
     .map(([id]) => id);
@@ -371,13 +372,16 @@ async function completeTasks(
   // budget (from its claim) before each LLM call, so an honest run never reports more.
   const allowance = { usd: (await budgetOf(ctx, claims.repository)).remainingUsd };
   const capped: CappedSpend[] = [];
-  const results = await store.tx(async (txs) =>
-    body.results.map((r) => applyResult(store, owner, r, allowance, capped, t)),
-  );
+  // Through the transaction's handle: a call on `store` itself would wait for the tx to end.
+  const results = await store.tx(async (tx) => {
+    const out: Awaited<ReturnType<typeof applyResult>>[] = [];
+    for (const r of body.results) out.push(await applyResult(tx, owner, r, allowance, capped, t));
+    return out;
+  });
   if (capped.length) await auditCappedSpend({ ctx, claims, res, log }, owner, capped, t);
   // Records are taken only alongside results the app took: from the runner holding the leases.
   const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
-  let kept: ReturnType<typeof keepRecords> | null = null;
+  let kept: Awaited<ReturnType<typeof keepRecords>> | null = null;
   let recordsError: string | undefined;
   if (body.records !== undefined && taken.size) {
     const records = recordsSchema.safeParse(body.records);
@@ -409,7 +413,7 @@ type CappedSpend = { taskId: number; reportedUsd: number; recordedUsd: number };
  * what `allowance` has left (the rest noted in `capped`).
  */
 async function applyResult(
-  store: Store,
+  store: StoreParts,
   owner: string,
   r: z.infer<typeof completeBodySchema>["results"][number],
   allowance: { usd: number },

@@ -58,7 +58,7 @@ export async function runPass(
     const set = new Map<string, string>();
     const add = (r: string) => set.set(r.toLowerCase(), set.get(r.toLowerCase()) ?? r);
     (await env.store.tasks.dueRepos(startedAt, types)).forEach(add);
-    for (const p of active) p.dueRepos?.(env.store, startedAt).forEach(add);
+    for (const p of active) (await p.dueRepos?.(env.store, startedAt))?.forEach(add);
     (opts.repos ?? []).forEach(add);
     repos = [...set.values()].sort();
   }

@@ -104,9 +104,9 @@ describe("connected runners and provenance", () => {
     const srv = await app(workflowClaims("octo/demo", "4242"));
     srv.clock.now = Date.now();
     srv.issuer.now = () => srv.clock.now;
-    const ids = [1, 2].map(
-      (n) =>
-        srv.store.tasks.enqueue(
+    const ids = await Promise.all([1, 2].map(
+      async (n) =>
+        (await srv.store.tasks.enqueue(
           {
             repo: "octo/demo",
             type: "automerge",
@@ -114,8 +114,8 @@ describe("connected runners and provenance", () => {
             payload: { pr: n },
           },
           srv.clock.now,
-        ).task.id,
-    );
+        )).task.id,
+    ));
     let processed = 0;
     const slow: Processor = {
       type: "automerge",
@@ -134,7 +134,7 @@ describe("connected runners and provenance", () => {
     await run({ processors: [slow], githubRetries: false });
     expect(a.failed()).toBe(false);
     expect(processed).toBe(2); // done twice: 0
-    expect(ids.map((id) => srv.store.tasks.get(id)?.status)).toEqual(["done", "done"]); // lost: 0
+    expect(await Promise.all(ids.map(async (id) => (await srv.store.tasks.get(id))?.status))).toEqual(["done", "done"]); // lost: 0
     expect(srv.issuer.issued).toBe(2);
     // The expired token was GitHub's own, replayed late: audited.
     expect((await srv.store.audit.list({ repo: "octo/demo" })).map((e) => e.result)).toEqual([

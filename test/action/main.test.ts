@@ -226,15 +226,15 @@ describe("the Action in connected mode", () => {
       source: "pr:3",
       payload: { pr: 3 },
     })).task;
-    const debt = [1, 2].map(
-      (n) =>
-        srv.store.tasks.enqueue({
+    const debt = await Promise.all([1, 2].map(
+      async (n) =>
+        (await srv.store.tasks.enqueue({
           repo: "octo/demo",
           type: "tech_debt_analysis",
           source: `issue:${n}`,
           payload: { key: `octo/demo#${n}`, number: n, title: "t", body: "b" },
-        }).task,
-    );
+        })).task,
+    ));
     const other = (await srv.store.tasks.enqueue({
       repo: "octo/other",
       type: "automerge",
@@ -264,7 +264,7 @@ describe("the Action in connected mode", () => {
       status: "done",
       result: '{"merged":true}',
     });
-    expect(debt.map((t) => srv.store.tasks.get(t.id)?.status)).toEqual(["done", "done"]);
+    expect(await Promise.all(debt.map(async (t) => (await srv.store.tasks.get(t.id))?.status))).toEqual(["done", "done"]);
     expect((await srv.store.tasks.get(other.id))?.status).toBe("pending");
     expect(await srv.store.spend.today("octo/demo")).toBeCloseTo(0.003);
     // What the runner recorded is the app's too (its dashboard shows the merge).

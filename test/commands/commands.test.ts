@@ -2,7 +2,7 @@ import nock from "nock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { commandProcessor } from "../../src/commands/processor.js";
 import { onIssueComment } from "../../src/intake/issue-comment.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import type { Task } from "../../src/core/domain.js";
 import { runPass } from "../../src/worker/pass.js";
 import type { Processor, TaskOutcome } from "../../src/core/worker-contract.js";

@@ -6,8 +6,8 @@ import type { Logger } from "../../src/log.js";
 import { memoryLogger } from "../../src/log.js";
 import { readEnv } from "../../src/env.js";
 import type { BgServer } from "../../src/server.js";
-import type { GroupCommit } from "../../src/store/group-commit.js";
-import type { Store } from "../../src/store/index.js";
+import type { IntakeCommit } from "../../src/store/index.js";
+import type { SqliteStore, Store } from "../../src/store/index.js";
 import type { Route } from "../../src/web/http.js";
 import { memoryStore } from "./store.js";
 
@@ -40,7 +40,7 @@ export function testProbot(): Probot {
 }
 
 export interface TestApp {
-  store: Store;
+  store: SqliteStore;
   probot: Probot;
   server: BgServer;
   url: string;
@@ -51,10 +51,10 @@ export interface TestApp {
 /** The real app (createBgAgent, no worker) on 127.0.0.1:0 with an in-memory store and only `routes`. */
 export async function startTestApp(
   o: {
-    store?: Store;
+    store?: SqliteStore;
     routes?: Route[];
     selfLogin?: string;
-    groupCommit?: GroupCommit;
+    groupCommit?: IntakeCommit;
     /** BG_CONFIG_EXTENDS_ALLOW, parsed. */
     configExtendsAllow?: string[];
   } = {},

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/index.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import { answerAll, fakeGitHub, fakeOpenAI, unmatched, workspace } from "../analysis/fakes.js";
 import { REPO, baseConfig, enqueue, issues } from "../analysis/setup.js";
 import {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLinearGateway } from "../../src/integrations/linear.js";
 import { createLlm } from "../../src/llm/client.js";
 import { memoryLogger } from "../../src/log.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import type { WorkerEnv } from "../../src/core/worker-contract.js";
 import { createProcessors } from "../../src/processors/index.js";
 import { runPass } from "../../src/worker/pass.js";

@@ -22,7 +22,7 @@ describe("the answer follows the commit", () => {
     const path = join(dir, "store.db");
     const store = await openStore({ path, synchronous: "FULL" });
     // A slow group: commits 300 ms after the first delivery finishes while another is in flight.
-    const group = new GroupCommit(store.db, { maxWaitMs: 300 });
+    const group = new GroupCommit(store, { maxWaitMs: 300 });
     const fileApp = await startTestApp({ store, groupCommit: group });
     await seedConfig(fileApp.store, REPO, {});
     const other = await openSqlite({ path });

@@ -6,7 +6,7 @@ import { openSqlite } from "../../src/store/db.js";
 import type { Db } from "../../src/store/db.js";
 import { GroupCommit } from "../../src/store/group-commit.js";
 import { openStore } from "../../src/store/index.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 
 describe("GroupCommit", () => {
   let dir: string;
@@ -27,7 +27,7 @@ describe("GroupCommit", () => {
   });
 
   it("commits concurrent deliveries together, and only then resolves them", async () => {
-    const g = new GroupCommit(store.db);
+    const g = new GroupCommit(store);
     g.join();
     g.join();
     await store.deliveries.record({ id: "a", event: "e" });
@@ -41,7 +41,7 @@ describe("GroupCommit", () => {
   });
 
   it("a handler's transaction inside the group rolls back alone", async () => {
-    const g = new GroupCommit(store.db);
+    const g = new GroupCommit(store);
     g.join();
     g.join();
     await store.tx(async (t) => await t.deliveries.record({ id: "kept", event: "e" }));
@@ -59,7 +59,7 @@ describe("GroupCommit", () => {
   it("acknowledges only after the sync hook made the commit durable, and not at all if it fails", async () => {
     let release!: () => void;
     const synced = new Promise<void>((r) => (release = r));
-    const g = new GroupCommit(store.db, { sync: () => synced });
+    const g = new GroupCommit(store, { sync: () => synced });
     g.join();
     await store.deliveries.record({ id: "a", event: "e" });
     let acked = false;
@@ -71,7 +71,7 @@ describe("GroupCommit", () => {
     await p;
     expect(acked).toBe(true);
 
-    const failing = new GroupCommit(store.db, { sync: () => Promise.reject(new Error("EIO")) });
+    const failing = new GroupCommit(store, { sync: () => Promise.reject(new Error("EIO")) });
     failing.join();
     await store.deliveries.record({ id: "b", event: "e" });
     await expect(failing.commit()).rejects.toThrow("EIO");
@@ -79,7 +79,7 @@ describe("GroupCommit", () => {
 
   it("while one group is being synced, finished deliveries wait in the next group, committed after it", async () => {
     const releases: (() => void)[] = [];
-    const g = new GroupCommit(store.db, {
+    const g = new GroupCommit(store, {
       sync: () => new Promise<void>((r) => releases.push(r)),
     });
     g.join();

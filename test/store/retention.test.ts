@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { readEnv } from "../../src/env.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import { openStore } from "../../src/store/index.js";
 import { startCheckpointer } from "../../src/store/checkpointer.js";
 import { compact } from "../../src/worker/retention.js";

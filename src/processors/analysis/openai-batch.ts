@@ -84,10 +84,10 @@ async function collect(
   const results = state.outputFileId ? await api.collect(state.outputFileId) : new Map();
   const line = results.get(customIdOf(b.id));
   if (line) await ctx.store.batches.addUsage(b.id, line.usage);
-  const tasks = (await ctx.store.batches
-    .taskIds(b.id))
-    .map((id) => ctx.store.tasks.get(id))
-    .filter((t) => t !== undefined);
+  const ids = await ctx.store.batches.taskIds(b.id);
+  const tasks = (await Promise.all(ids.map(async (id) => await ctx.store.tasks.get(id)))).filter(
+    (t) => t !== undefined,
+  );
   const parsed = line?.ok ? parseAnswer(line.content) : null;
   let ok = 0;
   const problems: string[] = [];
