@@ -4,7 +4,7 @@ import type { ConfigResult } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import { isBot } from "../integrations/github.js";
 import type { Logger } from "../log.js";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { RepositoryBrief } from "../store/repositories.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";
 
@@ -107,7 +107,7 @@ async function resolveTarget(deps: IntakeDeps, event: WebhookEvent): Promise<Eve
 }
 
 /** Records (or refreshes) the repository row; call inside the handler's transaction. */
-export async function rememberRepo(store: Store, t: EventTarget): Promise<void> {
+export async function rememberRepo(store: TxStore, t: EventTarget): Promise<void> {
   const k = t.known;
   if (
     k?.installed &&

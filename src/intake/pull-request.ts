@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import { configForNewWork, parsePayload, rememberRepo, targetOf } from "./common.js";
 import type { EventTarget } from "./common.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";
@@ -50,7 +50,7 @@ export interface AutomergeTarget {
  * never lost. Returns how many were created or refreshed.
  */
 export async function enqueueAutomerge(
-  store: Store,
+  store: TxStore,
   t: EventTarget,
   prs: AutomergeTarget[],
   deliveryId: string,
@@ -70,7 +70,7 @@ export async function enqueueAutomerge(
 }
 
 /** Cancels what is pending for a PR (every task type with source `pr:<n>`). */
-export async function cancelForPr(store: Store, t: EventTarget, pr: number, reason: string): Promise<number> {
+export async function cancelForPr(store: TxStore, t: EventTarget, pr: number, reason: string): Promise<number> {
   return await store.tasks.cancelPending({ repo: t.repo, source: `pr:${pr}` }, reason);
 }
 

@@ -121,7 +121,8 @@ export async function budgetAlerts(
     // A refused call of this period raises the 100% level even below the limit (estimate + spend > limit).
     if (stopped?.period === (p.name === "daily" ? "day" : "month") && !levels.includes(100))
       levels.push(100);
-    const fresh = levels.filter((l) => b.store.spend.markAlert(b.repo, p.period, l, now));
+    const fresh: number[] = [];
+    for (const l of levels) if (await b.store.spend.markAlert(b.repo, p.period, l, now)) fresh.push(l);
     if (fresh.length) out.push({ repo: b.repo, ...p, level: Math.max(...levels) });
   }
   return out;

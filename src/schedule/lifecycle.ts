@@ -1,5 +1,5 @@
 import type { TaskConfig } from "../config/schema.js";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { specOf } from "./due.js";
 import { DISABLED_REASON, MANUAL_PAUSE_PREFIX, initialState } from "./sync.js";
@@ -119,7 +119,7 @@ export const isManualPause = (s: Pick<Schedule, "status" | "statusReason">): boo
  * cancelled; a running one finishes. Proposed, done and failed tasks have nothing to pause.
  */
 export async function pauseSchedule(
-  store: Store,
+  store: TxStore,
   repo: string,
   name: string,
   by: string,
@@ -153,7 +153,7 @@ export async function pauseSchedule(
  * stays paused: that is its config's say). Returns the schedule, or why not.
  */
 export async function resumeSchedule(
-  store: Store,
+  store: TxStore,
   repo: string,
   name: string,
   now = Date.now(),

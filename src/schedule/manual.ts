@@ -1,4 +1,4 @@
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { Task } from "../core/domain.js";
 import { REQUESTED_PRIORITY } from "../core/paused.js";
 import { scheduleSource } from "./sync.js";
@@ -10,7 +10,7 @@ import { scheduleSource } from "./sync.js";
  * is only proposed. An already queued run of the task is reused (and marked as requested).
  */
 export async function enqueueManualRun(
-  store: Store,
+  store: TxStore,
   repo: string,
   name: string,
   requestedBy: string,

@@ -1,5 +1,5 @@
 import type { TaskConfig } from "../config/schema.js";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { hashOf, stableStringify } from "../util/hash.js";
 import { firstRunAt, triggerOf } from "./triggers.js";
@@ -97,7 +97,7 @@ export async function syncSchedules(
 }
 
 async function syncOne(
-  store: Store,
+  store: TxStore,
   repo: string,
   t: TaskConfig,
   now: number,
@@ -157,7 +157,7 @@ async function syncOne(
   }
 }
 
-async function expireProposal(store: Store, repo: string, s: Schedule, now: number): Promise<void> {
+async function expireProposal(store: TxStore, repo: string, s: Schedule, now: number): Promise<void> {
   const p = await store.proposals.latest(repo, `task:${s.name}`, "task");
   if (p?.status === "proposed") {
     await store.proposals.decide(p.id, "expired", "config", "declared in .github/bg-agent.yml", now);

@@ -55,20 +55,20 @@ async function api(): Promise<Api> {
 const tokenFor = (repository: string, runId = "100", over: Record<string, unknown> = {}) =>
   issuer.sign(workflowClaims(repository, runId, over));
 const enqueue = (a: Api, repo: string, n: number, at: number) =>
-  Array.from(
+  Promise.all(Array.from(
     { length: n },
     async (_, i) =>
       (await a.store.tasks.enqueue(
         { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
         at,
       )).task.id,
-  );
+  ));
 
 describe("the worker API", () => {
   it("hands a runner only its repository's tasks, leased, with the remaining budget", async () => {
     const a = await api();
-    enqueue(a, "octo/demo", 2, a.clock.now);
-    enqueue(a, "octo/other", 2, a.clock.now);
+    await enqueue(a, "octo/demo", 2, a.clock.now);
+    await enqueue(a, "octo/other", 2, a.clock.now);
     await a.store.spend.add(
       "octo/demo",
       { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
@@ -133,7 +133,7 @@ describe("the worker API", () => {
 
   it("refuses a token for another repository: it cannot complete or extend this one's tasks", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const mine = await a.post("/bg/api/worker/claim", {}, await tokenFor("octo/demo"));
     expect((mine.json.tasks as unknown[]).length).toBe(1);
     const theirs = await tokenFor("octo/other", "200");
@@ -158,7 +158,7 @@ describe("the worker API", () => {
 
   it("gives eight concurrent workers disjoint tasks until the queue is empty", async () => {
     const a = await api();
-    const all = enqueue(a, "octo/demo", 40, a.clock.now);
+    const all = await enqueue(a, "octo/demo", 40, a.clock.now);
     const got: number[][] = await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
         const token = await tokenFor("octo/demo", String(1000 + w));
@@ -189,7 +189,7 @@ describe("the worker API", () => {
 
   it("makes a task claimable again when its lease expires; a heartbeat keeps it", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const w1 = await tokenFor("octo/demo", "1");
     const w2 = await tokenFor("octo/demo", "2");
     expect(
@@ -223,7 +223,7 @@ describe("the worker API", () => {
 
   it("completing twice is harmless: the spend is recorded once", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", {}, t);
     const body = {
@@ -247,7 +247,7 @@ describe("the worker API", () => {
 
   it("applies retry and failure outcomes like a pass does, and rejects a malformed body", async () => {
     const a = await api();
-    const [x, y] = enqueue(a, "octo/demo", 2, a.clock.now);
+    const [x, y] = await enqueue(a, "octo/demo", 2, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", {}, t);
     const retryAt = a.clock.now + 3_600_000;
@@ -276,7 +276,7 @@ describe("the worker API", () => {
 
   it("hands out only commands while the repository is paused by hand", async () => {
     const a = await api();
-    enqueue(a, "octo/demo", 1, a.clock.now);
+    await enqueue(a, "octo/demo", 1, a.clock.now);
     await a.store.tasks.enqueue(
       { repo: "octo/demo", type: "command", source: "comment:5", payload: {} },
       a.clock.now,
@@ -290,7 +290,7 @@ describe("the worker API", () => {
 
   it("keeps what a runner recorded (batches, runs, analyses) under its repository, alongside the results it took", async () => {
     const a = await api();
-    const [id, other] = enqueue(a, "octo/demo", 2, a.clock.now);
+    const [id, other] = await enqueue(a, "octo/demo", 2, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", { limit: 1 }, t);
     const zero = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
@@ -376,7 +376,7 @@ describe("the worker API", () => {
 
   it("drops records it cannot keep (a script URL) but still takes the results; no records without a result taken", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", {}, t);
     const run = {

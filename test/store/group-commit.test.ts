@@ -45,12 +45,12 @@ describe("GroupCommit", () => {
     g.join();
     g.join();
     await store.tx(async (t) => await t.deliveries.record({ id: "kept", event: "e" }));
-    expect(() =>
+    await expect(
       store.tx(async (t) => {
         await t.deliveries.record({ id: "lost", event: "e" });
         throw new Error("handler failed");
       }),
-    ).toThrow("handler failed");
+    ).rejects.toThrow("handler failed");
     g.leave();
     await g.commit();
     expect(other.prepare("SELECT id FROM deliveries").all()).toEqual([{ id: "kept" }]);
