@@ -235,6 +235,20 @@ function handled(call: ts.CallExpression): boolean {
     if (ts.isPropertyAccessExpression(callee) && callee.expression.getText() === "Promise")
       return true;
   }
+  // `() => store.x()`: the arrow returns the promise (unless it is an array callback).
+  if (ts.isArrowFunction(p) && p.body === top) {
+    return !mapCallOf(p) && !hardFunction(p);
+  }
+  // `const p = store.x(); … await p`: a promise kept on purpose, consumed as one later.
+  if (ts.isVariableDeclaration(p) && p.initializer === top && ts.isIdentifier(p.name)) {
+    const name = p.name.text;
+    const scope = enclosingFunction(p) ?? p.getSourceFile();
+    const body = scope.getText();
+    const asPromise = new RegExp(
+      `\\bawait\\s+${name}\\b|\\b${name}\\s*\\.\\s*(then|catch|finally)\\b|expect\\(\\s*${name}\\s*\\)\\s*\\.\\s*(rejects|resolves)|Promise\\.(all|allSettled|race|any)\\([^;]*\\b${name}\\b`,
+    );
+    if (asPromise.test(body)) return true;
+  }
   return false;
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
-import type { Store, TxStore } from "../store/index.js";
+import type { TxStore } from "../store/index.js";
 import { configForNewWork, parsePayload, rememberRepo, targetOf } from "./common.js";
 import type { EventTarget } from "./common.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";

@@ -1,4 +1,4 @@
-import type { Store, TxStore } from "../store/index.js";
+import type { TxStore } from "../store/index.js";
 import type { Task } from "../core/domain.js";
 import { REQUESTED_PRIORITY } from "../core/paused.js";
 import { scheduleSource } from "./sync.js";

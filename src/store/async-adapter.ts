@@ -117,21 +117,30 @@ function topLevel(part: object, gate: TxGate): object {
   return out;
 }
 
-/** A transaction's view: calls run at once, and only while it is open. */
-function inside(part: object, state: { open: boolean }): object {
-  const out: Record<string, Method> = {};
+interface TxState {
+  open: boolean;
+}
+
+/**
+ * A transaction's view of one part, built once per part: its methods live on a prototype and read
+ * the transaction's state from the per-tx object (`Object.create(proto)` per part and tx, not a
+ * closure per method and tx). Calls run at once, and only while that transaction is open.
+ */
+function insideProto(part: object): object {
+  const proto: Record<string, Method> = {};
   for (const name of methodNames(part)) {
     const fn = (part as Record<string, Method>)[name]!;
-    out[name] = (...args) =>
-      state.open
+    proto[name] = function (this: { s: TxState }, ...args: unknown[]) {
+      return this.s.open
         ? settle(part, fn, args)
         : Promise.reject(
             new Error(
               `store: ${name}() called through a transaction that has ended; await it inside the tx callback`,
             ),
           );
+    };
   }
-  return out;
+  return proto;
 }
 
 function mapParts(sync: SyncParts, wrap: (part: object) => object): StoreParts {
@@ -147,14 +156,14 @@ export function asyncParts(
 ): { parts: StoreParts; tx: <R>(fn: (t: TxStore) => Promise<R>) => Promise<R>; gate: TxGate } {
   const gate = new TxGate();
   const parts = mapParts(sync, (p) => topLevel(p, gate));
+  const protos = Object.entries(sync).map(([k, p]) => [k, insideProto(p)] as const);
 
   /** One transaction (or savepoint) on the open handle chain; the caller holds the mutex. */
   const run = async <R>(fn: (t: TxStore) => Promise<R>): Promise<R> => {
-    const state = { open: true };
+    const state: TxState = { open: true };
     let nested: Promise<void> = Promise.resolve();
-    const handle: TxStore = {
-      ...mapParts(sync, (p) => inside(p, state)),
-      tx: (inner) => {
+    const handle: Record<string, unknown> & Pick<TxStore, "tx"> = {
+      tx: <R2>(inner: (t: TxStore) => Promise<R2>): Promise<R2> => {
         if (!state.open) return Promise.reject(new Error("store: tx() on an ended transaction"));
         // Savepoints nest strictly: concurrent nested transactions take turns.
         const turn = nested.then(() => run(inner));
@@ -165,9 +174,10 @@ export function asyncParts(
         return turn;
       },
     };
+    for (const [k, proto] of protos) handle[k] = Object.create(proto, { s: { value: state } });
     const end = db.begin();
     try {
-      const result = await fn(handle);
+      const result = await fn(handle as unknown as TxStore);
       await nested;
       state.open = false;
       end.commit();

@@ -186,7 +186,11 @@ async function processBatch(
 ): Promise<Map<number, TaskOutcome>> {
   const ids = tasks.map((t) => t.id);
   const beat = setInterval(
-    async () => await env.store.tasks.heartbeat(ids, env.owner, leaseMs),
+    () => {
+      env.store.tasks
+        .heartbeat(ids, env.owner, leaseMs)
+        .catch((e: unknown) => env.log.warn({ err: e }, "lease heartbeat failed"));
+    },
     Math.max(1000, leaseMs / 3),
   );
   beat.unref?.();

@@ -41,10 +41,10 @@ afterEach(async () => {
   for (const p of proxies.splice(0)) await p.close();
 });
 
-async function withStore<T>(fn: (s: Store) => T): Promise<T> {
+async function withStore<T>(fn: (s: Store) => T | Promise<T>): Promise<T> {
   const s = await openStore({ path: db });
   try {
-    return fn(s);
+    return await fn(s);
   } finally {
     await s.close();
   }

@@ -20,7 +20,7 @@ describe("the SQLite store behind the async contract", () => {
   it("answers every part method with a promise of the synchronous result", async () => {
     const store = await fresh();
     expect(store.dialect).toBe("sqlite");
-    const p = await store.deliveries.record({ id: "d1", event: "push" });
+    const p = store.deliveries.record({ id: "d1", event: "push" });
     expect(p).toBeInstanceOf(Promise);
     expect(await p).toBe(true);
     expect(await store.deliveries.record({ id: "d1", event: "push" })).toBe(false);
@@ -31,7 +31,7 @@ describe("the SQLite store behind the async contract", () => {
   it("turns a thrown error into a rejection, not a synchronous throw", async () => {
     const store = await fresh();
     // SQLite cannot bind an object: the synchronous part throws, the async one rejects.
-    const bad = async () => await store.deliveries.has({} as unknown as string);
+    const bad = () => store.deliveries.has({} as unknown as string);
     let p: Promise<boolean> | undefined;
     expect(() => (p = bad())).not.toThrow();
     await expect(p).rejects.toThrow();
@@ -56,7 +56,7 @@ describe("the SQLite store behind the async contract", () => {
   it("keeps other callers out of an open tx: their statements run after it ends, never inside it", async () => {
     const store = await fresh();
     const order: string[] = [];
-    const inTx = await store.tx(async (t) => {
+    const inTx = store.tx(async (t) => {
       await t.deliveries.record({ id: "a", event: "push" });
       await tick(); // an await on I/O: other callers run meanwhile
       order.push("tx end");
@@ -67,7 +67,7 @@ describe("the SQLite store behind the async contract", () => {
       order.push("outside");
       return r;
     });
-    const other = await store.tx(async (t) => {
+    const other = store.tx(async (t) => {
       order.push("second tx");
       return await t.deliveries.has("a");
     });
@@ -108,7 +108,7 @@ describe("the SQLite store behind the async contract", () => {
     group.join();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const tx = await store.tx(async (t) => {
+    const tx = store.tx(async (t) => {
       await t.deliveries.record({ id: "half", event: "push" });
       await gate;
       await t.deliveries.record({ id: "other half", event: "push" });
@@ -129,7 +129,7 @@ describe("the SQLite store behind the async contract", () => {
     open.push(store);
     await store.tx(async (t) => {
       await t.deliveries.record({ id: "a", event: "push" });
-      await t.tx(async (n) => await n.deliveries.record({ id: "b", event: "push" })).catch(() => {});
+      await t.tx(async (n) => n.deliveries.record({ id: "b", event: "push" })).catch(() => {});
     });
     await expect(
       store.tx(async (t) => {

@@ -82,7 +82,7 @@ export async function openPullRequest(
     successComment({ pr: pr.number, url: pr.url, verification, updated: pr.action === "updated" }),
   );
   const done = `${pr.action} #${pr.number} (${files.length} file${files.length === 1 ? "" : "s"}, ${verification.status})`;
-  run.record("ok", done, { url: pr.url });
+  await run.record("ok", done, { url: pr.url });
   log.info({ pr: pr.number, branch: subject.branch, headSha }, `fix: ${done}`);
   return {
     status: "done",
