@@ -287,9 +287,18 @@ function awaitCall(call: ts.CallExpression, edits: Edit[]): boolean {
 function mapCallOf(fn: FnLike): ts.CallExpression | undefined {
   if (!(ts.isArrowFunction(fn) || ts.isFunctionExpression(fn))) return undefined;
   const p = skipParensUp(fn).parent;
-  if (!p || !ts.isCallExpression(p) || p.arguments[0] !== skipParensUp(fn)) return undefined;
+  if (!p || !ts.isCallExpression(p) || !p.arguments.includes(skipParensUp(fn) as ts.Expression))
+    return undefined;
   const callee = p.expression;
-  return ts.isPropertyAccessExpression(callee) && callee.name.text === "map" ? p : undefined;
+  if (ts.isPropertyAccessExpression(callee) && callee.name.text === "map") return p;
+  // Array.from(xs, (x) => …) maps too
+  if (
+    ts.isPropertyAccessExpression(callee) &&
+    callee.getText() === "Array.from" &&
+    p.arguments[1] === skipParensUp(fn)
+  )
+    return p;
+  return undefined;
 }
 
 /** Whether an expression's parent binds tighter than `await` (needs parentheses). */

@@ -110,9 +110,12 @@ function settle(part: object, fn: Method, args: unknown[]): Promise<unknown> {
 function topLevel(part: object, gate: TxGate): object {
   const out: Record<string, Method> = {};
   for (const name of methodNames(part)) {
-    const fn = (part as Record<string, Method>)[name]!;
+    // Looked up per call (a test may replace a method of the synchronous part).
+    const methods = part as Record<string, Method>;
     out[name] = (...args) =>
-      gate.busy ? gate.after(() => fn.apply(part, args)) : settle(part, fn, args);
+      gate.busy
+        ? gate.after(() => methods[name]!.apply(part, args))
+        : settle(part, methods[name]!, args);
   }
   return out;
 }
@@ -129,10 +132,10 @@ interface TxState {
 function insideProto(part: object): object {
   const proto: Record<string, Method> = {};
   for (const name of methodNames(part)) {
-    const fn = (part as Record<string, Method>)[name]!;
+    const methods = part as Record<string, Method>;
     proto[name] = function (this: { s: TxState }, ...args: unknown[]) {
       return this.s.open
-        ? settle(part, fn, args)
+        ? settle(part, methods[name]!, args)
         : Promise.reject(
             new Error(
               `store: ${name}() called through a transaction that has ended; await it inside the tx callback`,

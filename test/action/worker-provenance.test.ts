@@ -70,13 +70,17 @@ async function api(): Promise<Api> {
 const token = (over: Record<string, unknown> = {}, runId = "100", o?: { expiresIn?: string }) =>
   issuer.sign(workflowClaims("octo/demo", runId, over), o);
 const enqueue = (a: Api, n: number) =>
-  Array.from(
-    { length: n },
-    async (_, i) =>
-      (await a.store.tasks.enqueue(
-        { repo: "octo/demo", type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
-        a.clock.now,
-      )).task.id,
+  Promise.all(
+    Array.from(
+      { length: n },
+      async (_, i) =>
+        (
+          await a.store.tasks.enqueue(
+            { repo: "octo/demo", type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
+            a.clock.now,
+          )
+        ).task.id,
+    ),
   );
 const wf = (file: string, ref = "refs/heads/main") => `octo/demo/.github/workflows/${file}@${ref}`;
 
@@ -133,7 +137,7 @@ const IMPOSTORS: [string, Record<string, unknown>, string][] = [
 describe("the worker API accepts only the configured workflow", () => {
   it("the configured workflow's scheduled run on the default branch is accepted", async () => {
     const a = await api();
-    enqueue(a, 2);
+    await enqueue(a, 2);
     const r = await a.post("/bg/api/worker/claim", {}, await token());
     expect(r.status).toBe(200);
     expect((r.json.tasks as unknown[]).length).toBe(2);
@@ -151,7 +155,7 @@ describe("the worker API accepts only the configured workflow", () => {
     "refuses %s (claim, heartbeat, complete): 403 naming the claim, audited once, no task lost or done twice",
     async (_what, over, claim) => {
       const a = await api();
-      const ids = enqueue(a, 2);
+      const ids = await enqueue(a, 2);
       // The real workflow holds one task's lease; the impostor from the same run id tries it all.
       const mine = await a.post("/bg/api/worker/claim", { limit: 1 }, await token());
       expect((mine.json.tasks as unknown[]).length).toBe(1);
@@ -197,7 +201,7 @@ describe("the worker API accepts only the configured workflow", () => {
 
   it("refuses an expired token replayed after its run (401, audited once), and an unknown repository id", async () => {
     const a = await api();
-    enqueue(a, 1);
+    await enqueue(a, 1);
     const old = await token({}, "100", { expiresIn: "-10m" });
     for (let i = 0; i < 3; i++) {
       const r = await a.post("/bg/api/worker/claim", {}, old);
@@ -228,7 +232,7 @@ describe("the worker API accepts only the configured workflow", () => {
 
   it("follows worker.workflow and worker.events from .github/bg-agent.yml", async () => {
     const a = await api();
-    enqueue(a, 1);
+    await enqueue(a, 1);
     await a.store.repos.setConfig(
       "octo/demo",
       {
@@ -263,7 +267,7 @@ describe("the worker API accepts only the configured workflow", () => {
   it("caps absurd reported spend at what the budget had left, audits it; the task is done once", async () => {
     // Injects: a complete reporting $9,999 for one task (the budget: $1/day, $0.25 spent).
     const a = await api();
-    const [id] = enqueue(a, 1);
+    const [id] = await enqueue(a, 1);
     await a.store.spend.add(
       "octo/demo",
       { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
@@ -296,7 +300,7 @@ describe("the worker API accepts only the configured workflow", () => {
     expect(audit[0]!.result).toMatch(/reported \$9999\.0000.*recorded \$0\.7500/);
 
     // An honest report within the budget is recorded as it is.
-    const [next] = enqueue(a, 1);
+    const [next] = await enqueue(a, 1);
     a.clock.now += 86_400_000; // a new day: $1 left today, $19 this month
     const t2 = await token({}, "101");
     await a.post("/bg/api/worker/claim", {}, t2);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openSqlite } from "../../src/store/db.js";
+import { TaskStore } from "../../src/store/tasks.js";
 import { GroupCommit } from "../../src/store/group-commit.js";
 import { openStore } from "../../src/store/index.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
@@ -70,7 +71,8 @@ describe("the answer follows the commit", () => {
   });
 
   it("a handler failing before its commit gets no 2xx, is not recorded, and a redelivery is processed", async () => {
-    const spy = vi.spyOn(app.store.tasks, "enqueue").mockImplementationOnce(() => {
+    // The synchronous part under the async store: the write fails inside the handler's tx.
+    const spy = vi.spyOn(TaskStore.prototype, "enqueue").mockImplementationOnce(() => {
       throw new Error("SQLITE_IOERR: disk I/O error");
     });
     const failed = await deliver(app, {
