@@ -132,9 +132,11 @@ export class GroupCommit implements IntakeCommit {
       // Never COMMIT inside a transaction's span: it would hold half of it. Commit as it ends.
       if (!this.deferredFlush) {
         this.deferredFlush = true;
+        // Not synchronously as the tx ends: a delivery whose last write waited for that tx
+        // writes its record in the microtasks after it, so the COMMIT waits a turn (setImmediate).
         this.gate.whenIdle(() => {
           this.deferredFlush = false;
-          this.flush();
+          this.immediate ??= setImmediate(() => this.flush());
         });
       }
       return;
