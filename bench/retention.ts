@@ -39,7 +39,8 @@ async function fill(store: Store): Promise<void> {
   const old = Math.floor(RUNS * OLD_SHARE);
   const chunk = 50_000;
   for (let from = 0; from < RUNS; from += chunk) {
-    await store.tx(async (t) => {
+    // Raw statements on the same connection: they run inside this transaction.
+    await store.tx(async () => {
       for (let i = from; i < Math.min(RUNS, from + chunk); i++) {
         const at =
           i < old
@@ -68,7 +69,7 @@ async function fill(store: Store): Promise<void> {
   const delivery = db.prepare(
     "INSERT INTO deliveries (id, event, action, repo, received_at) VALUES (?, 'issues', 'opened', ?, ?)",
   );
-  await store.tx(async (t) => {
+  await store.tx(async () => {
     for (let i = 0; i < 50_000; i++) {
       const at = NOW - (i < 45_000 ? 100 : 10) * DAY;
       task.run(`org-${i % 50}/repo-${i % 500}`, `issue:${i}`, `k${i}`, "done", at, at);
@@ -97,17 +98,18 @@ function startIntake(store: Store): { stop(): Probe } {
   let writes = 0;
   let last = performance.now();
   let maxGap = 0;
-  const timer = setInterval(async () => {
+  const timer = setInterval(() => {
     const t = performance.now();
     maxGap = Math.max(maxGap, t - last);
     last = t;
     writes++;
-    await store.tx(async (t) => {
-      await t.deliveries.record({ id: `live-${writes}`, event: "issues", repo: "o/r" });
+    const n = writes;
+    void store.tx(async (t) => {
+      await t.deliveries.record({ id: `live-${n}`, event: "issues", repo: "o/r" });
       await t.tasks.enqueue({
         repo: "o/r",
         type: "tech_debt_analysis",
-        source: `issue:live-${writes}`,
+        source: `issue:live-${n}`,
       });
     });
   }, 1);
