@@ -321,7 +321,10 @@ async function bgAgent(
     log: silentLogger,
     env,
   });
-  return { batches: (await store.batches.list({ repo: REPO, limit: 1000 })).length, contextText: ctx.text };
+  return {
+    batches: (await store.batches.list({ repo: REPO, limit: 1000 })).length,
+    contextText: ctx.text,
+  };
 }
 
 // ---------- report ----------

@@ -158,10 +158,15 @@ async function measure(rows: number, dueCount: number): Promise<Omit<Result, "fi
     const before = process.memoryUsage();
     const dueRows = time(async () => await store.schedules.dueRows(NOW, 5_000));
     const dueRepos = time(async () => await store.schedules.dueRepos(NOW));
-    const dueWithSpec = time(async () => await store.schedules.due(NOW, 5_000), Math.min(TICKS, 200));
+    const dueWithSpec = time(
+      async () => await store.schedules.due(NOW, 5_000),
+      Math.min(TICKS, 200),
+    );
     const repos = await store.schedules.dueRepos(NOW);
     let k = 0;
-    const perRepoDue = time(async () => await store.schedules.due(NOW, 200, repos[k++ % repos.length]!));
+    const perRepoDue = time(
+      async () => await store.schedules.due(NOW, 200, repos[k++ % repos.length]!),
+    );
     const after = process.memoryUsage();
     gc();
     const h0 = process.memoryUsage().heapUsed;

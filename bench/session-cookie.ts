@@ -71,7 +71,10 @@ const rows = [
   await time("jose HS256 sign (issue, once per sign-in)", () =>
     sessions.issue(req, { login: "octocat", id: 1 }),
   ),
-  await time("store revocation lookup alone", async () => await store.sessions.isRevoked("nope", now)),
+  await time(
+    "store revocation lookup alone",
+    async () => await store.sessions.isRevoked("nope", now),
+  ),
 ];
 console.log(`${"operation".padEnd(54)} µs/op`);
 for (const r of rows) console.log(`${r.name.padEnd(54)} ${r.usPerOp.toFixed(1)}`);

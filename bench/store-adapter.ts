@@ -44,7 +44,9 @@ const rows = [
   {
     op: "tx with one write",
     sync: await time(() => syncDb.transaction(() => sync.deliveries.setOutcome("x", "ok"))()),
-    async: await time(async () => await asyncStore.tx(async (t) => await t.deliveries.setOutcome("x", "ok"))),
+    async: await time(
+      async () => await asyncStore.tx(async (t) => await t.deliveries.setOutcome("x", "ok")),
+    ),
   },
 ];
 console.log("operation                        sync ns/call  async ns/call  overhead ns");

@@ -173,7 +173,7 @@ function handleOnce(o: WebhookEndpointOptions): (d: Delivery) => Promise<Outcome
         // (their promise resolved without yielding to the event loop since), so a group COMMIT
         // can never hold this record without everything the delivery wrote: a crash before the
         // commit loses both, and GitHub's redelivery (no record) is processed again.
-        if (!await o.store.deliveries.record({ id, event: name, action, repo }))
+        if (!(await o.store.deliveries.record({ id, event: name, action, repo })))
           o.log.warn({ delivery: id, event: name }, "delivery recorded twice; handled again");
       } catch (e) {
         o.group.leave(); // nothing recorded: a redelivery is processed

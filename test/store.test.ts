@@ -32,9 +32,24 @@ describe("store", () => {
 
   it("keeps one open task per (repo, type, source) and refreshes it", async () => {
     const s = await memoryStore();
-    const a = await s.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" });
-    const b = await s.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" });
-    const c = await s.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1", contentHash: "y" });
+    const a = await s.tasks.enqueue({
+      repo: "o/r",
+      type: "automerge",
+      source: "pr:1",
+      contentHash: "x",
+    });
+    const b = await s.tasks.enqueue({
+      repo: "o/r",
+      type: "automerge",
+      source: "pr:1",
+      contentHash: "x",
+    });
+    const c = await s.tasks.enqueue({
+      repo: "o/r",
+      type: "automerge",
+      source: "pr:1",
+      contentHash: "y",
+    });
     expect(a.outcome).toBe("created");
     expect(b.outcome).toBe("unchanged");
     expect(c).toMatchObject({ outcome: "merged", task: { id: a.task.id, contentHash: "y" } });

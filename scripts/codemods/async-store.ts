@@ -34,12 +34,16 @@ const root = process.cwd();
 
 const configPath = ts.findConfigFile(root, (f) => ts.sys.fileExists(f), "tsconfig.json");
 if (!configPath) throw new Error("no tsconfig.json here: run the codemod from the repository root");
-const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+const parsed = ts.getParsedCommandLineOfConfigFile(
+  configPath,
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    },
   },
-});
+);
 if (!parsed) throw new Error("cannot read tsconfig.json");
 const options = parsed.options;
 const fileNames = parsed.fileNames;
@@ -172,7 +176,10 @@ function hardFunction(fn: FnLike): string | undefined {
   if (ts.isConstructorDeclaration(fn)) return "store call in a constructor";
   if (ts.isGetAccessorDeclaration(fn) || ts.isSetAccessorDeclaration(fn))
     return "store call in an accessor";
-  if ((ts.isFunctionDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isMethodDeclaration(fn)) && fn.asteriskToken)
+  if (
+    (ts.isFunctionDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isMethodDeclaration(fn)) &&
+    fn.asteriskToken
+  )
     return "store call in a generator";
   if (fn.type && ts.isTypePredicateNode(fn.type)) return "store call in a type predicate";
   const p = skipParensUp(fn).parent;
@@ -262,7 +269,10 @@ function awaitCall(call: ts.CallExpression, edits: Edit[]): boolean {
       if (!isAsync(fn)) {
         const pos = ts.isArrowFunction(fn)
           ? fn.getStart()
-          : fn.getChildren().find((c) => c.kind === ts.SyntaxKind.FunctionKeyword)!.getStart();
+          : fn
+              .getChildren()
+              .find((c) => c.kind === ts.SyntaxKind.FunctionKeyword)!
+              .getStart();
         edits.push({ pos, end: pos, text: "async " });
       }
       if (!handled(mapCall)) wrapPromiseAll(mapCall, edits);
@@ -317,7 +327,11 @@ function needsParens(top: ts.Node): boolean {
 /** `xs.map(…)` → `await Promise.all(xs.map(…))`, and the function around it async. */
 function wrapPromiseAll(mapCall: ts.CallExpression, edits: Edit[]): void {
   const paren = needsParens(skipParensUp(mapCall)) && skipParensUp(mapCall) === mapCall;
-  edits.push({ pos: mapCall.getStart(), end: mapCall.getStart(), text: paren ? "(await Promise.all(" : "await Promise.all(" });
+  edits.push({
+    pos: mapCall.getStart(),
+    end: mapCall.getStart(),
+    text: paren ? "(await Promise.all(" : "await Promise.all(",
+  });
   edits.push({ pos: mapCall.getEnd(), end: mapCall.getEnd(), text: paren ? "))" : ")" });
   const outer = enclosingFunction(mapCall);
   if (outer && !hardFunction(outer) && !mapCallOf(outer)) makeAsync(outer, edits);
@@ -352,7 +366,8 @@ function isStoreCall(checker: ts.TypeChecker, call: ts.CallExpression): boolean 
   const callee = call.expression;
   if (!ts.isPropertyAccessExpression(callee)) return false;
   const recv = checker.getTypeAtLocation(callee.expression);
-  if (recv.aliasSymbol?.getName() === "Async") return isPromiseType(checker, checker.getTypeAtLocation(call));
+  if (recv.aliasSymbol?.getName() === "Async")
+    return isPromiseType(checker, checker.getTypeAtLocation(call));
   if (!CONTRACT_METHODS.has(callee.name.text)) return false;
   if (!isPromiseType(checker, checker.getTypeAtLocation(call))) return false;
   const sym = checker.getSymbolAtLocation(callee.name);
@@ -379,7 +394,10 @@ function rewriteTx(checker: ts.TypeChecker, call: ts.CallExpression, edits: Edit
       .getTypeAtLocation(callee.expression)
       .getProperties()
       .map((s) => s.getName())
-      .filter((n) => !["tx", "close", "dialect", "db", "gate", "schemaVersion", "groupCommit"].includes(n)),
+      .filter(
+        (n) =>
+          !["tx", "close", "dialect", "db", "gate", "schemaVersion", "groupCommit"].includes(n),
+      ),
   );
   let param: string;
   if (fn.parameters.length === 0) {
@@ -396,7 +414,10 @@ function rewriteTx(checker: ts.TypeChecker, call: ts.CallExpression, edits: Edit
   if (!isAsync(fn)) {
     const pos = ts.isArrowFunction(fn)
       ? fn.getStart()
-      : fn.getChildren().find((c) => c.kind === ts.SyntaxKind.FunctionKeyword)!.getStart();
+      : fn
+          .getChildren()
+          .find((c) => c.kind === ts.SyntaxKind.FunctionKeyword)!
+          .getStart();
     edits.push({ pos, end: pos, text: "async " });
   }
   const visit = (n: ts.Node): void => {
@@ -417,7 +438,10 @@ function rewriteTx(checker: ts.TypeChecker, call: ts.CallExpression, edits: Edit
       if (ts.isCallExpression(n.parent) && n.parent.arguments.includes(n as ts.Expression))
         edits.push({ pos: n.getStart(), end: n.getEnd(), text: param });
       else
-        noteHard(n, `\`${recvText}\` used inside its own tx callback (would wait for the tx: use \`${param}\`)`);
+        noteHard(
+          n,
+          `\`${recvText}\` used inside its own tx callback (would wait for the tx: use \`${param}\`)`,
+        );
       return;
     }
     ts.forEachChild(n, visit);
@@ -453,9 +477,15 @@ function nodeAt(sf: ts.SourceFile, start: number, length: number): ts.Node {
   return best;
 }
 
-const PROMISE_CODES = new Set([2339, 2345, 2322, 2801, 2769, 2362, 2363, 2365, 2367, 2488, 2548, 2549, 2461, 2349, 18046, 2740, 2741, 2739, 2559, 2551, 2532, 2538, 2571, 2802]);
+const PROMISE_CODES = new Set([
+  2339, 2345, 2322, 2801, 2769, 2362, 2363, 2365, 2367, 2488, 2548, 2549, 2461, 2349, 18046, 2740,
+  2741, 2739, 2559, 2551, 2532, 2538, 2571, 2802,
+]);
 
-function promiseCallsFromDiagnostics(program: ts.Program, checker: ts.TypeChecker): Map<ts.SourceFile, ts.CallExpression[]> {
+function promiseCallsFromDiagnostics(
+  program: ts.Program,
+  checker: ts.TypeChecker,
+): Map<ts.SourceFile, ts.CallExpression[]> {
   const out = new Map<ts.SourceFile, ts.CallExpression[]>();
   for (const sf of program.getSourceFiles()) {
     if (!editable(sf)) continue;
@@ -468,7 +498,11 @@ function promiseCallsFromDiagnostics(program: ts.Program, checker: ts.TypeChecke
       let found: ts.CallExpression | undefined;
       const look = (n: ts.Node): void => {
         if (found) return;
-        if (ts.isCallExpression(n) && !handled(n) && isPromiseType(checker, checker.getTypeAtLocation(n))) {
+        if (
+          ts.isCallExpression(n) &&
+          !handled(n) &&
+          isPromiseType(checker, checker.getTypeAtLocation(n))
+        ) {
           const decl = checker.getResolvedSignature(n)?.declaration;
           if (decl && isProjectFile(decl.getSourceFile())) {
             found = n;
@@ -548,7 +582,8 @@ for (;;) {
 if (!dryRun) {
   for (const f of changedFiles) ts.sys.writeFile(f, contents.get(f)!);
 }
-for (const f of [...changedFiles].sort()) console.log(`${dryRun ? "would change" : "changed"} ${relative(root, f)}`);
+for (const f of [...changedFiles].sort())
+  console.log(`${dryRun ? "would change" : "changed"} ${relative(root, f)}`);
 if (hard.size) {
   console.log(`\n${hard.size} hard cases left for a hand pass:`);
   for (const [at, why] of [...hard].sort()) console.log(`  ${at}  ${why}`);

@@ -49,7 +49,7 @@ export async function resolveWithRecord(
   const about = what?.toLowerCase();
   if (
     (about === undefined || about === "fix") &&
-    !await store.proposals.latest(repoName, target, "fix")
+    !(await store.proposals.latest(repoName, target, "fix"))
   ) {
     const recovered = await recoverFixProposal(call, verb);
     if (recovered) return recovered;
@@ -98,7 +98,7 @@ async function decided(call: CommandCall, p: Proposal, d: Decision): Promise<Pro
   if (call.dryRun || p.id === 0)
     return { ...p, status: d.status, decidedBy: d.by, decidedAt: d.at, reason };
   await call.ctx.store.proposals.decide(p.id, d.status, d.by, reason, d.at);
-  return await call.ctx.store.proposals.get(p.id) ?? p;
+  return (await call.ctx.store.proposals.get(p.id)) ?? p;
 }
 
 /**

@@ -106,8 +106,10 @@ export async function resolveProposal(
   if (what && linearId) {
     const raw = /^linear:/i.test(what) ? what.slice(7) : what;
     const p =
-      await store.proposals.latest(repoName, `linear:${linearId}`, "fix") ??
-      (raw !== linearId ? await store.proposals.latest(repoName, `linear:${raw}`, "fix") : undefined);
+      (await store.proposals.latest(repoName, `linear:${linearId}`, "fix")) ??
+      (raw !== linearId
+        ? await store.proposals.latest(repoName, `linear:${raw}`, "fix")
+        : undefined);
     if (p) return { proposal: p };
     // A bare word may still be a task's name (`eng-1`); `linear:` says it is not.
     const task = /^linear:/i.test(what)
@@ -136,7 +138,7 @@ export async function resolveProposal(
         };
   }
   const onIssue = await store.proposals.latest(repoName, thread);
-  const open = onIssue?.status === "proposed" ? onIssue : (await taskOnIssue(call) ?? onIssue);
+  const open = onIssue?.status === "proposed" ? onIssue : ((await taskOnIssue(call)) ?? onIssue);
   return open
     ? { proposal: open }
     : {
@@ -148,9 +150,13 @@ export async function resolveProposal(
 
 /** An open task proposal that was posted on this issue. */
 async function taskOnIssue(call: CommandCall): Promise<Proposal | undefined> {
-  return (await call.ctx.store.proposals
-    .list({ repo: call.ctx.repoName, status: "proposed", kind: "task" }))
-    .find((p) => issueOf(p) === call.number);
+  return (
+    await call.ctx.store.proposals.list({
+      repo: call.ctx.repoName,
+      status: "proposed",
+      kind: "task",
+    })
+  ).find((p) => issueOf(p) === call.number);
 }
 
 /** Why a proposal cannot be decided any more, or null when it is open. */

@@ -65,7 +65,10 @@ const problemsOf = (errors: string[]): ConfigProblem[] =>
   });
 
 /** The last config cached for a repository, however old, or undefined. */
-export async function lastKnownConfig(store: Store, repo: string): Promise<ConfigResult | undefined> {
+export async function lastKnownConfig(
+  store: Store,
+  repo: string,
+): Promise<ConfigResult | undefined> {
   const r = await store.repos.get(repo);
   if (!r?.configHash) return undefined;
   if (!r.configValid)
@@ -107,7 +110,7 @@ export function configLoader(
   };
   const load = async (known?: RepositoryBrief, refresh = false): Promise<ConfigResult> => {
     // Fast path: the row is fresh and this process already validated that exact config.
-    const row = known ?? await o.store.repos.brief(o.repo);
+    const row = known ?? (await o.store.repos.brief(o.repo));
     const memo = parsed(o.store).get(o.repo.toLowerCase());
     if (
       !refresh &&
@@ -131,7 +134,7 @@ export function configLoader(
         "could not read .github/bg-agent.yml from GitHub; using the last known config",
       );
       if (refresh) await o.store.repos.invalidateConfig(o.repo); // the next event reads it again
-      return await lastKnownConfig(o.store, o.repo) ?? parseConfig(null);
+      return (await lastKnownConfig(o.store, o.repo)) ?? parseConfig(null);
     }
     if (o.report) {
       try {

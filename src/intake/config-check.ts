@@ -73,7 +73,8 @@ export async function reportConfig(
   // Called before the loader caches the config (its writes follow its last await): the row may
   // not exist yet on a cold cache, and the reported hash must stick.
   const mark = async (): Promise<void> => {
-    if (!await deps.store.repos.get(where.repo)) await deps.store.repos.upsert({ fullName: where.repo });
+    if (!(await deps.store.repos.get(where.repo)))
+      await deps.store.repos.upsert({ fullName: where.repo });
     await deps.store.repos.markConfigReported(where.repo, result.hash);
   };
   const ref = parseRepo(where.repo);

@@ -83,27 +83,29 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
   const outcome = await deps.store.tx(async (txs) => {
     await rememberRepo(txs, t);
     const analysed = await txs.analyses.analysedHash(key);
-    if (analysed === contentHash && !await txs.tasks.open(t.repo, "tech_debt_analysis", source)) {
+    if (analysed === contentHash && !(await txs.tasks.open(t.repo, "tech_debt_analysis", source))) {
       return "analysed";
     }
     // Analysed at other text: the fix planned for it is no longer approvable, and the new
     // analysis proposes again. (No analysis, no plan: nothing to expire, no write.)
     if (analysed !== undefined && analysed !== contentHash)
       await txs.proposals.expireStale(t.repo, "fix", source, contentHash);
-    return (await txs.tasks.enqueue({
-      repo: t.repo,
-      type: "tech_debt_analysis",
-      source,
-      payload: {
-        key,
-        number: issue.number,
-        title: issue.title,
-        body: issue.body ?? "",
-        ...(issue.html_url ? { url: issue.html_url } : {}),
-      },
-      contentHash,
-      deliveryId: event.id,
-    })).outcome;
+    return (
+      await txs.tasks.enqueue({
+        repo: t.repo,
+        type: "tech_debt_analysis",
+        source,
+        payload: {
+          key,
+          number: issue.number,
+          title: issue.title,
+          body: issue.body ?? "",
+          ...(issue.html_url ? { url: issue.html_url } : {}),
+        },
+        contentHash,
+        deliveryId: event.id,
+      })
+    ).outcome;
   });
   log.info(
     { outcome, contentHash },

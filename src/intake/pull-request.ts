@@ -70,7 +70,12 @@ export async function enqueueAutomerge(
 }
 
 /** Cancels what is pending for a PR (every task type with source `pr:<n>`). */
-export async function cancelForPr(store: TxStore, t: EventTarget, pr: number, reason: string): Promise<number> {
+export async function cancelForPr(
+  store: TxStore,
+  t: EventTarget,
+  pr: number,
+  reason: string,
+): Promise<number> {
   return await store.tasks.cancelPending({ repo: t.repo, source: `pr:${pr}` }, reason);
 }
 
@@ -101,13 +106,15 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
   ) {
     const queued = await deps.store.tx(async (txs) => {
       await rememberRepo(txs, t);
-      return (await txs.tasks.enqueue({
-        repo: t.repo,
-        type: "config_check",
-        source: `pr:${pr.number}`,
-        payload: { pr: pr.number, headSha: pr.head.sha },
-        deliveryId: event.id,
-      })).outcome;
+      return (
+        await txs.tasks.enqueue({
+          repo: t.repo,
+          type: "config_check",
+          source: `pr:${pr.number}`,
+          payload: { pr: pr.number, headSha: pr.head.sha },
+          deliveryId: event.id,
+        })
+      ).outcome;
     });
     if (queued !== "unchanged") deps.wake?.();
   }

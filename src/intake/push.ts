@@ -47,7 +47,7 @@ async function checkProposedConfig(
   const branch = p.ref.slice("refs/heads/".length);
   const source = `branch:${branch}`;
   const queued = await deps.store.tx(async (txs) => {
-    if (!touched && !await txs.tasks.latestBySource(t.repo, "config_check", source)) return false;
+    if (!touched && !(await txs.tasks.latestBySource(t.repo, "config_check", source))) return false;
     await rememberRepo(txs, t);
     const r = await txs.tasks.enqueue({
       repo: t.repo,

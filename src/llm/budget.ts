@@ -122,7 +122,8 @@ export async function budgetAlerts(
     if (stopped?.period === (p.name === "daily" ? "day" : "month") && !levels.includes(100))
       levels.push(100);
     const fresh: number[] = [];
-    for (const l of levels) if (await b.store.spend.markAlert(b.repo, p.period, l, now)) fresh.push(l);
+    for (const l of levels)
+      if (await b.store.spend.markAlert(b.repo, p.period, l, now)) fresh.push(l);
     if (fresh.length) out.push({ repo: b.repo, ...p, level: Math.max(...levels) });
   }
   return out;

@@ -51,7 +51,10 @@ export async function restoreSchedules(
 }
 
 /** The config tasks' state after the pass, to save in the dashboard issue. */
-export async function saveSchedules(store: Store, repo: string): Promise<Record<string, SavedSchedule>> {
+export async function saveSchedules(
+  store: Store,
+  repo: string,
+): Promise<Record<string, SavedSchedule>> {
   const out: Record<string, SavedSchedule> = {};
   for (const s of await store.schedules.list(repo)) {
     if (s.origin !== "config") continue;

@@ -145,21 +145,40 @@ async function syncOne(
     summary.updated.push(t.name);
   }
   if (!t.enabled && existing.status === "active") {
-    await store.schedules.update(existing.id, { status: "paused", statusReason: DISABLED_REASON }, now);
+    await store.schedules.update(
+      existing.id,
+      { status: "paused", statusReason: DISABLED_REASON },
+      now,
+    );
     summary.paused.push(t.name);
   } else if (
     t.enabled &&
     existing.status === "paused" &&
     existing.statusReason === DISABLED_REASON
   ) {
-    await store.schedules.update(existing.id, { consecutiveFailures: 0, ...initialState(t, now) }, now);
+    await store.schedules.update(
+      existing.id,
+      { consecutiveFailures: 0, ...initialState(t, now) },
+      now,
+    );
     summary.resumed.push(t.name);
   }
 }
 
-async function expireProposal(store: TxStore, repo: string, s: Schedule, now: number): Promise<void> {
+async function expireProposal(
+  store: TxStore,
+  repo: string,
+  s: Schedule,
+  now: number,
+): Promise<void> {
   const p = await store.proposals.latest(repo, `task:${s.name}`, "task");
   if (p?.status === "proposed") {
-    await store.proposals.decide(p.id, "expired", "config", "declared in .github/bg-agent.yml", now);
+    await store.proposals.decide(
+      p.id,
+      "expired",
+      "config",
+      "declared in .github/bg-agent.yml",
+      now,
+    );
   }
 }

@@ -217,26 +217,28 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
         ...(q.status ? { status: q.status as (typeof TASK_STATUSES)[number] } : {}),
         ...(q.type ? { type: q.type } : {}),
       };
-      const tasks = (await store.tasks.list({ ...filter, limit: q.limit, offset: q.offset })).map((t) => ({
-        id: t.id,
-        repo: t.repo,
-        type: t.type,
-        source: t.source,
-        status: t.status,
-        priority: t.priority,
-        attempts: t.attempts,
-        maxAttempts: t.maxAttempts,
-        nextRunAt: t.nextRunAt,
-        // Payloads may carry issue bodies: only a short title and a link are shown.
-        title: typeof t.payload.title === "string" ? clip(t.payload.title, 200) : null,
-        link:
-          typeof t.payload.url === "string" && /^https?:\/\//i.test(t.payload.url)
-            ? t.payload.url
-            : linkFor(t.repo, t.source, null, gh),
-        lastError: clip(t.lastError, 500),
-        createdAt: t.createdAt,
-        updatedAt: t.updatedAt,
-      }));
+      const tasks = (await store.tasks.list({ ...filter, limit: q.limit, offset: q.offset })).map(
+        (t) => ({
+          id: t.id,
+          repo: t.repo,
+          type: t.type,
+          source: t.source,
+          status: t.status,
+          priority: t.priority,
+          attempts: t.attempts,
+          maxAttempts: t.maxAttempts,
+          nextRunAt: t.nextRunAt,
+          // Payloads may carry issue bodies: only a short title and a link are shown.
+          title: typeof t.payload.title === "string" ? clip(t.payload.title, 200) : null,
+          link:
+            typeof t.payload.url === "string" && /^https?:\/\//i.test(t.payload.url)
+              ? t.payload.url
+              : linkFor(t.repo, t.source, null, gh),
+          lastError: clip(t.lastError, 500),
+          createdAt: t.createdAt,
+          updatedAt: t.updatedAt,
+        }),
+      );
       sendJson(res, 200, {
         tasks,
         total: await store.stats.taskCount(filter),
@@ -262,10 +264,12 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
     },
     "/bg/api/schedules": async (_req, res, url) => {
       const q = parseQuery(schedulesQuery, url);
-      const schedules = (await listScheduleViews(store, {
-        ...(q.repo ? { repo: q.repo } : {}),
-        ...(q.status ? { status: q.status } : {}),
-      })).map((v) => ({
+      const schedules = (
+        await listScheduleViews(store, {
+          ...(q.repo ? { repo: q.repo } : {}),
+          ...(q.status ? { status: q.status } : {}),
+        })
+      ).map((v) => ({
         ...v,
         reason: clip(v.reason, 500),
         lastRun: v.lastRun
@@ -435,7 +439,12 @@ function actionHandlers({ deps, store, now, log }: ApiContext): Record<string, H
 }
 
 /** `GET /bg/api/runs/:id`. */
-async function getRun({ store, gh }: ApiContext, res: ServerResponse, url: URL, id: number): Promise<void> {
+async function getRun(
+  { store, gh }: ApiContext,
+  res: ServerResponse,
+  url: URL,
+  id: number,
+): Promise<void> {
   parseQuery(emptyQuery, url);
   const r = await store.runs.byId(id);
   if (!r) {

@@ -92,7 +92,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["type"],
     async collect() {
       this.reset();
-      for (const c of await store.stats.batchCounts()) this.inc({ type: label(c.type) }, c.items ?? 0);
+      for (const c of await store.stats.batchCounts())
+        this.inc({ type: label(c.type) }, c.items ?? 0);
     },
   });
 
@@ -166,9 +167,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     help: "Pull requests merged by bg-agent",
     async collect() {
       this.reset();
-      const merged = (await store.stats
-        .runCounts())
-        .filter((c) => c.kind === "automerge" && c.status === "merged");
+      const merged = (await store.stats.runCounts()).filter(
+        (c) => c.kind === "automerge" && c.status === "merged",
+      );
       this.inc(merged.reduce((n, c) => n + c.count, 0));
     },
   });
@@ -192,7 +193,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     labelNames: ["state"],
     async collect() {
       this.reset();
-      for (const c of await store.stats.automergeCounts()) this.set({ state: label(c.state) }, c.count);
+      for (const c of await store.stats.automergeCounts())
+        this.set({ state: label(c.state) }, c.count);
     },
   });
 

@@ -149,8 +149,12 @@ function triggerOf(spec: Record<string, unknown>): string {
 
 export async function buildStatus(store: Store, now = Date.now()): Promise<StatusView> {
   const globalPause = await pauseOf(store, "*", now);
-  const installed = new Map((await store.repos.list()).map((r) => [r.fullName.toLowerCase(), r.installed]));
-  const spendRows = new Map((await store.stats.spendByRepo(now)).map((r) => [r.repo.toLowerCase(), r]));
+  const installed = new Map(
+    (await store.repos.list()).map((r) => [r.fullName.toLowerCase(), r.installed]),
+  );
+  const spendRows = new Map(
+    (await store.stats.spendByRepo(now)).map((r) => [r.repo.toLowerCase(), r]),
+  );
   const queueByRepo = new Map<string, StatusCounts>();
   const byType: Record<string, StatusCounts> = Object.fromEntries(
     TASK_TYPES.map((t) => [t, zeroCounts()]),
@@ -239,8 +243,7 @@ export async function buildStatus(store: Store, now = Date.now()): Promise<Statu
     });
   }
 
-  const schedules = (await store.schedules
-    .list())
+  const schedules = (await store.schedules.list())
     .filter((s) => s.status === "active" && s.nextRunAt !== null)
     .sort((a, b) => (a.nextRunAt ?? 0) - (b.nextRunAt ?? 0))
     .slice(0, 20)
@@ -302,7 +305,10 @@ export async function buildSpend(
   const from = dayKey(today - (days - 1) * 86_400_000);
   const monthStart = `${monthKey(now)}-01`;
   const rows = new Map(
-    (await store.stats.dailySpend(from < monthStart ? from : monthStart, repo)).map((r) => [r.day, r]),
+    (await store.stats.dailySpend(from < monthStart ? from : monthStart, repo)).map((r) => [
+      r.day,
+      r,
+    ]),
   );
   const list: SpendView["days"] = [];
   for (let i = days - 1; i >= 0; i--) {

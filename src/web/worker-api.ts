@@ -263,7 +263,7 @@ const endpoint =
       );
     }
     const log = deps.log.child({ repo: claims.repository, run: claims.run_id });
-    if (!await installed(ctx, claims.repository)) {
+    if (!(await installed(ctx, claims.repository))) {
       return sendError(
         res,
         403,
@@ -442,7 +442,13 @@ async function applyResult(
       );
       break;
     case "failed":
-      await store.tasks.fail(task.id, owner, r.error ?? "failed", { permanent: r.permanent ?? false }, t);
+      await store.tasks.fail(
+        task.id,
+        owner,
+        r.error ?? "failed",
+        { permanent: r.permanent ?? false },
+        t,
+      );
       break;
   }
   if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
@@ -554,6 +560,11 @@ async function extendLeases(
 ): Promise<true> {
   const { deps, now } = ctx;
   const owner = ownerOf(claims, body.worker);
-  const extended = await deps.store.tasks.heartbeat(body.taskIds, owner, body.leaseSeconds * 1000, now());
+  const extended = await deps.store.tasks.heartbeat(
+    body.taskIds,
+    owner,
+    body.leaseSeconds * 1000,
+    now(),
+  );
   return sendJson(res, 200, { extended });
 }

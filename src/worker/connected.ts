@@ -241,7 +241,11 @@ async function claimWork(
 }
 
 /** The app's state this runner needs: activity and pause for the local pause rules, the remaining budget. */
-async function adoptAppState(o: ConnectedOptions, run: Prepared, claimed: ClaimResponse): Promise<void> {
+async function adoptAppState(
+  o: ConnectedOptions,
+  run: Prepared,
+  claimed: ClaimResponse,
+): Promise<void> {
   const { store, summary } = run;
   if (claimed.activity.lastHumanAt && claimed.activity.lastHumanLogin) {
     await store.activity.recordHuman(
@@ -251,7 +255,12 @@ async function adoptAppState(o: ConnectedOptions, run: Prepared, claimed: ClaimR
     );
   }
   if (claimed.paused)
-    await store.activity.pause(o.repo, claimed.paused.by, claimed.paused.until, claimed.paused.reason);
+    await store.activity.pause(
+      o.repo,
+      claimed.paused.by,
+      claimed.paused.until,
+      claimed.paused.reason,
+    );
   const b = claimed.budget;
   summary.budget = {
     ...summary.budget,
@@ -440,7 +449,9 @@ interface RecordMarks {
 const recordMarks = async (store: Store): Promise<RecordMarks> => ({
   runId: await store.runs.lastId(),
   batchId: await store.batches.lastId(),
-  analyses: new Map((await store.analyses.list(undefined, 10_000)).map((a) => [a.key, a.analysedAt])),
+  analyses: new Map(
+    (await store.analyses.list(undefined, 10_000)).map((a) => [a.key, a.analysedAt]),
+  ),
 });
 
 const clip = (s: string | null, max: number): string | null =>
@@ -485,8 +496,7 @@ async function recordsSince(
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
   }));
-  const analyses = (await store.analyses
-    .list(undefined, 10_000))
+  const analyses = (await store.analyses.list(undefined, 10_000))
     .filter((a) => m.analyses.get(a.key) !== a.analysedAt)
     .slice(0, L.analyses)
     .map((a) => ({

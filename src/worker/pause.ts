@@ -31,17 +31,21 @@ export async function pauseState(
   }
   const windowMs = ctx.config.activity.pause_when_active_minutes * 60_000;
   const subject = p.usesLlm || (p.type === "automerge" && ctx.config.automerge.pause_when_active);
-  if (subject && windowMs > 0 && await ctx.store.activity.isActive(ctx.repoName, windowMs, now)) {
+  if (subject && windowMs > 0 && (await ctx.store.activity.isActive(ctx.repoName, windowMs, now))) {
     return {
       kind: "activity",
-      reason: `people are active (${await lastHumanActivity(ctx, now) ?? "recent activity"})`,
+      reason: `people are active (${(await lastHumanActivity(ctx, now)) ?? "recent activity"})`,
     };
   }
   return null;
 }
 
 /** When deferred work may try again after a pause: the end of the activity window or of a timed pause. */
-export async function pauseRetryAt(ctx: ProcessorContext, s: PauseState, now = Date.now()): Promise<number> {
+export async function pauseRetryAt(
+  ctx: ProcessorContext,
+  s: PauseState,
+  now = Date.now(),
+): Promise<number> {
   if (s.kind === "activity") {
     const last = (await ctx.store.activity.get(ctx.repoName)).lastHumanAt ?? now;
     return Math.max(now + 1000, last + ctx.config.activity.pause_when_active_minutes * 60_000);

@@ -104,7 +104,7 @@ export async function compact(
       }
     }
     let vacuumedPages = 0;
-    if (await store.retention.autoVacuum() === 2) {
+    if ((await store.retention.autoVacuum()) === 2) {
       const pages = o.vacuumPages ?? 256;
       for (let free = await store.retention.freePages(); free > 0 && !stopped();) {
         const t0 = performance.now();

@@ -268,9 +268,9 @@ export async function summarizePass(
     }
   }
   // The automerge processor records a `merged` run for each merge; count those it did not report in a result.
-  const mergedRuns = (await store.runs
-    .list({ kind: "automerge", limit: 500 }))
-    .filter((r) => r.status === "merged" && r.startedAt >= summary.startedAt).length;
+  const mergedRuns = (await store.runs.list({ kind: "automerge", limit: 500 })).filter(
+    (r) => r.status === "merged" && r.startedAt >= summary.startedAt,
+  ).length;
   summary.merged = Math.max(summary.merged, mergedRuns);
 }
 

@@ -318,7 +318,12 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   const hydrated = monthSpend(history.spend, now());
   for (const [day, usd] of Object.entries(hydrated)) await store.spend.setDay(o.repo, day, usd);
   if (history.paused && (history.paused.until === null || history.paused.until > now())) {
-    await store.activity.pause(o.repo, history.paused.by, history.paused.until, history.paused.reason);
+    await store.activity.pause(
+      o.repo,
+      history.paused.by,
+      history.paused.until,
+      history.paused.reason,
+    );
   }
   summary.budget.spentTodayUsd = await store.spend.today(o.repo, now());
   summary.budget.spentMonthUsd = await store.spend.month(o.repo, now());

@@ -78,12 +78,14 @@ describe("connected runners and provenance", () => {
         event_name: "workflow_dispatch",
       }),
     );
-    const task = (await srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "automerge",
-      source: "pr:3",
-      payload: { pr: 3 },
-    })).task;
+    const task = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "automerge",
+        source: "pr:3",
+        payload: { pr: 3 },
+      })
+    ).task;
     const a = startIn(srv.url, srv.issuer);
     nockRepoAndNoConfig(nock(API));
     await run({ processors: [], githubRetries: false });
@@ -104,18 +106,22 @@ describe("connected runners and provenance", () => {
     const srv = await app(workflowClaims("octo/demo", "4242"));
     srv.clock.now = Date.now();
     srv.issuer.now = () => srv.clock.now;
-    const ids = await Promise.all([1, 2].map(
-      async (n) =>
-        (await srv.store.tasks.enqueue(
-          {
-            repo: "octo/demo",
-            type: "automerge",
-            source: `pr:${n}`,
-            payload: { pr: n },
-          },
-          srv.clock.now,
-        )).task.id,
-    ));
+    const ids = await Promise.all(
+      [1, 2].map(
+        async (n) =>
+          (
+            await srv.store.tasks.enqueue(
+              {
+                repo: "octo/demo",
+                type: "automerge",
+                source: `pr:${n}`,
+                payload: { pr: n },
+              },
+              srv.clock.now,
+            )
+          ).task.id,
+      ),
+    );
     let processed = 0;
     const slow: Processor = {
       type: "automerge",
@@ -134,7 +140,9 @@ describe("connected runners and provenance", () => {
     await run({ processors: [slow], githubRetries: false });
     expect(a.failed()).toBe(false);
     expect(processed).toBe(2); // done twice: 0
-    expect(await Promise.all(ids.map(async (id) => (await srv.store.tasks.get(id))?.status))).toEqual(["done", "done"]); // lost: 0
+    expect(
+      await Promise.all(ids.map(async (id) => (await srv.store.tasks.get(id))?.status)),
+    ).toEqual(["done", "done"]); // lost: 0
     expect(srv.issuer.issued).toBe(2);
     // The expired token was GitHub's own, replayed late: audited.
     expect((await srv.store.audit.list({ repo: "octo/demo" })).map((e) => e.result)).toEqual([
@@ -148,12 +156,14 @@ describe("connected runners and provenance", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.parse("2026-03-10T12:00:00Z") });
     const srv = await app(workflowClaims("octo/demo", "4242"));
     srv.issuer.now = () => Date.now();
-    const id = (await srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "automerge",
-      source: "pr:1",
-      payload: { pr: 1 },
-    })).task.id;
+    const id = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "automerge",
+        source: "pr:1",
+        payload: { pr: 1 },
+      })
+    ).task.id;
     const slow: Processor = {
       type: "automerge",
       usesLlm: false,

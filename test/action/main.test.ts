@@ -203,7 +203,11 @@ describe("the Action in connected mode", () => {
   }> {
     const issuer = await testIssuer(workflowClaims("octo/demo", "4242"));
     const store = await memoryStore();
-    await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+    await store.repos.upsert({
+      fullName: "octo/demo",
+      repoId: DEMO_REPO_ID,
+      defaultBranch: "main",
+    });
     const server = await serveRoutes(
       createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl }),
     );
@@ -220,27 +224,35 @@ describe("the Action in connected mode", () => {
 
   it("claims its repository's tasks from the app, runs them, and completes them there with the spend", async () => {
     const srv = await app();
-    const merge = (await srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "automerge",
-      source: "pr:3",
-      payload: { pr: 3 },
-    })).task;
-    const debt = await Promise.all([1, 2].map(
-      async (n) =>
-        (await srv.store.tasks.enqueue({
-          repo: "octo/demo",
-          type: "tech_debt_analysis",
-          source: `issue:${n}`,
-          payload: { key: `octo/demo#${n}`, number: n, title: "t", body: "b" },
-        })).task,
-    ));
-    const other = (await srv.store.tasks.enqueue({
-      repo: "octo/other",
-      type: "automerge",
-      source: "pr:1",
-      payload: { pr: 1 },
-    })).task;
+    const merge = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "automerge",
+        source: "pr:3",
+        payload: { pr: 3 },
+      })
+    ).task;
+    const debt = await Promise.all(
+      [1, 2].map(
+        async (n) =>
+          (
+            await srv.store.tasks.enqueue({
+              repo: "octo/demo",
+              type: "tech_debt_analysis",
+              source: `issue:${n}`,
+              payload: { key: `octo/demo#${n}`, number: n, title: "t", body: "b" },
+            })
+          ).task,
+      ),
+    );
+    const other = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/other",
+        type: "automerge",
+        source: "pr:1",
+        payload: { pr: 1 },
+      })
+    ).task;
     const a = start(
       { "app-url": srv.url },
       {
@@ -264,7 +276,9 @@ describe("the Action in connected mode", () => {
       status: "done",
       result: '{"merged":true}',
     });
-    expect(await Promise.all(debt.map(async (t) => (await srv.store.tasks.get(t.id))?.status))).toEqual(["done", "done"]);
+    expect(
+      await Promise.all(debt.map(async (t) => (await srv.store.tasks.get(t.id))?.status)),
+    ).toEqual(["done", "done"]);
     expect((await srv.store.tasks.get(other.id))?.status).toBe("pending");
     expect(await srv.store.spend.today("octo/demo")).toBeCloseTo(0.003);
     // What the runner recorded is the app's too (its dashboard shows the merge).
@@ -279,12 +293,14 @@ describe("the Action in connected mode", () => {
 
   it("hands claimed LLM work back when the app says the budget is spent", async () => {
     const srv = await app();
-    const t = (await srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "tech_debt_analysis",
-      source: "issue:1",
-      payload: { key: "octo/demo#1", number: 1, title: "t", body: "b" },
-    })).task;
+    const t = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "tech_debt_analysis",
+        source: "issue:1",
+        payload: { key: "octo/demo#1", number: 1, title: "t", body: "b" },
+      })
+    ).task;
     await srv.store.spend.add("octo/demo", {
       promptTokens: 0,
       cachedTokens: 0,

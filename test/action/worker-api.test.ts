@@ -29,7 +29,11 @@ interface Api {
 async function api(): Promise<Api> {
   const store = await memoryStore();
   await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
-  await store.repos.upsert({ fullName: "octo/other", repoId: DEMO_REPO_ID + 1, defaultBranch: "main" });
+  await store.repos.upsert({
+    fullName: "octo/other",
+    repoId: DEMO_REPO_ID + 1,
+    defaultBranch: "main",
+  });
   const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
   const server = await serveRoutes(
     createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl, now: () => clock.now }),
@@ -55,14 +59,18 @@ async function api(): Promise<Api> {
 const tokenFor = (repository: string, runId = "100", over: Record<string, unknown> = {}) =>
   issuer.sign(workflowClaims(repository, runId, over));
 const enqueue = (a: Api, repo: string, n: number, at: number) =>
-  Promise.all(Array.from(
-    { length: n },
-    async (_, i) =>
-      (await a.store.tasks.enqueue(
-        { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
-        at,
-      )).task.id,
-  ));
+  Promise.all(
+    Array.from(
+      { length: n },
+      async (_, i) =>
+        (
+          await a.store.tasks.enqueue(
+            { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
+            at,
+          )
+        ).task.id,
+    ),
+  );
 
 describe("the worker API", () => {
   it("hands a runner only its repository's tasks, leased, with the remaining budget", async () => {

@@ -95,12 +95,10 @@ describe("sweep", () => {
     const ctx = await testCtx(store, REPO, { config: baseConfig() });
     const r = await sweepAnalysis(ctx);
     expect(r).toEqual({ github: 3, linear: 0, enqueued: 2, current: 1 });
-    expect(
-      (await store.tasks
-        .list({ repo: REPO }))
-        .map((t) => t.source)
-        .sort(),
-    ).toEqual(["issue:2", "issue:3"]);
+    expect((await store.tasks.list({ repo: REPO })).map((t) => t.source).sort()).toEqual([
+      "issue:2",
+      "issue:3",
+    ]);
     // Remembered: the next sweep needs no comment read for it.
     expect((await store.analyses.get(`${REPO}#1`))?.commentUrl).toContain("issuecomment-1");
     expect(nock.pendingMocks()).toEqual([]);

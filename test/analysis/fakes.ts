@@ -195,10 +195,7 @@ export const analysisFor = (key: string, over: Record<string, unknown> = {}) => 
 type Reply = string | { status: number; body: unknown; headers?: Record<string, string> };
 
 export function fakeOpenAI(
-  answer: (
-    body: ChatBody,
-    call: number,
-  ) => Reply | Promise<Reply>,
+  answer: (body: ChatBody, call: number) => Reply | Promise<Reply>,
   o: { times?: number; base?: string } = {},
 ) {
   const calls: ChatBody[] = [];

@@ -115,7 +115,12 @@ async function runOnce(
   processor: ReturnType<typeof createAutomergeProcessor>,
 ): Promise<TaskOutcome> {
   await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
-  const [task] = await store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1, repo: REPO });
+  const [task] = await store.tasks.claim({
+    owner: "test-worker",
+    leaseMs: 60_000,
+    limit: 1,
+    repo: REPO,
+  });
   const out = await processor.process(ctx, [task!]);
   await store.tasks.complete(task!.id, "test-worker", null);
   return out.get(task!.id)!;

@@ -11,7 +11,12 @@ describe("automerge through a worker pass", () => {
   it("a 409 leaves the task pending for later, without using up an attempt", async () => {
     const store = await memoryStore();
     const env = testEnv(store);
-    await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     mockRead();
     mockRead();
     mockMerge(7, [
@@ -33,7 +38,12 @@ describe("automerge through a worker pass", () => {
   it("a check that never completes ends the task once timed out (no endless re-checks)", async () => {
     const store = await memoryStore();
     const env = testEnv(store, { config: { automerge: { check_timeout_hours: 2 } } });
-    await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     mockRead({ checkRuns: [{ name: "e2e", status: "in_progress", startedAt: hoursAgo(3) }] });
     mockCheckRun();
     await runPass(env, createProcessors(), { repo: REPO, mode: "automerge" });

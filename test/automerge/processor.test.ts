@@ -523,7 +523,12 @@ describe("automerge: bg:fix PRs", () => {
 
   it("treats a PR with a merge proposal as a fix PR even when the label was removed", async () => {
     const s = await setup({ automerge: { required_approvals: 0 } });
-    await s.store.proposals.propose({ repo: REPO, kind: "merge", target: "pr:7", contentHash: "h1" });
+    await s.store.proposals.propose({
+      repo: REPO,
+      kind: "merge",
+      target: "pr:7",
+      contentHash: "h1",
+    });
     mockRead({ reviews: [] });
     const check = mockCheckRun();
     await runTasks(s, [prTask()]);

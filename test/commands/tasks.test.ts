@@ -120,9 +120,9 @@ describe("/bg pause <task> and /bg resume <task>", () => {
     expect(s.statusReason).toMatch(/^paused by @Codertocat/);
     expect((await store.schedules.get(REPO, "nightly"))?.status).toBe("active"); // the others run on
     expect(await store.activity.manualPause(REPO)).toBeNull(); // not a repository pause
-    expect((await store.tasks.list({ repo: REPO, type: "prompt_task" })).map((t) => t.status)).toEqual([
-      "cancelled",
-    ]);
+    expect(
+      (await store.tasks.list({ repo: REPO, type: "prompt_task" })).map((t) => t.status),
+    ).toEqual(["cancelled"]);
     expect((await audit())[0]).toMatchObject({
       command: "pause",
       args: "debt-digest",

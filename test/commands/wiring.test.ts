@@ -88,13 +88,15 @@ describe("/bg run goes through the schedule's manual run", () => {
 
   it("a scheduled run already queued is reused and raised to the requested priority", async () => {
     await syncSchedules(store, REPO, config().tasks);
-    const queued = (await store.tasks.enqueue({
-      repo: REPO,
-      type: "prompt_task",
-      source: "schedule:debt-digest",
-      payload: { name: "debt-digest" },
-      runAt: Date.now() + 3_600_000,
-    })).task;
+    const queued = (
+      await store.tasks.enqueue({
+        repo: REPO,
+        type: "prompt_task",
+        source: "schedule:debt-digest",
+        payload: { name: "debt-digest" },
+        runAt: Date.now() + 3_600_000,
+      })
+    ).task;
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg run debt-digest");
     expect(gh.replies[0]).toContain(
@@ -107,9 +109,16 @@ describe("/bg run goes through the schedule's manual run", () => {
   });
 
   it("a task bg-agent proposed cannot be run before it is approved", async () => {
-    await proposeTask(store, REPO, config(), { name: "idea", prompt: "p", every: "1d" }, Date.now(), {
-      issue: 1,
-    });
+    await proposeTask(
+      store,
+      REPO,
+      config(),
+      { name: "idea", prompt: "p", every: "1d" },
+      Date.now(),
+      {
+        issue: 1,
+      },
+    );
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg run idea");
     expect(gh.replies[0]).toContain("I did not queue `idea`: idea is proposed: approve it first.");
@@ -194,8 +203,18 @@ describe("/bg resume <task>", () => {
   it("resumes a task stopped by failures; unknown and disabled tasks are explained; plain resume still ends the repository's pause", async () => {
     await syncSchedules(store, REPO, config().tasks);
     const spec = config().tasks[0]!;
-    await recordFailure(store, (await store.schedules.get(REPO, "debt-digest"))!, spec, "LLM said no");
-    await recordFailure(store, (await store.schedules.get(REPO, "debt-digest"))!, spec, "LLM said no");
+    await recordFailure(
+      store,
+      (await store.schedules.get(REPO, "debt-digest"))!,
+      spec,
+      "LLM said no",
+    );
+    await recordFailure(
+      store,
+      (await store.schedules.get(REPO, "debt-digest"))!,
+      spec,
+      "LLM said no",
+    );
     expect((await store.schedules.get(REPO, "debt-digest"))?.status).toBe("paused");
     await store.activity.pause(REPO, "octo-admin", null);
 

@@ -118,7 +118,11 @@ describe("the task-kind registry", () => {
 
     it("queues every kind at its priority, and filters tasks and runs by every type and run kind", async () => {
       for (const k of TASK_KINDS) {
-        const { task } = await store.tasks.enqueue({ repo: "acme/api", type: k.type, source: "x:1" });
+        const { task } = await store.tasks.enqueue({
+          repo: "acme/api",
+          type: k.type,
+          source: "x:1",
+        });
         expect(task.priority, k.type).toBe(k.priority);
         await store.runs.record({ repo: "acme/api", kind: k.runKind, status: "ok" });
       }

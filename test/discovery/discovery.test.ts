@@ -123,8 +123,7 @@ const pass = (e: WorkerEnv): Promise<PassSummary> =>
   runPass(e, [createDiscoveryProcessor()], { repo: REPO });
 
 const openProposals = async () =>
-  (await store.proposals
-    .list({ repo: REPO, kind: "task", status: "proposed" }))
+  (await store.proposals.list({ repo: REPO, kind: "task", status: "proposed" }))
     .map((p) => p.target)
     .sort();
 
@@ -310,7 +309,10 @@ describe("llm.background_model", () => {
       "asked again of the main model (fake-model: the answer is not JSON)",
     );
     // Both calls' cost is on the run.
-    expect((await store.runs.list({ repo: REPO, kind: "discovery" }))[0]!.costUsd).toBeCloseTo(0.0002, 10);
+    expect((await store.runs.list({ repo: REPO, kind: "discovery" }))[0]!.costUsd).toBeCloseTo(
+      0.0002,
+      10,
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -357,14 +359,22 @@ describe("discovery and the budget", () => {
     expect(asked).toBeDefined();
     const cost = (2_000 * 0.15 + 100 * 0.6) / 1e6;
     expect(await store.spend.today(REPO)).toBeCloseTo(cost, 12);
-    expect((await store.runs.list({ repo: REPO, kind: "discovery" }))[0]!.costUsd).toBeCloseTo(cost, 12);
+    expect((await store.runs.list({ repo: REPO, kind: "discovery" }))[0]!.costUsd).toBeCloseTo(
+      cost,
+      12,
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a spent budget stops it before the call: nothing is sent, it waits for the next day", async () => {
     await personActed(15 * MIN);
     mockSnapshot();
-    await store.spend.add(REPO, { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 1 });
+    await store.spend.add(REPO, {
+      promptTokens: 0,
+      cachedTokens: 0,
+      completionTokens: 0,
+      costUsd: 1,
+    });
     nock(API)
       .get(`/repos/${REPO}/issues`)
       .query((q) => q.labels === "bg:dashboard")

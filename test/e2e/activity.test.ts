@@ -137,12 +137,10 @@ describe("e2e: activity is re-checked before every LLM call", () => {
     expect(later.repos[0]!.processed).toEqual([
       expect.objectContaining({ type: "prompt_task", outcome: "done" }),
     ]);
-    expect(
-      (await app.store.runs
-        .list({ repo: REPO }))
-        .map((r) => r.status)
-        .sort(),
-    ).toEqual(["changed", "preempted"]);
+    expect((await app.store.runs.list({ repo: REPO })).map((r) => r.status).sort()).toEqual([
+      "changed",
+      "preempted",
+    ]);
     expect(await app.store.schedules.get(REPO, "review")).toMatchObject({
       runCount: 1,
       consecutiveFailures: 0,
@@ -170,9 +168,9 @@ describe("e2e: activity is re-checked before every LLM call", () => {
     expect(processed).toHaveLength(1);
     expect(processed[0]).toMatchObject({ type: "prompt_task", outcome: "done" });
     expect(pass.repos[0]!.skipped).toContain("paused by");
-    const open = (await app.store.tasks
-      .list({ repo: REPO, type: "prompt_task" }))
-      .filter((t) => t.status === "pending");
+    const open = (await app.store.tasks.list({ repo: REPO, type: "prompt_task" })).filter(
+      (t) => t.status === "pending",
+    );
     // Lost: 0 (still queued); done twice: 0; no attempt spent on it.
     expect(open).toHaveLength(1);
     expect(open[0]!.attempts).toBe(0);

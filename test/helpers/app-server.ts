@@ -123,7 +123,12 @@ export async function deliver(
 }
 
 /** Caches a config for a repository so handlers need no network. */
-export async function seedConfig(store: Store, repo: string, raw: unknown, installationId = 1): Promise<void> {
+export async function seedConfig(
+  store: Store,
+  repo: string,
+  raw: unknown,
+  installationId = 1,
+): Promise<void> {
   await store.repos.upsert({ fullName: repo, installationId });
   const r = parseConfig(raw);
   await store.repos.setConfig(repo, {

@@ -66,12 +66,7 @@ describe("checks", () => {
       deps(),
       ev("check_suite", checkRunEvent({ name: "check_suite", prs: [9], baseRepoId: 999 })),
     );
-    expect(
-      (await store.tasks
-        .list())
-        .map((t) => t.source)
-        .sort(),
-    ).toEqual(["pr:7", "pr:8"]);
+    expect((await store.tasks.list()).map((t) => t.source).sort()).toEqual(["pr:7", "pr:8"]);
   });
 
   it("a status queues an evaluation by SHA; a pending status queues nothing and loads no config", async () => {
@@ -201,7 +196,9 @@ describe("installation", () => {
         repositories_removed: [{ id: 1, full_name: "o/a" }],
       }),
     );
-    expect((await store.repos.list({ installedOnly: true })).map((r) => r.fullName)).toEqual(["o/b"]);
+    expect((await store.repos.list({ installedOnly: true })).map((r) => r.fullName)).toEqual([
+      "o/b",
+    ]);
     expect((await store.tasks.list())[0]!.status).toBe("cancelled");
     await onInstallation(
       deps(),

@@ -35,7 +35,10 @@ describe("the budget decides, the report layer posts", () => {
     const now = Date.now();
     const stop = new BudgetExceededError("month", 0.5, 100, null);
     expect(await budgetAlerts({ store, repo: REPO, config, dryRun: true, now }, stop)).toEqual([]);
-    const [a, ...rest] = await budgetAlerts({ store, repo: REPO, config, dryRun: false, now }, stop);
+    const [a, ...rest] = await budgetAlerts(
+      { store, repo: REPO, config, dryRun: false, now },
+      stop,
+    );
     expect(rest).toEqual([]);
     expect(a).toMatchObject({ period: `month:${monthKey(now)}`, name: "monthly", level: 100 });
     expect(budgetAlertBody(a!)).toContain("Raise `budget.monthly_usd`");

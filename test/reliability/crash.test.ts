@@ -84,8 +84,8 @@ async function leasesExpired(): Promise<void> {
 
 /** Right after the crash, another worker claims nothing: the dead worker's leases still hold. */
 async function nothingClaimable(): Promise<void> {
-  const claimed = await withStore(async (s) =>
-    await s.tasks.claim({ owner: "probe", leaseMs: 60_000, limit: 50, repo: REPO }),
+  const claimed = await withStore(
+    async (s) => await s.tasks.claim({ owner: "probe", leaseMs: 60_000, limit: 50, repo: REPO }),
   );
   expect(claimed).toEqual([]);
 }
@@ -111,11 +111,9 @@ describe("worker crash (SIGKILL) mid-batch", () => {
     expect((await w1.done).signal).toBe("SIGKILL");
     expect(gh.writes()).toEqual([]); // nothing reported before the answer
     await nothingClaimable();
-    expect(await withStore(async (s) => (await s.tasks.list({ repo: REPO })).map((t) => t.status))).toEqual([
-      "running",
-      "running",
-      "running",
-    ]);
+    expect(
+      await withStore(async (s) => (await s.tasks.list({ repo: REPO })).map((t) => t.status)),
+    ).toEqual(["running", "running", "running"]);
 
     await leasesExpired();
     const w2 = startWorker(workerEnv(ghp, llmp, "analyze", config, ws));
@@ -129,7 +127,11 @@ describe("worker crash (SIGKILL) mid-batch", () => {
       expect(i.labels.filter((l) => l === "bg:should-fix")).toHaveLength(1);
     }
     await withStore(async (s) => {
-      expect((await s.tasks.list({ repo: REPO })).map((t) => t.status)).toEqual(["done", "done", "done"]);
+      expect((await s.tasks.list({ repo: REPO })).map((t) => t.status)).toEqual([
+        "done",
+        "done",
+        "done",
+      ]);
       expect(await s.spend.today(REPO)).toBeGreaterThan(0);
       // One billed call: the killed worker never got an answer, so it recorded none.
       expect((s.db.prepare("SELECT SUM(calls) AS n FROM spend").get() as { n: number }).n).toBe(1);
@@ -188,8 +190,14 @@ describe("worker crash (SIGKILL) mid-batch", () => {
 
 describe("worker crash (SIGKILL) mid-merge", () => {
   const enqueuePr = () =>
-    withStore(async (s) =>
-      await s.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } }),
+    withStore(
+      async (s) =>
+        await s.tasks.enqueue({
+          repo: REPO,
+          type: "automerge",
+          source: "pr:7",
+          payload: { pr: 7 },
+        }),
     );
 
   it("injects SIGKILL while the merge PUT is in flight and GitHub applied it (1 kill): the next worker sees it merged and does not merge again (merges 1)", async () => {

@@ -118,7 +118,9 @@ describe("duplicates: every delivery sent three times, shuffled, interleaved, ac
     expect(
       [...answers.values()].every((a) => a.ok === 1 && a.duplicate === 2 && a.other === 0),
     ).toBe(true);
-    expect((await run.store.deliveries.countsByEvent()).reduce((n, e) => n + e.count, 0)).toBe(DELIVERIES);
+    expect((await run.store.deliveries.countsByEvent()).reduce((n, e) => n + e.count, 0)).toBe(
+      DELIVERIES,
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

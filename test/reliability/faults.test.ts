@@ -205,7 +205,12 @@ describe("faults: GitHub on the merge", () => {
   it("injects a 502 on all 4 tries of the merge PUT: nothing merged, the task backs off with the reason (lost 0, merged 0)", async () => {
     const store = await memoryStore();
     const e = testEnv(store, { octokit: retryingOctokit() });
-    await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     mockRead();
     mockRead();
     const put = inject(
@@ -229,7 +234,12 @@ describe("faults: GitHub rate limit on automerge", () => {
   it("injects a primary rate limit (reset in an hour) on reading the PR: the task waits until the reset, no attempt used, nothing merged", async () => {
     const store = await memoryStore();
     const e = testEnv(store, { octokit: retryingOctokit({ throttle: true }) });
-    await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     const reset = Math.floor(Date.now() / 1000) + 3600;
     const read = inject("get", `/repos/${REPO}/pulls/7`, [
       [
@@ -491,7 +501,10 @@ describe("faults: Linear", () => {
     expect(t.lastError).toMatch(/could not be posted: .*503/);
     expect(moved).toBe(0);
     expect(billedCalls(store)).toBe(1);
-    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({ status: "failed", ref: "ENG-42" });
+    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({
+      status: "failed",
+      ref: "ENG-42",
+    });
     nock.abortPendingRequests();
     expect(nomatch.list).toEqual([]);
   });

@@ -109,7 +109,9 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
     expect(comment.body).toContain("<!-- bg-agent:automerge-merged:7 -->");
     expect(summary.repos[0]?.processed).toMatchObject([{ outcome: "done" }]);
     expect((await store.automerge.get(REPO, 7))?.state).toBe("merged");
-    expect((await store.runs.list({ repo: REPO })).filter((r) => r.status === "merged")).toHaveLength(1);
+    expect(
+      (await store.runs.list({ repo: REPO })).filter((r) => r.status === "merged"),
+    ).toHaveLength(1);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

@@ -20,9 +20,7 @@ afterEach(() => {
 /** Syncs the tasks and dispatches what is due at the fake clock's now; returns the names queued. */
 async function tick(raw: unknown[]): Promise<string[]> {
   await syncSchedules(store, REPO, tasksOf(raw));
-  return (await dispatchDue(store, REPO))
-    .enqueued.filter((e) => e.created)
-    .map((e) => e.name);
+  return (await dispatchDue(store, REPO)).enqueued.filter((e) => e.created).map((e) => e.name);
 }
 
 /** The worker ran the open task of `name` successfully (at the fake clock's now). */

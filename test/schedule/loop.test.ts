@@ -140,6 +140,9 @@ describe("worker loop", () => {
     expect(summary.repos.flatMap((r) => r.processed.map((p) => p.source))).toEqual([
       "schedule:digest",
     ]);
-    expect((await store.runs.list({ repo: REPO })).map((r) => r.summary)).toEqual(["second", "first"]);
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.summary)).toEqual([
+      "second",
+      "first",
+    ]);
   });
 });

@@ -104,7 +104,10 @@ describe("prompt tasks: notify on_change", () => {
       costUsd: 0.0001,
     });
     expect(runs[0]!.url).toContain("issuecomment-77");
-    expect(await store.schedules.get(REPO, "digest")).toMatchObject({ runCount: 3, status: "active" });
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
+      runCount: 3,
+      status: "active",
+    });
     expect(llm.calls).toHaveLength(3);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -159,7 +162,9 @@ describe("prompt tasks: report targets", () => {
       conclusion: "neutral",
       output: { title: "CI is green." },
     });
-    expect((await store.runs.list({ repo: REPO }))[0]?.url).toBe("https://github.com/octo/demo/runs/8");
+    expect((await store.runs.list({ repo: REPO }))[0]?.url).toBe(
+      "https://github.com/octo/demo/runs/8",
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -191,7 +196,10 @@ describe("prompt tasks: failures", () => {
     });
     expect(bodies[0]).toContain("is paused");
     expect(bodies[0]).toContain("provider answered 500");
-    expect((await store.runs.list({ repo: REPO })).map((r) => r.status)).toEqual(["failed", "failed"]);
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.status)).toEqual([
+      "failed",
+      "failed",
+    ]);
 
     advance(10 * 60 * MIN); // paused: nothing runs however long we wait
     expect(outcomes(await pass(llm, [task()]))).toEqual([]);
@@ -365,7 +373,9 @@ describe("prompt tasks: tools", () => {
     ).toEqual(["read_file", "list_issues"]);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toContain("The build is flaky.");
-    expect((await store.runs.list({ repo: REPO }))[0]?.summary).toBe("The README says the build is flaky.");
+    expect((await store.runs.list({ repo: REPO }))[0]?.summary).toBe(
+      "The README says the build is flaky.",
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 

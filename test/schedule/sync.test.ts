@@ -41,7 +41,12 @@ describe("config sync", () => {
     });
     // Nothing changed: no writes at all.
     const before = (await store.schedules.get(REPO, "digest"))!.updatedAt;
-    await syncSchedules(store, REPO, tasksOf([{ ...digest, notify: "always", report_to: 9 }]), T0 + 2);
+    await syncSchedules(
+      store,
+      REPO,
+      tasksOf([{ ...digest, notify: "always", report_to: 9 }]),
+      T0 + 2,
+    );
     expect((await store.schedules.get(REPO, "digest"))!.updatedAt).toBe(before);
   });
 
@@ -49,7 +54,13 @@ describe("config sync", () => {
     await syncSchedules(store, REPO, tasksOf([digest]), T0);
     const s = (await store.schedules.get(REPO, "digest"))!;
     await recordFailure(store, s, specOf(s)!, "boom", T0);
-    await recordFailure(store, (await store.schedules.get(REPO, "digest"))!, specOf(s)!, "boom", T0);
+    await recordFailure(
+      store,
+      (await store.schedules.get(REPO, "digest"))!,
+      specOf(s)!,
+      "boom",
+      T0,
+    );
     expect((await store.schedules.get(REPO, "digest"))!.status).toBe("paused");
     // Same definition: stays paused.
     await syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
@@ -85,7 +96,12 @@ describe("config sync", () => {
   });
 
   it("deletes tasks removed from config and cancels their open tasks; keeps proposed ones", async () => {
-    await syncSchedules(store, REPO, tasksOf([digest, { name: "other", prompt: "p", every: "2h" }]), T0);
+    await syncSchedules(
+      store,
+      REPO,
+      tasksOf([digest, { name: "other", prompt: "p", every: "2h" }]),
+      T0,
+    );
     await dispatchDue(store, REPO, T0);
     expect(await openTaskNames(store)).toEqual(["digest", "other"]);
     const proposed = await proposeTask(
@@ -136,7 +152,9 @@ describe("proposed tasks", () => {
       status: "approved",
       decidedBy: "alice",
     });
-    expect((await dispatchDue(store, REPO, T0 + HOUR)).enqueued.map((e) => e.name)).toEqual(["flaky"]);
+    expect((await dispatchDue(store, REPO, T0 + HOUR)).enqueued.map((e) => e.name)).toEqual([
+      "flaky",
+    ]);
   });
 
   it("are validated like config tasks (tools allow-list, min interval)", async () => {
@@ -149,7 +167,13 @@ describe("proposed tasks", () => {
     );
     expect(bad.ok).toBe(false);
     expect(bad.ok ? [] : bad.problems?.map((p) => p.path)).toEqual(["task.tools[0]"]);
-    const fast = await proposeTask(store, REPO, config, { name: "x", prompt: "p", every: "1m" }, T0);
+    const fast = await proposeTask(
+      store,
+      REPO,
+      config,
+      { name: "x", prompt: "p", every: "1m" },
+      T0,
+    );
     expect(fast.ok ? [] : fast.problems?.map((p) => p.path)).toEqual(["task.every"]);
   });
 

@@ -33,7 +33,9 @@ async function withProposal(): Promise<E2E> {
 }
 
 const untouched = async (e: E2E): Promise<void> => {
-  expect(await e.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({ status: "proposed" });
+  expect(await e.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+    status: "proposed",
+  });
   expect(await e.store.tasks.list({ type: "fix" })).toEqual([]);
   expect(await e.store.activity.manualPause(REPO)).toBeNull();
 };

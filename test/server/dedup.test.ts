@@ -72,12 +72,10 @@ describe("dedup", () => {
       name: "pull_request",
       payload: pullRequestEvent({ action: "labeled", sha: "3".repeat(40) }),
     });
-    expect(
-      (await app.store.tasks
-        .list())
-        .map((t) => t.status)
-        .sort(),
-    ).toEqual(["pending", "running"]);
+    expect((await app.store.tasks.list()).map((t) => t.status).sort()).toEqual([
+      "pending",
+      "running",
+    ]);
   });
 
   it("a closed PR cancels its pending evaluation", async () => {

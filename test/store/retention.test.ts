@@ -90,8 +90,12 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
     ]);
     expect(count(store, "batches")).toBe(2);
     expect(count(store, "batch_tasks")).toBe(0);
-    expect(await store.deliveries.has("recent-1") && await store.deliveries.has("recent-2")).toBe(true);
-    expect(await store.deliveries.has("old-1") || await store.deliveries.has("old-2")).toBe(false);
+    expect(
+      (await store.deliveries.has("recent-1")) && (await store.deliveries.has("recent-2")),
+    ).toBe(true);
+    expect((await store.deliveries.has("old-1")) || (await store.deliveries.has("old-2"))).toBe(
+      false,
+    );
     expect(count(store, "audit")).toBe(2);
     // A second compaction finds nothing (done twice: 0).
     const again = await compact(store, { days: 90, auditDays: 365 }, { now: NOW });

@@ -93,8 +93,12 @@ describe.each(drivers)("the store on %s", (_name, open) => {
       0,
     );
     expect(
-      (await s.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" }, 0))
-        .outcome,
+      (
+        await s.tasks.enqueue(
+          { repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" },
+          0,
+        )
+      ).outcome,
     ).toBe("unchanged");
     await s.tasks.enqueue(
       { repo: "o/r", type: "tech_debt_analysis", source: "issue:2", payload: { key: "o/r#2" } },
@@ -109,7 +113,10 @@ describe.each(drivers)("the store on %s", (_name, open) => {
     expect(await s.tasks.complete(a.task.id, "w1", null)).toBe(false);
     expect(await s.tasks.complete(a.task.id, "w2", { merged: true })).toBe(true);
     expect(await s.tasks.complete(a.task.id, "w2", { merged: true })).toBe(false);
-    expect(await s.tasks.get(a.task.id)).toMatchObject({ status: "done", result: '{"merged":true}' });
+    expect(await s.tasks.get(a.task.id)).toMatchObject({
+      status: "done",
+      result: '{"merged":true}',
+    });
     expect(await s.tasks.counts("o/r")).toEqual([
       { repo: "o/r", type: "automerge", status: "done", count: 1 },
       { repo: "o/r", type: "tech_debt_analysis", status: "running", count: 1 },

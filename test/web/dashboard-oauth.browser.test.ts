@@ -144,7 +144,10 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard sign-in with GitHub in Debian's chrom
     expect(await page.textContent("[data-testid=pause-banner]")).toMatch(
       /^All repositories are paused by octocat/,
     );
-    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({ actor: "octocat", command: "pause" });
+    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({
+      actor: "octocat",
+      command: "pause",
+    });
     await page.click("#resume-all");
     await page.waitForFunction(
       () => document.querySelector("[data-testid=global-state]")?.textContent === "Running",

@@ -64,7 +64,9 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard prompt tasks in Debian's chromium", (
   it("pause, resume and run now act on the store, once each, and are audited", async () => {
     await row("digest").locator("button[data-action=task-pause]").click();
     await expect.poll(() => row("digest").getAttribute("data-status")).toBe("paused");
-    expect((await store.schedules.byId(ids.digest!))?.statusReason).toBe("paused by admin (the dashboard)");
+    expect((await store.schedules.byId(ids.digest!))?.statusReason).toBe(
+      "paused by admin (the dashboard)",
+    );
     expect(await row("digest").innerText()).toContain("paused by admin");
 
     await row("digest").locator("button[data-action=task-resume]").click();
@@ -79,7 +81,9 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard prompt tasks in Debian's chromium", (
     expect(await store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([
       expect.objectContaining({ payload: { name: "digest", manual: true, requestedBy: "admin" } }),
     ]);
-    expect((await store.audit.list({ repo: "acme/api" })).map((e) => [e.command, e.target])).toEqual([
+    expect(
+      (await store.audit.list({ repo: "acme/api" })).map((e) => [e.command, e.target]),
+    ).toEqual([
       ["run", "task:digest"],
       ["resume", "task:digest"],
       ["pause", "task:digest"],

@@ -180,7 +180,9 @@ describe("dashboard sign-in with GitHub", () => {
     );
     expect(paused.status).toBe(200);
     expect(await paused.json()).toMatchObject({ paused: true, by: "octocat" });
-    expect(await store.activity.manualPause("acme/api", NOW)).toMatchObject({ pausedBy: "octocat" });
+    expect(await store.activity.manualPause("acme/api", NOW)).toMatchObject({
+      pausedBy: "octocat",
+    });
     const resumed = await post(
       "/bg/api/resume",
       { cookie: pair(session), "x-bg-csrf": me.csrf },
@@ -497,7 +499,9 @@ describe("dashboard sign-in with GitHub", () => {
     expect(await store.activity.manualPause("*", NOW)).toBeNull();
     expect((await store.schedules.byId(sched.id))?.status).toBe("active");
     expect(await store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([]);
-    expect((await store.audit.list({ limit: 50 })).filter((e) => e.command !== "sign-in")).toEqual([]);
+    expect((await store.audit.list({ limit: 50 })).filter((e) => e.command !== "sign-in")).toEqual(
+      [],
+    );
     // Reads need no CSRF value.
     expect((await get("/bg/api/runs", { cookie: session })).status).toBe(200);
     expect(nock.pendingMocks()).toEqual([]);
@@ -518,7 +522,10 @@ describe("dashboard sign-in with GitHub", () => {
     // No CSRF header is needed with the admin token; the audit says "admin".
     const paused = await post("/bg/api/pause", { authorization: `Bearer ${TOKEN}` });
     expect(paused.status).toBe(200);
-    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({ actor: "admin", command: "pause" });
+    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({
+      actor: "admin",
+      command: "pause",
+    });
     expect(
       await (await get("/bg/api/session", { authorization: `Bearer ${TOKEN}` })).json(),
     ).toEqual({ via: "token", login: "admin" });

@@ -102,7 +102,9 @@ describe("admin API: schedules", () => {
       result: "paused task",
       schedule: { status: "paused", pauseKind: "manual" },
     });
-    expect((await store.schedules.byId(ids.digest!))?.statusReason).toBe("paused by admin (the dashboard)");
+    expect((await store.schedules.byId(ids.digest!))?.statusReason).toBe(
+      "paused by admin (the dashboard)",
+    );
 
     const r = await call("POST", `/bg/api/schedules/${ids.digest}/run`, {});
     expect(r.status).toBe(200);
@@ -132,9 +134,12 @@ describe("admin API: schedules", () => {
     expect((await call("POST", "/bg/api/schedules/424242/pause", {})).status).toBe(404);
     expect((await call("GET", `/bg/api/schedules/${ids.digest}/pause`)).status).toBe(405);
 
-    const audit = (await store.audit
-      .list({ limit: 20 }))
-      .map((e) => [e.repo, e.command, e.target, e.result]);
+    const audit = (await store.audit.list({ limit: 20 })).map((e) => [
+      e.repo,
+      e.command,
+      e.target,
+      e.result,
+    ]);
     expect(audit).toEqual([
       ["acme/api", "resume", "task:off", expect.stringMatching(/^refused: off is disabled/)],
       ["acme/web", "run", "task:idea", "refused: idea is proposed: approve it first"],

@@ -15,20 +15,22 @@ export async function seedSchedules(store: Store, now: number): Promise<Record<s
   if (!cfg.ok) throw new Error("bad config");
   await syncSchedules(store, REPO, cfg.config.tasks, now);
   const mk = async (name: string, status: "failed" | "done" | "proposed", reason: string | null) =>
-    (await store.schedules.create(
-      {
-        repo: "acme/web",
-        name,
-        spec: { name, prompt: "p", every: "7d" },
-        specHash: name,
-        origin: "proposed",
-        status,
-        statusReason: reason,
-        nextRunAt: null,
-        maxRuns: null,
-      },
-      now,
-    )).id;
+    (
+      await store.schedules.create(
+        {
+          repo: "acme/web",
+          name,
+          spec: { name, prompt: "p", every: "7d" },
+          specHash: name,
+          origin: "proposed",
+          status,
+          statusReason: reason,
+          nextRunAt: null,
+          maxRuns: null,
+        },
+        now,
+      )
+    ).id;
   await mk("broken", "failed", "failed twice in a row: boom");
   await mk("finished", "done", "reached max_runs (2)");
   await mk("idea", "proposed", null);

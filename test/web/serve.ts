@@ -83,10 +83,12 @@ export async function seed(store: Store, now: number): Promise<Seeded> {
     type: "automerge" | "tech_debt_analysis" | "fix" | "prompt_task",
     source: string,
   ) =>
-    (await store.tasks.enqueue(
-      { repo, type, source, payload: { title: `Task ${source}`, body: "SECRET ISSUE BODY" } },
-      now - 60_000,
-    )).task;
+    (
+      await store.tasks.enqueue(
+        { repo, type, source, payload: { title: `Task ${source}`, body: "SECRET ISSUE BODY" } },
+        now - 60_000,
+      )
+    ).task;
   // acme/api: 3 pending analyses, 1 running automerge, 2 done analyses, 1 failed fix.
   for (const n of [1, 2, 3]) await enq("acme/api", "tech_debt_analysis", `issue:${n}`);
   const running = await enq("acme/api", "automerge", "pr:7");
@@ -105,7 +107,8 @@ export async function seed(store: Store, now: number): Promise<Seeded> {
       await store.tasks.complete(t.id, "w", { ok: true }, now - 20_000);
     else if (t.id === f1.id)
       await store.tasks.fail(t.id, "w", "tests failed", { permanent: true }, now - 20_000);
-    else if (t.id !== running.id) await store.tasks.release([t.id], "w", now - 60_000, now - 20_000);
+    else if (t.id !== running.id)
+      await store.tasks.release([t.id], "w", now - 60_000, now - 20_000);
   }
   // acme/web: 2 pending automerge; the HTML-named repository: 1 pending prompt task.
   await enq("acme/web", "automerge", "pr:1");
@@ -236,6 +239,9 @@ export async function seed(store: Store, now: number): Promise<Seeded> {
     { id: "d2", event: "pull_request", action: "synchronize", repo: "acme/api" },
     now,
   );
-  await store.deliveries.record({ id: "d3", event: "issues", action: "opened", repo: "acme/api" }, now);
+  await store.deliveries.record(
+    { id: "d3", event: "issues", action: "opened", repo: "acme/api" },
+    now,
+  );
   return { now, runIds };
 }

@@ -74,7 +74,11 @@ describe("runPass", () => {
     await runPass(testEnv(store), [
       recorder("automerge", () => ({ status: "retry", at, reason: "409" })),
     ]);
-    expect((await store.tasks.list())[0]).toMatchObject({ status: "pending", attempts: 0, nextRunAt: at });
+    expect((await store.tasks.list())[0]).toMatchObject({
+      status: "pending",
+      attempts: 0,
+      nextRunAt: at,
+    });
   });
 
   it("a worker that dies mid-batch leaves the tasks claimable once the lease expires", async () => {

@@ -18,7 +18,9 @@ describe("RunState: what a run knows lives on env.run", () => {
     await expect(checkBudget({ ...b, config: config.config, env: first })).rejects.toThrow(
       BudgetExceededError,
     );
-    await expect(checkBudget({ ...b, config: config.config, env: second })).resolves.toBeUndefined();
+    await expect(
+      checkBudget({ ...b, config: config.config, env: second }),
+    ).resolves.toBeUndefined();
     expect([runSpent(first), runSpent(second)]).toEqual([0.9, 0]);
     expect(nock.pendingMocks()).toEqual([]);
   });

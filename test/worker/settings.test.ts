@@ -52,7 +52,8 @@ describe("BG_WORKER_CONCURRENCY is honoured by the app's worker loop", () => {
       const ids: number[] = [];
       for (let r = 1; r <= 6; r++)
         ids.push(
-          (await store.tasks.enqueue({ repo: `o/r${r}`, type: "automerge", source: "pr:1" })).task.id,
+          (await store.tasks.enqueue({ repo: `o/r${r}`, type: "automerge", source: "pr:1" })).task
+            .id,
         );
       const p = gate();
       const env = readEnv({ BG_WORKER_CONCURRENCY: String(n) });

@@ -73,16 +73,18 @@ async function approveFix(call: CommandCall, p: Proposal): Promise<HandlerResult
         }
       : {};
   const task = await store.tx(async (t) => {
-    if (!await t.proposals.decide(p.id, "approved", call.actor, null, call.now)) return null;
-    return (await t.tasks.enqueue(
-      {
-        repo: repoName,
-        type: "fix",
-        source: p.target,
-        payload: { key, proposalId: p.id, ...approved },
-      },
-      call.now,
-    )).task;
+    if (!(await t.proposals.decide(p.id, "approved", call.actor, null, call.now))) return null;
+    return (
+      await t.tasks.enqueue(
+        {
+          repo: repoName,
+          type: "fix",
+          source: p.target,
+          payload: { key, proposalId: p.id, ...approved },
+        },
+        call.now,
+      )
+    ).task;
   });
   if (!task)
     return {
@@ -108,7 +110,7 @@ async function approveTaskProposal(call: CommandCall, p: Proposal): Promise<Hand
     };
   const r = await approveTask(store, repoName, name, call.actor, call.now);
   if (!r.ok) {
-    const closed = notOpen(await store.proposals.get(p.id) ?? p);
+    const closed = notOpen((await store.proposals.get(p.id)) ?? p);
     return {
       text:
         closed ??
@@ -134,12 +136,14 @@ async function approveMerge(call: CommandCall, p: Proposal): Promise<HandlerResu
   const { store, repoName } = call.ctx;
   const pr = Number(p.target.replace(/^pr:/, ""));
   const task = await store.tx(async (t) => {
-    if (!await t.proposals.decide(p.id, "approved", call.actor, null, call.now)) return null;
+    if (!(await t.proposals.decide(p.id, "approved", call.actor, null, call.now))) return null;
     if (!Number.isInteger(pr) || pr <= 0) return undefined;
-    return (await t.tasks.enqueue(
-      { repo: repoName, type: "automerge", source: `pr:${pr}`, payload: { pr } },
-      call.now,
-    )).task;
+    return (
+      await t.tasks.enqueue(
+        { repo: repoName, type: "automerge", source: `pr:${pr}`, payload: { pr } },
+        call.now,
+      )
+    ).task;
   });
   if (task === null)
     return {

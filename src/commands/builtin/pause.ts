@@ -75,7 +75,11 @@ async function pauseTask(call: CommandCall, asked: string): Promise<HandlerResul
   const { store, repoName } = call.ctx;
   const s = await findSchedule(call, asked);
   if (!s)
-    return await unknownTask(call, asked, "A duration, like `/bg pause 2h`, pauses the repository.");
+    return await unknownTask(
+      call,
+      asked,
+      "A duration, like `/bg pause 2h`, pauses the repository.",
+    );
   const target = `task:${s.name}`;
   if (s.status === "paused") {
     return {

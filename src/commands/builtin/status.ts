@@ -38,7 +38,7 @@ export const status = infoCommand({
     const line = seen ? sanitizeInline(seen, 200) : null;
     if (
       windowMin > 0 &&
-      await store.activity.isActive(repoName, windowMin * 60_000, now) &&
+      (await store.activity.isActive(repoName, windowMin * 60_000, now)) &&
       a.lastHumanAt !== null
     ) {
       out.push(`**People are active.** Last human activity: ${line}.`);
@@ -69,8 +69,7 @@ export const status = infoCommand({
     } else out.push("", "The queue is empty.");
 
     // The command being answered is running too: leave it out.
-    const running = (await store.tasks
-      .list({ repo: repoName, status: "running", limit: 11 }))
+    const running = (await store.tasks.list({ repo: repoName, status: "running", limit: 11 }))
       .filter((t) => t.type !== "command")
       .slice(0, 10);
     if (running.length) {

@@ -41,7 +41,8 @@ export const tasks = infoCommand({
     "Every prompt task of this repository in every state (active, paused and why, failed, done, proposed): trigger, next and last run, and a link to the last result.",
   async handle(call) {
     const { store, repoName, config, configResult } = call.ctx;
-    if (configResult.ok && !call.dryRun) await syncSchedules(store, repoName, config.tasks, call.now);
+    if (configResult.ok && !call.dryRun)
+      await syncSchedules(store, repoName, config.tasks, call.now);
     const views = await listScheduleViews(store, { repo: repoName });
     if (!views.length) {
       return {

@@ -18,8 +18,7 @@ const LAST_POLL = runSlot("openai-batch-poll", () => new Map<number, number>());
 /** Repositories with OpenAI batches to collect: the pass visits them although no task is due. */
 export const batchDueRepos = async (store: Store): Promise<string[]> => [
   ...new Set(
-    (await store.batches
-      .submitted())
+    (await store.batches.submitted())
       .filter((b) => b.type === "tech_debt_analysis")
       .map((b) => b.repo),
   ),
@@ -33,9 +32,9 @@ export const batchDueRepos = async (store: Store): Promise<string[]> => [
  * synchronously. A job still running: nothing.
  */
 export async function collectOpenAIBatches(ctx: ProcessorContext): Promise<void> {
-  const pending = (await ctx.store.batches
-    .submitted(ctx.repoName))
-    .filter((b) => b.type === "tech_debt_analysis" && b.externalId);
+  const pending = (await ctx.store.batches.submitted(ctx.repoName)).filter(
+    (b) => b.type === "tech_debt_analysis" && b.externalId,
+  );
   if (!pending.length) return;
   if (ctx.env.dryRun) {
     ctx.log.info(
@@ -110,7 +109,11 @@ async function collect(
     : state.status === "completed"
       ? null
       : `OpenAI batch ${state.status}`;
-  await ctx.store.batches.finish(b.id, problems.length ? (ok ? "partial" : "failed") : "done", error);
+  await ctx.store.batches.finish(
+    b.id,
+    problems.length ? (ok ? "partial" : "failed") : "done",
+    error,
+  );
   await ctx.store.tasks.wake(tasks.filter((t) => t.status === "pending").map((t) => t.id));
   ctx.log.info(
     { batch: b.externalId, ok, unusable: problems.length, usage: line?.usage },

@@ -71,8 +71,9 @@ export async function vetProposals(
   const dropped: Dropped[] = [];
   const minMs = parseDuration(o.config.schedule.min_interval) ?? 300_000;
   const since = o.now - o.rejectCooldownMs;
-  const rejected = (await o.store.proposals
-    .list({ repo: o.repo, kind: "task", status: "rejected" }))
+  const rejected = (
+    await o.store.proposals.list({ repo: o.repo, kind: "task", status: "rejected" })
+  )
     .filter((p) => (p.decidedAt ?? p.createdAt) >= since)
     .map((p) => ({ p, spec: specOfProposal(p) }));
   const taken = new Set((await o.store.schedules.list(o.repo)).map((s) => s.name.toLowerCase()));

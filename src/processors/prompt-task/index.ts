@@ -60,7 +60,10 @@ export function createPromptTaskProcessor(opts: PromptTaskOptions = {}): Process
 
     // Repositories with due schedules, and those whose config changed (or was never read), so
     // newly declared tasks are synced without waiting for a sweep.
-    dueRepos: async (store, now) => [...await store.schedules.dueRepos(now), ...await store.repos.staleConfigRepos()],
+    dueRepos: async (store, now) => [
+      ...(await store.schedules.dueRepos(now)),
+      ...(await store.repos.staleConfigRepos()),
+    ],
 
     async process(ctx, tasks) {
       const out = new Map<number, TaskOutcome>();
@@ -236,7 +239,8 @@ async function onError(
       a.e instanceof BudgetExceededError
         ? (a.e.retryAt ?? now + LLM_UNAVAILABLE_RETRY_MS)
         : now + LLM_UNAVAILABLE_RETRY_MS;
-    if (runId !== null) await ctx.store.runs.finish(runId, "skipped", { error: a.e.message, usage }, now);
+    if (runId !== null)
+      await ctx.store.runs.finish(runId, "skipped", { error: a.e.message, usage }, now);
     log.warn({ retryAt: new Date(at).toISOString(), why: a.e.message }, "task waits");
     return { status: "retry", at, reason: a.e.message };
   }
