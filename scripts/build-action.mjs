@@ -3,7 +3,8 @@
 // action/dist/index.js, which is committed: GitHub runs it without installing anything.
 // Also writes the root action.yml from action/action.yml (scripts/root-action.mjs).
 // The check-dist workflow rebuilds it and fails when the committed file differs.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -45,6 +46,26 @@ const result = await build({
   // Deterministic output: no absolute paths of this machine in the bundle.
   sourceRoot: undefined,
 });
+
+// The repository map's tree-sitter runtime and grammars are WebAssembly files esbuild cannot
+// inline: copied next to the bundle, where src/context/repo-map/grammars.ts looks first.
+const requireFromRoot = createRequire(join(root, "package.json"));
+const wasmOut = join(root, "action/dist/wasm");
+rmSync(wasmOut, { recursive: true, force: true });
+mkdirSync(wasmOut, { recursive: true });
+copyFileSync(
+  requireFromRoot.resolve("web-tree-sitter/tree-sitter.wasm"),
+  join(wasmOut, "tree-sitter.wasm"),
+);
+const grammarDir = join(
+  dirname(requireFromRoot.resolve("@vscode/tree-sitter-wasm/package.json")),
+  "wasm",
+);
+// The grammar list is GRAMMAR_FILE in src/context/repo-map/languages.ts (read, not repeated here).
+const languages = readFileSync(join(root, "src/context/repo-map/languages.ts"), "utf8");
+for (const [, file] of languages.matchAll(/"(tree-sitter-[a-z_-]+\.wasm)"/g)) {
+  copyFileSync(join(grammarDir, file), join(wasmOut, file));
+}
 
 const inputs = Object.keys(result.metafile.inputs);
 const forbidden = inputs.filter(

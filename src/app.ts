@@ -28,6 +28,7 @@ import {
   onPullRequest,
   onPullRequestReview,
   onPush,
+  onTaskEvent,
   reportConfig,
 } from "./intake/index.js";
 import type { IntakeDeps, WebhookEvent } from "./intake/index.js";
@@ -131,6 +132,9 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
       intake.log.debug(
         `skip: bg-agent does not act on ${action ? `${context.name}.${action}` : context.name}`,
       );
+    // `on:` tasks after the event's own handler: a push refreshes the config first, and a handler
+    // that read the config leaves it cached, so this read does not wait on GitHub again.
+    await onTaskEvent(intake, event);
     await onActivity(intake, event);
   };
 

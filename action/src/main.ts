@@ -6,6 +6,7 @@ import { AppUnreachableError, runConnected } from "../../src/worker/connected.js
 import type { RunSummary } from "../../src/worker/runner.js";
 import type { RunOnceOptions } from "../../src/worker/standalone.js";
 import { RunError, runStandalone } from "../../src/worker/standalone.js";
+import { readTriggerEvent } from "../../src/worker/trigger-event.js";
 import { runOptions } from "../../src/worker/run-options.js";
 import type { Processor, ProcessorContext } from "../../src/core/worker-contract.js";
 import { coreLogger } from "./core-log.js";
@@ -106,6 +107,9 @@ async function runOnce(
     owner: `runner:${env.GITHUB_RUN_ID ?? process.pid}:${env.GITHUB_RUN_ATTEMPT ?? "1"}`,
     runUrl,
   });
+  // `on:` tasks run when this workflow run was started by an event they name.
+  const event = readTriggerEvent(env);
+  if (event) base.event = event;
   let summary: RunSummary;
   if (inputs.appUrl) {
     try {

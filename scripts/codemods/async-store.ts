@@ -512,6 +512,31 @@ function promiseCallsFromDiagnostics(
         if (!ts.isFunctionLike(n)) ts.forEachChild(n, look);
       };
       for (let i = 0; i < 4 && node && !found; i++, node = node.parent) look(node);
+      if (!found) {
+        // `const t = f(); t.repo`: the promise came from a variable's initialiser.
+        const at = nodeAt(sf, d.start, d.length ?? 0);
+        const ids: ts.Identifier[] = [];
+        const collect = (n: ts.Node): void => {
+          if (ts.isIdentifier(n)) ids.push(n);
+          ts.forEachChild(n, collect);
+        };
+        collect(at.parent ?? at);
+        for (const id of ids) {
+          const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
+          if (
+            decl &&
+            ts.isVariableDeclaration(decl) &&
+            decl.initializer &&
+            ts.isCallExpression(decl.initializer) &&
+            decl.getSourceFile() === sf &&
+            !handled(decl.initializer) &&
+            isPromiseType(checker, checker.getTypeAtLocation(decl.initializer))
+          ) {
+            found = decl.initializer;
+            break;
+          }
+        }
+      }
       if (found) {
         const list = out.get(sf) ?? [];
         if (!list.includes(found)) list.push(found);

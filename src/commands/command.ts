@@ -52,6 +52,8 @@ export interface CommandCall {
   /** `issue:12` or `pr:12`: where, in the audit. */
   where: string;
   deliveryId: string | null;
+  /** The comment the command is in (absent in some tests). */
+  commentId?: number;
   /** Dry-run: describe, change nothing. */
   dryRun: boolean;
   now: number;

@@ -96,6 +96,7 @@ export async function processCommandTask(
     isPullRequest: p.isPullRequest,
     where: `${p.isPullRequest ? "pr" : "issue"}:${p.issueNumber}`,
     deliveryId: p.deliveryId,
+    commentId: p.commentId,
     dryRun,
     now,
     comments: () =>

@@ -5,6 +5,7 @@ import { help } from "./builtin/help.js";
 import { pause } from "./builtin/pause.js";
 import { reject } from "./builtin/reject.js";
 import { resume } from "./builtin/resume.js";
+import { revise } from "./builtin/revise.js";
 import { run } from "./builtin/run.js";
 import { simulate } from "./builtin/simulate.js";
 import { status } from "./builtin/status.js";
@@ -27,6 +28,7 @@ export const COMMANDS = [
   tasks,
   budget,
   simulate,
+  revise,
   help,
 ] as const;
 

@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from "../util/duration.js";
 import { hashOf } from "../util/hash.js";
 import type { RepoConfig, TaskConfig } from "./schema.js";
 import { TASKS_MAX_LIMIT, configSchema, taskSchema } from "./schema.js";
+import { chainProblems } from "./chain.js";
 import { knownKeys, unknownKeyMessage } from "./unknown-keys.js";
 
 export const CONFIG_PATH = ".github/bg-agent.yml";
@@ -100,6 +101,8 @@ export function parseConfig(raw: unknown): ConfigResult {
   const tasks: TaskConfig[] = [];
   const minInterval = parseDuration(parsed.data.schedule.min_interval) ?? 300_000;
   const names = new Set<string>();
+  /** Each kept task's index in the file. */
+  const paths: number[] = [];
   parsed.data.tasks.forEach((t, i) => {
     const r = validateTask(t, ["tasks", i], minInterval, parsed.data.schedule.min_interval);
     if (!r.ok) {
@@ -112,7 +115,18 @@ export function parseConfig(raw: unknown): ConfigResult {
     }
     names.add(r.task.name);
     tasks.push(r.task);
+    paths.push(i);
   });
+  // `after:` names another task of the file: unknown names and cycles drop the task that says so.
+  // Repeated: a task after one dropped here is then after a task that is not declared.
+  for (let chained = chainProblems(tasks); chained.length; chained = chainProblems(tasks)) {
+    for (const c of chained)
+      problems.push({ path: `tasks[${paths[c.index]!}].after`, message: c.message });
+    const drop = new Set(chained.map((c) => c.index));
+    const kept = tasks.flatMap((t, i) => (drop.has(i) ? [] : [{ t, at: paths[i]! }]));
+    tasks.splice(0, tasks.length, ...kept.map((k) => k.t));
+    paths.splice(0, paths.length, ...kept.map((k) => k.at));
+  }
   return { ok: true, found, hash, raw: raw ?? null, problems, config: { ...parsed.data, tasks } };
 }
 

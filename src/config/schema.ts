@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { TaskType } from "../core/task-kinds.js";
 import { ORDER } from "../core/task-kinds.js";
 import { parseDuration } from "../util/duration.js";
+import { onSchema } from "./events.js";
+import { reportToSchema } from "./report-to.js";
 
 /** The read-only tools a prompt task may be allowed. */
 export const TASK_TOOLS = [
@@ -42,6 +44,20 @@ export const techDebtSchema = z.strictObject({
     .strictObject({
       include: z.array(z.string()).default([]).describe("Extra globs added to the project context"),
       max_tokens: z.number().int().min(500).max(500_000).default(20_000),
+      map_tokens: z
+        .number()
+        .int()
+        .min(0)
+        .max(200_000)
+        .default(8_000)
+        .describe("Token budget of the repository map in the project context (0: no map)"),
+      issue_file_tokens: z
+        .number()
+        .int()
+        .min(0)
+        .max(100_000)
+        .default(4_000)
+        .describe("Token budget per issue for the files it names, read after the shared prefix"),
     })
     .prefault({}),
   labels: z
@@ -101,12 +117,31 @@ export const taskSchema = z
       })
       .optional(),
     once: z.literal(true).optional(),
+    on: onSchema
+      .optional()
+      .describe("Run when a webhook event matches: { event: { filter: value } } (docs/tasks.md)"),
+    after: z
+      .union([
+        z.string().min(1),
+        z.strictObject({
+          task: z.string().min(1),
+          when: z.enum(["success", "failure"]).default("success"),
+        }),
+      ])
+      .optional()
+      .describe("Run when another task finished: a task name, or { task, when: success|failure }"),
+    debounce: duration("debounce")
+      .refine(
+        (s) => {
+          const ms = parseDuration(s);
+          return ms === undefined || ms <= 86_400_000;
+        },
+        { message: "debounce is at most 1d" },
+      )
+      .optional()
+      .describe("on: tasks: events within this window after the first coalesce into one run"),
     notify: z.enum(["always", "on_change", "on_failure", "never"]).default("on_change"),
-    report_to: z
-      .union([z.number().int().positive(), z.literal("dashboard"), z.literal("check_run")], {
-        error: 'report_to must be an issue number, "dashboard" or "check_run"',
-      })
-      .default("dashboard"),
+    report_to: reportToSchema,
     max_runs: z.number().int().positive().optional(),
     timeout: duration("timeout")
       .refine(
@@ -128,13 +163,18 @@ export const taskSchema = z
     enabled: z.boolean().default(true),
   })
   .superRefine((t, ctx) => {
-    const triggers = [t.every, t.cron, t.idle, t.once].filter((x) => x !== undefined);
+    const triggers = [t.every, t.cron, t.idle, t.once, t.on, t.after].filter(
+      (x) => x !== undefined,
+    );
     if (triggers.length !== 1) {
       ctx.addIssue({
         code: "custom",
-        message: "exactly one trigger is needed: every, cron, idle or once",
+        message: "exactly one trigger is needed: every, cron, idle, once, on or after",
         path: [],
       });
+    }
+    if (t.debounce !== undefined && t.on === undefined) {
+      ctx.addIssue({ code: "custom", message: "debounce applies to on: only", path: ["debounce"] });
     }
     if (t.cron !== undefined) {
       try {
@@ -343,6 +383,29 @@ export const configSchema = z.strictObject({
           }),
         )
         .default({}),
+      gemini_cache: z
+        .strictObject({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe("Create Gemini explicit context caches for prefixes reused often"),
+          min_reuse: z
+            .number()
+            .int()
+            .min(0)
+            .max(1_000)
+            .default(3)
+            .describe(
+              "Calls with the same prefix within ttl after which the next call creates an explicit cache",
+            ),
+          ttl: duration("llm.gemini_cache.ttl")
+            .refine((s) => (parseDuration(s) ?? 0) >= 60_000, {
+              message: "llm.gemini_cache.ttl must be at least 1m",
+            })
+            .default("10m")
+            .describe("How long a Gemini explicit cache lives (storage is billed for it)"),
+        })
+        .prefault({}),
     })
     .prefault({}),
   fix: z
@@ -357,6 +420,27 @@ export const configSchema = z.strictObject({
       timeout: duration("timeout").default("10m"),
       allow_outside_plan: z.boolean().default(false),
       max_files: z.number().int().min(1).max(50).default(10),
+      test_one: z
+        .string()
+        .min(1)
+        .max(500)
+        .refine((t) => t.includes("{file}") || t.includes("{dir}"), {
+          error: "test_one must contain {file} (or {dir}): where the proving test is",
+        })
+        .nullable()
+        .default(null)
+        .describe(
+          "Command that runs one test: {file} (or {dir}, its folder) and {name} are replaced, shell-quoted; unset: detected (vitest, jest, node --test, pytest, go test, cargo test)",
+        ),
+      max_revisions: z
+        .number()
+        .int()
+        .min(0)
+        .max(20)
+        .default(3)
+        .describe(
+          "Revision rounds per fix pull request (a changes-requested review or /bg revise from a writer adds one commit each); 0 turns revisions off",
+        ),
     })
     .prefault({}),
   dashboard: z

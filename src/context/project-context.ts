@@ -3,7 +3,15 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import picomatch from "picomatch";
 import { runSlot } from "../core/run-state.js";
+import type { Logger } from "../log.js";
+import { silentLogger } from "../log.js";
+import type { MapFile, RepoMap } from "./repo-map/build.js";
+import { buildRepoMap } from "./repo-map/build.js";
 import type { ProcessorContext } from "../core/worker-contract.js";
+import { removeInvisible } from "./hidden-text.js";
+import { binaryByName, languageOf } from "./repo-map/languages.js";
+import type { TokenCounter } from "../llm/tokens.js";
+import { DEFAULT_COUNTER, counterFor } from "../llm/tokens.js";
 import { repoHead } from "./repo-head.js";
 
 /**
@@ -13,13 +21,21 @@ import { repoHead } from "./repo-head.js";
  */
 export interface ProjectContext {
   text: string;
-  /** Estimated tokens (chars/4). */
+  /** Tokens by the model's tokenizer (src/llm/tokens.ts). */
   tokens: number;
   /** The commit it was built from, when known. */
   commit: string | null;
   source: "workspace" | "api";
   files: number;
   truncated: boolean;
+  /** The repository map in the text and what it covers; null when there is none (map_tokens 0). */
+  map: RepoMap | null;
+  /** Whole files added after the map so the prefix clears the providers' cache minimum. */
+  fullFiles: string[];
+  /** Every file path, sorted (issue text resolves paths against it). */
+  paths: string[];
+  /** Reads a file of the same commit (text files up to 256 KB; null otherwise). */
+  read(path: string): Promise<string | null>;
 }
 
 /** What a context is built from, however it was read. */
@@ -29,7 +45,12 @@ export interface ContextSource {
   /** Every file path, any order (sorted here). */
   paths: string[];
   read(path: string): Promise<string | null>;
+  /** The files the repository map may read (default: none, no map). */
+  mapFiles?(): MapFile[];
 }
+
+/** The prefix the map fills up to with whole files when it has room: every provider's cache minimum (4,096) with margin. */
+export const MIN_PREFIX_TOKENS = 4_600;
 
 const SKIP_DIRS = new Set([
   ".git",
@@ -43,6 +64,8 @@ const SKIP_DIRS = new Set([
   "vendor",
 ]);
 const MAX_FILES = 50_000;
+/** Files the map reads through the API at most (one contents request each). */
+export const API_MAP_FILES = 300;
 const MAX_FILE_BYTES = 256 * 1024;
 /** Shares of the budget: README, CONTRIBUTING and the tree are capped so the globs get room. */
 const SHARE = { readme: 0.3, contributing: 0.15, tree: 0.35 };
@@ -61,12 +84,67 @@ function cut(text: string, max: number, what: string): { text: string; truncated
   return { text: text.slice(0, Math.max(0, max - note.length)) + note, truncated: true };
 }
 
-/** Assembles the context text from a source within `maxTokens` (chars/4). */
+export interface AssembleOptions {
+  include: string[];
+  maxTokens: number;
+  mapTokens?: number;
+  log?: Logger;
+  counter?: TokenCounter;
+}
+
+/**
+ * Assembles the context text from a source within `maxTokens`, counted by `counter` (the model's
+ * tokenizer): assembled for a character budget, counted, and assembled again with the budget
+ * scaled by what the count says (at most three times; files are read once).
+ */
 export async function assembleContext(
   src: ContextSource,
-  o: { include: string[]; maxTokens: number },
+  o: AssembleOptions,
 ): Promise<Omit<ProjectContext, "source">> {
-  const maxChars = o.maxTokens * 4;
+  const counter = o.counter ?? DEFAULT_COUNTER;
+  const read = new Map<string, Promise<string | null>>();
+  const once: ContextSource = {
+    ...src,
+    read(path) {
+      let r = read.get(path);
+      if (!r) read.set(path, (r = src.read(path)));
+      return r;
+    },
+  };
+  // The map is built once per budget: a second round with a smaller character budget reuses it.
+  const maps = new Map<number, Promise<RepoMap>>();
+  const mapOf = (files: MapFile[], budget: number): Promise<RepoMap> => {
+    let m = maps.get(budget);
+    if (!m)
+      maps.set(
+        budget,
+        (m = buildRepoMap(files, { maxTokens: budget, log: o.log ?? silentLogger })),
+      );
+    return m;
+  };
+  let maxChars = o.maxTokens * 4;
+  let best: Omit<ProjectContext, "source"> | null = null;
+  for (let round = 0; round < 3; round++) {
+    const c = await assembleOnce(once, o, counter, mapOf, maxChars);
+    const tokens = counter.count(c.text);
+    const fits = tokens <= o.maxTokens;
+    if (fits && (!best || tokens > best.tokens)) best = { ...c, tokens };
+    // Within 5 % under the budget, or nothing was cut: done.
+    if (fits && (!c.truncated || tokens >= o.maxTokens * 0.95)) break;
+    maxChars = Math.floor((maxChars * o.maxTokens * 0.98) / Math.max(1, tokens));
+  }
+  if (best) return best;
+  const last = await assembleOnce(once, o, counter, mapOf, Math.floor(maxChars * 0.8));
+  return { ...last, tokens: counter.count(last.text) };
+}
+
+async function assembleOnce(
+  src: ContextSource,
+  o: AssembleOptions,
+  counter: TokenCounter,
+  mapOf: (files: MapFile[], budget: number) => Promise<RepoMap>,
+  maxChars: number,
+): Promise<Omit<ProjectContext, "source" | "tokens">> {
   const paths = [...new Set(src.paths)].sort(byCodeUnit);
   const parts: string[] = [`# Project ${src.repo}\n`];
   let used = parts[0]!.length;
@@ -102,6 +180,24 @@ export async function assembleContext(
     add(`## ${path}`, text, Math.floor(maxChars * share));
   }
 
+  // The repository map: at most map_tokens, and at most 40% of the context's budget.
+  let map: RepoMap | null = null;
+  const mapBudget = Math.min(
+    o.mapTokens ?? 0,
+    Math.floor(o.maxTokens * 0.4),
+    Math.floor((maxChars - used) / 4) - 100,
+  );
+  if (mapBudget > 200 && src.mapFiles) {
+    map = await mapOf(src.mapFiles(), mapBudget);
+    if (map.text) {
+      const title = `## Repository map (${map.covered} of ${map.files} files; line, declaration; ranked by references, cut to ${mapBudget} tokens)`;
+      const piece = `${title}\n${map.text}\n`;
+      parts.push(piece);
+      used += piece.length;
+      if (map.covered < map.files) truncated = true;
+    }
+  }
+
   // The tree: whole lines only, with how many were left out.
   const treeCap = Math.floor(maxChars * SHARE.tree);
   let tree = "";
@@ -130,13 +226,39 @@ export async function assembleContext(
       add(`## File ${p}`, text, maxChars);
     }
   }
+  // A small repository: whole files in rank order until the prefix clears the cache minimum.
+  const fullFiles: string[] = [];
+  if (map) {
+    let tokens = counter.count(parts.join(""));
+    for (const p of map.ranked) {
+      if (tokens >= MIN_PREFIX_TOKENS || maxChars - used < 400) break;
+      if (shown.has(p)) continue;
+      const body = await src.read(p);
+      if (body === null) continue;
+      const room = Math.min(maxChars - used, (MIN_PREFIX_TOKENS - tokens) * 4 + 2_000);
+      const c = cut(
+        removeInvisible(body).replace(/\r\n/g, "\n").trimEnd(),
+        room - p.length - 12,
+        p,
+      );
+      const piece = `## File ${p}\n${c.text}\n\n`;
+      parts.push(piece);
+      used += piece.length;
+      tokens += counter.count(piece);
+      shown.add(p);
+      fullFiles.push(p);
+    }
+  }
   const text = parts.join("").trimEnd() + "\n";
   return {
     text,
-    tokens: Math.ceil(text.length / 4),
     commit: src.commit,
     files: paths.length,
     truncated,
+    map,
+    fullFiles,
+    paths,
+    read: (p) => src.read(p),
   };
 }
 
@@ -180,6 +302,27 @@ export function workspaceSource(repo: string, root: string): ContextSource {
     repo,
     commit: workspaceCommit(root),
     paths,
+    mapFiles: () =>
+      paths.map((p) => {
+        const full = join(root, p);
+        let size: number | undefined;
+        try {
+          size = statSync(full).size;
+        } catch {
+          size = undefined;
+        }
+        return {
+          path: p,
+          ...(size !== undefined ? { size } : {}),
+          load: async () => {
+            try {
+              return readFileSync(full);
+            } catch {
+              return null;
+            }
+          },
+        };
+      }),
     async read(path) {
       try {
         const full = join(root, path);
@@ -205,24 +348,42 @@ export async function apiSource(
   });
   const paths = tree.tree.filter((t) => t.type === "blob" && t.path).map((t) => t.path!);
   const sizes = new Map(tree.tree.map((t) => [t.path ?? "", t.size ?? 0]));
+  const kept = paths.filter((p) => !p.split("/").some((s) => SKIP_DIRS.has(s)));
+  // Each file is one request, made once: the map, the cache fill and issue files share it.
+  const fetched = new Map<string, Promise<Buffer | null>>();
+  const readBytes = (path: string): Promise<Buffer | null> => {
+    let p = fetched.get(path);
+    if (!p) fetched.set(path, (p = fetchBytes(path)));
+    return p;
+  };
+  const fetchBytes = async (path: string): Promise<Buffer | null> => {
+    try {
+      const { data } = await ctx.octokit.rest.repos.getContent({
+        ...ctx.repo,
+        path,
+        ref: head.sha,
+      });
+      if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
+      return Buffer.from(data.content, "base64");
+    } catch {
+      return null;
+    }
+  };
   return {
     repo: ctx.repoName,
     commit: head.sha,
-    paths: paths.filter((p) => !p.split("/").some((s) => SKIP_DIRS.has(s))),
+    paths: kept,
+    // Through the API every file is a request: the map reads source files only, at most
+    // API_MAP_FILES of them (in path order), each once.
+    mapFiles: () =>
+      kept
+        .filter((p) => languageOf(p) !== null && !binaryByName(p))
+        .slice(0, API_MAP_FILES)
+        .map((p) => ({ path: p, size: sizes.get(p) ?? 0, load: () => readBytes(p) })),
     async read(path) {
       if ((sizes.get(path) ?? 0) > MAX_FILE_BYTES) return null;
-      try {
-        const { data } = await ctx.octokit.rest.repos.getContent({
-          ...ctx.repo,
-          path,
-          ref: head.sha,
-        });
-        if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
-        const buf = Buffer.from(data.content, "base64");
-        return isText(buf) ? buf.toString("utf8") : null;
-      } catch {
-        return null;
-      }
+      const buf = await readBytes(path);
+      return buf && isText(buf) ? buf.toString("utf8") : null;
     },
   };
 }
@@ -237,17 +398,21 @@ export async function projectContext(ctx: ProcessorContext): Promise<ProjectCont
   const m = ctx.env.run.memo(CONTEXTS);
   // A long-lived env (the app) sees many commits: keep the newest few.
   if (m.size > 16) m.clear();
+  const counter = counterFor(ctx);
   const opts = {
     include: ctx.config.tech_debt.context.include,
     maxTokens: ctx.config.tech_debt.context.max_tokens,
+    mapTokens: ctx.config.tech_debt.context.map_tokens,
+    counter,
   };
-  const optsKey = JSON.stringify(opts);
+  const optsKey = JSON.stringify({ ...opts, counter: counter.id });
+  const withLog = { ...opts, log: ctx.log };
   if (ctx.env.workspace) {
     const root = ctx.env.workspace;
     const key = `${ctx.repoName.toLowerCase()}@${workspaceCommit(root) ?? "workspace"}|${optsKey}`;
     let p = m.get(key);
     if (!p) {
-      p = assembleContext(workspaceSource(ctx.repoName, root), opts).then((c) => ({
+      p = assembleContext(workspaceSource(ctx.repoName, root), withLog).then((c) => ({
         ...c,
         source: "workspace" as const,
       }));
@@ -260,7 +425,7 @@ export async function projectContext(ctx: ProcessorContext): Promise<ProjectCont
   let p = m.get(key);
   if (!p) {
     p = apiSource(ctx)
-      .then((src) => assembleContext(src, opts))
+      .then((src) => assembleContext(src, withLog))
       .then((c) => ({ ...c, source: "api" as const }));
     p.catch(() => m.delete(key));
     m.set(key, p);

@@ -12,4 +12,5 @@ export {
   onPullRequestReview,
 } from "./pull-request.js";
 export { PUSH_EVENTS, onPush } from "./push.js";
+export { TASK_EVENTS, onTaskEvent } from "./task-events.js";
 export type { IntakeDeps, WebhookEvent } from "./types.js";

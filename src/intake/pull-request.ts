@@ -3,6 +3,7 @@ import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { TxStore } from "../store/index.js";
 import { configForNewWork, parsePayload, rememberRepo, targetOf } from "./common.js";
 import type { EventTarget } from "./common.js";
+import { onChangesRequested } from "./review-revision.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";
 
 export const PULL_REQUEST_EVENTS = [
@@ -139,5 +140,11 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
 /** pull_request opened/reopened/synchronize/ready_for_review/labeled/unlabeled/closed. */
 export const onPullRequest = onPrChange;
 
-/** pull_request_review submitted/dismissed: the PR's approvals changed. */
-export const onPullRequestReview = onPrChange;
+/**
+ * pull_request_review submitted/dismissed: the PR's approvals changed; a review requesting changes
+ * on a bg:fix PR also queues a revision round (./review-revision.ts).
+ */
+export async function onPullRequestReview(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
+  await onPrChange(deps, event);
+  await onChangesRequested(deps, event);
+}

@@ -5,33 +5,25 @@ import type { Store } from "../store/index.js";
 import { dayKey, monthKey } from "../store/spend.js";
 import type { ProcessorContext, WorkerEnv } from "../core/worker-contract.js";
 import type { Price } from "./pricing.js";
+import type { TokenCounter } from "./tokens.js";
+import { DEFAULT_COUNTER } from "./tokens.js";
 import type { ChatRequest } from "./types.js";
 import { BudgetExceededError } from "./types.js";
 
-/** Characters per token for estimates (English prose and code average about 4). */
-export const CHARS_PER_TOKEN = 4;
 /** max_tokens when a request does not say: the estimate must have an upper bound. */
 export const DEFAULT_MAX_OUTPUT = 4_096;
 
-export const promptChars = (req: Pick<ChatRequest, "messages" | "tools" | "format">): number => {
-  let n = 0;
-  for (const m of req.messages) {
-    const c = (m as { content?: unknown }).content;
-    n += typeof c === "string" ? c.length : JSON.stringify(c ?? "").length;
-  }
-  if (req.tools) n += JSON.stringify(req.tools).length;
-  if (req.format?.type === "json_schema") n += JSON.stringify(req.format.schema).length;
-  return n;
-};
-
-export const estimateTokens = (chars: number): number => Math.ceil(chars / CHARS_PER_TOKEN);
-
 /**
  * An upper-bound estimate of a call's cost before it is sent: the whole prompt as uncached input
- * (chars/4 tokens) plus the most output it may produce.
+ * (counted by the model's tokenizer, src/llm/tokens.ts) plus the most output it may produce.
  */
-export function estimateCost(req: ChatRequest, price: Price, factor = 1): number {
-  const input = estimateTokens(promptChars(req));
+export function estimateCost(
+  req: ChatRequest,
+  price: Price,
+  factor = 1,
+  counter: TokenCounter = DEFAULT_COUNTER,
+): number {
+  const input = counter.prompt(req);
   const output = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
   return ((input * price.input + output * price.output) / 1_000_000) * factor;
 }

@@ -1,4 +1,5 @@
 import OpenAI, {
+  APIError,
   AuthenticationError,
   NotFoundError,
   PermissionDeniedError,
@@ -6,21 +7,30 @@ import OpenAI, {
 } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { ProcessorContext } from "../core/worker-contract.js";
-import {
-  DEFAULT_MAX_OUTPUT,
-  addRunSpend,
-  estimateCost,
-  estimateTokens,
-  promptChars,
-} from "./budget.js";
+import { DEFAULT_MAX_OUTPUT, addRunSpend, estimateCost } from "./budget.js";
 import { budgetGate } from "./budget-gate.js";
-import { priceFor } from "./pricing.js";
+import { promptCacheKey, splitPrefix } from "./cache-key.js";
+import type { GeminiCacheRef } from "./gemini-cache.js";
+import { dropGeminiCache, geminiCacheFor } from "./gemini-cache.js";
+import type { Price } from "./pricing.js";
+import { DEFAULT_CACHE_STORAGE_PER_HOUR, priceFor } from "./pricing.js";
 import { providerSpec } from "./providers.js";
+import { tokenCounterFor } from "./tokens.js";
 import type { Clock, RateLimiter } from "./rate-limit.js";
 import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
 import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
 import { DEFAULT_LLM_RATE_LIMIT, EmptyAnswerError, LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
+import { parseDuration } from "../util/duration.js";
+import { errText } from "../util/errors.js";
+
+/** A 4xx other than 429: the request itself was refused. */
+const isClientError = (e: unknown): boolean =>
+  e instanceof APIError &&
+  typeof e.status === "number" &&
+  e.status >= 400 &&
+  e.status < 500 &&
+  e.status !== 429;
 
 /** How a provider is asked for JSON: strict json_schema where supported, json_object otherwise. */
 export const structuredModeOf = (
@@ -93,18 +103,41 @@ export function translateError(
  */
 export function chatBody(
   req: ChatRequest,
-  s: { provider: LlmSettings["provider"]; model: string; mode: "json_schema" | "json_object" },
+  s: {
+    provider: LlmSettings["provider"];
+    model: string;
+    mode: "json_schema" | "json_object";
+    /** The repository (owner/name): its `prompt_cache_key` where the provider takes one. */
+    repo?: string;
+  },
 ): ChatCompletionCreateParamsNonStreaming {
   const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
+  const spec = providerSpec(s.provider);
   const body: ChatCompletionCreateParamsNonStreaming = {
     model: s.model,
     messages: req.messages,
     ...(req.tools?.length ? { tools: req.tools } : {}),
-    [providerSpec(s.provider).maxTokensParam]: maxOut,
+    [spec.maxTokensParam]: maxOut,
   };
   const rf = responseFormat(req.format, s.mode);
   if (rf) body.response_format = rf;
+  if (spec.promptCacheKey && s.repo) body.prompt_cache_key = promptCacheKey(s.repo, req.messages);
   return body;
+}
+
+/**
+ * The body of a call that references a Gemini explicit cache: the cached system messages left
+ * out (they are the cache's system instruction), the cache named in `extra_body.google`.
+ */
+export function withGeminiCache(
+  body: ChatCompletionCreateParamsNonStreaming,
+  rest: ChatCompletionCreateParamsNonStreaming["messages"],
+  cache: Pick<GeminiCacheRef, "name">,
+): ChatCompletionCreateParamsNonStreaming {
+  return Object.assign({}, body, {
+    messages: rest,
+    extra_body: { google: { cached_content: cache.name } },
+  });
 }
 
 /** The openai SDK client for the settings (429s left to bg-agent's limiter, see fetchFor). */
@@ -176,6 +209,50 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
   const clock = o.clock ?? realClock;
   const log = ctx.log.child({ provider, model });
   const budget = budgetGate(ctx, log);
+  const counter = tokenCounterFor(provider, model);
+  const explicit = providerSpec(provider).explicitCache;
+  const gc = ctx.config.llm.gemini_cache;
+
+  /**
+   * The explicit cache this call references (Gemini, `llm.gemini_cache`), or null: none for the
+   * provider, no tools (a cache would have to hold them), a prefix below the provider's minimum.
+   * The call that creates one records the cache's storage for its TTL as spend.
+   */
+  const explicitCache = async (
+    req: ChatRequest,
+    price: Price,
+  ): Promise<{ ref: GeminiCacheRef; rest: ChatRequest["messages"]; hash: string } | null> => {
+    if (!explicit || !gc.enabled || req.tools?.length) return null;
+    const prefix = splitPrefix(req.messages);
+    if (!prefix.rest.length || !prefix.texts.length) return null;
+    const prefixTokens = prefix.texts.reduce((n, t) => n + counter.count(t), 0);
+    if (prefixTokens < explicit.minTokens) return null;
+    const ttlMs = parseDuration(gc.ttl) ?? 600_000;
+    const deps = {
+      apiKey: settings.apiKey,
+      baseUrl: settings.baseUrl,
+      model,
+      clock,
+      log,
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+    };
+    const ref = await geminiCacheFor(deps, prefix, { minReuse: gc.min_reuse, ttlMs });
+    if (!ref) return null;
+    if (ref.created) {
+      const tokens = ref.tokens || prefixTokens;
+      const storage = price.cacheStoragePerHour ?? DEFAULT_CACHE_STORAGE_PER_HOUR;
+      const costUsd = (tokens * storage * (ttlMs / 3_600_000)) / 1_000_000;
+      addRunSpend(ctx.env, costUsd);
+      if (!ctx.env.dryRun)
+        await ctx.store.spend.add(ctx.repoName, {
+          promptTokens: 0,
+          cachedTokens: 0,
+          completionTokens: 0,
+          costUsd,
+        });
+    }
+    return { ref, rest: prefix.rest, hash: prefix.hash };
+  };
 
   return {
     provider,
@@ -183,27 +260,40 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
     async chat(req: ChatRequest): Promise<ChatResult> {
       const { price } = priceFor(provider, model, ctx.config.llm.pricing, log);
       const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
-      const estimateUsd = estimateCost({ ...req, maxOutputTokens: maxOut }, price);
+      const estimateUsd = estimateCost({ ...req, maxOutputTokens: maxOut }, price, 1, counter);
       await budget.guard(estimateUsd, "call");
       // Reserve the estimate for the run cap while the call is in flight (concurrent repositories).
       addRunSpend(ctx.env, estimateUsd);
       let reserved = estimateUsd;
       try {
-        const body = chatBody(req, { provider, model, mode });
-        const tokens = estimateTokens(promptChars(req)) + maxOut;
+        const body = chatBody(req, { provider, model, mode, repo: ctx.repoName });
+        const tokens = counter.prompt(req) + maxOut;
         const { process: limiter, repo: share } = limitersFor(ctx, settings, clock);
         // A repository that lowered its own share waits for it first, then for the process's.
         if (share) await share.acquire(tokens);
-        const raw = await withRateLimit(limiter, tokens, () =>
-          client.chat.completions.create(body, req.signal ? { signal: req.signal } : {}),
-        ).catch((e: unknown) => {
-          throw translateError(e, { provider, model, baseUrl: settings.baseUrl });
-        });
-        const usage = readUsage(provider, raw.usage, price);
+        const cache = await explicitCache(req, price);
+        const send = (b: ChatCompletionCreateParamsNonStreaming) =>
+          withRateLimit(limiter, tokens, () =>
+            client.chat.completions.create(b, req.signal ? { signal: req.signal } : {}),
+          );
+        let used = cache;
+        const raw = await (cache ? send(withGeminiCache(body, cache.rest, cache.ref)) : send(body))
+          .catch((e: unknown) => {
+            // A cache Gemini no longer knows (deleted, expired early): once more without it.
+            if (!cache || !isClientError(e)) throw e;
+            log.warn({ cache: cache.ref.name, err: errText(e) }, "Gemini context cache refused");
+            dropGeminiCache({ baseUrl: settings.baseUrl, model }, cache.hash);
+            used = null;
+            return send(body);
+          })
+          .catch((e: unknown) => {
+            throw translateError(e, { provider, model, baseUrl: settings.baseUrl });
+          });
+        const usage = readUsage(provider, raw.usage, price, 1, used?.ref.tokens ?? 0);
         addRunSpend(ctx.env, usage.costUsd - reserved);
         reserved = 0;
         if (!ctx.env.dryRun) await ctx.store.spend.add(ctx.repoName, usage);
-        log.debug({ purpose: req.purpose, usage }, "llm call");
+        log.debug({ purpose: req.purpose, usage, cache: used?.ref.name }, "llm call");
         await budget.alert();
         const choice = raw.choices[0];
         if (!choice) throw new EmptyAnswerError(`the ${provider} API returned no choices`, usage);

@@ -10,6 +10,7 @@ import { chatBody, openaiClient, settingsOf, structuredModeOf, translateError } 
 import { BATCH_DISCOUNT, priceFor } from "./pricing.js";
 import type { ProviderName } from "./providers.js";
 import { BATCH_PROVIDERS, providerSpec } from "./providers.js";
+import { tokenCounterFor } from "./tokens.js";
 import type { ChatRequest } from "./types.js";
 import { LlmUnavailableError } from "./types.js";
 import { errText } from "../util/errors.js";
@@ -70,8 +71,9 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
     model,
     async submit(requests) {
       const p = price();
+      const counter = tokenCounterFor(provider, model);
       const estimateUsd = requests.reduce(
-        (sum, r) => sum + estimateCost(r.req, p, BATCH_DISCOUNT),
+        (sum, r) => sum + estimateCost(r.req, p, BATCH_DISCOUNT, counter),
         0,
       );
       await budget.guard(estimateUsd, "batch");
@@ -81,7 +83,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
             custom_id: r.customId,
             method: "POST",
             url: BATCH_ENDPOINT,
-            body: chatBody(r.req, { provider, model, mode }),
+            body: chatBody(r.req, { provider, model, mode, repo: ctx.repoName }),
           }),
         )
         .join("\n");

@@ -7,6 +7,8 @@ export interface Price {
   input: number;
   cachedInput: number;
   output: number;
+  /** Storage of an explicit context cache (Gemini), per million tokens and hour. */
+  cacheStoragePerHour?: number;
 }
 
 /**
@@ -22,12 +24,25 @@ export const PRICES: Readonly<Record<string, Price>> = {
   "openai:gpt-4.1-nano": { input: 0.1, cachedInput: 0.025, output: 0.4 },
   // DeepSeek V3.2 (deepseek-chat), since 2025-09-29: cache miss, cache hit, output.
   "deepseek:deepseek-chat": { input: 0.28, cachedInput: 0.028, output: 0.42 },
-  "gemini:gemini-2.0-flash": { input: 0.1, cachedInput: 0.025, output: 0.4 },
-  "gemini:gemini-2.0-flash-lite": { input: 0.075, cachedInput: 0.01875, output: 0.3 },
+  "gemini:gemini-2.0-flash": {
+    input: 0.1,
+    cachedInput: 0.025,
+    output: 0.4,
+    cacheStoragePerHour: 1,
+  },
+  "gemini:gemini-2.0-flash-lite": {
+    input: 0.075,
+    cachedInput: 0.01875,
+    output: 0.3,
+    cacheStoragePerHour: 1,
+  },
 };
 
 /** For a model bg-agent does not know: deliberately expensive, so budgets stop early rather than late. */
 export const DEFAULT_PRICE: Price = { input: 5, cachedInput: 5, output: 20 };
+
+/** Explicit cache storage when the price does not say: Gemini Flash's list price ($1 per 1M tokens and hour). */
+export const DEFAULT_CACHE_STORAGE_PER_HOUR = 1;
 
 /** The OpenAI Batch API costs half the synchronous price. */
 export const BATCH_DISCOUNT = 0.5;

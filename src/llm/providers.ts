@@ -24,7 +24,24 @@ export interface ProviderSpec {
    * in every call), with the cached-input price of src/llm/pricing.ts, or unknown.
    */
   caching: "automatic-prefix" | "unknown";
+  /**
+   * How prompt tokens are counted before a call (src/llm/tokens.ts): `exact` the OpenAI model's own
+   * encoding (o200k_base or cl100k_base, exact), `approx` the o200k_base count times the family's
+   * documented factor (APPROX_FACTORS), `by-model` decided by the model's name (a server that
+   * may run any model).
+   */
+  tokenizer: { kind: "exact" } | { kind: "approx"; family: ApproxFamily } | { kind: "by-model" };
+  /** OpenAI's `prompt_cache_key` is sent (one per repository and prefix: src/llm/cache-key.ts). */
+  promptCacheKey: boolean;
+  /**
+   * An explicit context cache bg-agent can create for a prefix reused often enough
+   * (`llm.gemini_cache`): Gemini's `cachedContents`, with the smallest prefix it accepts. Null: none.
+   */
+  explicitCache: { kind: "gemini-cached-contents"; minTokens: number } | null;
 }
+
+/** The model families whose tokens are approximated (src/llm/tokens.ts has the factors). */
+export type ApproxFamily = "anthropic" | "gemini" | "deepseek" | "unknown";
 
 export const PROVIDER_TABLE = {
   openai: {
@@ -34,6 +51,9 @@ export const PROVIDER_TABLE = {
     cachedTokensField: "prompt_tokens_details.cached_tokens",
     batchApi: true,
     caching: "automatic-prefix",
+    tokenizer: { kind: "exact" },
+    promptCacheKey: true,
+    explicitCache: null,
   },
   deepseek: {
     preset: { baseUrl: "https://api.deepseek.com", model: "deepseek-chat" },
@@ -42,6 +62,9 @@ export const PROVIDER_TABLE = {
     cachedTokensField: "prompt_cache_hit_tokens",
     batchApi: false,
     caching: "automatic-prefix",
+    tokenizer: { kind: "approx", family: "deepseek" },
+    promptCacheKey: false,
+    explicitCache: null,
   },
   gemini: {
     // Gemini's OpenAI-compatible endpoint.
@@ -54,6 +77,10 @@ export const PROVIDER_TABLE = {
     cachedTokensField: "prompt_tokens_details.cached_tokens",
     batchApi: false,
     caching: "automatic-prefix",
+    tokenizer: { kind: "approx", family: "gemini" },
+    promptCacheKey: false,
+    // 4,096: the largest minimum of the Gemini models (2.5 Flash accepts 1,024, 2.5 Pro 2,048).
+    explicitCache: { kind: "gemini-cached-contents", minTokens: 4_096 },
   },
   "openai-compatible": {
     preset: null,
@@ -62,6 +89,9 @@ export const PROVIDER_TABLE = {
     cachedTokensField: "prompt_tokens_details.cached_tokens",
     batchApi: false,
     caching: "unknown",
+    tokenizer: { kind: "by-model" },
+    promptCacheKey: false,
+    explicitCache: null,
   },
 } as const satisfies Record<string, ProviderSpec>;
 

@@ -19,8 +19,19 @@ const usageSchema = z.object({
  * `cachedTokensField`): OpenAI (and Gemini's OpenAI-compatible endpoint) in
  * `prompt_tokens_details.cached_tokens`, DeepSeek in `prompt_cache_hit_tokens` /
  * `prompt_cache_miss_tokens` (read whenever present). Missing usage reads as zero.
+ * A response that references a Gemini explicit cache reports it in the same OpenAI field.
  */
-export function readUsage(provider: ProviderName, raw: unknown, price: Price, factor = 1): Usage {
+export function readUsage(
+  provider: ProviderName,
+  raw: unknown,
+  price: Price,
+  factor = 1,
+  /**
+   * Tokens the call read from an explicit cache it referenced (Gemini's cachedContents): when the
+   * response does not report cached tokens, these are (explicit caches are not best effort).
+   */
+  knownCached = 0,
+): Usage {
   const p = usageSchema.safeParse(raw ?? {});
   const u = p.success ? p.data : {};
   let promptTokens = u.prompt_tokens ?? 0;
@@ -32,6 +43,7 @@ export function readUsage(provider: ProviderName, raw: unknown, price: Price, fa
     cachedTokens = hit;
     promptTokens = Math.max(promptTokens, hit + miss);
   }
+  if (!cachedTokens && knownCached) cachedTokens = knownCached;
   cachedTokens = Math.min(cachedTokens, promptTokens);
   const completionTokens = u.completion_tokens ?? 0;
   const t = { promptTokens, cachedTokens, completionTokens };

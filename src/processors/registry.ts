@@ -20,6 +20,7 @@ import {
 import { prPayload, shaPayload } from "./automerge/processor.js";
 import { createFixProcessor } from "./fix/index.js";
 import { payloadSchema as fixPayloadSchema } from "./fix/approved-plan.js";
+import { revisionPayloadSchema } from "./fix/revision-request.js";
 import {
   createDiscoveryProcessor,
   payloadSchema as discoveryPayloadSchema,
@@ -41,7 +42,8 @@ export const PROCESSOR_BINDINGS: { readonly [T in TaskType]: ProcessorBinding } 
     payload: prPayload.or(shaPayload),
     create: () => createAutomergeProcessor(),
   },
-  fix: { payload: fixPayloadSchema, create: () => createFixProcessor() },
+  // A fix of an issue (`issue:<n>`), or a revision round of its pull request (`pr:<n>`).
+  fix: { payload: revisionPayloadSchema.or(fixPayloadSchema), create: () => createFixProcessor() },
   tech_debt_analysis: { payload: analysisPayloadSchema, create: () => createAnalysisProcessor() },
   prompt_task: { payload: promptTaskPayloadSchema, create: () => createPromptTaskProcessor() },
   config_check: { payload: configCheckPayloadSchema, create: createConfigCheckProcessor },

@@ -2,7 +2,7 @@ import type { TaskConfig } from "../config/schema.js";
 import type { Store, TxStore } from "../store/index.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { hashOf, stableStringify } from "../util/hash.js";
-import { firstRunAt, triggerOf } from "./triggers.js";
+import { firstRunAt, isReactive, triggerOf } from "./triggers.js";
 
 export const DISABLED_REASON = "disabled in config (enabled: false)";
 export const NO_SLOT_REASON = "the cron expression has no future slot";
@@ -26,6 +26,9 @@ export const specHashOf = (t: TaskConfig): string =>
     idle: t.idle,
     once: t.once,
     max_runs: t.max_runs,
+    // Absent keys hash as before, so tasks declared before `on:`/`after:` keep their state.
+    ...(t.on !== undefined ? { on: t.on, debounce: t.debounce } : {}),
+    ...(t.after !== undefined ? { after: t.after } : {}),
   });
 
 /** Status, reason and first run for a (new or changed) task. */
@@ -33,9 +36,12 @@ export function initialState(
   t: TaskConfig,
   now: number,
 ): { status: ScheduleStatus; statusReason: string | null; nextRunAt: number | null } {
-  const next = firstRunAt(triggerOf(t), now);
+  const trigger = triggerOf(t);
+  const next = firstRunAt(trigger, now);
   if (!t.enabled) return { status: "paused", statusReason: DISABLED_REASON, nextRunAt: next };
-  if (next === null) return { status: "failed", statusReason: NO_SLOT_REASON, nextRunAt: null };
+  // `on:` and `after:` tasks wait for an event or another task: active, with no clock slot.
+  if (next === null && !isReactive(trigger))
+    return { status: "failed", statusReason: NO_SLOT_REASON, nextRunAt: null };
   return { status: "active", statusReason: null, nextRunAt: next };
 }
 

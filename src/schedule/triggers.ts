@@ -1,3 +1,4 @@
+import type { OnSpec } from "../config/events.js";
 import type { TaskConfig } from "../config/schema.js";
 import { nextCronSlot } from "../util/cron.js";
 import { formatDuration, parseDuration } from "../util/duration.js";
@@ -7,7 +8,15 @@ export type Trigger =
   | { kind: "every"; intervalMs: number }
   | { kind: "cron"; pattern: string; timezone?: string }
   | { kind: "idle"; quietMs: number; cooldownMs: number }
-  | { kind: "once" };
+  | { kind: "once" }
+  /** `on:` webhook events (src/config/events.ts), coalesced over `debounce`. */
+  | { kind: "event"; on: OnSpec; debounceMs: number }
+  /** `after:` another task finished (with success or failure). */
+  | { kind: "after"; task: string; when: "success" | "failure" };
+
+/** Triggers that make a task due from outside (an event, another task), never by the clock. */
+export const isReactive = (t: Trigger): t is Extract<Trigger, { kind: "event" | "after" }> =>
+  t.kind === "event" || t.kind === "after";
 
 /** The trigger a validated task declares (the schema guarantees exactly one). */
 export function triggerOf(spec: TaskConfig): Trigger {
@@ -30,6 +39,18 @@ export function triggerOf(spec: TaskConfig): Trigger {
       cooldownMs: spec.idle.cooldown_minutes * 60_000,
     };
   }
+  if (spec.on !== undefined) {
+    return {
+      kind: "event",
+      on: spec.on,
+      debounceMs: spec.debounce !== undefined ? (parseDuration(spec.debounce) ?? 0) : 0,
+    };
+  }
+  if (spec.after !== undefined) {
+    return typeof spec.after === "string"
+      ? { kind: "after", task: spec.after, when: "success" }
+      : { kind: "after", task: spec.after.task, when: spec.after.when };
+  }
   return { kind: "once" };
 }
 
@@ -44,6 +65,16 @@ export function describeTrigger(t: Trigger): string {
       return `after ${formatDuration(t.quietMs)} of quiet, at most every ${formatDuration(t.cooldownMs)}`;
     case "once":
       return "once";
+    case "event": {
+      const events = Object.entries(t.on).map(([e, f]) => {
+        const filters = Object.entries(f ?? {}).map(([k, v]) => `${k}: ${v.join("|")}`);
+        return filters.length ? `${e} (${filters.join(", ")})` : e;
+      });
+      const debounce = t.debounceMs ? `, debounced ${formatDuration(t.debounceMs)}` : "";
+      return `on ${events.join(" or ")}${debounce}`;
+    }
+    case "after":
+      return `after ${t.task} ${t.when === "success" ? "succeeded" : "failed"}`;
   }
 }
 
@@ -60,6 +91,9 @@ export function firstRunAt(t: Trigger, now: number): number | null {
       return now;
     case "cron":
       return nextCronSlot(t, now);
+    case "event":
+    case "after":
+      return null;
   }
 }
 
@@ -84,6 +118,8 @@ export function nextRunAfterDispatch(t: Trigger, slot: number | null, now: numbe
     case "cron":
       return nextCronSlot(t, now);
     case "once":
+    case "event":
+    case "after":
       return null;
     case "idle":
       return now + Math.max(t.quietMs, t.cooldownMs);

@@ -11,6 +11,7 @@ import type { AutomergeStateStore } from "./automerge-state.js";
 import type { BatchStore } from "./batches.js";
 import type { DeliveryStore } from "./deliveries.js";
 import type { ProposalStore } from "./proposals.js";
+import type { ReportDeliveryStore } from "./report-deliveries.js";
 import type { RepositoryStore } from "./repositories.js";
 import type { RetentionStore } from "./retention.js";
 import type { RunStore } from "./runs.js";
@@ -41,6 +42,7 @@ export interface StoreParts {
   proposals: Async<ProposalStore>;
   schedules: Async<ScheduleStore>;
   automerge: Async<AutomergeStateStore>;
+  reports: Async<ReportDeliveryStore>;
   retention: Async<RetentionStore>;
   stats: Async<StatsStore>;
   sessions: Async<SessionRevocationStore>;

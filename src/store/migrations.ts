@@ -1,12 +1,25 @@
 import type { Db } from "./db.js";
+import { PG_INITIAL } from "./postgres/pg-schema.js";
+
+/**
+ * One migration: `sql` for SQLite, `pg` for PostgreSQL. The version numbers agree on both:
+ * PostgreSQL's first migration creates the schema of 001–005 at once (src/store/postgres/
+ * pg-schema.ts) and 002–005 are empty there. Every later migration carries both.
+ */
+export interface Migration {
+  name: string;
+  sql: string;
+  pg: string;
+}
 
 /**
  * Ordered migrations; the database's PRAGMA user_version is the number applied.
  * Append only: never edit a migration that has shipped.
  */
-export const migrations: readonly { name: string; sql: string }[] = [
+export const migrations: readonly Migration[] = [
   {
     name: "001-initial",
+    pg: PG_INITIAL,
     sql: `
 CREATE TABLE deliveries (
   id TEXT PRIMARY KEY,
@@ -218,6 +231,7 @@ CREATE INDEX automerge_state_state ON automerge_state(state, evaluated_at);
     // /bg commands: each command of a comment is audited with its source (`comment:<id>#<n>`), so a
     // retried command task knows what it already did; and "was this comment taken in already?".
     name: "002-command-audit-source",
+    pg: "", // in PostgreSQL's 001
     sql: `
 ALTER TABLE audit ADD COLUMN source TEXT;
 CREATE INDEX audit_source ON audit(source) WHERE source IS NOT NULL;
@@ -229,6 +243,7 @@ CREATE INDEX tasks_source ON tasks(repo, type, source);
     // repository and kind. An index on (repo) is ordered by (repo, rowid), so these serve
     // `WHERE repo = ? AND id < ? ORDER BY id DESC` without scanning or sorting.
     name: "003-dashboard-indexes",
+    pg: "", // in PostgreSQL's 001
     sql: `
 CREATE INDEX runs_repo_id ON runs(repo);
 CREATE INDEX runs_kind_id ON runs(kind);
@@ -242,6 +257,7 @@ CREATE INDEX batches_repo_id ON batches(repo);
     // The due index also covers repo and name, so a tick's due selection (and the repositories to
     // visit) is read from the index alone; a second index serves one repository's due rows.
     name: "004-schedule-status-reason",
+    pg: "", // in PostgreSQL's 001
     sql: `
 ALTER TABLE schedules ADD COLUMN status_reason TEXT;
 DROP INDEX schedules_due;
@@ -255,6 +271,7 @@ CREATE INDEX schedules_repo_due ON schedules(repo, status, next_run_at);
     // a task's newest run and its runs (`?task=`) by (repo, ref). Switching an existing database
     // to auto_vacuum=INCREMENTAL needs a VACUUM outside any transaction: done at open (db.ts).
     name: "005-steer-retention-indexes",
+    pg: "", // in PostgreSQL's 001
     sql: `
 CREATE INDEX tasks_finished_updated ON tasks(updated_at) WHERE status IN ('done', 'failed', 'cancelled');
 CREATE INDEX batches_started ON batches(started_at);
@@ -266,6 +283,15 @@ CREATE INDEX runs_repo_ref ON runs(repo, ref);
     // cookie is a stateless JWT, so signing out records its id until it would have expired, in
     // the database every replica shares (it was kept in one process's memory before).
     name: "006-session-revocations",
+    pg: `
+CREATE TABLE session_revocations (
+  sid TEXT PRIMARY KEY,
+  login TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL
+);
+CREATE INDEX session_revocations_expires ON session_revocations(expires_at);
+`,
     sql: `
 CREATE TABLE session_revocations (
   sid TEXT PRIMARY KEY,
@@ -276,13 +302,46 @@ CREATE TABLE session_revocations (
 CREATE INDEX session_revocations_expires ON session_revocations(expires_at);
 `,
   },
+  {
+    // (feat/events) Reports sent outside GitHub (`report_to: slack:NAME`, discord:, webhook:):
+    // each attempt series' outcome, so failures show in `/bg status` and on the dashboard.
+    name: "007-report-deliveries",
+    pg: `
+CREATE TABLE report_deliveries (
+  id BIGSERIAL PRIMARY KEY,
+  repo TEXT NOT NULL COLLATE bg_nocase,
+  task TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  run_id BIGINT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX report_deliveries_repo ON report_deliveries(repo, id);
+`,
+    sql: `
+CREATE TABLE report_deliveries (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL COLLATE NOCASE,
+  task TEXT NOT NULL,
+  target TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT,
+  run_id INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX report_deliveries_repo ON report_deliveries(repo, id);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {
-  constructor(found: number, known: number) {
+  constructor(found: number, known: number, elsewhere = "point BG_DB_PATH at another file") {
     super(
       `The database is at schema version ${found}, but this bg-agent knows only up to ${known}. ` +
-        `It was written by a newer bg-agent: upgrade bg-agent, or point BG_DB_PATH at another file.`,
+        `It was written by a newer bg-agent: upgrade bg-agent, or ${elsewhere}.`,
     );
     this.name = "DatabaseTooNewError";
   }

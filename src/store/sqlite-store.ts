@@ -17,6 +17,7 @@ import { DeliveryStore } from "./deliveries.js";
 import { GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
 import { ProposalStore } from "./proposals.js";
+import { ReportDeliveryStore } from "./report-deliveries.js";
 import { RepositoryStore } from "./repositories.js";
 import { RetentionStore } from "./retention.js";
 import { RunStore } from "./runs.js";
@@ -56,6 +57,7 @@ export function createAsyncStore(db: Db): SqliteStore {
     proposals: new ProposalStore(db),
     schedules: new ScheduleStore(db),
     automerge: new AutomergeStateStore(db),
+    reports: new ReportDeliveryStore(db),
     retention: new RetentionStore(db),
     stats: new StatsStore(db),
     sessions: new SessionRevocationStore(db),

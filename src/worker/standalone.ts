@@ -20,6 +20,8 @@ import {
 } from "../report/run-history.js";
 import type { Db } from "../store/db.js";
 import { restoreSchedules, saveSchedules } from "../schedule/persist.js";
+import { enqueueEventTasks } from "../schedule/event-trigger.js";
+import type { TriggerEvent } from "./trigger-event.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
@@ -86,6 +88,8 @@ export interface RunOnceOptions {
    * 60 s): the check before every LLM call reuses the last read in between.
    */
   activityRecheckMs?: number;
+  /** The event that started this workflow run: `on:` tasks it matches run in this run. */
+  event?: TriggerEvent;
 }
 
 export interface StandaloneOptions extends RunOnceOptions {
@@ -339,6 +343,17 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
     const r = await restoreSchedules(store, o.repo, tasksConfig, history.schedules, now());
     if (r.restored.length || r.fresh.length)
       log.debug(r, "schedules restored from the dashboard issue");
+    // Started by an event (`on: workflow_run`, …): the `on:` tasks it matches run now (no
+    // debounce: this run is the only chance).
+    if (o.event) {
+      const queued = await enqueueEventTasks(store, o.repo, tasksConfig, o.event, now(), {
+        debounce: false,
+      });
+      if (queued.length)
+        summary.notes.push(
+          `Started by the ${o.event.name} event: ${queued.map((q) => `\`${q.name}\``).join(", ")} queued (on:).`,
+        );
+    }
   }
 
   // 2. Commands people left since the last run.

@@ -120,7 +120,9 @@ describe("batched analysis", () => {
 
   it("splits a claimed batch by max_tokens_per_call", async () => {
     const store = await memoryStore();
-    const list = issues(4, 1, { body: "x".repeat(12_000) });
+    // About 3,000 tokens each (real counts: a run of one letter would be a few hundred).
+    const words = Array.from({ length: 1_500 }, (_, i) => `word${i % 97}`).join(" ");
+    const list = issues(4, 1, { body: words });
     fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 2 });
     await enqueue(store, list);

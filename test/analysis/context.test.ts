@@ -1,3 +1,4 @@
+import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
@@ -37,7 +38,9 @@ describe("project context", () => {
       include: [],
       maxTokens: 1_000,
     });
-    expect(small.text.length).toBeLessThanOrEqual(4_000);
+    // The budget is in real tokens (o200k_base by default), not characters.
+    expect(encode(small.text).length).toBeLessThanOrEqual(1_000);
+    expect(small.tokens).toBe(encode(small.text).length);
     expect(small.truncated).toBe(true);
     expect(small.text).toContain("truncated at");
   });

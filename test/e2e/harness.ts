@@ -183,6 +183,16 @@ export function nockProjectContext(sha: string, readme = "# demo\n\nA small serv
       path: "README.md",
       encoding: "base64",
       content: Buffer.from(readme).toString("base64"),
+    })
+    // The repository map reads the source files (one contents request each).
+    .get((uri) => uri.startsWith(`/repos/${REPO}/contents/src%2Fcache.ts?ref=${sha}`))
+    .reply(200, {
+      type: "file",
+      path: "src/cache.ts",
+      encoding: "base64",
+      content: Buffer.from(
+        "export class Cache {\n  get(key: string): string | undefined {\n    return undefined;\n  }\n}\n",
+      ).toString("base64"),
     });
 }
 

@@ -35,6 +35,7 @@ import {
   nockIssueComment,
   nockNewPr,
   nockReads,
+  proven,
 } from "./fixture.js";
 
 /** Gone, or a zombie left for a PID 1 that does not reap (containers). */
@@ -108,7 +109,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     const comment: { body?: string } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, comment);
-    const llm = fakeLlm([edits([GOOD_EDIT])]);
+    const llm = fakeLlm([proven()]);
     const env = testEnv(store, { config: TESTED, llm, workspace: fx.checkout });
 
     const summary = await runPass(env, createProcessors(), { repo: REPO });
@@ -126,6 +127,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(body).toContain("`src/math.js`");
     expect(body).toContain("`node test.js` passed");
     expect(body).not.toContain("before this change");
+    expect(body).toContain("✅ **Proven:** the test `sum.test.js` failed on the unchanged branch");
     expect(sink.labels).toEqual(["bg:fix"]);
     expect(comment.body).toContain("https://github.com/octo/demo/pull/34");
     // The PR waits for a person: a merge proposal, not a merge.
@@ -192,7 +194,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       .reply(200, []);
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome } = await runFix(task, { replies: [edits([GOOD_EDIT])] });
+    const { outcome } = await runFix(task, { replies: [proven()] });
     expect(outcome).toMatchObject({ status: "done", result: { pr: 34 } });
     expect(String(updated!.body)).toContain("Fixes #12");
     expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
@@ -632,7 +634,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
     const comment: { body?: string } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, { config: SUM, replies: [edits([GOOD_EDIT])] });
+    const { outcome, llm } = await runFix(task, { config: SUM, replies: [proven()] });
     expect(outcome).toMatchObject({ status: "done", result: { verification: "passed" } });
     expect(llm.calls).toHaveLength(1);
     expect(sink.labels).toEqual(["bg:fix"]);
@@ -679,7 +681,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
       config: { fix: { test_command: "node sum.test.js", test_baseline: false } },
       replies: [
         edits([REFACTOR]),
-        edits([{ path: "src/math.js", search: "a - b;", replace: "a + b;" }]),
+        proven([{ path: "src/math.js", search: "a - b;", replace: "a + b;" }]),
       ],
     });
     expect(outcome).toMatchObject({ status: "done", result: { verification: "passed" } });

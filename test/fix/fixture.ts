@@ -141,8 +141,12 @@ export async function approvedFix(
   return { task, proposalId: p.id };
 }
 
-export const edits = (e: unknown[], summary = "add() now adds."): string =>
-  JSON.stringify({ summary, edits: e });
+export const edits = (e: unknown[], summary = "add() now adds.", test?: unknown): string =>
+  JSON.stringify({ summary, edits: e, ...(test !== undefined ? { test } : {}) });
+/** The fixture's test that shows the bug: fails on the unchanged tree, passes once add() adds. */
+export const SUM_TEST = { file: "sum.test.js", name: "" };
+/** The good edit, naming the proving test. */
+export const proven = (e: unknown[] = [GOOD_EDIT]): string => edits(e, "add() now adds.", SUM_TEST);
 export const GOOD_EDIT = { path: "src/math.js", search: "return a - b;", replace: "return a + b;" };
 
 /** GitHub reads every fix makes: the repository's default branch and the issue. */

@@ -20,6 +20,8 @@ export const EVENTS = [
   "installation",
   "installation_repositories",
   "push",
+  "release",
+  "workflow_run",
 ];
 
 /** Every real example payload of those events, with its event name. */

@@ -18,7 +18,7 @@ import { fakeLlm } from "../helpers/fake-llm.js";
 import type { GhUser, StatefulGitHub } from "../helpers/stateful-github.js";
 import { API, statefulGitHub } from "../helpers/stateful-github.js";
 import type { RepoFixture } from "../fix/fixture.js";
-import { GOOD_EDIT, edits, makeRepo } from "../fix/fixture.js";
+import { GOOD_EDIT, edits, makeRepo, proven } from "../fix/fixture.js";
 
 /**
  * The Action keeps no database between runs: run 1 analyses an issue and posts bg-agent's comment;
@@ -123,7 +123,7 @@ describe("standalone: a fix proposal outlives the run that made it", () => {
     await analyse();
     const approve = gh.comment(12, "Plan looks right.\n/bg approve", ALICE);
 
-    const llm = fakeLlm([edits([GOOD_EDIT])]);
+    const llm = fakeLlm([proven()]);
     const s = await run(llm);
 
     expect(s.errors).toEqual([]);

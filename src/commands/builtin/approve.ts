@@ -2,6 +2,8 @@ import { z } from "zod";
 import { sanitizeInline } from "../../report/sanitize.js";
 import { approveTask } from "../../schedule/proposals.js";
 import type { Proposal } from "../../store/proposals.js";
+import type { ProvingTest } from "../../processors/fix/proving-test-schema.js";
+import { provingTestSchema } from "../../processors/fix/proving-test-schema.js";
 import type { CommandCall, HandlerResult } from "../command.js";
 import { parseError, parsed, writeCommand } from "../command.js";
 import { decisionOf } from "../decisions.js";
@@ -69,6 +71,7 @@ async function approveFix(call: CommandCall, p: Proposal): Promise<HandlerResult
             affectedFiles: Array.isArray(files)
               ? files.filter((f): f is string => typeof f === "string")
               : [],
+            ...provingTestOf(p.payload["provingTest"]),
           },
         }
       : {};
@@ -96,6 +99,12 @@ async function approveFix(call: CommandCall, p: Proposal): Promise<HandlerResult
     audit: { result: `approved proposal ${p.id}; fix task ${task.id} queued`, target: p.target },
     ...decisionOf(p, "approved", call),
   };
+}
+
+/** The plan's proving test, when it has a valid one (the fix carries it out with the plan). */
+function provingTestOf(v: unknown): { provingTest?: ProvingTest } {
+  const r = provingTestSchema.safeParse(v);
+  return r.success ? { provingTest: r.data } : {};
 }
 
 /** A task proposal: `approveTask` validates it against its schedule and starts the schedule. */

@@ -92,6 +92,16 @@ export const status = infoCommand({
       }
     }
 
+    // Reports outside GitHub (report_to: slack:…) whose last attempt did not arrive.
+    const failing = await store.reports.failing(repoName);
+    if (failing.length) {
+      out.push("", "**Reports not delivered:**");
+      for (const d of failing.slice(0, 10))
+        out.push(
+          `- \`${sanitizeInline(d.task, 80).replace(/`/g, "'")}\` → \`${sanitizeInline(d.target, 120).replace(/`/g, "'")}\`: ${d.status === "unset" ? "not sent" : `failed after ${d.attempts} attempt(s)`} (${ago(now, d.createdAt)}): ${sanitizeInline(d.error ?? "", 200)}`,
+        );
+    }
+
     const open = await store.proposals.list({ repo: repoName, status: "proposed" });
     if (open.length)
       out.push(

@@ -6,10 +6,24 @@ import {
   SYSTEM_PROMPT,
 } from "./prompt.js";
 import { PREFIX_RULES } from "../../context/prefix.js";
+import type { TokenCounter } from "../../llm/tokens.js";
+import { DEFAULT_COUNTER } from "../../llm/tokens.js";
+import { ANALYSIS_JSON_SCHEMA } from "./schema.js";
 
-/** Prompt tokens around the context and issues: instructions, schema, framing. */
-export const FIXED_OVERHEAD_TOKENS =
-  Math.ceil((PREFIX_RULES.length + SYSTEM_PROMPT.length) / 4) + 400;
+/**
+ * Prompt tokens around the context and issues, by the model's tokenizer: the rules, the
+ * instructions, the JSON schema, the user message's header (keys included) and the chat framing.
+ */
+export function fixedOverheadTokens(counter: TokenCounter = DEFAULT_COUNTER): number {
+  return (
+    counter.count(PREFIX_RULES) +
+    counter.count(SYSTEM_PROMPT) +
+    counter.count(JSON.stringify(ANALYSIS_JSON_SCHEMA)) +
+    FRAMING_TOKENS
+  );
+}
+/** The context's delimiters, the message framing and the user message's header with its keys. */
+const FRAMING_TOKENS = 200;
 
 /**
  * How many tasks the worker claims at once: `tech_debt.batch_size`, capped so that even small
@@ -18,7 +32,7 @@ export const FIXED_OVERHEAD_TOKENS =
 export function claimSize(config: RepoConfig): number {
   const t = config.tech_debt;
   const room =
-    t.max_tokens_per_call - t.context.max_tokens - FIXED_OVERHEAD_TOKENS - OUTPUT_TOKENS_BASE;
+    t.max_tokens_per_call - t.context.max_tokens - fixedOverheadTokens() - OUTPUT_TOKENS_BASE;
   const perIssue = OUTPUT_TOKENS_PER_ISSUE + 100;
   const outputCap = Math.floor((MAX_OUTPUT_TOKENS - OUTPUT_TOKENS_BASE) / OUTPUT_TOKENS_PER_ISSUE);
   return Math.max(1, Math.min(t.batch_size, outputCap, Math.floor(room / perIssue)));
@@ -26,15 +40,17 @@ export function claimSize(config: RepoConfig): number {
 
 /**
  * Splits items (in order) into calls: at most `batch_size` issues, within `max_tokens_per_call`
- * (context + instructions + issues + the output allowance), within the output cap.
+ * (context + instructions + issues + the output allowance), within the output cap. Items'
+ * `tokens` and `contextTokens` are counted by the same tokenizer as `counter`.
  */
 export function planBatches<T extends { tokens: number }>(
   items: T[],
   config: RepoConfig,
   contextTokens: number,
+  counter: TokenCounter = DEFAULT_COUNTER,
 ): T[][] {
   const t = config.tech_debt;
-  const fixed = contextTokens + FIXED_OVERHEAD_TOKENS;
+  const fixed = contextTokens + fixedOverheadTokens(counter);
   const out: T[][] = [];
   let cur: T[] = [];
   let curTokens = 0;

@@ -1,4 +1,5 @@
 import { projectContext } from "../../context/project-context.js";
+import { counterFor } from "../../llm/tokens.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { estimateCost } from "../../llm/budget.js";
 import { structuredModeOf } from "../../llm/client.js";
@@ -31,7 +32,7 @@ export async function dryRun(
     provider,
     structuredOutput: settings instanceof Error ? undefined : settings.structuredOutput,
   });
-  const batches = planBatches(items, ctx.config, context?.tokens ?? 0);
+  const batches = planBatches(items, ctx.config, context?.tokens ?? 0, counterFor(ctx));
   let total = 0;
   batches.forEach((batch, i) => {
     const est = estimateCost(
@@ -41,6 +42,8 @@ export async function dryRun(
         mode,
       ),
       price,
+      1,
+      counterFor(ctx),
     );
     total += est;
     const line = `dry-run: batch ${i + 1} of ${batches.length} would analyse ${batch.length} issue(s) with ${provider}/${model}, at most ~$${est.toFixed(4)}: ${batch.map((b) => b.key).join(", ")}`;

@@ -4,7 +4,9 @@ import type { Usage } from "../../core/domain.js";
 import type { Task } from "../../core/domain.js";
 import { hashOf } from "../../util/hash.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
+import type { NamedFile } from "./issue-files.js";
 import type { PromptIssue } from "./prompt.js";
+import { counterFor } from "../../llm/tokens.js";
 import { issueTokens } from "./prompt.js";
 import type { AnalysisPayload } from "./schema.js";
 import { analysisPayloadSchema } from "./schema.js";
@@ -20,6 +22,12 @@ export interface Item {
   tokens: number;
   /** Hidden text removed from the title and body before the prompt. */
   removed: Removed;
+  /** Files the issue names, read for its batch (src/processors/analysis/issue-files.ts). */
+  namedFiles?: NamedFile[];
+  /** Paths the issue names outside the repository, ignored. */
+  ignoredPaths?: number;
+  /** The footer of its analysis: what the model saw of the repository. */
+  seen?: string;
 }
 
 /** A claimed task as the analysis sees it: its issue, cleaned and cut for the prompt. */
@@ -54,7 +62,7 @@ export function toItem(ctx: ProcessorContext, task: Task): Item | string {
     hash: task.contentHash ?? hashOf({ title: payload.title, body }),
     ...(number !== undefined ? { number } : {}),
     prompt,
-    tokens: issueTokens(prompt),
+    tokens: issueTokens(prompt, counterFor(ctx)),
     removed: addRemoved(title.removed, visible.removed),
   };
 }

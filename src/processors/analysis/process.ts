@@ -1,4 +1,5 @@
 import { projectContext } from "../../context/project-context.js";
+import { counterFor } from "../../llm/tokens.js";
 import type { ProjectContext } from "../../context/project-context.js";
 import { structuredModeOf } from "../../llm/client.js";
 import { llmFor } from "../../llm/for-context.js";
@@ -10,6 +11,7 @@ import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.j
 import { planBatches } from "./batches.js";
 import { collectItems } from "./collect.js";
 import { dryRun } from "./dry-run.js";
+import { resolveIssueFiles } from "./issue-files.js";
 import type { Item } from "./item.js";
 import { runBatch } from "./run-batch.js";
 import type { RunReport } from "./run-report.js";
@@ -48,6 +50,7 @@ export async function processAnalysis(
   if (!llm) return out;
   const context = await readContext(ctx, items, out);
   if (!context) return out;
+  await resolveIssueFiles(context, items, ctx.config.tech_debt.context.issue_file_tokens);
   const stop = await analyse(ctx, llm, context, items, out, report);
   noteOutcomes(ctx, items, stop, out, report);
   await publishRun(ctx, llm.model);
@@ -116,7 +119,7 @@ async function analyse(
     sync = r.sync;
     stop = r.stop;
   }
-  for (const batch of planBatches(sync, ctx.config, context.tokens)) {
+  for (const batch of planBatches(sync, ctx.config, context.tokens, counterFor(ctx))) {
     if (stop) {
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
       continue;

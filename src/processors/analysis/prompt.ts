@@ -1,5 +1,7 @@
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { prefixMessage } from "../../context/prefix.js";
+import type { TokenCounter } from "../../llm/tokens.js";
+import { DEFAULT_COUNTER } from "../../llm/tokens.js";
 import type { ChatRequest } from "../../llm/types.js";
 import { ANALYSIS_JSON_SCHEMA } from "./schema.js";
 
@@ -65,6 +67,8 @@ export function analysisRequest(
   contextText: string,
   issues: PromptIssue[],
   mode: "json_schema" | "json_object",
+  /** The files these issues name (src/processors/analysis/issue-files.ts), after the prefix. */
+  files = "",
 ): ChatRequest {
   const keys = issues.map((i) => i.key).join(", ");
   const messages: ChatCompletionMessageParam[] = [
@@ -72,6 +76,7 @@ export function analysisRequest(
     {
       role: "user",
       content:
+        (files ? `${files}\n\n` : "") +
         `Analyse these ${issues.length} issue(s) and answer in JSON. Keys: ${keys}\n\n` +
         issues.map(issueBlock).join("\n\n"),
     },
@@ -87,6 +92,6 @@ export function analysisRequest(
   };
 }
 
-/** Estimated prompt tokens of one issue in a call (chars/4 plus the delimiters). */
-export const issueTokens = (i: PromptIssue): number =>
-  Math.ceil((i.title.length + i.body.length) / 4) + 40;
+/** Prompt tokens of one issue in a call: its block as sent, by the model's tokenizer, and the blank lines between blocks. */
+export const issueTokens = (i: PromptIssue, counter: TokenCounter = DEFAULT_COUNTER): number =>
+  counter.count(issueBlock(i)) + 2;

@@ -51,6 +51,7 @@ async function publish(
       : {}),
     ...(proposal ? { proposal } : {}),
     ...(removedAnything(it.removed) ? { removed: describeRemoved(it.removed) } : {}),
+    ...(it.seen ? { seen: it.seen } : {}),
     links: linkPolicyFor(ctx),
   };
   if (it.source === "linear") {

@@ -25,6 +25,8 @@ export interface CommentInput {
   removed?: string;
   /** Which links in the model's plan stay clickable (default: none). */
   links?: LinkPolicy;
+  /** What the model saw of the repository (src/processors/analysis/seen.ts). */
+  seen?: string;
 }
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
@@ -73,6 +75,10 @@ export function renderAnalysis(c: CommentInput): string {
     lines.push(
       `_Note: the issue text is long (${fmt(c.truncatedFrom)} characters); only the first ${fmt(c.truncatedTo ?? 0)} were analysed._`,
     );
+    lines.push("");
+  }
+  if (c.seen) {
+    lines.push(`<sub>${removeInvisible(c.seen).replace(/[\r\n<>]/g, " ")}</sub>`);
     lines.push("");
   }
   lines.push(

@@ -6,7 +6,9 @@ import { addUsage, ZERO_USAGE } from "../../llm/usage.js";
 import type { Usage } from "../../core/domain.js";
 import { errText } from "../../util/errors.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
+import { batchFiles } from "./issue-files.js";
 import type { Item } from "./item.js";
+import { seenFooter } from "./seen.js";
 import { share } from "./item.js";
 import { analysisRequest } from "./prompt.js";
 import { record, recordFailedRun, saveAnalysis } from "./record.js";
@@ -103,12 +105,15 @@ const failed = (run: BatchRun, it: Item, error: string): void => {
  */
 async function askBatch(run: BatchRun): Promise<boolean> {
   const { ctx, batch } = run;
+  const files = batchFiles(batch, ctx.config.tech_debt.context.issue_file_tokens);
+  for (const it of batch) it.seen = seenFooter(run.context, files.seen.get(it.key)!);
   try {
     const r = await run.llm.chat(
       analysisRequest(
         run.context.text,
         batch.map((b) => b.prompt),
         run.mode,
+        files.text,
       ),
     );
     await addCost(run, r.usage);
@@ -158,7 +163,12 @@ async function retryUnusable(run: BatchRun): Promise<void> {
     );
     try {
       const r = await run.llm.chat({
-        ...analysisRequest(run.context.text, [it.prompt], run.mode),
+        ...analysisRequest(
+          run.context.text,
+          [it.prompt],
+          run.mode,
+          batchFiles([it], run.ctx.config.tech_debt.context.issue_file_tokens).text,
+        ),
         purpose: "analysis-retry",
       });
       await addCost(run, r.usage);

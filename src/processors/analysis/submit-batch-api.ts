@@ -1,9 +1,11 @@
 import type { ProjectContext } from "../../context/project-context.js";
+import { counterFor } from "../../llm/tokens.js";
 import type { BatchApi } from "../../llm/openai-batch.js";
 import { createBatchApi } from "../../llm/openai-batch.js";
 import { errText } from "../../util/errors.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import { planBatches } from "./batches.js";
+import { batchFiles } from "./issue-files.js";
 import type { Item } from "./item.js";
 import { analysisRequest } from "./prompt.js";
 import type { RunReport } from "./run-report.js";
@@ -53,7 +55,7 @@ export async function viaBatchApi(
     return { sync: [...sync, ...fresh], stop: null };
   }
   let stop: Stop | null = null;
-  for (const batch of planBatches(fresh, ctx.config, context.tokens)) {
+  for (const batch of planBatches(fresh, ctx.config, context.tokens, counterFor(ctx))) {
     if (stop) {
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
       continue;
@@ -73,6 +75,7 @@ export async function viaBatchApi(
             context.text,
             batch.map((b) => b.prompt),
             mode,
+            batchFiles(batch, ctx.config.tech_debt.context.issue_file_tokens).text,
           ),
         },
       ]);

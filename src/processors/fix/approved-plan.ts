@@ -4,6 +4,8 @@ import type { Task } from "../../core/domain.js";
 import type { ProcessorContext } from "../../core/worker-contract.js";
 import type { Target } from "./subject.js";
 import { parseTarget } from "./subject.js";
+import type { ProvingTest } from "./proving-test-schema.js";
+import { cleanTest, provingTestSchema } from "./proving-test-schema.js";
 
 /**
  * A fix task's payload: `{key, proposalId}`, and (from `/bg approve`) `approved`, a copy of the
@@ -20,17 +22,22 @@ export const payloadSchema = z.object({
       contentHash: z.string().min(1),
       plan: z.string().min(1),
       affectedFiles: z.array(z.string()).default([]),
+      provingTest: provingTestSchema.optional(),
     })
     .optional(),
 });
 const planSchema = z.object({
   plan: z.string().min(1),
   affectedFiles: z.array(z.string()).default([]),
+  // A malformed test is no test (the fix then asks the model for one), not a refused plan.
+  provingTest: provingTestSchema.optional().catch(undefined),
 });
 
 export interface FixPlan {
   plan: string;
   affectedFiles: string[];
+  /** The test the plan says shows the problem (fails now, passes once fixed). */
+  provingTest?: ProvingTest;
 }
 
 /** What a fix task asks for, once checked against the store. */
@@ -60,7 +67,12 @@ export async function loadApprovedPlan(ctx: ProcessorContext, task: Task): Promi
           target: task.source,
           contentHash: approved.contentHash,
           status: "approved",
-          payload: { key, plan: approved.plan, affectedFiles: approved.affectedFiles },
+          payload: {
+            key,
+            plan: approved.plan,
+            affectedFiles: approved.affectedFiles,
+            ...(approved.provingTest ? { provingTest: approved.provingTest } : {}),
+          },
           decidedBy: approved.by,
           decidedAt: approved.at,
           reason: null,
@@ -88,8 +100,13 @@ export async function loadApprovedPlan(ctx: ProcessorContext, task: Task): Promi
   if (!target) return refused(`the proposal's target ${proposal.target} is not an issue.`);
   const planned = planSchema.safeParse(proposal.payload);
   const analysis = await ctx.store.analyses.get(key);
-  const plan = planned.success
-    ? planned.data
+  const test = planned.success ? cleanTest(planned.data.provingTest) : undefined;
+  const plan: FixPlan | null = planned.success
+    ? {
+        plan: planned.data.plan,
+        affectedFiles: planned.data.affectedFiles,
+        ...(test ? { provingTest: test } : {}),
+      }
     : analysis
       ? { plan: analysis.plan, affectedFiles: analysis.affectedFiles }
       : null;

@@ -12,6 +12,8 @@ export const defaultProjectContext: ProjectContextFn = async (root, ctx) => {
   const c = await assembleContext(workspaceSource(ctx.repoName, root), {
     include: ctx.config.tech_debt.context.include,
     maxTokens: ctx.config.tech_debt.context.max_tokens,
+    mapTokens: ctx.config.tech_debt.context.map_tokens,
+    log: ctx.log,
   });
   return c.text;
 };

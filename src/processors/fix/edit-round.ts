@@ -4,11 +4,13 @@ import type { Usage } from "../../core/domain.js";
 import type { EditPolicy, FileChange } from "./edits.js";
 import { EDITS_JSON_SCHEMA, parseEditsAnswer, planEdits } from "./edits.js";
 import { retryMessage } from "./prompt.js";
+import type { ProvingTest } from "./proving-test-schema.js";
+import { cleanTest } from "./proving-test-schema.js";
 
 export const MAX_OUTPUT_TOKENS = 16_000;
 
 export type RoundResult =
-  | { ok: true; changes: FileChange[]; summary: string }
+  | { ok: true; changes: FileChange[]; summary: string; test?: ProvingTest }
   | { ok: false; kind: "refused" | "conflict"; error: string };
 
 export const addUsage = (a: Usage, b: Usage): Usage => ({
@@ -50,7 +52,13 @@ export async function editRound(o: {
       const planned = await planEdits(parsed.answer, o.policy);
       if (planned.ok && planned.changes.length) {
         o.tried.push(`${where}: edits to ${planned.changes.map((c) => c.path).join(", ")}`);
-        return { ok: true, changes: planned.changes, summary: parsed.answer.summary ?? "" };
+        const test = cleanTest(parsed.answer.test);
+        return {
+          ok: true,
+          changes: planned.changes,
+          summary: parsed.answer.summary ?? "",
+          ...(test ? { test } : {}),
+        };
       }
       if (!planned.ok && planned.kind === "refused") {
         o.tried.push(`${where}: ${planned.error}`);

@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { provingTestSchema } from "./proving-test-schema.js";
 import { checkPath } from "./safe-path.js";
 
 const searchReplace = z.strictObject({
@@ -18,6 +19,8 @@ export type Edit = z.infer<typeof editSchema>;
 export const editsAnswerSchema = z.object({
   summary: z.string().max(4_000).optional(),
   edits: z.array(editSchema).min(1, "edits must contain at least one edit").max(200),
+  /** The test that fails without the change and passes with it (may be one the edits write). */
+  test: provingTestSchema.nullable().optional(),
 });
 export type EditsAnswer = z.infer<typeof editsAnswerSchema>;
 
@@ -25,9 +28,25 @@ export type EditsAnswer = z.infer<typeof editsAnswerSchema>;
 export const EDITS_JSON_SCHEMA: Record<string, unknown> = {
   type: "object",
   additionalProperties: false,
-  required: ["summary", "edits"],
+  required: ["summary", "edits", "test"],
   properties: {
     summary: { type: "string", description: "One or two sentences: what the change does" },
+    test: {
+      description:
+        "A test that fails on the current code and passes with the change (an existing one, or one the edits write); null if there is none",
+      anyOf: [
+        {
+          type: "object",
+          additionalProperties: false,
+          required: ["file", "name"],
+          properties: {
+            file: { type: "string", description: "The test file's repository-relative path" },
+            name: { type: "string", description: 'The test\'s name in that file, or ""' },
+          },
+        },
+        { type: "null" },
+      ],
+    },
     edits: {
       type: "array",
       items: {
@@ -81,7 +100,7 @@ export function parseEditsAnswer(content: string | null | undefined): ParseResul
 
 export interface EditPolicy {
   root: string;
-  /** Whether a path is one of the plan's files. */
+  /** Whether a path is one of the plan's files (or a test file, which a proving test may need). */
   inPlan: (path: string) => boolean;
   allowOutsidePlan: boolean;
   maxFiles: number;

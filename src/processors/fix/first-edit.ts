@@ -4,11 +4,13 @@ import type { RoundResult } from "./edit-round.js";
 import type { CarryOut, FixRun } from "./fix-run.js";
 import { NoPullRequest, roundOfEdits } from "./fix-run.js";
 import type { FileChange } from "./edits.js";
+import type { ProvingTest } from "./proving-test-schema.js";
 import { writeChanges } from "./edits.js";
 import { defaultProjectContext } from "./default-context.js";
 import { promptPaths, readViews } from "./file-views.js";
 import { prefixMessages, taskMessage } from "./prompt.js";
 import { issueRef } from "./report.js";
+import { isTestPath } from "./proving-test-schema.js";
 import { planMatcher } from "./safe-path.js";
 import type { Workspace } from "./workspace.js";
 
@@ -28,12 +30,14 @@ export async function prepareRun(o: CarryOut, ws: Workspace, baseBranch: string)
         title: subject.title,
         plan: stripHidden(o.plan.plan).text,
         planFiles: o.plan.affectedFiles,
+        ...(o.plan.provingTest ? { provingTest: o.plan.provingTest } : {}),
         files: await readViews(ws.dir, paths),
         maxFiles: cfg.max_files,
         allowOutsidePlan: cfg.allow_outside_plan,
       }),
     },
   ];
+  const planned = planMatcher(o.plan.affectedFiles);
   return {
     ...o,
     ws,
@@ -42,7 +46,8 @@ export async function prepareRun(o: CarryOut, ws: Workspace, baseBranch: string)
     tried: [],
     policy: {
       root: ws.dir,
-      inPlan: planMatcher(o.plan.affectedFiles),
+      // A test file may be added or changed to prove the fix, even when the plan does not name it.
+      inPlan: (p) => planned(p) || isTestPath(p),
       allowOutsidePlan: cfg.allow_outside_plan,
       maxFiles: cfg.max_files,
     },
@@ -50,6 +55,8 @@ export async function prepareRun(o: CarryOut, ws: Workspace, baseBranch: string)
     paths,
     changed: new Map(),
     summary: "",
+    ...(o.plan.provingTest ? { provingTest: o.plan.provingTest } : {}),
+    commitBase: ws.baseSha,
   };
 }
 
@@ -69,10 +76,11 @@ export async function askForEdits(run: FixRun): Promise<Extract<RoundResult, { o
 /** Writes the planned edits and commits them. */
 export async function applyEdits(
   run: FixRun,
-  edits: { changes: FileChange[]; summary: string },
+  edits: { changes: FileChange[]; summary: string; test?: ProvingTest },
 ): Promise<void> {
   for (const c of edits.changes) run.changed.set(c.path, c);
   run.summary = edits.summary;
+  if (edits.test) run.provingTest = edits.test;
   const unwritten = await writeChanges(run.ws.dir, edits.changes);
   if (unwritten) throw new NoPullRequest(`the edit was refused: ${unwritten}`);
 }

@@ -4,6 +4,7 @@ import type { Proposal } from "../../store/proposals.js";
 import type { Usage } from "../../core/domain.js";
 import type { ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
 import type { FixPlan } from "./approved-plan.js";
+import type { ProvingTest } from "./proving-test-schema.js";
 import type { ProjectContextFn } from "./default-context.js";
 import type { RoundResult } from "./edit-round.js";
 import { editRound } from "./edit-round.js";
@@ -57,6 +58,20 @@ export interface FixRun extends CarryOut {
   changed: Map<string, FileChange>;
   /** The model's summary of the change (the latest round's). */
   summary: string;
+  /** The test that shows the problem (the plan's, or the latest round's answer's). */
+  provingTest?: ProvingTest;
+  /** The commit the fix's own commit goes on: the base branch, or a revision's PR head. */
+  commitBase: string;
+  /** Set for a revision round of an open fix pull request. */
+  revision?: RevisionRun;
+}
+
+/** A revision of a fix pull request: which one, which round, and what was asked. */
+export interface RevisionRun {
+  pr: number;
+  round: number;
+  /** The people who asked (logins) and what (untrusted text, hidden text removed). */
+  requests: { by: string; text: string }[];
 }
 
 /** A step ends the fix without a pull request: `reason` is posted on the issue with what was tried. */
@@ -84,12 +99,19 @@ export async function noPullRequest(run: FixRun, stop: NoPullRequest): Promise<T
   return { status: "failed", permanent: true, error: reason };
 }
 
-/** Commits the changed files as one commit on the base (a repair replaces the first commit). */
+/**
+ * Commits the changed files as one commit on `commitBase` (a repair replaces that commit): the
+ * fix's one commit on the base branch, or a revision's one new commit on the PR's head.
+ */
 export async function commitChanges(run: FixRun): Promise<void> {
-  const { ws, subject } = run;
-  const message = `Fix ${issueRef(subject)}: ${subject.title.replace(/\s+/g, " ").slice(0, 120)}`;
+  const { ws, subject, revision } = run;
+  const title = subject.title.replace(/\s+/g, " ").slice(0, 120);
+  const message = revision
+    ? `Revise the fix of ${issueRef(subject)} (round ${revision.round}): ${title}`
+    : `Fix ${issueRef(subject)}: ${title}`;
+  const trailer = revision ? `\nbg-agent revision: ${revision.round}` : "";
   await ws.git(["add", "--", ...run.changed.keys()]);
-  await ws.git(["reset", "--soft", ws.baseSha]);
+  await ws.git(["reset", "--soft", run.commitBase]);
   await ws.git([
     "commit",
     "--quiet",
@@ -97,7 +119,7 @@ export async function commitChanges(run: FixRun): Promise<void> {
     "-m",
     message,
     "-m",
-    `${run.summary}\n\nbg-agent fix:${subject.key}`.trim(),
+    `${run.summary}\n\nbg-agent fix:${subject.key}${trailer}`.trim(),
   ]);
 }
 

@@ -3,8 +3,16 @@ import type { TaskOutcome } from "../../core/worker-contract.js";
 import type { FixRun } from "./fix-run.js";
 import { commentOnIssue } from "./issue-comment.js";
 import { upsertPullRequest } from "./pull-request.js";
+import type { Proof } from "./proving-test.js";
 import type { Verification } from "./report.js";
-import { FIX_LABEL, UNVERIFIED_LABEL, prBody, prTitle, successComment } from "./report.js";
+import {
+  FIX_LABEL,
+  UNVERIFIED_LABEL,
+  isVerified,
+  prBody,
+  prTitle,
+  successComment,
+} from "./report.js";
 
 /**
  * The last steps: push the branch and open (or update) the pull request, propose its merge (it
@@ -13,6 +21,7 @@ import { FIX_LABEL, UNVERIFIED_LABEL, prBody, prTitle, successComment } from "./
 export async function openPullRequest(
   run: FixRun,
   verification: Verification,
+  proof?: Proof,
 ): Promise<TaskOutcome> {
   const { ctx, ws, subject, log } = run;
   const headSha = (await ws.git(["rev-parse", "HEAD"])).trim();
@@ -28,9 +37,11 @@ export async function openPullRequest(
     summary: run.summary,
     files,
     verification,
+    ...(proof ? { proof } : {}),
     links: linkPolicyFor(ctx),
   });
-  const labels = verification.status === "passed" ? [FIX_LABEL] : [FIX_LABEL, UNVERIFIED_LABEL];
+  const verified = isVerified(verification, proof);
+  const labels = verified ? [FIX_LABEL] : [FIX_LABEL, UNVERIFIED_LABEL];
   if (ctx.env.dryRun) {
     log.info(
       {
@@ -48,6 +59,7 @@ export async function openPullRequest(
         branch: subject.branch,
         files: files.map((f) => f.path),
         verification: verification.status,
+        proof: proof?.status ?? "none",
       },
     };
   }
@@ -59,7 +71,7 @@ export async function openPullRequest(
     title: prTitle(subject),
     body,
     labels,
-    removeLabels: verification.status === "passed" ? [UNVERIFIED_LABEL] : [],
+    removeLabels: verified ? [UNVERIFIED_LABEL] : [],
   });
   // The PR waits for a person: automerge needs a human approving review or this proposal approved.
   await ctx.store.proposals.propose({
@@ -72,14 +84,20 @@ export async function openPullRequest(
       fixProposalId: run.proposal.id,
       branch: subject.branch,
       headSha,
-      verified: verification.status === "passed",
+      verified,
     },
   });
   await commentOnIssue(
     ctx,
     subject.key,
     run.target,
-    successComment({ pr: pr.number, url: pr.url, verification, updated: pr.action === "updated" }),
+    successComment({
+      pr: pr.number,
+      url: pr.url,
+      verification,
+      ...(proof ? { proof } : {}),
+      updated: pr.action === "updated",
+    }),
   );
   const done = `${pr.action} #${pr.number} (${files.length} file${files.length === 1 ? "" : "s"}, ${verification.status})`;
   await run.record("ok", done, { url: pr.url });
@@ -92,6 +110,7 @@ export async function openPullRequest(
       branch: subject.branch,
       headSha,
       verification: verification.status,
+      proof: proof?.status ?? "none",
     },
   };
 }

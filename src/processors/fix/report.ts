@@ -2,6 +2,7 @@ import { marker } from "../../report/markers.js";
 import type { LinkPolicy } from "../../report/link-policy.js";
 import { sanitize, sanitizeInline } from "../../report/sanitize.js";
 import { formatDuration } from "../../util/duration.js";
+import type { Proof, ProofRun, ProvingTest } from "./proving-test.js";
 
 export const FIX_LABEL = "bg:fix";
 export const UNVERIFIED_LABEL = "bg:unverified";
@@ -106,6 +107,44 @@ export function verificationText(v: Verification): string {
   return `✅ ${command} passed${after} (${formatDuration(v.durationMs)}).${before}`;
 }
 
+/** Verified: the test command passed and the proving test failed before and passes with the change. */
+export const isVerified = (v: Verification, proof: Proof | undefined): boolean =>
+  v.status === "passed" && proof?.status === "proven";
+
+const testName = (p: { test: ProvingTest }): string =>
+  `${code(p.test.file, 200)}${p.test.name ? ` (${code(p.test.name, 120)})` : ""}`;
+
+/** One line on the proving test: proven, not proven (why), or none (said plainly). */
+export function proofText(p: Proof | undefined): string {
+  if (!p) return "";
+  if (p.status === "proven")
+    return `✅ **Proven:** the test ${testName(p)} failed on the unchanged branch and passes with this change.`;
+  if (p.status === "not-proven")
+    return `⚠️ **Not proven:** the test ${testName(p)} was meant to show the problem, but ${sanitize(p.why, 300)}. This pull request is marked \`bg:unverified\`.`;
+  return `⚠️ **Not proven: no test shows the problem.** ${capitalize(sanitize(p.why, 300))}, so nothing shows that this change fixes it. This pull request is marked \`bg:unverified\`.`;
+}
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+function proofRunBlock(title: string, r: ProofRun): string[] {
+  const exit = r.exitCode !== null ? `exit code ${r.exitCode}` : "no exit code";
+  return [
+    "",
+    `**${title}:** ${code(r.command, 300)} ${r.outcome} (${exit}).`,
+    "",
+    safeBlock(r.outputTail || "(no output)", 2_000),
+  ];
+}
+
+/** The two runs of the proving test, for the pull request body. */
+function proofDetails(p: Proof | undefined): string[] {
+  if (!p || p.status === "none") return [];
+  return [
+    ...(p.before ? proofRunBlock("Without this change (the unchanged branch)", p.before) : []),
+    ...(p.after ? proofRunBlock("With this change", p.after) : []),
+  ];
+}
+
 /** The ends of the test output, for the pull request body, when the tests were failing before. */
 function verificationDetails(v: Verification): string[] {
   if (v.status !== "failing-before") return [];
@@ -129,6 +168,8 @@ export function prBody(o: {
   summary: string;
   files: { path: string; added: boolean }[];
   verification: Verification;
+  /** The proving test's runs (absent: none was tried, as before there was one). */
+  proof?: Proof;
   /** Which links in the model's text stay clickable (default: none). */
   links?: LinkPolicy;
 }): string {
@@ -161,6 +202,7 @@ export function prBody(o: {
     "",
     verificationText(o.verification),
     ...verificationDetails(o.verification),
+    ...(o.proof ? ["", "#### Proving test", "", proofText(o.proof), ...proofDetails(o.proof)] : []),
     "",
     "### Review",
     "",
@@ -172,6 +214,7 @@ export function successComment(o: {
   pr: number;
   url: string;
   verification: Verification;
+  proof?: Proof;
   updated: boolean;
 }): string {
   const verb = o.updated ? "updated" : "opened";
@@ -179,6 +222,7 @@ export function successComment(o: {
     `🤖 bg-agent ${verb} pull request #${o.pr} with the approved fix: ${o.url}`,
     "",
     verificationText(o.verification),
+    ...(o.proof ? ["", proofText(o.proof)] : []),
     "",
     "It is not merged without a human approving review.",
   ].join("\n");

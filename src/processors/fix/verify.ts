@@ -54,8 +54,15 @@ export async function verifyChange(
   };
 }
 
-/** The one repair round: the failure and the current files go back to the model; its edits are committed. */
-async function repairRound(run: FixRun, tester: Tester, result: CommandResult): Promise<void> {
+/**
+ * The one repair round: the failure and the current files go back to the model; its edits are
+ * committed. `tester` is what failed: the test command, or the proving test.
+ */
+export async function repairRound(
+  run: FixRun,
+  tester: Pick<Tester, "command" | "timeoutMs">,
+  result: CommandResult,
+): Promise<void> {
   const { ws, changed, cfg } = run;
   const { command } = tester;
   const first = outcomeText(result, tester.timeoutMs);
@@ -91,6 +98,7 @@ async function repairRound(run: FixRun, tester: Tester, result: CommandResult): 
     changed.set(c.path, { ...c, before: prior ? prior.before : c.before });
   }
   if (repair.summary) run.summary = repair.summary;
+  if (repair.test) run.provingTest = repair.test;
   const unwritten = await writeChanges(ws.dir, repair.changes);
   if (unwritten)
     throw new NoPullRequest(`the repair was refused: ${unwritten}`, tail(result.output));

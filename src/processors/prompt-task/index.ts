@@ -5,6 +5,12 @@ import { BudgetExceededError, LlmUnavailableError } from "../../llm/types.js";
 import { dispatchDue, specOf } from "../../schedule/due.js";
 import { recordFailure, recordSuccess } from "../../schedule/lifecycle.js";
 import { syncSchedules } from "../../schedule/sync.js";
+import {
+  afterContext,
+  enqueueFollowUps,
+  eventContext,
+  eventSummarySchema,
+} from "../../schedule/event-trigger.js";
 import { describeTrigger, triggerOf } from "../../schedule/triggers.js";
 import type { Schedule } from "../../store/schedules.js";
 import type { Usage } from "../../core/domain.js";
@@ -12,7 +18,7 @@ import type { Task } from "../../core/domain.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
 import { PausedError } from "../../core/paused.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../core/worker-contract.js";
-import type { Report } from "./report.js";
+import type { Report, ReportOptions } from "./report.js";
 import { postReport, resultHash } from "./report.js";
 import { DEFAULT_MAX_TURNS, TaskTimeoutError, emptyUsage, runPromptLoop } from "./run.js";
 import { errText } from "../../util/errors.js";
@@ -21,6 +27,11 @@ export const payloadSchema = z.object({
   name: z.string().min(1),
   manual: z.boolean().optional(),
   requestedBy: z.string().optional(),
+  /** `on:` tasks: the events that started this run (the newest few), and how many coalesced. */
+  events: z.array(eventSummarySchema).optional(),
+  eventCount: z.number().int().optional(),
+  /** `after:` tasks: the task whose outcome started this run. */
+  after: z.object({ task: z.string(), outcome: z.enum(["success", "failure"]) }).optional(),
 });
 
 /** When an unavailable LLM (no key, unknown provider) is tried again. */
@@ -28,6 +39,8 @@ const LLM_UNAVAILABLE_RETRY_MS = 60 * 60_000;
 
 export interface PromptTaskOptions {
   maxTurns?: number;
+  /** How reports outside GitHub are sent (the environment, retry waits): tests inject them. */
+  report?: ReportOptions;
 }
 
 /**
@@ -129,9 +142,21 @@ async function processOne(
   try {
     const llm = llmFor(ctx);
     model = llm.model;
+    const { events, eventCount, after: afterRun } = payload.data;
+    const context = events?.length
+      ? eventContext(events, eventCount ?? events.length)
+      : afterRun
+        ? afterContext(afterRun)
+        : undefined;
     const result = await runPromptLoop(
       llm,
-      { name, prompt: spec.prompt, tools: spec.tools, repoName: ctx.repoName },
+      {
+        name,
+        prompt: spec.prompt,
+        tools: spec.tools,
+        repoName: ctx.repoName,
+        ...(context ? { context } : {}),
+      },
       { octokit: ctx.octokit, repo: ctx.repo, signal: controller.signal },
       usage,
       {
@@ -148,15 +173,25 @@ async function processOne(
     const now = Date.now();
     const meta = runMeta(s, spec, now, manual ? payload.data.requestedBy : undefined);
     const posted = post
-      ? await postReport(ctx, spec, {
-          kind: "result",
-          name,
-          meta,
-          text: result.text,
-          usage,
-          ...(model ? { model } : {}),
-          state: { task: name, at: now, resultHash: hash, runCount: s.runCount + (manual ? 0 : 1) },
-        })
+      ? await postReport(
+          ctx,
+          spec,
+          {
+            kind: "result",
+            name,
+            meta,
+            text: result.text,
+            usage,
+            ...(model ? { model } : {}),
+            state: {
+              task: name,
+              at: now,
+              resultHash: hash,
+              runCount: s.runCount + (manual ? 0 : 1),
+            },
+          },
+          { ...opts.report, runId },
+        )
       : null;
     if (dry) {
       log.info(
@@ -166,6 +201,14 @@ async function processOne(
       return { status: "done", result: { changed, posted: false } };
     }
     const after = await recordSuccess(ctx.store, s, spec, { resultHash: hash, manual }, now);
+    const followUps = await enqueueFollowUps(
+      ctx.store,
+      ctx.repoName,
+      ctx.config.tasks,
+      name,
+      "success",
+      now,
+    );
     await ctx.store.runs.finish(
       runId!,
       changed ? "changed" : "unchanged",
@@ -173,7 +216,13 @@ async function processOne(
       now,
     );
     log.info(
-      { changed, posted: posted?.where ?? null, status: after.status, turns: result.turns },
+      {
+        changed,
+        posted: posted?.where ?? null,
+        status: after.status,
+        turns: result.turns,
+        ...(followUps.length ? { followUps } : {}),
+      },
       "task ran",
     );
     return {
@@ -189,6 +238,7 @@ async function processOne(
   } catch (e) {
     clearTimeout(timer);
     return await onError(ctx, {
+      opts,
       e,
       s,
       spec,
@@ -205,6 +255,7 @@ async function processOne(
 async function onError(
   ctx: ProcessorContext,
   a: {
+    opts: PromptTaskOptions;
     e: unknown;
     s: Schedule;
     spec: TaskConfig;
@@ -251,16 +302,32 @@ async function onError(
     : errText(a.e) || String(a.e);
   if (runId !== null) await ctx.store.runs.finish(runId, "failed", { error, usage }, now);
   log.warn({ error }, "task run failed");
+  if (!dry) {
+    const followUps = await enqueueFollowUps(
+      ctx.store,
+      ctx.repoName,
+      ctx.config.tasks,
+      s.name,
+      "failure",
+      now,
+    );
+    if (followUps.length) log.info({ followUps }, "after: failure tasks queued");
+  }
   const report = (kind: Report["kind"]): Promise<void> =>
-    postReport(ctx, spec, {
-      kind,
-      name: s.name,
-      meta: runMeta(s, spec, now),
-      text: error,
-      usage,
-      ...(a.model ? { model: a.model } : {}),
-      state: { task: s.name, at: now, failed: true },
-    }).then(
+    postReport(
+      ctx,
+      spec,
+      {
+        kind,
+        name: s.name,
+        meta: runMeta(s, spec, now),
+        text: error,
+        usage,
+        ...(a.model ? { model: a.model } : {}),
+        state: { task: s.name, at: now, failed: true },
+      },
+      { ...a.opts.report, runId },
+    ).then(
       () => undefined,
       (pe: unknown) => log.error({ err: pe }, "could not post the failure report"),
     );

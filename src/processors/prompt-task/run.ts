@@ -22,6 +22,8 @@ export interface PromptRun {
   prompt: string;
   tools: readonly TaskTool[];
   repoName: string;
+  /** What started this run (an event's summary, the task it follows), in bg-agent's words. */
+  context?: string;
 }
 
 export interface PromptRunResult {
@@ -77,6 +79,7 @@ export async function runPromptLoop(
   const messages: ChatCompletionMessageParam[] = [
     { role: "system", content: systemPrompt(run, tools.length > 0) },
     { role: "user", content: run.prompt },
+    ...(run.context ? [{ role: "user" as const, content: run.context }] : []),
   ];
   const toolCalls: PromptRunResult["toolCalls"] = [];
   for (let turn = 1; turn <= maxTurns; turn++) {

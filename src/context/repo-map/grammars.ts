@@ -1,0 +1,102 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Language, Parser, Query } from "web-tree-sitter";
+import type { Logger } from "../../log.js";
+import type { LanguageId } from "./languages.js";
+import { GRAMMAR_FILE } from "./languages.js";
+import { TAG_QUERIES } from "./queries.js";
+
+/** A loaded grammar: its parser and compiled tag query. */
+export interface Grammar {
+  parser: Parser;
+  query: Query;
+}
+
+export interface GrammarOptions {
+  /** The folder with the grammar wasm files (default: @vscode/tree-sitter-wasm's `wasm/`). */
+  wasmDir?: string;
+  /** The tree-sitter runtime wasm (default: web-tree-sitter's `tree-sitter.wasm`). */
+  runtimeWasm?: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Where npm installed the wasm files; null when they are not there (e.g. a bundle). */
+function defaultPaths(): { wasmDir: string; runtimeWasm: string } | null {
+  // The Action's bundle carries its own copies next to it (scripts/build-action.mjs: action/dist/wasm).
+  const bundled = fileURLToPath(new URL("./wasm/", import.meta.url));
+  if (existsSync(join(bundled, "tree-sitter.wasm"))) {
+    return { wasmDir: bundled, runtimeWasm: join(bundled, "tree-sitter.wasm") };
+  }
+  try {
+    return {
+      wasmDir: join(dirname(require.resolve("@vscode/tree-sitter-wasm/package.json")), "wasm"),
+      runtimeWasm: require.resolve("web-tree-sitter/tree-sitter.wasm"),
+    };
+  } catch {
+    return null;
+  }
+}
+
+let runtime: Promise<void> | null = null;
+const grammars = new Map<string, Promise<Grammar | null>>();
+/** Languages whose grammar failed to load: said once per process, then the outline is used. */
+const failed = new Set<string>();
+
+const initRuntime = (runtimeWasm: string): Promise<void> => {
+  // Emscripten's module options are all optional at run time; its type lists every field.
+  const options: Partial<EmscriptenModule> = { locateFile: () => runtimeWasm };
+  runtime ??= Parser.init(options as EmscriptenModule);
+  runtime.catch(() => (runtime = null));
+  return runtime;
+};
+
+/**
+ * The grammar of a language, loaded once per process from the npm package's WebAssembly (never
+ * downloaded). Null when it cannot load: the caller falls back to the outline, and the failure
+ * is logged once.
+ */
+export function grammarFor(
+  lang: LanguageId,
+  log: Logger,
+  o: GrammarOptions = {},
+): Promise<Grammar | null> {
+  const paths = defaultPaths();
+  const wasmDir = o.wasmDir ?? paths?.wasmDir;
+  const runtimeWasm = o.runtimeWasm ?? paths?.runtimeWasm;
+  const key = `${lang}|${wasmDir ?? ""}|${runtimeWasm ?? ""}`;
+  let g = grammars.get(key);
+  if (g) return g;
+  g = (async () => {
+    try {
+      if (!wasmDir || !runtimeWasm)
+        throw new Error(
+          "the tree-sitter WebAssembly files are not installed (@vscode/tree-sitter-wasm, web-tree-sitter)",
+        );
+      await initRuntime(runtimeWasm);
+      const language = await Language.load(join(wasmDir, GRAMMAR_FILE[lang]));
+      const parser = new Parser();
+      parser.setLanguage(language);
+      return { parser, query: new Query(language, TAG_QUERIES[lang]) };
+    } catch (e) {
+      if (!failed.has(lang)) {
+        failed.add(lang);
+        log.warn(
+          { err: e, language: lang },
+          `repository map: the ${lang} grammar did not load; ${lang} files get a plain outline`,
+        );
+      }
+      return null;
+    }
+  })();
+  grammars.set(key, g);
+  return g;
+}
+
+/** Tests: forget loaded grammars and logged failures. */
+export function resetGrammars(): void {
+  grammars.clear();
+  failed.clear();
+}

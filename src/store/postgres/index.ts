@@ -1,0 +1,129 @@
+/**
+ * The PostgreSQL store (issue #16): the same parts and semantics as the SQLite store, over a
+ * `pg` Pool. `DATABASE_URL=postgres://…` selects it (src/store/open.ts).
+ */
+import pg from "pg";
+import type { Pool, PoolConfig } from "pg";
+import type { StoreDialect, StoreParts } from "../contract.js";
+import { Exec } from "./pg-exec.js";
+import { migratePostgres } from "./pg-migrate.js";
+import { PgActivityStore } from "./pg-activity.js";
+import { PgAnalysisStore } from "./pg-analyses.js";
+import { PgAuditStore } from "./pg-audit.js";
+import { PgAutomergeStateStore } from "./pg-automerge-state.js";
+import { PgBatchStore } from "./pg-batches.js";
+import { PgDeliveryStore } from "./pg-deliveries.js";
+import { PgProposalStore } from "./pg-proposals.js";
+import { PgRepositoryStore } from "./pg-repositories.js";
+import { PgRetentionStore } from "./pg-retention.js";
+import { PgRunStore } from "./pg-runs.js";
+import { PgScheduleStore } from "./pg-schedules.js";
+import { PgSpendStore } from "./pg-spend.js";
+import { PgReportDeliveryStore } from "./pg-report-deliveries.js";
+import { PgSessionRevocationStore } from "./pg-session-revocations.js";
+import { PgStatsStore } from "./pg-stats.js";
+import { PgTaskStore } from "./pg-tasks.js";
+
+export { Exec } from "./pg-exec.js";
+
+/** The PostgreSQL parts, with the few extras only this store has (e.g. `tasks.completeMany`). */
+export interface PgStoreParts extends StoreParts {
+  tasks: PgTaskStore;
+}
+
+export interface PgStore extends PgStoreParts {
+  dialect: StoreDialect & "postgres";
+  /** The schema the tables live in. */
+  schema: string;
+  pool: Pool;
+  /** Runs `fn` in one transaction on one connection; nested calls are savepoints. */
+  tx<R>(fn: (t: PgStoreParts) => Promise<R>): Promise<R>;
+  close(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  /** `postgres://user:password@host:5432/db` (DATABASE_URL). */
+  url: string;
+  /** Default `public`. Lowercase letters, digits and `_`. */
+  schema?: string;
+  /** Connections in the pool, default 10. */
+  poolSize?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** BIGINT (timestamps, ids, counts) and NUMERIC (SUMs of BIGINT) as JS numbers, for this pool only. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return format === "binary"
+      ? pg.types.getTypeParser(oid, "binary")
+      : pg.types.getTypeParser(oid, "text");
+  }) as typeof pg.types.getTypeParser,
+};
+
+export function checkSchemaName(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new Error(
+      `PostgreSQL schema "${schema}" is not a plain name: use lowercase letters, digits and _ (at most 63)`,
+    );
+  }
+  return schema;
+}
+
+/** Pool settings every bg-agent connection shares: its schema first on the search path, synchronous commits. */
+export function poolConfig(o: PostgresOptions): PoolConfig {
+  const schema = checkSchemaName(o.schema ?? "public");
+  return {
+    connectionString: o.url,
+    max: o.poolSize ?? 10,
+    types,
+    options: `-c search_path=${schema},public -c synchronous_commit=on`,
+    application_name: "bg-agent",
+    connectionTimeoutMillis: 10_000,
+  };
+}
+
+function parts(x: Exec): PgStoreParts {
+  return {
+    deliveries: new PgDeliveryStore(x),
+    repos: new PgRepositoryStore(x),
+    tasks: new PgTaskStore(x),
+    activity: new PgActivityStore(x),
+    audit: new PgAuditStore(x),
+    batches: new PgBatchStore(x),
+    spend: new PgSpendStore(x),
+    runs: new PgRunStore(x),
+    analyses: new PgAnalysisStore(x),
+    proposals: new PgProposalStore(x),
+    schedules: new PgScheduleStore(x),
+    automerge: new PgAutomergeStateStore(x),
+    retention: new PgRetentionStore(x),
+    stats: new PgStatsStore(x),
+    sessions: new PgSessionRevocationStore(x),
+    reports: new PgReportDeliveryStore(x),
+  };
+}
+
+/** Opens the pool, migrates the schema (once across replicas) and returns the store. */
+export async function openPostgresStore(o: PostgresOptions): Promise<PgStore> {
+  const schema = checkSchemaName(o.schema ?? "public");
+  const pool = new pg.Pool(poolConfig(o));
+  // An idle connection the server dropped (a restart) must not crash the process; the next query reconnects.
+  pool.on("error", () => {});
+  try {
+    await migratePostgres(pool, schema);
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw e;
+  }
+  const root = new Exec(pool, pool);
+  return {
+    ...parts(root),
+    dialect: "postgres",
+    schema,
+    pool,
+    tx: (fn) => root.tx((x) => fn(parts(x))),
+    close: () => pool.end(),
+  };
+}

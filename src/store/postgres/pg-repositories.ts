@@ -1,0 +1,141 @@
+import type { Exec } from "./pg-exec.js";
+import type { Async } from "../contract.js";
+import type { Repository, RepositoryBrief, RepositoryStore } from "../repositories.js";
+
+const BRIEF_COLUMNS =
+  "full_name, repo_id, installation_id, default_branch, installed, config_hash, config_valid, config_loaded_at, config_reported_hash";
+
+interface Row {
+  full_name: string;
+  repo_id: number | null;
+  installation_id: number | null;
+  default_branch: string | null;
+  installed: number;
+  config_json: string | null;
+  config_hash: string | null;
+  config_valid: number;
+  config_errors: string | null;
+  config_loaded_at: number | null;
+  config_reported_hash: string | null;
+}
+
+const toRepo = (r: Row): Repository => ({
+  fullName: r.full_name,
+  repoId: r.repo_id,
+  installationId: r.installation_id,
+  defaultBranch: r.default_branch,
+  installed: r.installed === 1,
+  configJson: r.config_json,
+  configHash: r.config_hash,
+  configValid: r.config_valid === 1,
+  configErrors: r.config_errors ? (JSON.parse(r.config_errors) as string[]) : [],
+  configLoadedAt: r.config_loaded_at,
+  configReportedHash: r.config_reported_hash,
+});
+
+export class PgRepositoryStore implements Async<RepositoryStore> {
+  constructor(private readonly x: Exec) {}
+
+  async upsert(r: Parameters<RepositoryStore["upsert"]>[0], now = Date.now()): Promise<void> {
+    await this.x.run(
+      `INSERT INTO repositories AS t (full_name, repo_id, installation_id, default_branch, installed, added_at, updated_at)
+       VALUES (?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (full_name) DO UPDATE SET
+         repo_id = COALESCE(excluded.repo_id, t.repo_id),
+         installation_id = COALESCE(excluded.installation_id, t.installation_id),
+         default_branch = COALESCE(excluded.default_branch, t.default_branch),
+         installed = 1, updated_at = excluded.updated_at`,
+      [r.fullName, r.repoId ?? null, r.installationId ?? null, r.defaultBranch ?? null, now, now],
+    );
+  }
+
+  async forget(fullNames: string[], now = Date.now()): Promise<void> {
+    if (!fullNames.length) return;
+    await this.x.run(
+      "UPDATE repositories SET installed = 0, updated_at = ? WHERE full_name = ANY(?::text[])",
+      [now, fullNames],
+    );
+  }
+
+  async forgetInstallation(installationId: number, now = Date.now()): Promise<string[]> {
+    const rows = await this.x.all<{ full_name: string }>(
+      "UPDATE repositories SET installed = 0, updated_at = ? WHERE installation_id = ? AND installed = 1 RETURNING full_name",
+      [now, installationId],
+    );
+    return rows.map((r) => r.full_name);
+  }
+
+  async installationIds(): Promise<number[]> {
+    const rows = await this.x.all<{ id: number }>(
+      "SELECT DISTINCT installation_id AS id FROM repositories WHERE installed = 1 AND installation_id IS NOT NULL",
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async get(fullName: string): Promise<Repository | undefined> {
+    const row = await this.x.get<Row>("SELECT * FROM repositories WHERE full_name = ?", [fullName]);
+    return row ? toRepo(row) : undefined;
+  }
+
+  async brief(fullName: string): Promise<RepositoryBrief | undefined> {
+    const r = await this.x.get<Omit<Row, "config_json" | "config_errors">>(
+      `SELECT ${BRIEF_COLUMNS} FROM repositories WHERE full_name = ?`,
+      [fullName],
+    );
+    return r
+      ? {
+          fullName: r.full_name,
+          repoId: r.repo_id,
+          installationId: r.installation_id,
+          defaultBranch: r.default_branch,
+          installed: r.installed === 1,
+          configHash: r.config_hash,
+          configValid: r.config_valid === 1,
+          configLoadedAt: r.config_loaded_at,
+          configReportedHash: r.config_reported_hash,
+        }
+      : undefined;
+  }
+
+  async list(opts: { installedOnly?: boolean } = {}): Promise<Repository[]> {
+    const rows = await this.x.all<Row>(
+      `SELECT * FROM repositories ${opts.installedOnly ? "WHERE installed = 1" : ""} ORDER BY full_name`,
+    );
+    return rows.map(toRepo);
+  }
+
+  async setConfig(
+    fullName: string,
+    c: { json: string | null; hash: string; valid: boolean; errors: string[] },
+    now = Date.now(),
+  ): Promise<void> {
+    await this.upsert({ fullName }, now);
+    await this.x.run(
+      `UPDATE repositories SET config_json = ?, config_hash = ?, config_valid = ?, config_errors = ?,
+       config_loaded_at = ?, updated_at = ? WHERE full_name = ?`,
+      [c.json, c.hash, c.valid ? 1 : 0, JSON.stringify(c.errors), now, now, fullName],
+    );
+  }
+
+  async staleConfigRepos(): Promise<string[]> {
+    const rows = await this.x.all<{ full_name: string }>(
+      "SELECT full_name FROM repositories WHERE installed = 1 AND config_loaded_at IS NULL ORDER BY full_name",
+    );
+    return rows.map((r) => r.full_name);
+  }
+
+  async invalidateConfig(fullName: string): Promise<void> {
+    await this.x.run("UPDATE repositories SET config_loaded_at = NULL WHERE full_name = ?", [
+      fullName,
+    ]);
+  }
+
+  async markConfigReported(fullName: string, hash: string): Promise<boolean> {
+    const n = await this.x.run(
+      `UPDATE repositories SET config_reported_hash = ? WHERE full_name = ?
+       AND (config_reported_hash IS NULL OR config_reported_hash != ?)`,
+      [hash, fullName, hash],
+    );
+    return n === 1;
+  }
+}
