@@ -64,7 +64,7 @@ describe("e2e: on: check_suite tasks", () => {
     // Not matching: success on main, failure on another branch.
     await app!.deliver("check_suite", checkSuite("success"), "d-2");
     await app!.deliver("check_suite", checkSuite("failure", "feature"), "d-3");
-    expect(promptTasks(app!)).toHaveLength(1);
+    expect(await promptTasks(app!)).toHaveLength(1);
 
     const llm = nockLlm("CI failed: the cache test times out.");
     await app!.pass();
