@@ -17,6 +17,20 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: a forgotten `await` on the async store (or any promise) is an error.
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+      // `return promise` inside try/finally would run the finally (e.g. close the store) first.
+      "@typescript-eslint/return-await": ["error", "error-handling-correctness-only"],
+    },
+  },
+  {
     files: ["**/*.mjs", "**/*.cjs", "bin/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },

@@ -64,9 +64,9 @@ if (kind === "bare") {
   const cfg = parseConfig(raw);
   for (let i = 0; i < repos; i++) {
     const repo = `bench/repo-${i}`;
-    store.repos.upsert({ fullName: repo, installationId: 1, defaultBranch: "main" });
+    await store.repos.upsert({ fullName: repo, installationId: 1, defaultBranch: "main" });
     // Config cached far in the future: the bench measures intake, not GitHub.
-    store.repos.setConfig(
+    await store.repos.setConfig(
       repo,
       { json: JSON.stringify(raw), hash: cfg.hash, valid: true, errors: [] },
       Date.now() + 3600_000,
@@ -83,13 +83,13 @@ if (kind === "bare") {
     receiver,
     store,
     log,
-    ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store.db) } : {}),
+    ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store) } : {}),
     routes: [
-      (_req, res, url) =>
+      async (_req, res, url) =>
         url.pathname === "/bench/stats"
           ? sendJson(res, 200, {
-              tasks: store.tasks.counts(),
-              deliveries: store.deliveries.countsByEvent(),
+              tasks: await store.tasks.counts(),
+              deliveries: await store.deliveries.countsByEvent(),
               commits: server.group?.commits ?? null,
             })
           : false,

@@ -325,7 +325,7 @@ async function bgAgent(
     owner: "bench",
   };
   for (const i of ISSUES) {
-    store.tasks.enqueue({
+    await store.tasks.enqueue({
       repo: REPO,
       type: "tech_debt_analysis",
       source: `issue:${i.number}`,
@@ -352,7 +352,10 @@ async function bgAgent(
     log: silentLogger,
     env,
   });
-  return { batches: store.batches.list({ repo: REPO, limit: 1000 }).length, contextText: ctx.text };
+  return {
+    batches: (await store.batches.list({ repo: REPO, limit: 1000 })).length,
+    contextText: ctx.text,
+  };
 }
 
 // ---------- report ----------

@@ -24,9 +24,9 @@ const dir = mkdtempSync(join(tmpdir(), "bg-bench-dashboard-"));
 const store = createStore(await openSqlite({ path: join(dir, "bench.db") }));
 const now = Date.now();
 const seedStart = performance.now();
-store.tx(() => {
+await store.tx(async (t) => {
   for (let i = 0; i < RUNS; i++) {
-    store.runs.record({
+    await t.runs.record({
       repo: REPOS[i % REPOS.length]!,
       kind: KINDS[i % KINDS.length]!,
       ref: `issue:${i}`,
@@ -36,14 +36,14 @@ store.tx(() => {
     });
   }
   for (let i = 0; i < TASKS; i++) {
-    store.tasks.enqueue(
+    await t.tasks.enqueue(
       { repo: REPOS[i % REPOS.length]!, type: "tech_debt_analysis", source: `issue:${i}` },
       now - i,
     );
   }
   for (let d = 0; d < 60; d++) {
     for (const r of REPOS)
-      store.spend.add(
+      await t.spend.add(
         r,
         { promptTokens: 1000, cachedTokens: 100, completionTokens: 100, costUsd: 0.05 },
         now - d * 86_400_000,
@@ -114,7 +114,7 @@ if (HAVE_CHROMIUM) {
 }
 
 await served.close();
-store.close();
+await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(

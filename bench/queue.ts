@@ -77,22 +77,22 @@ async function measure(
 async function sqlite(): Promise<number | null> {
   const s = await memoryStore();
   for (let i = 0; i < N; i += BATCH) {
-    s.tx(() => {
+    await s.tx(async (txs) => {
       for (let j = i; j < Math.min(N, i + BATCH); j++)
-        s.tasks.enqueue({ repo: "o/r", type: "fix", source: `t:${j}` });
+        await txs.tasks.enqueue({ repo: "o/r", type: "fix", source: `t:${j}` });
     });
   }
   let done = 0;
   for (;;) {
-    const got = s.tasks.claim({ owner: "w", leaseMs: 600_000, limit: CLAIM });
+    const got = await s.tasks.claim({ owner: "w", leaseMs: 600_000, limit: CLAIM });
     if (!got.length) break;
-    s.tx(() => {
-      for (const t of got) s.tasks.complete(t.id, "w", null);
+    await s.tx(async (txs) => {
+      for (const t of got) await txs.tasks.complete(t.id, "w", null);
     });
     done += got.length;
   }
   if (done !== N) throw new Error(`sqlite: ${done} of ${N}`);
-  s.close();
+  await s.close();
   return null;
 }
 

@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { openStore } from "../src/store/index.js";
-import type { Store } from "../src/store/index.js";
+import type { SqliteStore as Store } from "../src/store/index.js";
 import { startCheckpointer } from "../src/store/checkpointer.js";
 import { compact } from "../src/worker/retention.js";
 
@@ -28,7 +28,7 @@ const DAY = 86_400_000;
 const NOW = Date.now();
 const POLICY = { days: 90, auditDays: 365 };
 
-function fill(store: Store): void {
+async function fill(store: Store): Promise<void> {
   const db = store.db;
   const run = db.prepare(
     `INSERT INTO runs (repo, kind, ref, status, summary, prompt_tokens, completion_tokens, cost_usd, started_at, finished_at)
@@ -39,7 +39,8 @@ function fill(store: Store): void {
   const old = Math.floor(RUNS * OLD_SHARE);
   const chunk = 50_000;
   for (let from = 0; from < RUNS; from += chunk) {
-    store.tx(() => {
+    // Raw statements on the same connection: they run inside this transaction.
+    await store.tx(async (t) => {
       for (let i = from; i < Math.min(RUNS, from + chunk); i++) {
         const at =
           i < old
@@ -68,7 +69,7 @@ function fill(store: Store): void {
   const delivery = db.prepare(
     "INSERT INTO deliveries (id, event, action, repo, received_at) VALUES (?, 'issues', 'opened', ?, ?)",
   );
-  store.tx(() => {
+  await store.tx(async (t) => {
     for (let i = 0; i < 50_000; i++) {
       const at = NOW - (i < 45_000 ? 100 : 10) * DAY;
       task.run(`org-${i % 50}/repo-${i % 500}`, `issue:${i}`, `k${i}`, "done", at, at);
@@ -102,12 +103,13 @@ function startIntake(store: Store): { stop(): Probe } {
     maxGap = Math.max(maxGap, t - last);
     last = t;
     writes++;
-    store.tx(() => {
-      store.deliveries.record({ id: `live-${writes}`, event: "issues", repo: "o/r" });
-      store.tasks.enqueue({
+    const n = writes;
+    void store.tx(async (t) => {
+      await t.deliveries.record({ id: `live-${n}`, event: "issues", repo: "o/r" });
+      await t.tasks.enqueue({
         repo: "o/r",
         type: "tech_debt_analysis",
-        source: `issue:live-${writes}`,
+        source: `issue:live-${n}`,
       });
     });
   }, 1);
@@ -142,11 +144,11 @@ async function main(): Promise<void> {
   try {
     const store = await openStore({ path, synchronous: "NORMAL" });
     const t0 = performance.now();
-    fill(store);
+    await fill(store);
     store.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").run();
     const fillMs = performance.now() - t0;
     const before = size(path);
-    const pending = store.retention.pending(POLICY, NOW);
+    const pending = await store.retention.pending(POLICY, NOW);
     console.log(`filled in ${(fillMs / 1000).toFixed(1)} s: ${mb(before)}; to compact:`, pending);
 
     // Baseline: the same intake for 2 s with nothing else running.
@@ -177,8 +179,8 @@ async function main(): Promise<void> {
     const during = probe.stop();
     store.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").run();
     const after = size(path);
-    const left = store.runs.count();
-    store.close();
+    const left = await store.runs.count();
+    await store.close();
 
     const deleted = Object.values(result.deleted).reduce((a, b) => a + b, 0);
     const rows: [string, string][] = [

@@ -51,11 +51,11 @@ const triggers = [
   { every: "1d" },
 ];
 
-function fill(store: Store, rows: number, dueCount: number): void {
+async function fill(store: Store, rows: number, dueCount: number): Promise<void> {
   const rand = rng(rows);
   const dueAt = new Set<number>();
   while (dueAt.size < dueCount) dueAt.add(Math.floor(rand() * rows));
-  store.tx(() => {
+  await store.tx(async (t) => {
     for (let i = 0; i < rows; i++) {
       const due = dueAt.has(i);
       // Not due: active in the future, or paused/done/proposed (any next_run_at).
@@ -86,7 +86,7 @@ function fill(store: Store, rows: number, dueCount: number): void {
         tools: ["list_issues"],
         enabled: true,
       };
-      store.schedules.create(
+      await t.schedules.create(
         {
           repo: `org-${i % 100}/repo-${i % 1000}`,
           name: `task-${i}`,
@@ -152,27 +152,32 @@ async function measure(rows: number, dueCount: number): Promise<Omit<Result, "fi
     const path = join(dir, "bg-agent.db");
     const store = await openStore({ path });
     const t0 = Date.now();
-    fill(store, rows, dueCount);
+    await fill(store, rows, dueCount);
     const insertSeconds = (Date.now() - t0) / 1000;
     gc();
     const before = process.memoryUsage();
-    const dueRows = time(() => store.schedules.dueRows(NOW, 5_000));
-    const dueRepos = time(() => store.schedules.dueRepos(NOW));
-    const dueWithSpec = time(() => store.schedules.due(NOW, 5_000), Math.min(TICKS, 200));
-    const repos = store.schedules.dueRepos(NOW);
+    const dueRows = time(async () => await store.schedules.dueRows(NOW, 5_000));
+    const dueRepos = time(async () => await store.schedules.dueRepos(NOW));
+    const dueWithSpec = time(
+      async () => await store.schedules.due(NOW, 5_000),
+      Math.min(TICKS, 200),
+    );
+    const repos = await store.schedules.dueRepos(NOW);
     let k = 0;
-    const perRepoDue = time(() => store.schedules.due(NOW, 200, repos[k++ % repos.length]!));
+    const perRepoDue = time(
+      async () => await store.schedules.due(NOW, 200, repos[k++ % repos.length]!),
+    );
     const after = process.memoryUsage();
     gc();
     const h0 = process.memoryUsage().heapUsed;
-    const held = store.schedules.dueRows(NOW, 5_000);
+    const held = await store.schedules.dueRows(NOW, 5_000);
     gc();
     const dueSetKb = Math.round((process.memoryUsage().heapUsed - h0) / 1024);
     if (held.length !== dueCount) throw new Error("due set changed");
     if (dueRows.n !== dueCount) throw new Error(`expected ${dueCount} due rows, got ${dueRows.n}`);
-    const plan = store.schedules.explainDue();
+    const plan = await store.schedules.explainDue();
     const dbFileMb = mb(statSync(path).size + (statSafe(`${path}-wal`) ?? 0));
-    store.close();
+    await store.close();
     return {
       rows,
       due: dueCount,

@@ -18,7 +18,7 @@ const store = createStore(await openSqlite({ path: ":memory:" }));
 const now = Date.now();
 // A realistic revocation table: 1,000 signed-out, unexpired sessions.
 for (let i = 0; i < 1000; i++)
-  store.sessions.revoke(
+  await store.sessions.revoke(
     { sid: randomBytes(18).toString("base64url"), login: "u", expiresAt: now + 3_600_000 },
     now,
   );
@@ -71,7 +71,10 @@ const rows = [
   await time("jose HS256 sign (issue, once per sign-in)", () =>
     sessions.issue(req, { login: "octocat", id: 1 }),
   ),
-  await time("store revocation lookup alone", () => store.sessions.isRevoked("nope", now)),
+  await time(
+    "store revocation lookup alone",
+    async () => await store.sessions.isRevoked("nope", now),
+  ),
 ];
 console.log(`${"operation".padEnd(54)} µs/op`);
 for (const r of rows) console.log(`${r.name.padEnd(54)} ${r.usPerOp.toFixed(1)}`);
@@ -80,4 +83,4 @@ writeFileSync(
   "bench/results/session-cookie.json",
   `${JSON.stringify({ iterations: N, node: process.version, rows }, null, 2)}\n`,
 );
-store.close();
+await store.close();

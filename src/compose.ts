@@ -9,7 +9,7 @@ import type { Logger } from "./log.js";
 import { createProcessors } from "./processors/index.js";
 import { createServer } from "./server.js";
 import type { BgServer } from "./server.js";
-import type { GroupCommit } from "./store/group-commit.js";
+import type { IntakeCommit } from "./store/index.js";
 import { openStore } from "./store/index.js";
 import type { Store } from "./store/index.js";
 import type { Route } from "./web/http.js";
@@ -46,7 +46,7 @@ export interface BgAgentOptions {
   retention?: boolean;
   /** The HTTP routes after the webhook (default: dashboard, admin API, metrics, OAuth, worker API). */
   routes?: Route[];
-  groupCommit?: GroupCommit;
+  groupCommit?: IntakeCommit;
   /** Shown on the landing page. */
   version?: string;
 }
@@ -144,7 +144,7 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
       await loop?.stop();
       await retention?.stop();
       await server.close();
-      store.close();
+      await store.close();
     },
   };
 }

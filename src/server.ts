@@ -2,7 +2,8 @@ import { createServer as createHttpServer } from "node:http";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.js";
-import { GroupCommit } from "./store/group-commit.js";
+import { soloCommit } from "./store/group-commit.js";
+import type { IntakeCommit } from "./store/index.js";
 import type { Store } from "./store/index.js";
 import { sendJson } from "./web/http.js";
 import type { Route } from "./web/http.js";
@@ -28,7 +29,7 @@ export interface ServerOptions {
   /** WEBHOOK_PROXY_URL: a smee.io channel forwarded to the local webhook URL. */
   webhookProxyUrl?: string;
   /** The intake's group commit (default: one on the store, fsyncing the WAL; see src/store/group-commit.ts). */
-  groupCommit?: GroupCommit;
+  groupCommit?: IntakeCommit;
   /** Shown on the landing page. */
   name?: string;
   version?: string;
@@ -37,7 +38,7 @@ export interface ServerOptions {
 export interface BgServer {
   http: HttpServer;
   /** The intake group commit (its `commits` count is a metric). */
-  group: GroupCommit;
+  group: IntakeCommit;
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host?: string): Promise<number>;
   /** The base URL once listening. */
@@ -58,8 +59,8 @@ export function createServer(o: ServerOptions): BgServer {
   const routes = o.routes ?? [];
   let proxy: { stop(): Promise<void> } | undefined;
   const group =
-    o.groupCommit ??
-    new GroupCommit(o.store.db, o.store.db.syncWal ? { sync: () => o.store.db.syncWal!() } : {});
+    // SQLite shares one fsync among concurrent deliveries; a store without one commits each alone.
+    o.groupCommit ?? o.store.groupCommit?.() ?? soloCommit();
   const webhook = createWebhookEndpoint({
     receiver: o.receiver,
     store: o.store,

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import type { Logger } from "./log.js";
-import type { GroupCommit } from "./store/group-commit.js";
+import type { IntakeCommit } from "./store/index.js";
 import type { Store } from "./store/index.js";
 import { BodyTooLargeError, readBody } from "./web/http.js";
 
@@ -43,7 +43,7 @@ export interface WebhookEndpointOptions {
   receiver: WebhookReceiver;
   store: Store;
   log: Logger;
-  group: GroupCommit;
+  group: IntakeCommit;
   limit: number;
 }
 
@@ -162,7 +162,7 @@ function handleOnce(o: WebhookEndpointOptions): (d: Delivery) => Promise<Outcome
       o.log.debug({ delivery: id, event: name, action }, "webhook received");
       // A delivery with a committed record was handled before (a redelivery): nothing to do.
       // (A replay of one still in flight was answered above, from `inFlight`.)
-      if (o.store.deliveries.has(id)) {
+      if (await o.store.deliveries.has(id)) {
         o.log.info({ delivery: id, event: name }, "duplicate delivery ignored");
         return { status: 200, body: { ok: true, duplicate: true } };
       }
@@ -173,7 +173,7 @@ function handleOnce(o: WebhookEndpointOptions): (d: Delivery) => Promise<Outcome
         // (their promise resolved without yielding to the event loop since), so a group COMMIT
         // can never hold this record without everything the delivery wrote: a crash before the
         // commit loses both, and GitHub's redelivery (no record) is processed again.
-        if (!o.store.deliveries.record({ id, event: name, action, repo }))
+        if (!(await o.store.deliveries.record({ id, event: name, action, repo })))
           o.log.warn({ delivery: id, event: name }, "delivery recorded twice; handled again");
       } catch (e) {
         o.group.leave(); // nothing recorded: a redelivery is processed

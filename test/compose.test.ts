@@ -69,6 +69,6 @@ describe("createBgAgent: bg-agent composed as main.ts runs it", () => {
     await a.stop();
     agent = undefined;
     await expect(fetch(`${url}/ping`)).rejects.toThrow();
-    expect(() => a.store.tasks.counts()).toThrow();
+    await expect(a.store.tasks.counts()).rejects.toThrow();
   });
 });

@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Llm } from "../llm/types.js";
 import { openSqlite } from "../store/db.js";
-import { createStore, openStore } from "../store/index.js";
+import { migrateSqlite, openStore } from "../store/index.js";
 import { dayKey } from "../store/spend.js";
 import type { RunSummary } from "../worker/runner.js";
 import { CONFIG_PATH } from "../config/load.js";
@@ -313,12 +312,7 @@ async function migrateCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo)
   const e = readCliEnv(env);
   const path = e.BG_DB_PATH;
   const existed = path !== ":memory:" && existsSync(path);
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = await openSqlite({ path });
-  const before = db.userVersion();
-  const store = createStore(db);
-  const version = store.db.userVersion();
-  store.close();
+  const { before, version } = await migrateSqlite({ path });
   io.stdout(
     !existed
       ? `${path}: created the database at schema version ${version}\n`
@@ -341,11 +335,11 @@ async function statusCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
     return 1;
   }
   const store = await openStore({ path: e.BG_DB_PATH });
-  const counts = store.tasks.counts(typeof v.repo === "string" ? v.repo : undefined);
-  const oldest = store.tasks.oldestPendingAge();
+  const counts = await store.tasks.counts(typeof v.repo === "string" ? v.repo : undefined);
+  const oldest = await store.tasks.oldestPendingAge();
   const today = dayKey(Date.now());
-  const spend = store.spend.daily(today, typeof v.repo === "string" ? v.repo : undefined);
-  store.close();
+  const spend = await store.spend.daily(today, typeof v.repo === "string" ? v.repo : undefined);
+  await store.close();
   if (v.json) {
     io.stdout(
       `${JSON.stringify({ tasks: counts, oldestPendingMs: oldest, spendToday: spend[0]?.costUsd ?? 0 }, null, 2)}\n`,

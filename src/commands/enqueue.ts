@@ -15,17 +15,17 @@ export type EnqueueCommandResult =
  * Queues ONE `command` task for a comment, unless one was ever queued for it: a comment's commands
  * are acted on once, whether it arrives by webhook (twice) or by a sweep.
  */
-export function enqueueCommand(
+export async function enqueueCommand(
   store: Store,
   repo: string,
   payload: CommandPayload,
   now = Date.now(),
-): EnqueueCommandResult {
+): Promise<EnqueueCommandResult> {
   const source = commandSource(payload.commentId);
-  return store.tx(() => {
-    const seen = store.tasks.latestBySource(repo, "command", source);
+  return await store.tx(async (t) => {
+    const seen = await t.tasks.latestBySource(repo, "command", source);
     if (seen) return { outcome: "duplicate", task: seen };
-    const r = store.tasks.enqueue(
+    const r = await t.tasks.enqueue(
       {
         repo,
         type: "command",

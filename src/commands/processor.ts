@@ -145,7 +145,7 @@ export async function processCommandTask(
     body,
     known,
   );
-  ctx.store.runs.record({
+  await ctx.store.runs.record({
     repo: ctx.repoName,
     kind: "command",
     ref: `comment:${p.commentId}`,
@@ -189,7 +189,7 @@ async function handleItem(
 
   if (spec.mutates) {
     // A retried task (the reply failed last time) must not act twice.
-    const done = ctx.store.audit.bySource(source);
+    const done = await ctx.store.audit.bySource(source);
     if (done)
       return {
         quote,
@@ -198,9 +198,9 @@ async function handleItem(
       };
   }
 
-  const audit = (result: string, target: string = call.where): void => {
+  const audit = async (result: string, target: string = call.where): Promise<void> => {
     if (!spec.mutates || call.dryRun) return;
-    ctx.store.audit.write({
+    await ctx.store.audit.write({
       actor: p.author,
       repo: ctx.repoName,
       target,
@@ -215,13 +215,13 @@ async function handleItem(
   if (spec.permission !== "anyone") {
     const d = await permit();
     if (!d.allowed) {
-      audit(`refused: ${d.reason}`);
+      await audit(`refused: ${d.reason}`);
       return { quote, text: d.reason, summary: `${cmd.name}: refused` };
     }
   }
   const configInvalid = !ctx.configResult.ok;
   if (spec.mutates && configInvalid && !spec.runsWithoutConfig) {
-    audit("refused: the config file is invalid");
+    await audit("refused: the config file is invalid");
     return { quote, text: CONFIG_POINTER, summary: `${cmd.name}: config invalid` };
   }
 
@@ -231,14 +231,14 @@ async function handleItem(
   } catch (e) {
     ctx.log.error({ err: e, command: cmd.name }, "command handler failed");
     const msg = errInline(e, 300);
-    audit(`error: ${msg}`);
+    await audit(`error: ${msg}`);
     return {
       quote,
       text: `⚠️ Something went wrong: ${msg}. Nothing else was changed; please try again.`,
       summary: `${cmd.name}: error`,
     };
   }
-  if (r.audit) audit(r.audit.result, r.audit.target);
+  if (r.audit) await audit(r.audit.result, r.audit.target);
   const note =
     spec.mutates && configInvalid
       ? "\n\n⚠️ Note: `.github/bg-agent.yml` is invalid, so no new work starts here until it is fixed (see the `bg-agent/config` check run)."

@@ -43,18 +43,18 @@ export async function resolveWithRecord(
   what: string | undefined,
   verb: Verb,
 ): Promise<Resolution> {
-  if (call.isPullRequest) return resolveProposal(call, what, verb);
+  if (call.isPullRequest) return await resolveProposal(call, what, verb);
   const { store, repoName } = call.ctx;
   const target = `issue:${call.number}`;
   const about = what?.toLowerCase();
   if (
     (about === undefined || about === "fix") &&
-    !store.proposals.latest(repoName, target, "fix")
+    !(await store.proposals.latest(repoName, target, "fix"))
   ) {
     const recovered = await recoverFixProposal(call, verb);
     if (recovered) return recovered;
   }
-  const r = resolveProposal(call, what, verb);
+  const r = await resolveProposal(call, what, verb);
   if ("proposal" in r && r.proposal.kind === "fix" && r.proposal.target === target) {
     return { proposal: await withDecisionOnRecord(call, r.proposal) };
   }
@@ -89,16 +89,16 @@ async function withDecisionOnRecord(call: CommandCall, p: Proposal): Promise<Pro
   const comments = await threadComments(call);
   if (typeof comments === "string") return p;
   const d = decisionOnRecord(comments, p.target, p.contentHash, call.selfLogin);
-  return d ? decided(call, p, d) : p;
+  return d ? await decided(call, p, d) : p;
 }
 
 /** The proposal as decided by `d`: in the store, or (dry run: no writes) only in the answer. */
-function decided(call: CommandCall, p: Proposal, d: Decision): Proposal {
+async function decided(call: CommandCall, p: Proposal, d: Decision): Promise<Proposal> {
   const reason = "decided earlier (recorded in bg-agent's reply on the issue)";
   if (call.dryRun || p.id === 0)
     return { ...p, status: d.status, decidedBy: d.by, decidedAt: d.at, reason };
-  call.ctx.store.proposals.decide(p.id, d.status, d.by, reason, d.at);
-  return call.ctx.store.proposals.get(p.id) ?? p;
+  await call.ctx.store.proposals.decide(p.id, d.status, d.by, reason, d.at);
+  return (await call.ctx.store.proposals.get(p.id)) ?? p;
 }
 
 /**
@@ -183,12 +183,12 @@ export async function recoverFixProposal(
         reason: null,
         createdAt: call.now,
       }
-    : ctx.store.proposals.propose(input, call.now);
+    : await ctx.store.proposals.propose(input, call.now);
   log.info(
     { proposal: p.id, decided: d?.status ?? null },
     "fix proposal recovered from the analysis comment",
   );
-  return { proposal: d ? decided(call, p, d) : p };
+  return { proposal: d ? await decided(call, p, d) : p };
 }
 
 /**

@@ -76,17 +76,17 @@ export function linearIdOf(what: string): string | undefined {
  * repository, as the analysis posted on Linear tells people), or a task (`task:<name>` or a bare
  * name).
  */
-export function resolveProposal(
+export async function resolveProposal(
   call: CommandCall,
   what: string | undefined,
   verb: "approve" | "reject" = "approve",
-): Resolution {
+): Promise<Resolution> {
   const { store, repoName } = call.ctx;
   const thread = call.isPullRequest ? `pr:${call.number}` : `issue:${call.number}`;
   const here = call.isPullRequest ? "this pull request" : "this issue";
   if (what && /^#?\d+$/.test(what)) {
     const id = Number(what.replace("#", ""));
-    const p = store.proposals.get(id);
+    const p = await store.proposals.get(id);
     if (!p || p.repo.toLowerCase() !== repoName.toLowerCase())
       return { none: `There is no proposal ${id} in this repository.` };
     return { proposal: p };
@@ -96,8 +96,8 @@ export function resolveProposal(
     const kind = kindWord as ProposalKind;
     const p =
       kind === "task" && !call.isPullRequest
-        ? taskOnIssue(call)
-        : store.proposals.latest(repoName, thread, kind);
+        ? await taskOnIssue(call)
+        : await store.proposals.latest(repoName, thread, kind);
     return p
       ? { proposal: p }
       : { none: `bg-agent has no ${describeKind[kind]} proposal on ${here}.` };
@@ -106,13 +106,15 @@ export function resolveProposal(
   if (what && linearId) {
     const raw = /^linear:/i.test(what) ? what.slice(7) : what;
     const p =
-      store.proposals.latest(repoName, `linear:${linearId}`, "fix") ??
-      (raw !== linearId ? store.proposals.latest(repoName, `linear:${raw}`, "fix") : undefined);
+      (await store.proposals.latest(repoName, `linear:${linearId}`, "fix")) ??
+      (raw !== linearId
+        ? await store.proposals.latest(repoName, `linear:${raw}`, "fix")
+        : undefined);
     if (p) return { proposal: p };
     // A bare word may still be a task's name (`eng-1`); `linear:` says it is not.
     const task = /^linear:/i.test(what)
       ? undefined
-      : store.proposals.latest(repoName, `task:${what}`, "task");
+      : await store.proposals.latest(repoName, `task:${what}`, "task");
     if (task) return { proposal: task };
     return {
       none: `bg-agent has no fix plan for the Linear issue ${linearId} in this repository. It proposes one after analysing the issue; the analysis comment on Linear says when.`,
@@ -120,13 +122,13 @@ export function resolveProposal(
   }
   if (what) {
     const name = what.toLowerCase().startsWith("task:") ? what.slice(5) : what;
-    const p = store.proposals.latest(repoName, `task:${name}`, "task");
+    const p = await store.proposals.latest(repoName, `task:${name}`, "task");
     return p
       ? { proposal: p }
       : { none: `bg-agent has not proposed a task named \`${name}\` in this repository.` };
   }
   if (call.isPullRequest) {
-    const p = store.proposals.latest(repoName, thread, "merge");
+    const p = await store.proposals.latest(repoName, thread, "merge");
     return p
       ? { proposal: p }
       : {
@@ -135,8 +137,8 @@ export function resolveProposal(
             `To ${verb} a fix plan, comment on its issue.`,
         };
   }
-  const onIssue = store.proposals.latest(repoName, thread);
-  const open = onIssue?.status === "proposed" ? onIssue : (taskOnIssue(call) ?? onIssue);
+  const onIssue = await store.proposals.latest(repoName, thread);
+  const open = onIssue?.status === "proposed" ? onIssue : ((await taskOnIssue(call)) ?? onIssue);
   return open
     ? { proposal: open }
     : {
@@ -147,10 +149,14 @@ export function resolveProposal(
 }
 
 /** An open task proposal that was posted on this issue. */
-function taskOnIssue(call: CommandCall): Proposal | undefined {
-  return call.ctx.store.proposals
-    .list({ repo: call.ctx.repoName, status: "proposed", kind: "task" })
-    .find((p) => issueOf(p) === call.number);
+async function taskOnIssue(call: CommandCall): Promise<Proposal | undefined> {
+  return (
+    await call.ctx.store.proposals.list({
+      repo: call.ctx.repoName,
+      status: "proposed",
+      kind: "task",
+    })
+  ).find((p) => issueOf(p) === call.number);
 }
 
 /** Why a proposal cannot be decided any more, or null when it is open. */

@@ -91,7 +91,7 @@ export async function collectCommands(
     }
     const number = Number(/\/issues\/(\d+)$/.exec(c.issue_url)?.[1]);
     if (!Number.isInteger(number) || number <= 0) continue;
-    const r = enqueueCommand(store, repo, {
+    const r = await enqueueCommand(store, repo, {
       commentId: c.id,
       issueNumber: number,
       isPullRequest: /\/pull\/\d+/.test(c.html_url),

@@ -7,22 +7,26 @@ import type { CommandCall, HandlerResult } from "./command.js";
  * Finds a task by exact name, else case-insensitively. The schedule rows mirror the config; a
  * task added since the last pass is brought in first (as `/bg run` does), on a valid config.
  */
-export const findSchedule = (call: CommandCall, asked: string): Schedule | undefined => {
+export const findSchedule = async (
+  call: CommandCall,
+  asked: string,
+): Promise<Schedule | undefined> => {
   const { store, repoName, config, configResult } = call.ctx;
-  if (configResult.ok && !call.dryRun) syncSchedules(store, repoName, config.tasks, call.now);
+  if (configResult.ok && !call.dryRun) await syncSchedules(store, repoName, config.tasks, call.now);
   return (
-    store.schedules.get(repoName, asked) ??
-    store.schedules.list(repoName).find((x) => x.name.toLowerCase() === asked.toLowerCase())
+    (await store.schedules.get(repoName, asked)) ??
+    (await store.schedules.list(repoName)).find((x) => x.name.toLowerCase() === asked.toLowerCase())
   );
 };
 
 /** The reply for a task name that matches nothing: the names there are. */
-export function unknownTask(call: CommandCall, asked: string, plain: string): HandlerResult {
+export async function unknownTask(
+  call: CommandCall,
+  asked: string,
+  plain: string,
+): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
-  const names = store.schedules
-    .list(repoName)
-    .map((x) => `\`${x.name}\``)
-    .slice(0, 20);
+  const names = (await store.schedules.list(repoName)).map((x) => `\`${x.name}\``).slice(0, 20);
   const known = names.length
     ? ` Tasks here: ${names.join(", ")}.`
     : " This repository has no tasks.";
@@ -33,5 +37,5 @@ export function unknownTask(call: CommandCall, asked: string, plain: string): Ha
 }
 
 /** `note` when bg-agent is paused in this repository (a queued or resumed task waits), else "". */
-export const whilePaused = (call: CommandCall, note: string): string =>
-  call.ctx.store.activity.manualPause(call.ctx.repoName, call.now) ? note : "";
+export const whilePaused = async (call: CommandCall, note: string): Promise<string> =>
+  (await call.ctx.store.activity.manualPause(call.ctx.repoName, call.now)) ? note : "";

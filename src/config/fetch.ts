@@ -55,12 +55,12 @@ export function sourceProblem(e: ConfigSourceError): ConfigResult {
 }
 
 /** The repository's cached config when it is fresh (younger than CONFIG_TTL_MS), else undefined. */
-export function cachedRepoConfig(
+export async function cachedRepoConfig(
   store: Store,
   repo: string,
   now = Date.now(),
-): ConfigResult | undefined {
-  const cached = store.repos.get(repo);
+): Promise<ConfigResult | undefined> {
+  const cached = await store.repos.get(repo);
   if (!cached?.configLoadedAt || now - cached.configLoadedAt >= CONFIG_TTL_MS || !cached.configHash)
     return undefined;
   if (!cached.configValid) {
@@ -81,13 +81,13 @@ export function cachedRepoConfig(
 }
 
 /** Caches a freshly read config for a repository (one synchronous write). */
-export function cacheRepoConfig(
+export async function cacheRepoConfig(
   store: Store,
   repo: string,
   result: ConfigResult,
   now = Date.now(),
-): void {
-  store.repos.setConfig(
+): Promise<void> {
+  await store.repos.setConfig(
     repo,
     {
       json: result.raw === null || result.raw === undefined ? null : JSON.stringify(result.raw),
@@ -109,9 +109,9 @@ export async function getRepoConfig(
   load: () => Promise<ConfigResult>,
   now = Date.now(),
 ): Promise<ConfigResult> {
-  const cached = cachedRepoConfig(store, repo, now);
+  const cached = await cachedRepoConfig(store, repo, now);
   if (cached) return cached;
   const result = await load();
-  cacheRepoConfig(store, repo, result, now);
+  await cacheRepoConfig(store, repo, result, now);
   return result;
 }

@@ -65,8 +65,11 @@ const problemsOf = (errors: string[]): ConfigProblem[] =>
   });
 
 /** The last config cached for a repository, however old, or undefined. */
-export function lastKnownConfig(store: Store, repo: string): ConfigResult | undefined {
-  const r = store.repos.get(repo);
+export async function lastKnownConfig(
+  store: Store,
+  repo: string,
+): Promise<ConfigResult | undefined> {
+  const r = await store.repos.get(repo);
   if (!r?.configHash) return undefined;
   if (!r.configValid)
     return {
@@ -107,7 +110,7 @@ export function configLoader(
   };
   const load = async (known?: RepositoryBrief, refresh = false): Promise<ConfigResult> => {
     // Fast path: the row is fresh and this process already validated that exact config.
-    const row = known ?? o.store.repos.brief(o.repo);
+    const row = known ?? (await o.store.repos.brief(o.repo));
     const memo = parsed(o.store).get(o.repo.toLowerCase());
     if (
       !refresh &&
@@ -121,7 +124,7 @@ export function configLoader(
         row.configReportedHash === row.configHash || (clean && !row.configReportedHash);
       if (reported || !o.report) return memo.result;
     }
-    const cached = refresh ? undefined : cachedRepoConfig(o.store, o.repo);
+    const cached = refresh ? undefined : await cachedRepoConfig(o.store, o.repo);
     let result: ConfigResult;
     try {
       result = cached ?? (await fresh());
@@ -130,8 +133,8 @@ export function configLoader(
         { err: e },
         "could not read .github/bg-agent.yml from GitHub; using the last known config",
       );
-      if (refresh) o.store.repos.invalidateConfig(o.repo); // the next event reads it again
-      return lastKnownConfig(o.store, o.repo) ?? parseConfig(null);
+      if (refresh) await o.store.repos.invalidateConfig(o.repo); // the next event reads it again
+      return (await lastKnownConfig(o.store, o.repo)) ?? parseConfig(null);
     }
     if (o.report) {
       try {
@@ -143,7 +146,7 @@ export function configLoader(
     // Written after the last await (the read from GitHub, the check run): a delivery's writes
     // all happen in one synchronous block with its record (see src/server.ts), so a group
     // commit never holds half of them.
-    if (!cached) cacheRepoConfig(o.store, o.repo, result);
+    if (!cached) await cacheRepoConfig(o.store, o.repo, result);
     parsed(o.store).set(o.repo.toLowerCase(), { hash: result.hash, result });
     return result;
   };

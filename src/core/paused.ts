@@ -40,11 +40,11 @@ const hhmm = (t: number): string => new Date(t).toISOString().slice(11, 16);
  * UTC` (the "what" is known to runners, which read it from GitHub; the app's store keeps who and
  * when). Null when no human activity is known.
  */
-export function lastHumanActivity(
+export async function lastHumanActivity(
   ctx: Pick<ProcessorContext, "store" | "repoName" | "config" | "env">,
   now = Date.now(),
-): string | null {
-  const a = ctx.store.activity.get(ctx.repoName);
+): Promise<string | null> {
+  const a = await ctx.store.activity.get(ctx.repoName);
   if (a.lastHumanAt === null) return null;
   const seen = ctx.env.activitySeen?.(ctx.repoName);
   const what = seen && seen.at === a.lastHumanAt ? ` ${seen.what}` : "";

@@ -103,7 +103,7 @@ export interface Processor {
   /** A full sweep of GitHub (or Linear) for what webhooks missed; on sweeping passes only. */
   sweep?(ctx: ProcessorContext): Promise<void>;
   /** Repositories this processor has due work for, beyond queued tasks (e.g. due schedules). */
-  dueRepos?(store: Store, now: number): string[];
+  dueRepos?(store: Store, now: number): Promise<string[]>;
   process(ctx: ProcessorContext, tasks: Task[]): Promise<Map<number, TaskOutcome>>;
 }
 

@@ -18,14 +18,14 @@ export async function onActivity(
 ): Promise<void> {
   const login = humanSender(deps, event.payload);
   if (!login) return;
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   let seen = recent.get(deps.store);
   if (!seen) recent.set(deps.store, (seen = new Map()));
   const key = `${t.repo.toLowerCase()}|${login}`;
   const last = seen.get(key);
   if (last !== undefined && now - last >= 0 && now - last < ACTIVITY_RESOLUTION_MS) return;
-  deps.store.activity.recordHuman(t.repo, login, now);
+  await deps.store.activity.recordHuman(t.repo, login, now);
   if (seen.size > 10_000) seen.clear();
   seen.set(key, now);
 }

@@ -56,7 +56,7 @@ function ownPrs(
  * processor resolves to its open PRs. A pending status changes nothing and queues nothing.
  */
 export async function onChecks(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   let prs: AutomergeTarget[] = [];
   let bySha: string | null = null;
@@ -91,10 +91,10 @@ export async function onChecks(deps: IntakeDeps, event: WebhookEvent): Promise<v
     t.log.debug("skip: automerge is disabled");
     return;
   }
-  const queued = deps.store.tx(() => {
-    rememberRepo(deps.store, t);
-    if (bySha === null) return enqueueAutomerge(deps.store, t, prs, event.id);
-    const r = deps.store.tasks.enqueue({
+  const queued = await deps.store.tx(async (txs) => {
+    await rememberRepo(txs, t);
+    if (bySha === null) return await enqueueAutomerge(txs, t, prs, event.id);
+    const r = await txs.tasks.enqueue({
       repo: t.repo,
       type: "automerge",
       source: `sha:${bySha}`,

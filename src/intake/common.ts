@@ -4,7 +4,7 @@ import type { ConfigResult } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import { isBot } from "../integrations/github.js";
 import type { Logger } from "../log.js";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { RepositoryBrief } from "../store/repositories.js";
 import type { IntakeDeps, WebhookEvent } from "./types.js";
 
@@ -54,21 +54,21 @@ export const eventLabel = (event: WebhookEvent): string => {
  * The installed repository a webhook is about, or null (logged) when the payload has no
  * installation or repository, or the repository was removed from the installation.
  */
-export function targetOf(deps: IntakeDeps, event: WebhookEvent): EventTarget | null {
+export async function targetOf(deps: IntakeDeps, event: WebhookEvent): Promise<EventTarget | null> {
   // Several handlers see the same delivery (its family's, then activity): resolve it once.
   const p = event.payload;
   if (p && typeof p === "object") {
     const hit = targets.get(p);
     if (hit !== undefined && hit.store === deps.store) return hit.target;
   }
-  const target = resolveTarget(deps, event);
+  const target = await resolveTarget(deps, event);
   if (p && typeof p === "object") targets.set(p, { store: deps.store, target });
   return target;
 }
 
 const targets = new WeakMap<object, { store: Store; target: EventTarget | null }>();
 
-function resolveTarget(deps: IntakeDeps, event: WebhookEvent): EventTarget | null {
+async function resolveTarget(deps: IntakeDeps, event: WebhookEvent): Promise<EventTarget | null> {
   const parsed = scopedSchema.safeParse(event.payload);
   // One child logger per event: the skip paths below build their own.
   const base = (): Logger => deps.log.child({ event: eventLabel(event), delivery: event.id });
@@ -89,7 +89,7 @@ function resolveTarget(deps: IntakeDeps, event: WebhookEvent): EventTarget | nul
     delivery: event.id,
     repo: repository.full_name,
   });
-  const known = deps.store.repos.brief(repository.full_name);
+  const known = await deps.store.repos.brief(repository.full_name);
   if (known && !known.installed && known.installationId === installation.id) {
     log.info("skip: bg-agent was removed from this repository");
     return null;
@@ -107,7 +107,7 @@ function resolveTarget(deps: IntakeDeps, event: WebhookEvent): EventTarget | nul
 }
 
 /** Records (or refreshes) the repository row; call inside the handler's transaction. */
-export function rememberRepo(store: Store, t: EventTarget): void {
+export async function rememberRepo(store: TxStore, t: EventTarget): Promise<void> {
   const k = t.known;
   if (
     k?.installed &&
@@ -117,7 +117,7 @@ export function rememberRepo(store: Store, t: EventTarget): void {
   ) {
     return; // nothing new: save a write
   }
-  store.repos.upsert({
+  await store.repos.upsert({
     fullName: t.repo,
     repoId: t.repoId,
     installationId: t.installationId,

@@ -65,16 +65,17 @@ export async function reportConfig(
   where: ConfigCheckWhere,
   result: ConfigResult,
 ): Promise<void> {
-  const row = deps.store.repos.get(where.repo);
+  const row = await deps.store.repos.get(where.repo);
   if (row?.configReportedHash === result.hash) return;
   const clean = result.ok && result.problems.length === 0;
   if (clean && !row?.configReportedHash) return;
   const log = deps.log.child({ repo: where.repo, configHash: result.hash });
   // Called before the loader caches the config (its writes follow its last await): the row may
   // not exist yet on a cold cache, and the reported hash must stick.
-  const mark = (): void => {
-    if (!deps.store.repos.get(where.repo)) deps.store.repos.upsert({ fullName: where.repo });
-    deps.store.repos.markConfigReported(where.repo, result.hash);
+  const mark = async (): Promise<void> => {
+    if (!(await deps.store.repos.get(where.repo)))
+      await deps.store.repos.upsert({ fullName: where.repo });
+    await deps.store.repos.markConfigReported(where.repo, result.hash);
   };
   const ref = parseRepo(where.repo);
   try {
@@ -86,7 +87,7 @@ export async function reportConfig(
     }
     const d = describeConfigResult(result);
     await publishCheckRun(deps.octokit, ref, { name: CONFIG_CHECK_NAME, headSha: sha, ...d });
-    mark();
+    await mark();
     log.info(
       { conclusion: d.conclusion, problems: result.problems.length },
       "reported the config check run",
@@ -95,7 +96,7 @@ export async function reportConfig(
     const status = httpStatus(e);
     log.warn({ err: e, status }, "could not publish the bg-agent/config check run");
     if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
-      mark();
+      await mark();
     }
   }
 }

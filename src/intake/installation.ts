@@ -49,13 +49,13 @@ export async function onInstallation(deps: IntakeDeps, event: WebhookEvent): Pro
     installationId = p.installation.id;
     const repos = p.repositories ?? [];
     if (p.action === "deleted" || p.action === "suspend") {
-      const result = store.tx(() => {
-        const gone = new Set(store.repos.forgetInstallation(installationId));
+      const result = await store.tx(async (t) => {
+        const gone = new Set(await t.repos.forgetInstallation(installationId));
         for (const r of repos) gone.add(r.full_name);
-        store.repos.forget([...gone]);
+        await t.repos.forget([...gone]);
         let cancelled = 0;
         for (const repo of gone)
-          cancelled += store.tasks.cancelPending(
+          cancelled += await t.tasks.cancelPending(
             { repo },
             `bg-agent was ${p.action === "suspend" ? "suspended" : "uninstalled"}`,
           );
@@ -72,13 +72,13 @@ export async function onInstallation(deps: IntakeDeps, event: WebhookEvent): Pro
     added = p.repositories_added;
     removed = p.repositories_removed.map((r) => r.full_name);
   }
-  const cancelled = store.tx(() => {
+  const cancelled = await store.tx(async (t) => {
     for (const r of added)
-      store.repos.upsert({ fullName: r.full_name, repoId: r.id ?? null, installationId });
-    store.repos.forget(removed);
+      await t.repos.upsert({ fullName: r.full_name, repoId: r.id ?? null, installationId });
+    await t.repos.forget(removed);
     let n = 0;
     for (const repo of removed)
-      n += store.tasks.cancelPending({ repo }, "the repository was removed from bg-agent");
+      n += await t.tasks.cancelPending({ repo }, "the repository was removed from bg-agent");
     return n;
   });
   log.info(

@@ -55,7 +55,7 @@ export async function onIssueComment(
   const log = deps.log.child({ repo, comment: p.comment.id });
   const { items, ignored } = parseCommands(p.comment.body, MAX_PARSED);
   if (!items.length) {
-    deps.store.activity.recordHuman(repo, login);
+    await deps.store.activity.recordHuman(repo, login);
     return { outcome: "ignored", reason: "no /bg command" };
   }
   const payload: CommandPayload = {
@@ -68,7 +68,7 @@ export async function onIssueComment(
     deliveryId: event.id,
     ...(p.comment.html_url ? { commentUrl: p.comment.html_url.slice(0, 500) } : {}),
   };
-  const r = enqueueCommand(deps.store, repo, payload);
+  const r = await enqueueCommand(deps.store, repo, payload);
   if (r.outcome === "duplicate") {
     log.info({ task: r.task.id }, "command comment already taken in");
     return { outcome: "duplicate", taskId: r.task.id };

@@ -38,17 +38,17 @@ const GONE = new Set(["closed", "deleted", "transferred"]);
  * transferring it, or removing the label cancels the pending analysis.
  */
 export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   const p = parsePayload(payloadSchema, event, t.log);
   if (!p) return;
   const issue = p.issue;
   const log = t.log.child({ issue: issue.number });
   const source = `issue:${issue.number}`;
-  const cancel = (reason: string): void => {
-    const n = deps.store.tx(() => {
-      rememberRepo(deps.store, t);
-      return deps.store.tasks.cancelPending(
+  const cancel = async (reason: string): Promise<void> => {
+    const n = await deps.store.tx(async (txs) => {
+      await rememberRepo(txs, t);
+      return await txs.tasks.cancelPending(
         { repo: t.repo, type: "tech_debt_analysis", source },
         reason,
       );
@@ -60,7 +60,7 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
     return;
   }
   if (GONE.has(p.action) || (issue.state !== undefined && issue.state !== "open")) {
-    cancel(
+    await cancel(
       `issue #${issue.number} was ${p.action === "transferred" || p.action === "deleted" ? p.action : "closed"}`,
     );
     return;
@@ -74,36 +74,38 @@ export async function onIssues(deps: IntakeDeps, event: WebhookEvent): Promise<v
   const wanted = new Set(config.tech_debt.github.labels.map((l) => l.toLowerCase()));
   if (!issue.labels.some((l) => wanted.has(l.toLowerCase()))) {
     if (p.action === "unlabeled" || p.action === "edited")
-      cancel(`issue #${issue.number} no longer carries a tech-debt label`);
+      await cancel(`issue #${issue.number} no longer carries a tech-debt label`);
     else log.debug("skip: no tech-debt label");
     return;
   }
   const key = `${t.repo}#${issue.number}`;
   const contentHash = issueContentHash(issue.title, issue.body);
-  const outcome = deps.store.tx(() => {
-    rememberRepo(deps.store, t);
-    const analysed = deps.store.analyses.analysedHash(key);
-    if (analysed === contentHash && !deps.store.tasks.open(t.repo, "tech_debt_analysis", source)) {
+  const outcome = await deps.store.tx(async (txs) => {
+    await rememberRepo(txs, t);
+    const analysed = await txs.analyses.analysedHash(key);
+    if (analysed === contentHash && !(await txs.tasks.open(t.repo, "tech_debt_analysis", source))) {
       return "analysed";
     }
     // Analysed at other text: the fix planned for it is no longer approvable, and the new
     // analysis proposes again. (No analysis, no plan: nothing to expire, no write.)
     if (analysed !== undefined && analysed !== contentHash)
-      deps.store.proposals.expireStale(t.repo, "fix", source, contentHash);
-    return deps.store.tasks.enqueue({
-      repo: t.repo,
-      type: "tech_debt_analysis",
-      source,
-      payload: {
-        key,
-        number: issue.number,
-        title: issue.title,
-        body: issue.body ?? "",
-        ...(issue.html_url ? { url: issue.html_url } : {}),
-      },
-      contentHash,
-      deliveryId: event.id,
-    }).outcome;
+      await txs.proposals.expireStale(t.repo, "fix", source, contentHash);
+    return (
+      await txs.tasks.enqueue({
+        repo: t.repo,
+        type: "tech_debt_analysis",
+        source,
+        payload: {
+          key,
+          number: issue.number,
+          title: issue.title,
+          body: issue.body ?? "",
+          ...(issue.html_url ? { url: issue.html_url } : {}),
+        },
+        contentHash,
+        deliveryId: event.id,
+      })
+    ).outcome;
   });
   log.info(
     { outcome, contentHash },

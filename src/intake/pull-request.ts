@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
-import type { Store } from "../store/index.js";
+import type { TxStore } from "../store/index.js";
 import { configForNewWork, parsePayload, rememberRepo, targetOf } from "./common.js";
 import type { EventTarget } from "./common.js";
 import { onChangesRequested } from "./review-revision.js";
@@ -50,15 +50,15 @@ export interface AutomergeTarget {
  * newest head SHA; a running one gets exactly one follow-up, so an event during an evaluation is
  * never lost. Returns how many were created or refreshed.
  */
-export function enqueueAutomerge(
-  store: Store,
+export async function enqueueAutomerge(
+  store: TxStore,
   t: EventTarget,
   prs: AutomergeTarget[],
   deliveryId: string,
-): number {
+): Promise<number> {
   let n = 0;
   for (const p of prs) {
-    const r = store.tasks.enqueue({
+    const r = await store.tasks.enqueue({
       repo: t.repo,
       type: "automerge",
       source: `pr:${p.pr}`,
@@ -71,21 +71,26 @@ export function enqueueAutomerge(
 }
 
 /** Cancels what is pending for a PR (every task type with source `pr:<n>`). */
-export function cancelForPr(store: Store, t: EventTarget, pr: number, reason: string): number {
-  return store.tasks.cancelPending({ repo: t.repo, source: `pr:${pr}` }, reason);
+export async function cancelForPr(
+  store: TxStore,
+  t: EventTarget,
+  pr: number,
+  reason: string,
+): Promise<number> {
+  return await store.tasks.cancelPending({ repo: t.repo, source: `pr:${pr}` }, reason);
 }
 
 async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   const p = parsePayload(payloadSchema, event, t.log);
   if (!p) return;
   const pr = p.pull_request;
   const log = t.log.child({ pr: pr.number });
   if (pr.state !== "open" || (event.name === "pull_request" && p.action === "closed")) {
-    const cancelled = deps.store.tx(() => {
-      rememberRepo(deps.store, t);
-      return cancelForPr(deps.store, t, pr.number, `PR #${pr.number} was closed`);
+    const cancelled = await deps.store.tx(async (txs) => {
+      await rememberRepo(txs, t);
+      return await cancelForPr(txs, t, pr.number, `PR #${pr.number} was closed`);
     });
     log.info({ cancelled }, "PR closed: pending work cancelled");
     return;
@@ -100,15 +105,17 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
     p.repository &&
     fork.toLowerCase() !== p.repository.full_name.toLowerCase()
   ) {
-    const queued = deps.store.tx(() => {
-      rememberRepo(deps.store, t);
-      return deps.store.tasks.enqueue({
-        repo: t.repo,
-        type: "config_check",
-        source: `pr:${pr.number}`,
-        payload: { pr: pr.number, headSha: pr.head.sha },
-        deliveryId: event.id,
-      }).outcome;
+    const queued = await deps.store.tx(async (txs) => {
+      await rememberRepo(txs, t);
+      return (
+        await txs.tasks.enqueue({
+          repo: t.repo,
+          type: "config_check",
+          source: `pr:${pr.number}`,
+          payload: { pr: pr.number, headSha: pr.head.sha },
+          deliveryId: event.id,
+        })
+      ).outcome;
     });
     if (queued !== "unchanged") deps.wake?.();
   }
@@ -122,9 +129,9 @@ async function onPrChange(deps: IntakeDeps, event: WebhookEvent): Promise<void> 
     log.debug("skip: automerge is disabled");
     return;
   }
-  const queued = deps.store.tx(() => {
-    rememberRepo(deps.store, t);
-    return enqueueAutomerge(deps.store, t, [{ pr: pr.number, headSha: pr.head.sha }], event.id);
+  const queued = await deps.store.tx(async (txs) => {
+    await rememberRepo(txs, t);
+    return await enqueueAutomerge(txs, t, [{ pr: pr.number, headSha: pr.head.sha }], event.id);
   });
   log.info({ queued, headSha: pr.head.sha }, "automerge evaluation queued");
   if (queued) deps.wake?.();

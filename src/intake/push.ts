@@ -37,19 +37,19 @@ const MAX_LISTED_COMMITS = 20;
  * reports it as the check run `bg-agent/config` on it, which the branch's pull request shows.
  * Only validated: the config in force stays the default branch's. Nothing is read here.
  */
-function checkProposedConfig(
+async function checkProposedConfig(
   deps: IntakeDeps,
   t: EventTarget,
   p: { ref: string; after?: string | undefined },
   touched: boolean,
   deliveryId: string,
-): void {
+): Promise<void> {
   const branch = p.ref.slice("refs/heads/".length);
   const source = `branch:${branch}`;
-  const queued = deps.store.tx(() => {
-    if (!touched && !deps.store.tasks.latestBySource(t.repo, "config_check", source)) return false;
-    rememberRepo(deps.store, t);
-    const r = deps.store.tasks.enqueue({
+  const queued = await deps.store.tx(async (txs) => {
+    if (!touched && !(await txs.tasks.latestBySource(t.repo, "config_check", source))) return false;
+    await rememberRepo(txs, t);
+    const r = await txs.tasks.enqueue({
       repo: t.repo,
       type: "config_check",
       source,
@@ -71,7 +71,7 @@ function checkProposedConfig(
  * (where `_extends` bases usually live) invalidates the config of every repository of that owner.
  */
 export async function onPush(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   const p = parsePayload(payloadSchema, event, t.log);
   if (!p) return;
@@ -83,7 +83,7 @@ export async function onPush(deps: IntakeDeps, event: WebhookEvent): Promise<voi
     p.commits.some((c) => [...c.added, ...c.modified, ...c.removed].includes(CONFIG_PATH));
   if (p.ref !== `refs/heads/${t.defaultBranch}`) {
     if (p.ref.startsWith("refs/heads/") && p.after)
-      checkProposedConfig(deps, t, p, touched, event.id);
+      await checkProposedConfig(deps, t, p, touched, event.id);
     return;
   }
   if (!touched) return;
@@ -91,16 +91,16 @@ export async function onPush(deps: IntakeDeps, event: WebhookEvent): Promise<voi
   // repositories invalidated) happen in one synchronous block after its last await.
   await deps.loadConfig(t.known, { refresh: true });
   const owner = t.repo.split("/")[0]!.toLowerCase();
-  const invalidated = deps.store.tx(() => {
-    rememberRepo(deps.store, t);
+  const invalidated = await deps.store.tx(async (txs) => {
+    await rememberRepo(txs, t);
     const names: string[] = [];
     if (p.repository.name === ".github") {
-      for (const r of deps.store.repos.list({ installedOnly: true })) {
+      for (const r of await txs.repos.list({ installedOnly: true })) {
         if (r.fullName.split("/")[0]!.toLowerCase() === owner && r.fullName !== t.repo)
           names.push(r.fullName);
       }
     }
-    for (const n of names) deps.store.repos.invalidateConfig(n);
+    for (const n of names) await txs.repos.invalidateConfig(n);
     return names.length + 1;
   });
   t.log.info({ invalidated }, "config changed on the default branch: re-read, cache invalidated");

@@ -29,7 +29,7 @@ const reviewPayloadSchema = z.object({
  * when it runs). Any other review, or one on another pull request, queues nothing here.
  */
 export async function onChangesRequested(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   if (t.action !== "submitted") return;
   // Most reviews are not about this: only a request for changes is parsed further (and logged).
@@ -51,7 +51,7 @@ export async function onChangesRequested(deps: IntakeDeps, event: WebhookEvent):
     log.info("skip: no approved fix proposal is recorded for this bg:fix pull request");
     return;
   }
-  rememberRepo(deps.store, t);
+  await rememberRepo(deps.store, t);
   const r = await enqueueRevision(deps.store, {
     repo: t.repo,
     pr: pr.number,

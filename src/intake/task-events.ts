@@ -13,7 +13,7 @@ export const TASK_EVENTS: readonly string[] = TASK_EVENT_NAMES;
  */
 export async function onTaskEvent(deps: IntakeDeps, event: WebhookEvent): Promise<void> {
   if (!TASK_EVENTS.includes(event.name)) return;
-  const t = targetOf(deps, event);
+  const t = await targetOf(deps, event);
   if (!t) return;
   // A known-invalid config queues no new work; and a push never makes bg-agent read a config it
   // has not read yet (push handling owns the config's freshness: src/intake/push.ts).
@@ -23,7 +23,7 @@ export async function onTaskEvent(deps: IntakeDeps, event: WebhookEvent): Promis
   if (!config || !config.tasks.some((x) => x.on?.[event.name as keyof typeof x.on])) return;
   // No store.tx around awaits (today's transactions are synchronous): the delivery's group
   // commit (src/server.ts) holds these writes with its record.
-  rememberRepo(deps.store, t);
+  await rememberRepo(deps.store, t);
   const queued = await enqueueEventTasks(deps.store, t.repo, config.tasks, event);
   if (!queued.length) return;
   t.log.info(

@@ -23,11 +23,11 @@ export function budgetGate(
   };
   return {
     async guard(estimateUsd, what) {
-      const no = budget.check(estimateUsd, what);
+      const no = await budget.check(estimateUsd, what);
       if (!no) return;
       await postBudgetAlerts(no.alerts, target);
       throw no.stop;
     },
-    alert: () => postBudgetAlerts(budget.alerts(), target),
+    alert: async () => postBudgetAlerts(await budget.alerts(), target),
   };
 }

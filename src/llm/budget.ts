@@ -56,13 +56,13 @@ export interface BudgetInput {
  * Throws BudgetExceededError when spending `estimateUsd` more would go past today's or this
  * month's budget of the repository, or past the run's cap. Nothing is sent in that case.
  */
-export function checkBudget(b: BudgetInput): void {
+export async function checkBudget(b: BudgetInput): Promise<void> {
   const now = b.now ?? Date.now();
   const { daily_usd, monthly_usd } = b.config.budget;
-  const today = b.store.spend.today(b.repo, now);
+  const today = await b.store.spend.today(b.repo, now);
   if (today + b.estimateUsd > daily_usd)
     throw new BudgetExceededError("day", today, daily_usd, nextDay(now));
-  const month = b.store.spend.month(b.repo, now);
+  const month = await b.store.spend.month(b.repo, now);
   if (month + b.estimateUsd > monthly_usd) {
     throw new BudgetExceededError("month", month, monthly_usd, nextMonth(now));
   }
@@ -86,23 +86,23 @@ export function levelsReached(spent: number, limit: number, alertAt: number): nu
  * Decides which budget alerts are due: each level once per period (recorded in the store as
  * raised). `stopped` says a call was refused. Posts nothing: src/report/budget-alert.ts does.
  */
-export function budgetAlerts(
+export async function budgetAlerts(
   b: { store: Store; repo: string; config: RepoConfig; dryRun: boolean; now?: number },
   stopped?: BudgetExceededError,
-): BudgetAlert[] {
+): Promise<BudgetAlert[]> {
   if (b.dryRun) return [];
   const now = b.now ?? Date.now();
   const { daily_usd, monthly_usd, alert_at } = b.config.budget;
   const periods = [
     {
       period: `day:${dayKey(now)}`,
-      spent: b.store.spend.today(b.repo, now),
+      spent: await b.store.spend.today(b.repo, now),
       limit: daily_usd,
       name: "daily" as const,
     },
     {
       period: `month:${monthKey(now)}`,
-      spent: b.store.spend.month(b.repo, now),
+      spent: await b.store.spend.month(b.repo, now),
       limit: monthly_usd,
       name: "monthly" as const,
     },
@@ -113,7 +113,9 @@ export function budgetAlerts(
     // A refused call of this period raises the 100% level even below the limit (estimate + spend > limit).
     if (stopped?.period === (p.name === "daily" ? "day" : "month") && !levels.includes(100))
       levels.push(100);
-    const fresh = levels.filter((l) => b.store.spend.markAlert(b.repo, p.period, l, now));
+    const fresh: number[] = [];
+    for (const l of levels)
+      if (await b.store.spend.markAlert(b.repo, p.period, l, now)) fresh.push(l);
     if (fresh.length) out.push({ repo: b.repo, ...p, level: Math.max(...levels) });
   }
   return out;
@@ -132,14 +134,14 @@ export function repoBudget(
   check(
     estimateUsd: number,
     what: string,
-  ): { stop: BudgetExceededError; alerts: BudgetAlert[] } | null;
-  alerts(): BudgetAlert[];
+  ): Promise<{ stop: BudgetExceededError; alerts: BudgetAlert[] } | null>;
+  alerts(): Promise<BudgetAlert[]>;
 } {
   const b = { store: ctx.store, repo: ctx.repoName, config: ctx.config, dryRun: ctx.env.dryRun };
   return {
-    check(estimateUsd, what) {
+    async check(estimateUsd, what) {
       try {
-        checkBudget({ ...b, env: ctx.env, estimateUsd });
+        await checkBudget({ ...b, env: ctx.env, estimateUsd });
         return null;
       } catch (e) {
         if (!(e instanceof BudgetExceededError)) throw e;
@@ -147,9 +149,9 @@ export function repoBudget(
           { period: e.period, spent: e.spentUsd, limit: e.limitUsd, estimateUsd },
           `budget stop: ${what} not sent`,
         );
-        return { stop: e, alerts: e.period !== "run" ? budgetAlerts(b, e) : [] };
+        return { stop: e, alerts: e.period !== "run" ? await budgetAlerts(b, e) : [] };
       }
     },
-    alerts: () => budgetAlerts(b),
+    alerts: async () => await budgetAlerts(b),
   };
 }

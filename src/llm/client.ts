@@ -244,7 +244,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
       const costUsd = (tokens * storage * (ttlMs / 3_600_000)) / 1_000_000;
       addRunSpend(ctx.env, costUsd);
       if (!ctx.env.dryRun)
-        ctx.store.spend.add(ctx.repoName, {
+        await ctx.store.spend.add(ctx.repoName, {
           promptTokens: 0,
           cachedTokens: 0,
           completionTokens: 0,
@@ -292,7 +292,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
         const usage = readUsage(provider, raw.usage, price, 1, used?.ref.tokens ?? 0);
         addRunSpend(ctx.env, usage.costUsd - reserved);
         reserved = 0;
-        if (!ctx.env.dryRun) ctx.store.spend.add(ctx.repoName, usage);
+        if (!ctx.env.dryRun) await ctx.store.spend.add(ctx.repoName, usage);
         log.debug({ purpose: req.purpose, usage, cache: used?.ref.name }, "llm call");
         await budget.alert();
         const choice = raw.choices[0];

@@ -132,7 +132,7 @@ export function createBatchApi(ctx: ProcessorContext, o: CreateLlmOptions = {}):
       if (!ctx.env.dryRun) {
         for (const r of results.values()) {
           if (!r.usage.costUsd && !r.usage.promptTokens) continue;
-          ctx.store.spend.add(ctx.repoName, r.usage);
+          await ctx.store.spend.add(ctx.repoName, r.usage);
           addRunSpend(ctx.env, r.usage.costUsd);
         }
         await budget.alert();

@@ -32,24 +32,24 @@ export interface DispatchResult {
  *
  * Dry-run: tasks are queued (a dry-run pass releases them untouched) but no schedule moves.
  */
-export function dispatchDue(
+export async function dispatchDue(
   store: Store,
   repo: string,
   now = Date.now(),
   opts: { dryRun?: boolean; limit?: number } = {},
-): DispatchResult {
+): Promise<DispatchResult> {
   const result: DispatchResult = { enqueued: [], waiting: [], broken: [] };
-  const due = store.schedules.due(now, opts.limit ?? 200, repo);
+  const due = await store.schedules.due(now, opts.limit ?? 200, repo);
   if (!due.length) return result;
-  const lastHumanAt = store.activity.get(repo).lastHumanAt;
-  store.tx(() => {
+  const lastHumanAt = (await store.activity.get(repo)).lastHumanAt;
+  await store.tx(async (t) => {
     for (const s of due) {
       const spec = specOf(s);
       if (!spec) {
         const why =
           "its stored definition no longer validates; edit the task in .github/bg-agent.yml";
         if (!opts.dryRun)
-          store.schedules.update(s.id, { status: "failed", statusReason: why }, now);
+          await t.schedules.update(s.id, { status: "failed", statusReason: why }, now);
         result.broken.push({ name: s.name, why });
         continue;
       }
@@ -57,24 +57,24 @@ export function dispatchDue(
       if (trigger.kind === "idle") {
         const d = idleDecision(trigger, { lastHumanAt, lastRunAt: s.lastRunAt }, now);
         if (!d.due) {
-          if (!opts.dryRun) store.schedules.update(s.id, { nextRunAt: d.recheckAt }, now);
+          if (!opts.dryRun) await t.schedules.update(s.id, { nextRunAt: d.recheckAt }, now);
           result.waiting.push({ name: s.name, why: d.why, recheckAt: d.recheckAt });
           continue;
         }
       }
       const source = scheduleSource(s.name);
-      const open = store.tasks.open(repo, "prompt_task", source);
+      const open = await t.tasks.open(repo, "prompt_task", source);
       if (open) {
         result.enqueued.push({ name: s.name, taskId: open.id, created: false });
       } else {
-        const { task } = store.tasks.enqueue(
+        const { task } = await t.tasks.enqueue(
           { repo, type: "prompt_task", source, payload: { name: s.name }, runAt: now },
           now,
         );
         result.enqueued.push({ name: s.name, taskId: task.id, created: true });
       }
       if (!opts.dryRun) {
-        store.schedules.update(
+        await t.schedules.update(
           s.id,
           { nextRunAt: nextRunAfterDispatch(trigger, s.nextRunAt, now) },
           now,

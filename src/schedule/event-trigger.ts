@@ -98,9 +98,9 @@ export const afterContext = (a: { task: string; outcome: "success" | "failure" }
   `This run was started because the task "${a.task}" just ${a.outcome === "success" ? "finished successfully" : "failed"}.`;
 
 /** May a reactive run of this task be queued now (declared, enabled, its schedule active or not synced yet)? */
-function runnable(store: Store, repo: string, t: TaskConfig): boolean {
+async function runnable(store: Store, repo: string, t: TaskConfig): Promise<boolean> {
   if (!t.enabled) return false;
-  const s = store.schedules.get(repo, t.name);
+  const s = await store.schedules.get(repo, t.name);
   return !s || s.status === "active";
 }
 
@@ -130,7 +130,7 @@ export async function enqueueEventTasks(
   if (!summary) return out;
   for (const t of tasks) {
     if (!t.on || !matchesOn(t.on, event.name, event.payload)) continue;
-    if (!runnable(store, repo, t)) continue;
+    if (!(await runnable(store, repo, t))) continue;
     const source = scheduleSource(t.name);
     const open = await store.tasks.open(repo, "prompt_task", source);
     const pending = open?.status === "pending" ? open : undefined;
@@ -185,7 +185,7 @@ export async function enqueueFollowUps(
   for (const t of tasks) {
     const a = afterOf(t);
     if (!a || a.task !== finished || a.when !== outcome) continue;
-    if (!runnable(store, repo, t)) continue;
+    if (!(await runnable(store, repo, t))) continue;
     await store.tasks.enqueue(
       {
         repo,

@@ -1,5 +1,5 @@
 import type { TaskConfig } from "../config/schema.js";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { specOf } from "./due.js";
 import { DISABLED_REASON, MANUAL_PAUSE_PREFIX, initialState } from "./sync.js";
@@ -28,13 +28,13 @@ const isFailurePause = (s: Schedule): boolean =>
  * scheduled runs); a `once` task or one that reached max_runs is done. A manual run (`/bg run`)
  * does not count, and when the task was stopped by failures it lifts that stop.
  */
-export function recordSuccess(
+export async function recordSuccess(
   store: Store,
   s: Schedule,
   spec: TaskConfig,
   r: { resultHash: string; manual: boolean },
   now = Date.now(),
-): { status: ScheduleStatus; runCount: number } {
+): Promise<{ status: ScheduleStatus; runCount: number }> {
   const trigger = triggerOf(spec);
   let status = s.status;
   let statusReason = s.statusReason;
@@ -63,7 +63,7 @@ export function recordSuccess(
       nextRunAt = null;
     }
   }
-  store.schedules.update(
+  await store.schedules.update(
     s.id,
     {
       status,
@@ -88,21 +88,21 @@ export type FailureDecision =
  * the second in a row pauses a recurring task (a `once` task is marked failed) until someone
  * acts. Manual runs are not counted (the person who asked sees the failure).
  */
-export function recordFailure(
+export async function recordFailure(
   store: Store,
   s: Schedule,
   spec: TaskConfig,
   error: string,
   now = Date.now(),
-): FailureDecision {
+): Promise<FailureDecision> {
   const failures = s.consecutiveFailures + 1;
   if (failures < FAILURES_BEFORE_PAUSE) {
-    store.schedules.update(s.id, { consecutiveFailures: failures }, now);
+    await store.schedules.update(s.id, { consecutiveFailures: failures }, now);
     return { action: "retry", at: now + RETRY_BACKOFF_MS, failures };
   }
   const status = triggerOf(spec).kind === "once" ? "failed" : "paused";
   const reason = `${FAILED_PREFIX}${error}`.slice(0, 1_000);
-  store.schedules.update(
+  await store.schedules.update(
     s.id,
     { consecutiveFailures: failures, status, statusReason: reason },
     now,
@@ -118,47 +118,47 @@ export const isManualPause = (s: Pick<Schedule, "status" | "statusReason">): boo
  * resumes it (`/bg resume <task>`, the dashboard). A queued run of it that has not started is
  * cancelled; a running one finishes. Proposed, done and failed tasks have nothing to pause.
  */
-export function pauseSchedule(
-  store: Store,
+export async function pauseSchedule(
+  store: TxStore,
   repo: string,
   name: string,
   by: string,
   how: string,
   now = Date.now(),
-): { ok: true; schedule: Schedule; changed: boolean } | { ok: false; why: string } {
-  const s = store.schedules.get(repo, name);
+): Promise<{ ok: true; schedule: Schedule; changed: boolean } | { ok: false; why: string }> {
+  const s = await store.schedules.get(repo, name);
   if (!s) return { ok: false, why: `there is no task named ${name}` };
   if (s.status === "paused") return { ok: true, schedule: s, changed: false };
   if (s.status === "proposed")
     return { ok: false, why: `${name} is proposed: approve or reject it instead` };
   if (s.status !== "active")
     return { ok: false, why: `${name} is ${s.status}: it has no schedule left to pause` };
-  store.tx(() => {
-    store.schedules.update(
+  await store.tx(async (t) => {
+    await t.schedules.update(
       s.id,
       { status: "paused", statusReason: `${MANUAL_PAUSE_PREFIX}${by} (${how})`.slice(0, 300) },
       now,
     );
-    store.tasks.cancelPending(
+    await t.tasks.cancelPending(
       { repo, type: "prompt_task", source: `schedule:${s.name}` },
       `the task was paused by ${by}`,
       now,
     );
   });
-  return { ok: true, schedule: store.schedules.byId(s.id)!, changed: true };
+  return { ok: true, schedule: (await store.schedules.byId(s.id))!, changed: true };
 }
 
 /**
  * `/bg resume <task>`: makes a paused or failed task active again from now (a disabled task
  * stays paused: that is its config's say). Returns the schedule, or why not.
  */
-export function resumeSchedule(
-  store: Store,
+export async function resumeSchedule(
+  store: TxStore,
   repo: string,
   name: string,
   now = Date.now(),
-): { ok: true; schedule: Schedule } | { ok: false; why: string } {
-  const s = store.schedules.get(repo, name);
+): Promise<{ ok: true; schedule: Schedule } | { ok: false; why: string }> {
+  const s = await store.schedules.get(repo, name);
   if (!s) return { ok: false, why: `there is no task named ${name}` };
   const spec = specOf(s);
   if (!spec)
@@ -169,10 +169,10 @@ export function resumeSchedule(
   }
   if (s.status === "active") return { ok: true, schedule: s };
   const init = initialState(spec, now);
-  store.schedules.update(
+  await store.schedules.update(
     s.id,
     { ...init, consecutiveFailures: 0, ...(s.status === "done" ? { runCount: 0 } : {}) },
     now,
   );
-  return { ok: true, schedule: store.schedules.byId(s.id)! };
+  return { ok: true, schedule: (await store.schedules.byId(s.id))! };
 }

@@ -1,4 +1,4 @@
-import type { Store } from "../store/index.js";
+import type { TxStore } from "../store/index.js";
 import type { Task } from "../core/domain.js";
 import { REQUESTED_PRIORITY } from "../core/paused.js";
 import { scheduleSource } from "./sync.js";
@@ -9,17 +9,17 @@ import { scheduleSource } from "./sync.js";
  * a task paused by failures or done (a success lifts a failure pause); it never runs a task that
  * is only proposed. An already queued run of the task is reused (and marked as requested).
  */
-export function enqueueManualRun(
-  store: Store,
+export async function enqueueManualRun(
+  store: TxStore,
   repo: string,
   name: string,
   requestedBy: string,
   now = Date.now(),
-): { ok: true; task: Task; created: boolean } | { ok: false; why: string } {
-  const s = store.schedules.get(repo, name);
+): Promise<{ ok: true; task: Task; created: boolean } | { ok: false; why: string }> {
+  const s = await store.schedules.get(repo, name);
   if (!s) return { ok: false, why: `there is no task named ${name} in .github/bg-agent.yml` };
   if (s.status === "proposed") return { ok: false, why: `${name} is proposed: approve it first` };
-  const r = store.tasks.enqueue(
+  const r = await store.tasks.enqueue(
     {
       repo,
       type: "prompt_task",

@@ -12,24 +12,24 @@ import { syncSchedules } from "./sync.js";
  * new or was edited starts afresh, as in the app. The processor's `prepare` then dispatches
  * from the restored `nextRunAt`.
  */
-export function restoreSchedules(
+export async function restoreSchedules(
   store: Store,
   repo: string,
   tasks: readonly TaskConfig[],
   saved: Record<string, SavedSchedule>,
   now: number,
-): { restored: string[]; fresh: string[] } {
-  syncSchedules(store, repo, tasks, now);
+): Promise<{ restored: string[]; fresh: string[] }> {
+  await syncSchedules(store, repo, tasks, now);
   const out = { restored: [] as string[], fresh: [] as string[] };
-  store.tx(() => {
-    for (const s of store.schedules.list(repo)) {
+  await store.tx(async (t) => {
+    for (const s of await t.schedules.list(repo)) {
       if (s.origin !== "config") continue;
       const prev = saved[s.name];
       if (!prev || prev.specHash !== s.specHash) {
         out.fresh.push(s.name);
         continue;
       }
-      store.schedules.update(
+      await t.schedules.update(
         s.id,
         {
           status: prev.status,
@@ -46,14 +46,17 @@ export function restoreSchedules(
     }
   });
   // `enabled:` edited since the saved state: pause or resume now, as the processor's sync would.
-  syncSchedules(store, repo, tasks, now);
+  await syncSchedules(store, repo, tasks, now);
   return out;
 }
 
 /** The config tasks' state after the pass, to save in the dashboard issue. */
-export function saveSchedules(store: Store, repo: string): Record<string, SavedSchedule> {
+export async function saveSchedules(
+  store: Store,
+  repo: string,
+): Promise<Record<string, SavedSchedule>> {
   const out: Record<string, SavedSchedule> = {};
-  for (const s of store.schedules.list(repo)) {
+  for (const s of await store.schedules.list(repo)) {
     if (s.origin !== "config") continue;
     out[s.name] = {
       specHash: s.specHash,

@@ -22,21 +22,21 @@ export type ProposeResult =
  * content hash = the spec hash) lets a rejected definition stay rejected. `on.issue` is the issue
  * the proposal is posted on (payload `issue`): a plain `/bg approve` / `/bg reject` there finds it.
  */
-export function proposeTask(
+export async function proposeTask(
   store: Store,
   repo: string,
   config: RepoConfig,
   raw: unknown,
   now = Date.now(),
   on: { issue?: number } = {},
-): ProposeResult {
+): Promise<ProposeResult> {
   const minMs = parseDuration(config.schedule.min_interval) ?? 300_000;
   const v = validateTask(raw, ["task"], minMs, config.schedule.min_interval);
   if (!v.ok) return { ok: false, why: "the proposed task does not validate", problems: v.problems };
   const task = v.task;
   const specHash = specHashOf(task);
-  return store.tx(() => {
-    const existing = store.schedules.get(repo, task.name);
+  return await store.tx(async (t) => {
+    const existing = await t.schedules.get(repo, task.name);
     if (existing && existing.origin === "config") {
       return {
         ok: false as const,
@@ -46,13 +46,13 @@ export function proposeTask(
     if (existing && existing.status !== "proposed") {
       return { ok: false as const, why: `a proposed task named ${task.name} was approved already` };
     }
-    if (!existing && store.schedules.list(repo).length >= config.tasks_max) {
+    if (!existing && (await t.schedules.list(repo)).length >= config.tasks_max) {
       return {
         ok: false as const,
         why: `this repository has ${config.tasks_max} tasks already (tasks_max: ${config.tasks_max})`,
       };
     }
-    const proposal = store.proposals.propose(
+    const proposal = await t.proposals.propose(
       {
         repo,
         kind: "task",
@@ -68,14 +68,14 @@ export function proposeTask(
     const spec = task as unknown as Record<string, unknown>;
     let schedule: Schedule;
     if (existing) {
-      store.schedules.update(
+      await t.schedules.update(
         existing.id,
         { spec, specHash, maxRuns: task.max_runs ?? null, nextRunAt: null },
         now,
       );
-      schedule = store.schedules.byId(existing.id)!;
+      schedule = (await t.schedules.byId(existing.id))!;
     } else {
-      schedule = store.schedules.create(
+      schedule = await t.schedules.create(
         {
           repo,
           name: task.name,
@@ -94,16 +94,16 @@ export function proposeTask(
 }
 
 /** `/bg approve` on a task proposal: the schedule becomes active (first run per its trigger). */
-export function approveTask(
+export async function approveTask(
   store: Store,
   repo: string,
   name: string,
   by: string,
   now = Date.now(),
-): { ok: true; schedule: Schedule } | { ok: false; why: string } {
-  return store.tx(() => {
-    const s = store.schedules.get(repo, name);
-    const p = store.proposals.latest(repo, taskTarget(name), "task");
+): Promise<{ ok: true; schedule: Schedule } | { ok: false; why: string }> {
+  return await store.tx(async (t) => {
+    const s = await t.schedules.get(repo, name);
+    const p = await t.proposals.latest(repo, taskTarget(name), "task");
     if (!s || s.status !== "proposed" || !p || p.status !== "proposed") {
       return { ok: false as const, why: `there is no proposed task named ${name}` };
     }
@@ -114,31 +114,31 @@ export function approveTask(
         why: `the proposal for ${name} does not match its definition any more`,
       };
     }
-    store.proposals.decide(p.id, "approved", by, null, now);
-    store.schedules.update(
+    await t.proposals.decide(p.id, "approved", by, null, now);
+    await t.schedules.update(
       s.id,
       { ...initialState(spec, now), consecutiveFailures: 0, runCount: 0 },
       now,
     );
-    return { ok: true as const, schedule: store.schedules.byId(s.id)! };
+    return { ok: true as const, schedule: (await t.schedules.byId(s.id))! };
   });
 }
 
 /** `/bg reject` on a task proposal: the proposal is rejected and the proposed schedule removed. */
-export function rejectTask(
+export async function rejectTask(
   store: Store,
   repo: string,
   name: string,
   by: string,
   reason: string | null = null,
   now = Date.now(),
-): boolean {
-  return store.tx(() => {
-    const s = store.schedules.get(repo, name);
-    const p = store.proposals.latest(repo, taskTarget(name), "task");
+): Promise<boolean> {
+  return await store.tx(async (t) => {
+    const s = await t.schedules.get(repo, name);
+    const p = await t.proposals.latest(repo, taskTarget(name), "task");
     if (!s || s.status !== "proposed" || !p || p.status !== "proposed") return false;
-    store.proposals.decide(p.id, "rejected", by, reason, now);
-    store.schedules.delete(s.id);
+    await t.proposals.decide(p.id, "rejected", by, reason, now);
+    await t.schedules.delete(s.id);
     return true;
   });
 }

@@ -1,5 +1,5 @@
 import type { TaskConfig } from "../config/schema.js";
-import type { Store } from "../store/index.js";
+import type { Store, TxStore } from "../store/index.js";
 import type { Schedule, ScheduleStatus } from "../store/schedules.js";
 import { hashOf, stableStringify } from "../util/hash.js";
 import { firstRunAt, isReactive, triggerOf } from "./triggers.js";
@@ -68,12 +68,12 @@ export interface SyncSummary {
  *   proposed are not in config and are kept (status `proposed` until approved).
  * Cheap when nothing changed: one read per task, no writes.
  */
-export function syncSchedules(
+export async function syncSchedules(
   store: Store,
   repo: string,
   tasks: readonly TaskConfig[],
   now = Date.now(),
-): SyncSummary {
+): Promise<SyncSummary> {
   const summary: SyncSummary = {
     created: [],
     restarted: [],
@@ -82,16 +82,16 @@ export function syncSchedules(
     resumed: [],
     removed: [],
   };
-  store.tx(() => {
+  await store.tx(async (txs) => {
     const declared = new Set<string>();
     for (const t of tasks) {
       declared.add(t.name);
-      syncOne(store, repo, t, now, summary);
+      await syncOne(txs, repo, t, now, summary);
     }
-    for (const s of store.schedules.list(repo)) {
+    for (const s of await txs.schedules.list(repo)) {
       if (s.origin !== "config" || declared.has(s.name)) continue;
-      store.schedules.delete(s.id);
-      store.tasks.cancel(
+      await txs.schedules.delete(s.id);
+      await txs.tasks.cancel(
         { repo, type: "prompt_task", source: scheduleSource(s.name) },
         "the task was removed from .github/bg-agent.yml",
         now,
@@ -102,19 +102,19 @@ export function syncSchedules(
   return summary;
 }
 
-function syncOne(
-  store: Store,
+async function syncOne(
+  store: TxStore,
   repo: string,
   t: TaskConfig,
   now: number,
   summary: SyncSummary,
-): void {
+): Promise<void> {
   const spec = t as unknown as Record<string, unknown>;
   const specHash = specHashOf(t);
   const maxRuns = t.max_runs ?? null;
-  const existing = store.schedules.get(repo, t.name);
+  const existing = await store.schedules.get(repo, t.name);
   if (!existing) {
-    store.schedules.create(
+    await store.schedules.create(
       { repo, name: t.name, spec, specHash, origin: "config", maxRuns, ...initialState(t, now) },
       now,
     );
@@ -122,14 +122,14 @@ function syncOne(
     return;
   }
   if (existing.origin !== "config" || existing.specHash !== specHash) {
-    if (existing.origin !== "config") expireProposal(store, repo, existing, now);
+    if (existing.origin !== "config") await expireProposal(store, repo, existing, now);
     const init = initialState(t, now);
     // A person's pause (`/bg pause <task>`) outlives an edit: only `/bg resume <task>` lifts it.
     const keepPause =
       init.status === "active" &&
       existing.status === "paused" &&
       (existing.statusReason ?? "").startsWith(MANUAL_PAUSE_PREFIX);
-    store.schedules.update(
+    await store.schedules.update(
       existing.id,
       {
         spec,
@@ -147,25 +147,44 @@ function syncOne(
     return;
   }
   if (stableStringify(existing.spec) !== stableStringify(spec)) {
-    store.schedules.update(existing.id, { spec }, now);
+    await store.schedules.update(existing.id, { spec }, now);
     summary.updated.push(t.name);
   }
   if (!t.enabled && existing.status === "active") {
-    store.schedules.update(existing.id, { status: "paused", statusReason: DISABLED_REASON }, now);
+    await store.schedules.update(
+      existing.id,
+      { status: "paused", statusReason: DISABLED_REASON },
+      now,
+    );
     summary.paused.push(t.name);
   } else if (
     t.enabled &&
     existing.status === "paused" &&
     existing.statusReason === DISABLED_REASON
   ) {
-    store.schedules.update(existing.id, { consecutiveFailures: 0, ...initialState(t, now) }, now);
+    await store.schedules.update(
+      existing.id,
+      { consecutiveFailures: 0, ...initialState(t, now) },
+      now,
+    );
     summary.resumed.push(t.name);
   }
 }
 
-function expireProposal(store: Store, repo: string, s: Schedule, now: number): void {
-  const p = store.proposals.latest(repo, `task:${s.name}`, "task");
+async function expireProposal(
+  store: TxStore,
+  repo: string,
+  s: Schedule,
+  now: number,
+): Promise<void> {
+  const p = await store.proposals.latest(repo, `task:${s.name}`, "task");
   if (p?.status === "proposed") {
-    store.proposals.decide(p.id, "expired", "config", "declared in .github/bg-agent.yml", now);
+    await store.proposals.decide(
+      p.id,
+      "expired",
+      "config",
+      "declared in .github/bg-agent.yml",
+      now,
+    );
   }
 }

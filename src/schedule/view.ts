@@ -46,9 +46,9 @@ export function pauseKindOf(s: Pick<Schedule, "status" | "statusReason">): Pause
 /** The task's run ref in the runs table. */
 export const taskRef = (name: string): string => `task:${name}`;
 
-export function scheduleView(store: Store, s: Schedule): ScheduleView {
+export async function scheduleView(store: Store, s: Schedule): Promise<ScheduleView> {
   const spec = specOf(s);
-  const last = store.runs.latestFor(s.repo, taskRef(s.name));
+  const last = await store.runs.latestFor(s.repo, taskRef(s.name));
   return {
     id: s.id,
     repo: s.repo,
@@ -70,12 +70,12 @@ export function scheduleView(store: Store, s: Schedule): ScheduleView {
 }
 
 /** Every schedule (of a repository, of a status), as views. */
-export function listScheduleViews(
+export async function listScheduleViews(
   store: Store,
   filter: { repo?: string; status?: ScheduleStatus } = {},
-): ScheduleView[] {
-  return store.schedules
-    .list(filter.repo)
-    .filter((s) => !filter.status || s.status === filter.status)
-    .map((s) => scheduleView(store, s));
+): Promise<ScheduleView[]> {
+  const list = (await store.schedules.list(filter.repo)).filter(
+    (s) => !filter.status || s.status === filter.status,
+  );
+  return Promise.all(list.map((s) => scheduleView(store, s)));
 }

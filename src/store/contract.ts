@@ -49,3 +49,48 @@ export interface StoreParts {
 }
 
 export type StoreDialect = "sqlite" | "postgres";
+
+/**
+ * A transaction's view of the store: the parts (their calls run inside the transaction) and a
+ * nested `tx`, which is a savepoint (its failure undoes only its own writes).
+ */
+export interface TxStore extends StoreParts {
+  tx<R>(fn: (t: TxStore) => Promise<R>): Promise<R>;
+}
+
+/** What the intake's group commit offers the webhook endpoint (src/store/group-commit.ts). */
+export interface IntakeCommit {
+  /** A delivery starts: its writes from now on join the open group. */
+  join(): void;
+  /** A delivery that will not commit (it failed) stops holding the group open. */
+  leave(): void;
+  /** A delivery is done writing: resolves once its writes are durably committed. */
+  commit(): Promise<void>;
+  /** Commits whatever is open (shutdown). */
+  close(): void;
+  /** Commits so far (a metric). */
+  commits: number;
+}
+
+export interface IntakeCommitOptions {
+  /** How long a finished delivery may wait for others to join its commit (0: end of the event-loop turn). */
+  maxWaitMs?: number;
+}
+
+/** The store every core function takes: the parts, transactions, and the implementation's own capabilities. */
+export interface Store extends StoreParts {
+  readonly dialect: StoreDialect;
+  /**
+   * Runs `fn` in one transaction: committed when its promise resolves, rolled back when it
+   * rejects. Only `t` is inside the transaction: calls on the store itself wait until it ends.
+   */
+  tx<R>(fn: (t: TxStore) => Promise<R>): Promise<R>;
+  close(): Promise<void>;
+  /** The schema version (migrations applied). */
+  schemaVersion?(): Promise<number>;
+  /**
+   * A group commit for webhook intake, where commits are costly enough to share (SQLite: one
+   * fsync for many deliveries). Without it each delivery's transaction commits on its own.
+   */
+  groupCommit?(opts?: IntakeCommitOptions): IntakeCommit;
+}

@@ -22,6 +22,11 @@ export interface Db {
   exec(sql: string): void;
   /** Run `fn` in one transaction (BEGIN IMMEDIATE .. COMMIT, ROLLBACK on throw). */
   transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /**
+   * Opens a transaction (BEGIN IMMEDIATE), or a savepoint when one is open, for a caller that
+   * awaits between its statements (the async store's `tx`); end it with exactly one of the two.
+   */
+  begin(): { commit(): void; rollback(): void };
   /** True while a transaction is open (optional: drivers that cannot tell leave it out). */
   inTransaction?(): boolean;
   /**
@@ -102,6 +107,7 @@ export async function openSqlite(options: OpenOptions): Promise<Db> {
       const begin = (txStmts ??= prepareTxStatements(raw));
       return (...args) => begin.run(fn, args, raw);
     },
+    begin: () => (txStmts ??= prepareTxStatements(raw)).begin(raw),
     inTransaction: () => raw.inTransaction,
     userVersion: (value) => {
       if (value !== undefined) raw.pragma(`user_version = ${Math.trunc(value)}`);
@@ -167,6 +173,7 @@ function walSyncer(walPath: string): { sync(): Promise<void>; close(): void } {
 
 interface TxStatements {
   run<A extends unknown[], R>(fn: (...args: A) => R, args: A, raw: RawDb): R;
+  begin(raw: RawDb): { commit(): void; rollback(): void };
 }
 
 function prepareTxStatements(raw: RawDb): TxStatements {
@@ -177,6 +184,20 @@ function prepareTxStatements(raw: RawDb): TxStatements {
   const release = raw.prepare('RELEASE "bg\ttx"');
   const rollbackTo = raw.prepare('ROLLBACK TO "bg\ttx"');
   return {
+    begin(db) {
+      const nested = db.inTransaction;
+      (nested ? savepoint : begin).run();
+      return {
+        commit: () => (nested ? release : commit).run(),
+        rollback: () => {
+          if (!db.inTransaction) return; // SQLite rolled it back already (I/O error, disk full)
+          if (nested) {
+            rollbackTo.run();
+            release.run();
+          } else rollback.run();
+        },
+      };
+    },
     run(fn, args, db) {
       const nested = db.inTransaction;
       (nested ? savepoint : begin).run();

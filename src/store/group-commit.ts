@@ -1,3 +1,5 @@
+import type { TxGate } from "./async-adapter.js";
+import type { IntakeCommit } from "./contract.js";
 import type { Db } from "./db.js";
 
 export interface GroupCommitOptions {
@@ -29,8 +31,10 @@ export interface GroupCommitOptions {
  * A group commits while other deliveries may still be awaiting I/O, so a delivery must write
  * nothing before its last await and its record right after its handlers resolve (src/server.ts):
  * then a COMMIT holds all of a delivery or none of it (test/reliability/atomic-delivery.test.ts).
+ * Over the async store (src/store/sqlite-store.ts, `gate`), a group never begins or commits
+ * while a store transaction is open: it waits for that transaction to end.
  */
-export class GroupCommit {
+export class GroupCommit implements IntakeCommit {
   private open = false;
   private active = 0;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -43,10 +47,21 @@ export class GroupCommit {
   /** Commits so far (for tests and metrics). */
   commits = 0;
 
-  constructor(
-    private readonly db: Db,
-    opts: GroupCommitOptions = {},
-  ) {
+  private readonly db: Db;
+  private readonly gate: TxGate | undefined;
+  /** Waiting for the open store transaction to end, to open or commit the group. */
+  private deferredOpen = false;
+  private deferredFlush = false;
+
+  /** `store`: the database, or an async SQLite store (its transactions gate the COMMIT). */
+  constructor(store: Db | { db: Db; gate?: TxGate }, opts: GroupCommitOptions = {}) {
+    if ("db" in store) {
+      this.db = store.db;
+      this.gate = store.gate;
+    } else {
+      this.db = store;
+      this.gate = undefined;
+    }
     this.maxWaitMs = opts.maxWaitMs ?? 0;
     this.sync = opts.sync;
   }
@@ -75,6 +90,17 @@ export class GroupCommit {
 
   private ensureOpen(): void {
     if (this.open) return;
+    if (this.gate?.busy) {
+      // A store transaction is open on its own: the group begins when it has committed.
+      if (!this.deferredOpen) {
+        this.deferredOpen = true;
+        this.gate.whenIdle(() => {
+          this.deferredOpen = false;
+          if (this.active > 0) this.ensureOpen();
+        });
+      }
+      return;
+    }
     if (this.db.inTransaction?.()) return; // someone else's transaction: our writes join it as savepoints
     this.db.exec("BEGIN IMMEDIATE");
     this.open = true;
@@ -102,6 +128,19 @@ export class GroupCommit {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
+    if (this.gate?.busy) {
+      // Never COMMIT inside a transaction's span: it would hold half of it. Commit as it ends.
+      if (!this.deferredFlush) {
+        this.deferredFlush = true;
+        // Not synchronously as the tx ends: a delivery whose last write waited for that tx
+        // writes its record in the microtasks after it, so the COMMIT waits a turn (setImmediate).
+        this.gate.whenIdle(() => {
+          this.deferredFlush = false;
+          this.immediate ??= setImmediate(() => this.flush());
+        });
+      }
+      return;
+    }
     if (!this.open) {
       this.release(null);
       return;
@@ -170,4 +209,18 @@ export class GroupCommit {
     this.active = 0;
     this.flush();
   }
+}
+
+/** The intake commit of a store without a group commit: each delivery's transaction commits alone. */
+export function soloCommit(): IntakeCommit {
+  return {
+    commits: 0,
+    join() {},
+    leave() {},
+    commit() {
+      this.commits++;
+      return Promise.resolve();
+    },
+    close() {},
+  };
 }

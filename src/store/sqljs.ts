@@ -101,6 +101,24 @@ function wrap(raw: Database): Db {
         }
       };
     },
+    begin() {
+      const savepoint = depth > 0 ? `bg_sp_${depth}` : null;
+      raw.exec(savepoint ? `SAVEPOINT ${savepoint}` : "BEGIN IMMEDIATE");
+      depth++;
+      let ended = false;
+      const end = (sql: string): void => {
+        if (ended) return;
+        ended = true;
+        depth--;
+        raw.exec(sql);
+      };
+      return {
+        commit: () => end(savepoint ? `RELEASE ${savepoint}` : "COMMIT"),
+        rollback: () =>
+          end(savepoint ? `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}` : "ROLLBACK"),
+      };
+    },
+    inTransaction: () => depth > 0,
     userVersion(value?: number): number {
       if (value !== undefined) raw.exec(`PRAGMA user_version = ${Math.trunc(value)}`);
       return scalar("PRAGMA user_version");

@@ -206,47 +206,49 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
           : { via: "token", login: "admin" },
       );
     },
-    "/bg/api/status": (_req, res, url) => {
+    "/bg/api/status": async (_req, res, url) => {
       parseQuery(emptyQuery, url);
-      sendJson(res, 200, buildStatus(store, now()));
+      sendJson(res, 200, await buildStatus(store, now()));
     },
-    "/bg/api/tasks": (_req, res, url) => {
+    "/bg/api/tasks": async (_req, res, url) => {
       const q = parseQuery(tasksQuery, url);
       const filter = {
         ...(q.repo ? { repo: q.repo } : {}),
         ...(q.status ? { status: q.status as (typeof TASK_STATUSES)[number] } : {}),
         ...(q.type ? { type: q.type } : {}),
       };
-      const tasks = store.tasks.list({ ...filter, limit: q.limit, offset: q.offset }).map((t) => ({
-        id: t.id,
-        repo: t.repo,
-        type: t.type,
-        source: t.source,
-        status: t.status,
-        priority: t.priority,
-        attempts: t.attempts,
-        maxAttempts: t.maxAttempts,
-        nextRunAt: t.nextRunAt,
-        // Payloads may carry issue bodies: only a short title and a link are shown.
-        title: typeof t.payload.title === "string" ? clip(t.payload.title, 200) : null,
-        link:
-          typeof t.payload.url === "string" && /^https?:\/\//i.test(t.payload.url)
-            ? t.payload.url
-            : linkFor(t.repo, t.source, null, gh),
-        lastError: clip(t.lastError, 500),
-        createdAt: t.createdAt,
-        updatedAt: t.updatedAt,
-      }));
+      const tasks = (await store.tasks.list({ ...filter, limit: q.limit, offset: q.offset })).map(
+        (t) => ({
+          id: t.id,
+          repo: t.repo,
+          type: t.type,
+          source: t.source,
+          status: t.status,
+          priority: t.priority,
+          attempts: t.attempts,
+          maxAttempts: t.maxAttempts,
+          nextRunAt: t.nextRunAt,
+          // Payloads may carry issue bodies: only a short title and a link are shown.
+          title: typeof t.payload.title === "string" ? clip(t.payload.title, 200) : null,
+          link:
+            typeof t.payload.url === "string" && /^https?:\/\//i.test(t.payload.url)
+              ? t.payload.url
+              : linkFor(t.repo, t.source, null, gh),
+          lastError: clip(t.lastError, 500),
+          createdAt: t.createdAt,
+          updatedAt: t.updatedAt,
+        }),
+      );
       sendJson(res, 200, {
         tasks,
-        total: store.stats.taskCount(filter),
+        total: await store.stats.taskCount(filter),
         limit: q.limit,
         offset: q.offset,
       });
     },
-    "/bg/api/runs": (_req, res, url) => {
+    "/bg/api/runs": async (_req, res, url) => {
       const q = parseQuery(runsQuery, url);
-      const runs = store.runs.list({
+      const runs = await store.runs.list({
         ...(q.repo ? { repo: q.repo } : {}),
         ...(q.kind ? { kind: q.kind } : {}),
         ...(q.task ? { ref: taskRef(q.task) } : {}),
@@ -260,12 +262,14 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
         nextBefore: runs.length === q.limit && last ? last.id : null,
       });
     },
-    "/bg/api/schedules": (_req, res, url) => {
+    "/bg/api/schedules": async (_req, res, url) => {
       const q = parseQuery(schedulesQuery, url);
-      const schedules = listScheduleViews(store, {
-        ...(q.repo ? { repo: q.repo } : {}),
-        ...(q.status ? { status: q.status } : {}),
-      }).map((v) => ({
+      const schedules = (
+        await listScheduleViews(store, {
+          ...(q.repo ? { repo: q.repo } : {}),
+          ...(q.status ? { status: q.status } : {}),
+        })
+      ).map((v) => ({
         ...v,
         reason: clip(v.reason, 500),
         lastRun: v.lastRun
@@ -274,9 +278,9 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
       }));
       sendJson(res, 200, { schedules });
     },
-    "/bg/api/batches": (_req, res, url) => {
+    "/bg/api/batches": async (_req, res, url) => {
       const q = parseQuery(batchesQuery, url);
-      const batches = store.stats.batches({
+      const batches = await store.stats.batches({
         ...(q.repo ? { repo: q.repo } : {}),
         ...(q.before ? { beforeId: q.before } : {}),
         limit: q.limit,
@@ -304,9 +308,9 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
         nextBefore: batches.length === q.limit && last ? last.id : null,
       });
     },
-    "/bg/api/audit": (_req, res, url) => {
+    "/bg/api/audit": async (_req, res, url) => {
       const q = parseQuery(auditQuery, url);
-      const entries = store.audit.list({
+      const entries = await store.audit.list({
         ...(q.repo ? { repo: q.repo } : {}),
         limit: q.limit,
         offset: q.offset,
@@ -317,13 +321,13 @@ function readHandlers({ deps, store, now, gh }: ApiContext): Record<string, Hand
         offset: q.offset,
       });
     },
-    "/bg/api/spend": (_req, res, url) => {
+    "/bg/api/spend": async (_req, res, url) => {
       const q = parseQuery(spendQuery, url);
-      sendJson(res, 200, buildSpend(store, q.days, q.repo, now()));
+      sendJson(res, 200, await buildSpend(store, q.days, q.repo, now()));
     },
-    "/bg/api/automerge": (_req, res, url) => {
+    "/bg/api/automerge": async (_req, res, url) => {
       const q = parseQuery(repoOnlyQuery, url);
-      const waiting = store.automerge.waiting(q.repo).map((s) => {
+      const waiting = (await store.automerge.waiting(q.repo)).map((s) => {
         const unmet =
           s.conditions.find((c) => c.id === s.firstUnmet && !c.met) ??
           s.conditions.find((c) => !c.met);
@@ -354,9 +358,9 @@ function actionHandlers({ deps, store, now, log }: ApiContext): Record<string, H
       const repo = b.repo ?? "*";
       const until = parseUntil(b.until, t);
       const reason = b.reason?.trim() || null;
-      store.tx(() => {
-        store.activity.pause(repo, who.actor, until, reason);
-        store.audit.write({
+      await store.tx(async (t) => {
+        await t.activity.pause(repo, who.actor, until, reason);
+        await t.audit.write({
           actor: who.actor,
           repo,
           target: null,
@@ -380,9 +384,9 @@ function actionHandlers({ deps, store, now, log }: ApiContext): Record<string, H
     "/bg/api/resume": async (req, res, _url, who) => {
       const b = await parseBody(resumeBody, req);
       const repo = b.repo ?? "*";
-      const changed = store.tx(() => {
-        const c = store.activity.resume(repo);
-        store.audit.write({
+      const changed = await store.tx(async (t) => {
+        const c = await t.activity.resume(repo);
+        await t.audit.write({
           actor: who.actor,
           repo,
           target: null,
@@ -394,7 +398,7 @@ function actionHandlers({ deps, store, now, log }: ApiContext): Record<string, H
         return c;
       });
       log.info({ repo, changed, by: who.actor }, "resumed through the admin API");
-      const global = repo !== "*" ? store.activity.manualPause("*", now()) : null;
+      const global = repo !== "*" ? await store.activity.manualPause("*", now()) : null;
       sendJson(res, 200, {
         paused: false,
         repo,
@@ -435,9 +439,14 @@ function actionHandlers({ deps, store, now, log }: ApiContext): Record<string, H
 }
 
 /** `GET /bg/api/runs/:id`. */
-function getRun({ store, gh }: ApiContext, res: ServerResponse, url: URL, id: number): void {
+async function getRun(
+  { store, gh }: ApiContext,
+  res: ServerResponse,
+  url: URL,
+  id: number,
+): Promise<void> {
   parseQuery(emptyQuery, url);
-  const r = store.runs.byId(id);
+  const r = await store.runs.byId(id);
   if (!r) {
     sendError(res, 404, `no run ${id}`);
     return;
@@ -455,16 +464,16 @@ async function scheduleAction(
   action: "run" | "pause" | "resume",
 ): Promise<void> {
   await parseBody(z.object({}).strict(), req);
-  const s = store.schedules.byId(id);
+  const s = await store.schedules.byId(id);
   if (!s) {
     sendError(res, 404, `no schedule ${id} (GET /bg/api/schedules lists them)`);
     return;
   }
   const t = now();
-  const outcome = store.tx(() => {
+  const outcome = await store.tx(async (txs) => {
     let r: { ok: true; result: string } | { ok: false; why: string };
     if (action === "run") {
-      const q = enqueueManualRun(store, s.repo, s.name, who.actor, t);
+      const q = await enqueueManualRun(txs, s.repo, s.name, who.actor, t);
       r = q.ok
         ? {
             ok: true,
@@ -472,10 +481,10 @@ async function scheduleAction(
           }
         : q;
     } else if (action === "pause") {
-      const p = pauseSchedule(store, s.repo, s.name, who.actor, "the dashboard", t);
+      const p = await pauseSchedule(txs, s.repo, s.name, who.actor, "the dashboard", t);
       r = p.ok ? { ok: true, result: p.changed ? "paused task" : "already paused" } : p;
     } else {
-      const p = resumeSchedule(store, s.repo, s.name, t);
+      const p = await resumeSchedule(txs, s.repo, s.name, t);
       r = p.ok
         ? {
             ok: true,
@@ -483,7 +492,7 @@ async function scheduleAction(
           }
         : p;
     }
-    store.audit.write({
+    await txs.audit.write({
       actor: who.actor,
       repo: s.repo,
       target: taskRef(s.name),
@@ -506,12 +515,12 @@ async function scheduleAction(
     deps
       .wake?.()
       .catch((e: unknown) => log.warn({ err: errText(e) }, "worker pass after run failed"));
-  const after = store.schedules.byId(id);
+  const after = await store.schedules.byId(id);
   sendJson(res, 200, {
     ok: true,
     action,
     result: outcome.result,
-    schedule: after ? scheduleView(store, after) : null,
+    schedule: after ? await scheduleView(store, after) : null,
   });
 }
 
@@ -524,7 +533,7 @@ function paramRoute(
   if (run)
     return {
       allowed: "GET",
-      run: (_req, res, url) => getRun(ctx, res, url, Number(run[1])),
+      run: async (_req, res, url) => await getRun(ctx, res, url, Number(run[1])),
     };
   const act = /^\/bg\/api\/schedules\/(\d{1,15})\/(run|pause|resume)$/.exec(path);
   if (act)

@@ -39,9 +39,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_deliveries",
     help: "Webhook deliveries recorded for dedup (pruned after a few days), by event",
     labelNames: ["event"],
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of store.deliveries.countsByEvent())
+      for (const r of await store.deliveries.countsByEvent())
         this.inc({ event: label(r.event) }, r.count);
     },
   });
@@ -51,11 +51,11 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_tasks",
     help: "Tasks in the store by type and status",
     labelNames: ["type", "status"],
-    collect() {
+    async collect() {
       this.reset();
       for (const t of TASK_TYPES)
         for (const s of TASK_STATUSES) this.set({ type: t, status: s }, 0);
-      for (const c of store.tasks.counts())
+      for (const c of await store.tasks.counts())
         this.inc({ type: label(c.type), status: label(c.status) }, c.count);
     },
   });
@@ -65,10 +65,10 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_queue_oldest_age_seconds",
     help: "Age of the oldest due pending task by type (0: nothing waiting)",
     labelNames: ["type"],
-    collect() {
+    async collect() {
       this.reset();
       for (const t of TASK_TYPES) this.set({ type: t }, 0);
-      for (const r of store.stats.queueAgeByType(now()))
+      for (const r of await store.stats.queueAgeByType(now()))
         this.set({ type: label(r.type) }, r.ageMs / 1000);
     },
   });
@@ -78,9 +78,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_batches_total",
     help: "LLM batches by task type and status",
     labelNames: ["type", "status"],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of store.stats.batchCounts())
+      for (const c of await store.stats.batchCounts())
         this.inc({ type: label(c.type), status: label(c.status) }, c.count);
     },
   });
@@ -90,9 +90,10 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_batch_items_total",
     help: "Items (issues, tasks) handled in LLM batches",
     labelNames: ["type"],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of store.stats.batchCounts()) this.inc({ type: label(c.type) }, c.items ?? 0);
+      for (const c of await store.stats.batchCounts())
+        this.inc({ type: label(c.type) }, c.items ?? 0);
     },
   });
 
@@ -101,9 +102,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_llm_tokens_total",
     help: "LLM tokens spent: prompt (including cached), cached prompt, completion",
     labelNames: ["kind"],
-    collect() {
+    async collect() {
       this.reset();
-      const t = store.stats.llmTotals();
+      const t = await store.stats.llmTotals();
       this.inc({ kind: "prompt" }, t.promptTokens);
       this.inc({ kind: "cached" }, t.cachedTokens);
       this.inc({ kind: "completion" }, t.completionTokens);
@@ -114,9 +115,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     ...opts,
     name: "bg_llm_cost_usd_total",
     help: "LLM spend in USD",
-    collect() {
+    async collect() {
       this.reset();
-      this.inc(store.stats.llmTotals().costUsd);
+      this.inc((await store.stats.llmTotals()).costUsd);
     },
   });
 
@@ -124,9 +125,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     ...opts,
     name: "bg_llm_calls_total",
     help: "LLM calls made",
-    collect() {
+    async collect() {
       this.reset();
-      this.inc(store.stats.llmTotals().calls);
+      this.inc((await store.stats.llmTotals()).calls);
     },
   });
 
@@ -135,8 +136,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_llm_cost_usd",
     help: "LLM spend in USD in the current UTC day and month",
     labelNames: ["period"],
-    collect() {
-      const rows = store.stats.spendByRepo(now());
+    async collect() {
+      const rows = await store.stats.spendByRepo(now());
       this.set(
         { period: "day" },
         rows.reduce((n, r) => n + r.todayUsd, 0),
@@ -153,9 +154,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_runs_total",
     help: "Runs (history of processed work) by kind and status",
     labelNames: ["kind", "status"],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of store.stats.runCounts())
+      for (const c of await store.stats.runCounts())
         this.inc({ kind: label(c.kind), status: label(c.status) }, c.count);
     },
   });
@@ -164,11 +165,11 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     ...opts,
     name: "bg_merges_total",
     help: "Pull requests merged by bg-agent",
-    collect() {
+    async collect() {
       this.reset();
-      const merged = store.stats
-        .runCounts()
-        .filter((c) => c.kind === "automerge" && c.status === "merged");
+      const merged = (await store.stats.runCounts()).filter(
+        (c) => c.kind === "automerge" && c.status === "merged",
+      );
       this.inc(merged.reduce((n, c) => n + c.count, 0));
     },
   });
@@ -178,9 +179,9 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_failures_total",
     help: "Failed runs by kind",
     labelNames: ["kind"],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of store.stats.runCounts())
+      for (const c of await store.stats.runCounts())
         if (c.status === "failed") this.inc({ kind: label(c.kind) }, c.count);
     },
   });
@@ -190,9 +191,10 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_automerge_prs",
     help: "Pull requests known to automerge by state",
     labelNames: ["state"],
-    collect() {
+    async collect() {
       this.reset();
-      for (const c of store.stats.automergeCounts()) this.set({ state: label(c.state) }, c.count);
+      for (const c of await store.stats.automergeCounts())
+        this.set({ state: label(c.state) }, c.count);
     },
   });
 
@@ -201,8 +203,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     name: "bg_repositories",
     help: "Repositories by state: active, waiting (people active, budget spent, invalid config) or paused",
     labelNames: ["state"],
-    collect() {
-      const status = buildStatus(store, now());
+    async collect() {
+      const status = await buildStatus(store, now());
       for (const s of ["active", "waiting", "paused"] as const) {
         this.set({ state: s }, status.repos.filter((r) => r.state === s).length);
       }
@@ -213,8 +215,8 @@ export function createMetricsRegistry(store: Store, now: () => number = Date.now
     ...opts,
     name: "bg_paused_all",
     help: "1 while all repositories are paused (admin API or /bg pause on every repository)",
-    collect() {
-      const a = store.activity.get("*");
+    async collect() {
+      const a = await store.activity.get("*");
       this.set(a.paused && (a.pausedUntil === null || a.pausedUntil > now()) ? 1 : 0);
     },
   });

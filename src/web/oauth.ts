@@ -170,7 +170,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
   const sharedInstallation = async (
     token: string,
   ): Promise<{ id: number; account: string | null } | null> => {
-    const known = new Set(store.repos.installationIds());
+    const known = new Set(await store.repos.installationIds());
     if (known.size === 0) return null;
     for (let page = 1; page <= MAX_INSTALLATION_PAGES; page++) {
       const parsed = installationsAnswer.safeParse(
@@ -341,7 +341,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
 
     if (!shared) {
       log.warn({ login: user.login }, "dashboard sign-in refused: no shared installation");
-      store.audit.write({
+      await store.audit.write({
         actor: user.login,
         repo: null,
         target: "dashboard",
@@ -364,7 +364,7 @@ export function createOAuthRoutes(deps: OAuthDeps): Route {
     }
 
     const { session, setCookie } = await sessions.issue(req, user);
-    store.audit.write({
+    await store.audit.write({
       actor: user.login,
       repo: null,
       target: "dashboard",

@@ -87,8 +87,8 @@ const DEFAULT_ACTIVE_WINDOW_MS = 5 * 60_000;
 const settingsCache = new Map<string, RepoSettings>();
 
 /** A repository's budgets and activity window from its cached config (null budget: not known yet). */
-export function repoSettings(store: Store, repo: string): RepoSettings {
-  const row = store.repos.get(repo);
+export async function repoSettings(store: Store, repo: string): Promise<RepoSettings> {
+  const row = await store.repos.get(repo);
   if (!row || row.configLoadedAt === null) {
     return { budget: null, activeWindowMs: DEFAULT_ACTIVE_WINDOW_MS, configValid: null };
   }
@@ -122,8 +122,8 @@ export function repoSettings(store: Store, repo: string): RepoSettings {
 
 const iso = (t: number): string => new Date(t).toISOString();
 
-function pauseOf(store: Store, repo: string, now: number): PauseView | null {
-  const a = store.activity.get(repo);
+async function pauseOf(store: Store, repo: string, now: number): Promise<PauseView | null> {
+  const a = await store.activity.get(repo);
   if (!a.paused || (a.pausedUntil !== null && a.pausedUntil <= now)) return null;
   return { until: a.pausedUntil, by: a.pausedBy, reason: a.pausedReason };
 }
@@ -147,16 +147,20 @@ function triggerOf(spec: Record<string, unknown>): string {
   return "manual";
 }
 
-export function buildStatus(store: Store, now = Date.now()): StatusView {
-  const globalPause = pauseOf(store, "*", now);
-  const installed = new Map(store.repos.list().map((r) => [r.fullName.toLowerCase(), r.installed]));
-  const spendRows = new Map(store.stats.spendByRepo(now).map((r) => [r.repo.toLowerCase(), r]));
+export async function buildStatus(store: Store, now = Date.now()): Promise<StatusView> {
+  const globalPause = await pauseOf(store, "*", now);
+  const installed = new Map(
+    (await store.repos.list()).map((r) => [r.fullName.toLowerCase(), r.installed]),
+  );
+  const spendRows = new Map(
+    (await store.stats.spendByRepo(now)).map((r) => [r.repo.toLowerCase(), r]),
+  );
   const queueByRepo = new Map<string, StatusCounts>();
   const byType: Record<string, StatusCounts> = Object.fromEntries(
     TASK_TYPES.map((t) => [t, zeroCounts()]),
   );
   const byStatus = zeroCounts();
-  for (const c of store.tasks.counts()) {
+  for (const c of await store.tasks.counts()) {
     const key = c.repo.toLowerCase();
     const q = queueByRepo.get(key) ?? zeroCounts();
     q[c.status] = (q[c.status] ?? 0) + c.count;
@@ -166,11 +170,12 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
     byStatus[c.status] = (byStatus[c.status] ?? 0) + c.count;
   }
 
-  const repos: RepoStatus[] = store.stats.repoNames().map((repo) => {
+  const repos: RepoStatus[] = [];
+  for (const repo of await store.stats.repoNames()) {
     const key = repo.toLowerCase();
-    const settings = repoSettings(store, repo);
-    const activity = store.activity.get(repo);
-    const pause = pauseOf(store, repo, now);
+    const settings = await repoSettings(store, repo);
+    const activity = await store.activity.get(repo);
+    const pause = await pauseOf(store, repo, now);
     const spend = spendRows.get(key) ?? { todayUsd: 0, monthUsd: 0 };
     const reasons: Reason[] = [];
     if (globalPause)
@@ -219,7 +224,7 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
     }
     const state: RepoStatus["state"] =
       globalPause || pause ? "paused" : reasons.length ? "waiting" : "active";
-    return {
+    repos.push({
       repo,
       state,
       reasons,
@@ -235,11 +240,10 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
         dailyBudgetUsd: b?.dailyUsd ?? null,
         monthlyBudgetUsd: b?.monthlyUsd ?? null,
       },
-    };
-  });
+    });
+  }
 
-  const schedules = store.schedules
-    .list()
+  const schedules = (await store.schedules.list())
     .filter((s) => s.status === "active" && s.nextRunAt !== null)
     .sort((a, b) => (a.nextRunAt ?? 0) - (b.nextRunAt ?? 0))
     .slice(0, 20)
@@ -261,7 +265,7 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
     todayUsd += r.todayUsd;
     monthUsd += r.monthUsd;
   }
-  const amCounts = store.stats.automergeCounts();
+  const amCounts = await store.stats.automergeCounts();
   return {
     now,
     global: globalPause
@@ -277,7 +281,7 @@ export function buildStatus(store: Store, now = Date.now()): StatusView {
         .filter((c) => ["waiting", "queued", "blocked"].includes(c.state))
         .reduce((n, c) => n + c.count, 0),
     },
-    runs: { total: store.runs.count() },
+    runs: { total: await store.runs.count() },
   };
 }
 
@@ -291,17 +295,20 @@ export interface SpendView {
 }
 
 /** Spend per day over the last `days` days (oldest first, every day present), against the budgets. */
-export function buildSpend(
+export async function buildSpend(
   store: Store,
   days: number,
   repo: string | undefined,
   now = Date.now(),
-): SpendView {
+): Promise<SpendView> {
   const today = Date.parse(`${dayKey(now)}T00:00:00Z`);
   const from = dayKey(today - (days - 1) * 86_400_000);
   const monthStart = `${monthKey(now)}-01`;
   const rows = new Map(
-    store.stats.dailySpend(from < monthStart ? from : monthStart, repo).map((r) => [r.day, r]),
+    (await store.stats.dailySpend(from < monthStart ? from : monthStart, repo)).map((r) => [
+      r.day,
+      r,
+    ]),
   );
   const list: SpendView["days"] = [];
   for (let i = days - 1; i >= 0; i--) {
@@ -318,12 +325,12 @@ export function buildSpend(
   }
   let monthUsd = 0;
   for (const [day, r] of rows) if (day >= monthStart) monthUsd += r.costUsd;
-  const names = repo ? [repo] : store.stats.repoNames();
+  const names = repo ? [repo] : await store.stats.repoNames();
   let daily: number | null = null;
   let monthly: number | null = null;
   const without: string[] = [];
   for (const n of names) {
-    const b = repoSettings(store, n).budget;
+    const b = (await repoSettings(store, n)).budget;
     if (!b) {
       without.push(n);
       continue;

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { defaultConfig, parseConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
-import type { Store } from "../store/index.js";
+import type { Store, StoreParts } from "../store/index.js";
 import type { Task } from "../core/domain.js";
 import { TASK_TYPES } from "../core/task-kinds.js";
 import type { ClaimResponse, WireTask } from "../core/wire.js";
@@ -166,14 +166,14 @@ async function authenticate(ctx: WorkerApiContext, req: IncomingMessage): Promis
 }
 
 /** The repository must be one the app is installed on. */
-function installed({ deps }: WorkerApiContext, repo: string): boolean {
-  const r = deps.store.repos.get(repo);
+async function installed({ deps }: WorkerApiContext, repo: string): Promise<boolean> {
+  const r = await deps.store.repos.get(repo);
   return !!r && r.installed;
 }
 
 /** The repository's cached config (the defaults when it has none or it is invalid). */
-function configOf({ deps }: WorkerApiContext, repo: string): RepoConfig {
-  const r = deps.store.repos.get(repo);
+async function configOf({ deps }: WorkerApiContext, repo: string): Promise<RepoConfig> {
+  const r = await deps.store.repos.get(repo);
   if (r?.configJson && r.configValid) {
     const parsed = parseConfig(JSON.parse(r.configJson) as unknown);
     if (parsed.ok) return parsed.config;
@@ -186,20 +186,20 @@ function configOf({ deps }: WorkerApiContext, repo: string): RepoConfig {
  * failed claim (a runner retrying in a loop does not fill the audit table). Tokens of
  * repositories bg-agent is not installed on are only logged: anyone can mint those.
  */
-function auditRefusal(
+async function auditRefusal(
   { deps, now }: WorkerApiContext,
   claims: Partial<ProvenanceClaims> & Record<string, unknown>,
   path: string,
   claim: string,
   message: string,
-): void {
+): Promise<void> {
   const repository = typeof claims.repository === "string" ? claims.repository : "";
-  const row = repository ? deps.store.repos.get(repository) : undefined;
+  const row = repository ? await deps.store.repos.get(repository) : undefined;
   if (!row) return;
   const run = `${String(claims.run_id ?? "?")}:${String(claims.run_attempt ?? "1")}`;
   const source = `worker-api:${row.fullName.toLowerCase()}:${run}:${path}:${claim}`.slice(0, 300);
-  if (deps.store.audit.bySource(source)) return;
-  deps.store.audit.write({
+  if (await deps.store.audit.bySource(source)) return;
+  await deps.store.audit.write({
     at: now(),
     actor: `gha:${typeof claims.actor === "string" ? claims.actor : "?"}`,
     repo: row.fullName,
@@ -213,12 +213,12 @@ function auditRefusal(
 }
 
 /** The repository's budget and what is left of it today and this month. */
-function budgetOf(ctx: WorkerApiContext, repo: string) {
+async function budgetOf(ctx: WorkerApiContext, repo: string) {
   const { deps, now } = ctx;
-  const cfg = configOf(ctx, repo);
+  const cfg = await configOf(ctx, repo);
   const t = now();
-  const spentToday = deps.store.spend.today(repo, t);
-  const spentMonth = deps.store.spend.month(repo, t);
+  const spentToday = await deps.store.spend.today(repo, t);
+  const spentMonth = await deps.store.spend.month(repo, t);
   return {
     dailyUsd: cfg.budget.daily_usd,
     monthlyUsd: cfg.budget.monthly_usd,
@@ -241,7 +241,7 @@ const endpoint =
     ctx: WorkerApiContext,
     path: string,
     schema: S,
-    fn: (admitted: Admitted, body: z.infer<S>) => true,
+    fn: (admitted: Admitted, body: z.infer<S>) => Promise<true>,
   ): Route =>
   async (req, res, url) => {
     const { deps } = ctx;
@@ -252,7 +252,7 @@ const endpoint =
       claims = await authenticate(ctx, req);
     } catch (e) {
       if (e instanceof AuthError && e.signed) {
-        auditRefusal(ctx, e.signed, path, "exp", e.message);
+        await auditRefusal(ctx, e.signed, path, "exp", e.message);
         deps.log.warn({ path, error: e.message }, "refused an expired runner token");
       }
       return sendJson(
@@ -263,19 +263,19 @@ const endpoint =
       );
     }
     const log = deps.log.child({ repo: claims.repository, run: claims.run_id });
-    if (!installed(ctx, claims.repository)) {
+    if (!(await installed(ctx, claims.repository))) {
       return sendError(
         res,
         403,
         `bg-agent is not installed on ${claims.repository}: install the app there, or run the Action without app-url`,
       );
     }
-    const row = deps.store.repos.get(claims.repository);
+    const row = await deps.store.repos.get(claims.repository);
     const verdict = row
-      ? checkProvenance(claims, row, configOf(ctx, claims.repository).worker)
+      ? checkProvenance(claims, row, (await configOf(ctx, claims.repository)).worker)
       : ({ ok: false, claim: "repository", message: "unknown repository" } as const);
     if (!verdict.ok) {
-      auditRefusal(ctx, claims, path, verdict.claim, verdict.message);
+      await auditRefusal(ctx, claims, path, verdict.claim, verdict.message);
       log.warn(
         { claim: verdict.claim, provenance: provenanceOf(claims) },
         "refused a runner that is not the configured workflow",
@@ -305,21 +305,21 @@ const endpoint =
   };
 
 /** `POST /bg/api/worker/claim`: due tasks of the token's repository, leased to this runner. */
-function claimTasks(
+async function claimTasks(
   { ctx, claims, res, log }: Admitted,
   body: z.infer<typeof claimBodySchema>,
-): true {
+): Promise<true> {
   const { deps, now } = ctx;
   const repo = claims.repository;
   const owner = ownerOf(claims, body.worker);
   const t = now();
-  const pause = deps.store.activity.manualPause(repo, t);
+  const pause = await deps.store.activity.manualPause(repo, t);
   // While paused by hand only commands are handed out (they are how people resume).
   const types = pause ? (body.types ?? TASK_TYPES).filter((x) => x === "command") : body.types;
   const tasks =
     types && types.length === 0
       ? []
-      : deps.store.tasks.claim({
+      : await deps.store.tasks.claim({
           owner,
           leaseMs: body.leaseSeconds * 1000,
           limit: body.limit,
@@ -327,13 +327,13 @@ function claimTasks(
           ...(types ? { types } : {}),
           now: t,
         });
-  const activity = deps.store.activity.get(repo);
+  const activity = await deps.store.activity.get(repo);
   log.info({ owner, claimed: tasks.length }, "runner claimed tasks");
   const response: ClaimResponse = {
     owner,
     leaseSeconds: body.leaseSeconds,
     tasks: tasks.map(toWire),
-    budget: budgetOf(ctx, repo),
+    budget: await budgetOf(ctx, repo),
     activity: { lastHumanAt: activity.lastHumanAt, lastHumanLogin: activity.lastHumanLogin },
     paused: pause
       ? { by: pause.pausedBy ?? "an admin", until: pause.pausedUntil, reason: pause.pausedReason }
@@ -346,15 +346,16 @@ function claimTasks(
  * `POST /bg/api/worker/complete`: the runner's results, applied only while it holds the leases;
  * its spend capped at what the budget had left; its records kept alongside.
  */
-function completeTasks(
+async function completeTasks(
   { ctx, claims, res, log }: Admitted,
   body: z.infer<typeof completeBodySchema>,
-): true {
+): Promise<true> {
   const { deps, now } = ctx;
   const owner = ownerOf(claims, body.worker);
   const repo = claims.repository.toLowerCase();
   const store = deps.store;
-  const tasks = new Map(body.results.map((r) => [r.taskId, store.tasks.get(r.taskId)]));
+  const tasks = new Map<number, Task | undefined>();
+  for (const r of body.results) tasks.set(r.taskId, await store.tasks.get(r.taskId));
   const foreign = [...tasks.entries()]
     .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
     .map(([id]) => id);
@@ -369,19 +370,22 @@ function completeTasks(
   const t = now();
   // No report may take the repository past its budget: the runner checked the remaining
   // budget (from its claim) before each LLM call, so an honest run never reports more.
-  const allowance = { usd: budgetOf(ctx, claims.repository).remainingUsd };
+  const allowance = { usd: (await budgetOf(ctx, claims.repository)).remainingUsd };
   const capped: CappedSpend[] = [];
-  const results = store.tx(() =>
-    body.results.map((r) => applyResult(store, owner, r, allowance, capped, t)),
-  );
-  if (capped.length) auditCappedSpend({ ctx, claims, res, log }, owner, capped, t);
+  // Through the transaction's handle: a call on `store` itself would wait for the tx to end.
+  const results = await store.tx(async (tx) => {
+    const out: Awaited<ReturnType<typeof applyResult>>[] = [];
+    for (const r of body.results) out.push(await applyResult(tx, owner, r, allowance, capped, t));
+    return out;
+  });
+  if (capped.length) await auditCappedSpend({ ctx, claims, res, log }, owner, capped, t);
   // Records are taken only alongside results the app took: from the runner holding the leases.
   const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
-  let kept: ReturnType<typeof keepRecords> | null = null;
+  let kept: Awaited<ReturnType<typeof keepRecords>> | null = null;
   let recordsError: string | undefined;
   if (body.records !== undefined && taken.size) {
     const records = recordsSchema.safeParse(body.records);
-    if (records.success) kept = keepRecords(ctx, claims.repository, records.data, taken, t);
+    if (records.success) kept = await keepRecords(ctx, claims.repository, records.data, taken, t);
     else {
       const first = records.error.issues[0];
       recordsError = `records not kept: ${first ? `${first.path.join(".")}: ${first.message}` : "invalid"}`;
@@ -397,7 +401,7 @@ function completeTasks(
     ...(kept ? { records: kept } : {}),
     ...(recordsError ? { recordsError } : {}),
     ...(capped.length ? { spendCapped: capped } : {}),
-    budget: budgetOf(ctx, claims.repository),
+    budget: await budgetOf(ctx, claims.repository),
   });
 }
 
@@ -408,28 +412,28 @@ type CappedSpend = { taskId: number; reportedUsd: number; recordedUsd: number };
  * One task's result, applied only while this runner holds its lease; its spend recorded up to
  * what `allowance` has left (the rest noted in `capped`).
  */
-function applyResult(
-  store: Store,
+async function applyResult(
+  store: StoreParts,
   owner: string,
   r: z.infer<typeof completeBodySchema>["results"][number],
   allowance: { usd: number },
   capped: CappedSpend[],
   t: number,
-): { taskId: number; applied: boolean; status: string } {
-  const task = store.tasks.get(r.taskId);
+): Promise<{ taskId: number; applied: boolean; status: string }> {
+  const task = await store.tasks.get(r.taskId);
   // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
   if (!task || task.status !== "running" || task.leaseOwner !== owner) {
     return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
   }
   switch (r.status) {
     case "done":
-      store.tasks.complete(task.id, owner, r.result ?? null, t);
+      await store.tasks.complete(task.id, owner, r.result ?? null, t);
       break;
     case "skipped":
-      store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
+      await store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
       break;
     case "retry":
-      store.tasks.fail(
+      await store.tasks.fail(
         task.id,
         owner,
         r.error ?? "deferred",
@@ -438,7 +442,13 @@ function applyResult(
       );
       break;
     case "failed":
-      store.tasks.fail(task.id, owner, r.error ?? "failed", { permanent: r.permanent ?? false }, t);
+      await store.tasks.fail(
+        task.id,
+        owner,
+        r.error ?? "failed",
+        { permanent: r.permanent ?? false },
+        t,
+      );
       break;
   }
   if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
@@ -446,29 +456,29 @@ function applyResult(
     allowance.usd -= costUsd;
     if (costUsd < r.usage.costUsd)
       capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
-    store.spend.add(task.repo, { ...r.usage, costUsd }, t);
+    await store.spend.add(task.repo, { ...r.usage, costUsd }, t);
   }
   return {
     taskId: r.taskId,
     applied: true,
-    status: store.tasks.get(task.id)?.status ?? "unknown",
+    status: (await store.tasks.get(task.id))?.status ?? "unknown",
   };
 }
 
 /** Audits (and logs) a run that reported more spend than the budget had left. */
-function auditCappedSpend(
+async function auditCappedSpend(
   { ctx, claims, log }: Admitted,
   owner: string,
   capped: CappedSpend[],
   t: number,
-): void {
+): Promise<void> {
   const store = ctx.deps.store;
   const reported = capped.reduce((a, c) => a + c.reportedUsd, 0);
   const recorded = capped.reduce((a, c) => a + c.recordedUsd, 0);
-  store.audit.write({
+  await store.audit.write({
     at: t,
     actor: `gha:${claims.actor ?? "?"}`,
-    repo: store.repos.get(claims.repository)?.fullName ?? claims.repository,
+    repo: (await store.repos.get(claims.repository))?.fullName ?? claims.repository,
     target: capped
       .map((c) => `task:${c.taskId}`)
       .join(",")
@@ -482,26 +492,26 @@ function auditCappedSpend(
 }
 
 /** Stores a runner's records under its repository; returns how many of each were kept. */
-function keepRecords(
+async function keepRecords(
   { deps }: WorkerApiContext,
   repository: string,
   records: z.infer<typeof recordsSchema>,
   taken: Set<number>,
   t: number,
-): { batches: number; runs: number; analyses: number } {
+): Promise<{ batches: number; runs: number; analyses: number }> {
   const store = deps.store;
-  const repo = store.repos.get(repository)?.fullName ?? repository;
+  const repo = (await store.repos.get(repository))?.fullName ?? repository;
   const own = (key: string) => key.toLowerCase().startsWith(`${repo.toLowerCase()}#`);
-  return store.tx(() => {
+  return await store.tx(async (txs) => {
     const batchIds = new Map<number, number>();
     for (const b of records.batches) {
       const { localId, ...rest } = b;
-      batchIds.set(localId, store.batches.record({ ...rest, repo }));
+      batchIds.set(localId, await txs.batches.record({ ...rest, repo }));
     }
     const batchOf = (local: number | null) =>
       local === null ? null : (batchIds.get(local) ?? null);
     for (const r of records.runs) {
-      store.runs.record(
+      await txs.runs.record(
         {
           repo,
           kind: r.kind,
@@ -528,10 +538,10 @@ function keepRecords(
     let analyses = 0;
     for (const a of records.analyses) {
       // A GitHub issue's key names its repository; a Linear key may not belong to another one.
-      const existing = store.analyses.get(a.key);
+      const existing = await txs.analyses.get(a.key);
       if (a.source === "github" ? !own(a.key) : existing && existing.repo !== repo) continue;
       const { localBatchId, ...analysis } = a;
-      store.analyses.save({
+      await txs.analyses.save({
         ...analysis,
         repo,
         batchId: batchOf(localBatchId),
@@ -544,12 +554,17 @@ function keepRecords(
 }
 
 /** `POST /bg/api/worker/heartbeat`: extends this runner's leases. */
-function extendLeases(
+async function extendLeases(
   { ctx, claims, res }: Admitted,
   body: z.infer<typeof heartbeatBodySchema>,
-): true {
+): Promise<true> {
   const { deps, now } = ctx;
   const owner = ownerOf(claims, body.worker);
-  const extended = deps.store.tasks.heartbeat(body.taskIds, owner, body.leaseSeconds * 1000, now());
+  const extended = await deps.store.tasks.heartbeat(
+    body.taskIds,
+    owner,
+    body.leaseSeconds * 1000,
+    now(),
+  );
   return sendJson(res, 200, { extended });
 }

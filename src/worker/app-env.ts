@@ -35,11 +35,11 @@ export interface AppEnvOptions {
  */
 export function createAppWorkerEnv(o: AppEnvOptions): WorkerEnv {
   const installationOf = async (repo: string): Promise<number> => {
-    const known = o.store.repos.get(repo);
+    const known = await o.store.repos.get(repo);
     if (known?.installationId && known.installed) return known.installationId;
     const app = (await o.probot.auth()) as GitHubClient;
     const { data } = await app.rest.apps.getRepoInstallation({ ...parseRepo(repo) });
-    o.store.repos.upsert({ fullName: repo, installationId: data.id });
+    await o.store.repos.upsert({ fullName: repo, installationId: data.id });
     return data.id;
   };
   return {

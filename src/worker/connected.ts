@@ -151,7 +151,7 @@ export async function runConnected(o: ConnectedOptions): Promise<RunSummary> {
   try {
     return await connectedPass(o, run, call);
   } finally {
-    run.store.close();
+    await run.store.close();
   }
 }
 
@@ -166,22 +166,22 @@ async function connectedPass(o: ConnectedOptions, run: Prepared, call: Call): Pr
   const all = o.processors ?? createProcessors();
   const claimed = await claimWork(o, call, all);
   log.info({ tasks: claimed.tasks.length, owner: claimed.owner }, "claimed tasks from the app");
-  adoptAppState(o, run, claimed);
-  const remoteIds = copyClaimedTasks(o, store, claimed, now());
+  await adoptAppState(o, run, claimed);
+  const remoteIds = await copyClaimedTasks(o, store, claimed, now());
   const reported = new Set<number>();
   const complete = completer(o, call, summary, log, reported);
 
   const beat = heartbeat(o, call, log);
   let usageBefore: Usage = { ...run.meter.totals };
-  let recordedBefore = recordMarks(store);
+  let recordedBefore = await recordMarks(store);
   await passAndSummarize(run, selectProcessors(o, run, all), {
     repo: o.repo,
     mode: o.mode,
     sweep: false,
     hooks: {
-      before: (_p, tasks: Task[]) => {
+      before: async (_p, tasks: Task[]) => {
         usageBefore = { ...run.meter.totals };
-        recordedBefore = recordMarks(store);
+        recordedBefore = await recordMarks(store);
         beat.start(tasks.flatMap((t) => remoteIds.get(t.id) ?? []));
       },
       after: async (_p, tasks: Task[], outcomes: Map<number, TaskOutcome>) => {
@@ -199,7 +199,7 @@ async function connectedPass(o: ConnectedOptions, run: Prepared, call: Call): Pr
             usage = undefined;
           }
         }
-        await complete(results, recordsSince(store, recordedBefore, remoteIds));
+        await complete(results, await recordsSince(store, recordedBefore, remoteIds));
       },
     },
   });
@@ -214,7 +214,7 @@ async function connectedPass(o: ConnectedOptions, run: Prepared, call: Call): Pr
     summary.notes.push(
       "Dry run: nothing was written to GitHub or Linear; the claimed tasks went back to the app's queue.",
     );
-  store.close();
+  await store.close();
   return summary;
 }
 
@@ -241,17 +241,26 @@ async function claimWork(
 }
 
 /** The app's state this runner needs: activity and pause for the local pause rules, the remaining budget. */
-function adoptAppState(o: ConnectedOptions, run: Prepared, claimed: ClaimResponse): void {
+async function adoptAppState(
+  o: ConnectedOptions,
+  run: Prepared,
+  claimed: ClaimResponse,
+): Promise<void> {
   const { store, summary } = run;
   if (claimed.activity.lastHumanAt && claimed.activity.lastHumanLogin) {
-    store.activity.recordHuman(
+    await store.activity.recordHuman(
       o.repo,
       claimed.activity.lastHumanLogin,
       claimed.activity.lastHumanAt,
     );
   }
   if (claimed.paused)
-    store.activity.pause(o.repo, claimed.paused.by, claimed.paused.until, claimed.paused.reason);
+    await store.activity.pause(
+      o.repo,
+      claimed.paused.by,
+      claimed.paused.until,
+      claimed.paused.reason,
+    );
   const b = claimed.budget;
   summary.budget = {
     ...summary.budget,
@@ -268,15 +277,15 @@ function adoptAppState(o: ConnectedOptions, run: Prepared, claimed: ClaimRespons
 }
 
 /** Local copies of the claimed tasks; a local id may stand for two remote ones (a follow-up of the same item). */
-function copyClaimedTasks(
+async function copyClaimedTasks(
   o: ConnectedOptions,
   store: Store,
   claimed: ClaimResponse,
   t: number,
-): Map<number, number[]> {
+): Promise<Map<number, number[]>> {
   const remoteIds = new Map<number, number[]>();
   for (const c of claimed.tasks) {
-    const r = store.tasks.enqueue(
+    const r = await store.tasks.enqueue(
       {
         repo: o.repo,
         type: c.type,
@@ -437,10 +446,12 @@ interface RecordMarks {
 }
 
 /** The runner's store is small (one run's work): a snapshot of its analyses is cheap. */
-const recordMarks = (store: Store): RecordMarks => ({
-  runId: store.runs.lastId(),
-  batchId: store.batches.lastId(),
-  analyses: new Map(store.analyses.list(undefined, 10_000).map((a) => [a.key, a.analysedAt])),
+const recordMarks = async (store: Store): Promise<RecordMarks> => ({
+  runId: await store.runs.lastId(),
+  batchId: await store.batches.lastId(),
+  analyses: new Map(
+    (await store.analyses.list(undefined, 10_000)).map((a) => [a.key, a.analysedAt]),
+  ),
 });
 
 const clip = (s: string | null, max: number): string | null =>
@@ -449,18 +460,18 @@ const httpUrl = (u: string | null): string | null =>
   u !== null && /^https?:\/\//i.test(u) && u.length <= L.url ? u : null;
 
 /** What the processors recorded in the local store since `m`, for the app (ids mapped to its tasks). */
-function recordsSince(
+async function recordsSince(
   store: Store,
   m: RecordMarks,
   remoteIds: Map<number, number[]>,
-): WireRecords | undefined {
+): Promise<WireRecords | undefined> {
   const usage = (u: Usage): Usage => ({
     promptTokens: u.promptTokens,
     cachedTokens: u.cachedTokens,
     completionTokens: u.completionTokens,
     costUsd: u.costUsd,
   });
-  const batches = store.batches.after(m.batchId, L.batches).map((b) => ({
+  const batches = (await store.batches.after(m.batchId, L.batches)).map((b) => ({
     localId: b.id,
     type: clip(b.type, L.type) ?? "",
     provider: clip(b.provider, L.provider),
@@ -472,7 +483,7 @@ function recordsSince(
     startedAt: b.startedAt,
     finishedAt: b.finishedAt,
   }));
-  const runs = store.runs.after(m.runId, L.runs).map((r) => ({
+  const runs = (await store.runs.after(m.runId, L.runs)).map((r) => ({
     kind: r.kind,
     ref: clip(r.ref, L.ref),
     url: httpUrl(r.url),
@@ -485,8 +496,7 @@ function recordsSince(
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
   }));
-  const analyses = store.analyses
-    .list(undefined, 10_000)
+  const analyses = (await store.analyses.list(undefined, 10_000))
     .filter((a) => m.analyses.get(a.key) !== a.analysedAt)
     .slice(0, L.analyses)
     .map((a) => ({

@@ -281,7 +281,7 @@ export function githubActivityReader(o: ActivityReaderOptions): ActivityReader {
     // Never in the future (a runner's clock behind GitHub's).
     const seen = { ...best, at: Math.min(best.at, now()) };
     latest = later(latest, seen);
-    o.store.activity.recordHuman(o.repo, seen.login, seen.at);
+    await o.store.activity.recordHuman(o.repo, seen.login, seen.at);
   }
 
   return {

@@ -60,7 +60,7 @@ export function startWorkerLoop(
     const sweep = lastSweep === null || now - lastSweep >= sweepMs;
     if (sweep) lastSweep = now;
     const repos = sweep
-      ? env.store.repos.list({ installedOnly: true }).map((r) => r.fullName)
+      ? (await env.store.repos.list({ installedOnly: true })).map((r) => r.fullName)
       : undefined;
     return pass(env, processors, {
       ...opts.pass,

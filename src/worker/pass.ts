@@ -57,8 +57,8 @@ export async function runPass(
   else {
     const set = new Map<string, string>();
     const add = (r: string) => set.set(r.toLowerCase(), set.get(r.toLowerCase()) ?? r);
-    env.store.tasks.dueRepos(startedAt, types).forEach(add);
-    for (const p of active) p.dueRepos?.(env.store, startedAt).forEach(add);
+    (await env.store.tasks.dueRepos(startedAt, types)).forEach(add);
+    for (const p of active) (await p.dueRepos?.(env.store, startedAt))?.forEach(add);
     (opts.repos ?? []).forEach(add);
     repos = [...set.values()].sort();
   }
@@ -107,7 +107,7 @@ async function runRepo(
   );
   for (const p of ordered) {
     if (p.usesLlm) await env.refreshActivity?.(repoName);
-    const pause = pauseState(ctx, p);
+    const pause = await pauseState(ctx, p);
     // People active: only what a person explicitly asked for (priority >= REQUESTED_PRIORITY) runs.
     const requestedOnly = pause?.kind === "activity";
     if (pause) {
@@ -129,7 +129,7 @@ async function runRepo(
       // pause that arrived) since the pass started stop new work here; unclaimed tasks stay queued.
       if (i > 0 && p.type !== "command") {
         if (p.usesLlm) await env.refreshActivity?.(repoName);
-        const waits = pauseState(ctx, p);
+        const waits = await pauseState(ctx, p);
         if (waits && !(waits.kind === "activity" && requested)) {
           log.info({ type: p.type, why: waits.reason }, "stopping: the repository must wait now");
           summary.skipped = waits.reason;
@@ -138,7 +138,7 @@ async function runRepo(
         }
       }
       const size = Math.max(1, p.batchSize(ctx.config));
-      const tasks = env.store.tasks.claim({
+      const tasks = await env.store.tasks.claim({
         owner: env.owner,
         leaseMs: opts.leaseMs ?? 10 * 60_000,
         limit: size,
@@ -159,7 +159,7 @@ async function runRepo(
           error: "the processor returned no outcome",
         };
         if (env.dryRun) dryRunHeld.push(t);
-        else applyOutcome(env, t, o);
+        else await applyOutcome(env, t, o);
         summary.processed.push({
           taskId: t.id,
           type: t.type,
@@ -173,7 +173,7 @@ async function runRepo(
       if (tasks.length < size) break;
     }
   }
-  for (const t of dryRunHeld) applyOutcome(env, t, { status: "skipped", reason: "dry-run" });
+  for (const t of dryRunHeld) await applyOutcome(env, t, { status: "skipped", reason: "dry-run" });
   return summary;
 }
 
@@ -186,7 +186,11 @@ async function processBatch(
 ): Promise<Map<number, TaskOutcome>> {
   const ids = tasks.map((t) => t.id);
   const beat = setInterval(
-    () => env.store.tasks.heartbeat(ids, env.owner, leaseMs),
+    () => {
+      env.store.tasks
+        .heartbeat(ids, env.owner, leaseMs)
+        .catch((e: unknown) => env.log.warn({ err: e }, "lease heartbeat failed"));
+    },
     Math.max(1000, leaseMs / 3),
   );
   beat.unref?.();
@@ -201,26 +205,26 @@ async function processBatch(
   }
 }
 
-function applyOutcome(env: WorkerEnv, t: Task, o: TaskOutcome): void {
+async function applyOutcome(env: WorkerEnv, t: Task, o: TaskOutcome): Promise<void> {
   const tasks = env.store.tasks;
   if (env.dryRun) {
     // Dry-run: nothing is recorded as done; the task goes back, not due again before a lease
     // would have run out, so the same pass does not claim (and redo) it again and again.
-    tasks.release([t.id], env.owner, Math.max(t.nextRunAt, Date.now() + 10 * 60_000));
+    await tasks.release([t.id], env.owner, Math.max(t.nextRunAt, Date.now() + 10 * 60_000));
     return;
   }
   switch (o.status) {
     case "done":
-      tasks.complete(t.id, env.owner, o.result ?? null);
+      await tasks.complete(t.id, env.owner, o.result ?? null);
       break;
     case "skipped":
-      tasks.complete(t.id, env.owner, { skipped: o.reason });
+      await tasks.complete(t.id, env.owner, { skipped: o.reason });
       break;
     case "retry":
-      tasks.fail(t.id, env.owner, o.reason, { retryAt: o.at });
+      await tasks.fail(t.id, env.owner, o.reason, { retryAt: o.at });
       break;
     case "failed":
-      tasks.fail(t.id, env.owner, o.error, { permanent: o.permanent ?? false });
+      await tasks.fail(t.id, env.owner, o.error, { permanent: o.permanent ?? false });
       break;
   }
 }

@@ -12,11 +12,11 @@ export type PauseSubject = Pick<Processor, "type" | "usesLlm">;
  * resumed or expires (an expired pause ends by itself here); human activity within
  * `activity.pause_when_active_minutes` defers LLM work (and automerge if configured).
  */
-export function pauseState(
+export async function pauseState(
   ctx: ProcessorContext,
   p: PauseSubject,
   now = Date.now(),
-): PauseState | null {
+): Promise<PauseState | null> {
   if (kindOf(p.type).neverWaits) return null;
   if (!ctx.configResult.ok) {
     return {
@@ -24,30 +24,34 @@ export function pauseState(
       reason: "the config file is invalid (see the bg-agent/config check run)",
     };
   }
-  const manual = ctx.store.activity.manualPause(ctx.repoName, now);
+  const manual = await ctx.store.activity.manualPause(ctx.repoName, now);
   if (manual) {
     const until = manual.pausedUntil ? ` until ${new Date(manual.pausedUntil).toISOString()}` : "";
     return { kind: "manual", reason: `paused by ${manual.pausedBy ?? "an admin"}${until}` };
   }
   const windowMs = ctx.config.activity.pause_when_active_minutes * 60_000;
   const subject = p.usesLlm || (p.type === "automerge" && ctx.config.automerge.pause_when_active);
-  if (subject && windowMs > 0 && ctx.store.activity.isActive(ctx.repoName, windowMs, now)) {
+  if (subject && windowMs > 0 && (await ctx.store.activity.isActive(ctx.repoName, windowMs, now))) {
     return {
       kind: "activity",
-      reason: `people are active (${lastHumanActivity(ctx, now) ?? "recent activity"})`,
+      reason: `people are active (${(await lastHumanActivity(ctx, now)) ?? "recent activity"})`,
     };
   }
   return null;
 }
 
 /** When deferred work may try again after a pause: the end of the activity window or of a timed pause. */
-export function pauseRetryAt(ctx: ProcessorContext, s: PauseState, now = Date.now()): number {
+export async function pauseRetryAt(
+  ctx: ProcessorContext,
+  s: PauseState,
+  now = Date.now(),
+): Promise<number> {
   if (s.kind === "activity") {
-    const last = ctx.store.activity.get(ctx.repoName).lastHumanAt ?? now;
+    const last = (await ctx.store.activity.get(ctx.repoName)).lastHumanAt ?? now;
     return Math.max(now + 1000, last + ctx.config.activity.pause_when_active_minutes * 60_000);
   }
   if (s.kind === "manual") {
-    const until = ctx.store.activity.manualPause(ctx.repoName, now)?.pausedUntil ?? null;
+    const until = (await ctx.store.activity.manualPause(ctx.repoName, now))?.pausedUntil ?? null;
     if (until !== null) return Math.max(now + 1000, until);
   }
   return now + 10 * 60_000;
@@ -66,8 +70,8 @@ export async function checkBeforeLlm(
   now: () => number = Date.now,
 ): Promise<void> {
   await ctx.env.refreshActivity?.(ctx.repoName);
-  const s = pauseState(ctx, p, now());
+  const s = await pauseState(ctx, p, now());
   if (!s) return;
   if (s.kind === "activity" && minPriority >= REQUESTED_PRIORITY) return;
-  throw new PausedError(s, pauseRetryAt(ctx, s, now()));
+  throw new PausedError(s, await pauseRetryAt(ctx, s, now()));
 }

@@ -60,7 +60,7 @@ export async function compact(
   const batch = o.batch ?? 500;
   const yieldNow = o.yieldNow ?? nextTurn;
   const stopped = o.stopped ?? (() => false);
-  const cut = store.retention.cutoffs(policy, now);
+  const cut = await store.retention.cutoffs(policy, now);
   const deleted = Object.fromEntries(RETENTION_TABLES.map((t) => [t, 0])) as Record<
     RetentionTable,
     number
@@ -74,12 +74,12 @@ export async function compact(
   const maybeCheckpoint = async (): Promise<void> => {
     if (ckpt && steps % every === 0) await ckpt().catch(() => undefined);
   };
-  if (ckpt) store.retention.setAutoCheckpoint(0);
+  if (ckpt) await store.retention.setAutoCheckpoint(0);
   try {
     return await run();
   } finally {
     if (ckpt) {
-      store.retention.setAutoCheckpoint(1000);
+      await store.retention.setAutoCheckpoint(1000);
       await ckpt().catch(() => undefined);
     }
   }
@@ -90,7 +90,7 @@ export async function compact(
       for (;;) {
         if (stopped()) break;
         const t0 = performance.now();
-        const n = store.retention.step(table, cut[table], size);
+        const n = await store.retention.step(table, cut[table], size);
         const ms = performance.now() - t0;
         steps++;
         deleted[table] += n;
@@ -104,12 +104,12 @@ export async function compact(
       }
     }
     let vacuumedPages = 0;
-    if (store.retention.autoVacuum() === 2) {
+    if ((await store.retention.autoVacuum()) === 2) {
       const pages = o.vacuumPages ?? 256;
-      for (let free = store.retention.freePages(); free > 0 && !stopped();) {
+      for (let free = await store.retention.freePages(); free > 0 && !stopped();) {
         const t0 = performance.now();
-        store.retention.vacuumStep(pages);
-        const after = store.retention.freePages();
+        await store.retention.vacuumStep(pages);
+        const after = await store.retention.freePages();
         o.onStep?.("vacuum", free - after, performance.now() - t0);
         vacuumedPages += free - after;
         if (after >= free) break;

@@ -234,12 +234,12 @@ export function captureOutcomes(
 }
 
 /** Fills the summary's counts from the pass and the captured outcomes. */
-export function summarizePass(
+export async function summarizePass(
   summary: RunSummary,
   pass: PassSummary,
   outcomes: Map<number, CapturedOutcome>,
   store: Store,
-): void {
+): Promise<void> {
   for (const r of pass.repos) {
     if (r.skipped) summary.skipped.push({ reason: r.skipped });
     const seen = new Set<number>();
@@ -268,9 +268,9 @@ export function summarizePass(
     }
   }
   // The automerge processor records a `merged` run for each merge; count those it did not report in a result.
-  const mergedRuns = store.runs
-    .list({ kind: "automerge", limit: 500 })
-    .filter((r) => r.status === "merged" && r.startedAt >= summary.startedAt).length;
+  const mergedRuns = (await store.runs.list({ kind: "automerge", limit: 500 })).filter(
+    (r) => r.status === "merged" && r.startedAt >= summary.startedAt,
+  ).length;
   summary.merged = Math.max(summary.merged, mergedRuns);
 }
 
@@ -291,16 +291,16 @@ export function addUsage(summary: RunSummary, u: Usage): void {
 }
 
 /** This run's spend per UTC day, as recorded in the store (the LLM client records each call). */
-export function spendDelta(
+export async function spendDelta(
   store: Store,
   repo: string,
   before: Record<string, number>,
   now: number,
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const from = `${dayKey(now).slice(0, 7)}-01`;
   const out: Record<string, number> = {};
   const earliest = Object.keys(before).sort()[0];
-  for (const d of store.spend.daily(earliest && earliest < from ? earliest : from, repo)) {
+  for (const d of await store.spend.daily(earliest && earliest < from ? earliest : from, repo)) {
     const delta = d.costUsd - (before[d.day] ?? 0);
     if (delta > 1e-9) out[d.day] = delta;
   }

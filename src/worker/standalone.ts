@@ -148,8 +148,8 @@ export async function prepareRun(o: RunOnceOptions, via: RunSummary["via"]): Pro
   });
   const repoConfig = config.result.ok ? config.result.config : defaultConfig();
   const store = createStore(await o.openDb());
-  store.repos.upsert({ fullName: o.repo, defaultBranch: defaultBranch ?? null }, startedAt);
-  store.repos.setConfig(
+  await store.repos.upsert({ fullName: o.repo, defaultBranch: defaultBranch ?? null }, startedAt);
+  await store.repos.setConfig(
     o.repo,
     {
       json:
@@ -258,11 +258,11 @@ export async function passAndSummarize(
     sweep: o.sweep,
     concurrency: 1,
   });
-  summarizePass(run.summary, pass, captured.outcomes, run.store);
+  await summarizePass(run.summary, pass, captured.outcomes, run.store);
   addUsage(run.summary, run.meter.totals);
   const config = run.config.result.ok ? run.config.result.config : defaultConfig();
   const seen = run.env.activitySeen?.(o.repo) ?? null;
-  const line = lastHumanActivity(
+  const line = await lastHumanActivity(
     { store: run.store, repoName: o.repo, config, env: run.env },
     Date.now(),
   );
@@ -286,7 +286,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<RunSummary> {
   try {
     return await standalonePass(o, run);
   } finally {
-    run.store.close();
+    await run.store.close();
   }
 }
 
@@ -320,12 +320,17 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
     );
   }
   const hydrated = monthSpend(history.spend, now());
-  for (const [day, usd] of Object.entries(hydrated)) store.spend.setDay(o.repo, day, usd);
+  for (const [day, usd] of Object.entries(hydrated)) await store.spend.setDay(o.repo, day, usd);
   if (history.paused && (history.paused.until === null || history.paused.until > now())) {
-    store.activity.pause(o.repo, history.paused.by, history.paused.until, history.paused.reason);
+    await store.activity.pause(
+      o.repo,
+      history.paused.by,
+      history.paused.until,
+      history.paused.reason,
+    );
   }
-  summary.budget.spentTodayUsd = store.spend.today(o.repo, now());
-  summary.budget.spentMonthUsd = store.spend.month(o.repo, now());
+  summary.budget.spentTodayUsd = await store.spend.today(o.repo, now());
+  summary.budget.spentMonthUsd = await store.spend.month(o.repo, now());
   run.stopLlm.reason = historyReadable
     ? budgetStop(budget, summary.budget.spentTodayUsd, summary.budget.spentMonthUsd, now())
     : "this month's spend could not be read from the dashboard issue";
@@ -335,7 +340,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   // for a broken file: that would drop every task).
   const tasksConfig = config.result.ok ? config.result.config.tasks : null;
   if (tasksConfig && historyReadable) {
-    const r = restoreSchedules(store, o.repo, tasksConfig, history.schedules, now());
+    const r = await restoreSchedules(store, o.repo, tasksConfig, history.schedules, now());
     if (r.restored.length || r.fresh.length)
       log.debug(r, "schedules restored from the dashboard issue");
     // Started by an event (`on: workflow_run`, …): the `on:` tasks it matches run now (no
@@ -379,11 +384,11 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
   summary.finishedAt = now();
   summary.budget.spentTodayUsd = Math.max(
     summary.budget.spentTodayUsd + summary.costUsd,
-    store.spend.today(o.repo, now()),
+    await store.spend.today(o.repo, now()),
   );
   summary.budget.spentMonthUsd = Math.max(
     summary.budget.spentMonthUsd + summary.costUsd,
-    store.spend.month(o.repo, now()),
+    await store.spend.month(o.repo, now()),
   );
 
   // 4. Report back in the dashboard issue.
@@ -397,7 +402,7 @@ async function standalonePass(o: StandaloneOptions, run: PreparedRun): Promise<R
         budget,
         hydrated,
         historyReadable,
-        schedules: tasksConfig && historyReadable ? saveSchedules(store, o.repo) : undefined,
+        schedules: tasksConfig && historyReadable ? await saveSchedules(store, o.repo) : undefined,
       });
     } catch (e) {
       summary.errors.push(`Could not update the dashboard issue: ${errText(e)}`);
@@ -439,13 +444,13 @@ async function writeDashboard(
       `the state block of #${issue.number} is unreadable (${current.problem}); not overwriting it`,
     );
   }
-  const delta = spendDelta(store, o.repo, d.hydrated, now);
+  const delta = await spendDelta(store, o.repo, d.hydrated, now);
   const recorded = Object.values(delta).reduce((a, b) => a + b, 0);
   if (summary.costUsd - recorded > 1e-9) {
     const today = dayKey(now);
     delta[today] = (delta[today] ?? 0) + (summary.costUsd - recorded);
   }
-  const pause = store.activity.manualPause(o.repo, now);
+  const pause = await store.activity.manualPause(o.repo, now);
   const record: RunRecord = {
     at: summary.startedAt,
     mode: summary.mode,

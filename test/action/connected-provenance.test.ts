@@ -35,7 +35,7 @@ async function app(claims: Record<string, unknown>): Promise<{
 }> {
   const issuer = await testIssuer(claims);
   const store = await memoryStore();
-  store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+  await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
   // 0: the app follows Date.now() (faked or real); else its own clock.
   const clock = { now: 0 };
   const server = await serveRoutes(
@@ -78,12 +78,14 @@ describe("connected runners and provenance", () => {
         event_name: "workflow_dispatch",
       }),
     );
-    const task = srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "automerge",
-      source: "pr:3",
-      payload: { pr: 3 },
-    }).task;
+    const task = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "automerge",
+        source: "pr:3",
+        payload: { pr: 3 },
+      })
+    ).task;
     const a = startIn(srv.url, srv.issuer);
     nockRepoAndNoConfig(nock(API));
     await run({ processors: [], githubRetries: false });
@@ -91,8 +93,8 @@ describe("connected runners and provenance", () => {
     expect(a.stdout()).toMatch(
       /refused \/bg\/api\/worker\/claim \(403\).*ref refs\/heads\/feature is not the default branch \(refs\/heads\/main\)/,
     );
-    expect(srv.store.tasks.get(task.id)?.status).toBe("pending"); // lost: 0
-    expect(srv.store.audit.list({ repo: "octo/demo" }).map((e) => e.command)).toEqual([
+    expect((await srv.store.tasks.get(task.id))?.status).toBe("pending"); // lost: 0
+    expect((await srv.store.audit.list({ repo: "octo/demo" })).map((e) => e.command)).toEqual([
       "worker-refused",
     ]);
     await srv.close();
@@ -104,17 +106,21 @@ describe("connected runners and provenance", () => {
     const srv = await app(workflowClaims("octo/demo", "4242"));
     srv.clock.now = Date.now();
     srv.issuer.now = () => srv.clock.now;
-    const ids = [1, 2].map(
-      (n) =>
-        srv.store.tasks.enqueue(
-          {
-            repo: "octo/demo",
-            type: "automerge",
-            source: `pr:${n}`,
-            payload: { pr: n },
-          },
-          srv.clock.now,
-        ).task.id,
+    const ids = await Promise.all(
+      [1, 2].map(
+        async (n) =>
+          (
+            await srv.store.tasks.enqueue(
+              {
+                repo: "octo/demo",
+                type: "automerge",
+                source: `pr:${n}`,
+                payload: { pr: n },
+              },
+              srv.clock.now,
+            )
+          ).task.id,
+      ),
     );
     let processed = 0;
     const slow: Processor = {
@@ -134,10 +140,12 @@ describe("connected runners and provenance", () => {
     await run({ processors: [slow], githubRetries: false });
     expect(a.failed()).toBe(false);
     expect(processed).toBe(2); // done twice: 0
-    expect(ids.map((id) => srv.store.tasks.get(id)?.status)).toEqual(["done", "done"]); // lost: 0
+    expect(
+      await Promise.all(ids.map(async (id) => (await srv.store.tasks.get(id))?.status)),
+    ).toEqual(["done", "done"]); // lost: 0
     expect(srv.issuer.issued).toBe(2);
     // The expired token was GitHub's own, replayed late: audited.
-    expect(srv.store.audit.list({ repo: "octo/demo" }).map((e) => e.result)).toEqual([
+    expect((await srv.store.audit.list({ repo: "octo/demo" })).map((e) => e.result)).toEqual([
       expect.stringMatching(/^refused \(exp\)/),
     ]);
     await srv.close();
@@ -148,12 +156,14 @@ describe("connected runners and provenance", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.parse("2026-03-10T12:00:00Z") });
     const srv = await app(workflowClaims("octo/demo", "4242"));
     srv.issuer.now = () => Date.now();
-    const id = srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "automerge",
-      source: "pr:1",
-      payload: { pr: 1 },
-    }).task.id;
+    const id = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "automerge",
+        source: "pr:1",
+        payload: { pr: 1 },
+      })
+    ).task.id;
     const slow: Processor = {
       type: "automerge",
       usesLlm: false,
@@ -169,9 +179,9 @@ describe("connected runners and provenance", () => {
     nockRepoAndNoConfig(nock(API));
     await run({ processors: [slow], githubRetries: false });
     expect(a.failed()).toBe(false);
-    expect(srv.store.tasks.get(id)?.status).toBe("done");
+    expect((await srv.store.tasks.get(id))?.status).toBe("done");
     expect(srv.issuer.issued).toBe(2);
-    expect(srv.store.audit.list({ repo: "octo/demo" })).toEqual([]);
+    expect(await srv.store.audit.list({ repo: "octo/demo" })).toEqual([]);
     await srv.close();
   });
 });

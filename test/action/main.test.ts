@@ -203,7 +203,11 @@ describe("the Action in connected mode", () => {
   }> {
     const issuer = await testIssuer(workflowClaims("octo/demo", "4242"));
     const store = await memoryStore();
-    store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+    await store.repos.upsert({
+      fullName: "octo/demo",
+      repoId: DEMO_REPO_ID,
+      defaultBranch: "main",
+    });
     const server = await serveRoutes(
       createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl }),
     );
@@ -220,27 +224,35 @@ describe("the Action in connected mode", () => {
 
   it("claims its repository's tasks from the app, runs them, and completes them there with the spend", async () => {
     const srv = await app();
-    const merge = srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "automerge",
-      source: "pr:3",
-      payload: { pr: 3 },
-    }).task;
-    const debt = [1, 2].map(
-      (n) =>
-        srv.store.tasks.enqueue({
-          repo: "octo/demo",
-          type: "tech_debt_analysis",
-          source: `issue:${n}`,
-          payload: { key: `octo/demo#${n}`, number: n, title: "t", body: "b" },
-        }).task,
+    const merge = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "automerge",
+        source: "pr:3",
+        payload: { pr: 3 },
+      })
+    ).task;
+    const debt = await Promise.all(
+      [1, 2].map(
+        async (n) =>
+          (
+            await srv.store.tasks.enqueue({
+              repo: "octo/demo",
+              type: "tech_debt_analysis",
+              source: `issue:${n}`,
+              payload: { key: `octo/demo#${n}`, number: n, title: "t", body: "b" },
+            })
+          ).task,
+      ),
     );
-    const other = srv.store.tasks.enqueue({
-      repo: "octo/other",
-      type: "automerge",
-      source: "pr:1",
-      payload: { pr: 1 },
-    }).task;
+    const other = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/other",
+        type: "automerge",
+        source: "pr:1",
+        payload: { pr: 1 },
+      })
+    ).task;
     const a = start(
       { "app-url": srv.url },
       {
@@ -260,15 +272,17 @@ describe("the Action in connected mode", () => {
 
     expect(a.failed()).toBe(false);
     expect(a.outputs()).toMatchObject({ analyzed: "2", merged: "1" });
-    expect(srv.store.tasks.get(merge.id)).toMatchObject({
+    expect(await srv.store.tasks.get(merge.id)).toMatchObject({
       status: "done",
       result: '{"merged":true}',
     });
-    expect(debt.map((t) => srv.store.tasks.get(t.id)?.status)).toEqual(["done", "done"]);
-    expect(srv.store.tasks.get(other.id)?.status).toBe("pending");
-    expect(srv.store.spend.today("octo/demo")).toBeCloseTo(0.003);
+    expect(
+      await Promise.all(debt.map(async (t) => (await srv.store.tasks.get(t.id))?.status)),
+    ).toEqual(["done", "done"]);
+    expect((await srv.store.tasks.get(other.id))?.status).toBe("pending");
+    expect(await srv.store.spend.today("octo/demo")).toBeCloseTo(0.003);
     // What the runner recorded is the app's too (its dashboard shows the merge).
-    expect(srv.store.runs.list({ repo: "octo/demo" })).toMatchObject([
+    expect(await srv.store.runs.list({ repo: "octo/demo" })).toMatchObject([
       { kind: "automerge", ref: "pr:3", status: "merged", taskId: merge.id },
     ]);
     expect(a.summary()).toContain("(all, connected)");
@@ -279,13 +293,15 @@ describe("the Action in connected mode", () => {
 
   it("hands claimed LLM work back when the app says the budget is spent", async () => {
     const srv = await app();
-    const t = srv.store.tasks.enqueue({
-      repo: "octo/demo",
-      type: "tech_debt_analysis",
-      source: "issue:1",
-      payload: { key: "octo/demo#1", number: 1, title: "t", body: "b" },
-    }).task;
-    srv.store.spend.add("octo/demo", {
+    const t = (
+      await srv.store.tasks.enqueue({
+        repo: "octo/demo",
+        type: "tech_debt_analysis",
+        source: "issue:1",
+        payload: { key: "octo/demo#1", number: 1, title: "t", body: "b" },
+      })
+    ).task;
+    await srv.store.spend.add("octo/demo", {
       promptTokens: 0,
       cachedTokens: 0,
       completionTokens: 0,
@@ -304,7 +320,7 @@ describe("the Action in connected mode", () => {
     expect(a.failed()).toBe(false);
     expect(llm.calls).toHaveLength(0);
     expect(a.summary()).toContain("budget is spent");
-    expect(srv.store.tasks.get(t.id)).toMatchObject({ status: "pending", attempts: 0 });
+    expect(await srv.store.tasks.get(t.id)).toMatchObject({ status: "pending", attempts: 0 });
     expect(nock.pendingMocks()).toEqual([]);
     await srv.close();
   });

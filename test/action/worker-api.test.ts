@@ -28,8 +28,12 @@ interface Api {
 
 async function api(): Promise<Api> {
   const store = await memoryStore();
-  store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
-  store.repos.upsert({ fullName: "octo/other", repoId: DEMO_REPO_ID + 1, defaultBranch: "main" });
+  await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+  await store.repos.upsert({
+    fullName: "octo/other",
+    repoId: DEMO_REPO_ID + 1,
+    defaultBranch: "main",
+  });
   const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
   const server = await serveRoutes(
     createWorkerApiRoutes({ store, log: silentLogger, jwks: issuer.jwksUrl, now: () => clock.now }),
@@ -55,21 +59,25 @@ async function api(): Promise<Api> {
 const tokenFor = (repository: string, runId = "100", over: Record<string, unknown> = {}) =>
   issuer.sign(workflowClaims(repository, runId, over));
 const enqueue = (a: Api, repo: string, n: number, at: number) =>
-  Array.from(
-    { length: n },
-    (_, i) =>
-      a.store.tasks.enqueue(
-        { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
-        at,
-      ).task.id,
+  Promise.all(
+    Array.from(
+      { length: n },
+      async (_, i) =>
+        (
+          await a.store.tasks.enqueue(
+            { repo, type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
+            at,
+          )
+        ).task.id,
+    ),
   );
 
 describe("the worker API", () => {
   it("hands a runner only its repository's tasks, leased, with the remaining budget", async () => {
     const a = await api();
-    enqueue(a, "octo/demo", 2, a.clock.now);
-    enqueue(a, "octo/other", 2, a.clock.now);
-    a.store.spend.add(
+    await enqueue(a, "octo/demo", 2, a.clock.now);
+    await enqueue(a, "octo/other", 2, a.clock.now);
+    await a.store.spend.add(
       "octo/demo",
       { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
       a.clock.now,
@@ -89,8 +97,8 @@ describe("the worker API", () => {
       spentMonthUsd: 0.25,
       remainingUsd: 0.75,
     });
-    expect(a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(2);
-    expect(a.store.tasks.list({ repo: "octo/other", status: "pending" })).toHaveLength(2);
+    expect(await a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(2);
+    expect(await a.store.tasks.list({ repo: "octo/other", status: "pending" })).toHaveLength(2);
     await a.server.close();
   });
 
@@ -133,7 +141,7 @@ describe("the worker API", () => {
 
   it("refuses a token for another repository: it cannot complete or extend this one's tasks", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const mine = await a.post("/bg/api/worker/claim", {}, await tokenFor("octo/demo"));
     expect((mine.json.tasks as unknown[]).length).toBe(1);
     const theirs = await tokenFor("octo/other", "200");
@@ -148,7 +156,7 @@ describe("the worker API", () => {
     expect(
       (await a.post("/bg/api/worker/heartbeat", { taskIds: [id] }, theirs)).json.extended,
     ).toBe(0);
-    expect(a.store.tasks.get(id!)?.status).toBe("running");
+    expect((await a.store.tasks.get(id!))?.status).toBe("running");
     // A repository the app is not installed on gets nothing at all.
     const stranger = await a.post("/bg/api/worker/claim", {}, await tokenFor("evil/repo"));
     expect(stranger.status).toBe(403);
@@ -158,7 +166,7 @@ describe("the worker API", () => {
 
   it("gives eight concurrent workers disjoint tasks until the queue is empty", async () => {
     const a = await api();
-    const all = enqueue(a, "octo/demo", 40, a.clock.now);
+    const all = await enqueue(a, "octo/demo", 40, a.clock.now);
     const got: number[][] = await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
         const token = await tokenFor("octo/demo", String(1000 + w));
@@ -181,7 +189,7 @@ describe("the worker API", () => {
     expect(new Set(flat).size).toBe(flat.length);
     expect([...flat].sort((x, y) => x - y)).toEqual(all);
     expect(got.filter((g) => g.length > 0).length).toBeGreaterThan(1);
-    expect(a.store.tasks.counts("octo/demo")).toEqual([
+    expect(await a.store.tasks.counts("octo/demo")).toEqual([
       { repo: "octo/demo", type: "automerge", status: "done", count: 40 },
     ]);
     await a.server.close();
@@ -189,7 +197,7 @@ describe("the worker API", () => {
 
   it("makes a task claimable again when its lease expires; a heartbeat keeps it", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const w1 = await tokenFor("octo/demo", "1");
     const w2 = await tokenFor("octo/demo", "2");
     expect(
@@ -223,7 +231,7 @@ describe("the worker API", () => {
 
   it("completing twice is harmless: the spend is recorded once", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", {}, t);
     const body = {
@@ -240,14 +248,14 @@ describe("the worker API", () => {
     expect(first.json.results).toEqual([{ taskId: id, applied: true, status: "done" }]);
     expect(second.status).toBe(200);
     expect(second.json.results).toEqual([{ taskId: id, applied: false, status: "done" }]);
-    expect(a.store.spend.today("octo/demo", a.clock.now)).toBe(0.5);
+    expect(await a.store.spend.today("octo/demo", a.clock.now)).toBe(0.5);
     expect((second.json.budget as { remainingUsd: number }).remainingUsd).toBe(0.5);
     await a.server.close();
   });
 
   it("applies retry and failure outcomes like a pass does, and rejects a malformed body", async () => {
     const a = await api();
-    const [x, y] = enqueue(a, "octo/demo", 2, a.clock.now);
+    const [x, y] = await enqueue(a, "octo/demo", 2, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", {}, t);
     const retryAt = a.clock.now + 3_600_000;
@@ -261,13 +269,13 @@ describe("the worker API", () => {
       },
       t,
     );
-    expect(a.store.tasks.get(x!)).toMatchObject({
+    expect(await a.store.tasks.get(x!)).toMatchObject({
       status: "pending",
       nextRunAt: retryAt,
       attempts: 0,
       lastError: "checks still running",
     });
-    expect(a.store.tasks.get(y!)).toMatchObject({ status: "failed", lastError: "boom" });
+    expect(await a.store.tasks.get(y!)).toMatchObject({ status: "failed", lastError: "boom" });
     const bad = await a.post("/bg/api/worker/complete", { results: [{ taskId: "x" }] }, t);
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/invalid body: results\.0\.taskId/);
@@ -276,12 +284,12 @@ describe("the worker API", () => {
 
   it("hands out only commands while the repository is paused by hand", async () => {
     const a = await api();
-    enqueue(a, "octo/demo", 1, a.clock.now);
-    a.store.tasks.enqueue(
+    await enqueue(a, "octo/demo", 1, a.clock.now);
+    await a.store.tasks.enqueue(
       { repo: "octo/demo", type: "command", source: "comment:5", payload: {} },
       a.clock.now,
     );
-    a.store.activity.pause("octo/demo", "alice", null, "release week");
+    await a.store.activity.pause("octo/demo", "alice", null, "release week");
     const r = await a.post("/bg/api/worker/claim", {}, await tokenFor("octo/demo"));
     expect((r.json.tasks as { type: string }[]).map((t) => t.type)).toEqual(["command"]);
     expect(r.json.paused).toEqual({ by: "alice", until: null, reason: "release week" });
@@ -290,7 +298,7 @@ describe("the worker API", () => {
 
   it("keeps what a runner recorded (batches, runs, analyses) under its repository, alongside the results it took", async () => {
     const a = await api();
-    const [id, other] = enqueue(a, "octo/demo", 2, a.clock.now);
+    const [id, other] = await enqueue(a, "octo/demo", 2, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", { limit: 1 }, t);
     const zero = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
@@ -357,26 +365,26 @@ describe("the worker API", () => {
     );
     expect(r.status).toBe(200);
     expect(r.json.records).toEqual({ batches: 1, runs: 2, analyses: 1 });
-    const [batch] = a.store.batches.list({ repo: "octo/demo" });
+    const [batch] = await a.store.batches.list({ repo: "octo/demo" });
     expect(batch).toMatchObject({ type: "tech_debt_analysis", costUsd: 0.002, items: 1 });
-    expect(a.store.runs.list({ repo: "octo/demo" })).toMatchObject([
+    expect(await a.store.runs.list({ repo: "octo/demo" })).toMatchObject([
       { kind: "automerge", ref: "pr:9", taskId: null },
       { kind: "analysis", ref: "issue:5", taskId: id, batchId: batch!.id, costUsd: 0.002 },
     ]);
-    expect(a.store.analyses.get("octo/demo#5")).toMatchObject({
+    expect(await a.store.analyses.get("octo/demo#5")).toMatchObject({
       repo: "octo/demo",
       batchId: batch!.id,
       plan: "Rename the helper.",
     });
-    expect(a.store.analyses.get("octo/other#5")).toBeUndefined();
+    expect(await a.store.analyses.get("octo/other#5")).toBeUndefined();
     // Intake now knows this content was analysed: an edit-free redelivery queues nothing.
-    expect(a.store.analyses.isCurrent("octo/demo#5", "h1")).toBe(true);
+    expect(await a.store.analyses.isCurrent("octo/demo#5", "h1")).toBe(true);
     await a.server.close();
   });
 
   it("drops records it cannot keep (a script URL) but still takes the results; no records without a result taken", async () => {
     const a = await api();
-    const [id] = enqueue(a, "octo/demo", 1, a.clock.now);
+    const [id] = await enqueue(a, "octo/demo", 1, a.clock.now);
     const t = await tokenFor("octo/demo");
     await a.post("/bg/api/worker/claim", {}, t);
     const run = {
@@ -412,7 +420,7 @@ describe("the worker API", () => {
       t,
     );
     expect(again.json.records).toBeUndefined();
-    expect(a.store.runs.count("octo/demo")).toBe(0);
+    expect(await a.store.runs.count("octo/demo")).toBe(0);
     await a.server.close();
   });
 });

@@ -34,7 +34,7 @@ interface Api {
 
 async function api(): Promise<Api> {
   const store = await memoryStore();
-  store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
+  await store.repos.upsert({ fullName: "octo/demo", repoId: DEMO_REPO_ID, defaultBranch: "main" });
   const clock = { now: Date.parse("2026-03-10T12:00:00Z") };
   const server = await serveRoutes([
     ...createWorkerApiRoutes({
@@ -70,13 +70,17 @@ async function api(): Promise<Api> {
 const token = (over: Record<string, unknown> = {}, runId = "100", o?: { expiresIn?: string }) =>
   issuer.sign(workflowClaims("octo/demo", runId, over), o);
 const enqueue = (a: Api, n: number) =>
-  Array.from(
-    { length: n },
-    (_, i) =>
-      a.store.tasks.enqueue(
-        { repo: "octo/demo", type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
-        a.clock.now,
-      ).task.id,
+  Promise.all(
+    Array.from(
+      { length: n },
+      async (_, i) =>
+        (
+          await a.store.tasks.enqueue(
+            { repo: "octo/demo", type: "automerge", source: `pr:${i + 1}`, payload: { pr: i + 1 } },
+            a.clock.now,
+          )
+        ).task.id,
+    ),
   );
 const wf = (file: string, ref = "refs/heads/main") => `octo/demo/.github/workflows/${file}@${ref}`;
 
@@ -133,7 +137,7 @@ const IMPOSTORS: [string, Record<string, unknown>, string][] = [
 describe("the worker API accepts only the configured workflow", () => {
   it("the configured workflow's scheduled run on the default branch is accepted", async () => {
     const a = await api();
-    enqueue(a, 2);
+    await enqueue(a, 2);
     const r = await a.post("/bg/api/worker/claim", {}, await token());
     expect(r.status).toBe(200);
     expect((r.json.tasks as unknown[]).length).toBe(2);
@@ -151,7 +155,7 @@ describe("the worker API accepts only the configured workflow", () => {
     "refuses %s (claim, heartbeat, complete): 403 naming the claim, audited once, no task lost or done twice",
     async (_what, over, claim) => {
       const a = await api();
-      const ids = enqueue(a, 2);
+      const ids = await enqueue(a, 2);
       // The real workflow holds one task's lease; the impostor from the same run id tries it all.
       const mine = await a.post("/bg/api/worker/claim", { limit: 1 }, await token());
       expect((mine.json.tasks as unknown[]).length).toBe(1);
@@ -179,10 +183,10 @@ describe("the worker API accepts only the configured workflow", () => {
         expect(String(r.json.error)).toContain(`${claim} `);
       }
       // Lost: 0 (the pending task is still pending, the leased one still running for its owner).
-      expect(a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
-      expect(a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(1);
-      expect(a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(0);
-      expect(a.store.spend.month("octo/demo", a.clock.now)).toBe(0);
+      expect(await a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
+      expect(await a.store.tasks.list({ repo: "octo/demo", status: "running" })).toHaveLength(1);
+      expect(await a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(0);
+      expect(await a.store.spend.month("octo/demo", a.clock.now)).toBe(0);
       const audit = await a.audit();
       expect(audit.map((e) => [e.command, e.target])).toEqual([
         ["worker-refused", "/bg/api/worker/complete"],
@@ -197,20 +201,20 @@ describe("the worker API accepts only the configured workflow", () => {
 
   it("refuses an expired token replayed after its run (401, audited once), and an unknown repository id", async () => {
     const a = await api();
-    enqueue(a, 1);
+    await enqueue(a, 1);
     const old = await token({}, "100", { expiresIn: "-10m" });
     for (let i = 0; i < 3; i++) {
       const r = await a.post("/bg/api/worker/claim", {}, old);
       expect(r.status).toBe(401);
       expect(String(r.json.error)).toMatch(/ERR_JWT_EXPIRED/);
     }
-    expect(a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
+    expect(await a.store.tasks.list({ repo: "octo/demo", status: "pending" })).toHaveLength(1);
     const audit = await a.audit();
     expect(audit.map((e) => e.command)).toEqual(["worker-refused"]);
     expect(audit[0]!.result).toMatch(/refused \(exp\)/);
 
     // A repository whose id bg-agent never learnt cannot be told from a re-created one: refused.
-    a.store.repos.upsert({ fullName: "octo/fresh" });
+    await a.store.repos.upsert({ fullName: "octo/fresh" });
     const r = await a.post(
       "/bg/api/worker/claim",
       {},
@@ -228,8 +232,8 @@ describe("the worker API accepts only the configured workflow", () => {
 
   it("follows worker.workflow and worker.events from .github/bg-agent.yml", async () => {
     const a = await api();
-    enqueue(a, 1);
-    a.store.repos.setConfig(
+    await enqueue(a, 1);
+    await a.store.repos.setConfig(
       "octo/demo",
       {
         json: JSON.stringify({
@@ -263,8 +267,8 @@ describe("the worker API accepts only the configured workflow", () => {
   it("caps absurd reported spend at what the budget had left, audits it; the task is done once", async () => {
     // Injects: a complete reporting $9,999 for one task (the budget: $1/day, $0.25 spent).
     const a = await api();
-    const [id] = enqueue(a, 1);
-    a.store.spend.add(
+    const [id] = await enqueue(a, 1);
+    await a.store.spend.add(
       "octo/demo",
       { promptTokens: 1, cachedTokens: 0, completionTokens: 1, costUsd: 0.25 },
       a.clock.now,
@@ -286,9 +290,9 @@ describe("the worker API accepts only the configured workflow", () => {
     // Sent again (a retry): applied once, nothing recorded twice.
     const again = await a.post("/bg/api/worker/complete", body, t);
     expect((again.json.results as { applied: boolean }[])[0]!.applied).toBe(false);
-    expect(a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
-    expect(a.store.spend.month("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
-    expect(a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(1);
+    expect(await a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
+    expect(await a.store.spend.month("octo/demo", a.clock.now)).toBeCloseTo(1, 9);
+    expect(await a.store.tasks.list({ repo: "octo/demo", status: "done" })).toHaveLength(1);
     const audit = await a.audit();
     expect(audit.map((e) => [e.command, e.target])).toEqual([
       ["worker-spend-capped", `task:${id}`],
@@ -296,7 +300,7 @@ describe("the worker API accepts only the configured workflow", () => {
     expect(audit[0]!.result).toMatch(/reported \$9999\.0000.*recorded \$0\.7500/);
 
     // An honest report within the budget is recorded as it is.
-    const [next] = enqueue(a, 1);
+    const [next] = await enqueue(a, 1);
     a.clock.now += 86_400_000; // a new day: $1 left today, $19 this month
     const t2 = await token({}, "101");
     await a.post("/bg/api/worker/claim", {}, t2);
@@ -314,7 +318,7 @@ describe("the worker API accepts only the configured workflow", () => {
       t2,
     );
     expect(ok.json.spendCapped).toBeUndefined();
-    expect(a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(0.4, 9);
+    expect(await a.store.spend.today("octo/demo", a.clock.now)).toBeCloseTo(0.4, 9);
     await a.server.close();
   });
 });

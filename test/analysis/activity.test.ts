@@ -25,14 +25,14 @@ describe("analysis: the check before every batch", () => {
       const list = issues(20);
       fakeGitHub(REPO, list);
       const llm = fakeOpenAI(
-        (body) => {
-          if (inject === "a person comments") store.activity.recordHuman(REPO, "alice");
-          else store.activity.pause(REPO, "admin", null, "release freeze");
+        async (body) => {
+          if (inject === "a person comments") await store.activity.recordHuman(REPO, "alice");
+          else await store.activity.pause(REPO, "admin", null, "release freeze");
           return answerAll(body);
         },
         { times: 1 },
       );
-      enqueue(store, list);
+      await enqueue(store, list);
       const summary = await pass(env(store, { workspace: workspace(2000), config }));
 
       expect(llm.calls).toHaveLength(1);
@@ -43,10 +43,10 @@ describe("analysis: the check before every batch", () => {
       expect(summary.repos[0]!.skipped).toContain(
         inject === "a person comments" ? "people are active (@alice" : "paused by admin",
       );
-      const pending = store.tasks.list({ repo: REPO, status: "pending" });
+      const pending = await store.tasks.list({ repo: REPO, status: "pending" });
       expect(pending).toHaveLength(10);
       for (const t of pending) expect(t.attempts).toBe(0);
-      expect(store.analyses.list(REPO)).toHaveLength(10);
+      expect(await store.analyses.list(REPO)).toHaveLength(10);
       for (const i of list.slice(10)) expect(i.comments).toEqual([]);
       expect(nomatch.list).toEqual([]);
       expect(nock.pendingMocks()).toEqual([]);

@@ -34,7 +34,7 @@ describe("bad input", () => {
       const store = await memoryStore();
       const list = issues(2);
       const gh = fakeGitHub(REPO, list);
-      enqueue(store, list);
+      await enqueue(store, list);
       const e = env(store, { workspace: workspace() });
       e.llm = resolveLlmSettings(input);
       const summary = await pass(e);
@@ -48,8 +48,8 @@ describe("bad input", () => {
       expect(gh.writes().map((w) => `${w.method} ${w.path}`)).toEqual([
         `POST /repos/${REPO}/check-runs`,
       ]);
-      expect(store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(2);
-      expect(store.spend.today(REPO)).toBe(0);
+      expect(await store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(2);
+      expect(await store.spend.today(REPO)).toBe(0);
       expect(nomatch.list).toEqual([]);
       expect(nock.pendingMocks()).toEqual([]);
     },
@@ -72,7 +72,7 @@ describe("bad input", () => {
       }),
       { times: 1 },
     );
-    enqueue(store, list);
+    await enqueue(store, list);
     const log = memoryLogger();
     const summary = await pass(env(store, { workspace: workspace(), log }));
 
@@ -103,7 +103,7 @@ describe("bad input", () => {
         times: 1,
       },
     );
-    enqueue(store, list);
+    await enqueue(store, list);
     const e = env(store, {
       workspace: workspace(),
       config: { rate_limit: { rpm: 1000, tpm: 10_000_000 }, llm: { model: "gpt-9" } },
@@ -197,8 +197,8 @@ describe("bad input", () => {
     expect(comment.body).not.toContain("<img");
     expect(comment.body.match(/<!-- bg-agent:/g)).toHaveLength(1);
     // Proposed, never approved; no fix task; no merge.
-    expect(store.proposals.list({ repo: REPO }).map((p) => p.status)).toEqual(["proposed"]);
-    expect(store.tasks.list({ repo: REPO, type: "fix" })).toEqual([]);
+    expect((await store.proposals.list({ repo: REPO })).map((p) => p.status)).toEqual(["proposed"]);
+    expect(await store.tasks.list({ repo: REPO, type: "fix" })).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

@@ -24,7 +24,7 @@ describe("batched analysis", () => {
     const list = issues(10);
     const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     const summary = await pass(env(store, { workspace: workspace() }));
 
     expect(llm.calls).toHaveLength(1);
@@ -40,11 +40,11 @@ describe("batched analysis", () => {
       expect(i.comments?.[0]?.body).toContain("`/bg approve`");
       expect(i.labels).toContain("bg:should-fix");
     }
-    expect(store.batches.list({ repo: REPO })).toHaveLength(1);
-    expect(store.analyses.list(REPO)).toHaveLength(10);
-    expect(store.runs.list({ repo: REPO })).toHaveLength(10);
-    expect(store.proposals.list({ repo: REPO, kind: "fix" })).toHaveLength(10);
-    expect(store.spend.today(REPO)).toBeGreaterThan(0);
+    expect(await store.batches.list({ repo: REPO })).toHaveLength(1);
+    expect(await store.analyses.list(REPO)).toHaveLength(10);
+    expect(await store.runs.list({ repo: REPO })).toHaveLength(10);
+    expect(await store.proposals.list({ repo: REPO, kind: "fix" })).toHaveLength(10);
+    expect(await store.spend.today(REPO)).toBeGreaterThan(0);
     expect(gh.checkRuns).toHaveLength(1);
     expect(gh.checkRuns[0]!.name).toBe("bg-agent/analysis");
     expect(gh.checkRuns[0]!.output.title).toContain("Analysed 10 issue(s): 10 should fix");
@@ -57,13 +57,13 @@ describe("batched analysis", () => {
     const list = issues(20);
     const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
     const llm = fakeOpenAI(answerAll, { times: 2 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(env(store, { workspace: workspace(4000) }));
 
     expect(llm.calls).toHaveLength(2);
     // Byte-identical prefix: the system message (instructions + project context) is the same.
     expect(llm.calls[1]!.messages[0]!.content).toBe(llm.calls[0]!.messages[0]!.content);
-    const [second, first] = store.batches.list({ repo: REPO });
+    const [second, first] = await store.batches.list({ repo: REPO });
     expect(first!.cachedTokens).toBe(0);
     expect(second!.cachedTokens).toBeGreaterThan(1024);
     expect(second!.costUsd).toBeLessThan(first!.costUsd);
@@ -100,7 +100,7 @@ describe("batched analysis", () => {
       },
       { times: 3 },
     );
-    enqueue(store, list);
+    await enqueue(store, list);
     const summary = await pass(env(store, { workspace: workspace() }), { maxBatches: 1 });
 
     expect(llm.calls.map(keysOf)).toEqual([keys, [keys[1]], [keys[3]]]);
@@ -113,7 +113,7 @@ describe("batched analysis", () => {
     expect(list[2]!.labels).toContain("bg:wont-fix");
     expect(list[2]!.comments?.[0]?.body).not.toContain("/bg approve");
     expect(list[3]!.comments ?? []).toEqual([]);
-    expect(store.analyses.get(keys[3]!)).toBeUndefined();
+    expect(await store.analyses.get(keys[3]!)).toBeUndefined();
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -125,7 +125,7 @@ describe("batched analysis", () => {
     const list = issues(4, 1, { body: words });
     fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 2 });
-    enqueue(store, list);
+    await enqueue(store, list);
     const config = baseConfig({
       tech_debt: { max_tokens_per_call: 12_000, context: { max_tokens: 2_000 } },
     });

@@ -21,14 +21,14 @@ describe("budget: the 80% alert", () => {
   it("crossing 80% of the daily budget posts exactly one alert on the dashboard issue; a second crossing the same day posts nothing", async () => {
     const store = await memoryStore();
     // Spent earlier today: $0.70 of $1.00.
-    store.spend.setDay(REPO, dayKey(Date.now()), 0.7);
+    await store.spend.setDay(REPO, dayKey(Date.now()), 0.7);
     const first = issues(5);
     const gh = fakeGitHub(REPO, [...first, ...issues(5, 6)], ["get", "post", "patch"]);
     fakeOpenAI(answerAll, { times: 2 });
-    enqueue(store, first);
+    await enqueue(store, first);
     await pass(env(store, { workspace: workspace(4000), config }));
 
-    const spent = store.spend.today(REPO);
+    const spent = await store.spend.today(REPO);
     expect(spent).toBeGreaterThanOrEqual(0.8);
     expect(spent).toBeLessThan(1);
     expect(gh.created).toHaveLength(1);
@@ -39,10 +39,10 @@ describe("budget: the 80% alert", () => {
 
     // Later the same day, another batch: still past 80% (below 100%). Nothing is posted.
     const before = gh.requests.length;
-    enqueue(store, issues(5, 6));
+    await enqueue(store, issues(5, 6));
     await pass(env(store, { workspace: workspace(4000), config }));
-    expect(store.spend.today(REPO)).toBeGreaterThan(spent);
-    expect(store.spend.today(REPO)).toBeLessThan(1);
+    expect(await store.spend.today(REPO)).toBeGreaterThan(spent);
+    expect(await store.spend.today(REPO)).toBeLessThan(1);
     const later = gh.requests.slice(before);
     expect(later.filter((r) => r.path.includes(`/issues/${dash.number}/comments`))).toEqual([]);
     expect(gh.created).toHaveLength(1);

@@ -29,7 +29,7 @@ describe("budget", () => {
     const list = issues(20);
     const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     const summary = await pass(
       env(store, {
         workspace: workspace(4000),
@@ -46,7 +46,7 @@ describe("budget", () => {
     expect(waiting).toHaveLength(10);
     expect(waiting[0]!.detail).toContain("budget stop: the day budget is spent");
 
-    const pending = store.tasks.list({ repo: REPO, status: "pending" });
+    const pending = await store.tasks.list({ repo: REPO, status: "pending" });
     expect(pending.map((t) => t.source).sort()).toEqual(
       list
         .slice(10)
@@ -54,10 +54,10 @@ describe("budget", () => {
         .sort(),
     );
     for (const t of pending) expect(t.nextRunAt).toBe(nextMidnightUtc());
-    expect(store.tasks.list({ repo: REPO, status: "done" })).toHaveLength(10);
-    expect(store.analyses.list(REPO)).toHaveLength(10);
+    expect(await store.tasks.list({ repo: REPO, status: "done" })).toHaveLength(10);
+    expect(await store.analyses.list(REPO)).toHaveLength(10);
     for (const i of list.slice(10)) expect(i.comments).toEqual([]);
-    const spent = store.spend.today(REPO);
+    const spent = await store.spend.today(REPO);
     expect(spent).toBeGreaterThan(0.3);
     expect(spent).toBeLessThanOrEqual(0.7);
 
@@ -97,7 +97,7 @@ describe("budget", () => {
         }),
       { times: 1 },
     );
-    enqueue(store, list);
+    await enqueue(store, list);
     const summary = await pass(
       env(store, {
         workspace: workspace(4000),
@@ -106,10 +106,10 @@ describe("budget", () => {
     );
     expect(llm.calls).toHaveLength(1);
     expect(summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(["done", "done", "retry"]);
-    expect(store.tasks.list({ repo: REPO, status: "pending" })[0]!.nextRunAt).toBe(
+    expect((await store.tasks.list({ repo: REPO, status: "pending" }))[0]!.nextRunAt).toBe(
       nextMidnightUtc(),
     );
-    expect(store.analyses.get(keys[2]!)).toBeUndefined();
+    expect(await store.analyses.get(keys[2]!)).toBeUndefined();
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -118,7 +118,7 @@ describe("budget", () => {
     const store = await memoryStore();
     const list = issues(3);
     fakeGitHub(REPO, list);
-    enqueue(store, list);
+    await enqueue(store, list);
     const summary = await pass(
       env(store, {
         workspace: workspace(),
@@ -131,8 +131,8 @@ describe("budget", () => {
         (p) => p.outcome === "retry" && p.detail?.includes("run budget"),
       ),
     ).toBe(true);
-    expect(store.spend.today(REPO)).toBe(0);
-    expect(store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(3);
+    expect(await store.spend.today(REPO)).toBe(0);
+    expect(await store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(3);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -144,7 +144,7 @@ describe("dry-run", () => {
     const queued = issues(3);
     const swept = issues(2, 50);
     const gh = fakeGitHub(REPO, [...queued, ...swept], ["get"]);
-    enqueue(store, queued);
+    await enqueue(store, queued);
     const log = memoryLogger();
     const summary = await pass(env(store, { workspace: workspace(), dryRun: true, log }), {
       sweep: true,
@@ -152,12 +152,12 @@ describe("dry-run", () => {
 
     expect(gh.writes()).toEqual([]);
     expect(nomatch.list).toEqual([]); // no LLM request, no write attempted
-    expect(store.analyses.list(REPO)).toEqual([]);
-    expect(store.spend.today(REPO)).toBe(0);
-    expect(store.runs.count(REPO)).toBe(0);
-    expect(store.batches.list({ repo: REPO })).toEqual([]);
-    expect(store.proposals.list({ repo: REPO })).toEqual([]);
-    const tasks = store.tasks.list({ repo: REPO });
+    expect(await store.analyses.list(REPO)).toEqual([]);
+    expect(await store.spend.today(REPO)).toBe(0);
+    expect(await store.runs.count(REPO)).toBe(0);
+    expect(await store.batches.list({ repo: REPO })).toEqual([]);
+    expect(await store.proposals.list({ repo: REPO })).toEqual([]);
+    const tasks = await store.tasks.list({ repo: REPO });
     expect(tasks).toHaveLength(5);
     expect(tasks.every((t) => t.status === "pending" && t.attempts === 0)).toBe(true);
     expect(

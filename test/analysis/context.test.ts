@@ -98,23 +98,21 @@ describe("sweep", () => {
     const ctx = await testCtx(store, REPO, { config: baseConfig() });
     const r = await sweepAnalysis(ctx);
     expect(r).toEqual({ github: 3, linear: 0, enqueued: 2, current: 1 });
-    expect(
-      store.tasks
-        .list({ repo: REPO })
-        .map((t) => t.source)
-        .sort(),
-    ).toEqual(["issue:2", "issue:3"]);
+    expect((await store.tasks.list({ repo: REPO })).map((t) => t.source).sort()).toEqual([
+      "issue:2",
+      "issue:3",
+    ]);
     // Remembered: the next sweep needs no comment read for it.
-    expect(store.analyses.get(`${REPO}#1`)?.commentUrl).toContain("issuecomment-1");
+    expect((await store.analyses.get(`${REPO}#1`))?.commentUrl).toContain("issuecomment-1");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a re-run after a failed report posts the stored analysis without a new LLM call", async () => {
     const store = await memoryStore();
     const list = issues(1);
-    enqueue(store, list);
+    await enqueue(store, list);
     const i = list[0]!;
-    store.analyses.save({
+    await store.analyses.save({
       key: `${REPO}#1`,
       repo: REPO,
       source: "github",

@@ -192,18 +192,17 @@ export const analysisFor = (key: string, over: Record<string, unknown> = {}) => 
  * characters (4 per token): a prefix of >= 1,024 tokens identical to an earlier request's is
  * cached, in 128-token steps. `answer` builds the content from the request.
  */
+type Reply = string | { status: number; body: unknown; headers?: Record<string, string> };
+
 export function fakeOpenAI(
-  answer: (
-    body: ChatBody,
-    call: number,
-  ) => string | { status: number; body: unknown; headers?: Record<string, string> },
+  answer: (body: ChatBody, call: number) => Reply | Promise<Reply>,
   o: { times?: number; base?: string } = {},
 ) {
   const calls: ChatBody[] = [];
   const seen: string[] = [];
   const scope = nock(o.base ?? "https://api.openai.com").post("/v1/chat/completions");
   const interceptor = o.times ? scope.times(o.times) : scope;
-  interceptor.reply((_uri, raw) => {
+  interceptor.reply(async (_uri, raw) => {
     const body = (typeof raw === "string" ? JSON.parse(raw) : raw) as ChatBody;
     calls.push(body);
     const text = body.messages.map((m) => `${m.role}:${m.content}`).join("\n");
@@ -218,7 +217,7 @@ export function fakeOpenAI(
     const promptTokens = Math.ceil(text.length / 4);
     const lcpTokens = Math.floor(lcp / 4);
     const cached = lcpTokens >= 1024 ? 1024 + Math.floor((lcpTokens - 1024) / 128) * 128 : 0;
-    const a = answer(body, calls.length);
+    const a = await answer(body, calls.length);
     if (typeof a !== "string") return [a.status, a.body, a.headers ?? {}];
     return [
       200,

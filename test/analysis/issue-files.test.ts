@@ -19,7 +19,7 @@ describe("the files each issue names", () => {
     list[1]!.body = "parseBar has no tests. Also see ../../etc/passwd.txt";
     const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(env(store, { workspace: writeRepo(twelveModules()) }));
 
     expect(llm.calls).toHaveLength(1);
@@ -48,7 +48,7 @@ describe("the files each issue names", () => {
     list[0]!.body = "src/foo.ts is messy.";
     fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(
       env(store, {
         workspace: writeRepo(twelveModules()),

@@ -141,14 +141,14 @@ describe("Linear issues in the analysis", () => {
     expect(comments[0]).toContain("**Verdict:** should fix");
     expect(comments[0]).toContain("`/bg approve ENG-42`");
     expect(comments[0]).not.toContain("<!--");
-    expect(store.analyses.get("ENG-42")).toMatchObject({ source: "linear", shouldFix: true });
-    expect(store.proposals.list({ repo: REPO })[0]).toMatchObject({
+    expect(await store.analyses.get("ENG-42")).toMatchObject({ source: "linear", shouldFix: true });
+    expect((await store.proposals.list({ repo: REPO }))[0]).toMatchObject({
       target: "linear:ENG-42",
       status: "proposed",
     });
     expect(gh.checkRuns).toHaveLength(1);
     // The dashboard links the run to the Linear issue.
-    const [run] = store.runs.list({ repo: REPO });
+    const [run] = await store.runs.list({ repo: REPO });
     expect(runView(run!).link).toBe("https://linear.app/acme/issue/ENG-42");
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -171,7 +171,7 @@ describe("Linear issues in the analysis", () => {
     const e = env(store, { workspace: workspace(), config });
     e.linear = createLinearGateway({ apiKey: "lin_api_test" });
     await pass(e, { sweep: true });
-    const [run] = store.runs.list({ repo: REPO });
+    const [run] = await store.runs.list({ repo: REPO });
     expect(run).toMatchObject({
       kind: "analysis",
       ref: "ENG-42",

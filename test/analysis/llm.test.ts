@@ -148,7 +148,7 @@ describe("createLlm", () => {
     const r = await createLlm(ctx, { maxRetries: 0 }).chat(req);
     expect(r.message.content).toBe("ok");
     expect(r.usage.costUsd).toBeCloseTo((10 * 0.15 + 5 * 0.6) / 1e6, 12);
-    expect(store.spend.today("octo/demo")).toBeCloseTo(r.usage.costUsd, 12);
+    expect(await store.spend.today("octo/demo")).toBeCloseTo(r.usage.costUsd, 12);
     expect(nock.pendingMocks()).toEqual([]);
   });
 

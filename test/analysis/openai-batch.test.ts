@@ -119,14 +119,14 @@ describe("tech_debt.openai_batch", () => {
     const list = issues(3);
     const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
     const sub = fakeSubmit();
-    enqueue(store, list);
+    await enqueue(store, list);
     const ws = workspace();
 
     const first = await pass(env(store, { workspace: ws, config: batchConfig() }));
     expect(first.repos[0]!.processed.map((p) => p.outcome)).toEqual(["retry", "retry", "retry"]);
     // One JSONL line for the batch, the same request as a synchronous call.
     expect(sub.lines).toHaveLength(1);
-    const [batch] = store.batches.list({ repo: REPO });
+    const [batch] = await store.batches.list({ repo: REPO });
     expect(sub.lines[0]!.custom_id).toBe(`bgb-${batch!.id}`);
     expect(sub.lines[0]!.url).toBe("/v1/chat/completions");
     expect(keysOf(sub.lines[0]!.body)).toEqual(list.map((i) => `${REPO}#${i.number}`));
@@ -140,13 +140,13 @@ describe("tech_debt.openai_batch", () => {
       completion_window: "24h",
     });
     expect(batch).toMatchObject({ status: "submitted", externalId: "batch_abc", items: 3 });
-    expect(store.batches.submitted(REPO)).toHaveLength(1);
-    const pending = store.tasks.list({ repo: REPO, status: "pending" });
+    expect(await store.batches.submitted(REPO)).toHaveLength(1);
+    const pending = await store.tasks.list({ repo: REPO, status: "pending" });
     expect(pending).toHaveLength(3);
     for (const t of pending) expect(t.nextRunAt).toBeGreaterThan(Date.now() + 50 * 60_000);
     for (const i of list) expect(i.comments).toEqual([]);
     expect(gh.writes().filter((w) => w.path.includes("/comments"))).toEqual([]);
-    expect(store.spend.today(REPO)).toBe(0);
+    expect(await store.spend.today(REPO)).toBe(0);
 
     // Next run: the job is complete; its results are reported without a chat call.
     fakeCompleted(sub.lines);
@@ -156,7 +156,7 @@ describe("tech_debt.openai_batch", () => {
       expect(i.comments?.[0]?.body).toContain(`<!-- bg-agent:analysis:${REPO}#${i.number} -->`);
       expect(i.labels).toContain("bg:should-fix");
     }
-    expect(store.tasks.list({ repo: REPO, status: "done" })).toHaveLength(3);
+    expect(await store.tasks.list({ repo: REPO, status: "done" })).toHaveLength(3);
     const price = PRICES["openai:gpt-4o-mini"]!;
     const half = costOf(
       { promptTokens: 4000, cachedTokens: 0, completionTokens: 600 },
@@ -167,17 +167,17 @@ describe("tech_debt.openai_batch", () => {
       costOf({ promptTokens: 4000, cachedTokens: 0, completionTokens: 600 }, price) / 2,
       12,
     );
-    expect(store.spend.today(REPO)).toBeCloseTo(half, 12);
-    expect(store.batches.get(batch!.id)).toMatchObject({
+    expect(await store.spend.today(REPO)).toBeCloseTo(half, 12);
+    expect(await store.batches.get(batch!.id)).toMatchObject({
       status: "done",
       promptTokens: 4000,
       completionTokens: 600,
     });
-    expect(store.batches.get(batch!.id)!.costUsd).toBeCloseTo(half, 12);
-    expect(store.batches.submitted(REPO)).toEqual([]);
-    const runs = store.runs.list({ repo: REPO });
+    expect((await store.batches.get(batch!.id))!.costUsd).toBeCloseTo(half, 12);
+    expect(await store.batches.submitted(REPO)).toEqual([]);
+    const runs = await store.runs.list({ repo: REPO });
     expect(runs).toHaveLength(3);
-    expect(store.proposals.list({ repo: REPO, kind: "fix" })).toHaveLength(3);
+    expect(await store.proposals.list({ repo: REPO, kind: "fix" })).toHaveLength(3);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -187,7 +187,7 @@ describe("tech_debt.openai_batch", () => {
     const list = issues(2);
     fakeGitHub(REPO, list);
     const sub = fakeSubmit();
-    enqueue(store, list);
+    await enqueue(store, list);
     const ws = workspace();
     await pass(env(store, { workspace: ws, config: batchConfig() }));
     expect(sub.lines).toHaveLength(1);
@@ -195,8 +195,8 @@ describe("tech_debt.openai_batch", () => {
     nock(API).get("/v1/batches/batch_abc").reply(200, job("in_progress"));
     const second = await pass(env(store, { workspace: ws, config: batchConfig() }));
     expect(second.repos[0]!.processed).toEqual([]);
-    expect(store.batches.submitted(REPO)).toHaveLength(1);
-    expect(store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(2);
+    expect(await store.batches.submitted(REPO)).toHaveLength(1);
+    expect(await store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(2);
     for (const i of list) expect(i.comments).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -207,11 +207,11 @@ describe("tech_debt.openai_batch", () => {
     const list = issues(2);
     fakeGitHub(REPO, list, ["get", "post", "patch"]);
     const sub = fakeSubmit();
-    enqueue(store, list);
+    await enqueue(store, list);
     const ws = workspace();
     await pass(env(store, { workspace: ws, config: batchConfig() }));
     expect(sub.lines).toHaveLength(1);
-    const [batch] = store.batches.list({ repo: REPO });
+    const [batch] = await store.batches.list({ repo: REPO });
 
     nock(API)
       .get("/v1/batches/batch_abc")
@@ -228,12 +228,12 @@ describe("tech_debt.openai_batch", () => {
     expect(keysOf(llm.calls[0]!)).toEqual(list.map((i) => `${REPO}#${i.number}`));
     expect(second.repos[0]!.processed.map((p) => p.outcome)).toEqual(["done", "done"]);
     for (const i of list) expect(i.comments).toHaveLength(1);
-    expect(store.batches.get(batch!.id)).toMatchObject({ status: "failed" });
-    expect(store.batches.get(batch!.id)!.error).toContain("bad line");
+    expect(await store.batches.get(batch!.id)).toMatchObject({ status: "failed" });
+    expect((await store.batches.get(batch!.id))!.error).toContain("bad line");
     // The synchronous call is priced in full.
-    const sync = store.batches.list({ repo: REPO }).find((b) => b.id !== batch!.id)!;
+    const sync = (await store.batches.list({ repo: REPO })).find((b) => b.id !== batch!.id)!;
     expect(sync).toMatchObject({ status: "done", externalId: null });
-    expect(store.spend.today(REPO)).toBeCloseTo(sync.costUsd, 12);
+    expect(await store.spend.today(REPO)).toBeCloseTo(sync.costUsd, 12);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -242,7 +242,7 @@ describe("tech_debt.openai_batch", () => {
     const store = await memoryStore();
     const list = issues(3);
     const gh = fakeGitHub(REPO, list, []);
-    enqueue(store, list);
+    await enqueue(store, list);
     const summary = await pass(
       env(store, { workspace: workspace(), config: batchConfig(), dryRun: true }),
     );
@@ -251,8 +251,8 @@ describe("tech_debt.openai_batch", () => {
       "skipped",
       "skipped",
     ]);
-    expect(store.batches.list({ repo: REPO })).toEqual([]);
-    expect(store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(3);
+    expect(await store.batches.list({ repo: REPO })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO, status: "pending" })).toHaveLength(3);
     expect(gh.writes()).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -271,7 +271,7 @@ describe("tech_debt.openai_batch", () => {
       const store = await memoryStore();
       const list = issues(2);
       fakeGitHub(REPO, list, ["get", "post"]);
-      enqueue(store, list);
+      await enqueue(store, list);
       const log = memoryLogger();
       const summary = await pass(env(store, { workspace: ws, config: config(daily), log }));
       return { store, summary, log };
@@ -289,14 +289,14 @@ describe("tech_debt.openai_batch", () => {
     const sub = fakeSubmit();
     const b = await run(est.estimateUsd * 1.5);
     expect(sub.lines).toHaveLength(1);
-    expect(b.store.batches.submitted(REPO)).toHaveLength(1);
+    expect(await b.store.batches.submitted(REPO)).toHaveLength(1);
     nock.cleanAll();
 
     // Below the batch estimate: nothing is sent, the tasks wait for the next day.
     const c = await run(est.estimateUsd * 0.9);
     expect(c.summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(["retry", "retry"]);
     expect(c.summary.repos[0]!.processed[0]!.detail).toContain("budget stop");
-    expect(c.store.batches.submitted(REPO)).toEqual([]);
+    expect(await c.store.batches.submitted(REPO)).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

@@ -30,9 +30,9 @@ export function issues(n: number, from = 1, extra: Partial<FakeIssue> = {}): Fak
 }
 
 /** Queues issues as intake would (the same contract as the sweep). */
-export function enqueue(store: Store, list: FakeIssue[]): void {
+export async function enqueue(store: Store, list: FakeIssue[]): Promise<void> {
   for (const i of list) {
-    store.tasks.enqueue({
+    await store.tasks.enqueue({
       repo: REPO,
       type: "tech_debt_analysis",
       source: `issue:${i.number}`,

@@ -28,8 +28,13 @@ export async function setup(
 /** Queues automerge tasks, claims them as the worker would, and runs one automerge batch. */
 export async function runTasks(s: Setup, prs: number[]): Promise<TaskOutcome[]> {
   for (const pr of prs)
-    s.store.tasks.enqueue({ repo: REPO, type: "automerge", source: `pr:${pr}`, payload: { pr } });
-  const claimed = s.store.tasks.claim({
+    await s.store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: `pr:${pr}`,
+      payload: { pr },
+    });
+  const claimed = await s.store.tasks.claim({
     owner: "test-worker",
     leaseMs: 60_000,
     limit: 50,

@@ -114,10 +114,15 @@ async function runOnce(
   ctx: ProcessorContext,
   processor: ReturnType<typeof createAutomergeProcessor>,
 ): Promise<TaskOutcome> {
-  store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
-  const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1, repo: REPO });
+  await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+  const [task] = await store.tasks.claim({
+    owner: "test-worker",
+    leaseMs: 60_000,
+    limit: 1,
+    repo: REPO,
+  });
   const out = await processor.process(ctx, [task!]);
-  store.tasks.complete(task!.id, "test-worker", null);
+  await store.tasks.complete(task!.id, "test-worker", null);
   return out.get(task!.id)!;
 }
 
@@ -144,8 +149,8 @@ describe("automerge through a fake MergeApi (no HTTP)", () => {
       ["success", "Merged with squash"],
     ]);
     expect(writes.comments.map((c) => c.kind)).toEqual(["automerge-merged"]);
-    expect(store.automerge.get(REPO, 7)?.state).toBe("merged");
-    expect(store.runs.list({ repo: REPO }).map((r) => r.status)).toEqual(["merged"]);
+    expect((await store.automerge.get(REPO, 7))?.state).toBe("merged");
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.status)).toEqual(["merged"]);
   });
 
   it("does not merge a PR whose check failed: it says which check, and writes nothing else", async () => {
@@ -164,7 +169,7 @@ describe("automerge through a fake MergeApi (no HTTP)", () => {
     expect(writes.checks).toHaveLength(1);
     expect(writes.checks[0]!.conclusion).toBe("neutral");
     expect(writes.checks[0]!.summary).toContain("build");
-    expect(store.automerge.get(REPO, 7)?.state).not.toBe("merged");
+    expect((await store.automerge.get(REPO, 7))?.state).not.toBe("merged");
   });
 
   it("injects a 405 from the merge call: the refusal is recorded once (0 lost, 0 twice)", async () => {
@@ -184,9 +189,9 @@ describe("automerge through a fake MergeApi (no HTTP)", () => {
     expect(writes.checks[0]!.title).toBe("Waiting: GitHub refused the merge");
     expect(writes.checks[0]!.summary).toContain("GitHub refused the merge (405: Merge not allowed");
     // Lost: 0 — the PR's state says why it waits.
-    expect(store.automerge.get(REPO, 7)?.state).toBe("waiting");
+    expect((await store.automerge.get(REPO, 7))?.state).toBe("waiting");
     expect(writes.comments).toEqual([]);
-    expect(store.runs.list({ repo: REPO }).map((r) => r.status)).toEqual(["waiting"]);
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.status)).toEqual(["waiting"]);
 
     // The same refusal again: the check run is not published twice.
     await runOnce(store, ctx, processor);

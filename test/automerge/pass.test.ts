@@ -11,7 +11,12 @@ describe("automerge through a worker pass", () => {
   it("a 409 leaves the task pending for later, without using up an attempt", async () => {
     const store = await memoryStore();
     const env = testEnv(store);
-    store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     mockRead();
     mockRead();
     mockMerge(7, [
@@ -24,7 +29,7 @@ describe("automerge through a worker pass", () => {
     expect(summary.repos[0]?.processed).toMatchObject([
       { type: "automerge", source: "pr:7", outcome: "retry" },
     ]);
-    const [task] = store.tasks.list({ repo: REPO });
+    const [task] = await store.tasks.list({ repo: REPO });
     expect(task).toMatchObject({ status: "pending", attempts: 0 });
     expect(task!.nextRunAt).toBeGreaterThan(before);
     expect(nock.pendingMocks()).toEqual([]);
@@ -33,12 +38,17 @@ describe("automerge through a worker pass", () => {
   it("a check that never completes ends the task once timed out (no endless re-checks)", async () => {
     const store = await memoryStore();
     const env = testEnv(store, { config: { automerge: { check_timeout_hours: 2 } } });
-    store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     mockRead({ checkRuns: [{ name: "e2e", status: "in_progress", startedAt: hoursAgo(3) }] });
     mockCheckRun();
     await runPass(env, createProcessors(), { repo: REPO, mode: "automerge" });
-    expect(store.tasks.list({ repo: REPO })[0]).toMatchObject({ status: "done" });
-    expect(store.automerge.get(REPO, 7)?.state).toBe("blocked");
+    expect((await store.tasks.list({ repo: REPO }))[0]).toMatchObject({ status: "done" });
+    expect((await store.automerge.get(REPO, 7))?.state).toBe("blocked");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -95,8 +105,8 @@ describe("simulateAutomerge (/bg simulate)", () => {
     );
     expect(markdown).toContain("**Result:** would merge with squash, pinned to a1b2c3d.");
     expect(markdown).toContain("Commit title: `Tidy the config loader (#7)`");
-    expect(store.automerge.get(REPO, 7)).toBeUndefined();
-    expect(store.runs.count()).toBe(0);
+    expect(await store.automerge.get(REPO, 7)).toBeUndefined();
+    expect(await store.runs.count()).toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
   });
 

@@ -43,8 +43,8 @@ async function runTasks(
   tasks: { source: string; payload: Record<string, unknown> }[],
   processor = createAutomergeProcessor(),
 ): Promise<TaskOutcome[]> {
-  for (const t of tasks) s.store.tasks.enqueue({ repo: REPO, type: "automerge", ...t });
-  const claimed = s.store.tasks.claim({
+  for (const t of tasks) await s.store.tasks.enqueue({ repo: REPO, type: "automerge", ...t });
+  const claimed = await s.store.tasks.claim({
     owner: "test-worker",
     leaseMs: 60_000,
     limit: 50,
@@ -76,12 +76,12 @@ describe("automerge: merging a ready PR", () => {
     expect(check.body?.output.title).toBe("Merged with squash");
     expect(comment.body).toContain("<!-- bg-agent:automerge-merged:7 -->");
     expect(comment.body).toContain("bg-agent merged this PR with squash at a1b2c3d");
-    expect(s.store.automerge.get(REPO, 7)).toMatchObject({
+    expect(await s.store.automerge.get(REPO, 7)).toMatchObject({
       state: "merged",
       headSha: HEAD,
       firstUnmet: null,
     });
-    expect(s.store.runs.list({ repo: REPO })[0]).toMatchObject({
+    expect((await s.store.runs.list({ repo: REPO }))[0]).toMatchObject({
       kind: "automerge",
       status: "merged",
       ref: "pr:7",
@@ -148,7 +148,7 @@ describe("automerge: the head moves, GitHub refuses", () => {
       reason: expect.stringContaining("the head moved from a1b2c3d to ffffeee"),
     });
     expect(check.body?.output.title).toBe("Waiting: the head moved");
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("waiting");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("waiting");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -169,7 +169,7 @@ describe("automerge: the head moves, GitHub refuses", () => {
       expect(outcome.reason).toContain("Head branch was modified");
     }
     expect(check.body?.output.summary).toContain("re-evaluate later");
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("waiting");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("waiting");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -185,8 +185,8 @@ describe("automerge: the head moves, GitHub refuses", () => {
     expect(check.body?.output.summary).toContain(
       '**Next:** GitHub refused the merge (405: Required status check "e2e" is expected.).',
     );
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("waiting");
-    expect(s.store.runs.list({ repo: REPO })[0]?.status).toBe("waiting");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("waiting");
+    expect((await s.store.runs.list({ repo: REPO }))[0]?.status).toBe("waiting");
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -227,7 +227,7 @@ describe("automerge: the check run a person reads", () => {
     ]);
     // Checks pending: re-check in a few minutes so the standalone mode converges.
     expect(outcome?.status).toBe("retry");
-    expect(s.store.automerge.get(REPO, 7)).toMatchObject({
+    expect(await s.store.automerge.get(REPO, 7)).toMatchObject({
       state: "waiting",
       firstUnmet: "Checks successful: waiting for `build` (in_progress)",
     });
@@ -241,7 +241,7 @@ describe("automerge: the check run a person reads", () => {
     mockRead(sc);
     mockCheckRun();
     await runTasks(s, [prTask()], p);
-    s.store.tasks.cancel({ repo: REPO }, "test");
+    await s.store.tasks.cancel({ repo: REPO }, "test");
     mockRead(sc); // second evaluation: same state, no check run calls registered
     const [outcome] = await runTasks(s, [prTask()], p);
     expect(outcome?.status).toBe("done");
@@ -263,7 +263,7 @@ describe("automerge: PR text is never an instruction", () => {
     expect(check.body?.output.summary).toContain(
       "| ❌ | Checks successful | failing: `build` (failure) |",
     );
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("waiting");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("waiting");
     expect(nock.pendingMocks()).toEqual([]); // no merge call was registered, none was made
   });
 });
@@ -279,7 +279,7 @@ describe("automerge: bad input leaves the PR unmerged with the reason", () => {
     expect(check.body?.output.summary).toContain(
       "| ❌ | Branch in this repository | from the fork `mallory/demo`: bg-agent does not merge fork PRs",
     );
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("blocked");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("blocked");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -291,7 +291,7 @@ describe("automerge: bad input leaves the PR unmerged with the reason", () => {
     expect(check.body?.output.summary).toContain(
       "| ❌ | Head branch exists | `feature` was deleted |",
     );
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("blocked");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("blocked");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -303,7 +303,7 @@ describe("automerge: bad input leaves the PR unmerged with the reason", () => {
     expect(check.body?.output.summary).toContain(
       "| ❌ | Base branch exists | `release-1` was deleted: retarget the PR |",
     );
-    expect(s.store.automerge.get(REPO, 7)?.firstUnmet).toBe(
+    expect((await s.store.automerge.get(REPO, 7))?.firstUnmet).toBe(
       "Base branch exists: `release-1` was deleted: retarget the PR",
     );
     expect(nock.pendingMocks()).toEqual([]);
@@ -340,7 +340,7 @@ describe("automerge: bad input leaves the PR unmerged with the reason", () => {
       "| ❌ | Checks successful | timed out after `automerge.check_timeout_hours` = 6h: `e2e` (in_progress for 7h); re-run it or push a new commit |",
     );
     expect(check.body?.output.summary).toContain("It is not retried");
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("blocked");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("blocked");
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -368,7 +368,7 @@ describe("automerge: merge queue", () => {
     expect(check.body?.output.summary).toContain(
       "added to the merge queue (the base branch has a merge queue), position 2",
     );
-    expect(s.store.automerge.get(REPO, 7)?.state).toBe("queued");
+    expect((await s.store.automerge.get(REPO, 7))?.state).toBe("queued");
     expect(nock.pendingMocks()).toEqual([]); // and no REST merge was attempted
   });
 
@@ -479,7 +479,7 @@ describe("automerge: one merge per base branch per pass", () => {
     expect(check8.body?.output.summary).toContain(
       "bg-agent merged another PR into main in this pass",
     );
-    expect(s.store.automerge.get(REPO, 8)?.state).toBe("waiting");
+    expect((await s.store.automerge.get(REPO, 8))?.state).toBe("waiting");
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -498,13 +498,13 @@ describe("automerge: bg:fix PRs", () => {
 
   it("merges it once the merge proposal was approved", async () => {
     const s = await setup({ automerge: { required_approvals: 0 } });
-    const p = s.store.proposals.propose({
+    const p = await s.store.proposals.propose({
       repo: REPO,
       kind: "merge",
       target: "pr:7",
       contentHash: "h1",
     });
-    s.store.proposals.decide(p.id, "approved", "carol");
+    await s.store.proposals.decide(p.id, "approved", "carol");
     const sc: Scenario = {
       labels: ["bg:fix"],
       author: "bg-agent[bot]",
@@ -523,7 +523,12 @@ describe("automerge: bg:fix PRs", () => {
 
   it("treats a PR with a merge proposal as a fix PR even when the label was removed", async () => {
     const s = await setup({ automerge: { required_approvals: 0 } });
-    s.store.proposals.propose({ repo: REPO, kind: "merge", target: "pr:7", contentHash: "h1" });
+    await s.store.proposals.propose({
+      repo: REPO,
+      kind: "merge",
+      target: "pr:7",
+      contentHash: "h1",
+    });
     mockRead({ reviews: [] });
     const check = mockCheckRun();
     await runTasks(s, [prTask()]);
@@ -614,8 +619,8 @@ describe("automerge: other outcomes", () => {
     mockPull({ author: "alice" });
     const [outcome] = await runTasks(s, [prTask()]);
     expect(outcome).toMatchObject({ status: "done", result: [{ pr: 7, state: "not_candidate" }] });
-    expect(s.store.automerge.get(REPO, 7)).toBeUndefined();
-    expect(s.store.runs.count(REPO)).toBe(0);
+    expect(await s.store.automerge.get(REPO, 7)).toBeUndefined();
+    expect(await s.store.runs.count(REPO)).toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -625,7 +630,7 @@ describe("automerge: other outcomes", () => {
     mockRead({ labels: ["automerge"], reviews: [] });
     mockCheckRun();
     await runTasks(s, [prTask()], p);
-    s.store.tasks.cancel({ repo: REPO }, "test");
+    await s.store.tasks.cancel({ repo: REPO }, "test");
     mockPull({ labels: [] }); // the label was removed
     const check = mockCheckRun();
     await runTasks(s, [prTask()], p);
@@ -633,10 +638,10 @@ describe("automerge: other outcomes", () => {
     expect(check.body?.output.summary).toContain(
       "**Next:** bg-agent does not consider this PR (Labels: needs label `automerge`).",
     );
-    s.store.tasks.cancel({ repo: REPO }, "test");
+    await s.store.tasks.cancel({ repo: REPO }, "test");
     mockPull({ labels: [] }); // and again: nothing more is written
     await runTasks(s, [prTask()], p);
-    expect(s.store.runs.count(REPO)).toBe(2);
+    expect(await s.store.runs.count(REPO)).toBe(2);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -663,8 +668,8 @@ describe("automerge: dry-run", () => {
     const [outcome] = await runTasks(s, [prTask()]);
     expect(log.lines.map((l) => l.msg)).toContain("dry-run: would merge #7 with squash");
     expect(outcome?.status).toBe("done");
-    expect(s.store.automerge.get(REPO, 7)).toBeUndefined();
-    expect(s.store.runs.count(REPO)).toBe(0);
+    expect(await s.store.automerge.get(REPO, 7)).toBeUndefined();
+    expect(await s.store.runs.count(REPO)).toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -680,7 +685,7 @@ describe("automerge: sweep", () => {
         { number: 9, state: "open", head: { sha: NEW_HEAD, ref: "b" }, base: { ref: "main" } },
       ]);
     await createAutomergeProcessor().sweep!(s.ctx);
-    const tasks = s.store.tasks.list({ repo: REPO, type: "automerge" });
+    const tasks = await s.store.tasks.list({ repo: REPO, type: "automerge" });
     expect(tasks.map((t) => [t.source, t.payload])).toEqual([
       ["pr:9", { pr: 9, headSha: NEW_HEAD }],
       ["pr:7", { pr: 7, headSha: HEAD }],

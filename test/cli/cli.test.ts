@@ -189,9 +189,9 @@ describe("bg-agent migrate and status", () => {
     expect(m.stdout).toContain(`schema version ${migrations.length}`);
 
     const store = await openStore({ path });
-    store.tasks.enqueue({ repo: "octo/demo", type: "automerge", source: "pr:1" });
-    store.tasks.enqueue({ repo: "octo/demo", type: "automerge", source: "pr:2" });
-    store.close();
+    await store.tasks.enqueue({ repo: "octo/demo", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "octo/demo", type: "automerge", source: "pr:2" });
+    await store.close();
     const s = await cli(["status"], { BG_DB_PATH: path });
     expect(s.code).toBe(0);
     expect(s.stdout).toMatch(

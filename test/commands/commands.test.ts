@@ -2,7 +2,7 @@ import nock from "nock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { commandProcessor } from "../../src/commands/processor.js";
 import { onIssueComment } from "../../src/intake/issue-comment.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import type { Task } from "../../src/core/domain.js";
 import { runPass } from "../../src/worker/pass.js";
 import type { Processor, TaskOutcome } from "../../src/core/worker-contract.js";
@@ -64,8 +64,8 @@ async function comment(
   return { intake: r, summary };
 }
 
-function proposeFix(hash = "h1") {
-  return store.proposals.propose({
+async function proposeFix(hash = "h1") {
+  return await store.proposals.propose({
     repo: REPO,
     kind: "fix",
     target: "issue:1",
@@ -79,11 +79,11 @@ function proposeFix(hash = "h1") {
   });
 }
 
-const audit = () => store.audit.list({ repo: REPO });
+const audit = async () => await store.audit.list({ repo: REPO });
 
 describe("/bg commands from a writer", () => {
   it("approve on an issue approves the fix plan, reacts, replies once and audits; the next pass starts the fix", async () => {
-    const proposal = proposeFix();
+    const proposal = await proposeFix();
     const gh = mockGitHub({ permission: WRITER });
     const fix = stubFix();
     await comment("Plan looks right.\n/bg approve", { processors: [commandProcessor()] });
@@ -93,11 +93,11 @@ describe("/bg commands from a writer", () => {
     expect(gh.replies[0]).toContain(`<!-- bg-agent:reply:${COMMENT_ID} -->`);
     expect(gh.replies[0]).toContain("> `/bg approve`");
     expect(gh.replies[0]).toContain("Approved the fix plan (proposal");
-    expect(store.proposals.get(proposal.id)).toMatchObject({
+    expect(await store.proposals.get(proposal.id)).toMatchObject({
       status: "approved",
       decidedBy: "Codertocat",
     });
-    expect(audit()).toEqual([
+    expect(await audit()).toEqual([
       expect.objectContaining({
         actor: "Codertocat",
         command: "approve",
@@ -130,29 +130,29 @@ describe("/bg commands from a writer", () => {
   });
 
   it("reject dismisses the plan with the reason; the next pass runs nothing and it is not proposed again", async () => {
-    const proposal = proposeFix();
+    const proposal = await proposeFix();
     const gh = mockGitHub({ permission: WRITER });
     const fix = stubFix();
     await comment("/bg reject not worth the churn", { processors: [commandProcessor(), fix] });
-    expect(store.proposals.get(proposal.id)).toMatchObject({
+    expect(await store.proposals.get(proposal.id)).toMatchObject({
       status: "rejected",
       reason: "not worth the churn",
     });
     expect(gh.replies[0]).toContain("Rejected the fix plan");
     expect(gh.replies[0]).toContain("not worth the churn");
-    expect(audit()[0]).toMatchObject({ command: "reject", args: "not worth the churn" });
+    expect((await audit())[0]).toMatchObject({ command: "reject", args: "not worth the churn" });
 
     const next = await runPass(testEnv(store, { config: TASKS_CONFIG }), [commandProcessor(), fix]);
     expect(next.repos.flatMap((r) => r.processed)).toEqual([]);
     expect(fix.got).toEqual([]);
-    expect(store.tasks.list({ repo: REPO, type: "fix" })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO, type: "fix" })).toEqual([]);
     // Analysing the same content again does not re-open it.
-    expect(proposeFix().status).toBe("rejected");
+    expect((await proposeFix()).status).toBe("rejected");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("approve on a bg-agent PR approves its merge and queues an automerge evaluation", async () => {
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "merge",
       target: "pr:1",
@@ -160,8 +160,8 @@ describe("/bg commands from a writer", () => {
     });
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg approve", { pr: true });
-    expect(store.proposals.get(p.id)?.status).toBe("approved");
-    expect(store.tasks.list({ repo: REPO, type: "automerge" })).toEqual([
+    expect((await store.proposals.get(p.id))?.status).toBe("approved");
+    expect(await store.tasks.list({ repo: REPO, type: "automerge" })).toEqual([
       expect.objectContaining({ source: "pr:1", payload: { pr: 1 }, status: "pending" }),
     ]);
     expect(gh.replies[0]).toContain("Approved the merge of this PR");
@@ -172,12 +172,12 @@ describe("/bg commands from a writer", () => {
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg approve", { pr: true });
     expect(gh.replies[0]).toContain("There is nothing to approve on this pull request");
-    expect(store.tasks.list({ repo: REPO, type: "automerge" })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO, type: "automerge" })).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("approve of a proposed task activates its schedule", async () => {
-    store.schedules.upsert({
+    await store.schedules.upsert({
       repo: REPO,
       name: "weekly-report",
       spec: { name: "weekly-report", prompt: "p", every: "7d" },
@@ -187,7 +187,7 @@ describe("/bg commands from a writer", () => {
       nextRunAt: null,
       maxRuns: null,
     });
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "task",
       target: "task:weekly-report",
@@ -196,8 +196,8 @@ describe("/bg commands from a writer", () => {
     });
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg approve");
-    expect(store.proposals.get(p.id)?.status).toBe("approved");
-    expect(store.schedules.get(REPO, "weekly-report")?.status).toBe("active");
+    expect((await store.proposals.get(p.id))?.status).toBe("approved");
+    expect((await store.schedules.get(REPO, "weekly-report"))?.status).toBe("active");
     expect(gh.replies[0]).toContain("its schedule is active now");
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -213,12 +213,12 @@ describe("/bg commands from a writer", () => {
     const gh = mockGitHub({ permission: WRITER });
     const before = Date.now();
     await comment("/bg pause 2h");
-    const paused = store.activity.manualPause(REPO);
+    const paused = await store.activity.manualPause(REPO);
     expect(paused).toMatchObject({ paused: true, pausedBy: "Codertocat" });
     expect(paused!.pausedUntil! - before).toBeGreaterThanOrEqual(2 * 3_600_000);
     expect(paused!.pausedUntil! - before).toBeLessThan(2 * 3_600_000 + 60_000);
     expect(gh.replies[0]).toContain("Paused: no LLM work and no merges in this repository for 2h");
-    expect(audit()[0]).toMatchObject({
+    expect((await audit())[0]).toMatchObject({
       command: "pause",
       args: "2h",
       result: expect.stringMatching(/^paused until /),
@@ -230,16 +230,16 @@ describe("/bg commands from a writer", () => {
       commentEvent({ body: "/bg resume", commentId: 5001, delivery: "d-2" }),
     );
     await runPass(testEnv(store, { config: TASKS_CONFIG }), [commandProcessor()]);
-    expect(store.activity.manualPause(REPO)).toBeNull();
+    expect(await store.activity.manualPause(REPO)).toBeNull();
     expect(gh2.replies[0]).toContain("Resumed");
-    expect(audit().map((a) => a.command)).toEqual(["resume", "pause"]);
+    expect((await audit()).map((a) => a.command)).toEqual(["resume", "pause"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("run <task> queues the configured prompt task; an unknown task is named", async () => {
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg run debt-digest\n/bg run nope\n/bg run off-task");
-    expect(store.tasks.list({ repo: REPO, type: "prompt_task" })).toEqual([
+    expect(await store.tasks.list({ repo: REPO, type: "prompt_task" })).toEqual([
       expect.objectContaining({
         source: "schedule:debt-digest",
         payload: { name: "debt-digest", manual: true, requestedBy: "Codertocat" },
@@ -250,7 +250,7 @@ describe("/bg commands from a writer", () => {
     expect(reply).toContain("There is no task `nope`");
     expect(reply).toContain("Tasks here: `debt-digest`, `off-task`");
     expect(reply).toContain("`off-task` is disabled");
-    expect(audit().map((a) => [a.command, a.args, a.result])).toEqual([
+    expect((await audit()).map((a) => [a.command, a.args, a.result])).toEqual([
       ["run", "off-task", "task disabled"],
       ["run", "nope", "unknown task"],
       ["run", "debt-digest", expect.stringMatching(/^prompt_task \d+ queued$/)],
@@ -259,14 +259,14 @@ describe("/bg commands from a writer", () => {
   });
 
   it("status, budget and help answer in one reply, with no permission lookup and no audit", async () => {
-    store.spend.add(REPO, {
+    await store.spend.add(REPO, {
       promptTokens: 10,
       cachedTokens: 0,
       completionTokens: 5,
       costUsd: 0.25,
     });
-    store.tasks.enqueue({ repo: REPO, type: "tech_debt_analysis", source: "issue:7" });
-    store.activity.pause(REPO, "octo-admin", null);
+    await store.tasks.enqueue({ repo: REPO, type: "tech_debt_analysis", source: "issue:7" });
+    await store.activity.pause(REPO, "octo-admin", null);
     const gh = mockGitHub({ user: "someone" }); // no permission mock: none expected
     await comment("/bg status\n/bg budget\n/bg help", { login: "someone" });
     const reply = gh.replies[0]!;
@@ -277,7 +277,7 @@ describe("/bg commands from a writer", () => {
     expect(reply).toContain("| Today (UTC) | $0.2500 | $1.00 | 25% |");
     expect(reply).toContain("> `/bg help`");
     expect(reply).toContain("`/bg run <task-name>`");
-    expect(audit()).toEqual([]);
+    expect(await audit()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -302,17 +302,17 @@ describe("/bg commands from a writer", () => {
 
 describe("who may command", () => {
   it("a reader is refused politely, with the permission needed, and nothing changes", async () => {
-    const proposal = proposeFix();
+    const proposal = await proposeFix();
     const gh = mockGitHub({ permission: READER, user: "reader1" });
     await comment("/bg approve\n/bg pause", { login: "reader1" });
-    expect(store.proposals.get(proposal.id)?.status).toBe("proposed");
-    expect(store.activity.manualPause(REPO)).toBeNull();
-    expect(store.tasks.list({ repo: REPO, type: "fix" })).toEqual([]);
+    expect((await store.proposals.get(proposal.id))?.status).toBe("proposed");
+    expect(await store.activity.manualPause(REPO)).toBeNull();
+    expect(await store.tasks.list({ repo: REPO, type: "fix" })).toEqual([]);
     expect(gh.replies[0]).toContain(
       "Sorry, this command needs write permission on this repository, and you have read permission.",
     );
     // One lookup for both commands; the refusals are audited.
-    expect(audit().map((a) => a.result)).toEqual([
+    expect((await audit()).map((a) => a.result)).toEqual([
       expect.stringMatching(/^refused/),
       expect.stringMatching(/^refused/),
     ]);
@@ -320,7 +320,7 @@ describe("who may command", () => {
   });
 
   it("triage and maintain come from role_name; min_permission is configurable", async () => {
-    const p = proposeFix();
+    const p = await proposeFix();
     const gh = mockGitHub({
       permission: { permission: "write", role_name: "maintain" },
       user: "m1",
@@ -329,7 +329,7 @@ describe("who may command", () => {
       login: "m1",
       config: { ...TASKS_CONFIG, commands: { min_permission: "maintain" } },
     });
-    expect(store.proposals.get(p.id)?.status).toBe("approved");
+    expect((await store.proposals.get(p.id))?.status).toBe("approved");
     expect(gh.replies).toHaveLength(1);
 
     const gh2 = mockGitHub({
@@ -347,15 +347,15 @@ describe("who may command", () => {
     expect(gh2.replies[0]).toContain(
       "needs maintain permission on this repository, and you have triage permission",
     );
-    expect(store.activity.manualPause(REPO)).toBeNull();
+    expect(await store.activity.manualPause(REPO)).toBeNull();
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a failed permission lookup (500) refuses with the reason, never allows", async () => {
-    const p = proposeFix();
+    const p = await proposeFix();
     const gh = mockGitHub({ permission: 500 });
     await comment("/bg approve");
-    expect(store.proposals.get(p.id)?.status).toBe("proposed");
+    expect((await store.proposals.get(p.id))?.status).toBe("proposed");
     expect(gh.replies[0]).toContain(
       "I could not confirm your permission, so I did not act: GitHub did not answer the permission check (HTTP 500)",
     );
@@ -380,7 +380,7 @@ describe("who may command", () => {
       commentEvent({ body: "/bg approve", login: "BG-Agent" }),
     );
     expect(self.outcome).toBe("ignored");
-    expect(store.tasks.list({ repo: REPO })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO })).toEqual([]);
   });
 });
 
@@ -393,7 +393,7 @@ describe("what is and is not a command", () => {
       }),
     );
     expect(r).toEqual({ outcome: "ignored", reason: "no /bg command" });
-    expect(store.tasks.list({ repo: REPO })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO })).toEqual([]);
   });
 
   it("edited and deleted comments are not (re-)run", async () => {
@@ -404,7 +404,7 @@ describe("what is and is not a command", () => {
       );
       expect(r).toEqual({ outcome: "ignored", reason: `action ${action}` });
     }
-    expect(store.tasks.list({ repo: REPO })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO })).toEqual([]);
   });
 
   it("a payload without the fields bg-agent relies on is ignored", async () => {
@@ -443,7 +443,7 @@ describe("what is and is not a command", () => {
 
 describe("once and only once", () => {
   it("the same delivery twice is handled once: one task, one reaction, one reply", async () => {
-    proposeFix();
+    await proposeFix();
     const wakes: number[] = [];
     const deps = intakeDeps(store, { wake: () => wakes.push(1) });
     const event = commentEvent({ body: "/bg approve" });
@@ -459,13 +459,13 @@ describe("once and only once", () => {
     const again = await runPass(testEnv(store, { config: TASKS_CONFIG }), [commandProcessor()]);
     expect(again.repos.flatMap((r) => r.processed)).toEqual([]);
     expect(gh.replies).toHaveLength(1);
-    expect(store.tasks.list({ repo: REPO, type: "fix" })).toHaveLength(1);
-    expect(audit()).toHaveLength(1);
+    expect(await store.tasks.list({ repo: REPO, type: "fix" })).toHaveLength(1);
+    expect(await audit()).toHaveLength(1);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a retried task (the reply failed) updates its reply and does not act twice", async () => {
-    proposeFix();
+    await proposeFix();
     await onIssueComment(
       intakeDeps(store),
       commentEvent({ body: "/bg approve\n/bg run debt-digest" }),
@@ -477,7 +477,7 @@ describe("once and only once", () => {
     expect(nock.pendingMocks()).toEqual([]);
 
     // The retry: the earlier reply exists (say a timeout hid the success): updated by marker.
-    const task = store.tasks.list({ repo: REPO, type: "command" })[0]!;
+    const task = (await store.tasks.list({ repo: REPO, type: "command" }))[0]!;
     store.db.prepare("UPDATE tasks SET next_run_at = 0 WHERE id = ?").run(task.id);
     const gh = mockGitHub({
       existing: [{ id: 777, body: `<!-- bg-agent:reply:${COMMENT_ID} -->\nold` }],
@@ -486,9 +486,9 @@ describe("once and only once", () => {
     expect(gh.replies).toHaveLength(1);
     expect(gh.replies[0]).toContain("Handled earlier: approved proposal");
     expect(gh.replies[0]).toContain("Handled earlier: prompt_task");
-    expect(store.tasks.list({ repo: REPO, type: "fix" })).toHaveLength(1);
-    expect(store.tasks.list({ repo: REPO, type: "prompt_task" })).toHaveLength(1);
-    expect(audit()).toHaveLength(2);
+    expect(await store.tasks.list({ repo: REPO, type: "fix" })).toHaveLength(1);
+    expect(await store.tasks.list({ repo: REPO, type: "prompt_task" })).toHaveLength(1);
+    expect(await audit()).toHaveLength(2);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -507,15 +507,15 @@ describe("bad input", () => {
     expect(reply).toContain(
       `${count - 3} more \`/bg\` lines were not acted on: at most 3 commands per comment are.`,
     );
-    expect(audit()).toHaveLength(3);
+    expect(await audit()).toHaveLength(3);
     // The task payload stays small however big the comment.
-    const task = store.tasks.list({ repo: REPO, type: "command" })[0]!;
+    const task = (await store.tasks.list({ repo: REPO, type: "command" }))[0]!;
     expect(JSON.stringify(task.payload).length).toBeLessThan(5_000);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("on a repository with an invalid config, state-changing commands point at the config check run; status still works", async () => {
-    const p = proposeFix();
+    const p = await proposeFix();
     const gh = mockGitHub({ permission: WRITER });
     const { summary } = await comment("/bg approve\n/bg status\n/bg pause", {
       config: { automerge: { method: "yolo" } },
@@ -528,8 +528,8 @@ describe("bad input", () => {
     expect(reply).toContain("**The config file `.github/bg-agent.yml` is invalid**");
     // pause does not depend on the config: it works, with a note.
     expect(reply).toContain("Paused");
-    expect(store.proposals.get(p.id)?.status).toBe("proposed");
-    expect(audit().map((a) => [a.command, a.result])).toEqual([
+    expect((await store.proposals.get(p.id))?.status).toBe("proposed");
+    expect((await audit()).map((a) => [a.command, a.result])).toEqual([
       ["pause", "paused until resumed"],
       ["approve", "refused: the config file is invalid"],
     ]);
@@ -537,17 +537,17 @@ describe("bad input", () => {
   });
 
   it("dry-run: no reaction, no reply, no state change", async () => {
-    const p = proposeFix();
+    const p = await proposeFix();
     mockGitHub({ permission: WRITER, reaction: false, reply: false });
     await onIssueComment(intakeDeps(store), commentEvent({ body: "/bg approve\n/bg pause" }));
     const s = await runPass(testEnv(store, { config: TASKS_CONFIG, dryRun: true }), [
       commandProcessor(),
     ]);
     expect(s.repos[0]!.processed[0]).toMatchObject({ outcome: "done" });
-    expect(store.proposals.get(p.id)?.status).toBe("proposed");
-    expect(store.activity.manualPause(REPO)).toBeNull();
-    expect(audit()).toEqual([]);
-    expect(store.tasks.list({ repo: REPO, type: "command" })[0]?.status).toBe("pending");
+    expect((await store.proposals.get(p.id))?.status).toBe("proposed");
+    expect(await store.activity.manualPause(REPO)).toBeNull();
+    expect(await audit()).toEqual([]);
+    expect((await store.tasks.list({ repo: REPO, type: "command" }))[0]?.status).toBe("pending");
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

@@ -107,7 +107,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const fix = stubFix();
     await pass({ fix });
 
-    const [p] = store.proposals.list({ repo: REPO });
+    const [p] = await store.proposals.list({ repo: REPO });
     expect(p).toMatchObject({
       kind: "fix",
       target: "issue:12",
@@ -157,7 +157,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     gh.botComment(12, analysisBody());
     const cmd = gh.comment(12, "/bg reject not now", ALICE);
     const { fix } = await pass();
-    expect(store.proposals.list({ repo: REPO })).toMatchObject([
+    expect(await store.proposals.list({ repo: REPO })).toMatchObject([
       { status: "rejected", reason: "not now" },
     ]);
     expect(fix.got).toEqual([]);
@@ -192,14 +192,14 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     expect(fix.got).toEqual([]);
     expect(replyTo(cmd.id)).toContain("was already approved by @\u200dbob on 2026-03-01");
     expect(readState(replyTo(cmd.id))).toBeUndefined();
-    expect(store.proposals.list({ repo: REPO })).toMatchObject([
+    expect(await store.proposals.list({ repo: REPO })).toMatchObject([
       { status: "approved", decidedBy: "bob" },
     ]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("the app's own open proposal: a connected runner's reply that approved it is honoured, so it is not approved twice", async () => {
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "issue:12",
@@ -219,7 +219,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const cmd = gh.comment(12, "/bg approve", ALICE);
     const { fix } = await pass({ selfLogin: "bg-agent[bot]" });
     expect(fix.got).toEqual([]);
-    expect(store.proposals.get(p.id)).toMatchObject({ status: "approved", decidedBy: "bob" });
+    expect(await store.proposals.get(p.id)).toMatchObject({ status: "approved", decidedBy: "bob" });
     expect(replyTo(cmd.id)).toContain("was already approved by @\u200dbob");
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -229,7 +229,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const cmd = gh.comment(12, "/bg approve", ALICE);
     await pass({ selfLogin: "bg-agent[bot]" });
     expect(replyTo(cmd.id)).toContain("There is nothing to approve on this issue");
-    expect(store.proposals.list()).toEqual([]);
+    expect(await store.proposals.list()).toEqual([]);
 
     gh.botComment(12, analysisBody(), { login: "bg-agent[bot]", type: "Bot" });
     const again = gh.comment(12, "/bg approve", ALICE);
@@ -245,7 +245,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const { fix } = await pass();
 
     expect(fix.got).toEqual([]);
-    expect(store.proposals.list()).toEqual([]);
+    expect(await store.proposals.list()).toEqual([]);
     expect(replyTo(cmd.id)).toContain("predates bg-agent keeping the plan");
     expect(replyTo(cmd.id)).toContain("will be re-analysed");
     const state = readAnalysisState(analysis.body);
@@ -264,7 +264,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const fresh = await memoryStore();
     const r = await sweepAnalysis(await testCtx(fresh, REPO, { config: CONFIG }));
     expect(r).toMatchObject({ github: 1, enqueued: 1, current: 0 });
-    expect(fresh.tasks.list({ type: "tech_debt_analysis" })).toMatchObject([
+    expect(await fresh.tasks.list({ type: "tech_debt_analysis" })).toMatchObject([
       { source: "issue:12", contentHash: HASH },
     ]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -275,7 +275,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const cmd = gh.comment(12, "/bg approve", ALICE);
     await pass();
     expect(replyTo(cmd.id)).toContain("found this issue not worth fixing now");
-    expect(store.proposals.list()).toEqual([]);
+    expect(await store.proposals.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -291,7 +291,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
     const { fix } = await pass({ dryRun: true, log });
     expect(wouldReply()[0]).toContain("(dry run) bg-agent's analysis of this issue predates");
     expect(gh.writes()).toEqual([]);
-    expect(store.proposals.list()).toEqual([]);
+    expect(await store.proposals.list()).toEqual([]);
     expect(fix.got).toEqual([]);
 
     gh.comments.splice(0);
@@ -302,7 +302,7 @@ describe("/bg approve with the fix proposal only in bg-agent's analysis comment"
       "(dry run) Would approve the fix plan (from bg-agent's analysis comment).",
     );
     expect(gh.writes()).toEqual([]);
-    expect(store.proposals.list()).toEqual([]);
+    expect(await store.proposals.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

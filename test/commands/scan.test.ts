@@ -69,7 +69,7 @@ describe("collectCommands (standalone mode)", () => {
     list();
     const r = await collectCommands(testOctokit(), parseRepo(REPO), store, { since: SINCE });
     expect(r).toEqual({ scanned: 8, found: 3, answered: 1, duplicate: 0, queued: 2 });
-    const tasks = store.tasks.list({ repo: REPO, type: "command" });
+    const tasks = await store.tasks.list({ repo: REPO, type: "command" });
     expect(
       tasks
         .map((t) => [
@@ -91,7 +91,7 @@ describe("collectCommands (standalone mode)", () => {
       since: new Date(SINCE),
     });
     expect(again).toMatchObject({ queued: 0, duplicate: 2 });
-    expect(store.tasks.list({ repo: REPO, type: "command" })).toHaveLength(2);
+    expect(await store.tasks.list({ repo: REPO, type: "command" })).toHaveLength(2);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -123,8 +123,8 @@ describe("collectCommands (standalone mode)", () => {
     await runPass(testEnv(store), [commandProcessor()], { sweep: true, repos: [REPO] });
     expect(gh.reactions).toEqual(["eyes"]);
     expect(gh.replies[0]).toContain("Paused");
-    expect(store.activity.manualPause(REPO)).toMatchObject({ pausedBy: "Codertocat" });
-    expect(store.audit.list({ repo: REPO })[0]).toMatchObject({
+    expect(await store.activity.manualPause(REPO)).toMatchObject({ pausedBy: "Codertocat" });
+    expect((await store.audit.list({ repo: REPO }))[0]).toMatchObject({
       command: "pause",
       deliveryId: null,
       source: "comment:201#0",

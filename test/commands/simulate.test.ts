@@ -33,8 +33,8 @@ describe("/bg simulate on a PR", () => {
     expect(reply).toContain("| ✅ | Approvals |");
     expect(reply).toContain("**Result:** would wait because:");
     expect(reply).not.toContain("could not evaluate");
-    expect(store.audit.list({ repo: DEMO })).toEqual([]);
-    expect(store.automerge.get(DEMO, 7)).toBeUndefined();
+    expect(await store.audit.list({ repo: DEMO })).toEqual([]);
+    expect(await store.automerge.get(DEMO, 7)).toBeUndefined();
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

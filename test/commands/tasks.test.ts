@@ -32,12 +32,12 @@ async function comment(body: string, o: { login?: string; commentId?: number } =
   return runPass(testEnv(store, { config: CONFIG }), [commandProcessor()]);
 }
 
-const audit = () => store.audit.list({ repo: REPO });
+const audit = async () => await store.audit.list({ repo: REPO });
 const spec = (name: string) => ({ name, prompt: "p", every: "1d" });
 
 /** Schedules in the states config alone does not give: proposed, failed, done, paused by failures. */
-function seedOtherStates(): void {
-  store.schedules.create({
+async function seedOtherStates(): Promise<void> {
+  await store.schedules.create({
     repo: REPO,
     name: "weekly-report",
     spec: spec("weekly-report"),
@@ -47,7 +47,7 @@ function seedOtherStates(): void {
     nextRunAt: null,
     maxRuns: null,
   });
-  store.schedules.create({
+  await store.schedules.create({
     repo: REPO,
     name: "one-shot",
     spec: { name: "one-shot", prompt: "p", once: true },
@@ -58,7 +58,7 @@ function seedOtherStates(): void {
     nextRunAt: null,
     maxRuns: null,
   });
-  store.schedules.create({
+  await store.schedules.create({
     repo: REPO,
     name: "finished",
     spec: spec("finished"),
@@ -73,8 +73,8 @@ function seedOtherStates(): void {
 
 describe("/bg tasks", () => {
   it("lists every task in every state with trigger, next and last run and a link to the last result; a reader may ask", async () => {
-    seedOtherStates();
-    store.runs.record({
+    await seedOtherStates();
+    await store.runs.record({
       repo: REPO,
       kind: "prompt_task",
       ref: "task:debt-digest",
@@ -97,7 +97,7 @@ describe("/bg tasks", () => {
       "| `one-shot` | ❌ failed: failed twice in a row: the model timed out | once |",
     );
     expect(reply).toContain("| `finished` | ✅ done: reached max_runs (3) |");
-    expect(audit()).toEqual([]); // read-only: not audited
+    expect(await audit()).toEqual([]); // read-only: not audited
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -106,7 +106,7 @@ describe("/bg pause <task> and /bg resume <task>", () => {
   it("a writer pauses one task (audited); its queued run is cancelled; resume makes it due again; 0 runs lost or doubled for others", async () => {
     await comment("/bg tasks", { commentId: 1 }).catch(() => undefined);
     nock.cleanAll();
-    store.tasks.enqueue({
+    await store.tasks.enqueue({
       repo: REPO,
       type: "prompt_task",
       source: "schedule:debt-digest",
@@ -115,15 +115,15 @@ describe("/bg pause <task> and /bg resume <task>", () => {
     const gh = mockGitHub({ permission: WRITER, commentId: 2 });
     await comment("/bg pause debt-digest", { commentId: 2 });
     expect(gh.replies[0]).toContain("Paused the task `debt-digest`");
-    const s = store.schedules.get(REPO, "debt-digest")!;
+    const s = (await store.schedules.get(REPO, "debt-digest"))!;
     expect(s.status).toBe("paused");
     expect(s.statusReason).toMatch(/^paused by @Codertocat/);
-    expect(store.schedules.get(REPO, "nightly")?.status).toBe("active"); // the others run on
-    expect(store.activity.manualPause(REPO)).toBeNull(); // not a repository pause
-    expect(store.tasks.list({ repo: REPO, type: "prompt_task" }).map((t) => t.status)).toEqual([
-      "cancelled",
-    ]);
-    expect(audit()[0]).toMatchObject({
+    expect((await store.schedules.get(REPO, "nightly"))?.status).toBe("active"); // the others run on
+    expect(await store.activity.manualPause(REPO)).toBeNull(); // not a repository pause
+    expect(
+      (await store.tasks.list({ repo: REPO, type: "prompt_task" })).map((t) => t.status),
+    ).toEqual(["cancelled"]);
+    expect((await audit())[0]).toMatchObject({
       command: "pause",
       args: "debt-digest",
       target: "task:debt-digest",
@@ -133,11 +133,11 @@ describe("/bg pause <task> and /bg resume <task>", () => {
     const gh2 = mockGitHub({ permission: WRITER, commentId: 3 });
     await comment("/bg resume debt-digest", { commentId: 3 });
     expect(gh2.replies[0]).toContain("Resumed the task `debt-digest`");
-    expect(store.schedules.get(REPO, "debt-digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "debt-digest")).toMatchObject({
       status: "active",
       statusReason: null,
     });
-    expect(audit().map((a) => [a.command, a.result])).toEqual([
+    expect((await audit()).map((a) => [a.command, a.result])).toEqual([
       ["resume", expect.stringMatching(/^resumed task \(was paused: paused by @Codertocat/)],
       ["pause", "paused task"],
     ]);
@@ -154,8 +154,8 @@ describe("/bg pause <task> and /bg resume <task>", () => {
       tasks: [{ name: "nightly", prompt: "an edited prompt", cron: "0 4 * * *" }],
     });
     if (!edited.ok) throw new Error("bad config");
-    syncSchedules(store, REPO, edited.config.tasks);
-    expect(store.schedules.get(REPO, "nightly")?.status).toBe("paused");
+    await syncSchedules(store, REPO, edited.config.tasks);
+    expect((await store.schedules.get(REPO, "nightly"))?.status).toBe("paused");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -172,8 +172,8 @@ describe("/bg pause <task> and /bg resume <task>", () => {
     });
     const gh = mockGitHub({ permission: WRITER, commentId: 5 });
     await comment("/bg pause 2h\n/bg pause task:2h", { commentId: 5 });
-    expect(store.activity.manualPause(REPO)).toMatchObject({ paused: true });
-    expect(store.schedules.get(REPO, "2h")?.status).toBe("paused");
+    expect(await store.activity.manualPause(REPO)).toMatchObject({ paused: true });
+    expect((await store.schedules.get(REPO, "2h"))?.status).toBe("paused");
     expect(gh.replies[0]).toContain("Paused: no LLM work and no merges in this repository for 2h");
     expect(gh.replies[0]).toContain("> `/bg pause task:2h`");
     expect(nock.pendingMocks()).toEqual([]);
@@ -187,8 +187,8 @@ describe("/bg pause <task> and /bg resume <task>", () => {
       "There is no task `nope` in this repository. Tasks here: `2h`, `debt-digest`, `nightly`, `off-task`.",
     );
     expect(reply).toContain("pauses the repository");
-    expect(store.schedules.list(REPO).filter((s) => s.status === "paused")).toHaveLength(1); // off-task only
-    expect(audit().map((a) => a.result)).toEqual(["unknown task", "unknown task"]);
+    expect((await store.schedules.list(REPO)).filter((s) => s.status === "paused")).toHaveLength(1); // off-task only
+    expect((await audit()).map((a) => a.result)).toEqual(["unknown task", "unknown task"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -198,8 +198,8 @@ describe("/bg pause <task> and /bg resume <task>", () => {
     const gh = mockGitHub({ permission: READER, user: "reader1", commentId: 8 });
     await comment("/bg pause debt-digest", { login: "reader1", commentId: 8 });
     expect(gh.replies[0]).toContain("this command needs write permission");
-    expect(store.schedules.get(REPO, "debt-digest")?.status).toBe("active");
-    expect(audit().map((a) => [a.command, a.result])).toEqual([
+    expect((await store.schedules.get(REPO, "debt-digest"))?.status).toBe("active");
+    expect((await audit()).map((a) => [a.command, a.result])).toEqual([
       ["pause", expect.stringMatching(/^refused/)],
     ]);
     expect(nock.pendingMocks()).toEqual([]);

@@ -59,21 +59,21 @@ async function comment(
   return runPass(testEnv(store, { config: TASKS_CONFIG }), o.processors ?? [commandProcessor()]);
 }
 
-const audit = () => store.audit.list({ repo: REPO });
+const audit = async () => await store.audit.list({ repo: REPO });
 
 describe("/bg run goes through the schedule's manual run", () => {
   it("queues at the requested priority, so it runs while people are active", async () => {
     const gh = mockGitHub({ permission: WRITER });
     const prompt = stub("prompt_task");
     // No pass has synced the config's tasks yet: the handler does.
-    expect(store.schedules.get(REPO, "debt-digest")).toBeUndefined();
+    expect(await store.schedules.get(REPO, "debt-digest")).toBeUndefined();
     // Someone is at work in the repository: LLM work would wait 5 minutes.
-    store.activity.recordHuman(REPO, "alice");
+    await store.activity.recordHuman(REPO, "alice");
     await comment("/bg run debt-digest", { processors: [commandProcessor(), prompt] });
 
     expect(gh.replies[0]).toContain("Queued the task `debt-digest`");
-    expect(store.activity.isActive(REPO, 5 * 60_000)).toBe(true);
-    const [task] = store.tasks.list({ repo: REPO, type: "prompt_task" });
+    expect(await store.activity.isActive(REPO, 5 * 60_000)).toBe(true);
+    const [task] = await store.tasks.list({ repo: REPO, type: "prompt_task" });
     expect(task).toMatchObject({
       source: "schedule:debt-digest",
       payload: { name: "debt-digest", manual: true, requestedBy: "Codertocat" },
@@ -82,39 +82,48 @@ describe("/bg run goes through the schedule's manual run", () => {
     if (!prompt.got.length)
       await runPass(testEnv(store, { config: TASKS_CONFIG }), [commandProcessor(), prompt]);
     expect(prompt.got.map((t) => t.id)).toEqual([task!.id]);
-    expect(store.schedules.get(REPO, "debt-digest")?.status).toBe("active");
+    expect((await store.schedules.get(REPO, "debt-digest"))?.status).toBe("active");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a scheduled run already queued is reused and raised to the requested priority", async () => {
-    syncSchedules(store, REPO, config().tasks);
-    const queued = store.tasks.enqueue({
-      repo: REPO,
-      type: "prompt_task",
-      source: "schedule:debt-digest",
-      payload: { name: "debt-digest" },
-      runAt: Date.now() + 3_600_000,
-    }).task;
+    await syncSchedules(store, REPO, config().tasks);
+    const queued = (
+      await store.tasks.enqueue({
+        repo: REPO,
+        type: "prompt_task",
+        source: "schedule:debt-digest",
+        payload: { name: "debt-digest" },
+        runAt: Date.now() + 3_600_000,
+      })
+    ).task;
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg run debt-digest");
     expect(gh.replies[0]).toContain(
       `Queued the task \`debt-digest\` (it was queued already) (task ${queued.id})`,
     );
-    const [task] = store.tasks.list({ repo: REPO, type: "prompt_task" });
+    const [task] = await store.tasks.list({ repo: REPO, type: "prompt_task" });
     expect(task).toMatchObject({ id: queued.id, payload: { manual: true } });
     expect(task!.priority).toBeGreaterThanOrEqual(REQUESTED_PRIORITY);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a task bg-agent proposed cannot be run before it is approved", async () => {
-    proposeTask(store, REPO, config(), { name: "idea", prompt: "p", every: "1d" }, Date.now(), {
-      issue: 1,
-    });
+    await proposeTask(
+      store,
+      REPO,
+      config(),
+      { name: "idea", prompt: "p", every: "1d" },
+      Date.now(),
+      {
+        issue: 1,
+      },
+    );
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg run idea");
     expect(gh.replies[0]).toContain("I did not queue `idea`: idea is proposed: approve it first.");
-    expect(store.tasks.list({ repo: REPO, type: "prompt_task" })).toEqual([]);
-    expect(audit()[0]).toMatchObject({
+    expect(await store.tasks.list({ repo: REPO, type: "prompt_task" })).toEqual([]);
+    expect((await audit())[0]).toMatchObject({
       command: "run",
       result: "not queued: idea is proposed: approve it first",
     });
@@ -126,22 +135,22 @@ describe("/bg approve and reject of a task proposal go through approveTask / rej
   const def = { name: "weekly-chores", prompt: "List the chores.", every: "7d" };
 
   it("a plain /bg approve on the issue the task was proposed on activates its schedule", async () => {
-    const proposed = proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
+    const proposed = await proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
     if (!proposed.ok) throw new Error(proposed.why);
     expect(proposed.proposal.payload).toMatchObject({ issue: 1 });
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg approve");
-    expect(store.proposals.get(proposed.proposal.id)).toMatchObject({
+    expect(await store.proposals.get(proposed.proposal.id)).toMatchObject({
       status: "approved",
       decidedBy: "Codertocat",
     });
-    const s = store.schedules.get(REPO, "weekly-chores")!;
+    const s = (await store.schedules.get(REPO, "weekly-chores"))!;
     expect(s).toMatchObject({ status: "active", runCount: 0 });
     expect(s.nextRunAt).not.toBeNull();
     expect(gh.replies[0]).toContain(
       `Approved the proposed task \`weekly-chores\` (proposal ${proposed.proposal.id}): its schedule is active now (first run at `,
     );
-    expect(audit()[0]).toMatchObject({
+    expect((await audit())[0]).toMatchObject({
       target: "task:weekly-chores",
       result: `approved proposal ${proposed.proposal.id}; schedule weekly-chores active`,
     });
@@ -149,40 +158,40 @@ describe("/bg approve and reject of a task proposal go through approveTask / rej
   });
 
   it("on another issue a plain /bg approve does not find it", async () => {
-    proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
+    await proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
     const gh = mockGitHub({ permission: WRITER, issue: 2 });
     await comment("/bg approve", { issue: 2 });
     expect(gh.replies[0]).toContain("There is nothing to approve on this issue");
-    expect(store.schedules.get(REPO, "weekly-chores")?.status).toBe("proposed");
+    expect((await store.schedules.get(REPO, "weekly-chores"))?.status).toBe("proposed");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a proposal that no longer matches its schedule's definition is not approved", async () => {
-    const proposed = proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
+    const proposed = await proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
     if (!proposed.ok) throw new Error(proposed.why);
-    store.schedules.update(proposed.schedule.id, { specHash: "edited-since" });
+    await store.schedules.update(proposed.schedule.id, { specHash: "edited-since" });
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg approve task:weekly-chores");
     expect(gh.replies[0]).toContain("I could not approve the proposed task `weekly-chores`");
     expect(gh.replies[0]).toContain("does not match its definition any more");
-    expect(store.proposals.get(proposed.proposal.id)?.status).toBe("proposed");
-    expect(store.schedules.get(REPO, "weekly-chores")?.status).toBe("proposed");
+    expect((await store.proposals.get(proposed.proposal.id))?.status).toBe("proposed");
+    expect((await store.schedules.get(REPO, "weekly-chores"))?.status).toBe("proposed");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("/bg reject removes the proposed schedule, keeps the reason, and the definition stays rejected", async () => {
-    const proposed = proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
+    const proposed = await proposeTask(store, REPO, config(), def, Date.now(), { issue: 1 });
     if (!proposed.ok) throw new Error(proposed.why);
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg reject task:weekly-chores we have a bot for that");
-    expect(store.proposals.get(proposed.proposal.id)).toMatchObject({
+    expect(await store.proposals.get(proposed.proposal.id)).toMatchObject({
       status: "rejected",
       reason: "we have a bot for that",
     });
-    expect(store.schedules.get(REPO, "weekly-chores")).toBeUndefined();
+    expect(await store.schedules.get(REPO, "weekly-chores")).toBeUndefined();
     expect(gh.replies[0]).toContain("Rejected the proposed task `weekly-chores`");
     expect(gh.replies[0]).toContain("its proposed schedule is removed");
-    expect(proposeTask(store, REPO, config(), def)).toMatchObject({
+    expect(await proposeTask(store, REPO, config(), def)).toMatchObject({
       ok: false,
       why: "this definition of weekly-chores was rejected before",
     });
@@ -192,17 +201,27 @@ describe("/bg approve and reject of a task proposal go through approveTask / rej
 
 describe("/bg resume <task>", () => {
   it("resumes a task stopped by failures; unknown and disabled tasks are explained; plain resume still ends the repository's pause", async () => {
-    syncSchedules(store, REPO, config().tasks);
+    await syncSchedules(store, REPO, config().tasks);
     const spec = config().tasks[0]!;
-    recordFailure(store, store.schedules.get(REPO, "debt-digest")!, spec, "LLM said no");
-    recordFailure(store, store.schedules.get(REPO, "debt-digest")!, spec, "LLM said no");
-    expect(store.schedules.get(REPO, "debt-digest")?.status).toBe("paused");
-    store.activity.pause(REPO, "octo-admin", null);
+    await recordFailure(
+      store,
+      (await store.schedules.get(REPO, "debt-digest"))!,
+      spec,
+      "LLM said no",
+    );
+    await recordFailure(
+      store,
+      (await store.schedules.get(REPO, "debt-digest"))!,
+      spec,
+      "LLM said no",
+    );
+    expect((await store.schedules.get(REPO, "debt-digest"))?.status).toBe("paused");
+    await store.activity.pause(REPO, "octo-admin", null);
 
     const gh = mockGitHub({ permission: WRITER });
     await comment("/bg resume debt-digest\n/bg resume off-task\n/bg resume nope\n/bg resume");
     const reply = gh.replies[0]!;
-    expect(store.schedules.get(REPO, "debt-digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "debt-digest")).toMatchObject({
       status: "active",
       consecutiveFailures: 0,
     });
@@ -217,8 +236,8 @@ describe("/bg resume <task>", () => {
       "There is no task `nope` in this repository. Tasks here: `debt-digest`, `off-task`.",
     );
     expect(reply).toContain("▶️ Resumed: background work continues in this repository.");
-    expect(store.activity.manualPause(REPO)).toBeNull();
-    expect(audit().map((a) => [a.args, a.target, a.result])).toEqual([
+    expect(await store.activity.manualPause(REPO)).toBeNull();
+    expect((await audit()).map((a) => [a.args, a.target, a.result])).toEqual([
       [null, "issue:1", "resumed (was paused by octo-admin)"],
       ["nope", "task:nope", "unknown task"],
       ["off-task", "task:off-task", expect.stringMatching(/^not resumed: off-task is disabled/)],
@@ -233,8 +252,8 @@ describe("/bg resume <task>", () => {
 });
 
 describe("Linear fix plans are approved by their identifier", () => {
-  const proposeLinear = (id: string) =>
-    store.proposals.propose({
+  const proposeLinear = async (id: string) =>
+    await store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: `linear:${id}`,
@@ -253,8 +272,8 @@ describe("Linear fix plans are approved by their identifier", () => {
   });
 
   it("/bg approve ENG-123 on any issue queues the fix; /bg reject eng-124 keeps the reason; an unknown id is named", async () => {
-    const a = proposeLinear("ENG-123");
-    const b = proposeLinear("ENG-124");
+    const a = await proposeLinear("ENG-123");
+    const b = await proposeLinear("ENG-124");
     const gh = mockGitHub({ permission: WRITER, issue: 42 });
     const fix = stub("fix");
     await comment(
@@ -272,12 +291,12 @@ describe("Linear fix plans are approved by their identifier", () => {
     expect(reply).toContain(
       "bg-agent has no fix plan for the Linear issue ENG-999 in this repository",
     );
-    expect(store.proposals.get(a.id)?.status).toBe("approved");
-    expect(store.proposals.get(b.id)).toMatchObject({
+    expect((await store.proposals.get(a.id))?.status).toBe("approved");
+    expect(await store.proposals.get(b.id)).toMatchObject({
       status: "rejected",
       reason: "duplicate of ENG-1",
     });
-    expect(audit().map((x) => [x.command, x.target])).toEqual([
+    expect((await audit()).map((x) => [x.command, x.target])).toEqual([
       ["approve", "issue:42"],
       ["reject", "linear:ENG-124"],
       ["approve", "linear:ENG-123"],

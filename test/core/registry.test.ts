@@ -111,16 +111,20 @@ describe("the task-kind registry", () => {
     });
     afterAll(async () => {
       await served.close();
-      store.close();
+      await store.close();
     });
     const get = (q: string) =>
       fetch(`${served.url}/bg/api/${q}`, { headers: { authorization: `Bearer ${TOKEN}` } });
 
     it("queues every kind at its priority, and filters tasks and runs by every type and run kind", async () => {
       for (const k of TASK_KINDS) {
-        const { task } = store.tasks.enqueue({ repo: "acme/api", type: k.type, source: "x:1" });
+        const { task } = await store.tasks.enqueue({
+          repo: "acme/api",
+          type: k.type,
+          source: "x:1",
+        });
         expect(task.priority, k.type).toBe(k.priority);
-        store.runs.record({ repo: "acme/api", kind: k.runKind, status: "ok" });
+        await store.runs.record({ repo: "acme/api", kind: k.runKind, status: "ok" });
       }
       for (const t of TASK_TYPES) {
         const res = await get(`tasks?type=${t}`);

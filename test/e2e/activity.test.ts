@@ -116,11 +116,11 @@ describe("e2e: activity is re-checked before every LLM call", () => {
         ),
       }),
     ]);
-    const runs = app.store.runs.list({ repo: REPO });
+    const runs = await app.store.runs.list({ repo: REPO });
     expect(runs.map((r) => r.status)).toEqual(["preempted"]);
-    const s = app.store.schedules.get(REPO, "review")!;
+    const s = (await app.store.schedules.get(REPO, "review"))!;
     expect(s).toMatchObject({ status: "active", consecutiveFailures: 0, runCount: 0 });
-    const [queued] = app.store.tasks.list({ repo: REPO, type: "prompt_task" });
+    const [queued] = await app.store.tasks.list({ repo: REPO, type: "prompt_task" });
     expect(queued).toMatchObject({ status: "pending" });
 
     // While alice is active: nothing runs, no LLM call (none is mocked: one would be unmatched).
@@ -137,13 +137,11 @@ describe("e2e: activity is re-checked before every LLM call", () => {
     expect(later.repos[0]!.processed).toEqual([
       expect.objectContaining({ type: "prompt_task", outcome: "done" }),
     ]);
-    expect(
-      app.store.runs
-        .list({ repo: REPO })
-        .map((r) => r.status)
-        .sort(),
-    ).toEqual(["changed", "preempted"]);
-    expect(app.store.schedules.get(REPO, "review")).toMatchObject({
+    expect((await app.store.runs.list({ repo: REPO })).map((r) => r.status).sort()).toEqual([
+      "changed",
+      "preempted",
+    ]);
+    expect(await app.store.schedules.get(REPO, "review")).toMatchObject({
       runCount: 1,
       consecutiveFailures: 0,
     });
@@ -170,9 +168,9 @@ describe("e2e: activity is re-checked before every LLM call", () => {
     expect(processed).toHaveLength(1);
     expect(processed[0]).toMatchObject({ type: "prompt_task", outcome: "done" });
     expect(pass.repos[0]!.skipped).toContain("paused by");
-    const open = app.store.tasks
-      .list({ repo: REPO, type: "prompt_task" })
-      .filter((t) => t.status === "pending");
+    const open = (await app.store.tasks.list({ repo: REPO, type: "prompt_task" })).filter(
+      (t) => t.status === "pending",
+    );
     // Lost: 0 (still queued); done twice: 0; no attempt spent on it.
     expect(open).toHaveLength(1);
     expect(open[0]!.attempts).toBe(0);
@@ -189,7 +187,7 @@ describe("e2e: activity is re-checked before every LLM call", () => {
     expect(after.repos[0]!.processed).toEqual([
       expect.objectContaining({ type: "prompt_task", outcome: "done" }),
     ]);
-    const runs = app.store.runs.list({ repo: REPO });
+    const runs = await app.store.runs.list({ repo: REPO });
     expect(runs.map((r) => r.ref).sort()).toEqual(["task:first", "task:second"]);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);

@@ -66,7 +66,7 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     // 1. GitHub delivers issues.labeled: intake reads the config and queues an analysis.
     const labelled = await app.deliver("issues", issuesEvent({ action: "labeled" }));
     expect(labelled).toEqual({ status: 200, body: { ok: true } });
-    expect(app.store.tasks.list()).toMatchObject([
+    expect(await app.store.tasks.list()).toMatchObject([
       { type: "tech_debt_analysis", source: "issue:3", status: "pending", payload: { key: KEY } },
     ]);
 
@@ -88,7 +88,7 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
       { name: "bg-agent/analysis", head_sha: SHA, conclusion: "neutral" },
     ]);
     expect(check.bodies[0]!.output.title).toContain("1 should fix");
-    expect(app.store.tasks.list()).toMatchObject([{ status: "done" }]);
+    expect(await app.store.tasks.list()).toMatchObject([{ status: "done" }]);
 
     // bg-agent's own writes come back as webhooks: its label and its comment start nothing.
     const bot = { login: "bg-agent[bot]", type: "Bot" };
@@ -97,7 +97,7 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     const echoComment = commentEvent({ id: 9000, body: comment, login: "bg-agent[bot]" });
     echoComment.comment.user.type = "Bot";
     expect((await app.deliver("issue_comment", { ...echoComment, sender: bot })).status).toBe(200);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
 
     // 3. A writer comments `/bg approve` on the issue: a command task, then the next pass.
     const approve = await app.deliver(
@@ -113,11 +113,11 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     expect(reply.bodies[0]!.body).toContain("<!-- bg-agent:reply:501 -->");
     expect(reply.bodies[0]!.body).toContain("A fix is queued");
 
-    const fix = app.store.tasks.list({ type: "fix" });
+    const fix = await app.store.tasks.list({ type: "fix" });
     expect(fix).toMatchObject([
       { type: "fix", source: "issue:3", status: "pending", payload: { key: KEY } },
     ]);
-    expect(app.store.tasks.list({ type: "tech_debt_analysis" })).toHaveLength(1);
+    expect(await app.store.tasks.list({ type: "tech_debt_analysis" })).toHaveLength(1);
 
     // 4. The approval is in the audit log the dashboard reads.
     const audit = await app.admin<{ entries: Record<string, unknown>[] }>("/bg/api/audit");
@@ -145,7 +145,7 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     await app.deliver("issues", issuesEvent({ action: "labeled" }));
     mockAnalysisPass();
     await app.pass();
-    expect(app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+    expect(await app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
       status: "proposed",
     });
 
@@ -157,8 +157,8 @@ describe("e2e: a tech-debt issue is analysed, and a writer approves the fix", ()
     const reply = nockNewComment(3, 9002);
     await app.pass();
     expect(reply.bodies[0]!.body).toContain("needs write permission");
-    expect(app.store.tasks.list({ type: "fix" })).toEqual([]);
-    expect(app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+    expect(await app.store.tasks.list({ type: "fix" })).toEqual([]);
+    expect(await app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
       status: "proposed",
     });
     const audit = await app.admin<{ entries: Record<string, unknown>[] }>("/bg/api/audit");

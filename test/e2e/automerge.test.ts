@@ -24,7 +24,7 @@ describe("e2e: automerge from a webhook", () => {
     nockConfig();
     const opened = await app.deliver("pull_request", pullRequestEvent({ sha: HEAD }));
     expect(opened).toEqual({ status: 200, body: { ok: true } });
-    expect(app.store.tasks.list()).toMatchObject([
+    expect(await app.store.tasks.list()).toMatchObject([
       { type: "automerge", source: "pr:7", status: "pending", payload: { pr: 7, headSha: HEAD } },
     ]);
 
@@ -48,7 +48,7 @@ describe("e2e: automerge from a webhook", () => {
     expect(comment.body).toContain("merged this PR with squash");
     const status = await app.admin<{ runs: { kind: string; status: string }[] }>("/bg/api/runs");
     expect(status.body.runs).toMatchObject([{ kind: "automerge", status: "merged" }]);
-    expect(app.store.tasks.list()).toMatchObject([{ status: "done" }]);
+    expect(await app.store.tasks.list()).toMatchObject([{ status: "done" }]);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -61,7 +61,7 @@ describe("e2e: automerge from a webhook", () => {
     (event.check_suite as { conclusion: string }).conclusion = "failure";
     const done = await app.deliver("check_suite", event);
     expect(done).toEqual({ status: 200, body: { ok: true } });
-    expect(app.store.tasks.list()).toMatchObject([
+    expect(await app.store.tasks.list()).toMatchObject([
       { type: "automerge", source: "pr:7", status: "pending" },
     ]);
 
@@ -80,8 +80,8 @@ describe("e2e: automerge from a webhook", () => {
     expect(check.body!.conclusion).toBe("neutral");
     expect(check.body!.output.title).toBe("Waiting: Checks successful");
     expect(check.body!.output.summary).toContain("failing: `unit-tests` (failure)");
-    expect(app.store.automerge.get(REPO, 7)).toMatchObject({ headSha: HEAD });
-    expect(app.store.automerge.get(REPO, 7)?.state).not.toBe("merged");
+    expect(await app.store.automerge.get(REPO, 7)).toMatchObject({ headSha: HEAD });
+    expect((await app.store.automerge.get(REPO, 7))?.state).not.toBe("merged");
     const waiting = await app.admin<{ waiting: { pr: number; firstUnmet: string }[] }>(
       "/bg/api/automerge",
     );

@@ -73,7 +73,7 @@ async function openPr(a: E2E): Promise<void> {
   expect(opened).toEqual({ status: 200, body: { ok: true } });
   const pushed = await a.deliver("push", pushEvent([".github/bg-agent.yml", "src/x.ts"]));
   expect(pushed).toEqual({ status: 200, body: { ok: true } });
-  expect(a.store.tasks.list()).toMatchObject([
+  expect(await a.store.tasks.list()).toMatchObject([
     {
       type: "config_check",
       source: "branch:feature",
@@ -110,7 +110,7 @@ describe("e2e: a PR that changes .github/bg-agent.yml gets bg-agent/config on it
     // Only validated, never used: the config in force is still the default branch's.
     const inForce = await app.env.config(REPO, await app.env.github(REPO));
     expect(inForce.ok && inForce.config.automerge.enabled).toBe(false);
-    expect(app.store.repos.get(REPO)!.configValid).toBe(true);
+    expect((await app.store.repos.get(REPO))!.configValid).toBe(true);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -131,7 +131,7 @@ describe("e2e: a PR that changes .github/bg-agent.yml gets bg-agent/config on it
     nockToken();
     nockConfig(IN_FORCE);
     await app.deliver("push", pushEvent(["README.md"]));
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(await app.pass()).toMatchObject({ repos: [] });
 
     mockProposed("automerge:\n  method: rebase\n");
@@ -177,7 +177,7 @@ describe("e2e: a PR that changes .github/bg-agent.yml gets bg-agent/config on it
     mockProposed("automerge:\n  enabled: true\n");
     const check = mockConfigCheckRun();
     const summary = await app.pass();
-    expect(app.store.repos.get(REPO)!.configValid).toBe(false);
+    expect((await app.store.repos.get(REPO))!.configValid).toBe(false);
     expect(summary.repos[0]!.processed).toMatchObject([{ type: "config_check", outcome: "done" }]);
     expect(check.body).toMatchObject({ conclusion: "success", head_sha: HEAD });
     expect(app.unmatched).toEqual([]);
@@ -206,7 +206,7 @@ describe("e2e: a PR that changes .github/bg-agent.yml gets bg-agent/config on it
       nockToken();
       nockConfig(IN_FORCE);
       await app.deliver("pull_request", forkPr());
-      expect(app.store.tasks.list()).toMatchObject([
+      expect(await app.store.tasks.list()).toMatchObject([
         { type: "config_check", source: "pr:7", payload: { pr: 7, headSha: HEAD } },
       ]);
       files(["README.md", ".github/bg-agent.yml"]);

@@ -36,7 +36,7 @@ describe("e2e: GitHub delivering the same webhook twice", () => {
       app.deliver("issue_comment", payload, "delivery-701-b"),
     ]);
     expect(racing.map((r) => r.status)).toEqual([200, 200]);
-    expect(app.store.tasks.list()).toMatchObject([
+    expect(await app.store.tasks.list()).toMatchObject([
       { type: "command", source: "comment:701", status: "pending" },
     ]);
 
@@ -58,7 +58,7 @@ describe("e2e: GitHub delivering the same webhook twice", () => {
       body: { duplicate: true },
     });
     expect((await app.pass()).repos).toEqual([]);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -73,7 +73,7 @@ describe("e2e: GitHub delivering the same webhook twice", () => {
       ok: true,
       duplicate: true,
     });
-    expect(app.store.tasks.list()).toMatchObject([
+    expect(await app.store.tasks.list()).toMatchObject([
       { type: "tech_debt_analysis", source: "issue:3", deliveryId: "delivery-3" },
     ]);
     expect(app.unmatched).toEqual([]);

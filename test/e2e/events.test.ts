@@ -64,11 +64,11 @@ describe("e2e: on: check_suite tasks", () => {
     // Not matching: success on main, failure on another branch.
     await app!.deliver("check_suite", checkSuite("success"), "d-2");
     await app!.deliver("check_suite", checkSuite("failure", "feature"), "d-3");
-    expect(promptTasks(app!)).toHaveLength(1);
+    expect(await promptTasks(app!)).toHaveLength(1);
 
     const llm = nockLlm("CI failed: the cache test times out.");
     await app!.pass();
-    expect(promptTasks(app!).map((t) => t.status)).toEqual(["done"]);
+    expect((await promptTasks(app!)).map((t) => t.status)).toEqual(["done"]);
     // The model was told about the event, free text marked untrusted and hidden text removed.
     const messages = JSON.stringify(llm.bodies[0]!.messages);
     expect(messages).toContain('\\"conclusion\\":\\"failure\\"');
@@ -98,7 +98,7 @@ describe("e2e: on: check_suite tasks", () => {
     ]);
     for (const id of ["e-1", "e-2", "e-3"])
       await app!.deliver("check_suite", checkSuite("failure"), id);
-    const tasks = promptTasks(app!);
+    const tasks = await promptTasks(app!);
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.payload).toMatchObject({ name: "ci-watch", eventCount: 3 });
     // Queued for the end of the window, not now.

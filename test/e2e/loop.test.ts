@@ -56,7 +56,7 @@ describe("e2e: the app's worker loop, woken by intake", () => {
     expect(app.wakes).toHaveLength(1);
     await app.wakes[0];
 
-    expect(app.store.tasks.list()).toMatchObject([
+    expect(await app.store.tasks.list()).toMatchObject([
       { type: "command", source: "comment:801", status: "done" },
     ]);
     expect(reply.bodies).toHaveLength(1);

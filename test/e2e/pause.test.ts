@@ -70,7 +70,7 @@ describe("e2e: /bg pause and /bg resume", () => {
     expect(paused.repos).toMatchObject([
       { repo: REPO, processed: [], skipped: expect.stringContaining("paused by bob") },
     ]);
-    expect(app.store.tasks.list({ type: "tech_debt_analysis" })).toMatchObject([
+    expect(await app.store.tasks.list({ type: "tech_debt_analysis" })).toMatchObject([
       { source: "issue:3", status: "pending", attempts: 0 },
     ]);
     expect(app.unmatched).toEqual([]);

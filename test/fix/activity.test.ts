@@ -19,18 +19,18 @@ afterEach(() => fx.cleanup());
 
 describe("fix: the check before every round", () => {
   it("a person comments during round 1 (injected once): the next round's LLM call is not sent, no branch, the fix waits (lost 0, done twice 0, no attempt spent)", async () => {
-    approvedFix(store);
-    store.tasks.release(
-      store.tasks.list({ type: "fix" }).map((t) => t.id),
+    await approvedFix(store);
+    await store.tasks.release(
+      (await store.tasks.list({ type: "fix" })).map((t) => t.id),
       "test-worker",
       Date.now() - 1,
     );
-    const attemptsBefore = store.tasks.list({ type: "fix" })[0]!.attempts;
+    const attemptsBefore = (await store.tasks.list({ type: "fix" }))[0]!.attempts;
     nockReads();
     // Round 1's answer is unusable, so the round would ask once more; alice comments meanwhile.
     const llm = fakeLlm([
-      () => {
-        store.activity.recordHuman(REPO, "alice");
+      async () => {
+        await store.activity.recordHuman(REPO, "alice");
         return "not the edits format";
       },
     ]);
@@ -51,7 +51,7 @@ describe("fix: the check before every round", () => {
       }),
     ]);
     expect(fx.branches()).toEqual(["main"]);
-    const [task] = store.tasks.list({ type: "fix" });
+    const [task] = await store.tasks.list({ type: "fix" });
     expect(task).toMatchObject({ status: "pending", attempts: attemptsBefore });
     expect(task!.nextRunAt).toBeGreaterThan(Date.now() + 4 * 60_000);
     expect(nock.pendingMocks()).toEqual([]);

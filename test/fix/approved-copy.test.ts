@@ -36,8 +36,8 @@ beforeEach(async () => {
 afterEach(() => fx.cleanup());
 
 /** The app's fix task for its proposal 1, as a runner's local store holds it after the claim. */
-function claimedTask(o: { approved?: boolean } = {}): Task {
-  store.tasks.enqueue({
+async function claimedTask(o: { approved?: boolean } = {}): Promise<Task> {
+  await store.tasks.enqueue({
     repo: REPO,
     type: "fix",
     source: "issue:12",
@@ -57,7 +57,7 @@ function claimedTask(o: { approved?: boolean } = {}): Task {
           }),
     },
   });
-  const [task] = store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 1, types: ["fix"] });
+  const [task] = await store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 1, types: ["fix"] });
   return task!;
 }
 
@@ -71,8 +71,8 @@ async function fix(task: Task, replies: string[]) {
 describe("fix: the approved copy in the task", () => {
   it("without the proposal in this store, the copy is carried out: the plan reaches the LLM and a PR opens", async () => {
     // This store's own proposal 1 is about another issue: the ids of two stores say nothing of each other.
-    store.proposals.propose({ repo: REPO, kind: "fix", target: "issue:3", contentHash: "x" });
-    const task = claimedTask();
+    await store.proposals.propose({ repo: REPO, kind: "fix", target: "issue:3", contentHash: "x" });
+    const task = await claimedTask();
     const api = nockReads();
     const pr: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, pr);
@@ -88,7 +88,7 @@ describe("fix: the approved copy in the task", () => {
   });
 
   it("without the proposal and without a copy, the fix is refused as before", async () => {
-    const task = claimedTask({ approved: false });
+    const task = await claimedTask({ approved: false });
     const comment: { body?: string } = {};
     nockIssueComment(nock(API), comment);
     const { outcome, llm } = await fix(task, []);

@@ -97,10 +97,10 @@ async function runFix(
 
 describe("fix: an approved plan becomes a tested pull request", () => {
   it("pushes bg/fix-12 with the change and opens a PR that links the issue (through the worker pass)", async () => {
-    const { proposalId } = approvedFix(store);
+    const { proposalId } = await approvedFix(store);
     // Put the claimed task back so the real worker pass claims it.
-    store.tasks.release(
-      store.tasks.list({ type: "fix" }).map((t) => t.id),
+    await store.tasks.release(
+      (await store.tasks.list({ type: "fix" })).map((t) => t.id),
       "test-worker",
       Date.now() - 1,
     );
@@ -131,11 +131,11 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(sink.labels).toEqual(["bg:fix"]);
     expect(comment.body).toContain("https://github.com/octo/demo/pull/34");
     // The PR waits for a person: a merge proposal, not a merge.
-    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+    expect(await store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
       status: "proposed",
       payload: { key: KEY, fixProposalId: proposalId },
     });
-    const [run] = store.runs.list({ kind: "fix" });
+    const [run] = await store.runs.list({ kind: "fix" });
     expect(run).toMatchObject({
       status: "ok",
       ref: "issue:12",
@@ -156,7 +156,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
   });
 
   it("clones into a temp dir when there is no checkout, and removes it afterwards", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
@@ -170,7 +170,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
 
   it("reuses the branch and updates the open PR on a retry", async () => {
     git(fx.checkout, "push", "--quiet", "origin", "main:bg/fix-12");
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     let updated: Record<string, unknown> | undefined;
     api
@@ -203,7 +203,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
   });
 
   it("with no test command, says plainly that nothing was verified and labels bg:unverified", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
@@ -233,7 +233,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       comment: async (id, body) => void comments.push({ id, body }),
       moveToState: async () => {},
     };
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "linear:ENG-7",
@@ -245,14 +245,14 @@ describe("fix: an approved plan becomes a tested pull request", () => {
         complexity: "low",
       },
     });
-    store.proposals.decide(p.id, "approved", "alice");
-    store.tasks.enqueue({
+    await store.proposals.decide(p.id, "approved", "alice");
+    await store.tasks.enqueue({
       repo: REPO,
       type: "fix",
       source: "linear:ENG-7",
       payload: { key: "ENG-7", proposalId: p.id },
     });
-    const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    const [task] = await store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
     let pr: Record<string, unknown> | undefined;
     nock(API)
       .get(`/repos/${REPO}`)
@@ -306,21 +306,21 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       comment: async (id, body) => void comments.push({ id, body }),
       moveToState: async () => {},
     };
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "linear:ENG-8",
       contentHash: "h",
       payload: { key: "ENG-8", plan: "Make add() add.", affectedFiles: ["src/math.js"] },
     });
-    store.proposals.decide(p.id, "approved", "alice");
-    store.tasks.enqueue({
+    await store.proposals.decide(p.id, "approved", "alice");
+    await store.tasks.enqueue({
       repo: REPO,
       type: "fix",
       source: "linear:ENG-8",
       payload: { key: "ENG-8", proposalId: p.id },
     });
-    const [task] = store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    const [task] = await store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
     nock(API).get(`/repos/${REPO}`).reply(200, { default_branch: "main" });
     const { outcome } = await runFix(task!, {
       replies: ["Sure! Change the minus to a plus.", "Still not JSON."],
@@ -328,7 +328,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     });
     expect(outcome.status).toBe("failed");
     expect(comments).toHaveLength(1);
-    const [run] = store.runs.list({ repo: REPO });
+    const [run] = await store.runs.list({ repo: REPO });
     expect(run).toMatchObject({
       kind: "fix",
       ref: "linear:ENG-8",
@@ -339,7 +339,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
   });
 
   it("dry-run computes and tests the edit but pushes, opens and records nothing", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     nockReads();
     const { outcome, llm } = await runFix(task, { replies: [edits([GOOD_EDIT])], dryRun: true });
     expect(outcome).toMatchObject({
@@ -348,15 +348,15 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     });
     expect(llm.calls).toHaveLength(1);
     expect(fx.branches()).toEqual(["main"]);
-    expect(store.runs.count()).toBe(0);
-    expect(store.proposals.list({ kind: "merge" })).toEqual([]);
+    expect(await store.runs.count()).toBe(0);
+    expect(await store.proposals.list({ kind: "merge" })).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
 
 describe("fix: failures end in a comment, not a PR", () => {
   it("a failing test command gets one repair round, then a comment with the output instead of a PR", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -381,7 +381,7 @@ describe("fix: failures end in a comment, not a PR", () => {
     );
     expect(comment.body).toContain("repair: edits to src/math.js");
     expect(comment.body).toContain("AssertionError");
-    expect(store.runs.list({ kind: "fix" })[0]).toMatchObject({
+    expect((await store.runs.list({ kind: "fix" }))[0]).toMatchObject({
       status: "failed",
       promptTokens: 200,
     });
@@ -393,7 +393,7 @@ describe("fix: failures end in a comment, not a PR", () => {
     const pidFile = join(fx.root, "hang.pid");
     // Passes on the unchanged tree; hangs once src/math.js is edited.
     const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', fs.readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -415,7 +415,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("refuses an edit to a file outside the plan", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -430,7 +430,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("refuses ../../etc/passwd even when edits outside the plan are allowed", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -452,7 +452,7 @@ describe("fix: failures end in a comment, not a PR", () => {
     git(fx.checkout, "add", "-A");
     git(fx.checkout, "-c", "user.name=Dev", "-c", "user.email=d@e", "commit", "-qm", "ci link");
     git(fx.checkout, "push", "--quiet", "origin", "main");
-    const { task } = approvedFix(store, { affectedFiles: ["src/math.js", "ci/"] });
+    const { task } = await approvedFix(store, { affectedFiles: ["src/math.js", "ci/"] });
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -469,9 +469,9 @@ describe("fix: failures end in a comment, not a PR", () => {
 
   it("injects a test command that hangs (and a setsid child) past the fix's outer deadline: the pass gives up at the deadline, kills it all, the task is retried later", async () => {
     const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
-    approvedFix(store);
-    store.tasks.release(
-      store.tasks.list({ type: "fix" }).map((t) => t.id),
+    await approvedFix(store);
+    await store.tasks.release(
+      (await store.tasks.list({ type: "fix" })).map((t) => t.id),
       "test-worker",
       Date.now() - 1,
     );
@@ -493,7 +493,7 @@ describe("fix: failures end in a comment, not a PR", () => {
       expect.objectContaining({ type: "fix", outcome: "failed" }),
     ]);
     // Lost: 0 (the task waits for a retry); done twice: 0 (no PR, no comment, nothing pushed).
-    const [t] = store.tasks.list({ type: "fix" });
+    const [t] = await store.tasks.list({ type: "fix" });
     expect(t).toMatchObject({ status: "pending", attempts: 1 });
     expect(t!.lastError).toContain("timed out after 3 s");
     const alive = readdirSync("/proc").filter((n) => {
@@ -514,7 +514,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("retries an answer that is not in the format once, then comments", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -532,7 +532,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("a malformed first answer followed by a good one still opens the PR", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     nockNewPr(api, {});
     nockIssueComment(api, {});
@@ -544,7 +544,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("edits whose search text is not in the file are retried once, then reported", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -560,7 +560,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("refuses (with a comment) a fix whose proposal is not approved, without calling the LLM", async () => {
-    const { task } = approvedFix(store, { status: "proposed" });
+    const { task } = await approvedFix(store, { status: "proposed" });
     const comment: { body?: string } = {};
     nockIssueComment(nock(API), comment);
     const { outcome, llm } = await runFix(task, { replies: [] });
@@ -571,7 +571,7 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("waits for the budget to roll over instead of failing", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     nockReads();
     const at = Date.now() + 3_600_000;
     const { outcome } = await runFix(task, {
@@ -597,7 +597,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
   };
 
   it("tests already failing and still failing: no repair round, a bg:unverified PR that says they failed before", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     const comment: { body?: string } = {};
@@ -621,14 +621,14 @@ describe("fix: the tests run on the unchanged branch first", () => {
     expect(body).not.toContain("✅");
     expect(comment.body).toContain("opened pull request #34");
     expect(comment.body).toContain("the tests were already failing before this change");
-    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+    expect(await store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
       payload: { verified: false },
     });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("tests failing before and passing with the change: a verified PR that says they did not pass before", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     const comment: { body?: string } = {};
@@ -650,7 +650,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
   it("a test command that already timed out before the change: said so, both runs killed, PR unverified", async () => {
     const pidFile = join(fx.root, "hang.pid");
     const hang = `node -e "require('fs').appendFileSync('${pidFile}', require('fs').readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
@@ -672,7 +672,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
   });
 
   it("with fix.test_baseline: false the tests run only after the change, and a failure gets the repair round", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
@@ -697,7 +697,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
 
   it("refuses an edit that would write through a link the run on the unchanged branch created", async () => {
     const outside = join(fx.root, "outside.txt");
-    const { task } = approvedFix(store, { affectedFiles: ["src/math.js", "src/new.js"] });
+    const { task } = await approvedFix(store, { affectedFiles: ["src/math.js", "src/new.js"] });
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
@@ -713,7 +713,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
   });
 
   it("dry-run reports a fix whose tests were failing before, and pushes nothing", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     nockReads();
     const { outcome, llm } = await runFix(task, {
       config: SUM,
@@ -726,7 +726,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
     });
     expect(llm.calls).toHaveLength(1);
     expect(fx.branches()).toEqual(["main"]);
-    expect(store.runs.count()).toBe(0);
+    expect(await store.runs.count()).toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

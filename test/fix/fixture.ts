@@ -103,15 +103,15 @@ export function makeRepo(): RepoFixture {
 export const leftovers = (fx: RepoFixture): string[] => readdirSync(fx.tmp);
 
 /** An approved fix proposal and its queued, claimed task. */
-export function approvedFix(
+export async function approvedFix(
   store: Store,
   o: {
     status?: "approved" | "proposed" | "rejected";
     affectedFiles?: string[];
     plan?: string;
   } = {},
-): { task: Task; proposalId: number } {
-  const p = store.proposals.propose({
+): Promise<{ task: Task; proposalId: number }> {
+  const p = await store.proposals.propose({
     repo: REPO,
     kind: "fix",
     target: "issue:12",
@@ -124,14 +124,14 @@ export function approvedFix(
     },
   });
   const status = o.status ?? "approved";
-  if (status !== "proposed") store.proposals.decide(p.id, status, "alice");
-  store.tasks.enqueue({
+  if (status !== "proposed") await store.proposals.decide(p.id, status, "alice");
+  await store.tasks.enqueue({
     repo: REPO,
     type: "fix",
     source: "issue:12",
     payload: { key: KEY, proposalId: p.id },
   });
-  const [task] = store.tasks.claim({
+  const [task] = await store.tasks.claim({
     owner: "test-worker",
     leaseMs: 60_000,
     limit: 1,

@@ -60,7 +60,7 @@ function expectPr(): { sink: { pr?: Record<string, unknown>; labels?: string[] }
 
 describe("fix: a proving test shows the problem, then the fix", () => {
   it("the PR shows the proving test failing on the unchanged branch and passing with the change", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const { sink } = expectPr();
     const { outcome } = await runFix(task, [proven()]);
     expect(outcome).toMatchObject({ status: "done", result: { proof: "proven" } });
@@ -77,14 +77,14 @@ describe("fix: a proving test shows the problem, then the fix", () => {
     expect(body).toMatch(/```text\n[\s\S]*# fail 1[\s\S]*```/);
     expect(body).toMatch(/```text\n[\s\S]*# pass 1[\s\S]*```/);
     expect(body.indexOf("Without this change")).toBeLessThan(body.indexOf("With this change"));
-    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+    expect(await store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
       payload: { verified: true },
     });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("a test the model writes with its edits is run without the fix (only the test added) and with it", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const { sink } = expectPr();
     const newTest = {
       path: "test/add.test.js",
@@ -107,7 +107,7 @@ describe("fix: a proving test shows the problem, then the fix", () => {
   });
 
   it("the plan's own proving test is used when the model names none", async () => {
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "issue:12",
@@ -119,14 +119,19 @@ describe("fix: a proving test shows the problem, then the fix", () => {
         provingTest: { file: "sum.test.js" },
       },
     });
-    store.proposals.decide(p.id, "approved", "alice");
-    store.tasks.enqueue({
+    await store.proposals.decide(p.id, "approved", "alice");
+    await store.tasks.enqueue({
       repo: REPO,
       type: "fix",
       source: "issue:12",
       payload: { key: "octo/demo#12", proposalId: p.id },
     });
-    const [task] = store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 1, types: ["fix"] });
+    const [task] = await store.tasks.claim({
+      owner: "w",
+      leaseMs: 60_000,
+      limit: 1,
+      types: ["fix"],
+    });
     const { sink } = expectPr();
     const { outcome, llm } = await runFix(task!, [edits([GOOD_EDIT])]);
     expect(outcome).toMatchObject({ status: "done", result: { proof: "proven" } });
@@ -138,7 +143,7 @@ describe("fix: a proving test shows the problem, then the fix", () => {
   });
 
   it("a test that passes before the edit does not show the problem: not proven, bg:unverified", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const { sink } = expectPr();
     const { outcome, llm } = await runFix(task, [
       edits([GOOD_EDIT], "add() adds.", { file: "test.js", name: "" }),
@@ -151,14 +156,14 @@ describe("fix: a proving test shows the problem, then the fix", () => {
     expect(body).toContain("⚠️ **Not proven:** the test `test.js`");
     expect(body).toContain("it passes without the change, so it does not show the problem");
     expect(body).toContain("`node --test 'test.js'` passed (exit code 0)");
-    expect(store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+    expect(await store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
       payload: { verified: false },
     });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("no test at all: the PR says plainly nothing shows the fix works, and carries bg:unverified", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const { sink } = expectPr();
     const { outcome } = await runFix(task, [edits([GOOD_EDIT])]);
     expect(outcome).toMatchObject({ status: "done", result: { proof: "none" } });
@@ -171,7 +176,7 @@ describe("fix: a proving test shows the problem, then the fix", () => {
   });
 
   it("a proving test still failing with the change gets the repair round, then proves it", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const { sink } = expectPr();
     const { outcome, llm } = await runFix(task, [
       // Passes node test.js (add(2, 0) is 2) but not sum.test.js.
@@ -192,7 +197,7 @@ describe("fix: a proving test shows the problem, then the fix", () => {
   });
 
   it("fix.test_one is used, with the file and the name shell-quoted", async () => {
-    const { task } = approvedFix(store);
+    const { task } = await approvedFix(store);
     const { sink } = expectPr();
     const { outcome } = await runFix(
       task,

@@ -6,8 +6,8 @@ import type { Logger } from "../../src/log.js";
 import { memoryLogger } from "../../src/log.js";
 import { readEnv } from "../../src/env.js";
 import type { BgServer } from "../../src/server.js";
-import type { GroupCommit } from "../../src/store/group-commit.js";
-import type { Store } from "../../src/store/index.js";
+import type { IntakeCommit } from "../../src/store/index.js";
+import type { SqliteStore, Store } from "../../src/store/index.js";
 import type { Route } from "../../src/web/http.js";
 import { memoryStore } from "./store.js";
 
@@ -40,7 +40,7 @@ export function testProbot(): Probot {
 }
 
 export interface TestApp {
-  store: Store;
+  store: SqliteStore;
   probot: Probot;
   server: BgServer;
   url: string;
@@ -51,10 +51,10 @@ export interface TestApp {
 /** The real app (createBgAgent, no worker) on 127.0.0.1:0 with an in-memory store and only `routes`. */
 export async function startTestApp(
   o: {
-    store?: Store;
+    store?: SqliteStore;
     routes?: Route[];
     selfLogin?: string;
-    groupCommit?: GroupCommit;
+    groupCommit?: IntakeCommit;
     /** BG_CONFIG_EXTENDS_ALLOW, parsed. */
     configExtendsAllow?: string[];
   } = {},
@@ -123,10 +123,15 @@ export async function deliver(
 }
 
 /** Caches a config for a repository so handlers need no network. */
-export function seedConfig(store: Store, repo: string, raw: unknown, installationId = 1): void {
-  store.repos.upsert({ fullName: repo, installationId });
+export async function seedConfig(
+  store: Store,
+  repo: string,
+  raw: unknown,
+  installationId = 1,
+): Promise<void> {
+  await store.repos.upsert({ fullName: repo, installationId });
   const r = parseConfig(raw);
-  store.repos.setConfig(repo, {
+  await store.repos.setConfig(repo, {
     json: raw === null ? null : JSON.stringify(raw),
     hash: r.hash,
     valid: r.ok,

@@ -5,7 +5,12 @@ import type { ChatRequest, ChatResult, Llm } from "../../src/llm/types.js";
  * content; a function sees the request). Calls are recorded.
  */
 export function fakeLlm(
-  replies: (string | ((req: ChatRequest) => string | ChatResult["message"]))[],
+  replies: (
+    | string
+    | ((
+        req: ChatRequest,
+      ) => string | ChatResult["message"] | Promise<string | ChatResult["message"]>)
+  )[],
   usage = { promptTokens: 100, cachedTokens: 0, completionTokens: 20, costUsd: 0.0001 },
 ): Llm & { calls: ChatRequest[] } {
   const calls: ChatRequest[] = [];
@@ -17,7 +22,7 @@ export function fakeLlm(
       calls.push(req);
       const next = replies.shift();
       if (next === undefined) throw new Error("fakeLlm: no scripted reply left");
-      const out = typeof next === "function" ? next(req) : next;
+      const out = typeof next === "function" ? await next(req) : next;
       const message =
         typeof out === "string" ? { role: "assistant" as const, content: out, refusal: null } : out;
       return {

@@ -24,7 +24,7 @@ export function fakeProcessors(): Processor[] {
         },
       );
       for (const i of issues) {
-        ctx.store.tasks.enqueue({
+        await ctx.store.tasks.enqueue({
           repo: ctx.repoName,
           type: "tech_debt_analysis",
           source: `issue:${i.number}`,
@@ -42,7 +42,7 @@ export function fakeProcessors(): Processor[] {
         messages: [{ role: "user", content: `analyse ${tasks.length}` }],
         purpose: "analysis",
       });
-      ctx.store.spend.add(ctx.repoName, res.usage);
+      await ctx.store.spend.add(ctx.repoName, res.usage);
       const parsed = z.object({ ok: z.boolean() }).parse(JSON.parse(res.message.content ?? "{}"));
       return new Map<number, TaskOutcome>(
         tasks.map((t) => [
@@ -65,7 +65,7 @@ export function fakeProcessors(): Processor[] {
         per_page: 100,
       });
       for (const pr of data) {
-        ctx.store.tasks.enqueue({
+        await ctx.store.tasks.enqueue({
           repo: ctx.repoName,
           type: "automerge",
           source: `pr:${pr.number}`,
@@ -84,7 +84,7 @@ export function fakeProcessors(): Processor[] {
         }
         if (!ctx.env.dryRun) {
           await ctx.octokit.rest.pulls.merge({ ...ctx.repo, pull_number: pr, sha: data.head.sha });
-          ctx.store.runs.record({
+          await ctx.store.runs.record({
             repo: ctx.repoName,
             kind: "automerge",
             ref: `pr:${pr}`,

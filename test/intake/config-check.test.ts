@@ -53,7 +53,7 @@ describe("config problems are reported once per config, and stop new work", () =
     const summary = String((posted.body?.output as { summary: string }).summary);
     expect(summary).toContain("`automerge.method`");
     expect(summary).toContain("`budget.daily_usd`");
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
 
     // The same file again (cached): no second report, still no work.
@@ -61,7 +61,7 @@ describe("config problems are reported once per config, and stop new work", () =
       (await deliver(app, { name: "pull_request", payload: pullRequestEvent({ number: 8 }) }))
         .status,
     ).toBe(200);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -77,7 +77,7 @@ describe("config problems are reported once per config, and stop new work", () =
     );
     expect(posted.body).toMatchObject({ conclusion: "neutral" });
     expect(String((posted.body?.output as { summary: string }).summary)).toContain("`tasks[0]`");
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -90,7 +90,7 @@ describe("config problems are reported once per config, and stop new work", () =
     const posted = expectCheckRun();
     await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(posted.body).toMatchObject({ conclusion: "failure" });
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -100,8 +100,8 @@ describe("config problems are reported once per config, and stop new work", () =
     expect((await deliver(app, { name: "pull_request", payload: pullRequestEvent() })).status).toBe(
       200,
     );
-    expect(app.store.tasks.list()).toHaveLength(1);
-    expect(app.store.repos.get(REPO)?.configLoadedAt ?? null).toBeNull();
+    expect(await app.store.tasks.list()).toHaveLength(1);
+    expect((await app.store.repos.get(REPO))?.configLoadedAt ?? null).toBeNull();
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -118,7 +118,7 @@ describe("config problems are reported once per config, and stop new work", () =
     expect((await deliver(app, { name: "pull_request", payload: pullRequestEvent() })).status).toBe(
       200,
     );
-    expect(app.store.repos.get(REPO)?.configReportedHash ?? null).toBeNull();
+    expect((await app.store.repos.get(REPO))?.configReportedHash ?? null).toBeNull();
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -149,7 +149,7 @@ describe("config problems are reported once per config, and stop new work", () =
     expect(nock.pendingMocks()).toEqual([]);
     // Work flows again.
     await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
   });
 });
 
@@ -182,7 +182,7 @@ describe("the GitHub client a delivery gets (built only when a handler needs it)
       (await deliver(app, { name: "pull_request", payload: pullRequestEvent(), id })).status,
     ).toBe(200);
     expect(nock.pendingMocks()).toEqual([]);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
 
     // The config is cached now: the next delivery is recorded without any request to GitHub
     // (nock refuses every connection it was not told about).
@@ -190,6 +190,6 @@ describe("the GitHub client a delivery gets (built only when a handler needs it)
       (await deliver(app, { name: "pull_request", payload: pullRequestEvent({ number: 8 }) }))
         .status,
     ).toBe(200);
-    expect(app.store.tasks.list()).toHaveLength(2);
+    expect(await app.store.tasks.list()).toHaveLength(2);
   });
 });

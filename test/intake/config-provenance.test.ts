@@ -81,7 +81,7 @@ describe("config sources", () => {
     expect(summaryOf(posted)).toContain("refused source evil/base:.github/bg-agent.yml");
     expect(summaryOf(posted)).toContain("BG_CONFIG_EXTENDS_ALLOW");
     expect(foreign.reads).toBe(0);
-    expect(app.store.tasks.list()).toEqual([]); // no new work, as for an invalid file
+    expect(await app.store.tasks.list()).toEqual([]); // no new work, as for an invalid file
   });
 
   it("follows _extends within the same owner (its .github repository)", async () => {
@@ -92,13 +92,13 @@ describe("config sources", () => {
     expect((await deliver(app, { name: "pull_request", payload: pullRequestEvent() })).status).toBe(
       200,
     );
-    const json = JSON.parse(app.store.repos.get(REPO)?.configJson ?? "null") as {
+    const json = JSON.parse((await app.store.repos.get(REPO))?.configJson ?? "null") as {
       automerge: Record<string, unknown>;
     };
     // Merged as Probot merges: key by key, the nearer file winning.
     expect(json.automerge).toEqual({ method: "merge", required_approvals: 2 });
-    expect(app.store.repos.get(REPO)?.configValid).toBe(true);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect((await app.store.repos.get(REPO))?.configValid).toBe(true);
+    expect(await app.store.tasks.list()).toHaveLength(1);
   });
 
   it("follows an allowed owner (BG_CONFIG_EXTENDS_ALLOW), but not a foreign owner that base extends (the chain is checked)", async () => {
@@ -114,7 +114,7 @@ describe("config sources", () => {
       "refused source evil/base:.github/bg-agent.yml (_extends: evil/base in acme/policies:bg/base.yml)",
     );
     expect(foreign.reads).toBe(0);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
   });
 
   it("an allowed owner's base is used", async () => {
@@ -123,8 +123,8 @@ describe("config sources", () => {
     file(REPO, "_extends: acme/policies\n");
     file("acme/policies", "automerge:\n  enabled: false\n");
     await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
-    expect(app.store.repos.get(REPO)?.configValid).toBe(true);
-    expect(app.store.tasks.list()).toEqual([]); // automerge off, from the base
+    expect((await app.store.repos.get(REPO))?.configValid).toBe(true);
+    expect(await app.store.tasks.list()).toEqual([]); // automerge off, from the base
   });
 
   it("reads the config from the default branch only: the pull request's head has another file, never read", async () => {
@@ -135,6 +135,6 @@ describe("config sources", () => {
     file(REPO, "automerge:\n  enabled: false\n");
     await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(head.reads + bySha.reads).toBe(0);
-    expect(app.store.tasks.list()).toEqual([]); // the default branch's file: automerge off
+    expect(await app.store.tasks.list()).toEqual([]); // the default branch's file: automerge off
   });
 });

@@ -54,7 +54,7 @@ describe("a config over 64 KB is a config error, not seconds of parsing", () => 
     expect(res.status).toBe(200);
     expect(posted.body?.conclusion).toBe("failure");
     expect(posted.body?.output?.summary).toMatch(/at most 65,536 \(64 KB\)/);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -70,7 +70,7 @@ describe("a config over 64 KB is a config error, not seconds of parsing", () => 
     await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(posted.body?.conclusion).toBe("failure");
     expect(posted.body?.output?.summary).toMatch(/shared\/base\.yml.*at most 65,536/);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -80,7 +80,7 @@ describe("a config over 64 KB is a config error, not seconds of parsing", () => 
     configFile(`${filler}automerge:\n  method: merge\n`);
     const res = await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(res.status).toBe(200);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -142,7 +142,7 @@ describe("the config schema is strict: unknown keys are errors that name them", 
       await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
       expect(posted.body?.conclusion).toBe("failure");
       expect(posted.body?.output?.summary).toContain('did you mean "method"');
-      expect(app.store.tasks.list()).toEqual([]);
+      expect(await app.store.tasks.list()).toEqual([]);
       expect(nock.pendingMocks()).toEqual([]);
     } finally {
       await app.close();

@@ -53,9 +53,9 @@ describe("activity", () => {
       deps({}, { selfLogin: "bg-agent-app" }),
       ev("issues", issuesEvent({ sender: { login: "bg-agent-app", type: "User" } })),
     );
-    expect(store.activity.get(REPO).lastHumanAt).toBeNull();
+    expect((await store.activity.get(REPO)).lastHumanAt).toBeNull();
     await onActivity(deps(), ev("issues", issuesEvent({ sender: human })));
-    expect(store.activity.get(REPO)).toMatchObject({ lastHumanLogin: "alice" });
+    expect(await store.activity.get(REPO)).toMatchObject({ lastHumanLogin: "alice" });
   });
 });
 
@@ -66,12 +66,7 @@ describe("checks", () => {
       deps(),
       ev("check_suite", checkRunEvent({ name: "check_suite", prs: [9], baseRepoId: 999 })),
     );
-    expect(
-      store.tasks
-        .list()
-        .map((t) => t.source)
-        .sort(),
-    ).toEqual(["pr:7", "pr:8"]);
+    expect((await store.tasks.list()).map((t) => t.source).sort()).toEqual(["pr:7", "pr:8"]);
   });
 
   it("a status queues an evaluation by SHA; a pending status queues nothing and loads no config", async () => {
@@ -79,7 +74,7 @@ describe("checks", () => {
     expect(loads).toBe(0);
     await onChecks(deps(), ev("status", statusEvent({ state: "success" })));
     await onChecks(deps(), ev("status", statusEvent({ state: "failure" })));
-    const tasks = store.tasks.list();
+    const tasks = await store.tasks.list();
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({
       source: `sha:${"c".repeat(40)}`,
@@ -91,13 +86,13 @@ describe("checks", () => {
     await onChecks(deps(), ev("status", statusEvent({ sha: "v0]", state: "success" })));
     await onChecks(deps(), ev("status", statusEvent({ sha: "../../x", state: "failure" })));
     await onChecks(deps(), ev("check_run", checkRunEvent({ sha: "not-a-sha" })));
-    expect(store.tasks.list()).toEqual([]);
+    expect(await store.tasks.list()).toEqual([]);
   });
 
   it("queues nothing when automerge is disabled or the config is invalid", async () => {
     await onChecks(deps({ automerge: { enabled: false } }), ev("check_run", checkRunEvent()));
     await onChecks(deps({ automerge: { method: "yolo" } }), ev("check_run", checkRunEvent()));
-    expect(store.tasks.list()).toEqual([]);
+    expect(await store.tasks.list()).toEqual([]);
   });
 });
 
@@ -107,13 +102,13 @@ describe("issues", () => {
       deps({ tech_debt: { github: { labels: ["Debt"] } } }),
       ev("issues", issuesEvent({ labels: ["debt"] })),
     );
-    expect(store.tasks.list()).toHaveLength(1);
+    expect(await store.tasks.list()).toHaveLength(1);
   });
 
   it("ignores issues without the label, and everything when tech_debt is disabled", async () => {
     await onIssues(deps(), ev("issues", issuesEvent({ labels: ["bug"] })));
     await onIssues(deps({ tech_debt: { enabled: false } }), ev("issues", issuesEvent()));
-    expect(store.tasks.list()).toEqual([]);
+    expect(await store.tasks.list()).toEqual([]);
   });
 
   it("cancels the pending analysis when the label goes or the issue closes", async () => {
@@ -127,19 +122,19 @@ describe("issues", () => {
       deps(),
       ev("issues", issuesEvent({ number: 2, action: "closed", state: "closed" })),
     );
-    expect(store.tasks.list().map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
+    expect((await store.tasks.list()).map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
   });
 
   it("an edit of the text expires the open fix plan made for the old text; a label change does not", async () => {
     const original = issuesEvent({ number: 3 });
-    const p = store.proposals.propose({
+    const p = await store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "issue:3",
       contentHash: issueContentHash(original.issue.title, original.issue.body),
       payload: { key: `${REPO}#3`, plan: "Drop the cache." },
     });
-    store.analyses.save({
+    await store.analyses.save({
       key: `${REPO}#3`,
       repo: REPO,
       source: "github",
@@ -152,7 +147,7 @@ describe("issues", () => {
       commentUrl: "https://github.com/octo/demo/issues/3#issuecomment-1",
     });
     await onIssues(deps(), ev("issues", { ...original, action: "labeled" }));
-    expect(store.proposals.get(p.id)?.status).toBe("proposed");
+    expect((await store.proposals.get(p.id))?.status).toBe("proposed");
     await onIssues(
       deps(),
       ev(
@@ -160,18 +155,18 @@ describe("issues", () => {
         issuesEvent({ number: 3, action: "edited", body: "It is used by the CLI after all." }),
       ),
     );
-    const after = store.proposals.get(p.id)!;
+    const after = (await store.proposals.get(p.id))!;
     expect(after.status).toBe("expired");
     // What `/bg approve` answers now:
     expect(notOpen(after)).toMatch(/has expired: the issue changed since/);
-    expect(store.tasks.list().map((t) => [t.type, t.status])).toEqual([
+    expect((await store.tasks.list()).map((t) => [t.type, t.status])).toEqual([
       ["tech_debt_analysis", "pending"],
     ]);
   });
 
   it("treats a null body as empty", async () => {
     await onIssues(deps(), ev("issues", issuesEvent({ body: null })));
-    expect(store.tasks.list()[0]!.payload.body).toBe("");
+    expect((await store.tasks.list())[0]!.payload.body).toBe("");
   });
 });
 
@@ -188,11 +183,11 @@ describe("installation", () => {
         ],
       }),
     );
-    expect(store.repos.list({ installedOnly: true }).map((r) => r.fullName)).toEqual([
+    expect((await store.repos.list({ installedOnly: true })).map((r) => r.fullName)).toEqual([
       "o/a",
       "o/b",
     ]);
-    store.tasks.enqueue({ repo: "o/a", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "o/a", type: "automerge", source: "pr:1" });
     await onInstallation(
       deps(),
       ev("installation_repositories", {
@@ -201,8 +196,10 @@ describe("installation", () => {
         repositories_removed: [{ id: 1, full_name: "o/a" }],
       }),
     );
-    expect(store.repos.list({ installedOnly: true }).map((r) => r.fullName)).toEqual(["o/b"]);
-    expect(store.tasks.list()[0]!.status).toBe("cancelled");
+    expect((await store.repos.list({ installedOnly: true })).map((r) => r.fullName)).toEqual([
+      "o/b",
+    ]);
+    expect((await store.tasks.list())[0]!.status).toBe("cancelled");
     await onInstallation(
       deps(),
       ev("installation_repositories", {
@@ -211,7 +208,7 @@ describe("installation", () => {
         repositories_added: [{ id: 1, full_name: "o/a" }],
       }),
     );
-    expect(store.repos.get("o/a")?.installed).toBe(true);
+    expect((await store.repos.get("o/a"))?.installed).toBe(true);
   });
 
   it("an uninstall forgets every repository of the installation", async () => {
@@ -223,13 +220,13 @@ describe("installation", () => {
         repositories: [{ full_name: "o/a" }, { full_name: "o/b" }],
       }),
     );
-    store.tasks.enqueue({ repo: "o/b", type: "tech_debt_analysis", source: "issue:1" });
+    await store.tasks.enqueue({ repo: "o/b", type: "tech_debt_analysis", source: "issue:1" });
     await onInstallation(
       deps(),
       ev("installation", { action: "deleted", installation: { id: 5 } }),
     );
-    expect(store.repos.list({ installedOnly: true })).toEqual([]);
-    expect(store.tasks.list({ status: "pending" })).toEqual([]);
+    expect(await store.repos.list({ installedOnly: true })).toEqual([]);
+    expect(await store.tasks.list({ status: "pending" })).toEqual([]);
   });
 });
 
@@ -246,32 +243,32 @@ describe("push", () => {
     installation: { id: 1 },
     sender: human,
   });
-  const cache = (repo: string) =>
-    store.repos.setConfig(repo, { json: "{}", hash: "h", valid: true, errors: [] });
+  const cache = async (repo: string) =>
+    await store.repos.setConfig(repo, { json: "{}", hash: "h", valid: true, errors: [] });
 
   it("re-reads the config (bypassing the cache) only for the default branch and the config file", async () => {
-    cache(REPO);
+    await cache(REPO);
     await onPush(deps(), ev("push", push({ ref: "refs/heads/feature" })));
     await onPush(deps(), ev("push", push({ files: ["README.md"] })));
-    expect(store.repos.get(REPO)?.configLoadedAt).not.toBeNull();
+    expect((await store.repos.get(REPO))?.configLoadedAt).not.toBeNull();
     expect(loads).toBe(0);
     await onPush(deps(), ev("push", push()));
     expect(refreshes).toBe(1);
   });
 
   it("a push of more commits than GitHub lists re-reads to be safe", async () => {
-    cache(REPO);
+    await cache(REPO);
     await onPush(deps(), ev("push", push({ files: ["README.md"], commits: 20 })));
     expect(refreshes).toBe(1);
   });
 
   it("a change in the owner's .github repository (where _extends bases live) invalidates every repository of the owner", async () => {
-    cache("octo/a");
-    cache("octo/b");
-    cache("other/c");
+    await cache("octo/a");
+    await cache("octo/b");
+    await cache("other/c");
     await onPush(deps(), ev("push", push({ repo: "octo/.github" })));
-    expect(store.repos.get("octo/a")?.configLoadedAt).toBeNull();
-    expect(store.repos.get("octo/b")?.configLoadedAt).toBeNull();
-    expect(store.repos.get("other/c")?.configLoadedAt).not.toBeNull();
+    expect((await store.repos.get("octo/a"))?.configLoadedAt).toBeNull();
+    expect((await store.repos.get("octo/b"))?.configLoadedAt).toBeNull();
+    expect((await store.repos.get("other/c"))?.configLoadedAt).not.toBeNull();
   });
 });

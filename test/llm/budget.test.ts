@@ -16,14 +16,14 @@ describe("the budget decides, the report layer posts", () => {
   it("crossing 80% is decided once per period without a GitHub request; the report layer renders it", async () => {
     const store = await memoryStore();
     const now = Date.now();
-    store.spend.setDay(REPO, dayKey(now), 0.85);
+    await store.spend.setDay(REPO, dayKey(now), 0.85);
     const b = { store, repo: REPO, config, dryRun: false, now };
-    const first = budgetAlerts(b);
+    const first = await budgetAlerts(b);
     expect(first).toEqual([
       { repo: REPO, period: `day:${dayKey(now)}`, name: "daily", level: 80, spent: 0.85, limit: 1 },
     ]);
     // Decided (and recorded) once: asked again the same day, nothing is due.
-    expect(budgetAlerts(b)).toEqual([]);
+    expect(await budgetAlerts(b)).toEqual([]);
     expect(budgetAlertBody(first[0]!)).toContain(
       "80% of the daily LLM budget of octo/demo is spent** ($0.8500 of $1.00)",
     );
@@ -34,8 +34,11 @@ describe("the budget decides, the report layer posts", () => {
     const store = await memoryStore();
     const now = Date.now();
     const stop = new BudgetExceededError("month", 0.5, 100, null);
-    expect(budgetAlerts({ store, repo: REPO, config, dryRun: true, now }, stop)).toEqual([]);
-    const [a, ...rest] = budgetAlerts({ store, repo: REPO, config, dryRun: false, now }, stop);
+    expect(await budgetAlerts({ store, repo: REPO, config, dryRun: true, now }, stop)).toEqual([]);
+    const [a, ...rest] = await budgetAlerts(
+      { store, repo: REPO, config, dryRun: false, now },
+      stop,
+    );
     expect(rest).toEqual([]);
     expect(a).toMatchObject({ period: `month:${monthKey(now)}`, name: "monthly", level: 100 });
     expect(budgetAlertBody(a!)).toContain("Raise `budget.monthly_usd`");

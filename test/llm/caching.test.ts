@@ -180,7 +180,7 @@ describe("Gemini explicit context cache", () => {
     // The cached share is cheaper: 6,500 of 7,000 tokens at the cached price.
     expect(usages[3]!.costUsd).toBeLessThan(usages[0]!.costUsd / 2);
     // The cache's storage for its TTL is recorded once as spend (besides the calls).
-    const spent = ctx.store.spend.today("octo/alpha", Date.now());
+    const spent = await ctx.store.spend.today("octo/alpha", Date.now());
     const calls = usages.reduce((n, u) => n + u.costUsd, 0);
     expect(spent - calls).toBeCloseTo((6_500 * 1 * (10 / 60)) / 1_000_000, 9);
     expect(nock.pendingMocks()).toEqual([]);

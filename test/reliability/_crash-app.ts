@@ -21,8 +21,8 @@ const store = await openStore({ path: env("CRASH_DB") });
 const raw = { automerge: { method: "merge" } };
 const cfg = parseConfig(raw);
 for (const repo of (process.env.CRASH_WARM_REPOS ?? "").split(",").filter(Boolean)) {
-  store.repos.upsert({ fullName: repo, installationId: 1, defaultBranch: "main" });
-  store.repos.setConfig(
+  await store.repos.upsert({ fullName: repo, installationId: 1, defaultBranch: "main" });
+  await store.repos.setConfig(
     repo,
     { json: JSON.stringify(raw), hash: cfg.hash, valid: true, errors: [] },
     Date.now() + 3600_000,

@@ -27,8 +27,8 @@ function crashImage(path: string, into: string): string {
   return copy;
 }
 
-const tasksFor = (store: Store, repo: string) =>
-  store.tasks.list().filter((t) => t.repo === repo && t.source === "pr:7");
+const tasksFor = async (store: Store, repo: string) =>
+  (await store.tasks.list()).filter((t) => t.repo === repo && t.source === "pr:7");
 
 describe("a crash never loses a delivery", () => {
   const cleanup: (() => Promise<void> | void)[] = [];
@@ -44,9 +44,9 @@ describe("a crash never loses a delivery", () => {
     const app: TestApp = await startTestApp({ store });
     cleanup.push(async () => {
       await app.close();
-      store.close();
+      await store.close();
     });
-    seedConfig(store, WARM, {});
+    await seedConfig(store, WARM, {});
     token();
     configFile(400);
     // A: cold cache, its config read from GitHub takes 400 ms.
@@ -72,9 +72,9 @@ describe("a crash never loses a delivery", () => {
     const again = await startTestApp({ store: restarted });
     cleanup.push(async () => {
       await again.close();
-      restarted.close();
+      await restarted.close();
     });
-    expect(tasksFor(restarted, WARM)).toHaveLength(1); // B was acknowledged: it survived
+    expect(await tasksFor(restarted, WARM)).toHaveLength(1); // B was acknowledged: it survived
     // GitHub redelivers both (A was never acknowledged).
     token();
     configFile(0);
@@ -92,9 +92,9 @@ describe("a crash never loses a delivery", () => {
     expect(redeliveredSlow.body.duplicate).toBeUndefined(); // processed, not taken for a duplicate
     expect(redeliveredFast.body.duplicate).toBe(true);
     // lost: 0 — A has its task; done twice: 0 — one task each.
-    expect(tasksFor(restarted, COLD)).toHaveLength(1);
-    expect(tasksFor(restarted, WARM)).toHaveLength(1);
-    expect(restarted.deliveries.has("d-slow")).toBe(true);
+    expect(await tasksFor(restarted, COLD)).toHaveLength(1);
+    expect(await tasksFor(restarted, WARM)).toHaveLength(1);
+    expect(await restarted.deliveries.has("d-slow")).toBe(true);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

@@ -53,5 +53,5 @@ const summary = await runPass(env, createProcessors(), {
   mode: (e.BG_MODE ?? "all") as Mode,
   leaseMs: Number(e.BG_LEASE_MS ?? 600_000),
 });
-store.close();
+await store.close();
 process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/index.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import { answerAll, fakeGitHub, fakeOpenAI, unmatched, workspace } from "../analysis/fakes.js";
 import { REPO, baseConfig, enqueue, issues } from "../analysis/setup.js";
 import {
@@ -41,12 +41,12 @@ afterEach(async () => {
   for (const p of proxies.splice(0)) await p.close();
 });
 
-async function withStore<T>(fn: (s: Store) => T): Promise<T> {
+async function withStore<T>(fn: (s: Store) => T | Promise<T>): Promise<T> {
   const s = await openStore({ path: db });
   try {
-    return fn(s);
+    return await fn(s);
   } finally {
-    s.close();
+    await s.close();
   }
 }
 
@@ -84,8 +84,8 @@ async function leasesExpired(): Promise<void> {
 
 /** Right after the crash, another worker claims nothing: the dead worker's leases still hold. */
 async function nothingClaimable(): Promise<void> {
-  const claimed = await withStore((s) =>
-    s.tasks.claim({ owner: "probe", leaseMs: 60_000, limit: 50, repo: REPO }),
+  const claimed = await withStore(
+    async (s) => await s.tasks.claim({ owner: "probe", leaseMs: 60_000, limit: 50, repo: REPO }),
   );
   expect(claimed).toEqual([]);
 }
@@ -93,7 +93,7 @@ async function nothingClaimable(): Promise<void> {
 describe("worker crash (SIGKILL) mid-batch", () => {
   it("injects SIGKILL while the LLM call is in flight (1 kill): after the lease the next worker analyses each issue once (lost 0, comments twice 0)", async () => {
     const list = issues(3);
-    await withStore((s) => enqueue(s, list));
+    await withStore(async (s) => await enqueue(s, list));
     const gh = fakeGitHub(REPO, list, ["get", "post"]);
     const llmUp = fakeOpenAI(answerAll, { times: 1 });
     let chats = 0;
@@ -111,11 +111,9 @@ describe("worker crash (SIGKILL) mid-batch", () => {
     expect((await w1.done).signal).toBe("SIGKILL");
     expect(gh.writes()).toEqual([]); // nothing reported before the answer
     await nothingClaimable();
-    expect(await withStore((s) => s.tasks.list({ repo: REPO }).map((t) => t.status))).toEqual([
-      "running",
-      "running",
-      "running",
-    ]);
+    expect(
+      await withStore(async (s) => (await s.tasks.list({ repo: REPO })).map((t) => t.status)),
+    ).toEqual(["running", "running", "running"]);
 
     await leasesExpired();
     const w2 = startWorker(workerEnv(ghp, llmp, "analyze", config, ws));
@@ -128,9 +126,13 @@ describe("worker crash (SIGKILL) mid-batch", () => {
       expect(mine).toHaveLength(1);
       expect(i.labels.filter((l) => l === "bg:should-fix")).toHaveLength(1);
     }
-    await withStore((s) => {
-      expect(s.tasks.list({ repo: REPO }).map((t) => t.status)).toEqual(["done", "done", "done"]);
-      expect(s.spend.today(REPO)).toBeGreaterThan(0);
+    await withStore(async (s) => {
+      expect((await s.tasks.list({ repo: REPO })).map((t) => t.status)).toEqual([
+        "done",
+        "done",
+        "done",
+      ]);
+      expect(await s.spend.today(REPO)).toBeGreaterThan(0);
       // One billed call: the killed worker never got an answer, so it recorded none.
       expect((s.db.prepare("SELECT SUM(calls) AS n FROM spend").get() as { n: number }).n).toBe(1);
     });
@@ -140,7 +142,7 @@ describe("worker crash (SIGKILL) mid-batch", () => {
 
   it("injects SIGKILL after the first issue's comment was posted (1 kill, its label in flight): the next worker updates that comment in place, one comment per issue", async () => {
     const list = issues(2);
-    await withStore((s) => enqueue(s, list));
+    await withStore(async (s) => await enqueue(s, list));
     const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
     const llmUp = fakeOpenAI(answerAll, { times: 1 });
     let labels = 0;
@@ -173,8 +175,8 @@ describe("worker crash (SIGKILL) mid-batch", () => {
       (r) => r.method === "POST" && /\/issues\/1\/comments$/.test(r.path),
     );
     expect(posts).toHaveLength(1);
-    await withStore((s) =>
-      expect(s.tasks.list({ repo: REPO }).map((t) => t.status)).toEqual(["done", "done"]),
+    await withStore(async (s) =>
+      expect((await s.tasks.list({ repo: REPO })).map((t) => t.status)).toEqual(["done", "done"]),
     );
     // The killed worker's answer (paid for, saved) is posted: no second LLM call, 1 billed.
     expect(llmUp.calls).toHaveLength(1);
@@ -188,8 +190,14 @@ describe("worker crash (SIGKILL) mid-batch", () => {
 
 describe("worker crash (SIGKILL) mid-merge", () => {
   const enqueuePr = () =>
-    withStore((s) =>
-      s.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } }),
+    withStore(
+      async (s) =>
+        await s.tasks.enqueue({
+          repo: REPO,
+          type: "automerge",
+          source: "pr:7",
+          payload: { pr: 7 },
+        }),
     );
 
   it("injects SIGKILL while the merge PUT is in flight and GitHub applied it (1 kill): the next worker sees it merged and does not merge again (merges 1)", async () => {
@@ -216,8 +224,8 @@ describe("worker crash (SIGKILL) mid-merge", () => {
     const r2 = await w2.done;
     expect(r2.code, r2.stderr).toBe(0);
     expect(ghp.seen.filter((r) => r.method === "PUT")).toHaveLength(1);
-    await withStore((s) =>
-      expect(s.tasks.list({ repo: REPO }).map((t) => t.status)).toEqual(["done"]),
+    await withStore(async (s) =>
+      expect((await s.tasks.list({ repo: REPO })).map((t) => t.status)).toEqual(["done"]),
     );
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -253,9 +261,9 @@ describe("worker crash (SIGKILL) mid-merge", () => {
     expect(check.body?.conclusion).toBe("success");
     // Two PUTs reached the proxy; only the second one reached GitHub: one merge.
     expect(ghp.seen.filter((r) => r.method === "PUT")).toHaveLength(2);
-    await withStore((s) => {
-      expect(s.tasks.list({ repo: REPO }).map((t) => t.status)).toEqual(["done"]);
-      expect(s.automerge.get(REPO, 7)?.state).toBe("merged");
+    await withStore(async (s) => {
+      expect((await s.tasks.list({ repo: REPO })).map((t) => t.status)).toEqual(["done"]);
+      expect((await s.automerge.get(REPO, 7))?.state).toBe("merged");
     });
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);

@@ -71,7 +71,7 @@ describe("duplicates: every delivery sent three times, shuffled, interleaved, ac
     const path = join(dir, "store.db");
     const open = async (): Promise<{ store: Store; app: TestApp }> => {
       const store = await openStore({ path });
-      for (const r of REPOS) seedConfig(store, r, {});
+      for (const r of REPOS) await seedConfig(store, r, {});
       const app = await startTestApp({ store });
       return { store, app };
     };
@@ -95,15 +95,15 @@ describe("duplicates: every delivery sent three times, shuffled, interleaved, ac
     await sendAll(sends.slice(0, third), send(run.app));
     // Restart: a new server (and store) on the same SQLite file.
     await run.app.close();
-    run.store.close();
+    await run.store.close();
     run = await open();
     cleanup.push(async () => {
       await run.app.close();
-      run.store.close();
+      await run.store.close();
     });
     await sendAll(sends.slice(third), send(run.app));
 
-    const tasks = run.store.tasks.list({ limit: 10_000 });
+    const tasks = await run.store.tasks.list({ limit: 10_000 });
     const bySource = new Map<string, number>();
     for (const t of tasks) {
       const k = `${t.repo} ${t.source}`;
@@ -118,7 +118,9 @@ describe("duplicates: every delivery sent three times, shuffled, interleaved, ac
     expect(
       [...answers.values()].every((a) => a.ok === 1 && a.duplicate === 2 && a.other === 0),
     ).toBe(true);
-    expect(run.store.deliveries.countsByEvent().reduce((n, e) => n + e.count, 0)).toBe(DELIVERIES);
+    expect((await run.store.deliveries.countsByEvent()).reduce((n, e) => n + e.count, 0)).toBe(
+      DELIVERIES,
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

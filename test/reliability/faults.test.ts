@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLinearGateway } from "../../src/integrations/linear.js";
 import { createLlm } from "../../src/llm/client.js";
 import { memoryLogger } from "../../src/log.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import type { WorkerEnv } from "../../src/core/worker-contract.js";
 import { createProcessors } from "../../src/processors/index.js";
 import { runPass } from "../../src/worker/pass.js";
@@ -46,8 +46,8 @@ const billedCalls = (store: Store): number =>
 const analysisComments = (i: { comments?: { body: string }[] }) =>
   (i.comments ?? []).filter((c) => c.body.includes("<!-- bg-agent:analysis:"));
 
-const tasksBySource = (store: Store) =>
-  new Map(store.tasks.list({ repo: REPO }).map((t) => [t.source, t]));
+const tasksBySource = async (store: Store) =>
+  new Map((await store.tasks.list({ repo: REPO })).map((t) => [t.source, t]));
 
 const faultEnv = (store: Store, o: { throttle?: boolean; config?: unknown } = {}): WorkerEnv =>
   env(store, {
@@ -79,12 +79,12 @@ describe("faults: GitHub", () => {
     ]);
     const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(faultEnv(store));
     expect(post.count).toBe(2);
     expect(analysisComments(list[0]!)).toHaveLength(1);
     expect(list[0]!.labels).toContain("bg:should-fix");
-    expect(tasksBySource(store).get("issue:1")).toMatchObject({ status: "done" });
+    expect((await tasksBySource(store)).get("issue:1")).toMatchObject({ status: "done" });
     expect(llm.calls).toHaveLength(1);
     expect(billedCalls(store)).toBe(1);
     expect(gh.checkRuns).toHaveLength(1);
@@ -102,21 +102,21 @@ describe("faults: GitHub", () => {
     );
     fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(faultEnv(store));
     expect(post.count).toBe(4); // 1 + 3 retries, then given up
-    const t = tasksBySource(store).get("issue:1")!;
+    const t = (await tasksBySource(store)).get("issue:1")!;
     expect(t).toMatchObject({ status: "pending", attempts: 1 });
     expect(t.lastError).toContain("could not be posted: Bad Gateway");
     expect(list[0]!.comments).toEqual([]);
     expect(list[0]!.labels).not.toContain("bg:should-fix");
-    expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "failed" });
+    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({ status: "failed" });
     expect(billedCalls(store)).toBe(1);
 
     // GitHub is back: the saved (paid-for) analysis is posted, once, with no second LLM call.
-    store.tasks.wake([t.id]);
+    await store.tasks.wake([t.id]);
     await pass(faultEnv(store));
-    expect(tasksBySource(store).get("issue:1")).toMatchObject({ status: "done" });
+    expect((await tasksBySource(store)).get("issue:1")).toMatchObject({ status: "done" });
     expect(analysisComments(list[0]!)).toHaveLength(1);
     expect(list[0]!.labels).toContain("bg:should-fix");
     expect(llm.calls).toHaveLength(1);
@@ -137,10 +137,10 @@ describe("faults: GitHub", () => {
     ]);
     fakeGitHub(REPO, list);
     fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(faultEnv(store, { throttle: true }));
     expect(limited.count).toBe(1);
-    expect(tasksBySource(store).get("issue:1")).toMatchObject({ status: "done" });
+    expect((await tasksBySource(store)).get("issue:1")).toMatchObject({ status: "done" });
     expect(analysisComments(list[0]!)).toHaveLength(1);
     expect(billedCalls(store)).toBe(1);
     expect(nomatch.list).toEqual([]);
@@ -158,15 +158,15 @@ describe("faults: GitHub", () => {
     const limited = inject("get", `/repos/${REPO}/issues/1/comments`, [limit, limit]);
     fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(faultEnv(store, { throttle: true }));
     expect(limited.count).toBe(2);
-    const t = tasksBySource(store).get("issue:1")!;
+    const t = (await tasksBySource(store)).get("issue:1")!;
     expect(t).toMatchObject({ status: "pending", attempts: 0 });
     expect(t.lastError).toContain("secondary rate limit");
     expect(list[0]!.comments).toEqual([]);
     expect(list[0]!.labels).not.toContain("bg:should-fix");
-    store.tasks.wake([t.id]);
+    await store.tasks.wake([t.id]);
     await pass(faultEnv(store, { throttle: true }));
     expect(analysisComments(list[0]!)).toHaveLength(1);
     expect(llm.calls).toHaveLength(1); // the saved answer is posted: no second call
@@ -187,10 +187,10 @@ describe("faults: GitHub", () => {
     ]);
     fakeGitHub(REPO, list);
     fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(faultEnv(store, { throttle: true }));
     expect(limited.count).toBe(1);
-    const t = tasksBySource(store).get("issue:1")!;
+    const t = (await tasksBySource(store)).get("issue:1")!;
     expect(t).toMatchObject({ status: "pending", attempts: 0 });
     expect(t.nextRunAt).toBe(reset * 1000 + 1000);
     expect(t.lastError).toContain("rate limit");
@@ -205,7 +205,12 @@ describe("faults: GitHub on the merge", () => {
   it("injects a 502 on all 4 tries of the merge PUT: nothing merged, the task backs off with the reason (lost 0, merged 0)", async () => {
     const store = await memoryStore();
     const e = testEnv(store, { octokit: retryingOctokit() });
-    store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     mockRead();
     mockRead();
     const put = inject(
@@ -215,11 +220,11 @@ describe("faults: GitHub on the merge", () => {
     );
     await runPass(e, createProcessors(), { repo: REPO, mode: "automerge" });
     expect(put.count).toBe(4); // 1 + 3 retries, each at the evaluated head
-    const [t] = store.tasks.list({ repo: REPO });
+    const [t] = await store.tasks.list({ repo: REPO });
     expect(t).toMatchObject({ status: "pending", attempts: 1 });
     expect(t!.lastError).toContain("Bad Gateway");
     expect(t!.nextRunAt).toBeGreaterThan(Date.now());
-    expect(store.automerge.get(REPO, 7)?.state).not.toBe("merged");
+    expect((await store.automerge.get(REPO, 7))?.state).not.toBe("merged");
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -229,7 +234,12 @@ describe("faults: GitHub rate limit on automerge", () => {
   it("injects a primary rate limit (reset in an hour) on reading the PR: the task waits until the reset, no attempt used, nothing merged", async () => {
     const store = await memoryStore();
     const e = testEnv(store, { octokit: retryingOctokit({ throttle: true }) });
-    store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+    await store.tasks.enqueue({
+      repo: REPO,
+      type: "automerge",
+      source: "pr:7",
+      payload: { pr: 7 },
+    });
     const reset = Math.floor(Date.now() / 1000) + 3600;
     const read = inject("get", `/repos/${REPO}/pulls/7`, [
       [
@@ -240,7 +250,7 @@ describe("faults: GitHub rate limit on automerge", () => {
     ]);
     await runPass(e, createProcessors(), { repo: REPO, mode: "automerge" });
     expect(read.count).toBe(1);
-    const [t] = store.tasks.list({ repo: REPO });
+    const [t] = await store.tasks.list({ repo: REPO });
     expect(t).toMatchObject({ status: "pending", attempts: 0, nextRunAt: reset * 1000 + 1000 });
     expect(t!.lastError).toContain("GitHub rate limit");
     expect(nomatch.list).toEqual([]);
@@ -258,7 +268,7 @@ describe("faults: the LLM", () => {
     const list = issues(2);
     const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answer, { times });
-    enqueue(store, list);
+    await enqueue(store, list);
     const e = faultEnv(store, o.config ? { config: o.config } : {});
     if (o.timeoutMs) {
       const timeoutMs = o.timeoutMs;
@@ -269,13 +279,13 @@ describe("faults: the LLM", () => {
   };
 
   /** Nothing claims success: no analysis comment, no label, no task done. */
-  const nothingClaimed = (r: Awaited<ReturnType<typeof twoIssues>>) => {
+  const nothingClaimed = async (r: Awaited<ReturnType<typeof twoIssues>>) => {
     for (const i of r.list) {
       expect(analysisComments(i)).toEqual([]);
       expect(i.labels).not.toContain("bg:should-fix");
     }
-    expect(r.store.tasks.list({ repo: REPO, status: "done" })).toEqual([]);
-    expect(r.store.analyses.list(REPO)).toEqual([]);
+    expect(await r.store.tasks.list({ repo: REPO, status: "done" })).toEqual([]);
+    expect(await r.store.analyses.list(REPO)).toEqual([]);
   };
 
   it("injects a 429 with retry-after-ms once: waited out, then both issues analysed in one billed call", async () => {
@@ -308,13 +318,13 @@ describe("faults: the LLM", () => {
       3,
     );
     expect(r.llm.calls).toHaveLength(3);
-    nothingClaimed(r);
-    for (const t of r.store.tasks.list({ repo: REPO })) {
+    await nothingClaimed(r);
+    for (const t of await r.store.tasks.list({ repo: REPO })) {
       expect(t).toMatchObject({ status: "pending", attempts: 1 });
       expect(t.lastError).toContain("the LLM call failed: 500");
     }
     expect(billedCalls(r.store)).toBe(0);
-    expect(r.store.spend.today(REPO)).toBe(0);
+    expect(await r.store.spend.today(REPO)).toBe(0);
     expect(JSON.stringify(r.gh.checkRuns[0]!.output)).toContain("the LLM call failed: 500");
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -329,17 +339,17 @@ describe("faults: the LLM", () => {
       .times(2)
       .delay(1500)
       .reply(200, completion({ role: "assistant", content: "{}" }).body);
-    enqueue(store, list);
+    await enqueue(store, list);
     const e = faultEnv(store);
     e.createLlm = (ctx) => createLlm(ctx, { timeoutMs: 200, maxRetries: 1 });
     await pass(e);
-    for (const t of store.tasks.list({ repo: REPO })) {
+    for (const t of await store.tasks.list({ repo: REPO })) {
       expect(t).toMatchObject({ status: "pending", attempts: 1 });
       expect(t.lastError).toMatch(/the LLM call failed: .*timed out/i);
     }
     for (const i of list) expect(i.comments).toEqual([]);
     expect(billedCalls(store)).toBe(0);
-    expect(store.analyses.list(REPO)).toEqual([]);
+    expect(await store.analyses.list(REPO)).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -350,8 +360,8 @@ describe("faults: the LLM", () => {
       3,
     );
     expect(r.llm.calls).toHaveLength(3);
-    nothingClaimed(r);
-    for (const t of r.store.tasks.list({ repo: REPO })) {
+    await nothingClaimed(r);
+    for (const t of await r.store.tasks.list({ repo: REPO })) {
       expect(t.status).toBe("pending");
       expect(t.lastError).toContain("unusable twice: the answer is not JSON");
     }
@@ -363,13 +373,13 @@ describe("faults: the LLM", () => {
   it("injects an empty choice list (choices: []) once: failed with the reason; the billed call is recorded once", async () => {
     const r = await twoIssues(() => completion(undefined), 1);
     expect(r.llm.calls).toHaveLength(1);
-    nothingClaimed(r);
-    for (const t of r.store.tasks.list({ repo: REPO }))
+    await nothingClaimed(r);
+    for (const t of await r.store.tasks.list({ repo: REPO }))
       expect(t.lastError).toContain("returned no choices");
     expect(billedCalls(r.store)).toBe(1);
     // The batch (and the check run's cost table) shows the billed call, as the spend ledger does.
-    const [batch] = r.store.batches.list({ repo: REPO });
-    expect(batch!.costUsd).toBeCloseTo(r.store.spend.today(REPO), 10);
+    const [batch] = await r.store.batches.list({ repo: REPO });
+    expect(batch!.costUsd).toBeCloseTo(await r.store.spend.today(REPO), 10);
     expect(batch!.costUsd).toBeGreaterThan(0);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -381,8 +391,8 @@ describe("faults: the LLM", () => {
       3,
     );
     expect(r.llm.calls).toHaveLength(3);
-    nothingClaimed(r);
-    for (const t of r.store.tasks.list({ repo: REPO }))
+    await nothingClaimed(r);
+    for (const t of await r.store.tasks.list({ repo: REPO }))
       expect(t.lastError).toContain("unusable twice");
     expect(billedCalls(r.store)).toBe(3);
     expect(nomatch.list).toEqual([]);
@@ -398,12 +408,12 @@ describe("faults: the LLM", () => {
     });
     const r = await twoIssues((body: ChatBody) => answerAll(body).slice(0, 30), 1, { config });
     expect(r.llm.calls).toHaveLength(1);
-    nothingClaimed(r);
+    await nothingClaimed(r);
     expect(r.summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(["retry", "retry"]);
     for (const p of r.summary.repos[0]!.processed) expect(p.detail).toContain("budget stop");
     expect(billedCalls(r.store)).toBe(1);
-    expect(r.store.spend.today(REPO)).toBeGreaterThan(0);
-    expect(r.store.spend.today(REPO)).toBeLessThanOrEqual(0.6);
+    expect(await r.store.spend.today(REPO)).toBeGreaterThan(0);
+    expect(await r.store.spend.today(REPO)).toBeLessThanOrEqual(0.6);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -487,12 +497,15 @@ describe("faults: Linear", () => {
       .optionally()
       .reply(200, () => (moved++, { data: { issueUpdate: { success: true } } }));
     await pass(linearEnv(store), { sweep: true });
-    const t = tasksBySource(store).get("linear:ENG-42")!;
+    const t = (await tasksBySource(store)).get("linear:ENG-42")!;
     expect(t).toMatchObject({ status: "pending", attempts: 1 });
     expect(t.lastError).toMatch(/could not be posted: .*503/);
     expect(moved).toBe(0);
     expect(billedCalls(store)).toBe(1);
-    expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "failed", ref: "ENG-42" });
+    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({
+      status: "failed",
+      ref: "ENG-42",
+    });
     nock.abortPendingRequests();
     expect(nomatch.list).toEqual([]);
   });
@@ -515,10 +528,10 @@ describe("faults: Linear", () => {
     fakeOpenAI(answerAll, { times: 1 });
     await pass(linearEnv(store), { sweep: true });
     expect(creates).toBe(1);
-    const t = tasksBySource(store).get("linear:ENG-42")!;
+    const t = (await tasksBySource(store)).get("linear:ENG-42")!;
     expect(t.status).toBe("pending");
     expect(t.lastError).toContain("Entity not found");
-    expect(store.tasks.list({ repo: REPO, status: "done" })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO, status: "done" })).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -544,7 +557,7 @@ describe("faults: Linear", () => {
     ).toBe(true);
     expect(lists).toBe(3);
     expect(summary.repos[0]!.processed).toEqual([]);
-    expect(store.tasks.list({ repo: REPO })).toEqual([]);
+    expect(await store.tasks.list({ repo: REPO })).toEqual([]);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

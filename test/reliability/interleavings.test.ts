@@ -102,7 +102,8 @@ describe("any interleaving: a crash image never holds half of a delivery", () =>
           routes: [],
         });
         try {
-          s.warm.forEach((w, i) => w && seedConfig(store, repoName(i), { automerge: {} }));
+          for (const [i, w] of s.warm.entries())
+            if (w) await seedConfig(store, repoName(i), { automerge: {} });
           await server.listen(0, "127.0.0.1");
           const app = { url: server.url(), probot };
           const list = s.deliveries.map((d, i) => ({
@@ -171,7 +172,7 @@ describe("any interleaving: a crash image never holds half of a delivery", () =>
           }
         } finally {
           await server.close();
-          store.close();
+          await store.close();
           await github.close();
           rmSync(dir, { recursive: true, force: true });
         }

@@ -29,7 +29,7 @@ const merged = { sha: "m".repeat(40), merged: true, message: "Pull Request succe
 async function automergePass() {
   const store = await memoryStore();
   const e = testEnv(store, { octokit: retryingOctokit() });
-  store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
+  await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:7", payload: { pr: 7 } });
   const summary = await runPass(e, createProcessors(), { repo: REPO, mode: "automerge" });
   return { store, summary };
 }
@@ -50,8 +50,8 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
     );
     expect(summary.repos[0]?.processed).toMatchObject([{ source: "pr:7", outcome: "done" }]);
     // Lost: 0 (the refusal is recorded); merged: 0.
-    expect(store.automerge.get(REPO, 7)?.state).toBe("waiting");
-    expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "waiting" });
+    expect((await store.automerge.get(REPO, 7))?.state).toBe("waiting");
+    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({ status: "waiting" });
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -68,7 +68,7 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
     expect(check.body?.output.summary).toContain(
       "422: Merge commits are not allowed on this repository.",
     );
-    expect(store.automerge.get(REPO, 7)?.state).toBe("waiting");
+    expect((await store.automerge.get(REPO, 7))?.state).toBe("waiting");
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -82,7 +82,7 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
     mockCheckRun();
     const { store } = await automergePass();
     expect(put.count).toBe(1);
-    expect(store.tasks.list({ repo: REPO })[0]).toMatchObject({
+    expect((await store.tasks.list({ repo: REPO }))[0]).toMatchObject({
       status: "pending",
       attempts: 0,
       lastError: expect.stringContaining("Head branch was modified"),
@@ -108,8 +108,10 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
     expect(check.body?.conclusion).toBe("success");
     expect(comment.body).toContain("<!-- bg-agent:automerge-merged:7 -->");
     expect(summary.repos[0]?.processed).toMatchObject([{ outcome: "done" }]);
-    expect(store.automerge.get(REPO, 7)?.state).toBe("merged");
-    expect(store.runs.list({ repo: REPO }).filter((r) => r.status === "merged")).toHaveLength(1);
+    expect((await store.automerge.get(REPO, 7))?.state).toBe("merged");
+    expect(
+      (await store.runs.list({ repo: REPO })).filter((r) => r.status === "merged"),
+    ).toHaveLength(1);
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -122,10 +124,10 @@ describe("a refusal is an answer: 4xx sent once, with GitHub's reason", () => {
     ]);
     const gh = fakeGitHub(REPO, list);
     fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(env(store, { workspace: workspace(), octokit: retryingOctokit() }));
     expect(gone.count).toBe(1);
-    const byIssue = new Map(store.tasks.list({ repo: REPO }).map((t) => [t.source, t]));
+    const byIssue = new Map((await store.tasks.list({ repo: REPO })).map((t) => [t.source, t]));
     expect(byIssue.get("issue:1")).toMatchObject({ status: "done" });
     expect(byIssue.get("issue:2")).toMatchObject({
       status: "failed",
@@ -150,13 +152,13 @@ describe("a refused analysis report is recorded once", () => {
     ]);
     fakeGitHub(REPO, list);
     fakeOpenAI(answerAll, { times: 1 });
-    enqueue(store, list);
+    await enqueue(store, list);
     await pass(env(store, { workspace: workspace(), octokit: retryingOctokit() }));
     expect(label.count).toBe(1);
-    const [t] = store.tasks.list({ repo: REPO });
+    const [t] = await store.tasks.list({ repo: REPO });
     expect(t).toMatchObject({ status: "failed" });
     expect(t!.lastError).toContain("GitHub refused the report (422: Validation Failed");
-    expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "failed" });
+    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({ status: "failed" });
     await pass(env(store, { workspace: workspace(), octokit: retryingOctokit() }));
     expect(label.count).toBe(1);
     expect(list[0]!.labels).not.toContain("bg:should-fix");

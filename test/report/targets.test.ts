@@ -77,12 +77,7 @@ describe("reports outside GitHub", () => {
     expect(headers["x-bg-timestamp"]).toMatch(/^\d+$/);
     expect(JSON.parse(body)).toMatchObject({ event: "task.report", task: "digest", repo: REPO });
 
-    expect(
-      store.reports
-        .recent(REPO)
-        .map((d) => [d.target, d.status])
-        .sort(),
-    ).toEqual([
+    expect((await store.reports.recent(REPO)).map((d) => [d.target, d.status]).sort()).toEqual([
       ["discord:TEAM_DISCORD", "delivered"],
       ["slack:TEAM_SLACK", "delivered"],
       ["webhook:AUDIT_HOOK", "delivered"],
@@ -116,7 +111,7 @@ describe("reports outside GitHub", () => {
     expect(bodies[0]).toContain("NOT_SET is not set");
     expect(bodies[0]).not.toContain("127.0.0.1"); // the URL is never shown
 
-    const failing = store.reports.failing(REPO);
+    const failing = await store.reports.failing(REPO);
     expect(failing.map((d) => [d.target, d.status, d.attempts])).toEqual([
       ["slack:NOT_SET", "unset", 0],
       ["webhook:BROKEN_HOOK", "failed", 3],

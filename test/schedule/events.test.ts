@@ -161,7 +161,7 @@ describe("after: chains", () => {
       expect(JSON.stringify(llm.calls[1]!.messages)).toContain(
         'the task \\"collect\\" just finished successfully',
       );
-      expect(openTaskNames(store)).toEqual([]);
+      expect(await openTaskNames(store)).toEqual([]);
 
       // A failing run of `collect` queues `alarm`, not `summarise`.
       vi.setSystemTime(Date.now() + 61 * 60_000);
@@ -175,7 +175,7 @@ describe("after: chains", () => {
         env,
       );
       // `collect` failed once (retried later): `alarm` is queued, `summarise` is not.
-      expect(openTaskNames(store)).toEqual(["alarm", "collect"]);
+      expect(await openTaskNames(store)).toEqual(["alarm", "collect"]);
       const third = await pass(tasks, ["alarm raised"], env);
       expect(third.calls.map((c) => c.purpose)).toEqual(["task:alarm"]);
       expect(JSON.stringify(third.calls[0]!.messages)).toContain('\\"collect\\" just failed');

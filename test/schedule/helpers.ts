@@ -17,9 +17,8 @@ export function tasksOf(raw: unknown[]): TaskConfig[] {
 }
 
 /** Open prompt_task tasks of a repository, by schedule name. */
-export const openTaskNames = (store: Store, repo = REPO): string[] =>
-  store.tasks
-    .list({ repo, type: "prompt_task" })
+export const openTaskNames = async (store: Store, repo = REPO): Promise<string[]> =>
+  (await store.tasks.list({ repo, type: "prompt_task" }))
     .filter((x) => x.status === "pending" || x.status === "running")
     .map((x) => String(x.payload.name))
     .sort();

@@ -50,13 +50,13 @@ describe("per-repository task limits", () => {
     const store = await memoryStore();
     const r = parseConfig({ tasks_max: 2, tasks: tasks(2) });
     if (!r.ok) throw new Error("rejected");
-    syncSchedules(store, "o/r", r.config.tasks);
-    const p = proposeTask(store, "o/r", r.config, { name: "more", prompt: "p", every: "1d" });
+    await syncSchedules(store, "o/r", r.config.tasks);
+    const p = await proposeTask(store, "o/r", r.config, { name: "more", prompt: "p", every: "1d" });
     expect(p).toEqual({
       ok: false,
       why: "this repository has 2 tasks already (tasks_max: 2)",
     });
-    expect(store.schedules.list("o/r")).toHaveLength(2);
-    expect(store.proposals.list({ repo: "o/r" })).toEqual([]);
+    expect(await store.schedules.list("o/r")).toHaveLength(2);
+    expect(await store.proposals.list({ repo: "o/r" })).toEqual([]);
   });
 });

@@ -76,7 +76,7 @@ describe("worker loop", () => {
 
   it("runs a pass every tick (skipping ticks while one runs) and sweeps every sweepMinutes", async () => {
     const { state, fn } = gatedPass();
-    store.repos.upsert({ fullName: "octo/installed" });
+    await store.repos.upsert({ fullName: "octo/installed" });
     loop = startWorkerLoop(testEnv(store), [], {
       tickSeconds: 30,
       sweepMinutes: 10,
@@ -140,6 +140,9 @@ describe("worker loop", () => {
     expect(summary.repos.flatMap((r) => r.processed.map((p) => p.source))).toEqual([
       "schedule:digest",
     ]);
-    expect(store.runs.list({ repo: REPO }).map((r) => r.summary)).toEqual(["second", "first"]);
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.summary)).toEqual([
+      "second",
+      "first",
+    ]);
   });
 });

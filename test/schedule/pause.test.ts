@@ -57,15 +57,15 @@ async function pass(config: Record<string, unknown> = {}): Promise<PassSummary> 
   return runPass(env, processors, { repo: REPO });
 }
 
-function queueWork(): void {
-  store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:1" });
-  store.tasks.enqueue({ repo: REPO, type: "command", source: "comment:5" });
+async function queueWork(): Promise<void> {
+  await store.tasks.enqueue({ repo: REPO, type: "automerge", source: "pr:1" });
+  await store.tasks.enqueue({ repo: REPO, type: "command", source: "comment:5" });
 }
 
 describe("activity-aware pausing", () => {
   it("defers LLM work while people are active; automerge and commands go on; commands first", async () => {
-    store.activity.recordHuman(REPO, "alice");
-    queueWork();
+    await store.activity.recordHuman(REPO, "alice");
+    await queueWork();
     const s = await pass();
     expect(order).toEqual(["command:comment:5", "automerge:pr:1"]);
     expect(s.repos[0]?.skipped).toMatch(/people are active/);
@@ -77,18 +77,18 @@ describe("activity-aware pausing", () => {
     advance(MIN); // 5 quiet minutes (activity.pause_when_active_minutes default)
     await pass();
     expect(order).toContain("llm");
-    expect(store.runs.list({ repo: REPO, kind: "prompt_task" })).toHaveLength(1);
+    expect(await store.runs.list({ repo: REPO, kind: "prompt_task" })).toHaveLength(1);
   });
 
   it("defers automerge too when the config says so", async () => {
-    store.activity.recordHuman(REPO, "alice");
-    queueWork();
+    await store.activity.recordHuman(REPO, "alice");
+    await queueWork();
     await pass({ automerge: { pause_when_active: true } });
     expect(order).toEqual(["command:comment:5"]);
   });
 
   it("honours pause_when_active_minutes: 0 (never defer)", async () => {
-    store.activity.recordHuman(REPO, "alice");
+    await store.activity.recordHuman(REPO, "alice");
     await pass({ activity: { pause_when_active_minutes: 0 } });
     expect(order).toEqual(["llm"]);
   });
@@ -96,26 +96,26 @@ describe("activity-aware pausing", () => {
 
 describe("requested runs (/bg run)", () => {
   it("run while people are active (asking is activity), scheduled runs still wait", async () => {
-    syncSchedules(
+    await syncSchedules(
       store,
       REPO,
       tasksOf([...tasks, { name: "other", prompt: "p", every: "1h", notify: "never" }]),
     );
-    store.activity.recordHuman(REPO, "alice");
-    expect(enqueueManualRun(store, REPO, "other", "alice")).toMatchObject({
+    await store.activity.recordHuman(REPO, "alice");
+    expect(await enqueueManualRun(store, REPO, "other", "alice")).toMatchObject({
       ok: true,
       created: true,
     });
     await pass({ tasks: [...tasks, { name: "other", prompt: "p", every: "1h", notify: "never" }] });
     expect(order).toEqual(["llm"]);
-    expect(store.runs.list({ repo: REPO }).map((r) => r.ref)).toEqual(["task:other"]);
-    expect(enqueueManualRun(store, REPO, "nope", "alice")).toMatchObject({ ok: false });
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.ref)).toEqual(["task:other"]);
+    expect(await enqueueManualRun(store, REPO, "nope", "alice")).toMatchObject({ ok: false });
   });
 
   it("wait through a manual pause", async () => {
-    syncSchedules(store, REPO, tasksOf(tasks));
-    store.activity.pause(REPO, "bob", null);
-    enqueueManualRun(store, REPO, "digest", "alice");
+    await syncSchedules(store, REPO, tasksOf(tasks));
+    await store.activity.pause(REPO, "bob", null);
+    await enqueueManualRun(store, REPO, "digest", "alice");
     await pass();
     expect(order).toEqual([]);
   });
@@ -123,8 +123,8 @@ describe("requested runs (/bg run)", () => {
 
 describe("manual pause (/bg pause)", () => {
   it("stops everything but commands, and ends by itself when it expires", async () => {
-    store.activity.pause(REPO, "alice", Date.now() + 60 * MIN, "release freeze");
-    queueWork();
+    await store.activity.pause(REPO, "alice", Date.now() + 60 * MIN, "release freeze");
+    await queueWork();
     const s = await pass();
     expect(order).toEqual(["command:comment:5"]);
     expect(s.repos[0]?.skipped).toMatch(/paused by alice until/);
@@ -136,25 +136,25 @@ describe("manual pause (/bg pause)", () => {
     advance(MIN);
     await pass();
     expect(order).toEqual(["command:comment:5", "automerge:pr:1", "llm"]);
-    expect(store.activity.get(REPO).paused).toBe(false);
+    expect((await store.activity.get(REPO)).paused).toBe(false);
   });
 
   it("a pause of every repository (*) without an end holds until resumed", async () => {
-    store.activity.pause("*", "admin", null);
-    queueWork();
+    await store.activity.pause("*", "admin", null);
+    await queueWork();
     advance(7 * 24 * 60 * MIN);
     await pass();
     expect(order).toEqual(["command:comment:5"]);
-    store.activity.resume("*");
+    await store.activity.resume("*");
     await pass();
     expect(order).toEqual(["command:comment:5", "automerge:pr:1", "llm"]);
   });
 
   it("the schedule keeps its due slot while paused and runs once when the pause ends", async () => {
-    store.activity.pause(REPO, "alice", null);
+    await store.activity.pause(REPO, "alice", null);
     await pass(); // nothing synced or queued while paused
     advance(3 * 60 * MIN);
-    store.activity.resume(REPO);
+    await store.activity.resume(REPO);
     await pass();
     expect(order.filter((x) => x === "llm")).toHaveLength(1);
   });

@@ -95,7 +95,7 @@ describe("prompt tasks: notify on_change", () => {
     expect(bodies[1]).toContain("Four issues are open");
     expect(bodies[1]).not.toContain("@alice"); // sanitised: no ping
 
-    const runs = store.runs.list({ repo: REPO, kind: "prompt_task" }).reverse();
+    const runs = (await store.runs.list({ repo: REPO, kind: "prompt_task" })).reverse();
     expect(runs.map((r) => r.status)).toEqual(["changed", "unchanged", "changed"]);
     expect(runs[0]).toMatchObject({
       ref: "task:digest",
@@ -104,7 +104,10 @@ describe("prompt tasks: notify on_change", () => {
       costUsd: 0.0001,
     });
     expect(runs[0]!.url).toContain("issuecomment-77");
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({ runCount: 3, status: "active" });
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
+      runCount: 3,
+      status: "active",
+    });
     expect(llm.calls).toHaveLength(3);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -159,7 +162,9 @@ describe("prompt tasks: report targets", () => {
       conclusion: "neutral",
       output: { title: "CI is green." },
     });
-    expect(store.runs.list({ repo: REPO })[0]?.url).toBe("https://github.com/octo/demo/runs/8");
+    expect((await store.runs.list({ repo: REPO }))[0]?.url).toBe(
+      "https://github.com/octo/demo/runs/8",
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -172,7 +177,7 @@ describe("prompt tasks: failures", () => {
     const llm = fakeLlm([boom, boom]);
     const first = await pass(llm, [task()]);
     expect(outcomes(first)).toEqual(["retry"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "active",
       consecutiveFailures: 1,
     });
@@ -184,14 +189,17 @@ describe("prompt tasks: failures", () => {
     const bodies: string[] = [];
     expectNewComment(bodies);
     expect(outcomes(await pass(llm, [task()]))).toEqual(["failed"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "paused",
       consecutiveFailures: 2,
       statusReason: "failed twice in a row: provider answered 500",
     });
     expect(bodies[0]).toContain("is paused");
     expect(bodies[0]).toContain("provider answered 500");
-    expect(store.runs.list({ repo: REPO }).map((r) => r.status)).toEqual(["failed", "failed"]);
+    expect((await store.runs.list({ repo: REPO })).map((r) => r.status)).toEqual([
+      "failed",
+      "failed",
+    ]);
 
     advance(10 * 60 * MIN); // paused: nothing runs however long we wait
     expect(outcomes(await pass(llm, [task()]))).toEqual([]);
@@ -209,7 +217,7 @@ describe("prompt tasks: failures", () => {
     await pass(llm, [task({ notify: "never" })]);
     advance(5 * MIN);
     expect(outcomes(await pass(llm, [task({ notify: "never" })]))).toEqual(["done"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "active",
       consecutiveFailures: 0,
       runCount: 1,
@@ -224,15 +232,15 @@ describe("prompt tasks: failures", () => {
       },
     ]);
     expect(outcomes(await pass(llm, [task()]))).toEqual(["retry"]);
-    expect(store.tasks.list({ repo: REPO })[0]).toMatchObject({
+    expect((await store.tasks.list({ repo: REPO }))[0]).toMatchObject({
       status: "pending",
       nextRunAt: rollover,
     });
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "active",
       consecutiveFailures: 0,
     });
-    expect(store.runs.list({ repo: REPO })[0]).toMatchObject({ status: "skipped" });
+    expect((await store.runs.list({ repo: REPO }))[0]).toMatchObject({ status: "skipped" });
   });
 
   it("fails a run that passes its timeout", async () => {
@@ -249,7 +257,7 @@ describe("prompt tasks: failures", () => {
     const running = pass(hanging, [task({ timeout: "10s", notify: "never" })]);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(outcomes(await running)).toEqual(["retry"]);
-    expect(store.runs.list({ repo: REPO })[0]?.error).toMatch(
+    expect((await store.runs.list({ repo: REPO }))[0]?.error).toMatch(
       /did not finish within its timeout \(10s\)/,
     );
   });
@@ -264,7 +272,7 @@ describe("prompt tasks: lifecycle", () => {
       advance(30 * MIN);
     }
     expect(llm.calls).toHaveLength(2);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "done",
       runCount: 2,
       nextRunAt: null,
@@ -273,14 +281,14 @@ describe("prompt tasks: lifecycle", () => {
 
   it("a /bg run request runs a paused task, answers, and lifts the failure pause when it works", async () => {
     const llm = fakeLlm(["Back to normal."]);
-    syncSchedules(store, REPO, tasksOf([task()]));
-    const s = store.schedules.get(REPO, "digest")!;
-    store.schedules.update(s.id, {
+    await syncSchedules(store, REPO, tasksOf([task()]));
+    const s = (await store.schedules.get(REPO, "digest"))!;
+    await store.schedules.update(s.id, {
       status: "paused",
       statusReason: "failed twice in a row: x",
       consecutiveFailures: 2,
     });
-    store.tasks.enqueue({
+    await store.tasks.enqueue({
       repo: REPO,
       type: "prompt_task",
       source: "schedule:digest",
@@ -290,7 +298,7 @@ describe("prompt tasks: lifecycle", () => {
     expectNewComment(bodies);
     expect(outcomes(await pass(llm, [task({ notify: "never" })]))).toEqual(["done"]);
     expect(bodies[0]).toContain("run by alice");
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "active",
       consecutiveFailures: 0,
       runCount: 0,
@@ -301,8 +309,8 @@ describe("prompt tasks: lifecycle", () => {
   it("never runs a proposed task, even when asked", async () => {
     const { proposeTask } = await import("../../src/schedule/proposals.js");
     const { defaultConfig } = await import("../../src/config/load.js");
-    proposeTask(store, REPO, defaultConfig(), { name: "idea", prompt: "p", every: "1h" });
-    store.tasks.enqueue({
+    await proposeTask(store, REPO, defaultConfig(), { name: "idea", prompt: "p", every: "1h" });
+    await store.tasks.enqueue({
       repo: REPO,
       type: "prompt_task",
       source: "schedule:idea",
@@ -317,8 +325,8 @@ describe("prompt tasks: lifecycle", () => {
     const llm = fakeLlm(["Result."]);
     expect(outcomes(await pass(llm, [task()], { dryRun: true }))).toEqual(["done"]);
     expect(llm.calls).toHaveLength(1);
-    expect(store.runs.count()).toBe(0);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.runs.count()).toBe(0);
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       runCount: 0,
       lastResultHash: null,
     });
@@ -365,7 +373,9 @@ describe("prompt tasks: tools", () => {
     ).toEqual(["read_file", "list_issues"]);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toContain("The build is flaky.");
-    expect(store.runs.list({ repo: REPO })[0]?.summary).toBe("The README says the build is flaky.");
+    expect((await store.runs.list({ repo: REPO }))[0]?.summary).toBe(
+      "The README says the build is flaky.",
+    );
     expect(nock.pendingMocks()).toEqual([]);
   });
 
@@ -425,7 +435,7 @@ describe("prompt tasks: tools", () => {
     expect(outcomes(summary)).toEqual(["retry"]);
     expect(llm.calls).toHaveLength(8);
     expect(llm.calls[7]!.tools).toBeUndefined(); // the last turn must answer
-    expect(store.runs.list({ repo: REPO })[0]?.error).toBe(
+    expect((await store.runs.list({ repo: REPO }))[0]?.error).toBe(
       "the model gave tool calls on its last turn instead of an answer",
     );
     expect(nock.pendingMocks()).toEqual([]);

@@ -19,76 +19,92 @@ beforeEach(async () => {
 const digest = { name: "digest", prompt: "Summarise.", every: "1h" };
 
 describe("config sync", () => {
-  it("creates a schedule per task, keeps run state when nothing that matters changed", () => {
-    const first = syncSchedules(store, REPO, tasksOf([digest]), T0);
+  it("creates a schedule per task, keeps run state when nothing that matters changed", async () => {
+    const first = await syncSchedules(store, REPO, tasksOf([digest]), T0);
     expect(first.created).toEqual(["digest"]);
-    store.schedules.update(store.schedules.get(REPO, "digest")!.id, {
+    await store.schedules.update((await store.schedules.get(REPO, "digest"))!.id, {
       runCount: 4,
       nextRunAt: T0 + HOUR,
     });
     // notify/report_to change: spec updated, schedule and run count kept.
-    const second = syncSchedules(
+    const second = await syncSchedules(
       store,
       REPO,
       tasksOf([{ ...digest, notify: "always", report_to: 9 }]),
       T0 + 1,
     );
     expect(second).toMatchObject({ created: [], restarted: [], updated: ["digest"] });
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       runCount: 4,
       nextRunAt: T0 + HOUR,
       spec: { notify: "always", report_to: 9 },
     });
     // Nothing changed: no writes at all.
-    const before = store.schedules.get(REPO, "digest")!.updatedAt;
-    syncSchedules(store, REPO, tasksOf([{ ...digest, notify: "always", report_to: 9 }]), T0 + 2);
-    expect(store.schedules.get(REPO, "digest")!.updatedAt).toBe(before);
+    const before = (await store.schedules.get(REPO, "digest"))!.updatedAt;
+    await syncSchedules(
+      store,
+      REPO,
+      tasksOf([{ ...digest, notify: "always", report_to: 9 }]),
+      T0 + 2,
+    );
+    expect((await store.schedules.get(REPO, "digest"))!.updatedAt).toBe(before);
   });
 
-  it("starts a task afresh when its prompt or trigger changes, lifting a failure pause", () => {
-    syncSchedules(store, REPO, tasksOf([digest]), T0);
-    const s = store.schedules.get(REPO, "digest")!;
-    recordFailure(store, s, specOf(s)!, "boom", T0);
-    recordFailure(store, store.schedules.get(REPO, "digest")!, specOf(s)!, "boom", T0);
-    expect(store.schedules.get(REPO, "digest")!.status).toBe("paused");
+  it("starts a task afresh when its prompt or trigger changes, lifting a failure pause", async () => {
+    await syncSchedules(store, REPO, tasksOf([digest]), T0);
+    const s = (await store.schedules.get(REPO, "digest"))!;
+    await recordFailure(store, s, specOf(s)!, "boom", T0);
+    await recordFailure(
+      store,
+      (await store.schedules.get(REPO, "digest"))!,
+      specOf(s)!,
+      "boom",
+      T0,
+    );
+    expect((await store.schedules.get(REPO, "digest"))!.status).toBe("paused");
     // Same definition: stays paused.
-    syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
-    expect(store.schedules.get(REPO, "digest")!.status).toBe("paused");
-    const r = syncSchedules(
+    await syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
+    expect((await store.schedules.get(REPO, "digest"))!.status).toBe("paused");
+    const r = await syncSchedules(
       store,
       REPO,
       tasksOf([{ ...digest, prompt: "Summarise better." }]),
       T0 + 2,
     );
     expect(r.restarted).toEqual(["digest"]);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "active",
       consecutiveFailures: 0,
       nextRunAt: T0 + 2,
     });
   });
 
-  it("pauses a disabled task and resumes it when enabled again", () => {
-    syncSchedules(store, REPO, tasksOf([{ ...digest, enabled: false }]), T0);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+  it("pauses a disabled task and resumes it when enabled again", async () => {
+    await syncSchedules(store, REPO, tasksOf([{ ...digest, enabled: false }]), T0);
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "paused",
       statusReason: DISABLED_REASON,
     });
-    expect(dispatchDue(store, REPO, T0 + HOUR).enqueued).toEqual([]);
-    syncSchedules(store, REPO, tasksOf([digest]), T0 + HOUR);
-    expect(store.schedules.get(REPO, "digest")).toMatchObject({
+    expect((await dispatchDue(store, REPO, T0 + HOUR)).enqueued).toEqual([]);
+    await syncSchedules(store, REPO, tasksOf([digest]), T0 + HOUR);
+    expect(await store.schedules.get(REPO, "digest")).toMatchObject({
       status: "active",
       statusReason: null,
     });
-    syncSchedules(store, REPO, tasksOf([{ ...digest, enabled: false }]), T0 + 2 * HOUR);
-    expect(store.schedules.get(REPO, "digest")!.status).toBe("paused");
+    await syncSchedules(store, REPO, tasksOf([{ ...digest, enabled: false }]), T0 + 2 * HOUR);
+    expect((await store.schedules.get(REPO, "digest"))!.status).toBe("paused");
   });
 
-  it("deletes tasks removed from config and cancels their open tasks; keeps proposed ones", () => {
-    syncSchedules(store, REPO, tasksOf([digest, { name: "other", prompt: "p", every: "2h" }]), T0);
-    dispatchDue(store, REPO, T0);
-    expect(openTaskNames(store)).toEqual(["digest", "other"]);
-    const proposed = proposeTask(
+  it("deletes tasks removed from config and cancels their open tasks; keeps proposed ones", async () => {
+    await syncSchedules(
+      store,
+      REPO,
+      tasksOf([digest, { name: "other", prompt: "p", every: "2h" }]),
+      T0,
+    );
+    await dispatchDue(store, REPO, T0);
+    expect(await openTaskNames(store)).toEqual(["digest", "other"]);
+    const proposed = await proposeTask(
       store,
       REPO,
       defaultConfig(),
@@ -96,27 +112,27 @@ describe("config sync", () => {
       T0,
     );
     expect(proposed.ok).toBe(true);
-    const r = syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
+    const r = await syncSchedules(store, REPO, tasksOf([digest]), T0 + 1);
     expect(r.removed).toEqual(["other"]);
-    expect(store.schedules.list(REPO).map((s) => [s.name, s.status])).toEqual([
+    expect((await store.schedules.list(REPO)).map((s) => [s.name, s.status])).toEqual([
       ["digest", "active"],
       ["suggested", "proposed"],
     ]);
-    expect(openTaskNames(store)).toEqual(["digest"]);
+    expect(await openTaskNames(store)).toEqual(["digest"]);
   });
 
-  it("never touches another repository's schedules", () => {
-    syncSchedules(store, "octo/other", tasksOf([digest]), T0);
-    syncSchedules(store, REPO, [], T0);
-    expect(store.schedules.list("octo/other")).toHaveLength(1);
+  it("never touches another repository's schedules", async () => {
+    await syncSchedules(store, "octo/other", tasksOf([digest]), T0);
+    await syncSchedules(store, REPO, [], T0);
+    expect(await store.schedules.list("octo/other")).toHaveLength(1);
   });
 });
 
 describe("proposed tasks", () => {
   const config = defaultConfig();
 
-  it("wait in status proposed, never run, and become active on approval", () => {
-    const p = proposeTask(
+  it("wait in status proposed, never run, and become active on approval", async () => {
+    const p = await proposeTask(
       store,
       REPO,
       config,
@@ -128,19 +144,21 @@ describe("proposed tasks", () => {
       proposal: { kind: "task", target: "task:flaky", status: "proposed" },
       schedule: { status: "proposed", origin: "proposed" },
     });
-    expect(dispatchDue(store, REPO, T0 + 100 * HOUR).enqueued).toEqual([]);
-    expect(store.schedules.dueRepos(T0 + 100 * HOUR)).toEqual([]);
-    const a = approveTask(store, REPO, "flaky", "alice", T0 + HOUR);
+    expect((await dispatchDue(store, REPO, T0 + 100 * HOUR)).enqueued).toEqual([]);
+    expect(await store.schedules.dueRepos(T0 + 100 * HOUR)).toEqual([]);
+    const a = await approveTask(store, REPO, "flaky", "alice", T0 + HOUR);
     expect(a).toMatchObject({ ok: true, schedule: { status: "active", nextRunAt: T0 + HOUR } });
-    expect(store.proposals.latest(REPO, "task:flaky")).toMatchObject({
+    expect(await store.proposals.latest(REPO, "task:flaky")).toMatchObject({
       status: "approved",
       decidedBy: "alice",
     });
-    expect(dispatchDue(store, REPO, T0 + HOUR).enqueued.map((e) => e.name)).toEqual(["flaky"]);
+    expect((await dispatchDue(store, REPO, T0 + HOUR)).enqueued.map((e) => e.name)).toEqual([
+      "flaky",
+    ]);
   });
 
-  it("are validated like config tasks (tools allow-list, min interval)", () => {
-    const bad = proposeTask(
+  it("are validated like config tasks (tools allow-list, min interval)", async () => {
+    const bad = await proposeTask(
       store,
       REPO,
       config,
@@ -149,48 +167,54 @@ describe("proposed tasks", () => {
     );
     expect(bad.ok).toBe(false);
     expect(bad.ok ? [] : bad.problems?.map((p) => p.path)).toEqual(["task.tools[0]"]);
-    const fast = proposeTask(store, REPO, config, { name: "x", prompt: "p", every: "1m" }, T0);
+    const fast = await proposeTask(
+      store,
+      REPO,
+      config,
+      { name: "x", prompt: "p", every: "1m" },
+      T0,
+    );
     expect(fast.ok ? [] : fast.problems?.map((p) => p.path)).toEqual(["task.every"]);
   });
 
-  it("stay rejected: the same definition is not proposed again", () => {
+  it("stay rejected: the same definition is not proposed again", async () => {
     const def = { name: "flaky", prompt: "Check flaky tests.", every: "1d" };
-    proposeTask(store, REPO, config, def, T0);
-    expect(rejectTask(store, REPO, "flaky", "bob", "no thanks", T0)).toBe(true);
-    expect(store.schedules.get(REPO, "flaky")).toBeUndefined();
-    expect(proposeTask(store, REPO, config, def, T0 + 1)).toMatchObject({ ok: false });
+    await proposeTask(store, REPO, config, def, T0);
+    expect(await rejectTask(store, REPO, "flaky", "bob", "no thanks", T0)).toBe(true);
+    expect(await store.schedules.get(REPO, "flaky")).toBeUndefined();
+    expect(await proposeTask(store, REPO, config, def, T0 + 1)).toMatchObject({ ok: false });
   });
 
-  it("are taken over by a config task of the same name", () => {
-    proposeTask(store, REPO, config, { name: "flaky", prompt: "p", every: "1d" }, T0);
-    syncSchedules(store, REPO, tasksOf([{ name: "flaky", prompt: "mine", every: "2h" }]), T0);
-    expect(store.schedules.get(REPO, "flaky")).toMatchObject({
+  it("are taken over by a config task of the same name", async () => {
+    await proposeTask(store, REPO, config, { name: "flaky", prompt: "p", every: "1d" }, T0);
+    await syncSchedules(store, REPO, tasksOf([{ name: "flaky", prompt: "mine", every: "2h" }]), T0);
+    expect(await store.schedules.get(REPO, "flaky")).toMatchObject({
       origin: "config",
       status: "active",
     });
-    expect(store.proposals.latest(REPO, "task:flaky")?.status).toBe("expired");
+    expect((await store.proposals.latest(REPO, "task:flaky"))?.status).toBe("expired");
   });
 });
 
 describe("resume", () => {
-  it("makes a task paused by failures active again, but not a disabled one", () => {
-    syncSchedules(
+  it("makes a task paused by failures active again, but not a disabled one", async () => {
+    await syncSchedules(
       store,
       REPO,
       tasksOf([digest, { name: "off", prompt: "p", every: "1h", enabled: false }]),
       T0,
     );
-    const s = store.schedules.get(REPO, "digest")!;
-    store.schedules.update(s.id, {
+    const s = (await store.schedules.get(REPO, "digest"))!;
+    await store.schedules.update(s.id, {
       status: "paused",
       statusReason: "failed twice in a row: x",
       consecutiveFailures: 2,
     });
-    expect(resumeSchedule(store, REPO, "digest", T0 + HOUR)).toMatchObject({
+    expect(await resumeSchedule(store, REPO, "digest", T0 + HOUR)).toMatchObject({
       ok: true,
       schedule: { status: "active", nextRunAt: T0 + HOUR, consecutiveFailures: 0 },
     });
-    expect(resumeSchedule(store, REPO, "off", T0)).toMatchObject({ ok: false });
-    expect(resumeSchedule(store, REPO, "nope", T0)).toMatchObject({ ok: false });
+    expect(await resumeSchedule(store, REPO, "off", T0)).toMatchObject({ ok: false });
+    expect(await resumeSchedule(store, REPO, "nope", T0)).toMatchObject({ ok: false });
   });
 });

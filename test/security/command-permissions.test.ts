@@ -22,7 +22,7 @@ afterEach(async () => {
 async function withProposal(): Promise<E2E> {
   const e = await startE2E({ processors: (all) => all.filter((p) => p.type !== "fix") });
   expect((await e.deliver("installation", installationCreated())).status).toBe(200);
-  e.store.proposals.propose({
+  await e.store.proposals.propose({
     repo: REPO,
     kind: "fix",
     target: "issue:3",
@@ -32,10 +32,12 @@ async function withProposal(): Promise<E2E> {
   return e;
 }
 
-const untouched = (e: E2E): void => {
-  expect(e.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({ status: "proposed" });
-  expect(e.store.tasks.list({ type: "fix" })).toEqual([]);
-  expect(e.store.activity.manualPause(REPO)).toBeNull();
+const untouched = async (e: E2E): Promise<void> => {
+  expect(await e.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+    status: "proposed",
+  });
+  expect(await e.store.tasks.list({ type: "fix" })).toEqual([]);
+  expect(await e.store.activity.manualPause(REPO)).toBeNull();
 };
 
 describe("command permissions, from the outside (signed issue_comment webhooks)", () => {
@@ -65,7 +67,7 @@ describe("command permissions, from the outside (signed issue_comment webhooks)"
       await app.pass();
       expect(reply.bodies).toHaveLength(1);
       expect(reply.bodies[0]!.body).toMatch(/needs write permission/);
-      untouched(app);
+      await untouched(app);
       const audit = await app.admin<{ entries: { actor: string; result: string }[] }>(
         "/bg/api/audit",
       );
@@ -97,8 +99,8 @@ describe("command permissions, from the outside (signed issue_comment webhooks)"
       ...(action === "edited" ? { changes: { body: { from: "thanks" } } } : {}),
     });
     expect(r.status).toBe(200);
-    expect(app.store.tasks.list({ type: "command" })).toEqual([]);
-    untouched(app);
+    expect(await app.store.tasks.list({ type: "command" })).toEqual([]);
+    await untouched(app);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -119,8 +121,8 @@ describe("command permissions, from the outside (signed issue_comment webhooks)"
       expect(
         (await app.deliver("issue_comment", commentEvent({ id: id++, body, login: "bob" }))).status,
       ).toBe(200);
-    expect(app.store.tasks.list({ type: "command" })).toEqual([]);
-    untouched(app);
+    expect(await app.store.tasks.list({ type: "command" })).toEqual([]);
+    await untouched(app);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

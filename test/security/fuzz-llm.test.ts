@@ -125,7 +125,7 @@ describe("fuzz: answers through the real analysis processor", () => {
             refusal: null,
           }));
           const llm = fakeLlm([...replies]);
-          enqueue(store, list);
+          await enqueue(store, list);
           await pass(env(store, { workspace: workspace(200), llm }));
           expect(llm.calls.length).toBeLessThanOrEqual(3);
           const accepted = new Map<string, unknown[]>();
@@ -134,13 +134,13 @@ describe("fuzz: answers through the real analysis processor", () => {
               accepted.set(k, [...(accepted.get(k) ?? []), item]);
           for (const i of list) {
             const k = `${REPO}#${i.number}`;
-            const t = store.tasks
-              .list({ repo: REPO })
-              .find((x) => x.source === `issue:${i.number}`)!;
+            const t = (await store.tasks.list({ repo: REPO })).find(
+              (x) => x.source === `issue:${i.number}`,
+            )!;
             const comments = (i.comments ?? []).filter((c) =>
               c.body.includes(`<!-- bg-agent:analysis:${k} -->`),
             );
-            const stored = store.analyses.get(k);
+            const stored = await store.analyses.get(k);
             if (t.status === "done") {
               expect(comments).toHaveLength(1);
               expect(stored).toBeDefined();
@@ -154,9 +154,9 @@ describe("fuzz: answers through the real analysis processor", () => {
             }
           }
           // Writes on GitHub: only for done issues, plus the run's check run.
-          const doneNumbers = store.tasks
-            .list({ repo: REPO, status: "done" })
-            .map((t) => t.source.replace("issue:", ""));
+          const doneNumbers = (await store.tasks.list({ repo: REPO, status: "done" })).map((t) =>
+            t.source.replace("issue:", ""),
+          );
           for (const w of gh.writes()) {
             const m = /\/issues\/(\d+)\//.exec(w.path);
             if (m) expect(doneNumbers).toContain(m[1]);

@@ -57,7 +57,7 @@ beforeAll(async () => {
     if (typeof r === "string") repos.add(r);
   }
   for (const r of repos)
-    seedConfig(app.store, r, { tech_debt: { github: { labels: ["bug", "tech-debt"] } } });
+    await seedConfig(app.store, r, { tech_debt: { github: { labels: ["bug", "tech-debt"] } } });
 });
 afterAll(() => app.close());
 
@@ -65,7 +65,7 @@ const ping = async () => (await fetch(`${app.url}/ping`)).status;
 
 describe("fuzz: signed webhook bodies", () => {
   it("injects 300 random JSON bodies under real event names: never a 5xx, 0 tasks, the server stays up", async () => {
-    const before = app.store.tasks.list().length;
+    const before = (await app.store.tasks.list()).length;
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...EVENTS),
@@ -77,12 +77,12 @@ describe("fuzz: signed webhook bodies", () => {
       ),
       { numRuns: 300 },
     );
-    expect(app.store.tasks.list().length).toBe(before);
+    expect((await app.store.tasks.list()).length).toBe(before);
     expect(await ping()).toBe(200);
   });
 
   it("injects 300 objects with the top-level keys of real deliveries and random values: never a 5xx, 0 tasks", async () => {
-    const before = app.store.tasks.list().length;
+    const before = (await app.store.tasks.list()).length;
     const key = fc.constantFrom(
       "action",
       "number",
@@ -111,7 +111,7 @@ describe("fuzz: signed webhook bodies", () => {
       ),
       { numRuns: 300 },
     );
-    expect(app.store.tasks.list().length).toBe(before);
+    expect((await app.store.tasks.list()).length).toBe(before);
     expect(await ping()).toBe(200);
   });
 
@@ -145,14 +145,14 @@ describe("fuzz: signed webhook bodies", () => {
         const r = await deliver(app, { name: e.name, payload, id });
         expect(r.status).toBeLessThan(500);
         if (r.status >= 300) return;
-        const after = app.store.tasks.list().length;
+        const after = (await app.store.tasks.list()).length;
         const again = await deliver(app, { name: e.name, payload, id });
         expect(again.status).toBeLessThan(500);
-        expect(app.store.tasks.list().length).toBe(after);
+        expect((await app.store.tasks.list()).length).toBe(after);
       }),
       { numRuns: 400 },
     );
-    const bad = app.store.tasks.list().filter((t) => !wellFormed(t));
+    const bad = (await app.store.tasks.list()).filter((t) => !wellFormed(t));
     expect(bad).toEqual([]);
     expect(await ping()).toBe(200);
   });

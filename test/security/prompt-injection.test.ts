@@ -66,7 +66,7 @@ describe("prompt injection in issue text (fake LLM echoing the hostile text)", (
     nockConfig();
     const event = issuesEvent({ action: "labeled", title: TITLE, body: BODY });
     expect((await app.deliver("issues", event)).status).toBe(200);
-    const task = app.store.tasks.list()[0]!;
+    const task = (await app.store.tasks.list())[0]!;
     // Dedup keeps hashing the original text: an unchanged issue is not re-analysed.
     expect(task.contentHash).toBe(issueContentHash(TITLE, BODY));
 
@@ -130,10 +130,10 @@ describe("prompt injection in issue text (fake LLM echoing the hostile text)", (
       ).toEqual([]);
 
     // Nothing approved or merged: the plan waits for a person.
-    expect(app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
+    expect(await app.store.proposals.latest(REPO, "issue:3", "fix")).toMatchObject({
       status: "proposed",
     });
-    expect(app.store.tasks.list({ type: "fix" })).toEqual([]);
+    expect(await app.store.tasks.list({ type: "fix" })).toEqual([]);
 
     // The comment comes back as a webhook (bg-agent's own) and, pasted by a person, as theirs:
     // neither is a command.
@@ -149,7 +149,7 @@ describe("prompt injection in issue text (fake LLM echoing the hostile text)", (
       }),
     );
     expect(pasted.status).toBe(200);
-    expect(app.store.tasks.list({ type: "command" })).toEqual([]);
+    expect(await app.store.tasks.list({ type: "command" })).toEqual([]);
     expect(app.unmatched).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

@@ -15,7 +15,7 @@ import { rowCounts, totalRows } from "./store-rows.js";
 let app: TestApp;
 beforeEach(async () => {
   app = await startTestApp();
-  seedConfig(app.store, REPO, {});
+  await seedConfig(app.store, REPO, {});
 });
 afterEach(() => app.close());
 
@@ -109,7 +109,7 @@ describe("webhook signatures: a forged delivery is refused and writes nothing", 
       const before = rowCounts(app.store);
       expect(await f.send()).toBe(f.status);
       expect(rowCounts(app.store)).toEqual(before);
-      expect(app.store.tasks.list()).toEqual([]);
+      expect(await app.store.tasks.list()).toEqual([]);
       expect(nock.pendingMocks()).toEqual([]);
     });
   }
@@ -134,6 +134,6 @@ describe("webhook signatures: a forged delivery is refused and writes nothing", 
     const after = rowCounts(app.store);
     expect(await send()).toBe(200);
     expect(rowCounts(app.store)).toEqual(after);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
   });
 });

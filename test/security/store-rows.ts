@@ -1,4 +1,4 @@
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 
 /** Rows in every table of the store (migrations' bookkeeping left out): what a request wrote. */
 export function rowCounts(store: Store): Record<string, number> {

@@ -9,7 +9,7 @@ import { memoryStore } from "../helpers/store.js";
 describe("the app's worker environment", () => {
   it("authenticates as the repository's installation: from the store, else asked of GitHub and remembered", async () => {
     const store = await memoryStore();
-    store.repos.upsert({ fullName: "octo/known", installationId: 7 });
+    await store.repos.upsert({ fullName: "octo/known", installationId: 7 });
     const asked: (number | undefined)[] = [];
     const octokit = testOctokit();
     const env = createAppWorkerEnv({
@@ -28,7 +28,7 @@ describe("the app's worker environment", () => {
     nock("https://api.github.com").get("/repos/octo/new/installation").reply(200, { id: 9 });
     await env.github("octo/new");
     expect(asked).toEqual([7, undefined, 9]);
-    expect(store.repos.get("octo/new")?.installationId).toBe(9);
+    expect((await store.repos.get("octo/new"))?.installationId).toBe(9);
     expect(nock.pendingMocks()).toEqual([]);
     // No BG_LLM_API_KEY: the LLM is unavailable, with a message saying what to set.
     expect(env.llm).toBeInstanceOf(Error);

@@ -5,10 +5,10 @@ import { WEBHOOK_PATH, deliver, seedConfig, startTestApp } from "../helpers/app-
 import type { TestApp } from "../helpers/app-server.js";
 import { REPO, pullRequestEvent } from "../helpers/payloads.js";
 
-const nothingWritten = (app: TestApp) => {
-  expect(app.store.deliveries.countsByEvent()).toEqual([]);
-  expect(app.store.tasks.list()).toEqual([]);
-  expect(app.store.activity.list()).toEqual([]);
+const nothingWritten = async (app: TestApp) => {
+  expect(await app.store.deliveries.countsByEvent()).toEqual([]);
+  expect(await app.store.tasks.list()).toEqual([]);
+  expect(await app.store.activity.list()).toEqual([]);
 };
 
 /** Streams `size` bytes to the webhook in 64 KiB chunks; resolves with the status. */
@@ -74,8 +74,8 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
       signature: "sha1=abc",
     });
     expect(r2.status).toBe(401);
-    nothingWritten(app);
-    expect(app.store.repos.list()).toEqual([]);
+    await nothingWritten(app);
+    expect(await app.store.repos.list()).toEqual([]);
   });
 
   it("a signature made with another secret is 401", async () => {
@@ -85,14 +85,14 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
     expect(
       (await deliver(app, { name: "pull_request", body, payload: null, signature })).status,
     ).toBe(401);
-    nothingWritten(app);
+    await nothingWritten(app);
   });
 
   it("missing headers are 400", async () => {
     const res = await fetch(`${app.url}${WEBHOOK_PATH}`, { method: "POST", body: "{}" });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/X-GitHub-Event/);
-    nothingWritten(app);
+    await nothingWritten(app);
   });
 
   it("malformed JSON, or JSON that is not an object, is 400", async () => {
@@ -105,11 +105,11 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
     expect((await deliver(app, { name: "pull_request", payload: null, body: "null" })).status).toBe(
       400,
     );
-    nothingWritten(app);
+    await nothingWritten(app);
   });
 
   it("an unknown event or action is a 2xx and creates nothing", async () => {
-    seedConfig(app.store, REPO, {});
+    await seedConfig(app.store, REPO, {});
     expect(
       (
         await deliver(app, {
@@ -126,7 +126,7 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
         })
       ).status,
     ).toBe(200);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
   });
 
   it("a payload without an installation is a logged skip", async () => {
@@ -135,23 +135,23 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
       payload: pullRequestEvent({ installation: null }),
     });
     expect(r.status).toBe(200);
-    expect(app.store.tasks.list()).toEqual([]);
-    expect(app.store.repos.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
+    expect(await app.store.repos.list()).toEqual([]);
     expect(app.log.lines.some((l) => /no installation/.test(l.msg))).toBe(true);
   });
 
   it("a payload missing the fields a handler needs is a logged skip", async () => {
-    seedConfig(app.store, REPO, {});
+    await seedConfig(app.store, REPO, {});
     const payload = { ...pullRequestEvent(), pull_request: { number: "seven" } };
     expect((await deliver(app, { name: "pull_request", payload })).status).toBe(200);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(
       app.log.lines.some((l) => l.level === "warn" && /fields bg-agent needs/.test(l.msg)),
     ).toBe(true);
   });
 
   it("a repository bg-agent was removed from is a logged skip", async () => {
-    seedConfig(app.store, REPO, {});
+    await seedConfig(app.store, REPO, {});
     await deliver(app, {
       name: "installation_repositories",
       payload: {
@@ -163,7 +163,7 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
     });
     const r = await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
     expect(r.status).toBe(200);
-    expect(app.store.tasks.list()).toEqual([]);
+    expect(await app.store.tasks.list()).toEqual([]);
     expect(app.log.lines.some((l) => /removed from this repository/.test(l.msg))).toBe(true);
   });
 
@@ -171,7 +171,7 @@ describe("bad input is a clear 4xx or a logged skip, never a 500", () => {
     const size = 25 * 1024 * 1024 + 1;
     expect(await streamBody(app, size, false)).toBe(413);
     expect(await streamBody(app, size, true)).toBe(413);
-    nothingWritten(app);
+    await nothingWritten(app);
     expect(await (await fetch(`${app.url}/ping`)).text()).toBe("PONG");
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openSqlite } from "../../src/store/db.js";
+import { TaskStore } from "../../src/store/tasks.js";
 import { GroupCommit } from "../../src/store/group-commit.js";
 import { openStore } from "../../src/store/index.js";
 import { deliver, seedConfig, startTestApp } from "../helpers/app-server.js";
@@ -13,7 +14,7 @@ describe("the answer follows the commit", () => {
   let app: TestApp;
   beforeEach(async () => {
     app = await startTestApp();
-    seedConfig(app.store, REPO, {});
+    await seedConfig(app.store, REPO, {});
   });
   afterEach(() => app.close());
 
@@ -22,9 +23,9 @@ describe("the answer follows the commit", () => {
     const path = join(dir, "store.db");
     const store = await openStore({ path, synchronous: "FULL" });
     // A slow group: commits 300 ms after the first delivery finishes while another is in flight.
-    const group = new GroupCommit(store.db, { maxWaitMs: 300 });
+    const group = new GroupCommit(store, { maxWaitMs: 300 });
     const fileApp = await startTestApp({ store, groupCommit: group });
-    seedConfig(fileApp.store, REPO, {});
+    await seedConfig(fileApp.store, REPO, {});
     const other = await openSqlite({ path });
     const committed = () =>
       other
@@ -64,13 +65,14 @@ describe("the answer follows the commit", () => {
     } finally {
       other.close();
       await fileApp.close();
-      fileApp.store.close();
+      await fileApp.store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("a handler failing before its commit gets no 2xx, is not recorded, and a redelivery is processed", async () => {
-    const spy = vi.spyOn(app.store.tasks, "enqueue").mockImplementationOnce(() => {
+    // The synchronous part under the async store: the write fails inside the handler's tx.
+    const spy = vi.spyOn(TaskStore.prototype, "enqueue").mockImplementationOnce(() => {
       throw new Error("SQLITE_IOERR: disk I/O error");
     });
     const failed = await deliver(app, {
@@ -79,8 +81,8 @@ describe("the answer follows the commit", () => {
       id: "d-fail",
     });
     expect(failed.status).toBe(500);
-    expect(app.store.deliveries.has("d-fail")).toBe(false);
-    expect(app.store.tasks.list()).toHaveLength(0);
+    expect(await app.store.deliveries.has("d-fail")).toBe(false);
+    expect(await app.store.tasks.list()).toHaveLength(0);
     spy.mockRestore();
     const again = await deliver(app, {
       name: "pull_request",
@@ -88,7 +90,7 @@ describe("the answer follows the commit", () => {
       id: "d-fail",
     });
     expect(again.status).toBe(200);
-    expect(app.store.deliveries.has("d-fail")).toBe(true);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.deliveries.has("d-fail")).toBe(true);
+    expect(await app.store.tasks.list()).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ describe("dedup", () => {
   let app: TestApp;
   beforeEach(async () => {
     app = await startTestApp();
-    seedConfig(app.store, REPO, {});
+    await seedConfig(app.store, REPO, {});
   });
   afterEach(() => app.close());
 
@@ -25,7 +25,7 @@ describe("dedup", () => {
     });
     expect(first.status).toBe(200);
     expect(again).toMatchObject({ status: 200, body: { duplicate: true } });
-    expect(app.store.tasks.list().map((t) => t.source)).toEqual(["pr:7"]);
+    expect((await app.store.tasks.list()).map((t) => t.source)).toEqual(["pr:7"]);
   });
 
   it("a replay racing the original is answered like it and creates nothing more", async () => {
@@ -35,7 +35,7 @@ describe("dedup", () => {
       deliver(app, { name: "pull_request", payload, id: "d-race" }),
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect(app.store.tasks.list()).toHaveLength(1);
+    expect(await app.store.tasks.list()).toHaveLength(1);
   });
 
   it("keeps one open automerge task per PR, refreshed with the newest head SHA", async () => {
@@ -51,7 +51,7 @@ describe("dedup", () => {
       name: "pull_request_review",
       payload: { ...pullRequestEvent({ sha: "2".repeat(40) }), action: "submitted" },
     });
-    const tasks = app.store.tasks.list();
+    const tasks = await app.store.tasks.list();
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({
       type: "automerge",
@@ -63,7 +63,7 @@ describe("dedup", () => {
 
   it("queues a follow-up, once, when the PR changes while its evaluation runs", async () => {
     await deliver(app, { name: "pull_request", payload: pullRequestEvent() });
-    app.store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 10 });
+    await app.store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 10 });
     await deliver(app, {
       name: "pull_request",
       payload: pullRequestEvent({ action: "synchronize", sha: "3".repeat(40) }),
@@ -72,12 +72,10 @@ describe("dedup", () => {
       name: "pull_request",
       payload: pullRequestEvent({ action: "labeled", sha: "3".repeat(40) }),
     });
-    expect(
-      app.store.tasks
-        .list()
-        .map((t) => t.status)
-        .sort(),
-    ).toEqual(["pending", "running"]);
+    expect((await app.store.tasks.list()).map((t) => t.status).sort()).toEqual([
+      "pending",
+      "running",
+    ]);
   });
 
   it("a closed PR cancels its pending evaluation", async () => {
@@ -86,23 +84,23 @@ describe("dedup", () => {
       name: "pull_request",
       payload: pullRequestEvent({ action: "closed", state: "closed" }),
     });
-    expect(app.store.tasks.list().map((t) => t.status)).toEqual(["cancelled"]);
+    expect((await app.store.tasks.list()).map((t) => t.status)).toEqual(["cancelled"]);
     // Reopened: queued again.
     await deliver(app, { name: "pull_request", payload: pullRequestEvent({ action: "reopened" }) });
-    expect(app.store.tasks.list({ status: "pending" })).toHaveLength(1);
+    expect(await app.store.tasks.list({ status: "pending" })).toHaveLength(1);
   });
 
   it("re-queues an analysed issue only when its text changes", async () => {
     await deliver(app, { name: "issues", payload: issuesEvent() });
-    const [task] = app.store.tasks.list();
+    const [task] = await app.store.tasks.list();
     expect(task).toMatchObject({
       type: "tech_debt_analysis",
       source: "issue:3",
       payload: { key: `${REPO}#3`, number: 3 },
     });
     // The worker analyses it.
-    app.store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 1 });
-    app.store.analyses.save({
+    await app.store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 1 });
+    await app.store.analyses.save({
       key: `${REPO}#3`,
       repo: REPO,
       source: "github",
@@ -114,19 +112,19 @@ describe("dedup", () => {
       batchId: null,
       commentUrl: null,
     });
-    app.store.tasks.complete(task!.id, "w", {});
+    await app.store.tasks.complete(task!.id, "w", {});
     // Another label, same text: nothing new.
     await deliver(app, {
       name: "issues",
       payload: issuesEvent({ action: "labeled", labels: ["tech-debt", "p2"] }),
     });
-    expect(app.store.tasks.list({ status: "pending" })).toHaveLength(0);
+    expect(await app.store.tasks.list({ status: "pending" })).toHaveLength(0);
     // The text changed: analysed again.
     await deliver(app, {
       name: "issues",
       payload: issuesEvent({ action: "edited", body: "Also the old queue." }),
     });
-    const pending = app.store.tasks.list({ status: "pending" });
+    const pending = await app.store.tasks.list({ status: "pending" });
     expect(pending).toHaveLength(1);
     expect(pending[0]!.contentHash).toBe(
       issueContentHash("Remove the legacy cache", "Also the old queue."),

@@ -41,7 +41,7 @@ describe("unsigned requests are refused on their headers, before the body is rea
   it("no X-Hub-Signature-256: 400 without waiting for the body; nothing written", async () => {
     const { "x-hub-signature-256": _, ...unsigned } = signed;
     expect(await headersOnly(app, unsigned)).toBe(400);
-    expect(app.store.deliveries.countsByEvent()).toEqual([]);
+    expect(await app.store.deliveries.countsByEvent()).toEqual([]);
   });
 
   it("no X-GitHub-Event or X-GitHub-Delivery: 400 without waiting for the body", async () => {

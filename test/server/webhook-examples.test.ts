@@ -33,7 +33,7 @@ describe("every @octokit/webhooks-examples payload through the real server", () 
     app = await startTestApp();
     const repos = new Set(examples.flatMap((e) => reposIn(e.payload)));
     for (const r of repos)
-      seedConfig(app.store, r, { tech_debt: { github: { labels: ["bug", "tech-debt"] } } });
+      await seedConfig(app.store, r, { tech_debt: { github: { labels: ["bug", "tech-debt"] } } });
     for (const e of examples) {
       // As GitHub sent it, then as an installed app would receive it (most examples come from repository webhooks).
       const variants: [string, Record<string, unknown>][] = [["as-is", e.payload]];
@@ -66,18 +66,18 @@ describe("every @octokit/webhooks-examples payload through the real server", () 
     expect(app.log.lines.filter((l) => /could not (read|load)/.test(l.msg))).toEqual([]);
   });
 
-  it("records every delivery once", () => {
-    const total = app.store.deliveries.countsByEvent().reduce((n, c) => n + c.count, 0);
+  it("records every delivery once", async () => {
+    const total = (await app.store.deliveries.countsByEvent()).reduce((n, c) => n + c.count, 0);
     expect(total).toBe(answers.length);
   });
 
-  it("leaves the store consistent", () => {
-    const tasks = app.store.tasks.list({ limit: 10_000 });
-    const repos = new Map(app.store.repos.list().map((r) => [r.fullName.toLowerCase(), r]));
+  it("leaves the store consistent", async () => {
+    const tasks = await app.store.tasks.list({ limit: 10_000 });
+    const repos = new Map((await app.store.repos.list()).map((r) => [r.fullName.toLowerCase(), r]));
     // Work was recorded from the examples.
     expect(tasks.filter((t) => t.type === "automerge").length).toBeGreaterThan(0);
     expect(tasks.filter((t) => t.type === "tech_debt_analysis").length).toBeGreaterThan(0);
-    expect(app.store.activity.list().length).toBeGreaterThan(0);
+    expect((await app.store.activity.list()).length).toBeGreaterThan(0);
     const open = new Map<string, number>();
     for (const t of tasks) {
       const repo = repos.get(t.repo.toLowerCase());

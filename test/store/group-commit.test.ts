@@ -6,7 +6,7 @@ import { openSqlite } from "../../src/store/db.js";
 import type { Db } from "../../src/store/db.js";
 import { GroupCommit } from "../../src/store/group-commit.js";
 import { openStore } from "../../src/store/index.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 
 describe("GroupCommit", () => {
   let dir: string;
@@ -20,18 +20,18 @@ describe("GroupCommit", () => {
     store = await openStore({ path: join(dir, "s.db") });
     other = await openSqlite({ path: join(dir, "s.db") });
   });
-  afterEach(() => {
+  afterEach(async () => {
     other.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("commits concurrent deliveries together, and only then resolves them", async () => {
-    const g = new GroupCommit(store.db);
+    const g = new GroupCommit(store);
     g.join();
     g.join();
-    store.deliveries.record({ id: "a", event: "e" });
-    store.deliveries.record({ id: "b", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "b", event: "e" });
     expect(visible()).toBe(0);
     const done = Promise.all([g.commit(), g.commit()]);
     expect(visible()).toBe(0);
@@ -41,16 +41,16 @@ describe("GroupCommit", () => {
   });
 
   it("a handler's transaction inside the group rolls back alone", async () => {
-    const g = new GroupCommit(store.db);
+    const g = new GroupCommit(store);
     g.join();
     g.join();
-    store.tx(() => store.deliveries.record({ id: "kept", event: "e" }));
-    expect(() =>
-      store.tx(() => {
-        store.deliveries.record({ id: "lost", event: "e" });
+    await store.tx(async (t) => await t.deliveries.record({ id: "kept", event: "e" }));
+    await expect(
+      store.tx(async (t) => {
+        await t.deliveries.record({ id: "lost", event: "e" });
         throw new Error("handler failed");
       }),
-    ).toThrow("handler failed");
+    ).rejects.toThrow("handler failed");
     g.leave();
     await g.commit();
     expect(other.prepare("SELECT id FROM deliveries").all()).toEqual([{ id: "kept" }]);
@@ -59,9 +59,9 @@ describe("GroupCommit", () => {
   it("acknowledges only after the sync hook made the commit durable, and not at all if it fails", async () => {
     let release!: () => void;
     const synced = new Promise<void>((r) => (release = r));
-    const g = new GroupCommit(store.db, { sync: () => synced });
+    const g = new GroupCommit(store, { sync: () => synced });
     g.join();
-    store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
     let acked = false;
     const p = g.commit().then(() => (acked = true));
     await new Promise((r) => setTimeout(r, 20));
@@ -71,26 +71,26 @@ describe("GroupCommit", () => {
     await p;
     expect(acked).toBe(true);
 
-    const failing = new GroupCommit(store.db, { sync: () => Promise.reject(new Error("EIO")) });
+    const failing = new GroupCommit(store, { sync: () => Promise.reject(new Error("EIO")) });
     failing.join();
-    store.deliveries.record({ id: "b", event: "e" });
+    await store.deliveries.record({ id: "b", event: "e" });
     await expect(failing.commit()).rejects.toThrow("EIO");
   });
 
   it("while one group is being synced, finished deliveries wait in the next group, committed after it", async () => {
     const releases: (() => void)[] = [];
-    const g = new GroupCommit(store.db, {
+    const g = new GroupCommit(store, {
       sync: () => new Promise<void>((r) => releases.push(r)),
     });
     g.join();
-    store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
     const first = g.commit();
     await new Promise((r) => setTimeout(r, 10));
     expect([visible(), g.commits, releases.length]).toEqual([1, 1, 1]); // committed, fsync running
     g.join();
-    store.deliveries.record({ id: "b", event: "e" });
+    await store.deliveries.record({ id: "b", event: "e" });
     g.join();
-    store.deliveries.record({ id: "c", event: "e" });
+    await store.deliveries.record({ id: "c", event: "e" });
     const next = Promise.all([g.commit(), g.commit()]);
     await new Promise((r) => setTimeout(r, 10));
     expect([visible(), g.commits]).toEqual([1, 1]); // b and c wait for the running fsync
@@ -104,7 +104,7 @@ describe("GroupCommit", () => {
 
   it("the real WAL sync resolves on a file database", async () => {
     expect(store.db.syncWal).toBeTypeOf("function");
-    store.deliveries.record({ id: "a", event: "e" });
+    await store.deliveries.record({ id: "a", event: "e" });
     await expect(store.db.syncWal!()).resolves.toBeUndefined();
   });
 });

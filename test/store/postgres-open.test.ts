@@ -17,7 +17,7 @@ describe("openStoreFromEnv", () => {
   it("without DATABASE_URL opens SQLite at BG_DB_PATH", async () => {
     const o = await openStoreFromEnv({ BG_DB_PATH: ":memory:" });
     expect(o.dialect).toBe("sqlite");
-    o.store.close();
+    await o.store.close();
   });
 
   it("an unreachable DATABASE_URL is a StoreOpenError naming host and database, never the password", async () => {

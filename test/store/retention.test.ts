@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { readEnv } from "../../src/env.js";
-import type { Store } from "../../src/store/index.js";
+import type { SqliteStore as Store } from "../../src/store/index.js";
 import { openStore } from "../../src/store/index.js";
 import { startCheckpointer } from "../../src/store/checkpointer.js";
 import { compact } from "../../src/worker/retention.js";
@@ -23,7 +23,7 @@ const tmp = (): string => {
 };
 
 /** Old and recent rows of every table; returns what must survive a 90/365-day compaction. */
-function seed(store: Store, o: { oldRuns?: number } = {}) {
+async function seed(store: Store, o: { oldRuns?: number } = {}) {
   const db = store.db;
   const run = db.prepare(
     "INSERT INTO runs (repo, kind, status, started_at, finished_at, summary) VALUES ('o/r', 'analysis', ?, ?, ?, ?)",
@@ -34,7 +34,7 @@ function seed(store: Store, o: { oldRuns?: number } = {}) {
   const batch = db.prepare(
     "INSERT INTO batches (repo, type, status, started_at, finished_at) VALUES ('o/r', 'tech_debt_analysis', ?, ?, ?)",
   );
-  store.tx(() => {
+  await store.tx(async (txs) => {
     for (let i = 0; i < (o.oldRuns ?? 1200); i++)
       run.run("ok", NOW - 200 * DAY + i, NOW - 200 * DAY + i, "x".repeat(400));
     run.run("running", NOW - 200 * DAY, null, "a zombie run: never compacted"); // kept
@@ -58,9 +58,9 @@ function seed(store: Store, o: { oldRuns?: number } = {}) {
       ["recent-1", 5],
       ["recent-2", 1],
     ] as const)
-      store.deliveries.record({ id, event: "push" }, NOW - age * DAY);
+      await txs.deliveries.record({ id, event: "push" }, NOW - age * DAY);
     for (const age of [400, 370, 100, 1])
-      store.audit.write({
+      await txs.audit.write({
         at: NOW - age * DAY,
         actor: "a",
         repo: "o/r",
@@ -79,7 +79,7 @@ const count = (store: Store, table: string): number =>
 describe("history compaction (BG_RETENTION_DAYS)", () => {
   it("deletes exactly what is older than the policy; open work, running rows and recent rows are kept (lost: 0)", async () => {
     const store = await openStore({ path: join(tmp(), "bg.db") });
-    seed(store);
+    await seed(store);
     const r = await compact(store, { days: 90, auditDays: 365 }, { now: NOW });
     expect(r.deleted).toEqual({ runs: 1200, tasks: 15, batches: 4, deliveries: 2, audit: 2 });
     expect(count(store, "runs")).toBe(31);
@@ -90,32 +90,36 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
     ]);
     expect(count(store, "batches")).toBe(2);
     expect(count(store, "batch_tasks")).toBe(0);
-    expect(store.deliveries.has("recent-1") && store.deliveries.has("recent-2")).toBe(true);
-    expect(store.deliveries.has("old-1") || store.deliveries.has("old-2")).toBe(false);
+    expect(
+      (await store.deliveries.has("recent-1")) && (await store.deliveries.has("recent-2")),
+    ).toBe(true);
+    expect((await store.deliveries.has("old-1")) || (await store.deliveries.has("old-2"))).toBe(
+      false,
+    );
     expect(count(store, "audit")).toBe(2);
     // A second compaction finds nothing (done twice: 0).
     const again = await compact(store, { days: 90, auditDays: 365 }, { now: NOW });
     expect(Object.values(again.deleted).reduce((a, b) => a + b, 0)).toBe(0);
-    store.close();
+    await store.close();
   });
 
   it("deliveries are kept at least 7 days (GitHub's redelivery window) and days: 0 keeps everything", async () => {
     const store = await openStore({ path: ":memory:" });
-    seed(store, { oldRuns: 10 });
+    await seed(store, { oldRuns: 10 });
     const off = await compact(store, { days: 0, auditDays: 0 }, { now: NOW });
     expect(Object.values(off.deleted).reduce((a, b) => a + b, 0)).toBe(0);
-    store.deliveries.record({ id: "six-days", event: "push" }, NOW - 6 * DAY);
-    store.deliveries.record({ id: "eight-days", event: "push" }, NOW - 8 * DAY);
+    await store.deliveries.record({ id: "six-days", event: "push" }, NOW - 6 * DAY);
+    await store.deliveries.record({ id: "eight-days", event: "push" }, NOW - 8 * DAY);
     await compact(store, { days: 7, auditDays: 365 }, { now: NOW });
-    expect(store.deliveries.has("six-days")).toBe(true);
-    expect(store.deliveries.has("eight-days")).toBe(false);
+    expect(await store.deliveries.has("six-days")).toBe(true);
+    expect(await store.deliveries.has("eight-days")).toBe(false);
     expect(() => readEnv({ BG_RETENTION_DAYS: "3" })).toThrow(/BG_RETENTION_DAYS must be 0/);
     expect(readEnv({})).toMatchObject({ BG_RETENTION_DAYS: 90, BG_AUDIT_RETENTION_DAYS: 365 });
   });
 
   it("works in steps of at most 500 rows, yielding between them: intake writes in between are never lost or blocked", async () => {
     const store = await openStore({ path: join(tmp(), "bg.db") });
-    seed(store);
+    await seed(store);
     let intake = 0;
     const rowsPerStep: number[] = [];
     const r = await compact(
@@ -128,7 +132,7 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
         },
         yieldNow: async () => {
           // A webhook between two steps: recorded in its own transaction, right away.
-          store.deliveries.record({ id: `live-${++intake}`, event: "issues" }, NOW);
+          await store.deliveries.record({ id: `live-${++intake}`, event: "issues" }, NOW);
           await new Promise((res) => setImmediate(res));
         },
       },
@@ -137,13 +141,13 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
     expect(Math.max(...rowsPerStep)).toBeLessThanOrEqual(500);
     expect(rowsPerStep.length).toBeGreaterThanOrEqual(3);
     expect(intake).toBeGreaterThanOrEqual(r.steps); // intake ran after every step
-    for (let i = 1; i <= intake; i++) expect(store.deliveries.has(`live-${i}`)).toBe(true); // lost: 0
-    store.close();
+    for (let i = 1; i <= intake; i++) expect(await store.deliveries.has(`live-${i}`)).toBe(true); // lost: 0
+    await store.close();
   });
 
   it("every step is served by an index, never a full scan of its table", async () => {
     const store = await openStore({ path: ":memory:" });
-    for (const [table, plan] of Object.entries(store.retention.explain())) {
+    for (const [table, plan] of Object.entries(await store.retention.explain())) {
       expect(plan.join(" | "), table).toMatch(/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY/);
       expect(plan.join(" | "), table).not.toMatch(/^SCAN \w+$/m);
     }
@@ -159,25 +163,25 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
     expect(new Database(path).pragma("auto_vacuum", { simple: true })).toBe(0);
 
     const store = await openStore({ path });
-    expect(store.retention.autoVacuum()).toBe(2);
+    expect(await store.retention.autoVacuum()).toBe(2);
     expect(store.db.prepare("SELECT x FROM keep_me").get()).toEqual({ x: "data" }); // lost: 0
-    seed(store, { oldRuns: 20_000 });
+    await seed(store, { oldRuns: 20_000 });
     store.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").all();
     const before = statSync(path).size;
     const r = await compact(store, { days: 90, auditDays: 365 }, { now: NOW });
     expect(r.deleted.runs).toBe(20_000);
     expect(r.vacuumedPages).toBeGreaterThan(0);
-    expect(store.retention.freePages()).toBe(0);
+    expect(await store.retention.freePages()).toBe(0);
     store.db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").all();
     const after = statSync(path).size;
     expect(after).toBeLessThan(before / 2);
-    store.close();
+    await store.close();
   });
 
   it("with WAL checkpoints on a worker thread: the same rows go, the WAL is checkpointed, auto-checkpoint is restored", async () => {
     const path = join(tmp(), "bg.db");
     const store = await openStore({ path });
-    seed(store, { oldRuns: 5_000 });
+    await seed(store, { oldRuns: 5_000 });
     const cp = startCheckpointer(path);
     let checkpoints = 0;
     try {
@@ -201,15 +205,15 @@ describe("history compaction (BG_RETENTION_DAYS)", () => {
       wal_autocheckpoint: 1000,
     });
     expect(count(store, "runs")).toBe(31); // lost: 0
-    store.close();
+    await store.close();
   });
 
   it("SIGKILL in the middle of a compaction (injected once): the file is intact, nothing kept is lost, the next run finishes (done twice: 0)", async () => {
     const dir = tmp();
     const path = join(dir, "bg.db");
     const store = await openStore({ path });
-    seed(store, { oldRuns: 20_000 });
-    store.close();
+    await seed(store, { oldRuns: 20_000 });
+    await store.close();
     // A child compacts slowly (a pause between steps) and is killed after its first steps.
     const script = join(dir, "child.mts");
     writeFileSync(
@@ -250,7 +254,7 @@ process.stdout.write("finished\\n");
     const r = await compact(reopened, { days: 90, auditDays: 365 }, { now: NOW });
     expect(r.deleted.runs).toBe(left - 31);
     expect(count(reopened, "runs")).toBe(31); // the recent and the running ones: lost 0
-    expect(reopened.deliveries.has("recent-1")).toBe(true);
-    reopened.close();
+    expect(await reopened.deliveries.has("recent-1")).toBe(true);
+    await reopened.close();
   }, 30_000);
 });

@@ -31,7 +31,7 @@ describe.each([
       expect(await r.isRevoked("sid-cccccccccccccccc", NOW + 2 * HOUR)).toBe(true);
       expect(await r.prune(NOW + 3 * HOUR)).toBe(1);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

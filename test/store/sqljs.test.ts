@@ -88,29 +88,36 @@ describe.each(drivers)("the store on %s", (_name, open) => {
 
   it("enqueues, claims with a lease, and completes tasks; an expired lease is claimable again", async () => {
     const s = createStore(await open());
-    const a = s.tasks.enqueue(
+    const a = await s.tasks.enqueue(
       { repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" },
       0,
     );
     expect(
-      s.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" }, 0)
-        .outcome,
+      (
+        await s.tasks.enqueue(
+          { repo: "o/r", type: "automerge", source: "pr:1", contentHash: "x" },
+          0,
+        )
+      ).outcome,
     ).toBe("unchanged");
-    s.tasks.enqueue(
+    await s.tasks.enqueue(
       { repo: "o/r", type: "tech_debt_analysis", source: "issue:2", payload: { key: "o/r#2" } },
       0,
     );
-    const first = s.tasks.claim({ owner: "w1", leaseMs: 1000, limit: 5, now: 10 });
+    const first = await s.tasks.claim({ owner: "w1", leaseMs: 1000, limit: 5, now: 10 });
     expect(first.map((t) => t.source)).toEqual(["pr:1", "issue:2"]);
     expect(first[1]!.payload).toEqual({ key: "o/r#2" });
-    expect(s.tasks.claim({ owner: "w2", leaseMs: 1000, limit: 5, now: 500 })).toHaveLength(0);
-    const again = s.tasks.claim({ owner: "w2", leaseMs: 1000, limit: 1, now: 2000 });
+    expect(await s.tasks.claim({ owner: "w2", leaseMs: 1000, limit: 5, now: 500 })).toHaveLength(0);
+    const again = await s.tasks.claim({ owner: "w2", leaseMs: 1000, limit: 1, now: 2000 });
     expect(again.map((t) => [t.id, t.leaseOwner])).toEqual([[a.task.id, "w2"]]);
-    expect(s.tasks.complete(a.task.id, "w1", null)).toBe(false);
-    expect(s.tasks.complete(a.task.id, "w2", { merged: true })).toBe(true);
-    expect(s.tasks.complete(a.task.id, "w2", { merged: true })).toBe(false);
-    expect(s.tasks.get(a.task.id)).toMatchObject({ status: "done", result: '{"merged":true}' });
-    expect(s.tasks.counts("o/r")).toEqual([
+    expect(await s.tasks.complete(a.task.id, "w1", null)).toBe(false);
+    expect(await s.tasks.complete(a.task.id, "w2", { merged: true })).toBe(true);
+    expect(await s.tasks.complete(a.task.id, "w2", { merged: true })).toBe(false);
+    expect(await s.tasks.get(a.task.id)).toMatchObject({
+      status: "done",
+      result: '{"merged":true}',
+    });
+    expect(await s.tasks.counts("o/r")).toEqual([
       { repo: "o/r", type: "automerge", status: "done", count: 1 },
       { repo: "o/r", type: "tech_debt_analysis", status: "running", count: 1 },
     ]);
@@ -119,20 +126,20 @@ describe.each(drivers)("the store on %s", (_name, open) => {
   it("adds spend per day and sums the month", async () => {
     const s = createStore(await open());
     const now = Date.parse("2026-03-10T12:00:00Z");
-    s.spend.setDay("o/r", "2026-03-01", 0.5);
-    s.spend.add(
+    await s.spend.setDay("o/r", "2026-03-01", 0.5);
+    await s.spend.add(
       "o/r",
       { promptTokens: 10, cachedTokens: 2, completionTokens: 3, costUsd: 0.25 },
       now,
     );
-    s.spend.add(
+    await s.spend.add(
       "o/r",
       { promptTokens: 10, cachedTokens: 2, completionTokens: 3, costUsd: 0.25 },
       now,
     );
-    expect(s.spend.today("o/r", now)).toBeCloseTo(0.5);
-    expect(s.spend.month("o/r", now)).toBeCloseTo(1.0);
-    expect(s.spend.daily("2026-03-01", "o/r")).toEqual([
+    expect(await s.spend.today("o/r", now)).toBeCloseTo(0.5);
+    expect(await s.spend.month("o/r", now)).toBeCloseTo(1.0);
+    expect(await s.spend.daily("2026-03-01", "o/r")).toEqual([
       { day: "2026-03-01", costUsd: 0.5, calls: 0 },
       { day: "2026-03-10", costUsd: 0.5, calls: 2 },
     ]);

@@ -54,7 +54,7 @@ describe("admin API", () => {
 
   beforeEach(async () => {
     store = await memoryStore();
-    seed(store, NOW);
+    await seed(store, NOW);
     wakes = 0;
     logs.length = 0;
     served = await serveWeb({
@@ -69,7 +69,7 @@ describe("admin API", () => {
   });
   afterEach(async () => {
     await served.close();
-    store.close();
+    await store.close();
   });
 
   it("answers 401 on every endpoint without a token or with a wrong one, and changes nothing", async () => {
@@ -94,7 +94,7 @@ describe("admin API", () => {
     }
     // Unknown paths under /bg/api are not revealed either.
     expect((await call("GET", "/bg/api/nope", undefined, null)).status).toBe(401);
-    expect(store.activity.manualPause("*", NOW)).toBeNull();
+    expect(await store.activity.manualPause("*", NOW)).toBeNull();
     expect(wakes).toBe(0);
   });
 
@@ -159,7 +159,7 @@ describe("admin API", () => {
   });
 
   it("shows a repository whose daily budget is spent as waiting, with the reason", async () => {
-    store.spend.add(
+    await store.spend.add(
       "acme/api",
       { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 1.7 },
       NOW,
@@ -295,11 +295,11 @@ describe("admin API", () => {
       by: "admin",
       reason: "release freeze",
     });
-    expect(store.activity.manualPause("acme/api", NOW)).toMatchObject({
+    expect(await store.activity.manualPause("acme/api", NOW)).toMatchObject({
       pausedUntil: NOW + 7_200_000,
       pausedReason: "release freeze",
     });
-    expect(store.activity.manualPause("acme/web", NOW)).toBeNull();
+    expect(await store.activity.manualPause("acme/web", NOW)).toBeNull();
     const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     const api = s.repos.find((r) => r.repo === "acme/api")!;
     expect(api.state).toBe("paused");
@@ -310,7 +310,7 @@ describe("admin API", () => {
 
     const r = await call("POST", "/bg/api/resume", { repo: "acme/api" });
     expect(r.body).toMatchObject({ paused: false, repo: "acme/api", changed: true });
-    expect(store.activity.manualPause("acme/api", NOW)).toBeNull();
+    expect(await store.activity.manualPause("acme/api", NOW)).toBeNull();
     const audit = await call("GET", "/bg/api/audit?repo=acme/api");
     expect(
       (audit.body.entries as { command: string; actor: string }[]).map((e) => [e.command, e.actor]),
@@ -325,7 +325,7 @@ describe("admin API", () => {
     const until = "2026-11-23T08:00:00Z";
     const p = await call("POST", "/bg/api/pause", { until });
     expect(p.body).toMatchObject({ repo: "*", until: Date.parse(until) });
-    expect(store.activity.manualPause("acme/web", NOW)).toMatchObject({ repo: "*" });
+    expect(await store.activity.manualPause("acme/web", NOW)).toMatchObject({ repo: "*" });
     const s = (await call("GET", "/bg/api/status")).body as unknown as StatusView;
     expect(s.global).toMatchObject({ paused: true, until: Date.parse(until), by: "admin" });
     expect(s.repos.every((r) => r.state === "paused")).toBe(true);
@@ -334,7 +334,7 @@ describe("admin API", () => {
     const one = await call("POST", "/bg/api/resume", { repo: "acme/web" });
     expect(one.body.note).toMatch(/still paused/);
     await call("POST", "/bg/api/resume");
-    expect(store.activity.manualPause("acme/web", NOW)).toBeNull();
+    expect(await store.activity.manualPause("acme/web", NOW)).toBeNull();
   });
 
   it("answers 400 with a clear message on bad input", async () => {
@@ -363,8 +363,8 @@ describe("admin API", () => {
       expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
       expect(res.body.error, `${method} ${path}`).toMatch(message);
     }
-    expect(store.activity.manualPause("*", NOW)).toBeNull();
-    expect(store.activity.manualPause("a/b", NOW)).toBeNull();
+    expect(await store.activity.manualPause("*", NOW)).toBeNull();
+    expect(await store.activity.manualPause("a/b", NOW)).toBeNull();
   });
 
   it("answers 405 for a wrong method and 404 for an unknown endpoint", async () => {
@@ -456,7 +456,7 @@ describe("an empty store", () => {
       expect(await get("/bg/api/automerge")).toEqual({ waiting: [] });
     } finally {
       await served.close();
-      store.close();
+      await store.close();
     }
   });
 });

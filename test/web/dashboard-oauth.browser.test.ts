@@ -83,7 +83,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard sign-in with GitHub in Debian's chrom
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
     store = await memoryStore();
-    seed(store, Date.now());
+    await seed(store, Date.now());
     github = await fakeGitHub();
     served = await serveWeb({
       store,
@@ -104,7 +104,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard sign-in with GitHub in Debian's chrom
     await browser?.close();
     await served?.close();
     await github?.close();
-    store?.close();
+    await store?.close();
   });
 
   it("offers 'Sign in with GitHub' next to the token form", async () => {
@@ -144,7 +144,10 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard sign-in with GitHub in Debian's chrom
     expect(await page.textContent("[data-testid=pause-banner]")).toMatch(
       /^All repositories are paused by octocat/,
     );
-    expect(store.audit.list({ limit: 1 })[0]).toMatchObject({ actor: "octocat", command: "pause" });
+    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({
+      actor: "octocat",
+      command: "pause",
+    });
     await page.click("#resume-all");
     await page.waitForFunction(
       () => document.querySelector("[data-testid=global-state]")?.textContent === "Running",

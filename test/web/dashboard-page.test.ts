@@ -11,12 +11,12 @@ describe("the /bg page", () => {
   let served: Served;
   beforeEach(async () => {
     store = await memoryStore();
-    seed(store, Date.now());
+    await seed(store, Date.now());
     served = await serveWeb({ store, log: memoryLogger() });
   });
   afterEach(async () => {
     await served.close();
-    store.close();
+    await store.close();
   });
 
   it("serves one self-contained page under a strict nonce-based CSP", async () => {

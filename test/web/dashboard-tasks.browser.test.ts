@@ -22,7 +22,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard prompt tasks in Debian's chromium", (
 
   beforeAll(async () => {
     store = await memoryStore();
-    ids = seedSchedules(store, Date.now());
+    ids = await seedSchedules(store, Date.now());
     served = await serveWeb({ store, log: memoryLogger([]) });
     browser = await openChromium("dashboard-tasks");
     ({ page } = browser);
@@ -35,7 +35,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard prompt tasks in Debian's chromium", (
   afterAll(async () => {
     await browser?.close();
     await served?.close();
-    store?.close();
+    await store?.close();
   });
 
   const row = (name: string) =>
@@ -64,22 +64,26 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard prompt tasks in Debian's chromium", (
   it("pause, resume and run now act on the store, once each, and are audited", async () => {
     await row("digest").locator("button[data-action=task-pause]").click();
     await expect.poll(() => row("digest").getAttribute("data-status")).toBe("paused");
-    expect(store.schedules.byId(ids.digest!)?.statusReason).toBe("paused by admin (the dashboard)");
+    expect((await store.schedules.byId(ids.digest!))?.statusReason).toBe(
+      "paused by admin (the dashboard)",
+    );
     expect(await row("digest").innerText()).toContain("paused by admin");
 
     await row("digest").locator("button[data-action=task-resume]").click();
     await expect.poll(() => row("digest").getAttribute("data-status")).toBe("active");
-    expect(store.schedules.byId(ids.digest!)?.status).toBe("active");
+    expect((await store.schedules.byId(ids.digest!))?.status).toBe("active");
 
     await row("digest").locator("button[data-action=task-run]").click();
     await expect
       .poll(() => page.textContent("#notice"))
       .toMatch(/Queued digest \(acme\/api\): prompt_task \d+ queued/);
     // Queued once (done twice: 0), for the admin who asked.
-    expect(store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([
+    expect(await store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([
       expect.objectContaining({ payload: { name: "digest", manual: true, requestedBy: "admin" } }),
     ]);
-    expect(store.audit.list({ repo: "acme/api" }).map((e) => [e.command, e.target])).toEqual([
+    expect(
+      (await store.audit.list({ repo: "acme/api" })).map((e) => [e.command, e.target]),
+    ).toEqual([
       ["run", "task:digest"],
       ["resume", "task:digest"],
       ["pause", "task:digest"],

@@ -37,7 +37,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
     store = await memoryStore();
-    seeded = seed(store, Date.now());
+    seeded = await seed(store, Date.now());
     served = await serveWeb({ store, log: memoryLogger(logs) });
     browser = await openChromium("dashboard");
     ({ page, consoleLines } = browser);
@@ -46,7 +46,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await served?.close();
-    store?.close();
+    await store?.close();
   });
 
   it("shows only the token form without a token, and the API refuses the page", async () => {
@@ -88,7 +88,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
     expect(await text("[data-testid=queue-fix-failed]")).toBe("1");
     expect(await text("[data-testid=queue-total-pending]")).toBe("6");
     // Spend: today 0.42 + 0.08; the month as the store sums it (yesterday may be last month).
-    const month = store.stats.spendByRepo(seeded.now).reduce((n, r) => n + r.monthUsd, 0);
+    const month = (await store.stats.spendByRepo(seeded.now)).reduce((n, r) => n + r.monthUsd, 0);
     expect(await text("[data-testid=stat-spend-today]")).toBe("$0.50");
     expect(await text("[data-testid=stat-spend-month]")).toBe(usd(month));
     expect(await text("[data-testid=spend-month]")).toBe(usd(month));
@@ -158,7 +158,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
     await page.selectOption("#pause-for", "");
     await page.locator('tr[data-repo="acme/api"] button[data-action=pause]').click();
     await page.waitForSelector('tr[data-repo="acme/api"] button[data-action=resume]');
-    expect(store.activity.manualPause("acme/api")).toMatchObject({
+    expect(await store.activity.manualPause("acme/api")).toMatchObject({
       pausedBy: "admin",
       pausedUntil: null,
     });
@@ -177,9 +177,9 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
   });
 
   it("loads older runs on demand", async () => {
-    store.tx(() => {
+    await store.tx(async (t) => {
       for (let i = 0; i < 120; i++)
-        store.runs.record({
+        await t.runs.record({
           repo: "acme/api",
           kind: "automerge",
           ref: `pr:${100 + i}`,
@@ -235,7 +235,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in Debian's chromium", () => {
       await page.screenshot({ path: `${OUT}/dashboard-empty.png`, fullPage: true });
     } finally {
       await s.close();
-      empty.close();
+      await empty.close();
     }
   });
 });

@@ -23,12 +23,12 @@ describe("/bg/metrics", () => {
   let served: Served;
   beforeEach(async () => {
     store = await memoryStore();
-    seed(store, NOW);
+    await seed(store, NOW);
     served = await serveWeb({ store, log: memoryLogger(), now: () => NOW });
   });
   afterEach(async () => {
     await served.close();
-    store.close();
+    await store.close();
   });
 
   it("computes every metric from the store at scrape time", async () => {
@@ -68,8 +68,8 @@ describe("/bg/metrics", () => {
     expect(text).not.toContain("evil");
 
     // Another scrape sees new state without anything having incremented a counter.
-    store.activity.pause("*", "admin", null);
-    store.spend.add(
+    await store.activity.pause("*", "admin", null);
+    await store.spend.add(
       "acme/api",
       { promptTokens: 10, cachedTokens: 0, completionTokens: 1, costUsd: 0.5 },
       NOW,

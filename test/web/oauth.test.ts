@@ -102,7 +102,7 @@ describe("dashboard sign-in with GitHub", () => {
 
   beforeEach(async () => {
     store = await memoryStore();
-    seed(store, NOW);
+    await seed(store, NOW);
     clock = NOW;
     logs.length = 0;
     served = await serveWeb({
@@ -115,7 +115,7 @@ describe("dashboard sign-in with GitHub", () => {
   });
   afterEach(async () => {
     await served.close();
-    store.close();
+    await store.close();
   });
 
   it("signs a member in: GitHub with a state, back to /bg with a session cookie, then the API answers", async () => {
@@ -180,14 +180,16 @@ describe("dashboard sign-in with GitHub", () => {
     );
     expect(paused.status).toBe(200);
     expect(await paused.json()).toMatchObject({ paused: true, by: "octocat" });
-    expect(store.activity.manualPause("acme/api", NOW)).toMatchObject({ pausedBy: "octocat" });
+    expect(await store.activity.manualPause("acme/api", NOW)).toMatchObject({
+      pausedBy: "octocat",
+    });
     const resumed = await post(
       "/bg/api/resume",
       { cookie: pair(session), "x-bg-csrf": me.csrf },
       { repo: "acme/api" },
     );
     expect(resumed.status).toBe(200);
-    const audit = store.audit.list({ limit: 10 });
+    const audit = await store.audit.list({ limit: 10 });
     expect(audit.map((e) => [e.actor, e.command, e.result])).toEqual([
       ["octocat", "resume", "ok"],
       ["octocat", "pause", "ok"],
@@ -197,7 +199,7 @@ describe("dashboard sign-in with GitHub", () => {
     // The user token is nowhere: not in the log, not in a cookie, not in the audit.
     expect(JSON.stringify(logs)).not.toContain(USER_TOKEN);
     expect(JSON.stringify(logs)).not.toContain(CLIENT_SECRET);
-    expect(JSON.stringify(store.audit.list({ limit: 50 }))).not.toContain(USER_TOKEN);
+    expect(JSON.stringify(await store.audit.list({ limit: 50 }))).not.toContain(USER_TOKEN);
     expect(logs.some((l) => l.msg === "signed in to the dashboard with GitHub")).toBe(true);
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -240,7 +242,7 @@ describe("dashboard sign-in with GitHub", () => {
     expect(html).toContain("Not a member of an installing organisation");
     expect(html).toContain("@mallory");
     expect(setCookies(res).has("bg_session")).toBe(false);
-    expect(store.audit.list({ limit: 1 })[0]).toMatchObject({
+    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({
       actor: "mallory",
       command: "sign-in",
       result: expect.stringMatching(/^denied/) as unknown,
@@ -474,7 +476,7 @@ describe("dashboard sign-in with GitHub", () => {
     ).json()) as {
       csrf: string;
     };
-    const sched = store.schedules.create({
+    const sched = await store.schedules.create({
       repo: "acme/api",
       name: "digest",
       spec: { name: "digest", prompt: "p", every: "1d" },
@@ -494,10 +496,12 @@ describe("dashboard sign-in with GitHub", () => {
       // Another session's value does not fit this one.
       expect((await post(path, { cookie: session, "x-bg-csrf": otherCsrf })).status).toBe(403);
     }
-    expect(store.activity.manualPause("*", NOW)).toBeNull();
-    expect(store.schedules.byId(sched.id)?.status).toBe("active");
-    expect(store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([]);
-    expect(store.audit.list({ limit: 50 }).filter((e) => e.command !== "sign-in")).toEqual([]);
+    expect(await store.activity.manualPause("*", NOW)).toBeNull();
+    expect((await store.schedules.byId(sched.id))?.status).toBe("active");
+    expect(await store.tasks.list({ repo: "acme/api", type: "prompt_task" })).toEqual([]);
+    expect((await store.audit.list({ limit: 50 })).filter((e) => e.command !== "sign-in")).toEqual(
+      [],
+    );
     // Reads need no CSRF value.
     expect((await get("/bg/api/runs", { cookie: session })).status).toBe(200);
     expect(nock.pendingMocks()).toEqual([]);
@@ -518,7 +522,10 @@ describe("dashboard sign-in with GitHub", () => {
     // No CSRF header is needed with the admin token; the audit says "admin".
     const paused = await post("/bg/api/pause", { authorization: `Bearer ${TOKEN}` });
     expect(paused.status).toBe(200);
-    expect(store.audit.list({ limit: 1 })[0]).toMatchObject({ actor: "admin", command: "pause" });
+    expect((await store.audit.list({ limit: 1 }))[0]).toMatchObject({
+      actor: "admin",
+      command: "pause",
+    });
     expect(
       await (await get("/bg/api/session", { authorization: `Bearer ${TOKEN}` })).json(),
     ).toEqual({ via: "token", login: "admin" });

@@ -18,9 +18,9 @@ describe("100,000 runs", () => {
   beforeAll(async () => {
     store = await memoryStore();
     const t0 = Date.parse("2026-01-01T00:00:00Z");
-    store.tx(() => {
+    await store.tx(async (t) => {
       for (let i = 0; i < N; i++) {
-        store.runs.record({
+        await t.runs.record({
           repo: REPOS[i % REPOS.length]!,
           kind: KINDS[i % KINDS.length]!,
           ref: `issue:${i}`,
@@ -34,7 +34,7 @@ describe("100,000 runs", () => {
   }, 120_000);
   afterAll(async () => {
     await served.close();
-    store.close();
+    await store.close();
   });
 
   const get = async (q: string) => {
@@ -77,7 +77,7 @@ describe("100,000 runs", () => {
     expect(byRepo.runs.every((r) => r.repo === "acme/web")).toBe(true);
   });
 
-  it("answers every filter combination from an index, never a scan plus sort", () => {
+  it("answers every filter combination from an index, never a scan plus sort", async () => {
     const filters: RunFilter[] = [
       {},
       { beforeId: 5000 },
@@ -89,7 +89,7 @@ describe("100,000 runs", () => {
       { repo: "acme/api", kind: "fix", beforeId: 5000 },
     ];
     for (const f of filters) {
-      const plan = store.runs.explainList(f).join(" | ");
+      const plan = (await store.runs.explainList(f)).join(" | ");
       expect(plan, JSON.stringify(f)).not.toMatch(/TEMP B-TREE/);
       expect(plan, JSON.stringify(f)).toMatch(
         /USING (INTEGER PRIMARY KEY|INDEX|COVERING INDEX)|SCAN runs/,

@@ -33,7 +33,7 @@ describe("admin API: schedules", () => {
 
   beforeEach(async () => {
     store = await memoryStore();
-    ids = seedSchedules(store, NOW);
+    ids = await seedSchedules(store, NOW);
     wakes = 0;
     served = await serveWeb({
       store,
@@ -47,7 +47,7 @@ describe("admin API: schedules", () => {
   });
   afterEach(async () => {
     await served.close();
-    store.close();
+    await store.close();
   });
 
   it("GET /bg/api/schedules lists every state, filtered by repo and status", async () => {
@@ -102,13 +102,15 @@ describe("admin API: schedules", () => {
       result: "paused task",
       schedule: { status: "paused", pauseKind: "manual" },
     });
-    expect(store.schedules.byId(ids.digest!)?.statusReason).toBe("paused by admin (the dashboard)");
+    expect((await store.schedules.byId(ids.digest!))?.statusReason).toBe(
+      "paused by admin (the dashboard)",
+    );
 
     const r = await call("POST", `/bg/api/schedules/${ids.digest}/run`, {});
     expect(r.status).toBe(200);
     expect(r.body.result).toMatch(/^prompt_task \d+ queued$/);
     expect(wakes).toBe(1);
-    expect(store.tasks.list({ repo: REPO, type: "prompt_task" })).toEqual([
+    expect(await store.tasks.list({ repo: REPO, type: "prompt_task" })).toEqual([
       expect.objectContaining({
         source: "schedule:digest",
         payload: { name: "digest", manual: true, requestedBy: "admin" },
@@ -116,7 +118,7 @@ describe("admin API: schedules", () => {
     ]);
     // Run twice: one queued task (done twice: 0).
     await call("POST", `/bg/api/schedules/${ids.digest}/run`, {});
-    expect(store.tasks.list({ repo: REPO, type: "prompt_task" })).toHaveLength(1);
+    expect(await store.tasks.list({ repo: REPO, type: "prompt_task" })).toHaveLength(1);
 
     const res = await call("POST", `/bg/api/schedules/${ids.digest}/resume`, {});
     expect(res.body).toMatchObject({
@@ -127,14 +129,17 @@ describe("admin API: schedules", () => {
     const refused = await call("POST", `/bg/api/schedules/${ids.idea}/run`, {});
     expect(refused.status).toBe(409);
     expect(refused.body.error).toContain("idea is proposed: approve it first");
-    expect(store.schedules.byId(ids.idea!)?.status).toBe("proposed");
+    expect((await store.schedules.byId(ids.idea!))?.status).toBe("proposed");
     expect((await call("POST", `/bg/api/schedules/${ids.off}/resume`, {})).status).toBe(409);
     expect((await call("POST", "/bg/api/schedules/424242/pause", {})).status).toBe(404);
     expect((await call("GET", `/bg/api/schedules/${ids.digest}/pause`)).status).toBe(405);
 
-    const audit = store.audit
-      .list({ limit: 20 })
-      .map((e) => [e.repo, e.command, e.target, e.result]);
+    const audit = (await store.audit.list({ limit: 20 })).map((e) => [
+      e.repo,
+      e.command,
+      e.target,
+      e.result,
+    ]);
     expect(audit).toEqual([
       ["acme/api", "resume", "task:off", expect.stringMatching(/^refused: off is disabled/)],
       ["acme/web", "run", "task:idea", "refused: idea is proposed: approve it first"],

@@ -5,7 +5,7 @@ import type { Store } from "../../src/store/index.js";
 const REPO = "acme/api";
 
 /** Prompt tasks in every state: active, paused (config), failed, done, proposed. */
-export function seedSchedules(store: Store, now: number): Record<string, number> {
+export async function seedSchedules(store: Store, now: number): Promise<Record<string, number>> {
   const cfg = parseConfig({
     tasks: [
       { name: "digest", prompt: "Summarise.", every: "1d" },
@@ -13,27 +13,29 @@ export function seedSchedules(store: Store, now: number): Record<string, number>
     ],
   });
   if (!cfg.ok) throw new Error("bad config");
-  syncSchedules(store, REPO, cfg.config.tasks, now);
-  const mk = (name: string, status: "failed" | "done" | "proposed", reason: string | null) =>
-    store.schedules.create(
-      {
-        repo: "acme/web",
-        name,
-        spec: { name, prompt: "p", every: "7d" },
-        specHash: name,
-        origin: "proposed",
-        status,
-        statusReason: reason,
-        nextRunAt: null,
-        maxRuns: null,
-      },
-      now,
+  await syncSchedules(store, REPO, cfg.config.tasks, now);
+  const mk = async (name: string, status: "failed" | "done" | "proposed", reason: string | null) =>
+    (
+      await store.schedules.create(
+        {
+          repo: "acme/web",
+          name,
+          spec: { name, prompt: "p", every: "7d" },
+          specHash: name,
+          origin: "proposed",
+          status,
+          statusReason: reason,
+          nextRunAt: null,
+          maxRuns: null,
+        },
+        now,
+      )
     ).id;
-  mk("broken", "failed", "failed twice in a row: boom");
-  mk("finished", "done", "reached max_runs (2)");
-  mk("idea", "proposed", null);
-  const ids = Object.fromEntries(store.schedules.list().map((s) => [s.name, s.id]));
-  store.runs.record({
+  await mk("broken", "failed", "failed twice in a row: boom");
+  await mk("finished", "done", "reached max_runs (2)");
+  await mk("idea", "proposed", null);
+  const ids = Object.fromEntries((await store.schedules.list()).map((s) => [s.name, s.id]));
+  await store.runs.record({
     repo: REPO,
     kind: "prompt_task",
     ref: "task:digest",
@@ -43,6 +45,6 @@ export function seedSchedules(store: Store, now: number): Record<string, number>
     startedAt: now - 60_000,
     finishedAt: now - 50_000,
   });
-  store.runs.record({ repo: REPO, kind: "analysis", ref: "issue:4", status: "ok" });
+  await store.runs.record({ repo: REPO, kind: "analysis", ref: "issue:4", status: "ok" });
   return ids;
 }

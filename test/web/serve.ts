@@ -62,10 +62,10 @@ export interface Seeded {
  * A small store with something in every view: two real repositories and one whose name is HTML,
  * tasks in every status, spend over several days, runs, a batch, a schedule, a waiting PR.
  */
-export function seed(store: Store, now: number): Seeded {
+export async function seed(store: Store, now: number): Promise<Seeded> {
   const day = 86_400_000;
-  store.repos.upsert({ fullName: "acme/api", installationId: 1, defaultBranch: "main" }, now);
-  store.repos.setConfig(
+  await store.repos.upsert({ fullName: "acme/api", installationId: 1, defaultBranch: "main" }, now);
+  await store.repos.setConfig(
     "acme/api",
     {
       json: JSON.stringify({ budget: { daily_usd: 2, monthly_usd: 30 } }),
@@ -75,25 +75,27 @@ export function seed(store: Store, now: number): Seeded {
     },
     now,
   );
-  store.repos.upsert({ fullName: "acme/web", installationId: 1 }, now);
-  store.repos.setConfig("acme/web", { json: null, hash: "h0", valid: true, errors: [] }, now);
+  await store.repos.upsert({ fullName: "acme/web", installationId: 1 }, now);
+  await store.repos.setConfig("acme/web", { json: null, hash: "h0", valid: true, errors: [] }, now);
 
-  const enq = (
+  const enq = async (
     repo: string,
     type: "automerge" | "tech_debt_analysis" | "fix" | "prompt_task",
     source: string,
   ) =>
-    store.tasks.enqueue(
-      { repo, type, source, payload: { title: `Task ${source}`, body: "SECRET ISSUE BODY" } },
-      now - 60_000,
+    (
+      await store.tasks.enqueue(
+        { repo, type, source, payload: { title: `Task ${source}`, body: "SECRET ISSUE BODY" } },
+        now - 60_000,
+      )
     ).task;
   // acme/api: 3 pending analyses, 1 running automerge, 2 done analyses, 1 failed fix.
-  for (const n of [1, 2, 3]) enq("acme/api", "tech_debt_analysis", `issue:${n}`);
-  const running = enq("acme/api", "automerge", "pr:7");
-  const d1 = enq("acme/api", "tech_debt_analysis", "issue:10");
-  const d2 = enq("acme/api", "tech_debt_analysis", "issue:11");
-  const f1 = enq("acme/api", "fix", "issue:12");
-  const claimed = store.tasks.claim({
+  for (const n of [1, 2, 3]) await enq("acme/api", "tech_debt_analysis", `issue:${n}`);
+  const running = await enq("acme/api", "automerge", "pr:7");
+  const d1 = await enq("acme/api", "tech_debt_analysis", "issue:10");
+  const d2 = await enq("acme/api", "tech_debt_analysis", "issue:11");
+  const f1 = await enq("acme/api", "fix", "issue:12");
+  const claimed = await store.tasks.claim({
     owner: "w",
     leaseMs: 3_600_000,
     limit: 10,
@@ -102,15 +104,16 @@ export function seed(store: Store, now: number): Seeded {
   });
   for (const t of claimed) {
     if (t.id === d1.id || t.id === d2.id)
-      store.tasks.complete(t.id, "w", { ok: true }, now - 20_000);
+      await store.tasks.complete(t.id, "w", { ok: true }, now - 20_000);
     else if (t.id === f1.id)
-      store.tasks.fail(t.id, "w", "tests failed", { permanent: true }, now - 20_000);
-    else if (t.id !== running.id) store.tasks.release([t.id], "w", now - 60_000, now - 20_000);
+      await store.tasks.fail(t.id, "w", "tests failed", { permanent: true }, now - 20_000);
+    else if (t.id !== running.id)
+      await store.tasks.release([t.id], "w", now - 60_000, now - 20_000);
   }
   // acme/web: 2 pending automerge; the HTML-named repository: 1 pending prompt task.
-  enq("acme/web", "automerge", "pr:1");
-  enq("acme/web", "automerge", "pr:2");
-  enq(HTML_REPO, "prompt_task", "schedule:digest");
+  await enq("acme/web", "automerge", "pr:1");
+  await enq("acme/web", "automerge", "pr:2");
+  await enq(HTML_REPO, "prompt_task", "schedule:digest");
 
   // Spend: acme/api today 0.42 (two calls), yesterday 1.10; acme/web today 0.08.
   const u = (costUsd: number) => ({
@@ -119,12 +122,12 @@ export function seed(store: Store, now: number): Seeded {
     completionTokens: 200,
     costUsd,
   });
-  store.spend.add("acme/api", u(0.3), now);
-  store.spend.add("acme/api", u(0.12), now);
-  store.spend.add("acme/api", u(1.1), now - day);
-  store.spend.add("acme/web", u(0.08), now);
+  await store.spend.add("acme/api", u(0.3), now);
+  await store.spend.add("acme/api", u(0.12), now);
+  await store.spend.add("acme/api", u(1.1), now - day);
+  await store.spend.add("acme/web", u(0.08), now);
 
-  const batchId = store.batches.start(
+  const batchId = await store.batches.start(
     {
       repo: "acme/api",
       type: "tech_debt_analysis",
@@ -134,16 +137,16 @@ export function seed(store: Store, now: number): Seeded {
     },
     now - 25_000,
   );
-  store.batches.addUsage(batchId, {
+  await store.batches.addUsage(batchId, {
     promptTokens: 4000,
     cachedTokens: 1000,
     completionTokens: 600,
     costUsd: 0.42,
   });
-  store.batches.finish(batchId, "done", null, now - 20_000);
+  await store.batches.finish(batchId, "done", null, now - 20_000);
 
   const runIds = [
-    store.runs.record(
+    await store.runs.record(
       {
         repo: "acme/api",
         kind: "analysis",
@@ -156,7 +159,7 @@ export function seed(store: Store, now: number): Seeded {
       },
       now - 20_000,
     ),
-    store.runs.record(
+    await store.runs.record(
       {
         repo: "acme/api",
         kind: "analysis",
@@ -168,7 +171,7 @@ export function seed(store: Store, now: number): Seeded {
       },
       now - 20_000,
     ),
-    store.runs.record(
+    await store.runs.record(
       {
         repo: "acme/api",
         kind: "automerge",
@@ -179,7 +182,7 @@ export function seed(store: Store, now: number): Seeded {
       },
       now - 15_000,
     ),
-    store.runs.record(
+    await store.runs.record(
       {
         repo: "acme/web",
         kind: "prompt_task",
@@ -191,7 +194,7 @@ export function seed(store: Store, now: number): Seeded {
       },
       now - 10_000,
     ),
-    store.runs.record(
+    await store.runs.record(
       {
         repo: "acme/api",
         kind: "fix",
@@ -204,7 +207,7 @@ export function seed(store: Store, now: number): Seeded {
     ),
   ];
 
-  store.schedules.upsert(
+  await store.schedules.upsert(
     {
       repo: "acme/web",
       name: "digest",
@@ -215,7 +218,7 @@ export function seed(store: Store, now: number): Seeded {
     },
     now,
   );
-  store.automerge.save({
+  await store.automerge.save({
     repo: "acme/api",
     pr: 7,
     headSha: "abc123",
@@ -227,15 +230,18 @@ export function seed(store: Store, now: number): Seeded {
     ],
     evaluatedAt: now - 40_000,
   });
-  store.activity.recordHuman("acme/web", "octocat", now - 60_000);
-  store.deliveries.record(
+  await store.activity.recordHuman("acme/web", "octocat", now - 60_000);
+  await store.deliveries.record(
     { id: "d1", event: "pull_request", action: "opened", repo: "acme/api" },
     now,
   );
-  store.deliveries.record(
+  await store.deliveries.record(
     { id: "d2", event: "pull_request", action: "synchronize", repo: "acme/api" },
     now,
   );
-  store.deliveries.record({ id: "d3", event: "issues", action: "opened", repo: "acme/api" }, now);
+  await store.deliveries.record(
+    { id: "d3", event: "issues", action: "opened", repo: "acme/api" },
+    now,
+  );
   return { now, runIds };
 }

@@ -37,21 +37,21 @@ describe("runPass", () => {
   it("groups due tasks of a repository into batches of the configured size", async () => {
     const store = await memoryStore();
     for (let i = 1; i <= 12; i++)
-      store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: `issue:${i}` });
+      await store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: `issue:${i}` });
     const p = recorder("tech_debt_analysis");
     const summary = await runPass(testEnv(store, { config: { tech_debt: { batch_size: 5 } } }), [
       p,
     ]);
     expect(p.seen.map((b) => b.length)).toEqual([5, 5, 2]);
     expect(summary.repos[0]?.processed).toHaveLength(12);
-    expect(store.tasks.list({ status: "done" })).toHaveLength(12);
+    expect(await store.tasks.list({ status: "done" })).toHaveLength(12);
   });
 
   it("runs commands before merges and analysis", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
-    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
+    await store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    await store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
     const order: string[] = [];
     const mk = (t: TaskType) => recorder(t, () => (order.push(t), { status: "done" }));
     await runPass(testEnv(store), [mk("tech_debt_analysis"), mk("automerge"), mk("command")]);
@@ -60,66 +60,70 @@ describe("runPass", () => {
 
   it("a batch that throws leaves its tasks to be retried, never done", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
     await runPass(testEnv(store), [recorder("automerge", () => new Error("boom"))]);
-    const [t] = store.tasks.list();
+    const [t] = await store.tasks.list();
     expect(t).toMatchObject({ status: "pending", lastError: "boom", attempts: 1 });
     expect(t!.nextRunAt).toBeGreaterThan(Date.now());
   });
 
   it("a retry outcome puts the task back without spending an attempt", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
     const at = Date.now() + 60_000;
     await runPass(testEnv(store), [
       recorder("automerge", () => ({ status: "retry", at, reason: "409" })),
     ]);
-    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 0, nextRunAt: at });
+    expect((await store.tasks.list())[0]).toMatchObject({
+      status: "pending",
+      attempts: 0,
+      nextRunAt: at,
+    });
   });
 
   it("a worker that dies mid-batch leaves the tasks claimable once the lease expires", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" }, 0);
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" }, 0);
     // A first worker claims and "crashes" (never completes).
-    store.tasks.claim({ owner: "crashed", leaseMs: 1_000, limit: 10, now: 1 });
+    await store.tasks.claim({ owner: "crashed", leaseMs: 1_000, limit: 10, now: 1 });
     const p = recorder("automerge");
     await runPass(testEnv(store), [p]);
     expect(p.seen).toEqual([[1]]);
-    expect(store.tasks.get(1)?.status).toBe("done");
+    expect((await store.tasks.get(1))?.status).toBe("done");
   });
 
   it("dry-run processes but records nothing as done", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
     const p = recorder("automerge");
     await runPass(testEnv(store, { dryRun: true }), [p]);
     expect(p.seen).toHaveLength(1);
-    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 0 });
+    expect((await store.tasks.list())[0]).toMatchObject({ status: "pending", attempts: 0 });
   });
 
   it("holds LLM work while people are active and everything but commands while paused", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
-    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
-    store.activity.recordHuman("o/r", "alice");
+    await store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    await store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
+    await store.activity.recordHuman("o/r", "alice");
     const llm = recorder("tech_debt_analysis", undefined, true);
     const merge = recorder("automerge");
     const cmd = recorder("command");
     await runPass(testEnv(store), [llm, merge, cmd]);
     expect([llm.seen.length, merge.seen.length, cmd.seen.length]).toEqual([0, 1, 1]);
 
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:4" });
-    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:5" });
-    store.activity.pause("*", "admin", null);
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:4" });
+    await store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:5" });
+    await store.activity.pause("*", "admin", null);
     await runPass(testEnv(store), [llm, merge, cmd]);
     expect([llm.seen.length, merge.seen.length, cmd.seen.length]).toEqual([0, 1, 2]);
   });
 
   it("an invalid config stops new work but commands still answer", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
-    store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    await store.tasks.enqueue({ repo: "o/r", type: "command", source: "comment:3" });
     const merge = recorder("automerge");
     const cmd = recorder("command");
     const summary = await runPass(testEnv(store, { config: { automerge: { method: "yolo" } } }), [
@@ -132,8 +136,8 @@ describe("runPass", () => {
 
   it("only runs the task types of the requested mode", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
+    await store.tasks.enqueue({ repo: "o/r", type: "tech_debt_analysis", source: "issue:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:2" });
     const llm = recorder("tech_debt_analysis", undefined, true);
     const merge = recorder("automerge");
     await runPass(testEnv(store), [llm, merge], { mode: "automerge" });
@@ -144,8 +148,8 @@ describe("runPass", () => {
 describe("the outer deadline of a processor call", () => {
   it("injects a processor that hangs forever on one repository: the pass ends at the deadline, the task is retried later, the other repository's task still runs", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/a-hangs", type: "automerge", source: "pr:1" });
-    store.tasks.enqueue({ repo: "o/b-fine", type: "automerge", source: "pr:2" });
+    await store.tasks.enqueue({ repo: "o/a-hangs", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "o/b-fine", type: "automerge", source: "pr:2" });
     const seen: string[] = [];
     let aborted: AbortSignal | undefined;
     const p: Processor = {
@@ -175,16 +179,16 @@ describe("the outer deadline of a processor call", () => {
       ["done"],
     ]);
     // Lost: 0. The hung task is back in the queue with the reason, due again after a backoff.
-    const hung = store.tasks.list({ repo: "o/a-hangs" })[0]!;
+    const hung = (await store.tasks.list({ repo: "o/a-hangs" }))[0]!;
     expect(hung).toMatchObject({ status: "pending", attempts: 1 });
     expect(hung.lastError).toContain("timed out after 1 s");
     expect(hung.nextRunAt).toBeGreaterThan(Date.now());
-    expect(store.tasks.list({ repo: "o/b-fine" })[0]).toMatchObject({ status: "done" });
+    expect((await store.tasks.list({ repo: "o/b-fine" }))[0]).toMatchObject({ status: "done" });
   });
 
   it("injects a hanging processor in a runner (captured outcomes, connected mode's after hook): the runner reports the timed-out outcome once", async () => {
     const store = await memoryStore();
-    store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
     const hangs: Processor = {
       type: "automerge",
       usesLlm: false,
@@ -210,7 +214,7 @@ describe("the outer deadline of a processor call", () => {
       { status: "failed", error: expect.stringContaining("timed out after 1 s") },
     ]);
     expect([...outcomes.values()].map((o) => o.outcome.status)).toEqual(["failed"]);
-    expect(store.tasks.list()[0]).toMatchObject({ status: "pending", attempts: 1 });
+    expect((await store.tasks.list())[0]).toMatchObject({ status: "pending", attempts: 1 });
   });
 
   it("defaults to a few minutes more than the task type's own limits; the setting overrides", () => {

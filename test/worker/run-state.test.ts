@@ -15,10 +15,12 @@ describe("RunState: what a run knows lives on env.run", () => {
     const b = { store, repo: "octo/demo", estimateUsd: 0.2 };
     const config = await first.config("octo/demo", await first.github("octo/demo"));
     if (!config.ok) throw new Error("test config invalid");
-    expect(() => checkBudget({ ...b, config: config.config, env: first })).toThrow(
+    await expect(checkBudget({ ...b, config: config.config, env: first })).rejects.toThrow(
       BudgetExceededError,
     );
-    expect(() => checkBudget({ ...b, config: config.config, env: second })).not.toThrow();
+    await expect(
+      checkBudget({ ...b, config: config.config, env: second }),
+    ).resolves.toBeUndefined();
     expect([runSpent(first), runSpent(second)]).toEqual([0.9, 0]);
     expect(nock.pendingMocks()).toEqual([]);
   });

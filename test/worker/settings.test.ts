@@ -52,7 +52,8 @@ describe("BG_WORKER_CONCURRENCY is honoured by the app's worker loop", () => {
       const ids: number[] = [];
       for (let r = 1; r <= 6; r++)
         ids.push(
-          store.tasks.enqueue({ repo: `o/r${r}`, type: "automerge", source: "pr:1" }).task.id,
+          (await store.tasks.enqueue({ repo: `o/r${r}`, type: "automerge", source: "pr:1" })).task
+            .id,
         );
       const p = gate();
       const env = readEnv({ BG_WORKER_CONCURRENCY: String(n) });
@@ -68,7 +69,7 @@ describe("BG_WORKER_CONCURRENCY is honoured by the app's worker loop", () => {
       }
       expect(p.maxInFlight).toBe(n);
       expect([...p.seen].sort((a, b) => a - b)).toEqual(ids); // lost: 0, done twice: 0
-      expect(store.tasks.list({ status: "done" })).toHaveLength(6);
+      expect(await store.tasks.list({ status: "done" })).toHaveLength(6);
     });
   }
 

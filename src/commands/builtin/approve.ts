@@ -33,16 +33,16 @@ export const approve = writeCommand({
     const p = r.proposal;
     switch (p.kind) {
       case "fix":
-        return approveFix(call, p);
+        return await approveFix(call, p);
       case "task":
-        return approveTaskProposal(call, p);
+        return await approveTaskProposal(call, p);
       case "merge":
-        return approveMerge(call, p);
+        return await approveMerge(call, p);
     }
   },
 });
 
-function approveFix(call: CommandCall, p: Proposal): HandlerResult {
+async function approveFix(call: CommandCall, p: Proposal): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
   const held = call.ctx.env.fixesHeldBack;
   if (held)
@@ -75,21 +75,23 @@ function approveFix(call: CommandCall, p: Proposal): HandlerResult {
           },
         }
       : {};
-  const task = store.tx(() => {
-    if (!store.proposals.decide(p.id, "approved", call.actor, null, call.now)) return null;
-    return store.tasks.enqueue(
-      {
-        repo: repoName,
-        type: "fix",
-        source: p.target,
-        payload: { key, proposalId: p.id, ...approved },
-      },
-      call.now,
+  const task = await store.tx(async (t) => {
+    if (!(await t.proposals.decide(p.id, "approved", call.actor, null, call.now))) return null;
+    return (
+      await t.tasks.enqueue(
+        {
+          repo: repoName,
+          type: "fix",
+          source: p.target,
+          payload: { key, proposalId: p.id, ...approved },
+        },
+        call.now,
+      )
     ).task;
   });
   if (!task)
     return {
-      text: notOpen(store.proposals.get(p.id)!) ?? "The proposal changed meanwhile.",
+      text: notOpen((await store.proposals.get(p.id))!) ?? "The proposal changed meanwhile.",
       audit: { result: "raced", target: p.target },
     };
   return {
@@ -106,7 +108,7 @@ function provingTestOf(v: unknown): { provingTest?: ProvingTest } {
 }
 
 /** A task proposal: `approveTask` validates it against its schedule and starts the schedule. */
-function approveTaskProposal(call: CommandCall, p: Proposal): HandlerResult {
+async function approveTaskProposal(call: CommandCall, p: Proposal): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
   const name = taskName(p);
   const shown = sanitizeInline(name ?? "?", 64).replace(/`/g, "'");
@@ -115,9 +117,9 @@ function approveTaskProposal(call: CommandCall, p: Proposal): HandlerResult {
       text: `${capital(describe(p))} names no task. This is a bg-agent bug; please report it.`,
       audit: { result: "failed: task proposal without a name", target: p.target },
     };
-  const r = approveTask(store, repoName, name, call.actor, call.now);
+  const r = await approveTask(store, repoName, name, call.actor, call.now);
   if (!r.ok) {
-    const closed = notOpen(store.proposals.get(p.id) ?? p);
+    const closed = notOpen((await store.proposals.get(p.id)) ?? p);
     return {
       text:
         closed ??
@@ -139,20 +141,22 @@ function approveTaskProposal(call: CommandCall, p: Proposal): HandlerResult {
   };
 }
 
-function approveMerge(call: CommandCall, p: Proposal): HandlerResult {
+async function approveMerge(call: CommandCall, p: Proposal): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
   const pr = Number(p.target.replace(/^pr:/, ""));
-  const task = store.tx(() => {
-    if (!store.proposals.decide(p.id, "approved", call.actor, null, call.now)) return null;
+  const task = await store.tx(async (t) => {
+    if (!(await t.proposals.decide(p.id, "approved", call.actor, null, call.now))) return null;
     if (!Number.isInteger(pr) || pr <= 0) return undefined;
-    return store.tasks.enqueue(
-      { repo: repoName, type: "automerge", source: `pr:${pr}`, payload: { pr } },
-      call.now,
+    return (
+      await t.tasks.enqueue(
+        { repo: repoName, type: "automerge", source: `pr:${pr}`, payload: { pr } },
+        call.now,
+      )
     ).task;
   });
   if (task === null)
     return {
-      text: notOpen(store.proposals.get(p.id)!) ?? "The proposal changed meanwhile.",
+      text: notOpen((await store.proposals.get(p.id))!) ?? "The proposal changed meanwhile.",
       audit: { result: "raced", target: p.target },
     };
   return {

@@ -10,8 +10,8 @@ export const budget = infoCommand({
   summary: "LLM spend today and this month against the configured limits.",
   async handle(call) {
     const { store, repoName, config, env } = call.ctx;
-    const today = store.spend.today(repoName, call.now);
-    const month = store.spend.month(repoName, call.now);
+    const today = await store.spend.today(repoName, call.now);
+    const month = await store.spend.month(repoName, call.now);
     const b = config.budget;
     const lines = [
       "| Period | Spent | Limit | Used |",

@@ -59,7 +59,7 @@ export const pause = writeCommand({
       ? `for ${formatDuration(cmd.ms!)} (until ${iso(until)})`
       : "until someone comments `/bg resume`";
     if (call.dryRun) return { text: `(dry run) Would pause bg-agent in this repository ${how}.` };
-    ctx.store.activity.pause(ctx.repoName, call.actor, until, `/bg pause in ${call.where}`);
+    await ctx.store.activity.pause(ctx.repoName, call.actor, until, `/bg pause in ${call.where}`);
     return {
       text: `⏸️ Paused: no LLM work and no merges in this repository ${how}. Commands still work.`,
       audit: {
@@ -73,9 +73,13 @@ export const pause = writeCommand({
 /** `/bg pause <task>`: that task's schedule stops until `/bg resume <task>`. */
 async function pauseTask(call: CommandCall, asked: string): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
-  const s = findSchedule(call, asked);
+  const s = await findSchedule(call, asked);
   if (!s)
-    return unknownTask(call, asked, "A duration, like `/bg pause 2h`, pauses the repository.");
+    return await unknownTask(
+      call,
+      asked,
+      "A duration, like `/bg pause 2h`, pauses the repository.",
+    );
   const target = `task:${s.name}`;
   if (s.status === "paused") {
     return {
@@ -84,7 +88,7 @@ async function pauseTask(call: CommandCall, asked: string): Promise<HandlerResul
     };
   }
   if (call.dryRun) return { text: `(dry run) Would pause the task \`${s.name}\`.` };
-  const r = pauseSchedule(
+  const r = await pauseSchedule(
     store,
     repoName,
     s.name,

@@ -40,9 +40,9 @@ export const reject = writeCommand({
       const name = taskName(p);
       if (
         !name ||
-        !rejectTask(call.ctx.store, call.ctx.repoName, name, call.actor, reason, call.now)
+        !(await rejectTask(call.ctx.store, call.ctx.repoName, name, call.actor, reason, call.now))
       ) {
-        const closed = notOpen(call.ctx.store.proposals.get(p.id) ?? p);
+        const closed = notOpen((await call.ctx.store.proposals.get(p.id)) ?? p);
         return {
           text:
             closed ??
@@ -61,9 +61,10 @@ export const reject = writeCommand({
         },
       };
     }
-    if (!call.ctx.store.proposals.decide(p.id, "rejected", call.actor, reason, call.now)) {
+    if (!(await call.ctx.store.proposals.decide(p.id, "rejected", call.actor, reason, call.now))) {
       return {
-        text: notOpen(call.ctx.store.proposals.get(p.id)!) ?? "The proposal changed meanwhile.",
+        text:
+          notOpen((await call.ctx.store.proposals.get(p.id))!) ?? "The proposal changed meanwhile.",
         audit: { result: "raced", target: p.target },
       };
     }

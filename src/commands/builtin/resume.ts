@@ -33,8 +33,8 @@ export const resume = writeCommand({
   async handle(call, cmd) {
     if (cmd.task !== undefined) return resumeTask(call, cmd.task);
     const { ctx } = call;
-    const current = ctx.store.activity.manualPause(ctx.repoName, call.now);
-    const global = ctx.store.activity.manualPause("*", call.now);
+    const current = await ctx.store.activity.manualPause(ctx.repoName, call.now);
+    const global = await ctx.store.activity.manualPause("*", call.now);
     const globalNote = global
       ? ` Note: bg-agent is also paused for every repository by ${global.pausedBy ?? "an admin"}; that pause is lifted from the app's admin API, not by a comment.`
       : "";
@@ -45,7 +45,7 @@ export const resume = writeCommand({
       };
     }
     if (call.dryRun) return { text: "(dry run) Would resume background work in this repository." };
-    ctx.store.activity.resume(ctx.repoName);
+    await ctx.store.activity.resume(ctx.repoName);
     return {
       text: `▶️ Resumed: background work continues in this repository.${globalNote}`,
       audit: {
@@ -59,8 +59,8 @@ export const resume = writeCommand({
 /** `/bg resume <task>`: a task paused or failed (e.g. after two failed runs) becomes active again. */
 async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResult> {
   const { store, repoName } = call.ctx;
-  const s = findSchedule(call, asked);
-  if (!s) return unknownTask(call, asked, "Plain `/bg resume` ends the repository's pause.");
+  const s = await findSchedule(call, asked);
+  if (!s) return await unknownTask(call, asked, "Plain `/bg resume` ends the repository's pause.");
   const name = s.name;
   const target = `task:${name}`;
   if (s.status === "active") {
@@ -71,7 +71,7 @@ async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResu
     };
   }
   if (call.dryRun) return { text: `(dry run) Would resume the task \`${name}\`.` };
-  const r = resumeSchedule(store, repoName, name, call.now);
+  const r = await resumeSchedule(store, repoName, name, call.now);
   if (!r.ok) {
     return {
       text: `I did not resume \`${name}\`: ${sanitizeInline(r.why, 200)}.`,
@@ -86,7 +86,7 @@ async function resumeTask(call: CommandCall, asked: string): Promise<HandlerResu
       : now.status !== "active"
         ? ` It is ${now.status}${now.statusReason ? ` (${sanitizeInline(now.statusReason, 200)})` : ""}.`
         : "";
-  const waits = whilePaused(
+  const waits = await whilePaused(
     call,
     " bg-agent itself is paused in this repository, so nothing runs until that pause ends (`/bg resume`).",
   );

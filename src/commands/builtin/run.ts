@@ -35,9 +35,9 @@ export const run = writeCommand({
     // A task bg-agent proposed (and someone approved) is not in the file but has a schedule.
     const proposed = declared
       ? undefined
-      : store.schedules
-          .list(repoName)
-          .find((s) => s.origin !== "config" && s.name.toLowerCase() === cmd.task.toLowerCase());
+      : (await store.schedules.list(repoName)).find(
+          (s) => s.origin !== "config" && s.name.toLowerCase() === cmd.task.toLowerCase(),
+        );
     if (!declared && !proposed) {
       const names = config.tasks.map((t) => `\`${t.name}\``).slice(0, 20);
       const known = names.length
@@ -59,11 +59,11 @@ export const run = writeCommand({
 
     // The schedule rows mirror the config; a task added since the last pass is not there yet.
     // (Commands that change state only run on a valid config, so this never syncs from defaults.)
-    if (declared) syncSchedules(store, repoName, config.tasks, call.now);
-    const running = store.tasks
-      .list({ repo: repoName, type: "prompt_task", status: "running" })
-      .some((t) => t.source === scheduleSource(name));
-    const r = enqueueManualRun(store, repoName, name, call.actor, call.now);
+    if (declared) await syncSchedules(store, repoName, config.tasks, call.now);
+    const running = (
+      await store.tasks.list({ repo: repoName, type: "prompt_task", status: "running" })
+    ).some((t) => t.source === scheduleSource(name));
+    const r = await enqueueManualRun(store, repoName, name, call.actor, call.now);
     if (!r.ok) {
       return {
         text: `I did not queue \`${name}\`: ${sanitizeInline(r.why, 200)}.`,
@@ -75,7 +75,7 @@ export const run = writeCommand({
       : r.created
         ? ""
         : " (it was queued already)";
-    const waits = whilePaused(
+    const waits = await whilePaused(
       call,
       " bg-agent is paused here, so it runs after `/bg resume` (or when the pause ends).",
     );

@@ -22,7 +22,7 @@ export const status = infoCommand({
       );
     }
 
-    const pause = store.activity.manualPause(repoName, now);
+    const pause = await store.activity.manualPause(repoName, now);
     if (pause) {
       const scope = pause.repo === "*" ? "all repositories" : "this repository";
       const until = pause.pausedUntil ? ` until ${iso(pause.pausedUntil)}` : " until resumed";
@@ -32,13 +32,13 @@ export const status = infoCommand({
     } else out.push("**Not paused.**");
 
     const windowMin = config.activity.pause_when_active_minutes;
-    const a = store.activity.get(repoName);
+    const a = await store.activity.get(repoName);
     // Who, what (runners read it from GitHub), when, and until when LLM work waits.
-    const seen = lastHumanActivity(ctx, now);
+    const seen = await lastHumanActivity(ctx, now);
     const line = seen ? sanitizeInline(seen, 200) : null;
     if (
       windowMin > 0 &&
-      store.activity.isActive(repoName, windowMin * 60_000, now) &&
+      (await store.activity.isActive(repoName, windowMin * 60_000, now)) &&
       a.lastHumanAt !== null
     ) {
       out.push(`**People are active.** Last human activity: ${line}.`);
@@ -50,7 +50,7 @@ export const status = infoCommand({
 
     // Queue by type and status.
     const byType = new Map<TaskType, Partial<Record<TaskStatus, number>>>();
-    for (const c of store.tasks.counts(repoName)) {
+    for (const c of await store.tasks.counts(repoName)) {
       const m = byType.get(c.type) ?? {};
       m[c.status] = (m[c.status] ?? 0) + c.count;
       byType.set(c.type, m);
@@ -69,8 +69,7 @@ export const status = infoCommand({
     } else out.push("", "The queue is empty.");
 
     // The command being answered is running too: leave it out.
-    const running = store.tasks
-      .list({ repo: repoName, status: "running", limit: 11 })
+    const running = (await store.tasks.list({ repo: repoName, status: "running", limit: 11 }))
       .filter((t) => t.type !== "command")
       .slice(0, 10);
     if (running.length) {
@@ -81,7 +80,7 @@ export const status = infoCommand({
         );
     }
 
-    const runs = store.runs.list({ repo: repoName, limit: 5 });
+    const runs = await store.runs.list({ repo: repoName, limit: 5 });
     if (runs.length) {
       out.push("", "**Last runs:**");
       for (const r of runs) {
@@ -94,7 +93,7 @@ export const status = infoCommand({
     }
 
     // Reports outside GitHub (report_to: slack:…) whose last attempt did not arrive.
-    const failing = store.reports.failing(repoName);
+    const failing = await store.reports.failing(repoName);
     if (failing.length) {
       out.push("", "**Reports not delivered:**");
       for (const d of failing.slice(0, 10))
@@ -103,7 +102,7 @@ export const status = infoCommand({
         );
     }
 
-    const open = store.proposals.list({ repo: repoName, status: "proposed" });
+    const open = await store.proposals.list({ repo: repoName, status: "proposed" });
     if (open.length)
       out.push(
         "",

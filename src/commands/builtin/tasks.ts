@@ -41,8 +41,9 @@ export const tasks = infoCommand({
     "Every prompt task of this repository in every state (active, paused and why, failed, done, proposed): trigger, next and last run, and a link to the last result.",
   async handle(call) {
     const { store, repoName, config, configResult } = call.ctx;
-    if (configResult.ok && !call.dryRun) syncSchedules(store, repoName, config.tasks, call.now);
-    const views = listScheduleViews(store, { repo: repoName });
+    if (configResult.ok && !call.dryRun)
+      await syncSchedules(store, repoName, config.tasks, call.now);
+    const views = await listScheduleViews(store, { repo: repoName });
     if (!views.length) {
       return {
         text: "This repository has no prompt tasks. Declare them under `tasks:` in `.github/bg-agent.yml` (see docs/tasks.md).",

@@ -27,7 +27,7 @@ export async function collectItems(
       out.set(t.id, { status: "failed", error: it, permanent: true });
       continue;
     }
-    const prev = ctx.store.analyses.get(it.key);
+    const prev = await ctx.store.analyses.get(it.key);
     if (
       prev &&
       prev.contentHash === it.hash &&
@@ -47,7 +47,7 @@ export async function collectItems(
           plan: prev.plan,
           affected_files: prev.affectedFiles,
         };
-        const b = prev.batchId !== null ? ctx.store.batches.get(prev.batchId) : undefined;
+        const b = prev.batchId !== null ? await ctx.store.batches.get(prev.batchId) : undefined;
         const viaBatchApi = !!b?.externalId;
         const o = viaBatchApi
           ? await record(ctx, it, a, b.id, share(b, Math.max(1, b.items)), b.model ?? "unknown")

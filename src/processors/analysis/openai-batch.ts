@@ -16,10 +16,9 @@ const FAILED: readonly BatchJobState["status"][] = ["failed", "expired", "cancel
 const LAST_POLL = runSlot("openai-batch-poll", () => new Map<number, number>());
 
 /** Repositories with OpenAI batches to collect: the pass visits them although no task is due. */
-export const batchDueRepos = (store: Store): string[] => [
+export const batchDueRepos = async (store: Store): Promise<string[]> => [
   ...new Set(
-    store.batches
-      .submitted()
+    (await store.batches.submitted())
       .filter((b) => b.type === "tech_debt_analysis")
       .map((b) => b.repo),
   ),
@@ -33,9 +32,9 @@ export const batchDueRepos = (store: Store): string[] => [
  * synchronously. A job still running: nothing.
  */
 export async function collectOpenAIBatches(ctx: ProcessorContext): Promise<void> {
-  const pending = ctx.store.batches
-    .submitted(ctx.repoName)
-    .filter((b) => b.type === "tech_debt_analysis" && b.externalId);
+  const pending = (await ctx.store.batches.submitted(ctx.repoName)).filter(
+    (b) => b.type === "tech_debt_analysis" && b.externalId,
+  );
   if (!pending.length) return;
   if (ctx.env.dryRun) {
     ctx.log.info(
@@ -64,8 +63,8 @@ export async function collectOpenAIBatches(ctx: ProcessorContext): Promise<void>
       } else if (FAILED.includes(state.status)) {
         const error = `OpenAI batch ${b.externalId} ${state.status}${state.error ? `: ${state.error}` : ""}; its issues are analysed synchronously`;
         log.warn(error);
-        ctx.store.batches.finish(b.id, "failed", error);
-        ctx.store.tasks.wake(ctx.store.batches.taskIds(b.id));
+        await ctx.store.batches.finish(b.id, "failed", error);
+        await ctx.store.tasks.wake(await ctx.store.batches.taskIds(b.id));
       } else {
         log.debug({ status: state.status }, "OpenAI batch still running");
       }
@@ -83,11 +82,11 @@ async function collect(
 ): Promise<void> {
   const results = state.outputFileId ? await api.collect(state.outputFileId) : new Map();
   const line = results.get(customIdOf(b.id));
-  if (line) ctx.store.batches.addUsage(b.id, line.usage);
-  const tasks = ctx.store.batches
-    .taskIds(b.id)
-    .map((id) => ctx.store.tasks.get(id))
-    .filter((t) => t !== undefined);
+  if (line) await ctx.store.batches.addUsage(b.id, line.usage);
+  const ids = await ctx.store.batches.taskIds(b.id);
+  const tasks = (await Promise.all(ids.map(async (id) => await ctx.store.tasks.get(id)))).filter(
+    (t) => t !== undefined,
+  );
   const parsed = line?.ok ? parseAnswer(line.content) : null;
   let ok = 0;
   const problems: string[] = [];
@@ -102,7 +101,7 @@ async function collect(
       continue;
     }
     if (t.status !== "pending") continue;
-    saveAnalysis(ctx, it, a, b.id);
+    await saveAnalysis(ctx, it, a, b.id);
     ok++;
   }
   const error = problems.length
@@ -110,8 +109,12 @@ async function collect(
     : state.status === "completed"
       ? null
       : `OpenAI batch ${state.status}`;
-  ctx.store.batches.finish(b.id, problems.length ? (ok ? "partial" : "failed") : "done", error);
-  ctx.store.tasks.wake(tasks.filter((t) => t.status === "pending").map((t) => t.id));
+  await ctx.store.batches.finish(
+    b.id,
+    problems.length ? (ok ? "partial" : "failed") : "done",
+    error,
+  );
+  await ctx.store.tasks.wake(tasks.filter((t) => t.status === "pending").map((t) => t.id));
   ctx.log.info(
     { batch: b.externalId, ok, unusable: problems.length, usage: line?.usage },
     `OpenAI batch ${b.externalId} collected: ${ok} analysis(es) to report`,

@@ -19,7 +19,7 @@ async function publish(
   const repo = ctx.repoName;
   let proposal;
   if (a.should_fix) {
-    proposal = ctx.store.proposals.propose({
+    proposal = await ctx.store.proposals.propose({
       repo,
       kind: "fix",
       target: it.task.source,
@@ -32,9 +32,9 @@ async function publish(
       },
     });
   } else {
-    const open = ctx.store.proposals.latest(repo, it.task.source, "fix");
+    const open = await ctx.store.proposals.latest(repo, it.task.source, "fix");
     if (open?.status === "proposed")
-      ctx.store.proposals.decide(
+      await ctx.store.proposals.decide(
         open.id,
         "expired",
         "bg-agent",
@@ -99,13 +99,13 @@ async function publish(
  * Stores an analysis as not reported yet (`commentUrl` null: `save` keeps an earlier URL, so it is
  * cleared), so a failed report is retried later without a new LLM call.
  */
-export function saveAnalysis(
+export async function saveAnalysis(
   ctx: ProcessorContext,
   it: Item,
   a: AnalysisItem,
   batchId: number | null,
-): void {
-  ctx.store.analyses.save({
+): Promise<void> {
+  await ctx.store.analyses.save({
     key: it.key,
     repo: ctx.repoName,
     source: it.source,
@@ -117,18 +117,18 @@ export function saveAnalysis(
     batchId,
     commentUrl: null,
   });
-  ctx.store.analyses.setCommentUrl(it.key, null);
+  await ctx.store.analyses.setCommentUrl(it.key, null);
 }
 
 /** A failed analysis run, linked to the item itself (a Linear issue's URL from its sweep) for the dashboard. */
-export function recordFailedRun(
+export async function recordFailedRun(
   ctx: ProcessorContext,
   it: Item,
   batchId: number | null,
   error: string,
   usage: Usage,
-): void {
-  ctx.store.runs.record({
+): Promise<void> {
+  await ctx.store.runs.record({
     repo: ctx.repoName,
     kind: "analysis",
     ref: it.key,
@@ -150,12 +150,12 @@ export async function record(
   usage: Usage,
   model: string,
 ): Promise<TaskOutcome> {
-  saveAnalysis(ctx, it, a, batchId);
+  await saveAnalysis(ctx, it, a, batchId);
   const log = ctx.log.child({ item: it.key });
   try {
     const url = await publish(ctx, it, a, model);
-    ctx.store.analyses.setCommentUrl(it.key, url);
-    ctx.store.runs.record({
+    await ctx.store.analyses.setCommentUrl(it.key, url);
+    await ctx.store.runs.record({
       repo: ctx.repoName,
       kind: "analysis",
       ref: it.key,
@@ -196,7 +196,7 @@ export async function record(
         ? `analysed, but GitHub refused the report (${status}: ${errText(e)}); not retried`
         : `analysed, but the report could not be posted: ${errText(e)} (the next attempt posts it without a new LLM call)`;
     log.error({ err: e }, "report failed");
-    recordFailedRun(ctx, it, batchId, error, usage);
+    await recordFailedRun(ctx, it, batchId, error, usage);
     return { status: "failed", error, ...(gone || refused ? { permanent: true } : {}) };
   }
 }

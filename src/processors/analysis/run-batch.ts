@@ -54,7 +54,7 @@ export async function runBatch(
     context,
     mode,
     batch,
-    batchId: ctx.store.batches.start({
+    batchId: await ctx.store.batches.start({
       repo: ctx.repoName,
       type: "tech_debt_analysis",
       provider: llm.provider,
@@ -71,15 +71,15 @@ export async function runBatch(
   };
   if (!(await askBatch(run))) return run.stop;
   await retryUnusable(run);
-  saveAll(run);
+  await saveAll(run);
   const ok = await reportAll(run);
-  finish(run, ok);
+  await finish(run, ok);
   return run.stop;
 }
 
-const addCost = (run: BatchRun, usage: Usage): void => {
+const addCost = async (run: BatchRun, usage: Usage): Promise<void> => {
   run.total = addUsage(run.total, usage);
-  run.ctx.store.batches.addUsage(run.batchId, usage);
+  await run.ctx.store.batches.addUsage(run.batchId, usage);
 };
 
 const pushBatchReport = (
@@ -116,7 +116,7 @@ async function askBatch(run: BatchRun): Promise<boolean> {
         files.text,
       ),
     );
-    addCost(run, r.usage);
+    await addCost(run, r.usage);
     const parsed = parseAnswer(r.message.content);
     const each = share(r.usage, batch.length);
     for (const it of batch) {
@@ -133,16 +133,16 @@ async function askBatch(run: BatchRun): Promise<boolean> {
     run.stop = stopOf(e);
     if (run.stop) {
       for (const it of batch) run.out.set(it.task.id, deferOutcome(run.stop));
-      ctx.store.batches.finish(run.batchId, "failed", stopNote(run.stop));
+      await ctx.store.batches.finish(run.batchId, "failed", stopNote(run.stop));
       pushBatchReport(run, { ok: 0, failed: 0, deferred: batch.length });
       return false;
     }
     const error = `the LLM call failed: ${errText(e)}`;
     run.log.error({ err: e }, error);
     // Answered without a choice: billed all the same, so the batch shows what it cost.
-    if (e instanceof EmptyAnswerError) addCost(run, e.usage);
+    if (e instanceof EmptyAnswerError) await addCost(run, e.usage);
     for (const it of batch) failed(run, it, error);
-    ctx.store.batches.finish(run.batchId, "failed", error);
+    await ctx.store.batches.finish(run.batchId, "failed", error);
     pushBatchReport(run, { ok: 0, failed: batch.length, deferred: 0 });
     return false;
   }
@@ -171,14 +171,14 @@ async function retryUnusable(run: BatchRun): Promise<void> {
         ),
         purpose: "analysis-retry",
       });
-      addCost(run, r.usage);
+      await addCost(run, r.usage);
       const parsed = parseAnswer(r.message.content);
       const a = parsed.items.get(it.key);
       if (a) run.results.set(it.key, { a, usage: r.usage });
       else {
         const error = `the model's answer for ${it.key} was unusable twice: ${first}; then ${parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer"}`;
         failed(run, it, error);
-        recordFailedRun(run.ctx, it, run.batchId, error, r.usage);
+        await recordFailedRun(run.ctx, it, run.batchId, error, r.usage);
       }
     } catch (e) {
       run.stop = stopOf(e);
@@ -192,10 +192,10 @@ async function retryUnusable(run: BatchRun): Promise<void> {
  * Every accepted answer is stored before any is posted: a worker killed while reporting the
  * first leaves the others paid for and saved, and the next attempt posts them without a call.
  */
-function saveAll(run: BatchRun): void {
+async function saveAll(run: BatchRun): Promise<void> {
   for (const it of run.batch) {
     const r = run.results.get(it.key);
-    if (r) saveAnalysis(run.ctx, it, r.a, run.batchId);
+    if (r) await saveAnalysis(run.ctx, it, r.a, run.batchId);
   }
 }
 
@@ -230,10 +230,10 @@ async function reportAll(run: BatchRun): Promise<number> {
 }
 
 /** The store batch's final status and the batch's line in the check run. */
-function finish(run: BatchRun, ok: number): void {
+async function finish(run: BatchRun, ok: number): Promise<void> {
   const bad = run.batch.filter((it) => run.out.get(it.task.id)?.status === "failed").length;
   const deferred = run.batch.filter((it) => run.out.get(it.task.id)?.status === "retry").length;
-  run.ctx.store.batches.finish(
+  await run.ctx.store.batches.finish(
     run.batchId,
     bad + deferred === 0 ? "done" : ok > 0 ? "partial" : "failed",
     run.stop ? stopNote(run.stop) : null,

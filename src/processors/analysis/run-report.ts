@@ -38,9 +38,9 @@ export async function publishRun(ctx: ProcessorContext, model: string): Promise<
     r.issues,
     r.notes,
     {
-      today: ctx.store.spend.today(ctx.repoName),
+      today: await ctx.store.spend.today(ctx.repoName),
       daily: b.daily_usd,
-      month: ctx.store.spend.month(ctx.repoName),
+      month: await ctx.store.spend.month(ctx.repoName),
       monthly: b.monthly_usd,
     },
     model,

@@ -31,7 +31,7 @@ export async function viaBatchApi(
   out: Map<number, TaskOutcome>,
   report: RunReport,
 ): Promise<{ sync: Item[]; stop: Stop | null }> {
-  const ext = ctx.store.batches.externalStatus(items.map((it) => it.task.id));
+  const ext = await ctx.store.batches.externalStatus(items.map((it) => it.task.id));
   const sync: Item[] = [];
   const fresh: Item[] = [];
   const now = Date.now();
@@ -42,7 +42,7 @@ export async function viaBatchApi(
       out.set(it.task.id, {
         status: "retry",
         at: now + BATCH_API_RETRY_MS,
-        reason: `waiting for OpenAI batch ${ctx.store.batches.get(e.batchId)?.externalId ?? e.batchId}`,
+        reason: `waiting for OpenAI batch ${(await ctx.store.batches.get(e.batchId))?.externalId ?? e.batchId}`,
       });
     else sync.push(it);
   }
@@ -60,7 +60,7 @@ export async function viaBatchApi(
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
       continue;
     }
-    const batchId = ctx.store.batches.start({
+    const batchId = await ctx.store.batches.start({
       repo: ctx.repoName,
       type: "tech_debt_analysis",
       provider: api.provider,
@@ -79,8 +79,8 @@ export async function viaBatchApi(
           ),
         },
       ]);
-      ctx.store.batches.setExternalId(batchId, externalId);
-      ctx.store.batches.finish(batchId, "submitted");
+      await ctx.store.batches.setExternalId(batchId, externalId);
+      await ctx.store.batches.finish(batchId, "submitted");
       const at = Date.now() + BATCH_API_RETRY_MS;
       for (const it of batch)
         out.set(it.task.id, {
@@ -94,13 +94,13 @@ export async function viaBatchApi(
     } catch (e) {
       stop = stopOf(e);
       if (stop) {
-        ctx.store.batches.finish(batchId, "failed", stopNote(stop));
+        await ctx.store.batches.finish(batchId, "failed", stopNote(stop));
         for (const it of batch) out.set(it.task.id, deferOutcome(stop));
         continue;
       }
       const error = `the OpenAI Batch API refused the batch: ${errText(e)}; analysing synchronously`;
       ctx.log.warn({ err: e }, error);
-      ctx.store.batches.finish(batchId, "failed", error);
+      await ctx.store.batches.finish(batchId, "failed", error);
       sync.push(...batch);
     }
   }

@@ -20,7 +20,7 @@ async function alreadyAnalysed(
   hash: string,
   issue?: { number: number; comments: number },
 ): Promise<boolean> {
-  const prev = ctx.store.analyses.get(key);
+  const prev = await ctx.store.analyses.get(key);
   if (prev) return prev.contentHash === hash && prev.commentUrl !== null;
   // Standalone runs start with an empty store: bg-agent's analysis comment holds the hash.
   if (!issue || issue.comments === 0) return false;
@@ -35,7 +35,7 @@ async function alreadyAnalysed(
   if (!mine || !state || state.hash !== hash) return false;
   if (!ctx.env.dryRun) {
     // Remember it, so the next sweep needs no comment read.
-    ctx.store.analyses.save({
+    await ctx.store.analyses.save({
       key,
       repo: ctx.repoName,
       source: "github",
@@ -94,7 +94,7 @@ export async function sweepAnalysis(ctx: ProcessorContext): Promise<SweepResult>
       res.current++;
       continue;
     }
-    const r = ctx.store.tasks.enqueue({
+    const r = await ctx.store.tasks.enqueue({
       repo: ctx.repoName,
       type: "tech_debt_analysis",
       source: `issue:${i.number}`,
@@ -131,7 +131,7 @@ export async function sweepAnalysis(ctx: ProcessorContext): Promise<SweepResult>
           res.current++;
           continue;
         }
-        const r = ctx.store.tasks.enqueue({
+        const r = await ctx.store.tasks.enqueue({
           repo: ctx.repoName,
           type: "tech_debt_analysis",
           source: `linear:${i.identifier}`,

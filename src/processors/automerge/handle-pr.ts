@@ -59,11 +59,11 @@ async function leaveNonCandidate(run: PrRun, ev: Evaluation): Promise<PrResult> 
   const why = ev.firstUnmet ? conditionLine(ev.firstUnmet) : "not a candidate";
   ctx.log.child({ pr: s.number }).debug({ why }, "not an automerge candidate");
   if (!ctx.env.dryRun) {
-    const prior = ctx.store.automerge.get(ctx.repoName, s.number);
+    const prior = await ctx.store.automerge.get(ctx.repoName, s.number);
     const reported = prior?.headSha === s.headSha && prior.firstUnmet === why;
     if (prior && prior.state !== "merged" && prior.state !== "closed" && !reported) {
       const closed = s.state !== "open" || s.merged;
-      if (closed) ctx.store.automerge.save({ ...prior, state: "closed", firstUnmet: why });
+      if (closed) await ctx.store.automerge.save({ ...prior, state: "closed", firstUnmet: why });
       else await publish(run, ev, notCandidateReport(ev, why));
     }
   }

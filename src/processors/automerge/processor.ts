@@ -107,7 +107,7 @@ export function createAutomergeProcessor(opts: AutomergeProcessorOptions = {}): 
       if (!ctx.config.automerge.enabled) return;
       const prs = await apiFor(ctx).openPulls();
       for (const pr of prs) {
-        ctx.store.tasks.enqueue({
+        await ctx.store.tasks.enqueue({
           repo: ctx.repoName,
           type: "automerge",
           source: `pr:${pr.number}`,

@@ -43,7 +43,7 @@ export function createPublisher(): Publish {
       if (published.size > 5000) published.clear();
       published.set(key, signature);
     }
-    store.automerge.save({
+    await store.automerge.save({
       repo: repoName,
       pr: s.number,
       headSha: s.headSha,
@@ -51,7 +51,7 @@ export function createPublisher(): Publish {
       firstUnmet,
       conditions: ev.conditions.map((c) => ({ id: c.id, met: c.met, detail: c.detail })),
     });
-    store.runs.record({
+    await store.runs.record({
       repo: repoName,
       kind: "automerge",
       ref: `pr:${s.number}`,

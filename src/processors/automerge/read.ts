@@ -457,7 +457,7 @@ export async function readDetails(ctx: ProcessorContext, s: PullSnapshot): Promi
   const methods = await allowedMethods(ctx);
   // A merge proposal exists only for fix PRs bg-agent opened: it marks one even if its label was removed.
   const proposal =
-    ctx.store.proposals.latest(ctx.repoName, `pr:${s.number}`, "merge")?.status ?? null;
+    (await ctx.store.proposals.latest(ctx.repoName, `pr:${s.number}`, "merge"))?.status ?? null;
   return {
     headBranchExists,
     baseBranchExists,

@@ -25,17 +25,17 @@ export const payloadSchema = z.object({}).loose();
 const COUNTED = new Set(["changed", "unchanged", "failed"]);
 
 /** When the last discovery run of a repository started (null: never). */
-export function lastDiscoveryAt(store: Store, repo: string): number | null {
-  const runs = store.runs.list({ repo, kind: "discovery", limit: 20 });
+export async function lastDiscoveryAt(store: Store, repo: string): Promise<number | null> {
+  const runs = await store.runs.list({ repo, kind: "discovery", limit: 20 });
   return runs.find((r) => COUNTED.has(r.status))?.startedAt ?? null;
 }
 
-function decide(ctx: ProcessorContext, now: number): DiscoveryDecision {
+async function decide(ctx: ProcessorContext, now: number): Promise<DiscoveryDecision> {
   return discoveryDecision(
     discoveryTiming(ctx.config.discovery),
     {
-      lastHumanAt: ctx.store.activity.get(ctx.repoName).lastHumanAt,
-      lastRunAt: lastDiscoveryAt(ctx.store, ctx.repoName),
+      lastHumanAt: (await ctx.store.activity.get(ctx.repoName)).lastHumanAt,
+      lastRunAt: await lastDiscoveryAt(ctx.store, ctx.repoName),
     },
     now,
   );
@@ -74,7 +74,7 @@ export function createDiscoveryProcessor(): Processor {
         );
         return;
       }
-      const d = decide(ctx, now);
+      const d = await decide(ctx, now);
       const runAt = d.due ? now : d.recheckAt;
       if (runAt === null) return;
       await ctx.store.tasks.enqueue({ ...where(ctx), payload: {}, runAt }, now);
@@ -92,7 +92,7 @@ async function runDiscovery(ctx: ProcessorContext, task: Task): Promise<TaskOutc
   const now = Date.now();
   const d = ctx.config.discovery;
   if (!ctx.config.discovery.enabled) return { status: "skipped", reason: "discovery is off" };
-  const decision = decide(ctx, now);
+  const decision = await decide(ctx, now);
   if (!decision.due) {
     return decision.recheckAt === null
       ? { status: "skipped", reason: decision.why }
@@ -135,7 +135,7 @@ async function runDiscovery(ctx: ProcessorContext, task: Task): Promise<TaskOutc
     if (asked.escalated)
       log.info({ why: asked.escalated }, "background model's answer invalid; main model asked");
     const timing = discoveryTiming(d);
-    const vetted = vetProposals(asked.answer.proposals, {
+    const vetted = await vetProposals(asked.answer.proposals, {
       store: ctx.store,
       repo: ctx.repoName,
       config: ctx.config,

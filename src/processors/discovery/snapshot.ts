@@ -114,7 +114,7 @@ export async function readSnapshot(ctx: ProcessorContext, now: number): Promise<
     }
   }
 
-  const tasks = ctx.store.schedules.list(ctx.repoName).map((s) => {
+  const tasks = (await ctx.store.schedules.list(ctx.repoName)).map((s) => {
     const spec = specOf(s);
     const trigger = spec ? describeTrigger(triggerOf(spec)) : "definition invalid";
     const prompt = spec ? ` — "${clean(spec.prompt).slice(0, 120)}"` : "";

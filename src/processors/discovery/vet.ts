@@ -56,7 +56,7 @@ const ago = (ms: number): string => `${formatDuration(Math.max(60_000, ms))} ago
  * - everything past `maxProposals`.
  * Proposals always report to the dashboard issue (`notify: on_change`); the model does not choose.
  */
-export function vetProposals(
+export async function vetProposals(
   proposals: readonly RawProposal[],
   o: {
     store: Store;
@@ -66,16 +66,17 @@ export function vetProposals(
     rejectCooldownMs: number;
     now: number;
   },
-): { offered: Vetted[]; dropped: Dropped[] } {
+): Promise<{ offered: Vetted[]; dropped: Dropped[] }> {
   const offered: Vetted[] = [];
   const dropped: Dropped[] = [];
   const minMs = parseDuration(o.config.schedule.min_interval) ?? 300_000;
   const since = o.now - o.rejectCooldownMs;
-  const rejected = o.store.proposals
-    .list({ repo: o.repo, kind: "task", status: "rejected" })
+  const rejected = (
+    await o.store.proposals.list({ repo: o.repo, kind: "task", status: "rejected" })
+  )
     .filter((p) => (p.decidedAt ?? p.createdAt) >= since)
     .map((p) => ({ p, spec: specOfProposal(p) }));
-  const taken = new Set(o.store.schedules.list(o.repo).map((s) => s.name.toLowerCase()));
+  const taken = new Set((await o.store.schedules.list(o.repo)).map((s) => s.name.toLowerCase()));
   const seenNames = new Set<string>();
   const seenPrompts = new Set<string>();
 

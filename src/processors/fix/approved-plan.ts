@@ -49,13 +49,13 @@ export type ApprovedPlan =
   | { ok: true; key: string; proposal: Proposal; plan: FixPlan; target: Target };
 
 /** Step 1: the approved proposal a fix task names, its issue and its plan. */
-export function loadApprovedPlan(ctx: ProcessorContext, task: Task): ApprovedPlan {
+export async function loadApprovedPlan(ctx: ProcessorContext, task: Task): Promise<ApprovedPlan> {
   const payload = payloadSchema.safeParse(task.payload);
   if (!payload.success) return { ok: false, invalid: true };
   const { key, proposalId, approved } = payload.data;
   // This store's proposal of that id, if it is about this task's issue (in connected mode the id
   // is the app's, and this store's own proposals are numbered on their own).
-  const found = ctx.store.proposals.get(proposalId);
+  const found = await ctx.store.proposals.get(proposalId);
   const stored = found && found.target === task.source ? found : undefined;
   // Another process's proposal (connected mode): the approved copy, unless this store has it.
   const proposal: Proposal | undefined =
@@ -99,7 +99,7 @@ export function loadApprovedPlan(ctx: ProcessorContext, task: Task): ApprovedPla
   }
   if (!target) return refused(`the proposal's target ${proposal.target} is not an issue.`);
   const planned = planSchema.safeParse(proposal.payload);
-  const analysis = ctx.store.analyses.get(key);
+  const analysis = await ctx.store.analyses.get(key);
   const test = planned.success ? cleanTest(planned.data.provingTest) : undefined;
   const plan: FixPlan | null = planned.success
     ? {

@@ -38,7 +38,7 @@ export interface CarryOut {
     status: "ok" | "failed",
     summary: string,
     extra?: { url?: string; error?: string },
-  ) => void;
+  ) => Promise<void>;
   log: ProcessorContext["log"];
 }
 
@@ -95,7 +95,7 @@ export async function noPullRequest(run: FixRun, stop: NoPullRequest): Promise<T
     run.target,
     failureComment({ reason, tried: run.tried, ...(outputTail ? { outputTail } : {}) }),
   );
-  run.record("failed", reason, { error: reason });
+  await run.record("failed", reason, { error: reason });
   return { status: "failed", permanent: true, error: reason };
 }
 

@@ -74,7 +74,7 @@ export async function openPullRequest(
     removeLabels: verified ? [UNVERIFIED_LABEL] : [],
   });
   // The PR waits for a person: automerge needs a human approving review or this proposal approved.
-  ctx.store.proposals.propose({
+  await ctx.store.proposals.propose({
     repo: ctx.repoName,
     kind: "merge",
     target: `pr:${pr.number}`,
@@ -100,7 +100,7 @@ export async function openPullRequest(
     }),
   );
   const done = `${pr.action} #${pr.number} (${files.length} file${files.length === 1 ? "" : "s"}, ${verification.status})`;
-  run.record("ok", done, { url: pr.url });
+  await run.record("ok", done, { url: pr.url });
   log.info({ pr: pr.number, branch: subject.branch, headSha }, `fix: ${done}`);
   return {
     status: "done",

@@ -34,7 +34,7 @@ export function createFixProcessor(deps: FixDeps = {}): Processor {
  * workspace. A pause or a spent budget is a wait (the fix starts over later), not a failure.
  */
 async function fixOne(ctx: ProcessorContext, task: Task, deps: FixDeps): Promise<TaskOutcome> {
-  const approved = loadApprovedPlan(ctx, task);
+  const approved = await loadApprovedPlan(ctx, task);
   if (!approved.ok && approved.invalid) {
     return {
       status: "failed",

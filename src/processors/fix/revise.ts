@@ -123,7 +123,7 @@ export async function reviseOne(
     return { status: "done", result: { pr, limitReached: true, rounds: done } };
   }
 
-  const approved = loadApprovedPlan(ctx, {
+  const approved = await loadApprovedPlan(ctx, {
     ...task,
     source: p.target,
     payload: {
@@ -280,9 +280,13 @@ async function reviseInWorkspace(
             ...(outputTail ? { outputTail } : {}),
           }),
         );
-      run.record("failed", `revision ${spec.revision.round} of #${spec.revision.pr}: ${reason}`, {
-        error: reason,
-      });
+      await run.record(
+        "failed",
+        `revision ${spec.revision.round} of #${spec.revision.pr}: ${reason}`,
+        {
+          error: reason,
+        },
+      );
       return { status: "failed", permanent: true, error: reason };
     }
     throw e;
@@ -336,7 +340,7 @@ async function pushRevision(
     });
   }
   // The new head needs a person again: a merge approved for the old head does not carry over.
-  ctx.store.proposals.propose({
+  await ctx.store.proposals.propose({
     repo: ctx.repoName,
     kind: "merge",
     target: `pr:${pr}`,
@@ -374,7 +378,7 @@ async function pushRevision(
     }),
   );
   const summary = `revision ${round} of #${pr}: ${headSha.slice(0, 12)} (${files.length} file${files.length === 1 ? "" : "s"}, ${verification.status})`;
-  run.record("ok", summary, spec.url ? { url: spec.url } : {});
+  await run.record("ok", summary, spec.url ? { url: spec.url } : {});
   log.info({ pr, branch, headSha, round }, `fix: ${summary}`);
   return {
     status: "done",

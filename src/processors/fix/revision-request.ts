@@ -183,8 +183,8 @@ export async function enqueueRevision(
 ): Promise<EnqueueRevisionResult> {
   const source = `pr:${o.pr}`;
   // One transaction (today's store is synchronous inside it; the async store converts it).
-  return store.tx((): EnqueueRevisionResult => {
-    const open = store.tasks.open(o.repo, "fix", source);
+  return await store.tx(async (t): Promise<EnqueueRevisionResult> => {
+    const open = await t.tasks.open(o.repo, "fix", source);
     const pending =
       open?.status === "pending" ? revisionPayloadSchema.safeParse(open.payload) : null;
     const earlier = pending?.success ? pending.data.revision.requests : [];
@@ -198,7 +198,7 @@ export async function enqueueRevision(
       target: o.target,
       revision: { pr: o.pr, requests },
     };
-    const r = store.tasks.enqueue(
+    const r = await t.tasks.enqueue(
       {
         repo: o.repo,
         type: "fix",

@@ -50,13 +50,13 @@ export async function startFix(
 
   let usage = ZERO;
   const started = Date.now();
-  const record = (
+  const record = async (
     status: "ok" | "failed" | "waiting",
     summary: string,
     extra: { url?: string; error?: string } = {},
   ) => {
     if (ctx.env.dryRun) return;
-    ctx.store.runs.record({
+    await ctx.store.runs.record({
       repo: ctx.repoName,
       kind: "fix",
       ref: subject.target,
@@ -93,10 +93,10 @@ export async function startFix(
     if (e instanceof BudgetExceededError) {
       log.warn({ err: e }, "fix waits for the budget");
       // Calls already made are on the record; a fix that could not start adds no row.
-      if (usage.promptTokens > 0) record("waiting", `budget: ${e.message}`);
+      if (usage.promptTokens > 0) await record("waiting", `budget: ${e.message}`);
       return { status: "retry", at: e.retryAt ?? Date.now() + 60 * 60_000, reason: e.message };
     }
-    record("failed", "error", { error: (e as Error).message });
+    await record("failed", "error", { error: (e as Error).message });
     throw e;
   }
 }

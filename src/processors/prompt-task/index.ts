@@ -57,11 +57,11 @@ export function createPromptTaskProcessor(opts: PromptTaskOptions = {}): Process
       // Never sync from defaults standing in for a broken file: that would delete every task.
       if (!ctx.configResult.ok) return;
       const now = Date.now();
-      const sync = syncSchedules(ctx.store, ctx.repoName, ctx.config.tasks, now);
+      const sync = await syncSchedules(ctx.store, ctx.repoName, ctx.config.tasks, now);
       const changed = Object.entries(sync).filter(([, v]) => v.length);
       if (changed.length)
         ctx.log.info({ sync: Object.fromEntries(changed) }, "tasks synced from config");
-      const due = dispatchDue(ctx.store, ctx.repoName, now, { dryRun: ctx.env.dryRun });
+      const due = await dispatchDue(ctx.store, ctx.repoName, now, { dryRun: ctx.env.dryRun });
       if (due.enqueued.length || due.broken.length) {
         ctx.log.info(
           { enqueued: due.enqueued.map((e) => e.name), broken: due.broken },
@@ -73,7 +73,10 @@ export function createPromptTaskProcessor(opts: PromptTaskOptions = {}): Process
 
     // Repositories with due schedules, and those whose config changed (or was never read), so
     // newly declared tasks are synced without waiting for a sweep.
-    dueRepos: (store, now) => [...store.schedules.dueRepos(now), ...store.repos.staleConfigRepos()],
+    dueRepos: async (store, now) => [
+      ...(await store.schedules.dueRepos(now)),
+      ...(await store.repos.staleConfigRepos()),
+    ],
 
     async process(ctx, tasks) {
       const out = new Map<number, TaskOutcome>();
@@ -99,7 +102,7 @@ async function processOne(
   const { name } = payload.data;
   const manual = payload.data.manual === true;
   const log = ctx.log.child({ task: name, taskId: task.id });
-  const s = ctx.store.schedules.get(ctx.repoName, name);
+  const s = await ctx.store.schedules.get(ctx.repoName, name);
   if (!s) return { status: "skipped", reason: `no task named ${name} is declared` };
   if (s.status === "proposed")
     return { status: "skipped", reason: `${name} is proposed and waits for /bg approve` };
@@ -122,7 +125,7 @@ async function processOne(
   const usage = emptyUsage();
   const runId = dry
     ? null
-    : ctx.store.runs.record({
+    : await ctx.store.runs.record({
         repo: ctx.repoName,
         kind: "prompt_task",
         ref: `task:${name}`,
@@ -197,7 +200,7 @@ async function processOne(
       );
       return { status: "done", result: { changed, posted: false } };
     }
-    const after = recordSuccess(ctx.store, s, spec, { resultHash: hash, manual }, now);
+    const after = await recordSuccess(ctx.store, s, spec, { resultHash: hash, manual }, now);
     const followUps = await enqueueFollowUps(
       ctx.store,
       ctx.repoName,
@@ -206,7 +209,7 @@ async function processOne(
       "success",
       now,
     );
-    ctx.store.runs.finish(
+    await ctx.store.runs.finish(
       runId!,
       changed ? "changed" : "unchanged",
       { summary: summaryOf(result.text), usage, url: posted?.url ?? null },
@@ -271,10 +274,10 @@ async function onError(
   // tool call. Preempted, not failed: no failure counted, it runs again when the repository is quiet.
   if (a.e instanceof PausedError) {
     if (runId !== null)
-      ctx.store.runs.finish(runId, "preempted", { error: a.e.state.reason, usage }, now);
+      await ctx.store.runs.finish(runId, "preempted", { error: a.e.state.reason, usage }, now);
     // The schedule is due again then too: a runner's queue ends with its run, its schedules do not.
     if (!a.manual && !dry && (s.nextRunAt === null || s.nextRunAt > a.e.retryAt))
-      ctx.store.schedules.update(s.id, { nextRunAt: a.e.retryAt }, now);
+      await ctx.store.schedules.update(s.id, { nextRunAt: a.e.retryAt }, now);
     log.info(
       { retryAt: new Date(a.e.retryAt).toISOString(), why: a.e.state.reason },
       "task preempted",
@@ -287,7 +290,8 @@ async function onError(
       a.e instanceof BudgetExceededError
         ? (a.e.retryAt ?? now + LLM_UNAVAILABLE_RETRY_MS)
         : now + LLM_UNAVAILABLE_RETRY_MS;
-    if (runId !== null) ctx.store.runs.finish(runId, "skipped", { error: a.e.message, usage }, now);
+    if (runId !== null)
+      await ctx.store.runs.finish(runId, "skipped", { error: a.e.message, usage }, now);
     log.warn({ retryAt: new Date(at).toISOString(), why: a.e.message }, "task waits");
     return { status: "retry", at, reason: a.e.message };
   }
@@ -296,7 +300,7 @@ async function onError(
       ? a.signal.reason.message
       : "the task timed out"
     : errText(a.e) || String(a.e);
-  if (runId !== null) ctx.store.runs.finish(runId, "failed", { error, usage }, now);
+  if (runId !== null) await ctx.store.runs.finish(runId, "failed", { error, usage }, now);
   log.warn({ error }, "task run failed");
   if (!dry) {
     const followUps = await enqueueFollowUps(
@@ -333,7 +337,7 @@ async function onError(
     return { status: "failed", error, permanent: true };
   }
   if (dry) return { status: "failed", error, permanent: true };
-  const decision = recordFailure(ctx.store, s, spec, error, now);
+  const decision = await recordFailure(ctx.store, s, spec, error, now);
   if (decision.action === "retry") {
     if (spec.notify === "on_failure") await report("failure");
     return {

@@ -121,7 +121,7 @@ export async function postReport(
     if (!("env" in t)) continue;
     const out = await deliverExternal(t, outbound(ctx, r, at), o);
     deliveries.push(out);
-    ctx.store.reports.record(
+    await ctx.store.reports.record(
       {
         repo: ctx.repoName,
         task: r.name,
@@ -192,7 +192,7 @@ async function postToGitHub(
   body: string,
 ): Promise<{ url: string | null; where: string }> {
   if (target.kind === "check_run") {
-    const branch = ctx.store.repos.get(ctx.repoName)?.defaultBranch ?? "HEAD";
+    const branch = (await ctx.store.repos.get(ctx.repoName))?.defaultBranch ?? "HEAD";
     const { data: commit } = await ctx.octokit.rest.repos.getCommit({ ...ctx.repo, ref: branch });
     const conclusion: CheckConclusion = r.kind === "result" ? "neutral" : "failure";
     const firstLine = normaliseResult(r.text).split("\n")[0] ?? "";
