@@ -40,7 +40,7 @@ async function fill(store: Store): Promise<void> {
   const chunk = 50_000;
   for (let from = 0; from < RUNS; from += chunk) {
     // Raw statements on the same connection: they run inside this transaction.
-    await store.tx(async (t) => {
+    await store.tx(async () => {
       for (let i = from; i < Math.min(RUNS, from + chunk); i++) {
         const at =
           i < old
@@ -69,7 +69,7 @@ async function fill(store: Store): Promise<void> {
   const delivery = db.prepare(
     "INSERT INTO deliveries (id, event, action, repo, received_at) VALUES (?, 'issues', 'opened', ?, ?)",
   );
-  await store.tx(async (t) => {
+  await store.tx(async () => {
     for (let i = 0; i < 50_000; i++) {
       const at = NOW - (i < 45_000 ? 100 : 10) * DAY;
       task.run(`org-${i % 50}/repo-${i % 500}`, `issue:${i}`, `k${i}`, "done", at, at);
