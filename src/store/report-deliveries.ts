@@ -19,7 +19,8 @@ export interface ReportDelivery {
   createdAt: number;
 }
 
-interface Row {
+/** A row of the table as the drivers return it (shared with the PostgreSQL part). */
+export interface Row {
   id: number;
   repo: string;
   task: string;
@@ -31,7 +32,7 @@ interface Row {
   created_at: number;
 }
 
-const toDelivery = (r: Row): ReportDelivery => ({
+export const toDelivery = (r: Row): ReportDelivery => ({
   id: r.id,
   repo: r.repo,
   task: r.task,

@@ -2,7 +2,8 @@ import type { Db } from "./db.js";
 import type { Task, TaskStatus, TaskType } from "../core/domain.js";
 import { PRIORITY } from "../core/task-kinds.js";
 
-interface TaskRow {
+/** A row of the table as the drivers return it (shared with the PostgreSQL part). */
+export interface TaskRow {
   id: number;
   repo: string;
   type: string;
@@ -24,7 +25,7 @@ interface TaskRow {
   updated_at: number;
 }
 
-function toTask(r: TaskRow): Task {
+export function toTask(r: TaskRow): Task {
   return {
     id: r.id,
     repo: r.repo,

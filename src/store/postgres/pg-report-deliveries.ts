@@ -1,34 +1,7 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
-import type {
-  ReportDelivery,
-  ReportDeliveryStatus,
-  ReportDeliveryStore,
-} from "../report-deliveries.js";
-
-interface Row {
-  id: number;
-  repo: string;
-  task: string;
-  target: string;
-  status: string;
-  attempts: number;
-  error: string | null;
-  run_id: number | null;
-  created_at: number;
-}
-
-const toDelivery = (r: Row): ReportDelivery => ({
-  id: r.id,
-  repo: r.repo,
-  task: r.task,
-  target: r.target,
-  status: r.status as ReportDeliveryStatus,
-  attempts: r.attempts,
-  error: r.error,
-  runId: r.run_id,
-  createdAt: r.created_at,
-});
+import type { ReportDelivery, ReportDeliveryStore, Row } from "../report-deliveries.js";
+import { toDelivery } from "../report-deliveries.js";
 
 export class PgReportDeliveryStore implements Async<ReportDeliveryStore> {
   constructor(private readonly x: Exec) {}

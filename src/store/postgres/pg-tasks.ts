@@ -1,55 +1,10 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
 import type { EnqueueInput, EnqueueResult, TaskMatch, TaskStore } from "../tasks.js";
-import { dedupKeyOf } from "../tasks.js";
+import type { TaskRow } from "../tasks.js";
+import { dedupKeyOf, toTask } from "../tasks.js";
 import type { Task, TaskStatus, TaskType } from "../../core/domain.js";
 import { PRIORITY } from "../../core/task-kinds.js";
-
-interface TaskRow {
-  id: number;
-  repo: string;
-  type: string;
-  source: string;
-  dedup_key: string;
-  status: string;
-  priority: number;
-  payload: string;
-  content_hash: string | null;
-  attempts: number;
-  max_attempts: number;
-  next_run_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  last_error: string | null;
-  result: string | null;
-  delivery_id: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toTask(r: TaskRow): Task {
-  return {
-    id: r.id,
-    repo: r.repo,
-    type: r.type as TaskType,
-    source: r.source,
-    dedupKey: r.dedup_key,
-    status: r.status as TaskStatus,
-    priority: r.priority,
-    payload: JSON.parse(r.payload) as Record<string, unknown>,
-    contentHash: r.content_hash,
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    nextRunAt: r.next_run_at,
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: r.lease_expires_at,
-    lastError: r.last_error,
-    result: r.result,
-    deliveryId: r.delivery_id,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
 
 function matchClause(where: TaskMatch): { sql: string; params: unknown[] } {
   const clauses = ["repo = ?"];
