@@ -11,7 +11,8 @@ export interface Activity {
   pausedReason: string | null;
 }
 
-interface Row {
+/** Shared with the PostgreSQL part (src/store/postgres). */
+export interface Row {
   repo: string;
   last_human_at: number | null;
   last_human_login: string | null;

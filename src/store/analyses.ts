@@ -17,7 +17,8 @@ export interface Analysis {
   commentUrl: string | null;
 }
 
-interface Row {
+/** Shared with the PostgreSQL part (src/store/postgres). */
+export interface Row {
   key: string;
   repo: string;
   source: string;
@@ -31,7 +32,7 @@ interface Row {
   comment_url: string | null;
 }
 
-const toAnalysis = (r: Row): Analysis => ({
+export const toAnalysis = (r: Row): Analysis => ({
   key: r.key,
   repo: r.repo,
   source: r.source as Analysis["source"],

@@ -16,7 +16,8 @@ export interface AutomergeState {
   evaluatedAt: number;
 }
 
-interface Row {
+/** Shared with the PostgreSQL part (src/store/postgres). */
+export interface Row {
   repo: string;
   pr: number;
   head_sha: string | null;

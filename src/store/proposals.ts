@@ -18,7 +18,8 @@ export interface Proposal {
   createdAt: number;
 }
 
-interface Row {
+/** Shared with the PostgreSQL part (src/store/postgres). */
+export interface Row {
   id: number;
   repo: string;
   kind: string;
@@ -32,7 +33,7 @@ interface Row {
   created_at: number;
 }
 
-const toProposal = (r: Row): Proposal => ({
+export const toProposal = (r: Row): Proposal => ({
   id: r.id,
   repo: r.repo,
   kind: r.kind as ProposalKind,

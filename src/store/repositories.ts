@@ -20,7 +20,8 @@ export type RepositoryBrief = Omit<Repository, "configJson" | "configErrors">;
 const BRIEF_COLUMNS =
   "full_name, repo_id, installation_id, default_branch, installed, config_hash, config_valid, config_loaded_at, config_reported_hash";
 
-interface Row {
+/** Shared with the PostgreSQL part (src/store/postgres). */
+export interface Row {
   full_name: string;
   repo_id: number | null;
   installation_id: number | null;
@@ -34,7 +35,7 @@ interface Row {
   config_reported_hash: string | null;
 }
 
-const toRepo = (r: Row): Repository => ({
+export const toRepo = (r: Row): Repository => ({
   fullName: r.full_name,
   repoId: r.repo_id,
   installationId: r.installation_id,

@@ -30,7 +30,7 @@ export interface RunFilter {
   beforeId?: number;
 }
 
-function listQuery(filter: RunFilter): { sql: string; params: unknown[] } {
+export function listQuery(filter: RunFilter): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   if (filter.repo) {

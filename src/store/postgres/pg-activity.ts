@@ -1,16 +1,7 @@
 import type { Exec } from "./pg-exec.js";
+import type { Row } from "../activity.js";
 import type { Async } from "../contract.js";
 import type { Activity, ActivityStore } from "../activity.js";
-
-interface Row {
-  repo: string;
-  last_human_at: number | null;
-  last_human_login: string | null;
-  paused: number;
-  paused_until: number | null;
-  paused_by: string | null;
-  paused_reason: string | null;
-}
 
 export class PgActivityStore implements Async<ActivityStore> {
   constructor(private readonly x: Exec) {}

@@ -1,34 +1,8 @@
 import type { Exec } from "./pg-exec.js";
+import type { Row } from "../analyses.js";
+import { toAnalysis } from "../analyses.js";
 import type { Async } from "../contract.js";
-import type { Analysis, AnalysisStore, Complexity } from "../analyses.js";
-
-interface Row {
-  key: string;
-  repo: string;
-  source: string;
-  content_hash: string;
-  should_fix: number;
-  complexity: string;
-  plan: string;
-  affected_files: string;
-  batch_id: number | null;
-  analysed_at: number;
-  comment_url: string | null;
-}
-
-const toAnalysis = (r: Row): Analysis => ({
-  key: r.key,
-  repo: r.repo,
-  source: r.source as Analysis["source"],
-  contentHash: r.content_hash,
-  shouldFix: r.should_fix === 1,
-  complexity: r.complexity as Complexity,
-  plan: r.plan,
-  affectedFiles: JSON.parse(r.affected_files) as string[],
-  batchId: r.batch_id,
-  analysedAt: r.analysed_at,
-  commentUrl: r.comment_url,
-});
+import type { Analysis, AnalysisStore } from "../analyses.js";
 
 export class PgAnalysisStore implements Async<AnalysisStore> {
   constructor(private readonly x: Exec) {}

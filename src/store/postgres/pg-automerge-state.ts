@@ -1,16 +1,7 @@
 import type { Exec } from "./pg-exec.js";
+import type { Row } from "../automerge-state.js";
 import type { Async } from "../contract.js";
 import type { AutomergeState, AutomergeStateStore, ConditionResult } from "../automerge-state.js";
-
-interface Row {
-  repo: string;
-  pr: number;
-  head_sha: string | null;
-  state: string;
-  first_unmet: string | null;
-  conditions_json: string;
-  evaluated_at: number;
-}
 
 const toState = (r: Row): AutomergeState => ({
   repo: r.repo,

@@ -1,34 +1,8 @@
 import type { Exec } from "./pg-exec.js";
+import type { Row } from "../proposals.js";
+import { toProposal } from "../proposals.js";
 import type { Async } from "../contract.js";
 import type { Proposal, ProposalKind, ProposalStatus, ProposalStore } from "../proposals.js";
-
-interface Row {
-  id: number;
-  repo: string;
-  kind: string;
-  target: string;
-  content_hash: string;
-  status: string;
-  payload: string;
-  decided_by: string | null;
-  decided_at: number | null;
-  reason: string | null;
-  created_at: number;
-}
-
-const toProposal = (r: Row): Proposal => ({
-  id: r.id,
-  repo: r.repo,
-  kind: r.kind as ProposalKind,
-  target: r.target,
-  contentHash: r.content_hash,
-  status: r.status as ProposalStatus,
-  payload: JSON.parse(r.payload) as Record<string, unknown>,
-  decidedBy: r.decided_by,
-  decidedAt: r.decided_at,
-  reason: r.reason,
-  createdAt: r.created_at,
-});
 
 export class PgProposalStore implements Async<ProposalStore> {
   constructor(private readonly x: Exec) {}

@@ -1,37 +1,11 @@
 import type { Exec } from "./pg-exec.js";
+import type { Row } from "../repositories.js";
+import { toRepo } from "../repositories.js";
 import type { Async } from "../contract.js";
 import type { Repository, RepositoryBrief, RepositoryStore } from "../repositories.js";
 
 const BRIEF_COLUMNS =
   "full_name, repo_id, installation_id, default_branch, installed, config_hash, config_valid, config_loaded_at, config_reported_hash";
-
-interface Row {
-  full_name: string;
-  repo_id: number | null;
-  installation_id: number | null;
-  default_branch: string | null;
-  installed: number;
-  config_json: string | null;
-  config_hash: string | null;
-  config_valid: number;
-  config_errors: string | null;
-  config_loaded_at: number | null;
-  config_reported_hash: string | null;
-}
-
-const toRepo = (r: Row): Repository => ({
-  fullName: r.full_name,
-  repoId: r.repo_id,
-  installationId: r.installation_id,
-  defaultBranch: r.default_branch,
-  installed: r.installed === 1,
-  configJson: r.config_json,
-  configHash: r.config_hash,
-  configValid: r.config_valid === 1,
-  configErrors: r.config_errors ? (JSON.parse(r.config_errors) as string[]) : [],
-  configLoadedAt: r.config_loaded_at,
-  configReportedHash: r.config_reported_hash,
-});
 
 export class PgRepositoryStore implements Async<RepositoryStore> {
   constructor(private readonly x: Exec) {}

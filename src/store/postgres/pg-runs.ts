@@ -1,4 +1,5 @@
 import type { Exec } from "./pg-exec.js";
+import { listQuery } from "../runs.js";
 import type { Async } from "../contract.js";
 import type { RunFilter, RunInput, RunStore } from "../runs.js";
 import type { Run, RunStatus, Usage } from "../../core/domain.js";
@@ -6,30 +7,6 @@ import type { Run, RunStatus, Usage } from "../../core/domain.js";
 const COLS = `id, repo, kind, ref, url, task_id AS taskId, batch_id AS batchId, status, summary, error,
   prompt_tokens AS promptTokens, cached_tokens AS cachedTokens, completion_tokens AS completionTokens,
   cost_usd AS costUsd, started_at AS startedAt, finished_at AS finishedAt`;
-
-function listQuery(filter: RunFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.repo) {
-    clauses.push("repo = ?");
-    params.push(filter.repo);
-  }
-  if (filter.kind) {
-    clauses.push("kind = ?");
-    params.push(filter.kind);
-  }
-  if (filter.ref) {
-    clauses.push("ref = ?");
-    params.push(filter.ref);
-  }
-  if (filter.beforeId) {
-    clauses.push("id < ?");
-    params.push(filter.beforeId);
-  }
-  const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-  params.push(Math.max(1, Math.min(filter.limit ?? 50, 500)));
-  return { sql: `SELECT ${COLS} FROM runs ${where} ORDER BY id DESC LIMIT ?`, params };
-}
 
 export class PgRunStore implements Async<RunStore> {
   constructor(private readonly x: Exec) {}
