@@ -96,6 +96,15 @@ const labelFilter = (where: string): FilterDef => ({
     return changed !== undefined ? [changed] : labelNames(obj(p[where]).labels);
   },
 });
+/** A true/false filter over a boolean field of the payload (absent or not boolean: no value). */
+const booleanFilter = (doc: string, get: (p: Json) => unknown): FilterDef => ({
+  value: z.enum(["true", "false"], { error: "true or false" }),
+  doc,
+  read: (p) => {
+    const v = get(p);
+    return typeof v === "boolean" ? [String(v)] : [];
+  },
+});
 const sender = (p: Json): string | undefined => str(obj(p.sender).login);
 const shaOf = (v: unknown): string | undefined => {
   const s = str(v);
@@ -232,14 +241,7 @@ export const EVENTS = {
         read: (p) => list(str(obj(pr(p).base).ref)),
       },
       label: labelFilter("pull_request"),
-      merged: {
-        value: z.enum(["true", "false"], { error: "true or false" }),
-        doc: "`pull_request.merged` (with `action: closed`)",
-        read: (p) => {
-          const m = pr(p).merged;
-          return typeof m === "boolean" ? [String(m)] : [];
-        },
-      },
+      merged: booleanFilter("`pull_request.merged` (with `action: closed`)", (p) => pr(p).merged),
     },
     facts: (p) => ({
       ...opt("action", str(p.action)),
@@ -298,14 +300,7 @@ export const EVENTS = {
         doc: "`release.tag_name`",
         read: (p) => list(str(release(p).tag_name)),
       },
-      prerelease: {
-        value: z.enum(["true", "false"], { error: "true or false" }),
-        doc: "`release.prerelease`",
-        read: (p) => {
-          const m = release(p).prerelease;
-          return typeof m === "boolean" ? [String(m)] : [];
-        },
-      },
+      prerelease: booleanFilter("`release.prerelease`", (p) => release(p).prerelease),
     },
     facts: (p) => ({
       ...opt("action", str(p.action)),
