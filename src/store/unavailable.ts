@@ -1,9 +1,10 @@
 /**
- * "The database is not there right now" as one error type (issue #16): PostgreSQL restarting,
- * a dropped connection, a pool that cannot connect in time. The PostgreSQL store wraps such
- * failures in a StoreUnavailableError (src/store/postgres/pg-exec.ts); the webhook endpoint then
- * answers 503 with Retry-After instead of 500 (GitHub shows the delivery as failed, a person can
- * redeliver it), and `GET /readyz` answers 503. Nothing was committed when one is thrown.
+ * Transient store failures (issue #16). "The database is not there right now" as one error type:
+ * PostgreSQL restarting, a dropped connection, a pool that cannot connect in time. The PostgreSQL
+ * store wraps such failures in a StoreUnavailableError (src/store/postgres/pg-exec.ts); the
+ * webhook endpoint then answers 503 with Retry-After instead of 500 (GitHub shows the delivery as
+ * failed, a person can redeliver it), and `GET /readyz` answers 503. And the conflicts between
+ * concurrent transactions that PostgreSQL resolves by ending one of them (retried).
  */
 
 export class StoreUnavailableError extends Error {
@@ -81,4 +82,17 @@ export function reasonOf(e: unknown): string {
     if (typeof code === "string") return code;
   }
   return String(e);
+}
+
+/**
+ * True when `e` is PostgreSQL ending a transaction to resolve a conflict with a concurrent one
+ * (40P01 deadlock_detected, 40001 serialization_failure): nothing of it was committed, and the
+ * same work run again will normally succeed.
+ */
+export function isRetryableConflict(e: unknown): boolean {
+  for (const x of chain(e)) {
+    const code = (x as { code?: unknown } | null)?.code;
+    if (code === "40P01" || code === "40001") return true;
+  }
+  return false;
 }
