@@ -10,8 +10,9 @@ import { createProcessors } from "./processors/index.js";
 import { createServer } from "./server.js";
 import type { BgServer } from "./server.js";
 import type { IntakeCommit } from "./store/index.js";
-import { openStore } from "./store/index.js";
 import type { Store } from "./store/index.js";
+import { openStoreFromEnv } from "./store/open.js";
+import { createScopedStore } from "./store/scoped-store.js";
 import type { Route } from "./web/http.js";
 import { createWebRoutes } from "./web/routes.js";
 import { createWorkerApiRoutes } from "./web/worker-api.js";
@@ -28,7 +29,10 @@ export interface BgAgentOptions {
   env: BgEnv;
   /** GHE_HOST, WEBHOOK_PROXY_URL, BG_LLM_*, the dashboard's OAuth app (default `process.env`). */
   processEnv?: NodeJS.ProcessEnv;
-  /** Default: `openStore(BG_DB_PATH)` with `synchronous=NORMAL` (the group commit fsyncs the WAL). */
+  /**
+   * Default: from the environment (src/store/open.ts): PostgreSQL at DATABASE_URL, else SQLite at
+   * BG_DB_PATH with `synchronous=NORMAL` (the group commit fsyncs the WAL).
+   */
   store?: Store;
   /** Default: Probot from APP_ID / PRIVATE_KEY / WEBHOOK_SECRET, with bg-agent's Octokit. */
   probot?: Probot;
@@ -78,9 +82,12 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
   const processEnv = o.processEnv ?? process.env;
   const store =
     o.store ??
-    // NORMAL: webhook intake makes its group commits durable with an fsync of the WAL off the
-    // event loop before acknowledging (src/store/group-commit.ts); other writes are NORMAL.
-    (await openStore({ path: env.BG_DB_PATH, synchronous: "NORMAL" }));
+    // SQLite NORMAL: webhook intake makes its group commits durable with an fsync of the WAL off
+    // the event loop before acknowledging (src/store/group-commit.ts); other writes are NORMAL.
+    (await openStoreFromEnv(env, { synchronous: "NORMAL" }));
+  // A store without a group commit (PostgreSQL): each delivery is one transaction, which the
+  // handlers' store calls join (src/store/scoped-store.ts).
+  const scope = o.groupCommit || store.groupCommit ? undefined : createScopedStore(store);
   const probot = o.probot ?? (await defaultProbot());
   const log = o.log ?? (probot.log as unknown as Logger);
   const identity: { login?: string } = o.identity ?? {};
@@ -91,14 +98,16 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
     o.onWake ??
     ((p: Promise<unknown>) =>
       void p.catch((e: unknown) => log.warn({ err: e }, "worker pass failed")));
+  const wake = (): void => {
+    if (loop) onWake(loop.wake());
+  };
   const receiver = createApp({
-    store,
+    store: scope?.store ?? store,
     identity,
     ...(o.log ? { log: o.log } : {}),
     configExtendsAllow: env.BG_CONFIG_EXTENDS_ALLOW,
-    wake: () => {
-      if (loop) onWake(loop.wake());
-    },
+    // In a delivery's transaction, the pass starts once it committed (it would not see its tasks).
+    wake: scope ? () => scope.afterCommit(wake) : wake,
   })(probot);
 
   const server = createServer({
@@ -109,6 +118,7 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
     webhookPath: probot.webhookPath,
     ...(processEnv.WEBHOOK_PROXY_URL ? { webhookProxyUrl: processEnv.WEBHOOK_PROXY_URL } : {}),
     ...(o.groupCommit ? { groupCommit: o.groupCommit } : {}),
+    ...(scope ? { deliveryScope: scope } : {}),
     ...(o.version ? { version: o.version } : {}),
   });
 
@@ -136,7 +146,8 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
         retention = startRetentionLoop(
           store,
           { days: env.BG_RETENTION_DAYS, auditDays: env.BG_AUDIT_RETENTION_DAYS },
-          { log, dbPath: env.BG_DB_PATH },
+          // WAL checkpoints off the event loop: a SQLite file only.
+          { log, ...(store.dialect === "sqlite" ? { dbPath: env.BG_DB_PATH } : {}) },
         );
       return bound;
     },

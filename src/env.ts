@@ -2,6 +2,7 @@ import { registerEnvSecrets } from "./util/secrets.js";
 import { z } from "zod";
 import { parseExtendsAllow } from "./config/extends.js";
 import { errText } from "./util/errors.js";
+import { storeEnvShape } from "./store/store-env.js";
 
 /** bg-agent's own environment (Probot's APP_ID, PRIVATE_KEY, WEBHOOK_SECRET... are read by Probot). */
 
@@ -19,7 +20,8 @@ export const extendsAllowEnv = z
   });
 
 const envSchema = z.object({
-  BG_DB_PATH: z.string().min(1).default("./data/bg-agent.db"),
+  /** The store: DATABASE_URL (PostgreSQL), BG_DB_SCHEMA, BG_DB_POOL_SIZE, else BG_DB_PATH (SQLite). */
+  ...storeEnvShape,
   BG_ADMIN_TOKEN: z.string().min(16, "BG_ADMIN_TOKEN must be at least 16 characters").optional(),
   /** When set, /bg/metrics needs it as a bearer token (see docs/dashboard.md); otherwise /bg/metrics is open. */
   BG_METRICS_TOKEN: z

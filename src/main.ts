@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { run } from "probot";
 import { createBgAgent } from "./compose.js";
 import { readEnv } from "./env.js";
+import { StoreOpenError } from "./store/open.js";
 import { errText } from "./util/errors.js";
 
 const version = (): string => {
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(errText(e));
+  // A store that cannot be opened (PostgreSQL unreachable, a wrong database, a schema migrated by
+  // a newer bg-agent) is one line naming where, without the password; no fallback to SQLite.
+  console.error(e instanceof StoreOpenError ? `bg-agent: ${errText(e)}` : errText(e));
   process.exit(1);
 });

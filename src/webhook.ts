@@ -3,6 +3,8 @@ import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import type { Logger } from "./log.js";
 import type { IntakeCommit } from "./store/index.js";
 import type { Store } from "./store/index.js";
+import type { ScopedStore } from "./store/scoped-store.js";
+import { isRetryableConflict, isStoreUnavailable } from "./store/unavailable.js";
 import { BodyTooLargeError, readBody } from "./web/http.js";
 
 /** What the server needs of the app: Probot's signature verification, and dispatch to the handlers (createApp). */
@@ -13,7 +15,29 @@ export interface WebhookReceiver {
 }
 
 /** The webhook endpoint's answer; `close` asks for `connection: close` (the body was not read). */
-export type Outcome = { status: number; body: Record<string, unknown>; close?: boolean };
+export type Outcome = {
+  status: number;
+  body: Record<string, unknown>;
+  close?: boolean;
+  headers?: Record<string, string>;
+};
+
+/** Seconds a client is asked to wait before redelivering while the database is unavailable. */
+export const RETRY_AFTER_SECONDS = 10;
+
+/**
+ * The answer to a delivery whose handling threw: nothing of it was recorded, so a redelivery is
+ * processed. 503 with Retry-After when the database is unavailable (it will be back), else 500.
+ */
+export function failureOutcome(e: unknown): Outcome {
+  return isStoreUnavailable(e)
+    ? {
+        status: 503,
+        body: { error: "the database is unavailable; redeliver once it is back" },
+        headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+      }
+    : { status: 500, body: { error: "internal error; redeliver later" } };
+}
 
 /** A step either hands the next step its value or answers the request. */
 type Step<T> = { ok: true; value: T } | { ok: false; out: Outcome };
@@ -44,6 +68,12 @@ export interface WebhookEndpointOptions {
   store: Store;
   log: Logger;
   group: IntakeCommit;
+  /**
+   * Given, each delivery is one transaction of the store (PostgreSQL): its record first, then its
+   * handlers, whose store is `scope.store`; `group` is then only counted. Otherwise the
+   * deliveries share the group commit (SQLite).
+   */
+  scope?: ScopedStore;
   limit: number;
 }
 
@@ -142,23 +172,23 @@ function parseDelivery(h: DeliveryHeaders, text: string): Step<Delivery> {
 /**
  * A delivery handled once: a replay racing the original gets the original's answer, one whose
  * record is committed is a duplicate; otherwise the handlers run inside the group commit, the
- * record is written right after them, and the answer waits for the durable COMMIT.
+ * record is written right after them, and the answer waits for the durable COMMIT. With a
+ * `scope` (PostgreSQL), the delivery is one transaction instead (see inTransaction).
  */
 function handleOnce(o: WebhookEndpointOptions): (d: Delivery) => Promise<Outcome> {
   /** Deliveries being handled now: a concurrent replay of one of them is a duplicate. */
   const inFlight = new Map<string, Promise<Outcome>>();
+  const scoped = o.scope ? inTransaction(o, o.scope) : undefined;
   return async (d) => {
     const { id, name, action, repo, payload } = d;
     const running = inFlight.get(id);
     if (running) {
       // A replay racing the original: answer what the original gets (a 500 stays a 500).
-      const first = await running.catch(() => ({
-        status: 500,
-        body: { error: "internal error; redeliver later" },
-      }));
-      return { status: first.status, body: { ...first.body, duplicate: true } };
+      const first = await running.catch(failureOutcome);
+      return { ...first, body: { ...first.body, duplicate: true } };
     }
     const work = (async (): Promise<Outcome> => {
+      if (scoped) return scoped(d);
       o.log.debug({ delivery: id, event: name, action }, "webhook received");
       // A delivery with a committed record was handled before (a redelivery): nothing to do.
       // (A replay of one still in flight was answered above, from `inFlight`.)
@@ -188,6 +218,47 @@ function handleOnce(o: WebhookEndpointOptions): (d: Delivery) => Promise<Outcome
       return await work;
     } finally {
       inFlight.delete(id);
+    }
+  };
+}
+
+/** Attempts of one delivery when PostgreSQL ends its transaction to resolve a deadlock. */
+const CONFLICT_ATTEMPTS = 3;
+
+/**
+ * A delivery as one transaction (PostgreSQL, replicas on one database): the delivery record is
+ * INSERTed first (ON CONFLICT DO NOTHING), so a replica handling the same delivery id at the
+ * same time waits on that row until the first one commits, then sees the conflict and answers
+ * it as a duplicate (rolled back, nothing done twice); then the handlers run, their store calls
+ * inside the transaction; the answer waits for the COMMIT (synchronous_commit=on). A handler
+ * failure rolls everything back, the record included, so a redelivery is processed again.
+ */
+function inTransaction(
+  o: WebhookEndpointOptions,
+  scope: ScopedStore,
+): (d: Delivery) => Promise<Outcome> {
+  return async ({ id, name, action, repo, payload }) => {
+    o.log.debug({ delivery: id, event: name, action }, "webhook received");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const recorded = await scope.tx(async (t) => {
+          if (!(await t.deliveries.record({ id, event: name, action, repo }))) return false;
+          await o.receiver.receive({ id, name, payload } as EmitterWebhookEvent);
+          return true;
+        });
+        if (!recorded) {
+          o.log.info({ delivery: id, event: name }, "duplicate delivery ignored");
+          return { status: 200, body: { ok: true, duplicate: true } };
+        }
+        await o.group.commit();
+        return { status: 200, body: { ok: true } };
+      } catch (e) {
+        if (attempt >= CONFLICT_ATTEMPTS || !isRetryableConflict(e)) throw e;
+        o.log.warn(
+          { delivery: id, event: name, attempt, err: e },
+          "delivery rolled back by a conflict with a concurrent one; handling it again",
+        );
+      }
     }
   };
 }

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { Llm } from "../llm/types.js";
 import { openSqlite } from "../store/db.js";
-import { migrateSqlite, openStore } from "../store/index.js";
+import { migrateStoreFromEnv, openStoreFromEnv } from "../store/open.js";
 import { dayKey } from "../store/spend.js";
 import type { RunSummary } from "../worker/runner.js";
 import { CONFIG_PATH } from "../config/load.js";
@@ -31,9 +31,10 @@ Usage:
   bg-agent validate [file]
                       Checks a config file (default .github/bg-agent.yml) offline: no token, no
                       network. Prints each problem with its path and line; exits 1 when invalid.
-  bg-agent migrate    Opens BG_DB_PATH (default ./data/bg-agent.db) and applies pending migrations.
+  bg-agent migrate    Opens the app's database (DATABASE_URL, else BG_DB_PATH) and applies pending
+                      migrations (on PostgreSQL under a lock: replicas starting meanwhile wait).
   bg-agent status [--repo owner/name] [--json]
-                      Queue counts from BG_DB_PATH.
+                      Queue counts from the app's database (DATABASE_URL, else BG_DB_PATH).
   bg-agent --help | --version
 
 Environment:
@@ -44,7 +45,9 @@ Environment:
   BG_LLM_PROVIDER, BG_LLM_MODEL, BG_LLM_API_KEY, BG_LLM_BASE_URL   the LLM (no key: LLM work is skipped)
   LINEAR_API_KEY, BG_LINEAR_API_URL                               Linear
   BG_ACTIVITY_RECHECK_SECONDS  how often a run re-reads human activity from GitHub (default 60)
-  BG_DB_PATH          the app's SQLite database (migrate, status)
+  DATABASE_URL        the app's PostgreSQL database, postgres://user:password@host:5432/db (migrate,
+                      status); BG_DB_SCHEMA its schema (default public)
+  BG_DB_PATH          the app's SQLite database when DATABASE_URL is not set (migrate, status)
   LOG_LEVEL           debug | info | warn | error (default info); logs go to stderr
 
 Exit codes: 0 ok, 1 the run failed, 2 usage error. validate: 1 when the file is invalid.
@@ -310,15 +313,14 @@ function validateCommand(args: string[], io: CliIo): number {
 async function migrateCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   parse(args, {});
   const e = readCliEnv(env);
-  const path = e.BG_DB_PATH;
-  const existed = path !== ":memory:" && existsSync(path);
-  const { before, version } = await migrateSqlite({ path });
+  const postgres = Boolean(env.DATABASE_URL?.trim());
+  const r = await migrateStoreFromEnv({ ...env, BG_DB_PATH: e.BG_DB_PATH });
   io.stdout(
-    !existed
-      ? `${path}: created the database at schema version ${version}\n`
-      : before < version
-        ? `${path}: migrated from schema version ${before} to ${version}\n`
-        : `${path}: schema version ${version}, already current (nothing to do)\n`,
+    r.created
+      ? `${r.where}: created the ${postgres ? "tables" : "database"} at schema version ${r.version}\n`
+      : r.before < r.version
+        ? `${r.where}: migrated from schema version ${r.before} to ${r.version}\n`
+        : `${r.where}: schema version ${r.version}, already current (nothing to do)\n`,
   );
   return 0;
 }
@@ -328,18 +330,26 @@ async function statusCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo):
   if (v.repo !== undefined && !repoName.safeParse(v.repo).success)
     throw new UsageError("--repo must be owner/name");
   const e = readCliEnv(env);
-  if (e.BG_DB_PATH !== ":memory:" && !existsSync(e.BG_DB_PATH)) {
+  const postgres = Boolean(env.DATABASE_URL?.trim());
+  if (!postgres && e.BG_DB_PATH !== ":memory:" && !existsSync(e.BG_DB_PATH)) {
     io.stderr(
-      `bg-agent: no database at ${e.BG_DB_PATH}: set BG_DB_PATH, or run bg-agent migrate to create it\n`,
+      `bg-agent: no database at ${e.BG_DB_PATH}: set BG_DB_PATH (or DATABASE_URL), or run bg-agent migrate to create it\n`,
     );
     return 1;
   }
-  const store = await openStore({ path: e.BG_DB_PATH });
-  const counts = await store.tasks.counts(typeof v.repo === "string" ? v.repo : undefined);
-  const oldest = await store.tasks.oldestPendingAge();
-  const today = dayKey(Date.now());
-  const spend = await store.spend.daily(today, typeof v.repo === "string" ? v.repo : undefined);
-  await store.close();
+  const store = await openStoreFromEnv({ ...env, BG_DB_PATH: e.BG_DB_PATH });
+  const repo = typeof v.repo === "string" ? v.repo : undefined;
+  let counts: Awaited<ReturnType<typeof store.tasks.counts>>;
+  let oldest: number;
+  let spend: Awaited<ReturnType<typeof store.spend.daily>>;
+  try {
+    counts = await store.tasks.counts(repo);
+    oldest = await store.tasks.oldestPendingAge();
+    spend = await store.spend.daily(dayKey(Date.now()), repo);
+  } finally {
+    // A PostgreSQL pool left open would keep the command from exiting.
+    await store.close();
+  }
   if (v.json) {
     io.stdout(
       `${JSON.stringify({ tasks: counts, oldestPendingMs: oldest, spendToday: spend[0]?.costUsd ?? 0 }, null, 2)}\n`,

@@ -89,6 +89,11 @@ export interface Store extends StoreParts {
   /** The schema version (migrations applied). */
   schemaVersion?(): Promise<number>;
   /**
+   * A trivial query: resolves once the database answers (`GET /readyz`). A store without it is
+   * ready whenever it is open (SQLite: a file of this process).
+   */
+  ping?(): Promise<void>;
+  /**
    * A group commit for webhook intake, where commits are costly enough to share (SQLite: one
    * fsync for many deliveries). Without it each delivery's transaction commits on its own.
    */

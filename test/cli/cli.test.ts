@@ -181,7 +181,7 @@ describe("bg-agent migrate and status", () => {
     const missing = await cli(["status"], { BG_DB_PATH: path });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(
-      /no database at .*bg\.db: set BG_DB_PATH, or run bg-agent migrate/,
+      /no database at .*bg\.db: set BG_DB_PATH \(or DATABASE_URL\), or run bg-agent migrate/,
     );
 
     const m = await cli(["migrate"], { BG_DB_PATH: path });

@@ -4,9 +4,9 @@
  */
 import pg from "pg";
 import type { Pool, PoolConfig } from "pg";
-import type { StoreDialect, StoreParts } from "../contract.js";
+import type { Store, StoreParts, TxStore } from "../contract.js";
 import { Exec } from "./pg-exec.js";
-import { migratePostgres } from "./pg-migrate.js";
+import { migratePostgres, VERSION_TABLE } from "./pg-migrate.js";
 import { PgActivityStore } from "./pg-activity.js";
 import { PgAnalysisStore } from "./pg-analyses.js";
 import { PgAuditStore } from "./pg-audit.js";
@@ -31,13 +31,23 @@ export interface PgStoreParts extends StoreParts {
   tasks: PgTaskStore;
 }
 
-export interface PgStore extends PgStoreParts {
-  dialect: StoreDialect & "postgres";
+/** A transaction's view: its parts run on the transaction's connection; a nested `tx` is a savepoint. */
+export interface PgTxStore extends TxStore {
+  tasks: PgTaskStore;
+  tx<R>(fn: (t: PgTxStore) => Promise<R>): Promise<R>;
+}
+
+/** The PostgreSQL store: the async `Store` over a pool, plus its schema and pool. */
+export interface PgStore extends Store {
+  tasks: PgTaskStore;
+  readonly dialect: "postgres";
   /** The schema the tables live in. */
   schema: string;
   pool: Pool;
   /** Runs `fn` in one transaction on one connection; nested calls are savepoints. */
-  tx<R>(fn: (t: PgStoreParts) => Promise<R>): Promise<R>;
+  tx<R>(fn: (t: PgTxStore) => Promise<R>): Promise<R>;
+  schemaVersion(): Promise<number>;
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,9 +56,16 @@ export interface PostgresOptions {
   url: string;
   /** Default `public`. Lowercase letters, digits and `_`. */
   schema?: string;
-  /** Connections in the pool, default 10. */
+  /**
+   * Connections in the pool, default 10 (BG_DB_POOL_SIZE). Each delivery being handled holds one
+   * for its whole transaction, including while a handler reads a config file from GitHub.
+   */
   poolSize?: number;
+  /** How long getting a connection may take before the store counts as unavailable (default 10 s). */
+  connectTimeoutMs?: number;
 }
+
+export const DEFAULT_POOL_SIZE = 10;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -76,11 +93,13 @@ export function poolConfig(o: PostgresOptions): PoolConfig {
   const schema = checkSchemaName(o.schema ?? "public");
   return {
     connectionString: o.url,
-    max: o.poolSize ?? 10,
+    max: o.poolSize ?? DEFAULT_POOL_SIZE,
     types,
     options: `-c search_path=${schema},public -c synchronous_commit=on`,
     application_name: "bg-agent",
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
+    // A connection a restarted server or a dead network left half-open is noticed.
+    keepAlive: true,
   };
 }
 
@@ -118,12 +137,27 @@ export async function openPostgresStore(o: PostgresOptions): Promise<PgStore> {
     throw e;
   }
   const root = new Exec(pool, pool);
+  let closed: Promise<void> | undefined;
   return {
     ...parts(root),
     dialect: "postgres",
     schema,
     pool,
-    tx: (fn) => root.tx((x) => fn(parts(x))),
-    close: () => pool.end(),
+    tx: (fn) => root.tx((x) => fn(txHandle(x))),
+    schemaVersion: async () =>
+      (
+        await root.get<{ version: number | null }>(
+          `SELECT max(version) AS version FROM ${VERSION_TABLE}`,
+        )
+      )?.version ?? 0,
+    ping: async () => {
+      await root.get("SELECT 1 AS one");
+    },
+    close: () => (closed ??= pool.end()),
   };
+}
+
+/** The handle of a transaction (or savepoint) on `x`. */
+function txHandle(x: Exec): PgTxStore {
+  return { ...parts(x), tx: (fn) => x.tx((y) => fn(txHandle(y))) };
 }

@@ -9,12 +9,13 @@ export const VERSION_TABLE = "bg_schema_version";
  * Applies the pending migrations to `schema` in one transaction, under a transaction-scoped
  * advisory lock keyed by the schema: replicas starting together migrate once, the others wait
  * and find nothing to do. A schema newer than the code is refused with both versions named.
+ * Resolves to the version found (`before`, 0 for a new schema) and the version now.
  */
 export async function migratePostgres(
   pool: Pool,
   schema: string,
   list: readonly Pick<Migration, "name" | "pg">[] = migrations,
-): Promise<number> {
+): Promise<{ before: number; version: number }> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -49,7 +50,7 @@ export async function migratePostgres(
         ]);
       }
       await client.query("COMMIT");
-      return list.length;
+      return { before: current, version: list.length };
     } catch (e) {
       await client.query("ROLLBACK").catch(() => {});
       throw e;

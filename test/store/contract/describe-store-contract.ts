@@ -4,13 +4,11 @@
  * the behaviour the SQLite bodies in src/store/*.ts define, from the outside of the parts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { StoreDialect, StoreParts } from "../../../src/store/contract.js";
+import type { Store } from "../../../src/store/contract.js";
+import { migrations } from "../../../src/store/migrations.js";
 
-export interface ContractStore extends StoreParts {
-  dialect: StoreDialect;
-  tx<R>(fn: (t: StoreParts) => Promise<R>): Promise<R>;
-  close(): Promise<void>;
-}
+/** Both implementations are the async `Store` itself (nested `tx` = savepoint). */
+export type ContractStore = Store;
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
 const MIN = 60_000;
@@ -1073,23 +1071,20 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
             result: "ok",
             deliveryId: null,
           });
-          const nested = (t as ContractStore).tx;
-          if (nested) {
-            await expect(
-              nested(async (u) => {
-                await u.audit.write({
-                  actor: "a",
-                  repo: "o/r",
-                  target: null,
-                  command: "inner",
-                  args: null,
-                  result: "ok",
-                  deliveryId: null,
-                });
-                throw new Error("inner failed");
-              }),
-            ).rejects.toThrow("inner failed");
-          }
+          await expect(
+            t.tx(async (u) => {
+              await u.audit.write({
+                actor: "a",
+                repo: "o/r",
+                target: null,
+                command: "inner",
+                args: null,
+                result: "ok",
+                deliveryId: null,
+              });
+              throw new Error("inner failed");
+            }),
+          ).rejects.toThrow("inner failed");
           const id = await t.batches.start({ repo: "o/r", type: "fix", taskIds: [1, 2] }, T0);
           const p = await t.proposals.propose(
             { repo: "o/r", kind: "fix", target: "issue:1", contentHash: "h" },
@@ -1115,6 +1110,46 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
           await t.tasks.enqueue({ repo: "o/r", type: "fix", source: "after" }, T0);
         });
         expect((await s.tasks.list()).map((x) => x.source).sort()).toEqual(["after", "ok"]);
+      });
+
+      it("nested transactions started together take turns: the failing one undoes only its own writes", async () => {
+        const enqueue = (t: { tasks: Store["tasks"] }, source: string) =>
+          t.tasks.enqueue({ repo: "o/r", type: "fix", source }, T0);
+        await s.tx(async (t) => {
+          const results = await Promise.allSettled([
+            t.tx(async (u) => {
+              await enqueue(u, "first");
+              await u.tx(async (v) => enqueue(v, "first-inner"));
+            }),
+            t.tx(async (u) => {
+              await enqueue(u, "second");
+              throw new Error("second failed");
+            }),
+            t.tx(async (u) => enqueue(u, "third")),
+          ]);
+          expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+        });
+        expect((await s.tasks.list()).map((x) => x.source).sort()).toEqual([
+          "first",
+          "first-inner",
+          "third",
+        ]);
+      });
+
+      it("a call through a transaction's handle after it ended is refused, not run outside it", async () => {
+        let kept: { tasks: Store["tasks"] } | undefined;
+        await s.tx(async (t) => {
+          kept = t;
+          await t.tasks.enqueue({ repo: "o/r", type: "fix", source: "inside" }, T0);
+        });
+        await expect(
+          kept!.tasks.enqueue({ repo: "o/r", type: "fix", source: "late" }, T0),
+        ).rejects.toThrow(/transaction that has ended/);
+        expect((await s.tasks.list()).map((x) => x.source)).toEqual(["inside"]);
+      });
+
+      it("reports its schema version", async () => {
+        expect(await s.schemaVersion?.()).toBe(migrations.length);
       });
     });
   });
