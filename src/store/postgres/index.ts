@@ -23,6 +23,9 @@ import { PgReportDeliveryStore } from "./pg-report-deliveries.js";
 import { PgSessionRevocationStore } from "./pg-session-revocations.js";
 import { PgStatsStore } from "./pg-stats.js";
 import { PgTaskStore } from "./pg-tasks.js";
+import { PgPaceStore } from "./pg-pace.js";
+import { PgCoordination } from "./pg-coordination.js";
+import type { Coordination } from "../coordination.js";
 
 export { Exec } from "./pg-exec.js";
 
@@ -39,6 +42,8 @@ export interface PgStore extends PgStoreParts {
   /** Runs `fn` in one transaction on one connection; nested calls are savepoints. */
   tx<R>(fn: (t: PgStoreParts) => Promise<R>): Promise<R>;
   close(): Promise<void>;
+  /** Advisory locks and LISTEN/NOTIFY for replicas on this schema, on connections of their own (close it). */
+  coordination(opts?: { lockConnections?: number }): Coordination;
 }
 
 export interface PostgresOptions {
@@ -102,6 +107,7 @@ function parts(x: Exec): PgStoreParts {
     stats: new PgStatsStore(x),
     sessions: new PgSessionRevocationStore(x),
     reports: new PgReportDeliveryStore(x),
+    pace: new PgPaceStore(x),
   };
 }
 
@@ -125,5 +131,11 @@ export async function openPostgresStore(o: PostgresOptions): Promise<PgStore> {
     pool,
     tx: (fn) => root.tx((x) => fn(parts(x))),
     close: () => pool.end(),
+    coordination: (c = {}) =>
+      new PgCoordination({
+        url: o.url,
+        schema,
+        ...(c.lockConnections ? { lockPoolSize: c.lockConnections } : {}),
+      }),
   };
 }
