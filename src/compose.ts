@@ -188,7 +188,12 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
         retention = startRetentionLoop(
           store,
           { days: env.BG_RETENTION_DAYS, auditDays: env.BG_AUDIT_RETENTION_DAYS },
-          { log, dbPath: env.BG_DB_PATH },
+          {
+            log,
+            dbPath: env.BG_DB_PATH,
+            // Shared store: one replica compacts per interval.
+            ...(shared ? { due: (everyMs: number) => store.pace.once("retention", everyMs) } : {}),
+          },
         );
       return bound;
     },
