@@ -103,7 +103,8 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
     o.coordination ??
     store.coordination?.({ lockConnections: env.BG_WORKER_CONCURRENCY + 1 }) ??
     new InProcessCoordination();
-  const shared = o.coordination === undefined && store.coordination !== undefined;
+  // A store other processes share: the paces in it are shared too (sweeps, retention).
+  const shared = store.coordination !== undefined;
   const replica = randomUUID();
 
   let loop: WorkerLoop | undefined;
@@ -198,8 +199,9 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
       return bound;
     },
     async stop() {
-      await loop?.stop();
+      // The bus first: a wake heard while the loop stops would only fail.
       await bus?.stop();
+      await loop?.stop();
       await retention?.stop();
       await server.close();
       if (o.coordination === undefined) await coordination.close();

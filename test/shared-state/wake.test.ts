@@ -8,7 +8,9 @@ import { InProcessCoordination } from "../../src/store/coordination.js";
 import { openPostgresStore } from "../../src/store/postgres/index.js";
 import type { Store } from "../../src/store/index.js";
 import { startWakeBus } from "../../src/worker/wake-bus.js";
-import { testProbot } from "../helpers/app-server.js";
+import { deliver, seedConfig, testProbot } from "../helpers/app-server.js";
+import { memoryStore } from "../helpers/store.js";
+import { commentEvent, REPO } from "../e2e/harness.js";
 import {
   dropSchema,
   postgresAvailable,
@@ -45,6 +47,56 @@ describe("the wake bus (in-process coordination: one process, today's behaviour)
     await a.stop();
     await b.stop();
     await c.close();
+  });
+});
+
+describe("two app replicas sharing a coordination: intake's wake reaches the other", () => {
+  it("a /bg comment delivered to replica A runs a pass on A and on B", async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect("127.0.0.1");
+    const coordination = new InProcessCoordination();
+    const woke = { a: 0, b: 0 };
+    const agents: BgAgent[] = [];
+    try {
+      for (const name of ["a", "b"] as const) {
+        const store = await memoryStore();
+        await seedConfig(store, REPO, null);
+        const agent = await createBgAgent({
+          env: readEnv({ BG_DB_PATH: ":memory:", BG_WORKER: "on", BG_TICK_SECONDS: "3600" }),
+          processEnv: {},
+          store,
+          probot: testProbot(),
+          coordination,
+          log: memoryLogger(),
+          identity: {},
+          processors: () => [],
+          retention: false,
+          onWake: (p) => {
+            woke[name]++;
+            void p.catch(() => undefined);
+          },
+        });
+        await agent.start(0, "127.0.0.1");
+        agents.push(agent);
+      }
+      const [a] = agents;
+      const res = await deliver(
+        { url: a!.server.url(), probot: a!.probot },
+        {
+          name: "issue_comment",
+          payload: commentEvent({ id: 901, body: "/bg help", login: "dave" }),
+        },
+      );
+      expect(res.status).toBe(200);
+      expect(woke.a).toBe(1);
+      for (let i = 0; i < 100 && woke.b === 0; i++) await settle(20);
+      expect(woke.b).toBe(1);
+      expect(nock.pendingMocks()).toEqual([]);
+    } finally {
+      for (const agent of agents) await agent.stop();
+      await coordination.close();
+      nock.enableNetConnect();
+    }
   });
 });
 
