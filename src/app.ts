@@ -40,8 +40,8 @@ export interface AppDeps {
   identity?: { login?: string };
   /** Handlers log here instead of Probot's context.log (tests). */
   log?: Logger;
-  /** Asks the in-process worker loop for a pass soon. */
-  wake?: () => void;
+  /** Asks for a worker pass soon (this process's loop, and the other replicas'): work was queued for `repo`. */
+  wake?: (repo?: string) => void;
   /** BG_CONFIG_EXTENDS_ALLOW: other owners (or owner/repo) `_extends` may name. */
   configExtendsAllow?: ExtendsAllow;
 }
@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): (probot: Probot) => WebhookReceiver {
     return {
       store: deps.store,
       log,
-      ...(deps.wake ? { wake: deps.wake } : {}),
+      ...(deps.wake ? { wake: () => deps.wake?.(repo || undefined) } : {}),
       ...(deps.identity?.login ? { selfLogin: deps.identity.login } : {}),
       loadConfig: (known, opts) =>
         (loader ??= configLoader({

@@ -1,10 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { createProbot } from "probot";
 import type { Probot } from "probot";
 import { createApp } from "./app.js";
 import { dashboardOAuth, githubUrls } from "./env.js";
 import type { BgEnv } from "./env.js";
 import type { GitHubClient } from "./integrations/github.js";
-import { BgProbotOctokit } from "./integrations/probot-octokit.js";
+import { BgProbotOctokit, pacedProbotOctokit } from "./integrations/probot-octokit.js";
 import type { Logger } from "./log.js";
 import { createProcessors } from "./processors/index.js";
 import { createServer } from "./server.js";
@@ -13,14 +14,18 @@ import type { IntakeCommit } from "./store/index.js";
 import type { Store } from "./store/index.js";
 import { openStoreFromEnv } from "./store/open.js";
 import { createScopedStore } from "./store/scoped-store.js";
+import { InProcessCoordination } from "./store/coordination.js";
+import type { Coordination } from "./store/coordination.js";
 import type { Route } from "./web/http.js";
 import { createWebRoutes } from "./web/routes.js";
 import { createWorkerApiRoutes } from "./web/worker-api.js";
 import { createAppWorkerEnv } from "./worker/app-env.js";
 import { loopOptionsFromEnv, startWorkerLoop } from "./worker/loop.js";
-import type { WorkerLoop } from "./worker/loop.js";
+import type { WorkerLoop, WorkerLoopOptions } from "./worker/loop.js";
 import { startRetentionLoop } from "./worker/retention.js";
 import type { RetentionLoop } from "./worker/retention.js";
+import { startWakeBus } from "./worker/wake-bus.js";
+import type { WakeBus } from "./worker/wake-bus.js";
 import type { Processor, WorkerEnv } from "./core/worker-contract.js";
 
 /** What bg-agent is composed from: its settings, and what tests (or another host) bring their own of. */
@@ -34,8 +39,16 @@ export interface BgAgentOptions {
    * BG_DB_PATH with `synchronous=NORMAL` (the group commit fsyncs the WAL).
    */
   store?: Store;
-  /** Default: Probot from APP_ID / PRIVATE_KEY / WEBHOOK_SECRET, with bg-agent's Octokit. */
+  /**
+   * Default: Probot from APP_ID / PRIVATE_KEY / WEBHOOK_SECRET, with bg-agent's Octokit (whose
+   * writes take the store's shared pace per installation when the store is shared by replicas).
+   */
   probot?: Probot;
+  /**
+   * How this process coordinates with other replicas: per-repository locks for worker passes and
+   * wakes heard by all. Default: the store's (`store.coordination()`, PostgreSQL), else in-process.
+   */
+  coordination?: Coordination;
   /** Default: Probot's logger; intake handlers then log through Probot's context.log. */
   log?: Logger;
   /** bg-agent's own login, used as given; default: read from GitHub at start. */
@@ -88,12 +101,21 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
   // A store without a group commit (PostgreSQL): each delivery is one transaction, which the
   // handlers' store calls join (src/store/scoped-store.ts).
   const scope = o.groupCommit || store.groupCommit ? undefined : createScopedStore(store);
-  const probot = o.probot ?? (await defaultProbot());
+  const probot = o.probot ?? (await defaultProbot(store));
   const log = o.log ?? (probot.log as unknown as Logger);
   const identity: { login?: string } = o.identity ?? {};
   const startsLoop = env.BG_WORKER === "on" && o.loop !== false;
+  // Replicas on one database: locks and LISTEN/NOTIFY on connections of the store's (closed at stop).
+  const coordination =
+    o.coordination ??
+    store.coordination?.({ lockConnections: env.BG_WORKER_CONCURRENCY + 1 }) ??
+    new InProcessCoordination();
+  // A store other processes share: the paces in it are shared too (sweeps, retention).
+  const shared = store.coordination !== undefined;
+  const replica = randomUUID();
 
   let loop: WorkerLoop | undefined;
+  let bus: WakeBus | undefined;
   const onWake =
     o.onWake ??
     ((p: Promise<unknown>) =>
@@ -107,14 +129,31 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
     ...(o.log ? { log: o.log } : {}),
     configExtendsAllow: env.BG_CONFIG_EXTENDS_ALLOW,
     // In a delivery's transaction, the pass starts once it committed (it would not see its tasks).
-    wake: scope ? () => scope.afterCommit(wake) : wake,
+    wake: (repo) => {
+      const now = (): void => {
+        wake();
+        bus?.announce(repo);
+      };
+      if (scope) scope.afterCommit(now);
+      else now();
+    },
   })(probot);
 
   const server = createServer({
     receiver,
     store,
     log,
-    routes: o.routes ?? appRoutes({ env, processEnv, store, log, startsLoop, loop: () => loop }),
+    routes:
+      o.routes ??
+      appRoutes({
+        env,
+        processEnv,
+        store,
+        log,
+        startsLoop,
+        loop: () => loop,
+        announce: () => bus?.announce(),
+      }),
     webhookPath: probot.webhookPath,
     ...(processEnv.WEBHOOK_PROXY_URL ? { webhookProxyUrl: processEnv.WEBHOOK_PROXY_URL } : {}),
     ...(o.groupCommit ? { groupCommit: o.groupCommit } : {}),
@@ -138,31 +177,63 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
     async start(port, host) {
       const bound = await server.listen(port, host);
       if (!o.identity) readIdentity(probot, identity, log);
-      if (startsLoop) loop = startLoop(workerEnv, processors, env, log);
+      if (startsLoop)
+        loop = startLoop(workerEnv, processors, env, log, {
+          locks: coordination,
+          // Shared store: one replica sweeps per BG_SWEEP_MINUTES (GitHub's quota is per installation).
+          ...(shared
+            ? { sweepDue: (everyMs, now) => store.pace.once("worker-sweep", everyMs, now) }
+            : {}),
+        });
       else if (env.BG_WORKER === "off")
         log.info("BG_WORKER=off: webhooks are recorded; the worker runs elsewhere (CLI or Action)");
+      // Wakes from the other replicas (and this one's, announced to them).
+      bus = await startWakeBus({
+        coordination,
+        self: replica,
+        log,
+        ...(loop
+          ? {
+              onWake: () => {
+                if (loop) onWake(loop.wake());
+              },
+            }
+          : {}),
+      });
       // History older than BG_RETENTION_DAYS is compacted in small steps, worker or not.
       if (o.retention !== false)
         retention = startRetentionLoop(
           store,
           { days: env.BG_RETENTION_DAYS, auditDays: env.BG_AUDIT_RETENTION_DAYS },
-          // WAL checkpoints off the event loop: a SQLite file only.
-          { log, ...(store.dialect === "sqlite" ? { dbPath: env.BG_DB_PATH } : {}) },
+          {
+            log,
+            // WAL checkpoints off the event loop: a SQLite file only.
+            ...(store.dialect === "sqlite" ? { dbPath: env.BG_DB_PATH } : {}),
+            // Shared store: one replica compacts per interval.
+            ...(shared ? { due: (everyMs: number) => store.pace.once("retention", everyMs) } : {}),
+          },
         );
       return bound;
     },
     async stop() {
+      // The bus first: a wake heard while the loop stops would only fail.
+      await bus?.stop();
       await loop?.stop();
       await retention?.stop();
       await server.close();
+      if (o.coordination === undefined) await coordination.close();
       await store.close();
     },
   };
 }
 
-/** Probot from its environment; only 5xx and network errors are retried (a 405, 409, 422 or 404 is an answer). */
-async function defaultProbot(): Promise<Probot> {
-  const probot = createProbot({ overrides: { Octokit: BgProbotOctokit } });
+/**
+ * Probot from its environment; only 5xx and network errors are retried (a 405, 409, 422 or 404 is
+ * an answer). On a store shared by replicas, writes also take the shared pace per installation.
+ */
+async function defaultProbot(store: Store): Promise<Probot> {
+  const Octokit = store.coordination ? pacedProbotOctokit({ pace: store.pace }) : BgProbotOctokit;
+  const probot = createProbot({ overrides: { Octokit } });
   await probot.ready(); // its logger exists once initialised
   return probot;
 }
@@ -175,6 +246,8 @@ function appRoutes(o: {
   log: Logger;
   startsLoop: boolean;
   loop: () => WorkerLoop | undefined;
+  /** Tells the other replicas to run a pass too. */
+  announce: () => void;
 }): Route[] {
   const { env, store, log } = o;
   const oauth = dashboardOAuth(env, o.processEnv);
@@ -199,6 +272,7 @@ function appRoutes(o: {
             wake: async () => {
               const loop = o.loop();
               if (!loop) throw new Error("the worker loop did not start (see the start-up log)");
+              o.announce();
               return loop.wake();
             },
           }
@@ -233,9 +307,15 @@ function startLoop(
   processors: Processor[],
   env: BgEnv,
   log: Logger,
+  replicas: Pick<WorkerLoopOptions, "sweepDue"> & { locks: Coordination },
 ): WorkerLoop | undefined {
   try {
-    const loop = startWorkerLoop(workerEnv, processors, loopOptionsFromEnv(env));
+    const base = loopOptionsFromEnv(env);
+    const loop = startWorkerLoop(workerEnv, processors, {
+      ...base,
+      pass: { ...base.pass, locks: replicas.locks },
+      ...(replicas.sweepDue ? { sweepDue: replicas.sweepDue } : {}),
+    });
     log.info(`worker loop started (a pass every ${env.BG_TICK_SECONDS}s)`);
     return loop;
   } catch (e) {

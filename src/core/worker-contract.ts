@@ -123,4 +123,6 @@ export interface PassSummary {
   startedAt: number;
   finishedAt: number;
   repos: RepoPassSummary[];
+  /** Repositories left to the pass (on another replica) that held their lock: not visited by this one. */
+  busy?: string[];
 }

@@ -16,8 +16,9 @@ import type { Price } from "./pricing.js";
 import { DEFAULT_CACHE_STORAGE_PER_HOUR, priceFor } from "./pricing.js";
 import { providerSpec } from "./providers.js";
 import { tokenCounterFor } from "./tokens.js";
-import type { Clock, RateLimiter } from "./rate-limit.js";
+import type { Clock, Limiter } from "./rate-limit.js";
 import { limiterFor, realClock, withRateLimit } from "./rate-limit.js";
+import { SharedRateLimiter } from "./shared-rate-limit.js";
 import type { ChatRequest, ChatResult, Llm, LlmSettings, StructuredFormat } from "./types.js";
 import { DEFAULT_LLM_RATE_LIMIT, EmptyAnswerError, LlmUnavailableError } from "./types.js";
 import { readUsage } from "./usage.js";
@@ -177,25 +178,32 @@ export function settingsOf(ctx: ProcessorContext): LlmSettings {
 }
 
 /**
- * The limiters a repository's call goes through: the process-wide one of the provider, whose
- * limits are the app's (BG_LLM_RPM / BG_LLM_TPM; no repository's config changes them), and, when
- * the repository's `rate_limit` asks for less than the app allows, its own smaller share.
+ * The limiters a repository's call goes through: the app's one of the provider, whose limits are
+ * the app's (BG_LLM_RPM / BG_LLM_TPM; no repository's config changes them), and, when the
+ * repository's `rate_limit` asks for less than the app allows, its own smaller share. On a store
+ * shared by replicas (PostgreSQL) both live in the store, so the limits hold for all replicas
+ * together; otherwise they are this process's (src/llm/rate-limit.ts).
  */
 export function limitersFor(
   ctx: ProcessorContext,
   settings: LlmSettings,
   clock: Clock = realClock,
-): { process: RateLimiter; repo: RateLimiter | null } {
+): { process: Limiter; repo: Limiter | null } {
   const app = settings.rateLimit ?? DEFAULT_LLM_RATE_LIMIT;
   const key = `${settings.provider}|${settings.baseUrl}`;
-  const process = limiterFor(key, app, clock);
+  const shared = ctx.store.dialect === "postgres";
+  const limiter = (k: string, limits: { rpm: number; tpm: number }): Limiter =>
+    shared
+      ? new SharedRateLimiter(ctx.store.pace, `llm:${k}`, limits, clock)
+      : limiterFor(k, limits, clock);
+  const process = limiter(key, app);
   const asked = ctx.config.rate_limit;
   const rpm = Math.min(app.rpm, asked.rpm ?? app.rpm);
   const tpm = Math.min(app.tpm, asked.tpm ?? app.tpm);
   if (rpm === app.rpm && tpm === app.tpm) return { process, repo: null };
   return {
     process,
-    repo: limiterFor(`${key}|repo:${ctx.repoName.toLowerCase()}`, { rpm, tpm }, clock),
+    repo: limiter(`${key}|repo:${ctx.repoName.toLowerCase()}`, { rpm, tpm }),
   };
 }
 

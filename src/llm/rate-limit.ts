@@ -50,8 +50,19 @@ export class TokenBucket {
   }
 }
 
-/** Requests and tokens per minute for one provider. */
-export class RateLimiter {
+/** What a call goes through: requests and tokens per minute, and a 429's wait. */
+export interface Limiter {
+  readonly clock: Clock;
+  /** The requests and tokens per minute it allows. */
+  readonly limits: { rpm: number; tpm: number };
+  /** Waits (in order of arrival) until one request of about `tokens` tokens may go out, and takes it. */
+  acquire(tokens: number): Promise<void>;
+  /** The provider said 429: nothing goes out before `ms` from now. */
+  block(ms: number): void | Promise<void>;
+}
+
+/** Requests and tokens per minute for one provider, in this process's memory. */
+export class RateLimiter implements Limiter {
   readonly requests: TokenBucket;
   readonly tokens: TokenBucket;
   private blockedUntil = 0;
@@ -63,6 +74,10 @@ export class RateLimiter {
   ) {
     this.requests = new TokenBucket(limits.rpm, clock);
     this.tokens = new TokenBucket(limits.tpm, clock);
+  }
+
+  get limits(): { rpm: number; tpm: number } {
+    return { rpm: this.requests.capacity, tpm: this.tokens.capacity };
   }
 
   setLimits(limits: { rpm: number; tpm: number }): void {
@@ -143,7 +158,7 @@ export interface RetryOptions {
  * again, at most `retries` times. 5xx retries are the SDK's own (maxRetries).
  */
 export async function withRateLimit<T>(
-  limiter: RateLimiter,
+  limiter: Limiter,
   tokens: number,
   fn: () => Promise<T>,
   o: RetryOptions = {},
@@ -158,7 +173,7 @@ export async function withRateLimit<T>(
       if (!(e instanceof RateLimitError) || attempt >= retries) throw e;
       const wait = retryAfterMs(e.headers, limiter.clock);
       if (wait > maxWait) throw e;
-      limiter.block(wait);
+      await limiter.block(wait);
     }
   }
 }

@@ -10,6 +10,7 @@ import type { AuditStore } from "./audit.js";
 import type { AutomergeStateStore } from "./automerge-state.js";
 import type { BatchStore } from "./batches.js";
 import type { DeliveryStore } from "./deliveries.js";
+import type { PaceStore } from "./pace.js";
 import type { ProposalStore } from "./proposals.js";
 import type { ReportDeliveryStore } from "./report-deliveries.js";
 import type { RepositoryStore } from "./repositories.js";
@@ -20,6 +21,7 @@ import type { SessionRevocationStore } from "./session-revocations.js";
 import type { SpendStore } from "./spend.js";
 import type { StatsStore } from "./stats.js";
 import type { TaskStore } from "./tasks.js";
+import type { Coordination } from "./coordination.js";
 
 /** The asynchronous form of a store part: each public method returns a promise of its result. */
 export type Async<T> = {
@@ -46,6 +48,8 @@ export interface StoreParts {
   retention: Async<RetentionStore>;
   stats: Async<StatsStore>;
   sessions: Async<SessionRevocationStore>;
+  /** Paces shared by every process on the database (GitHub writes, LLM rate limits, sweeps). */
+  pace: Async<PaceStore>;
 }
 
 export type StoreDialect = "sqlite" | "postgres";
@@ -98,4 +102,10 @@ export interface Store extends StoreParts {
    * fsync for many deliveries). Without it each delivery's transaction commits on its own.
    */
   groupCommit?(opts?: IntakeCommitOptions): IntakeCommit;
+  /**
+   * Coordination with the other processes on this database (PostgreSQL: advisory locks and
+   * LISTEN/NOTIFY on connections of its own, closed by the caller). Absent: the store serves one
+   * process, and `InProcessCoordination` is exact.
+   */
+  coordination?(opts?: { lockConnections?: number }): Coordination;
 }

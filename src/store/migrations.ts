@@ -335,6 +335,41 @@ CREATE TABLE report_deliveries (
 CREATE INDEX report_deliveries_repo ON report_deliveries(repo, id);
 `,
   },
+  {
+    // (feat/replicas) What one process used to remember, shared by every replica on the database:
+    // the signature of the last bg-agent/automerge check run published per PR (an unchanged
+    // evaluation publishes nothing, on any replica, after a restart too), when bg-agent last
+    // merged into each base branch (one merge per base per settle window), and the paces
+    // (src/store/pace.ts: GitHub's write pace per installation, LLM requests and tokens per
+    // minute, once-per-interval sweeps).
+    name: "008-replica-shared-state",
+    pg: `
+ALTER TABLE automerge_state ADD COLUMN check_signature TEXT;
+CREATE TABLE automerge_merges (
+  repo TEXT COLLATE bg_nocase NOT NULL,
+  base TEXT NOT NULL,
+  merged_at BIGINT NOT NULL,
+  PRIMARY KEY (repo, base)
+);
+CREATE TABLE pace (
+  key TEXT PRIMARY KEY,
+  tat BIGINT NOT NULL
+);
+`,
+    sql: `
+ALTER TABLE automerge_state ADD COLUMN check_signature TEXT;
+CREATE TABLE automerge_merges (
+  repo TEXT NOT NULL COLLATE NOCASE,
+  base TEXT NOT NULL,
+  merged_at INTEGER NOT NULL,
+  PRIMARY KEY (repo, base)
+);
+CREATE TABLE pace (
+  key TEXT PRIMARY KEY,
+  tat INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 export class DatabaseTooNewError extends Error {

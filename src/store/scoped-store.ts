@@ -9,8 +9,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Store, StoreParts, TxStore } from "./contract.js";
 
-/** Every part of the contract (the compiler checks none is missing). */
-const PARTS: Record<keyof StoreParts, true> = {
+/**
+ * Every part of the contract but `pace` (the compiler checks none is missing). The shared pace is
+ * not the delivery's to roll back: a slot it reserved stays reserved, so it always goes to the root.
+ */
+const PARTS: Record<Exclude<keyof StoreParts, "pace">, true> = {
   deliveries: true,
   repos: true,
   tasks: true,
@@ -70,7 +73,7 @@ export function createScopedStore(root: Store): ScopedStore {
   };
 
   const parts: Record<string, Record<string, Method>> = {};
-  for (const key of Object.keys(PARTS) as (keyof StoreParts)[]) {
+  for (const key of Object.keys(PARTS) as (keyof typeof PARTS)[]) {
     const view: Record<string, Method> = {};
     for (const name of methodNames(root[key])) {
       view[name] = (...args) => {
@@ -82,7 +85,8 @@ export function createScopedStore(root: Store): ScopedStore {
   }
 
   const store: Store = {
-    ...(parts as unknown as StoreParts),
+    ...(parts as unknown as Omit<StoreParts, "pace">),
+    pace: root.pace,
     dialect: root.dialect,
     tx: (fn) => {
       const s = current();
@@ -92,6 +96,7 @@ export function createScopedStore(root: Store): ScopedStore {
     ...(root.schemaVersion ? { schemaVersion: () => root.schemaVersion!() } : {}),
     ...(root.ping ? { ping: () => root.ping!() } : {}),
     ...(root.groupCommit ? { groupCommit: (opts) => root.groupCommit!(opts) } : {}),
+    ...(root.coordination ? { coordination: (opts) => root.coordination!(opts) } : {}),
   };
 
   return {

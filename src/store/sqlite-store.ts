@@ -16,6 +16,7 @@ import { openSqlite } from "./db.js";
 import { DeliveryStore } from "./deliveries.js";
 import { GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
+import { PaceStore } from "./pace.js";
 import { ProposalStore } from "./proposals.js";
 import { ReportDeliveryStore } from "./report-deliveries.js";
 import { RepositoryStore } from "./repositories.js";
@@ -61,6 +62,7 @@ export function createAsyncStore(db: Db): SqliteStore {
     retention: new RetentionStore(db),
     stats: new StatsStore(db),
     sessions: new SessionRevocationStore(db),
+    pace: new PaceStore(db),
   };
   const { parts, tx, gate } = asyncParts(db, sync);
   let closed: Promise<void> | undefined;

@@ -17,6 +17,11 @@ export interface WorkerLoopOptions {
   pass?: Omit<PassOptions, "sweep">;
   /** The pass function (tests may replace it). */
   runPass?: typeof runPass;
+  /**
+   * Whether this pass should sweep, when replicas share the decision (the store's pace: one
+   * replica sweeps per `sweepMinutes`). Default: this loop's own clock (a sweep on its first pass).
+   */
+  sweepDue?: (everyMs: number, now: number) => Promise<boolean>;
 }
 
 /**
@@ -55,10 +60,22 @@ export function startWorkerLoop(
   let queued: Promise<PassSummary> | null = null;
   let stopped = false;
 
+  const sweepNow = async (now: number): Promise<boolean> => {
+    if (opts.sweepDue) {
+      try {
+        return await opts.sweepDue(sweepMs, now);
+      } catch (e) {
+        env.log.warn({ err: e }, "cannot tell whether a sweep is due; this pass does not sweep");
+        return false;
+      }
+    }
+    const due = lastSweep === null || now - lastSweep >= sweepMs;
+    if (due) lastSweep = now;
+    return due;
+  };
+
   const runOne = async (): Promise<PassSummary> => {
-    const now = Date.now();
-    const sweep = lastSweep === null || now - lastSweep >= sweepMs;
-    if (sweep) lastSweep = now;
+    const sweep = await sweepNow(Date.now());
     const repos = sweep
       ? (await env.store.repos.list({ installedOnly: true })).map((r) => r.fullName)
       : undefined;

@@ -15,6 +15,7 @@ import { REQUESTED_PRIORITY } from "../core/paused.js";
 import { checkBeforeLlm, pauseState } from "./pause.js";
 import { processWithDeadline } from "./deadline.js";
 import { errText } from "../util/errors.js";
+import type { Coordination } from "../store/coordination.js";
 
 export interface PassOptions {
   mode?: Mode;
@@ -28,6 +29,12 @@ export interface PassOptions {
   leaseMs?: number;
   /** Safety cap on batches per repository and type in one pass. */
   maxBatches?: number;
+  /**
+   * Repository locks shared with the other passes (replicas: src/store/coordination.ts): a
+   * repository whose lock another pass holds is left to it (`busy` in the summary). Without
+   * them every repository is worked (one process; claims and leases still keep tasks apart).
+   */
+  locks?: Pick<Coordination, "tryRepoLock">;
 }
 
 /** Runs `fn` over items, at most `n` at a time. */
@@ -63,11 +70,56 @@ export async function runPass(
     repos = [...set.values()].sort();
   }
   const summaries: RepoPassSummary[] = [];
+  const busy: string[] = [];
   await pool(repos, opts.concurrency ?? 4, async (repo) => {
-    summaries.push(await runRepo(env, active, repo, opts));
+    const locks = opts.locks;
+    if (!locks) {
+      summaries.push(await runRepo(env, active, repo, opts));
+      return;
+    }
+    let lock;
+    try {
+      lock = await locks.tryRepoLock(repo);
+    } catch (e) {
+      env.log.error(
+        { err: e, repo },
+        "cannot take the repository's lock; it waits for the next pass",
+      );
+      summaries.push({
+        repo,
+        processed: [],
+        skipped: `cannot take the repository's lock: ${errText(e)}`,
+      });
+      return;
+    }
+    if (!lock) {
+      env.log.debug(
+        { repo },
+        "another pass (another replica) is working this repository: left to it",
+      );
+      busy.push(repo);
+      return;
+    }
+    try {
+      summaries.push(await runRepo(env, active, repo, opts));
+    } finally {
+      await lock
+        .release()
+        .catch((e: unknown) =>
+          env.log.warn(
+            { err: e, repo },
+            "could not release the repository's lock (its connection is dropped)",
+          ),
+        );
+    }
   });
   summaries.sort((a, b) => a.repo.localeCompare(b.repo));
-  return { startedAt, finishedAt: Date.now(), repos: summaries };
+  return {
+    startedAt,
+    finishedAt: Date.now(),
+    repos: summaries,
+    ...(busy.length ? { busy: busy.sort() } : {}),
+  };
 }
 
 async function runRepo(

@@ -144,6 +144,11 @@ export function startRetentionLoop(
     batch?: number;
     /** The database file: WAL checkpoints during a compaction then run on a worker thread. */
     dbPath?: string;
+    /**
+     * Whether this timer's run is due, when replicas share the database (the store's pace: one
+     * replica compacts per interval). Default: every tick runs.
+     */
+    due?: (everyMs: number) => Promise<boolean>;
   },
 ): RetentionLoop {
   let running: Promise<CompactionResult> | null = null;
@@ -172,13 +177,18 @@ export function startRetentionLoop(
     running = p;
     return p;
   };
+  const everyMs = (o.everyMinutes ?? 60) * 60_000;
   const tick = (): void => {
     if (stopped) return;
-    runNow().catch((e: unknown) => o.log.error({ err: e }, "history compaction failed"));
+    (async () => {
+      // A little under the interval: this replica's next tick is due even if the last one ran late.
+      if (o.due && !(await o.due(Math.max(0, everyMs - 60_000)))) return;
+      await runNow();
+    })().catch((e: unknown) => o.log.error({ err: e }, "history compaction failed"));
   };
   const first = setTimeout(tick, o.firstDelayMs ?? 60_000);
   first.unref?.();
-  const every = setInterval(tick, (o.everyMinutes ?? 60) * 60_000);
+  const every = setInterval(tick, everyMs);
   every.unref?.();
   return {
     runNow,

@@ -1,4 +1,5 @@
 import { createAutomergeProcessor } from "../../src/processors/automerge/processor.js";
+import type { AutomergeProcessorOptions } from "../../src/processors/automerge/processor.js";
 import type { GitHubClient } from "../../src/integrations/github.js";
 import type { Logger } from "../../src/log.js";
 import type { Store } from "../../src/store/index.js";
@@ -26,7 +27,11 @@ export async function setup(
 }
 
 /** Queues automerge tasks, claims them as the worker would, and runs one automerge batch. */
-export async function runTasks(s: Setup, prs: number[]): Promise<TaskOutcome[]> {
+export async function runTasks(
+  s: Setup,
+  prs: number[],
+  opts: AutomergeProcessorOptions = {},
+): Promise<TaskOutcome[]> {
   for (const pr of prs)
     await s.store.tasks.enqueue({
       repo: REPO,
@@ -40,6 +45,6 @@ export async function runTasks(s: Setup, prs: number[]): Promise<TaskOutcome[]> 
     limit: 50,
     repo: REPO,
   });
-  const out = await createAutomergeProcessor().process(s.ctx, claimed);
+  const out = await createAutomergeProcessor(opts).process(s.ctx, claimed);
   return claimed.map((t) => out.get(t.id)!);
 }

@@ -160,8 +160,8 @@ describe("the LLM rate limit is the app's, not the last repository's", () => {
     // A repository asking for less than the app allows does not lower the process's limit.
     const b = createLlm(modest, { clock, maxRetries: 0 });
     await b.chat(req);
-    expect(limitersFor(greedy, settings, clock).process.requests.capacity).toBe(2);
-    expect(limitersFor(modest, settings, clock).process.requests.capacity).toBe(2);
+    expect(limitersFor(greedy, settings, clock).process.limits.rpm).toBe(2);
+    expect(limitersFor(modest, settings, clock).process.limits.rpm).toBe(2);
     expect(limitersFor(greedy, settings, clock).repo).toBeNull();
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -180,7 +180,7 @@ describe("the LLM rate limit is the app's, not the last repository's", () => {
     const a = createLlm(greedy, { clock, maxRetries: 0 });
     for (let i = 0; i < 3; i++) await a.chat(req); // the other repository is not slowed down
     expect(clock.slept).toEqual([60_000]);
-    expect(limitersFor(modest, settings, clock).repo?.requests.capacity).toBe(1);
+    expect(limitersFor(modest, settings, clock).repo?.limits.rpm).toBe(1);
     expect(nock.pendingMocks()).toEqual([]);
   });
 

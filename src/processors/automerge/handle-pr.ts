@@ -16,14 +16,12 @@ import type { Publish } from "./publish.js";
 import { conditionLine, mergedComment } from "./report.js";
 import type { Evaluation } from "./types.js";
 
-/** One task's view of the processor: the context, the API, and the processor's memos. */
+/** One task's view of the processor: the context, the API and the report layer. */
 export interface PrRun {
   ctx: ProcessorContext;
   api: MergeApi;
   task: Task | null;
   publish: Publish;
-  /** `repo|base` -> when bg-agent last merged into it (one merge per base per pass). */
-  mergedAt: Map<string, number>;
   settleMs: number;
   now: () => number;
 }
@@ -75,8 +73,8 @@ async function mergeReady(run: PrRun, ev: Evaluation): Promise<PrResult> {
   const { ctx, now } = run;
   const s = ev.snapshot;
   const log = ctx.log.child({ pr: s.number });
-  const baseKey = `${ctx.repoName.toLowerCase()}|${s.baseRef}`;
-  const last = run.mergedAt.get(baseKey);
+  // When bg-agent (any replica) last merged into this base: kept in the store.
+  const last = await ctx.store.automerge.lastMerge(ctx.repoName, s.baseRef);
   if (last !== undefined && now() - last < run.settleMs) {
     const r = settleReport(s.baseRef, last + run.settleMs, now());
     if (ctx.env.dryRun) log.info(`dry-run: would wait: ${r.next}`);
@@ -97,7 +95,7 @@ async function mergeReady(run: PrRun, ev: Evaluation): Promise<PrResult> {
     { api: run.api, cfg: ctx.config.automerge, log: ctx.log },
     ev,
   );
-  return afterMerge(run, fresh, result, baseKey);
+  return afterMerge(run, fresh, result, s.baseRef);
 }
 
 /** Only behind its base: update the branch (`automerge.update_branch`). */
@@ -125,7 +123,7 @@ async function afterMerge(
   run: PrRun,
   ev: Evaluation,
   result: MergeResult,
-  baseKey: string | null,
+  base: string | null,
 ): Promise<PrResult> {
   const { ctx, now } = run;
   const s = ev.snapshot;
@@ -137,10 +135,10 @@ async function afterMerge(
   }
   // GitHub's auto-merge may merge at once; a merge queue orders its entries itself.
   if (
-    baseKey &&
+    base !== null &&
     (result.kind === "merged" || (result.kind === "queued" && result.via === "auto_merge"))
   )
-    run.mergedAt.set(baseKey, now());
+    await ctx.store.automerge.recordMerge(ctx.repoName, base, now());
   const { report, detail } = mergeResultReport(result, now());
   await publish(run, ev, report);
   if (result.kind === "merged") {

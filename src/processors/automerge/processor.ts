@@ -50,7 +50,6 @@ export function createAutomergeProcessor(opts: AutomergeProcessorOptions = {}): 
   const settleMs = opts.settleMs ?? SETTLE_MS;
   const now = opts.now ?? Date.now;
   const apiFor = opts.api ?? octokitMergeApi;
-  const mergedAt = new Map<string, number>();
   const publish = createPublisher();
 
   async function processTask(
@@ -72,7 +71,7 @@ export function createAutomergeProcessor(opts: AutomergeProcessorOptions = {}): 
     }
     if (!prs.length)
       return { status: "done", result: { prs: [], note: "no open PR has this head" } };
-    const run: PrRun = { ctx, api, task, publish, mergedAt, settleMs, now };
+    const run: PrRun = { ctx, api, task, publish, settleMs, now };
     const results: PrResult[] = [];
     let error: string | null = null;
     let limitedUntil: number | undefined;

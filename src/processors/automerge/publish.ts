@@ -17,11 +17,10 @@ export type Publish = (t: ReportTarget, ev: Evaluation, r: Report) => Promise<vo
 
 /**
  * The report layer: publishes the check run (only when the evaluation or report changed since the
- * last one this process published), saves the PR's automerge state and records the run.
+ * last one published for this PR by any replica: the signature is kept in the PR's automerge
+ * state), saves the PR's automerge state and records the run.
  */
 export function createPublisher(): Publish {
-  /** `repo#pr` -> signature of the last check run published, so an unchanged evaluation writes nothing. */
-  const published = new Map<string, string>();
   return async ({ api, store, repoName, task }, ev, r) => {
     const s = ev.snapshot;
     const firstUnmet = ev.firstUnmet ? conditionLine(ev.firstUnmet) : null;
@@ -31,8 +30,8 @@ export function createPublisher(): Publish {
       r.next,
       ev.conditions.map((c) => [c.id, c.met, c.detail]),
     ]);
-    const key = `${repoName.toLowerCase()}#${s.number}`;
-    if (published.get(key) !== signature) {
+    const prior = await store.automerge.get(repoName, s.number);
+    if (prior?.checkSignature !== signature) {
       await api.publishCheck({
         name: CHECK_NAME,
         headSha: s.headSha,
@@ -40,8 +39,6 @@ export function createPublisher(): Publish {
         title: r.headline.slice(0, 250),
         summary: checkRunSummary(ev, r.headline, r.next),
       });
-      if (published.size > 5000) published.clear();
-      published.set(key, signature);
     }
     await store.automerge.save({
       repo: repoName,
@@ -50,6 +47,7 @@ export function createPublisher(): Publish {
       state: r.state,
       firstUnmet,
       conditions: ev.conditions.map((c) => ({ id: c.id, met: c.met, detail: c.detail })),
+      checkSignature: signature,
     });
     await store.runs.record({
       repo: repoName,

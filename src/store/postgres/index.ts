@@ -23,6 +23,9 @@ import { PgReportDeliveryStore } from "./pg-report-deliveries.js";
 import { PgSessionRevocationStore } from "./pg-session-revocations.js";
 import { PgStatsStore } from "./pg-stats.js";
 import { PgTaskStore } from "./pg-tasks.js";
+import { PgPaceStore } from "./pg-pace.js";
+import { PgCoordination } from "./pg-coordination.js";
+import type { Coordination } from "../coordination.js";
 
 export { Exec } from "./pg-exec.js";
 
@@ -49,6 +52,8 @@ export interface PgStore extends Store {
   schemaVersion(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Advisory locks and LISTEN/NOTIFY for replicas on this schema, on connections of their own (close it). */
+  coordination(opts?: { lockConnections?: number }): Coordination;
 }
 
 export interface PostgresOptions {
@@ -121,6 +126,7 @@ function parts(x: Exec): PgStoreParts {
     stats: new PgStatsStore(x),
     sessions: new PgSessionRevocationStore(x),
     reports: new PgReportDeliveryStore(x),
+    pace: new PgPaceStore(x),
   };
 }
 
@@ -154,6 +160,12 @@ export async function openPostgresStore(o: PostgresOptions): Promise<PgStore> {
       await root.get("SELECT 1 AS one");
     },
     close: () => (closed ??= pool.end()),
+    coordination: (c = {}) =>
+      new PgCoordination({
+        url: o.url,
+        schema,
+        ...(c.lockConnections ? { lockPoolSize: c.lockConnections } : {}),
+      }),
   };
 }
 

@@ -1,37 +1,18 @@
 import type { Exec } from "./pg-exec.js";
 import type { Row } from "../automerge-state.js";
+import { SAVE_SQL, saveParams, toState } from "../automerge-state.js";
 import type { Async } from "../contract.js";
-import type { AutomergeState, AutomergeStateStore, ConditionResult } from "../automerge-state.js";
-
-const toState = (r: Row): AutomergeState => ({
-  repo: r.repo,
-  pr: r.pr,
-  headSha: r.head_sha,
-  state: r.state as AutomergeState["state"],
-  firstUnmet: r.first_unmet,
-  conditions: JSON.parse(r.conditions_json) as ConditionResult[],
-  evaluatedAt: r.evaluated_at,
-});
+import type {
+  AutomergeState,
+  AutomergeStateInput,
+  AutomergeStateStore,
+} from "../automerge-state.js";
 
 export class PgAutomergeStateStore implements Async<AutomergeStateStore> {
   constructor(private readonly x: Exec) {}
 
-  async save(s: Omit<AutomergeState, "evaluatedAt"> & { evaluatedAt?: number }): Promise<void> {
-    await this.x.run(
-      `INSERT INTO automerge_state (repo, pr, head_sha, state, first_unmet, conditions_json, evaluated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (repo, pr) DO UPDATE SET head_sha = excluded.head_sha, state = excluded.state,
-         first_unmet = excluded.first_unmet, conditions_json = excluded.conditions_json, evaluated_at = excluded.evaluated_at`,
-      [
-        s.repo,
-        s.pr,
-        s.headSha,
-        s.state,
-        s.firstUnmet,
-        JSON.stringify(s.conditions),
-        s.evaluatedAt ?? Date.now(),
-      ],
-    );
+  async save(s: AutomergeStateInput): Promise<void> {
+    await this.x.run(SAVE_SQL, saveParams(s));
   }
 
   async get(repo: string, pr: number): Promise<AutomergeState | undefined> {
@@ -49,5 +30,21 @@ export class PgAutomergeStateStore implements Async<AutomergeStateStore> {
       [...(repo ? [repo] : []), limit],
     );
     return rows.map(toState);
+  }
+
+  async lastMerge(repo: string, base: string): Promise<number | undefined> {
+    const r = await this.x.get<{ merged_at: number }>(
+      "SELECT merged_at FROM automerge_merges WHERE repo = ? AND base = ?",
+      [repo, base],
+    );
+    return r?.merged_at;
+  }
+
+  async recordMerge(repo: string, base: string, at = Date.now()): Promise<void> {
+    await this.x.run(
+      `INSERT INTO automerge_merges (repo, base, merged_at) VALUES (?, ?, ?)
+       ON CONFLICT (repo, base) DO UPDATE SET merged_at = GREATEST(automerge_merges.merged_at, excluded.merged_at)`,
+      [repo, base, at],
+    );
   }
 }

@@ -21,7 +21,13 @@ export class PgCoordination implements Coordination {
 
   constructor(private readonly o: PostgresOptions & { lockPoolSize?: number }) {
     this.schema = checkSchemaName(o.schema ?? "public");
-    this.locks = new pg.Pool({ connectionString: o.url, max: o.lockPoolSize ?? 16 });
+    // A database that does not answer fails a lock (the pass skips the repository) instead of hanging it.
+    this.locks = new pg.Pool({
+      connectionString: o.url,
+      max: o.lockPoolSize ?? 16,
+      connectionTimeoutMillis: 10_000,
+      application_name: "bg-agent coordination",
+    });
     this.locks.on("error", () => {});
   }
 

@@ -849,6 +849,62 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
         expect(await s.automerge.waiting("x/y")).toEqual([]);
         expect((await s.automerge.get("o/r", 2))?.conditions).toEqual(c);
       });
+
+      it("automerge: the check run's signature survives a save without one; merges per base keep the latest", async () => {
+        const base = { repo: "o/r", pr: 3, headSha: "a", firstUnmet: null, conditions: [] };
+        await s.automerge.save({ ...base, state: "waiting", checkSignature: "sig-1" });
+        expect((await s.automerge.get("o/r", 3))?.checkSignature).toBe("sig-1");
+        await s.automerge.save({ ...base, state: "closed" });
+        expect(await s.automerge.get("O/R", 3)).toMatchObject({
+          state: "closed",
+          checkSignature: "sig-1",
+        });
+        await s.automerge.save({ ...base, state: "waiting", checkSignature: "sig-2" });
+        expect((await s.automerge.get("o/r", 3))?.checkSignature).toBe("sig-2");
+        expect((await s.automerge.get("o/r", 1))?.checkSignature ?? null).toBeNull();
+
+        expect(await s.automerge.lastMerge("o/r", "main")).toBeUndefined();
+        await s.automerge.recordMerge("o/r", "main", T0);
+        await s.automerge.recordMerge("O/R", "main", T0 - MIN);
+        await s.automerge.recordMerge("o/r", "dev", T0 + 5);
+        expect(await s.automerge.lastMerge("O/r", "main")).toBe(T0);
+        expect(await s.automerge.lastMerge("o/r", "dev")).toBe(T0 + 5);
+        await s.automerge.recordMerge("o/r", "main", T0 + MIN);
+        expect(await s.automerge.lastMerge("o/r", "main")).toBe(T0 + MIN);
+      });
+    });
+
+    describe("pace", () => {
+      it("reserve: one at a time spaces starts by the interval, queued in reservation order", async () => {
+        const rate = { intervalMs: 1000, burstMs: 1000 };
+        const starts = [];
+        for (let i = 0; i < 4; i++) starts.push(await s.pace.reserve("gh:1", rate, T0));
+        expect(starts).toEqual([T0, T0 + 1000, T0 + 2000, T0 + 3000]);
+        // Another key is its own queue; later, the queue has drained.
+        expect(await s.pace.reserve("gh:2", rate, T0)).toBe(T0);
+        expect(await s.pace.reserve("gh:1", rate, T0 + 10_000)).toBe(T0 + 10_000);
+      });
+
+      it("reserve: a per-minute bucket lets a burst through, then one per interval; holdUntil empties it", async () => {
+        const rpm2 = { intervalMs: 30_000, burstMs: MIN };
+        const at = [];
+        for (let i = 0; i < 4; i++) at.push(await s.pace.reserve("llm", rpm2, T0));
+        expect(at).toEqual([T0, T0, T0 + 30_000, T0 + MIN]);
+        // A 429 at T0 + 2 min asking for 10 s: nothing before then, and the bucket is empty.
+        await s.pace.holdUntil("llm", T0 + 2 * MIN + 10_000, MIN);
+        expect(await s.pace.reserve("llm", rpm2, T0 + 2 * MIN)).toBe(T0 + 2 * MIN + 40_000);
+        // Fractions of a millisecond round up, never down.
+        expect(await s.pace.reserve("tok", { intervalMs: 0.2, burstMs: 0 }, T0)).toBe(T0 + 1);
+      });
+
+      it("once: one caller per interval", async () => {
+        expect(await s.pace.once("sweep", MIN, T0)).toBe(true);
+        expect(await s.pace.once("sweep", MIN, T0 + 1)).toBe(false);
+        expect(await s.pace.once("sweep", MIN, T0 + MIN - 1)).toBe(false);
+        expect(await s.pace.once("other", MIN, T0 + 1)).toBe(true);
+        expect(await s.pace.once("sweep", MIN, T0 + MIN)).toBe(true);
+        expect(await s.pace.once("sweep", MIN, T0 + MIN + 1)).toBe(false);
+      });
     });
 
     describe("spend and stats", () => {
