@@ -2,9 +2,11 @@
  * A server for bench/intake.ts, run in its own process so the load generator does not share its
  * event loop: `ours` = bg-agent's app (createApp + createServer, file store as in production:
  * synchronous=NORMAL plus an fsync of the WAL per group commit before answering, Probot's pino
- * logger); `bare` = Probot's own Server with handlers that do nothing; `noop` = Probot's
- * receive() with a no-op handler behind bg-agent's server. Prints `PORT <n>` when listening and
- * `CPU <ms>` when sent SIGINT.
+ * logger); `pg` = the same app on the PostgreSQL store (BENCH_PG_URL, schema BENCH_PG_SCHEMA;
+ * several `pg` processes on one schema are replicas); `bare` = Probot's own Server with handlers
+ * that do nothing; `noop` = Probot's receive() with a no-op handler behind bg-agent's server.
+ * Prints `PORT <n>` when listening and `CPU <ms>` when sent SIGINT; GET /bench/round-trips gives
+ * the PostgreSQL store's queries so far (null on SQLite).
  */
 import { mkdtempSync } from "node:fs";
 import { createServer as netServer } from "node:net";
@@ -17,6 +19,7 @@ import type { Logger } from "../src/log.js";
 import { createServer } from "../src/server.js";
 import { GroupCommit } from "../src/store/group-commit.js";
 import { openStore } from "../src/store/index.js";
+import type { SqliteStore, Store } from "../src/store/index.js";
 import { sendJson } from "../src/web/http.js";
 
 const kind = process.argv[2];
@@ -27,7 +30,8 @@ const options = {
   appId: 1,
   privateKey,
   secret,
-  logLevel: "fatal" as const,
+  // BENCH_LOG_LEVEL=error shows why a delivery failed (the figures are measured at fatal).
+  logLevel: (process.env.BENCH_LOG_LEVEL ?? "fatal") as "fatal" | "error",
   Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
 };
 
@@ -55,11 +59,7 @@ if (kind === "bare") {
   await server.start();
   console.log(`PORT ${server.port}`);
 } else {
-  const dir = mkdtempSync(join(tmpdir(), "bg-bench-"));
-  const store = await openStore({
-    path: join(dir, "bench.db"),
-    synchronous: (process.env.BENCH_SYNC as "FULL" | "NORMAL" | undefined) ?? "NORMAL",
-  });
+  const { store, sqlite, roundTrips } = await openBenchStore();
   const raw = { tech_debt: { github: { labels: ["tech-debt"] } } };
   const cfg = parseConfig(raw);
   for (let i = 0; i < repos; i++) {
@@ -83,8 +83,12 @@ if (kind === "bare") {
     receiver,
     store,
     log,
-    ...(process.env.BENCH_NOSYNC ? { groupCommit: new GroupCommit(store) } : {}),
+    ...(process.env.BENCH_NOSYNC && sqlite ? { groupCommit: new GroupCommit(sqlite) } : {}),
     routes: [
+      async (_req, res, url) =>
+        url.pathname === "/bench/round-trips"
+          ? sendJson(res, 200, { roundTrips: roundTrips() })
+          : false,
       async (_req, res, url) =>
         url.pathname === "/bench/stats"
           ? sendJson(res, 200, {
@@ -97,6 +101,29 @@ if (kind === "bare") {
   });
   const port = await server.listen(0, "127.0.0.1");
   console.log(`PORT ${port}`);
+}
+
+/** The SQLite file store as in production, or (`pg`) the PostgreSQL store and its round-trip count. */
+async function openBenchStore(): Promise<{
+  store: Store;
+  sqlite?: SqliteStore;
+  roundTrips: () => number | null;
+}> {
+  if (kind === "pg") {
+    const { Exec, openPostgresStore } = await import("../src/store/postgres/index.js");
+    const url = process.env.BENCH_PG_URL;
+    const schema = process.env.BENCH_PG_SCHEMA;
+    if (!url || !schema) throw new Error("the pg server needs BENCH_PG_URL and BENCH_PG_SCHEMA");
+    // Until the PgStore's tx handle has the nested tx of the async Store (feat/pgwire).
+    const store = (await openPostgresStore({ url, schema })) as unknown as Store;
+    return { store, roundTrips: () => Exec.roundTrips };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "bg-bench-"));
+  const store = await openStore({
+    path: join(dir, "bench.db"),
+    synchronous: (process.env.BENCH_SYNC as "FULL" | "NORMAL" | undefined) ?? "NORMAL",
+  });
+  return { store, sqlite: store, roundTrips: () => null };
 }
 
 const cpu0 = process.cpuUsage();

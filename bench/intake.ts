@@ -6,7 +6,15 @@
  * writes bench/results/intake.json.
  * Targets: at least 0.8 of bare Probot's throughput, p99 under 50 ms.
  *
- *   npx tsx bench/intake.ts [--deliveries 5000] [--concurrency 16]
+ *   npx tsx bench/intake.ts [--deliveries 5000] [--concurrency 16] [--store postgres] [--replicas 2]
+ *
+ * `--store postgres` adds, in the same run, bg-agent's app on the PostgreSQL store (one replica,
+ * a throwaway schema dropped at the end); `--replicas 2` also adds two app processes on one
+ * schema, each delivery sent to one of them in turn (the same 16 in flight in all). PostgreSQL is
+ * BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. For these
+ * the table adds the database's CPU per delivery (its backends' /proc/<pid>/stat, when the server
+ * is on this machine) and the round trips per delivery (queries counted in the store's Exec).
+ * Target: one replica at least 0.7 of the SQLite app's throughput, p99 under 50 ms.
  *
  * Variants (environment): BENCH_NOSYNC=1 answers after the group COMMIT without the WAL fsync;
  * BENCH_SYNC=FULL opens the store with synchronous=FULL; BENCH_OURS=noop puts Probot's own
@@ -20,12 +28,33 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { BackendCpu } from "./_pg-backend-cpu.js";
+import {
+  benchSchema,
+  describeUrl,
+  pgExec,
+  sampleBackendCpu,
+  withApplicationName,
+} from "./_pg-backend-cpu.js";
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const DELIVERIES = arg("deliveries", 5000);
+const REPLICAS = arg("replicas", 1);
+const STORE = flag("store") ?? (REPLICAS > 1 ? "postgres" : "sqlite");
+if (STORE !== "sqlite" && STORE !== "postgres")
+  throw new Error(`--store is sqlite or postgres (got ${STORE})`);
+if (REPLICAS !== 1 && REPLICAS !== 2) throw new Error(`--replicas is 1 or 2 (got ${REPLICAS})`);
+const PG_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.DATABASE_URL ??
+  "postgres://postgres@127.0.0.1:5432/test";
 const CONCURRENCY = arg("concurrency", 16);
 const CHUNKS = 5;
 const WARMUP = 300;
@@ -131,10 +160,20 @@ function makeDelivery(i: number): Delivery {
   return { name, id: randomUUID(), body, signature: sign(body) };
 }
 
+interface BenchServer {
+  port: number;
+  child: ChildProcess;
+  /** The PostgreSQL store's queries so far (null on SQLite or bare Probot). */
+  roundTrips(): Promise<number | null>;
+  /** Stops the server; resolves with the CPU milliseconds it spent since it started listening. */
+  stop(): Promise<number | null>;
+}
+
 async function startServer(
-  kind: "ours" | "bare" | "noop",
+  kind: "ours" | "bare" | "noop" | "pg",
   privateKey: string,
-): Promise<{ port: number; child: ChildProcess; stop(): Promise<number | null> }> {
+  extra: Record<string, string> = {},
+): Promise<BenchServer> {
   const script = fileURLToPath(new URL("./_intake-server.ts", import.meta.url));
   const prof =
     process.env.BENCH_PROF && kind !== "bare"
@@ -148,6 +187,7 @@ async function startServer(
       BENCH_REPOS: String(REPOS),
       LOG_LEVEL: "fatal",
       NODE_ENV: "production",
+      ...extra,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -155,12 +195,14 @@ async function startServer(
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
+      // BENCH_LOG_LEVEL: the servers' log lines (Probot's logger writes to stdout) shown here.
+      if (process.env.BENCH_LOG_LEVEL)
+        process.stderr.write(d.toString().replace(/^(PORT|CPU) \d+\n/gm, ""));
       const m = /PORT (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
     child.on("exit", (code) => reject(new Error(`${kind} server exited with ${code}`)));
   });
-  /** Stops the server; resolves with the CPU milliseconds it spent since it started listening. */
   const stop = (): Promise<number | null> =>
     new Promise((resolve) => {
       child.on("exit", () => {
@@ -169,19 +211,27 @@ async function startServer(
       });
       child.kill("SIGINT");
     });
-  return { port, child, stop };
+  const roundTrips = async (): Promise<number | null> => {
+    if (kind === "bare") return null;
+    const r = await fetch(`http://127.0.0.1:${port}/bench/round-trips`);
+    return ((await r.json()) as { roundTrips: number | null }).roundTrips;
+  };
+  return { port, child, roundTrips, stop };
 }
 
-/** Sends deliveries with `concurrency` in flight; returns per-request latencies (ms) and the elapsed time. */
+/** Sends deliveries with `concurrency` in flight (over `ports` in turn); returns per-request latencies (ms) and the elapsed time. */
 async function run(
-  port: number,
-  agent: Agent,
+  ports: number[],
   list: Delivery[],
 ): Promise<{ latencies: number[]; elapsedMs: number; errors: number }> {
+  // Connections of its own for each run: a keep-alive socket left idle while other variants ran
+  // would be closed by the server (its keep-alive timeout) just as it is reused (ECONNRESET).
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
-  const one = (d: Delivery): Promise<void> =>
+  // Several servers (replicas): each delivery to the next one in turn, as a load balancer would.
+  const one = (d: Delivery, port: number): Promise<void> =>
     new Promise((resolve) => {
       const t0 = process.hrtime.bigint();
       const req = request(
@@ -200,15 +250,24 @@ async function run(
           },
         },
         (res) => {
-          res.resume();
+          const failed = (res.statusCode ?? 0) >= 300;
+          let text = "";
+          res.on("data", (c: Buffer) => {
+            if (failed) text += c.toString();
+          });
           res.on("end", () => {
             latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-            if ((res.statusCode ?? 0) >= 300) errors++;
+            if (failed) {
+              errors++;
+              if (errors <= 3)
+                console.error(`delivery ${d.id} (${d.name}): HTTP ${res.statusCode} ${text}`);
+            }
             resolve();
           });
         },
       );
-      req.on("error", () => {
+      req.on("error", (e) => {
+        console.error(`delivery ${d.id} (${d.name}): ${e.message}`);
         errors++;
         resolve();
       });
@@ -217,10 +276,15 @@ async function run(
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < list.length) await one(list[next++]!);
+      while (next < list.length) {
+        const i = next++;
+        await one(list[i]!, ports[i % ports.length]!);
+      }
     }),
   );
-  return { latencies, elapsedMs: Number(process.hrtime.bigint() - t0) / 1e6, errors };
+  const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  agent.destroy();
+  return { latencies, elapsedMs, errors };
 }
 
 const pct = (sorted: number[], p: number): number =>
@@ -238,63 +302,143 @@ function summarise(latencies: number[], elapsedMs: number, errors: number) {
   };
 }
 
+type Key = "ours" | "bare" | "pg1" | "pg2";
+
+interface Variant {
+  key: Key;
+  label: string;
+  servers: BenchServer[];
+  /** PostgreSQL variants: their schema, and their backends' application_name. */
+  pg?: { schema: string; appName: string; cpu?: BackendCpu };
+  acc: { lat: number[]; ms: number; errors: number };
+  roundTrips0: number;
+}
+
+/** A PostgreSQL variant: `replicas` app processes on one new schema, told apart by application_name. */
+async function startPgVariant(
+  key: "pg1" | "pg2",
+  replicas: number,
+  privateKey: string,
+): Promise<Variant> {
+  const schema = benchSchema();
+  const appName = `bg-bench-${key}-${schema.slice(-6)}`;
+  const env = { BENCH_PG_URL: withApplicationName(PG_URL, appName), BENCH_PG_SCHEMA: schema };
+  // The first one migrates the schema; the others find it migrated.
+  const servers = [await startServer("pg", privateKey, env)];
+  for (let i = 1; i < replicas; i++) servers.push(await startServer("pg", privateKey, env));
+  return {
+    key,
+    label: replicas === 1 ? "bg-agent, PostgreSQL" : `bg-agent, PostgreSQL, ${replicas} replicas`,
+    servers,
+    pg: { schema, appName },
+    acc: { lat: [], ms: 0, errors: 0 },
+    roundTrips0: 0,
+  };
+}
+
+const sumOrNull = (xs: (number | null)[]): number | null =>
+  xs.some((x) => x === null) ? null : xs.reduce<number>((a, b) => a + (b ?? 0), 0);
+
 async function main(): Promise<void> {
   const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
     type: "pkcs1",
     format: "pem",
   }) as string;
-  const servers = {
-    ours: await startServer(process.env.BENCH_OURS === "noop" ? "noop" : "ours", privateKey),
-    bare: await startServer("bare", privateKey),
-  };
-  const agents = {
-    ours: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
-    bare: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
-  };
+  const plain = (key: "ours" | "bare", label: string, server: BenchServer): Variant => ({
+    key,
+    label,
+    servers: [server],
+    acc: { lat: [], ms: 0, errors: 0 },
+    roundTrips0: 0,
+  });
+  const variants: Variant[] = [];
   try {
+    variants.push(
+      plain(
+        "ours",
+        STORE === "postgres" ? "bg-agent, SQLite" : "bg-agent",
+        await startServer(process.env.BENCH_OURS === "noop" ? "noop" : "ours", privateKey),
+      ),
+      plain("bare", "bare Probot", await startServer("bare", privateKey)),
+    );
+    if (STORE === "postgres") {
+      await pgExec(PG_URL, "SELECT 1").catch((e: unknown) => {
+        throw new Error(
+          `PostgreSQL at ${describeUrl(PG_URL)} is not reachable (${String(e)}): start it or set BENCH_DATABASE_URL`,
+        );
+      });
+      variants.push(await startPgVariant("pg1", 1, privateKey));
+      if (REPLICAS === 2) variants.push(await startPgVariant("pg2", 2, privateKey));
+    }
+    const v = (k: Key) => variants.find((x) => x.key === k);
     const make = (n: number, offset: number) =>
       Array.from({ length: n }, (_, i) => makeDelivery(offset + i));
-    // Warm-up (JIT, connections, SQLite pages), not counted.
-    for (const k of ["bare", "ours"] as const)
-      await run(servers[k].port, agents[k], make(WARMUP, 0));
-    const acc = {
-      ours: { lat: [] as number[], ms: 0, errors: 0 },
-      bare: { lat: [] as number[], ms: 0, errors: 0 },
-    };
+    for (const x of variants) {
+      x.roundTrips0 = sumOrNull(await Promise.all(x.servers.map((s) => s.roundTrips()))) ?? 0;
+      if (x.pg) x.pg.cpu = await sampleBackendCpu(PG_URL, x.pg.appName);
+    }
+    // Warm-up (JIT, connections, SQLite pages, PostgreSQL plans), not counted.
+    for (const x of variants)
+      await run(
+        x.servers.map((s) => s.port),
+        make(WARMUP, 0),
+      );
     const per = Math.ceil(DELIVERIES / CHUNKS);
     for (let c = 0; c < CHUNKS; c++) {
       const n = Math.min(per, DELIVERIES - c * per);
-      const order = c % 2 === 0 ? (["bare", "ours"] as const) : (["ours", "bare"] as const);
-      for (const k of order) {
+      // A different order each chunk, so no variant always runs first (or last).
+      const order = variants.map((_, i) => variants[(i + c) % variants.length]!);
+      for (const x of c % 2 === 0 ? order : order.reverse()) {
         // Fresh delivery ids for each server; the same event mix.
-        const r = await run(servers[k].port, agents[k], make(n, WARMUP + c * per));
-        acc[k].lat.push(...r.latencies);
-        acc[k].ms += r.elapsedMs;
-        acc[k].errors += r.errors;
+        const r = await run(
+          x.servers.map((s) => s.port),
+          make(n, WARMUP + c * per),
+        );
+        x.acc.lat.push(...r.latencies);
+        x.acc.ms += r.elapsedMs;
+        x.acc.errors += r.errors;
       }
     }
-    const ours = summarise(acc.ours.lat, acc.ours.ms, acc.ours.errors);
-    const bare = summarise(acc.bare.lat, acc.bare.ms, acc.bare.errors);
-    const ratio = Number((ours.eventsPerSec / bare.eventsPerSec).toFixed(3));
+    const handled = WARMUP + DELIVERIES;
+    const roundTrips = new Map<Key, number | null>();
+    const pgCpu = new Map<Key, number | null>();
+    for (const x of variants) {
+      const rt = sumOrNull(await Promise.all(x.servers.map((s) => s.roundTrips())));
+      roundTrips.set(
+        x.key,
+        rt === null ? null : Number(((rt - x.roundTrips0) / handled).toFixed(2)),
+      );
+      if (x.pg?.cpu) {
+        const us = await x.pg.cpu.stop();
+        pgCpu.set(x.key, us === null ? null : Math.round(us / handled));
+      }
+    }
     const stats = (await (
-      await fetch(`http://127.0.0.1:${servers.ours.port}/bench/stats`)
+      await fetch(`http://127.0.0.1:${v("ours")!.servers[0]!.port}/bench/stats`)
     ).json()) as {
       tasks: { type: string; status: string; count: number }[];
       deliveries: { event: string; count: number }[];
       commits: number | null;
     };
     // CPU time each server process spent (all threads: SQLite, the fsyncs on libuv's pool, GC),
-    // per delivery it answered (warm-up included).
-    const perDelivery = (ms: number | null) =>
-      ms === null ? null : Math.round((ms * 1000) / (WARMUP + DELIVERIES));
-    const cpuUs = {
-      ours: perDelivery(await servers.ours.stop()),
-      bare: perDelivery(await servers.bare.stop()),
-    };
+    // per delivery it answered (warm-up included); replicas' processes summed.
+    const cpuUs = new Map<Key, number | null>();
+    for (const x of variants) {
+      const ms = sumOrNull(await Promise.all(x.servers.map((s) => s.stop())));
+      cpuUs.set(x.key, ms === null ? null : Math.round((ms * 1000) / handled));
+    }
+    const sum = new Map(
+      variants.map((x) => [x.key, summarise(x.acc.lat, x.acc.ms, x.acc.errors)] as const),
+    );
+    const ours = sum.get("ours")!;
+    const bare = sum.get("bare")!;
+    const ratio = Number((ours.eventsPerSec / bare.eventsPerSec).toFixed(3));
     const recorded = stats.deliveries.reduce((n, d) => n + d.count, 0);
     const openTasks = stats.tasks
       .filter((t) => t.status === "pending")
       .reduce((n, t) => n + t.count, 0);
+    const show = (x: number | null | undefined): string =>
+      x === null || x === undefined ? "—" : String(x);
     const rows = [
       [
         "server",
@@ -305,27 +449,24 @@ async function main(): Promise<void> {
         "p99 ms",
         "max ms",
         "CPU µs/delivery",
+        "PostgreSQL CPU µs/delivery",
+        "DB round trips/delivery",
       ],
-      [
-        "bg-agent",
-        ours.deliveries,
-        ours.errors,
-        ours.eventsPerSec,
-        ours.p50Ms,
-        ours.p99Ms,
-        ours.maxMs,
-        cpuUs.ours ?? "?",
-      ],
-      [
-        "bare Probot",
-        bare.deliveries,
-        bare.errors,
-        bare.eventsPerSec,
-        bare.p50Ms,
-        bare.p99Ms,
-        bare.maxMs,
-        cpuUs.bare ?? "?",
-      ],
+      ...variants.map((x) => {
+        const r = sum.get(x.key)!;
+        return [
+          x.label,
+          r.deliveries,
+          r.errors,
+          r.eventsPerSec,
+          r.p50Ms,
+          r.p99Ms,
+          r.maxMs,
+          show(cpuUs.get(x.key)),
+          x.pg ? show(pgCpu.get(x.key)) : "—",
+          show(roundTrips.get(x.key)),
+        ];
+      }),
     ].map((r) => r.map(String));
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(r.map((c, i) => c.padStart(widths[i]!)).join("  "));
@@ -336,6 +477,41 @@ async function main(): Promise<void> {
     console.log(
       `bg-agent recorded ${recorded} deliveries in ${stats.commits ?? "?"} group commits; ${openTasks} open tasks after dedup (SQLite file, synchronous=${process.env.BENCH_SYNC ?? "NORMAL"}, ${process.env.BENCH_NOSYNC ? "no fsync before answering" : "WAL fsynced before each answer"})`,
     );
+    const pgResult = (k: "pg1" | "pg2") => {
+      const x = v(k);
+      if (!x) return undefined;
+      const r = sum.get(k)!;
+      const app = cpuUs.get(k) ?? null;
+      const db = pgCpu.get(k) ?? null;
+      return {
+        replicas: x.servers.length,
+        ...r,
+        ratioToSqlite: Number((r.eventsPerSec / ours.eventsPerSec).toFixed(3)),
+        cpuUsPerDelivery: app,
+        pgBackendCpuUsPerDelivery: db,
+        roundTripsPerDelivery: roundTrips.get(k) ?? null,
+        // Deliveries per second one core could carry if CPU were the only limit (app + database).
+        cpuBoundPerCore: app === null ? null : Math.round(1e6 / (app + (db ?? 0))),
+      };
+    };
+    const pg1 = pgResult("pg1");
+    const pg2 = pgResult("pg2");
+    const pgPass = pg1
+      ? pg1.ratioToSqlite >= 0.7 && pg1.p99Ms < 50 && pg1.errors === 0 && (pg2?.errors ?? 0) === 0
+      : undefined;
+    if (pg1) {
+      console.log(
+        `PostgreSQL, one replica / SQLite app: ${pg1.ratioToSqlite} (target >= 0.7); p99 ${pg1.p99Ms} ms (target < 50) -> ${pgPass ? "PASS" : "FAIL"}`,
+      );
+      if (pg2)
+        console.log(
+          `PostgreSQL, two replicas / SQLite app: ${pg2.ratioToSqlite}; p99 ${pg2.p99Ms} ms (both replicas and the database share this machine's ${cpus().length} cores)`,
+        );
+      if (pg1.pgBackendCpuUsPerDelivery === null)
+        console.log(
+          "PostgreSQL backend CPU: not readable (the server is not on this machine, or /proc/<pid>/stat is closed)",
+        );
+    }
     const result = {
       benchmark: "intake",
       date: new Date().toISOString(),
@@ -345,8 +521,8 @@ async function main(): Promise<void> {
       warmup: WARMUP,
       concurrency: CONCURRENCY,
       mix: "40% pull_request.synchronize, 30% check_run.completed, 20% issues.labeled, 10% issue_comment.created over 50 repositories",
-      ours: { ...ours, cpuUsPerDelivery: cpuUs.ours },
-      bare: { ...bare, cpuUsPerDelivery: cpuUs.bare },
+      ours: { ...ours, cpuUsPerDelivery: cpuUs.get("ours") ?? null },
+      bare: { ...bare, cpuUsPerDelivery: cpuUs.get("bare") ?? null },
       ratio,
       targets: { minRatio: 0.8, maxP99Ms: 50 },
       pass,
@@ -358,16 +534,35 @@ async function main(): Promise<void> {
         openTasks,
         tasks: stats.tasks,
       },
+      ...(pg1
+        ? {
+            postgres: {
+              server: describeUrl(PG_URL),
+              synchronousCommit: "on",
+              oneReplica: pg1,
+              ...(pg2 ? { twoReplicas: pg2 } : {}),
+              targets: { minRatioToSqlite: 0.7, maxP99Ms: 50 },
+              pass: pgPass,
+            },
+          }
+        : {}),
     };
     const dir = fileURLToPath(new URL("./results/", import.meta.url));
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${dir}intake.json`, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote bench/results/intake.json`);
   } finally {
-    agents.ours.destroy();
-    agents.bare.destroy();
-    servers.ours.child.kill();
-    servers.bare.child.kill();
+    for (const x of variants) {
+      for (const s of x.servers) s.child.kill();
+      await x.pg?.cpu?.stop().catch(() => null);
+    }
+    // The throwaway schemas go once their servers are gone.
+    await new Promise((r) => setTimeout(r, 200));
+    for (const x of variants)
+      if (x.pg)
+        await pgExec(PG_URL, `DROP SCHEMA IF EXISTS "${x.pg.schema}" CASCADE`).catch((e: unknown) =>
+          console.error(`could not drop schema ${x.pg!.schema}: ${String(e)}`),
+        );
   }
 }
 

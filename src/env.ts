@@ -32,6 +32,11 @@ const envSchema = z.object({
   BG_WORKER: z.enum(["on", "off"]).default("on"),
   /** Repositories a pass of the app's worker processes at once (src/worker/pass.ts). */
   BG_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  /**
+   * How long a pass's claim on a task lasts without a heartbeat: a worker (or a replica) that
+   * died holding tasks leaves them to the others this long after its last heartbeat.
+   */
+  BG_LEASE_SECONDS: z.coerce.number().int().min(3).max(86_400).default(600),
   /** The app-level LLM rate limit, per provider, for the whole process (src/llm/rate-limit.ts). */
   BG_LLM_RPM: z.coerce.number().int().min(1).default(10),
   BG_LLM_TPM: z.coerce.number().int().min(100).default(100_000),

@@ -26,15 +26,19 @@ export interface WorkerLoopOptions {
 
 /**
  * The loop's options from the app's environment: a pass every BG_TICK_SECONDS, a sweep every
- * BG_SWEEP_MINUTES, and at most BG_WORKER_CONCURRENCY repositories processed at once.
+ * BG_SWEEP_MINUTES, at most BG_WORKER_CONCURRENCY repositories processed at once, and claims
+ * leased for BG_LEASE_SECONDS (renewed by heartbeats while a batch runs).
  */
 export function loopOptionsFromEnv(
-  env: Pick<BgEnv, "BG_TICK_SECONDS" | "BG_SWEEP_MINUTES" | "BG_WORKER_CONCURRENCY">,
+  env: Pick<
+    BgEnv,
+    "BG_TICK_SECONDS" | "BG_SWEEP_MINUTES" | "BG_WORKER_CONCURRENCY" | "BG_LEASE_SECONDS"
+  >,
 ): WorkerLoopOptions {
   return {
     tickSeconds: env.BG_TICK_SECONDS,
     sweepMinutes: env.BG_SWEEP_MINUTES,
-    pass: { concurrency: env.BG_WORKER_CONCURRENCY },
+    pass: { concurrency: env.BG_WORKER_CONCURRENCY, leaseMs: env.BG_LEASE_SECONDS * 1000 },
   };
 }
 

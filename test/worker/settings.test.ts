@@ -79,6 +79,43 @@ describe("BG_WORKER_CONCURRENCY is honoured by the app's worker loop", () => {
   });
 });
 
+describe("BG_LEASE_SECONDS is the lease of the app's worker loop's claims", () => {
+  it("a claimed task is leased for BG_LEASE_SECONDS (default 10 minutes); an invalid value names the variable", async () => {
+    for (const [setting, seconds] of [
+      [undefined, 600],
+      ["7", 7],
+    ] as const) {
+      const store = await memoryStore();
+      const { id } = (await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" }))
+        .task;
+      let lease: number | null = null;
+      const p: Processor = {
+        type: "automerge",
+        usesLlm: false,
+        batchSize: () => 10,
+        async process(_ctx, tasks) {
+          lease = (await store.tasks.get(id))?.leaseExpiresAt ?? null;
+          return new Map<number, TaskOutcome>(tasks.map((t) => [t.id, { status: "done" }]));
+        },
+      };
+      const env = readEnv(setting ? { BG_LEASE_SECONDS: setting } : {});
+      const loop = startWorkerLoop(testEnv(store), [p], {
+        ...loopOptionsFromEnv(env),
+        tickSeconds: 3600,
+      });
+      const before = Date.now();
+      try {
+        await loop.wake();
+      } finally {
+        await loop.stop();
+      }
+      expect(lease).toBeGreaterThanOrEqual(before + seconds * 1000);
+      expect(lease).toBeLessThanOrEqual(Date.now() + seconds * 1000);
+    }
+    expect(() => readEnv({ BG_LEASE_SECONDS: "1" })).toThrow(/BG_LEASE_SECONDS/);
+  });
+});
+
 describe("the LLM rate limit is the app's, not the last repository's", () => {
   const fakeClock = (): Clock & { t: number; slept: number[] } => {
     const c = {
