@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
 
 export interface ConditionResult {
   id: string;
@@ -27,33 +28,50 @@ export interface Row {
   evaluated_at: number;
 }
 
+export const toAutomergeState = (r: Row): AutomergeState => ({
+  repo: r.repo,
+  pr: r.pr,
+  headSha: r.head_sha,
+  state: r.state as AutomergeState["state"],
+  firstUnmet: r.first_unmet,
+  conditions: JSON.parse(r.conditions_json) as ConditionResult[],
+  evaluatedAt: r.evaluated_at,
+});
+
+/** Inserts or replaces the evaluation of a pull request. */
+export function saveAutomergeQuery(
+  s: Omit<AutomergeState, "evaluatedAt"> & { evaluatedAt?: number },
+): SqlQuery {
+  return {
+    sql: `INSERT INTO automerge_state (repo, pr, head_sha, state, first_unmet, conditions_json, evaluated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (repo, pr) DO UPDATE SET head_sha = excluded.head_sha, state = excluded.state,
+           first_unmet = excluded.first_unmet, conditions_json = excluded.conditions_json, evaluated_at = excluded.evaluated_at`,
+    params: [
+      s.repo,
+      s.pr,
+      s.headSha,
+      s.state,
+      s.firstUnmet,
+      JSON.stringify(s.conditions),
+      s.evaluatedAt ?? Date.now(),
+    ],
+  };
+}
+
 export class AutomergeStateStore {
   constructor(private readonly db: Db) {}
 
   save(s: Omit<AutomergeState, "evaluatedAt"> & { evaluatedAt?: number }): void {
-    this.db
-      .prepare(
-        `INSERT INTO automerge_state (repo, pr, head_sha, state, first_unmet, conditions_json, evaluated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(repo, pr) DO UPDATE SET head_sha = excluded.head_sha, state = excluded.state,
-           first_unmet = excluded.first_unmet, conditions_json = excluded.conditions_json, evaluated_at = excluded.evaluated_at`,
-      )
-      .run(
-        s.repo,
-        s.pr,
-        s.headSha,
-        s.state,
-        s.firstUnmet,
-        JSON.stringify(s.conditions),
-        s.evaluatedAt ?? Date.now(),
-      );
+    const q = saveAutomergeQuery(s);
+    this.db.prepare(q.sql).run(...q.params);
   }
 
   get(repo: string, pr: number): AutomergeState | undefined {
     const r = this.db
       .prepare("SELECT * FROM automerge_state WHERE repo = ? AND pr = ?")
       .get(repo, pr) as Row | undefined;
-    return r ? this.toState(r) : undefined;
+    return r ? toAutomergeState(r) : undefined;
   }
 
   waiting(repo?: string, limit = 200): AutomergeState[] {
@@ -64,18 +82,6 @@ export class AutomergeStateStore {
            ORDER BY evaluated_at DESC LIMIT ?`,
         )
         .all(...(repo ? [repo] : []), limit) as Row[]
-    ).map((r) => this.toState(r));
-  }
-
-  private toState(r: Row): AutomergeState {
-    return {
-      repo: r.repo,
-      pr: r.pr,
-      headSha: r.head_sha,
-      state: r.state as AutomergeState["state"],
-      firstUnmet: r.first_unmet,
-      conditions: JSON.parse(r.conditions_json) as ConditionResult[],
-      evaluatedAt: r.evaluated_at,
-    };
+    ).map(toAutomergeState);
   }
 }
