@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
 
 export type Complexity = "low" | "medium" | "high";
 
@@ -46,32 +47,39 @@ export const toAnalysis = (r: Row): Analysis => ({
   commentUrl: r.comment_url,
 });
 
+/** Inserts or replaces the analysis of `key`; a reported comment's url is kept unless a new one is given. */
+export function saveAnalysisQuery(
+  a: Omit<Analysis, "analysedAt"> & { analysedAt?: number },
+): SqlQuery {
+  return {
+    sql: `INSERT INTO analyses AS a (key, repo, source, content_hash, should_fix, complexity, plan, affected_files, batch_id, analysed_at, comment_url)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET repo = excluded.repo, source = excluded.source, content_hash = excluded.content_hash,
+           should_fix = excluded.should_fix, complexity = excluded.complexity, plan = excluded.plan,
+           affected_files = excluded.affected_files, batch_id = excluded.batch_id, analysed_at = excluded.analysed_at,
+           comment_url = COALESCE(excluded.comment_url, a.comment_url)`,
+    params: [
+      a.key,
+      a.repo,
+      a.source,
+      a.contentHash,
+      a.shouldFix ? 1 : 0,
+      a.complexity,
+      a.plan,
+      JSON.stringify(a.affectedFiles),
+      a.batchId,
+      a.analysedAt ?? Date.now(),
+      a.commentUrl,
+    ],
+  };
+}
+
 export class AnalysisStore {
   constructor(private readonly db: Db) {}
 
   save(a: Omit<Analysis, "analysedAt"> & { analysedAt?: number }): void {
-    this.db
-      .prepare(
-        `INSERT INTO analyses (key, repo, source, content_hash, should_fix, complexity, plan, affected_files, batch_id, analysed_at, comment_url)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(key) DO UPDATE SET repo = excluded.repo, source = excluded.source, content_hash = excluded.content_hash,
-           should_fix = excluded.should_fix, complexity = excluded.complexity, plan = excluded.plan,
-           affected_files = excluded.affected_files, batch_id = excluded.batch_id, analysed_at = excluded.analysed_at,
-           comment_url = COALESCE(excluded.comment_url, comment_url)`,
-      )
-      .run(
-        a.key,
-        a.repo,
-        a.source,
-        a.contentHash,
-        a.shouldFix ? 1 : 0,
-        a.complexity,
-        a.plan,
-        JSON.stringify(a.affectedFiles),
-        a.batchId,
-        a.analysedAt ?? Date.now(),
-        a.commentUrl,
-      );
+    const q = saveAnalysisQuery(a);
+    this.db.prepare(q.sql).run(...q.params);
   }
 
   /** Sets (or clears) where the analysis was reported; null means not reported yet. */

@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
 
 export interface AuditEntry {
   id: number;
@@ -14,28 +15,36 @@ export interface AuditEntry {
   source: string | null;
 }
 
+/** An entry as `write` takes it: `at` defaults to now, `source` to none. */
+export type AuditWrite = Omit<AuditEntry, "id" | "at" | "source"> & {
+  at?: number;
+  source?: string | null;
+};
+
+/** Appends an entry; returns its id. */
+export function writeAuditQuery(e: AuditWrite): SqlQuery {
+  return {
+    sql: "INSERT INTO audit (at, actor, repo, target, command, args, result, delivery_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    params: [
+      e.at ?? Date.now(),
+      e.actor,
+      e.repo,
+      e.target,
+      e.command,
+      e.args,
+      e.result,
+      e.deliveryId,
+      e.source ?? null,
+    ],
+  };
+}
+
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  write(
-    e: Omit<AuditEntry, "id" | "at" | "source"> & { at?: number; source?: string | null },
-  ): number {
-    const res = this.db
-      .prepare(
-        "INSERT INTO audit (at, actor, repo, target, command, args, result, delivery_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        e.at ?? Date.now(),
-        e.actor,
-        e.repo,
-        e.target,
-        e.command,
-        e.args,
-        e.result,
-        e.deliveryId,
-        e.source ?? null,
-      );
-    return Number(res.lastInsertRowid);
+  write(e: AuditWrite): number {
+    const q = writeAuditQuery(e);
+    return (this.db.prepare(q.sql).get(...q.params) as { id: number }).id;
   }
 
   /** The newest entry written for a source (see `source`), if any. */

@@ -1,4 +1,6 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
+import { whereSet } from "./sql-query.js";
 import type { Usage } from "../core/domain.js";
 
 export interface Batch {
@@ -19,40 +21,85 @@ export interface Batch {
   finishedAt: number | null;
 }
 
-const COLS = `id, repo, type, provider, model, status, items, prompt_tokens AS promptTokens,
+/** The columns of a `Batch`, camelCased (shared with the stats part and the PostgreSQL parts). */
+export const BATCH_COLS = `id, repo, type, provider, model, status, items, prompt_tokens AS promptTokens,
   cached_tokens AS cachedTokens, completion_tokens AS completionTokens, cost_usd AS costUsd,
   external_id AS externalId, error, started_at AS startedAt, finished_at AS finishedAt`;
+
+/** A batch that starts now, as `start` takes it. */
+export interface BatchStart {
+  repo: string;
+  type: string;
+  provider?: string;
+  model?: string;
+  taskIds: number[];
+  externalId?: string;
+}
+
+/** Inserts a running batch (its task links are each engine's); returns its id. */
+export function startBatchQuery(b: BatchStart, now: number): SqlQuery {
+  return {
+    sql: `INSERT INTO batches (repo, type, provider, model, status, items, external_id, started_at)
+         VALUES (?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id`,
+    params: [
+      b.repo,
+      b.type,
+      b.provider ?? null,
+      b.model ?? null,
+      b.taskIds.length,
+      b.externalId ?? null,
+      now,
+    ],
+  };
+}
+
+/** Inserts a finished batch as it is; returns its id. */
+export function recordBatchQuery(b: Omit<Batch, "id" | "externalId">): SqlQuery {
+  return {
+    sql: `INSERT INTO batches (repo, type, provider, model, status, items, prompt_tokens, cached_tokens,
+          completion_tokens, cost_usd, error, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    params: [
+      b.repo,
+      b.type,
+      b.provider,
+      b.model,
+      b.status,
+      b.items,
+      b.promptTokens,
+      b.cachedTokens,
+      b.completionTokens,
+      b.costUsd,
+      b.error,
+      b.startedAt,
+      b.finishedAt,
+    ],
+  };
+}
+
+/** Batches newest first, keyset-paged by id like runs (the stats part's page). */
+export function batchPageQuery(filter: {
+  repo?: string;
+  beforeId?: number;
+  limit?: number;
+}): SqlQuery {
+  const w = whereSet([
+    ["repo = ?", filter.repo],
+    ["id < ?", filter.beforeId],
+  ]);
+  return {
+    sql: `SELECT ${BATCH_COLS} FROM batches ${w.sql} ORDER BY id DESC LIMIT ?`,
+    params: [...w.params, Math.max(1, Math.min(filter.limit ?? 20, 500))],
+  };
+}
 
 export class BatchStore {
   constructor(private readonly db: Db) {}
 
-  start(
-    b: {
-      repo: string;
-      type: string;
-      provider?: string;
-      model?: string;
-      taskIds: number[];
-      externalId?: string;
-    },
-    now = Date.now(),
-  ): number {
+  start(b: BatchStart, now = Date.now()): number {
     return this.db.transaction(() => {
-      const res = this.db
-        .prepare(
-          `INSERT INTO batches (repo, type, provider, model, status, items, external_id, started_at)
-           VALUES (?, ?, ?, ?, 'running', ?, ?, ?)`,
-        )
-        .run(
-          b.repo,
-          b.type,
-          b.provider ?? null,
-          b.model ?? null,
-          b.taskIds.length,
-          b.externalId ?? null,
-          now,
-        );
-      const id = Number(res.lastInsertRowid);
+      const q = startBatchQuery(b, now);
+      const { id } = this.db.prepare(q.sql).get(...q.params) as { id: number };
       const link = this.db.prepare(
         "INSERT OR IGNORE INTO batch_tasks (batch_id, task_id) VALUES (?, ?)",
       );
@@ -63,34 +110,14 @@ export class BatchStore {
 
   /** Records a finished batch as it is (a connected runner's, reported to the app); returns its id. */
   record(b: Omit<Batch, "id" | "externalId">): number {
-    const res = this.db
-      .prepare(
-        `INSERT INTO batches (repo, type, provider, model, status, items, prompt_tokens, cached_tokens,
-          completion_tokens, cost_usd, error, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        b.repo,
-        b.type,
-        b.provider,
-        b.model,
-        b.status,
-        b.items,
-        b.promptTokens,
-        b.cachedTokens,
-        b.completionTokens,
-        b.costUsd,
-        b.error,
-        b.startedAt,
-        b.finishedAt,
-      );
-    return Number(res.lastInsertRowid);
+    const q = recordBatchQuery(b);
+    return (this.db.prepare(q.sql).get(...q.params) as { id: number }).id;
   }
 
   /** Batches started after `id`, oldest first. */
   after(id: number, limit = 100): Batch[] {
     return this.db
-      .prepare(`SELECT ${COLS} FROM batches WHERE id > ? ORDER BY id LIMIT ?`)
+      .prepare(`SELECT ${BATCH_COLS} FROM batches WHERE id > ? ORDER BY id LIMIT ?`)
       .all(id, limit) as Batch[];
   }
 
@@ -125,7 +152,8 @@ export class BatchStore {
   }
 
   get(id: number): Batch | undefined {
-    return this.db.prepare(`SELECT ${COLS} FROM batches WHERE id = ?`).get(id) as Batch | undefined;
+    return this.db.prepare(`SELECT ${BATCH_COLS} FROM batches WHERE id = ?`).get(id) as
+      Batch | undefined;
   }
 
   taskIds(id: number): number[] {
@@ -157,7 +185,7 @@ export class BatchStore {
   submitted(repo?: string): Batch[] {
     return this.db
       .prepare(
-        `SELECT ${COLS} FROM batches WHERE status = 'submitted' ${repo ? "AND repo = ?" : ""} ORDER BY id`,
+        `SELECT ${BATCH_COLS} FROM batches WHERE status = 'submitted' ${repo ? "AND repo = ?" : ""} ORDER BY id`,
       )
       .all(...(repo ? [repo] : [])) as Batch[];
   }
@@ -165,7 +193,7 @@ export class BatchStore {
   list(filter: { repo?: string; limit?: number; offset?: number } = {}): Batch[] {
     return this.db
       .prepare(
-        `SELECT ${COLS} FROM batches ${filter.repo ? "WHERE repo = ?" : ""} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`,
+        `SELECT ${BATCH_COLS} FROM batches ${filter.repo ? "WHERE repo = ?" : ""} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`,
       )
       .all(
         ...(filter.repo ? [filter.repo] : []),

@@ -1,4 +1,6 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
+import { whereSet } from "./sql-query.js";
 
 export type ProposalKind = "fix" | "task" | "merge";
 export type ProposalStatus = "proposed" | "approved" | "rejected" | "expired";
@@ -46,6 +48,22 @@ export const toProposal = (r: Row): Proposal => ({
   reason: r.reason,
   createdAt: r.created_at,
 });
+
+export interface ProposalFilter {
+  repo?: string;
+  status?: ProposalStatus;
+  kind?: ProposalKind;
+}
+
+/** The newest 500 proposals matching the filter. */
+export function proposalListQuery(filter: ProposalFilter): SqlQuery {
+  const w = whereSet([
+    ["repo = ?", filter.repo],
+    ["status = ?", filter.status],
+    ["kind = ?", filter.kind],
+  ]);
+  return { sql: `SELECT * FROM proposals ${w.sql} ORDER BY id DESC LIMIT 500`, params: w.params };
+}
 
 export class ProposalStore {
   constructor(private readonly db: Db) {}
@@ -137,25 +155,8 @@ export class ProposalStore {
     );
   }
 
-  list(filter: { repo?: string; status?: ProposalStatus; kind?: ProposalKind } = {}): Proposal[] {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    for (const [col, v] of [
-      ["repo", filter.repo],
-      ["status", filter.status],
-      ["kind", filter.kind],
-    ] as const) {
-      if (v) {
-        clauses.push(`${col} = ?`);
-        params.push(v);
-      }
-    }
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM proposals ${clauses.length ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY id DESC LIMIT 500`,
-        )
-        .all(...params) as Row[]
-    ).map(toProposal);
+  list(filter: ProposalFilter = {}): Proposal[] {
+    const q = proposalListQuery(filter);
+    return (this.db.prepare(q.sql).all(...q.params) as Row[]).map(toProposal);
   }
 }

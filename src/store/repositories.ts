@@ -17,7 +17,8 @@ export interface Repository {
 /** A repository's row without its cached config text: what intake reads per delivery. */
 export type RepositoryBrief = Omit<Repository, "configJson" | "configErrors">;
 
-const BRIEF_COLUMNS =
+/** The columns of a `RepositoryBrief` (shared with the PostgreSQL part). */
+export const BRIEF_COLUMNS =
   "full_name, repo_id, installation_id, default_branch, installed, config_hash, config_valid, config_loaded_at, config_reported_hash";
 
 /** Shared with the PostgreSQL part (src/store/postgres). */
@@ -45,6 +46,20 @@ export const toRepo = (r: Row): Repository => ({
   configHash: r.config_hash,
   configValid: r.config_valid === 1,
   configErrors: r.config_errors ? (JSON.parse(r.config_errors) as string[]) : [],
+  configLoadedAt: r.config_loaded_at,
+  configReportedHash: r.config_reported_hash,
+});
+
+export const toRepositoryBrief = (
+  r: Omit<Row, "config_json" | "config_errors">,
+): RepositoryBrief => ({
+  fullName: r.full_name,
+  repoId: r.repo_id,
+  installationId: r.installation_id,
+  defaultBranch: r.default_branch,
+  installed: r.installed === 1,
+  configHash: r.config_hash,
+  configValid: r.config_valid === 1,
   configLoadedAt: r.config_loaded_at,
   configReportedHash: r.config_reported_hash,
 });
@@ -122,19 +137,7 @@ export class RepositoryStore {
     const r = this.db
       .prepare(`SELECT ${BRIEF_COLUMNS} FROM repositories WHERE full_name = ?`)
       .get(fullName) as Omit<Row, "config_json" | "config_errors"> | undefined;
-    return r
-      ? {
-          fullName: r.full_name,
-          repoId: r.repo_id,
-          installationId: r.installation_id,
-          defaultBranch: r.default_branch,
-          installed: r.installed === 1,
-          configHash: r.config_hash,
-          configValid: r.config_valid === 1,
-          configLoadedAt: r.config_loaded_at,
-          configReportedHash: r.config_reported_hash,
-        }
-      : undefined;
+    return r ? toRepositoryBrief(r) : undefined;
   }
 
   list(opts: { installedOnly?: boolean } = {}): Repository[] {

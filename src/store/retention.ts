@@ -19,6 +19,21 @@ const DAY = 86_400_000;
 export const RETENTION_TABLES = ["runs", "tasks", "batches", "deliveries", "audit"] as const;
 export type RetentionTable = (typeof RETENTION_TABLES)[number];
 
+/** The time before which each table's rows go, under `policy` at `now`. */
+export function retentionCutoffs(
+  policy: RetentionPolicy,
+  now: number,
+): Record<RetentionTable, number> {
+  const main = now - policy.days * DAY;
+  return {
+    runs: main,
+    tasks: main,
+    batches: main,
+    deliveries: now - Math.max(policy.days, MIN_DELIVERY_DAYS) * DAY,
+    audit: now - policy.auditDays * DAY,
+  };
+}
+
 /**
  * One small step of compaction per call, each in its own short transaction, served by an index
  * on the time column (migration 005), so a step costs the same with 1,000 or 1,000,000 rows:
@@ -32,14 +47,7 @@ export class RetentionStore {
   constructor(private readonly db: Db) {}
 
   cutoffs(policy: RetentionPolicy, now: number): Record<RetentionTable, number> {
-    const main = now - policy.days * DAY;
-    return {
-      runs: main,
-      tasks: main,
-      batches: main,
-      deliveries: now - Math.max(policy.days, MIN_DELIVERY_DAYS) * DAY,
-      audit: now - policy.auditDays * DAY,
-    };
+    return retentionCutoffs(policy, now);
   }
 
   /** Deletes at most `limit` rows of `table` older than `before`, in one transaction; returns how many. */

@@ -1,7 +1,10 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
+import { whereSet } from "./sql-query.js";
 import type { Run, RunKind, RunStatus, Usage } from "../core/domain.js";
 
-const COLS = `id, repo, kind, ref, url, task_id AS taskId, batch_id AS batchId, status, summary, error,
+/** The columns of a `Run`, camelCased (shared with the PostgreSQL part). */
+export const RUN_COLS = `id, repo, kind, ref, url, task_id AS taskId, batch_id AS batchId, status, summary, error,
   prompt_tokens AS promptTokens, cached_tokens AS cachedTokens, completion_tokens AS completionTokens,
   cost_usd AS costUsd, started_at AS startedAt, finished_at AS finishedAt`;
 
@@ -30,86 +33,93 @@ export interface RunFilter {
   beforeId?: number;
 }
 
-export function listQuery(filter: RunFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.repo) {
-    clauses.push("repo = ?");
-    params.push(filter.repo);
-  }
-  if (filter.kind) {
-    clauses.push("kind = ?");
-    params.push(filter.kind);
-  }
-  if (filter.ref) {
-    clauses.push("ref = ?");
-    params.push(filter.ref);
-  }
-  if (filter.beforeId) {
-    clauses.push("id < ?");
-    params.push(filter.beforeId);
-  }
-  const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-  params.push(Math.max(1, Math.min(filter.limit ?? 50, 500)));
-  return { sql: `SELECT ${COLS} FROM runs ${where} ORDER BY id DESC LIMIT ?`, params };
+export function listQuery(filter: RunFilter): SqlQuery {
+  const w = whereSet([
+    ["repo = ?", filter.repo],
+    ["kind = ?", filter.kind],
+    ["ref = ?", filter.ref],
+    ["id < ?", filter.beforeId],
+  ]);
+  return {
+    sql: `SELECT ${RUN_COLS} FROM runs ${w.sql} ORDER BY id DESC LIMIT ?`,
+    params: [...w.params, Math.max(1, Math.min(filter.limit ?? 50, 500))],
+  };
+}
+
+const NO_USAGE: Usage = { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
+
+/** Inserts a run; returns its id. */
+export function recordRunQuery(r: RunInput, now: number): SqlQuery {
+  const u = r.usage ?? NO_USAGE;
+  return {
+    sql: `INSERT INTO runs (repo, kind, ref, url, task_id, batch_id, status, summary, error, prompt_tokens,
+          cached_tokens, completion_tokens, cost_usd, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    params: [
+      r.repo,
+      r.kind,
+      r.ref ?? null,
+      r.url ?? null,
+      r.taskId ?? null,
+      r.batchId ?? null,
+      r.status,
+      r.summary ?? null,
+      r.error ?? null,
+      u.promptTokens,
+      u.cachedTokens,
+      u.completionTokens,
+      u.costUsd,
+      r.startedAt ?? now,
+      r.finishedAt === undefined ? now : r.finishedAt,
+    ],
+  };
+}
+
+export interface RunFinish {
+  summary?: string;
+  error?: string;
+  usage?: Usage;
+  url?: string | null;
+}
+
+/** Sets a run's status and end; keeps what the patch leaves out; adds its usage. */
+export function finishRunQuery(
+  id: number,
+  status: RunStatus,
+  patch: RunFinish,
+  now: number,
+): SqlQuery {
+  const u = patch.usage ?? NO_USAGE;
+  return {
+    sql: `UPDATE runs SET status = ?, summary = COALESCE(?, summary), error = COALESCE(?, error), url = COALESCE(?, url),
+         prompt_tokens = prompt_tokens + ?, cached_tokens = cached_tokens + ?, completion_tokens = completion_tokens + ?,
+         cost_usd = cost_usd + ?, finished_at = ? WHERE id = ?`,
+    params: [
+      status,
+      patch.summary ?? null,
+      patch.error ?? null,
+      patch.url ?? null,
+      u.promptTokens,
+      u.cachedTokens,
+      u.completionTokens,
+      u.costUsd,
+      now,
+      id,
+    ],
+  };
 }
 
 export class RunStore {
   constructor(private readonly db: Db) {}
 
   record(r: RunInput, now = Date.now()): number {
-    const u = r.usage ?? { promptTokens: 0, cachedTokens: 0, completionTokens: 0, costUsd: 0 };
-    const res = this.db
-      .prepare(
-        `INSERT INTO runs (repo, kind, ref, url, task_id, batch_id, status, summary, error, prompt_tokens,
-          cached_tokens, completion_tokens, cost_usd, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        r.repo,
-        r.kind,
-        r.ref ?? null,
-        r.url ?? null,
-        r.taskId ?? null,
-        r.batchId ?? null,
-        r.status,
-        r.summary ?? null,
-        r.error ?? null,
-        u.promptTokens,
-        u.cachedTokens,
-        u.completionTokens,
-        u.costUsd,
-        r.startedAt ?? now,
-        r.finishedAt === undefined ? now : r.finishedAt,
-      );
-    return Number(res.lastInsertRowid);
+    const q = recordRunQuery(r, now);
+    return (this.db.prepare(q.sql).get(...q.params) as { id: number }).id;
   }
 
-  finish(
-    id: number,
-    status: RunStatus,
-    patch: { summary?: string; error?: string; usage?: Usage; url?: string | null } = {},
-    now = Date.now(),
-  ): void {
-    const u = patch.usage;
-    this.db
-      .prepare(
-        `UPDATE runs SET status = ?, summary = COALESCE(?, summary), error = COALESCE(?, error), url = COALESCE(?, url),
-         prompt_tokens = prompt_tokens + ?, cached_tokens = cached_tokens + ?, completion_tokens = completion_tokens + ?,
-         cost_usd = cost_usd + ?, finished_at = ? WHERE id = ?`,
-      )
-      .run(
-        status,
-        patch.summary ?? null,
-        patch.error ?? null,
-        patch.url ?? null,
-        u?.promptTokens ?? 0,
-        u?.cachedTokens ?? 0,
-        u?.completionTokens ?? 0,
-        u?.costUsd ?? 0,
-        now,
-        id,
-      );
+  finish(id: number, status: RunStatus, patch: RunFinish = {}, now = Date.now()): void {
+    const q = finishRunQuery(id, status, patch, now);
+    this.db.prepare(q.sql).run(...q.params);
   }
 
   /**
@@ -133,14 +143,14 @@ export class RunStore {
   /** The newest run of a repository with this ref (`task:<name>`), by the runs_repo_ref index. */
   latestFor(repo: string, ref: string): Run | undefined {
     return this.db
-      .prepare(`SELECT ${COLS} FROM runs WHERE repo = ? AND ref = ? ORDER BY id DESC LIMIT 1`)
+      .prepare(`SELECT ${RUN_COLS} FROM runs WHERE repo = ? AND ref = ? ORDER BY id DESC LIMIT 1`)
       .get(repo, ref) as Run | undefined;
   }
 
   /** Runs recorded after `id`, oldest first (what a connected runner reports to the app). */
   after(id: number, limit = 500): Run[] {
     return this.db
-      .prepare(`SELECT ${COLS} FROM runs WHERE id > ? ORDER BY id LIMIT ?`)
+      .prepare(`SELECT ${RUN_COLS} FROM runs WHERE id > ? ORDER BY id LIMIT ?`)
       .all(id, limit) as Run[];
   }
 
@@ -151,7 +161,7 @@ export class RunStore {
   }
 
   byId(id: number): Run | undefined {
-    return this.db.prepare(`SELECT ${COLS} FROM runs WHERE id = ?`).get(id) as Run | undefined;
+    return this.db.prepare(`SELECT ${RUN_COLS} FROM runs WHERE id = ?`).get(id) as Run | undefined;
   }
 
   count(repo?: string): number {

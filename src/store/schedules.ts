@@ -1,4 +1,5 @@
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
 
 export type ScheduleStatus = "proposed" | "active" | "paused" | "done" | "failed";
 
@@ -22,7 +23,8 @@ export interface Schedule {
   updatedAt: number;
 }
 
-interface Row {
+/** A row of the table as the drivers return it (shared with the PostgreSQL part). */
+export interface Row {
   id: number;
   repo: string;
   name: string;
@@ -66,6 +68,130 @@ export interface DueRow {
   nextRunAt: number;
 }
 
+/** A schedule from config, as `upsert` takes it. */
+export interface ScheduleUpsert {
+  repo: string;
+  name: string;
+  spec: Record<string, unknown>;
+  specHash: string;
+  origin?: Schedule["origin"];
+  status?: ScheduleStatus;
+  nextRunAt: number | null;
+  maxRuns: number | null;
+}
+
+/** A new schedule, as `create` takes it. */
+export interface ScheduleCreate {
+  repo: string;
+  name: string;
+  spec: Record<string, unknown>;
+  specHash: string;
+  origin: Schedule["origin"];
+  status: ScheduleStatus;
+  statusReason?: string | null;
+  nextRunAt: number | null;
+  maxRuns: number | null;
+}
+
+/** The fields `update` may change. */
+export type SchedulePatch = Partial<
+  Pick<
+    Schedule,
+    | "status"
+    | "statusReason"
+    | "nextRunAt"
+    | "lastRunAt"
+    | "runCount"
+    | "lastResultHash"
+    | "consecutiveFailures"
+    | "spec"
+    | "specHash"
+    | "origin"
+    | "maxRuns"
+  >
+>;
+
+/** Inserts or updates by (repo, name), keeping status and next run unless the spec changed; returns the row. */
+export function upsertScheduleQuery(s: ScheduleUpsert, now: number): SqlQuery {
+  return {
+    sql: `INSERT INTO schedules AS t (repo, name, spec_json, spec_hash, origin, status, next_run_at, max_runs, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (repo, name) DO UPDATE SET
+           status = CASE WHEN t.spec_hash != excluded.spec_hash THEN excluded.status ELSE t.status END,
+           next_run_at = CASE WHEN t.spec_hash != excluded.spec_hash THEN excluded.next_run_at ELSE t.next_run_at END,
+           spec_json = excluded.spec_json, spec_hash = excluded.spec_hash, max_runs = excluded.max_runs,
+           updated_at = excluded.updated_at
+         RETURNING *`,
+    params: [
+      s.repo,
+      s.name,
+      JSON.stringify(s.spec),
+      s.specHash,
+      s.origin ?? "config",
+      s.status ?? "active",
+      s.nextRunAt,
+      s.maxRuns,
+      now,
+    ],
+  };
+}
+
+/** Inserts a new schedule; returns the row. */
+export function createScheduleQuery(s: ScheduleCreate, now: number): SqlQuery {
+  return {
+    sql: `INSERT INTO schedules (repo, name, spec_json, spec_hash, origin, status, status_reason, next_run_at, max_runs, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    params: [
+      s.repo,
+      s.name,
+      JSON.stringify(s.spec),
+      s.specHash,
+      s.origin,
+      s.status,
+      s.statusReason ?? null,
+      s.nextRunAt,
+      s.maxRuns,
+      now,
+    ],
+  };
+}
+
+const PATCH_COLUMNS: Record<keyof SchedulePatch, string> = {
+  status: "status",
+  statusReason: "status_reason",
+  nextRunAt: "next_run_at",
+  lastRunAt: "last_run_at",
+  runCount: "run_count",
+  lastResultHash: "last_result_hash",
+  consecutiveFailures: "consecutive_failures",
+  spec: "spec_json",
+  specHash: "spec_hash",
+  origin: "origin",
+  maxRuns: "max_runs",
+};
+
+/** Sets the patch's defined fields (and updated_at); null when it sets none. */
+export function updateScheduleQuery(
+  id: number,
+  patch: SchedulePatch,
+  now: number,
+): SqlQuery | null {
+  const sets: string[] = [];
+  const params: unknown[] = [];
+  for (const [k, v] of Object.entries(patch)) {
+    const col = PATCH_COLUMNS[k as keyof SchedulePatch] as string | undefined;
+    if (col && v !== undefined) {
+      sets.push(`${col} = ?`);
+      params.push(k === "spec" ? JSON.stringify(v) : v);
+    }
+  }
+  if (!sets.length) return null;
+  return {
+    sql: `UPDATE schedules SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`,
+    params: [...params, now, id],
+  };
+}
+
 export class ScheduleStore {
   constructor(private readonly db: Db) {}
 
@@ -90,41 +216,9 @@ export class ScheduleStore {
   }
 
   /** Inserts or updates a schedule from config; keeps run state unless the spec changed. */
-  upsert(
-    s: {
-      repo: string;
-      name: string;
-      spec: Record<string, unknown>;
-      specHash: string;
-      origin?: Schedule["origin"];
-      status?: ScheduleStatus;
-      nextRunAt: number | null;
-      maxRuns: number | null;
-    },
-    now = Date.now(),
-  ): Schedule {
-    this.db
-      .prepare(
-        `INSERT INTO schedules (repo, name, spec_json, spec_hash, origin, status, next_run_at, max_runs, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(repo, name) DO UPDATE SET
-           status = CASE WHEN spec_hash != excluded.spec_hash THEN excluded.status ELSE status END,
-           next_run_at = CASE WHEN spec_hash != excluded.spec_hash THEN excluded.next_run_at ELSE next_run_at END,
-           spec_json = excluded.spec_json, spec_hash = excluded.spec_hash, max_runs = excluded.max_runs,
-           updated_at = excluded.updated_at`,
-      )
-      .run(
-        s.repo,
-        s.name,
-        JSON.stringify(s.spec),
-        s.specHash,
-        s.origin ?? "config",
-        s.status ?? "active",
-        s.nextRunAt,
-        s.maxRuns,
-        now,
-      );
-    return this.get(s.repo, s.name)!;
+  upsert(s: ScheduleUpsert, now = Date.now()): Schedule {
+    const q = upsertScheduleQuery(s, now);
+    return toSchedule(this.db.prepare(q.sql).get(...q.params) as Row);
   }
 
   /** Due schedules, by the (status, next_run_at) index; `repo` narrows to one repository. */
@@ -186,38 +280,9 @@ export class ScheduleStore {
   }
 
   /** Inserts a new schedule (sync and proposals decide status and first run). */
-  create(
-    s: {
-      repo: string;
-      name: string;
-      spec: Record<string, unknown>;
-      specHash: string;
-      origin: Schedule["origin"];
-      status: ScheduleStatus;
-      statusReason?: string | null;
-      nextRunAt: number | null;
-      maxRuns: number | null;
-    },
-    now = Date.now(),
-  ): Schedule {
-    const res = this.db
-      .prepare(
-        `INSERT INTO schedules (repo, name, spec_json, spec_hash, origin, status, status_reason, next_run_at, max_runs, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        s.repo,
-        s.name,
-        JSON.stringify(s.spec),
-        s.specHash,
-        s.origin,
-        s.status,
-        s.statusReason ?? null,
-        s.nextRunAt,
-        s.maxRuns,
-        now,
-      );
-    return this.byId(Number(res.lastInsertRowid))!;
+  create(s: ScheduleCreate, now = Date.now()): Schedule {
+    const q = createScheduleQuery(s, now);
+    return toSchedule(this.db.prepare(q.sql).get(...q.params) as Row);
   }
 
   delete(id: number): boolean {
@@ -234,52 +299,9 @@ export class ScheduleStore {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  update(
-    id: number,
-    patch: Partial<
-      Pick<
-        Schedule,
-        | "status"
-        | "statusReason"
-        | "nextRunAt"
-        | "lastRunAt"
-        | "runCount"
-        | "lastResultHash"
-        | "consecutiveFailures"
-        | "spec"
-        | "specHash"
-        | "origin"
-        | "maxRuns"
-      >
-    >,
-    now = Date.now(),
-  ): void {
-    const map: Record<string, string> = {
-      status: "status",
-      statusReason: "status_reason",
-      nextRunAt: "next_run_at",
-      lastRunAt: "last_run_at",
-      runCount: "run_count",
-      lastResultHash: "last_result_hash",
-      consecutiveFailures: "consecutive_failures",
-      spec: "spec_json",
-      specHash: "spec_hash",
-      origin: "origin",
-      maxRuns: "max_runs",
-    };
-    const sets: string[] = [];
-    const params: unknown[] = [];
-    for (const [k, v] of Object.entries(patch)) {
-      const col = map[k];
-      if (col && v !== undefined) {
-        sets.push(`${col} = ?`);
-        params.push(k === "spec" ? JSON.stringify(v) : v);
-      }
-    }
-    if (!sets.length) return;
-    this.db
-      .prepare(`UPDATE schedules SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`)
-      .run(...params, now, id);
+  update(id: number, patch: SchedulePatch, now = Date.now()): void {
+    const q = updateScheduleQuery(id, patch, now);
+    if (q) this.db.prepare(q.sql).run(...q.params);
   }
 
   /** Removes config schedules no longer declared. */

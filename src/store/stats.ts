@@ -1,5 +1,8 @@
 import type { Batch } from "./batches.js";
+import { batchPageQuery } from "./batches.js";
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
+import { whereSet } from "./sql-query.js";
 import { dayKey, monthKey } from "./spend.js";
 
 export interface DaySpend {
@@ -19,9 +22,21 @@ export interface LlmTotals {
   completionTokens: number;
 }
 
-const BATCH_COLS = `id, repo, type, provider, model, status, items, prompt_tokens AS promptTokens,
-  cached_tokens AS cachedTokens, completion_tokens AS completionTokens, cost_usd AS costUsd,
-  external_id AS externalId, error, started_at AS startedAt, finished_at AS finishedAt`;
+export interface TaskCountFilter {
+  repo?: string;
+  status?: string;
+  type?: string;
+}
+
+/** How many tasks match the filter (the total behind a page of `tasks.list`). */
+export function taskCountQuery(filter: TaskCountFilter): SqlQuery {
+  const w = whereSet([
+    ["repo = ?", filter.repo],
+    ["status = ?", filter.status],
+    ["type = ?", filter.type],
+  ]);
+  return { sql: `SELECT COUNT(*) AS n FROM tasks ${w.sql}`, params: w.params };
+}
 
 /**
  * Read-only aggregates for the dashboard, the admin API and /bg/metrics. Every query here is
@@ -120,39 +135,13 @@ export class StatsStore {
 
   /** Batches newest first, keyset-paged by id like runs. */
   batches(filter: { repo?: string; beforeId?: number; limit?: number } = {}): Batch[] {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    if (filter.repo) {
-      clauses.push("repo = ?");
-      params.push(filter.repo);
-    }
-    if (filter.beforeId) {
-      clauses.push("id < ?");
-      params.push(filter.beforeId);
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    return this.db
-      .prepare(`SELECT ${BATCH_COLS} FROM batches ${where} ORDER BY id DESC LIMIT ?`)
-      .all(...params, Math.max(1, Math.min(filter.limit ?? 20, 500))) as Batch[];
+    const q = batchPageQuery(filter);
+    return this.db.prepare(q.sql).all(...q.params) as Batch[];
   }
 
   /** Tasks matching a filter (the total behind a page of `tasks.list`). */
-  taskCount(filter: { repo?: string; status?: string; type?: string } = {}): number {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    for (const [col, v] of [
-      ["repo", filter.repo],
-      ["status", filter.status],
-      ["type", filter.type],
-    ] as const) {
-      if (v) {
-        clauses.push(`${col} = ?`);
-        params.push(v);
-      }
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    return (
-      this.db.prepare(`SELECT COUNT(*) AS n FROM tasks ${where}`).get(...params) as { n: number }
-    ).n;
+  taskCount(filter: TaskCountFilter = {}): number {
+    const q = taskCountQuery(filter);
+    return (this.db.prepare(q.sql).get(...q.params) as { n: number }).n;
   }
 }

@@ -1,4 +1,7 @@
+import type { StoreDialect } from "./contract.js";
 import type { Db } from "./db.js";
+import type { SqlQuery } from "./sql-query.js";
+import { inList, minMax, whereSet } from "./sql-query.js";
 import type { Task, TaskStatus, TaskType } from "../core/domain.js";
 import { PRIORITY } from "../core/task-kinds.js";
 
@@ -80,7 +83,75 @@ export interface TaskMatch {
   source?: string;
 }
 
-function matchClause(where: TaskMatch): { sql: string; params: unknown[] } {
+/** Open: pending or running (the predicate of the one-open-task-per-dedup-key unique index). */
+export const OPEN = "status IN ('pending','running')";
+
+/** A new task's values, as both engines store them. */
+export interface NewTask {
+  key: string;
+  payload: string;
+  hash: string | null;
+  runAt: number;
+  priority: number;
+}
+
+export function newTask(input: EnqueueInput, now: number): NewTask {
+  return {
+    key: dedupKeyOf(input.repo, input.type, input.source),
+    payload: JSON.stringify(input.payload ?? {}),
+    hash: input.contentHash ?? null,
+    runAt: input.runAt ?? now,
+    priority: input.priority ?? PRIORITY[input.type],
+  };
+}
+
+/** The INSERT of a new pending task; each engine adds how it meets the open one and returns the row. */
+export function insertTaskQuery(input: EnqueueInput, t: NewTask, now: number): SqlQuery {
+  return {
+    sql: `INSERT INTO tasks (repo, type, source, dedup_key, status, priority, payload, content_hash,
+          max_attempts, next_run_at, delivery_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    params: [
+      input.repo,
+      input.type,
+      input.source,
+      t.key,
+      t.priority,
+      t.payload,
+      t.hash,
+      input.maxAttempts ?? 3,
+      t.runAt,
+      input.deliveryId ?? null,
+      now,
+      now,
+    ],
+  };
+}
+
+/** Refreshes a pending duplicate: new payload and hash, the earlier run time, the higher priority. */
+export function mergeTaskQuery(
+  dialect: StoreDialect,
+  id: number,
+  t: NewTask,
+  now: number,
+): SqlQuery {
+  const f = minMax(dialect);
+  return {
+    sql: `UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = ${f.min}(next_run_at, ?),
+           priority = ${f.max}(priority, ?), updated_at = ? WHERE id = ? AND status = 'pending'`,
+    params: [t.payload, t.hash, t.runAt, t.priority, now, id],
+  };
+}
+
+/** Parks a running task's key so a follow-up can be queued behind it. */
+export function parkKeyQuery(id: number, key: string): SqlQuery {
+  return {
+    sql: "UPDATE tasks SET dedup_key = dedup_key || '#' || id WHERE id = ? AND status = 'running' AND dedup_key = ?",
+    params: [id, key],
+  };
+}
+
+function matchClause(where: TaskMatch): SqlQuery {
   const clauses = ["repo = ?"];
   const params: unknown[] = [where.repo];
   if (where.type) {
@@ -94,6 +165,137 @@ function matchClause(where: TaskMatch): { sql: string; params: unknown[] } {
   return { sql: clauses.join(" AND "), params };
 }
 
+/** Cancels the matching open tasks, or (`pendingOnly`) only those not running. */
+export function cancelQuery(
+  where: TaskMatch,
+  reason: string,
+  now: number,
+  pendingOnly: boolean,
+): SqlQuery {
+  const m = matchClause(where);
+  return {
+    sql: pendingOnly
+      ? `UPDATE tasks SET status = 'cancelled', last_error = ?, dedup_key = dedup_key || '#' || id, updated_at = ?
+         WHERE status = 'pending' AND ${m.sql}`
+      : `UPDATE tasks SET status = 'cancelled', last_error = ?, lease_owner = NULL,
+         lease_expires_at = NULL, dedup_key = dedup_key || '#' || id, updated_at = ?
+         WHERE ${OPEN} AND ${m.sql}`,
+    params: [reason, now, ...m.params],
+  };
+}
+
+/** What finishing a running task sets (its key freed for the next one of the same source). */
+const DONE_SET = `status = 'done', lease_owner = NULL, lease_expires_at = NULL,
+         dedup_key = dedup_key || '#' || id, updated_at = ?`;
+
+/** Marks one running task done (held by `owner`, or by anyone when null). */
+export function completeQuery(
+  id: number,
+  owner: string | null,
+  result: unknown,
+  now: number,
+): SqlQuery {
+  return {
+    sql: `UPDATE tasks SET result = ?, ${DONE_SET}
+         WHERE id = ? AND status = 'running' AND (CAST(? AS TEXT) IS NULL OR lease_owner = ?)`,
+    params: [JSON.stringify(result ?? null), now, id, owner, owner],
+  };
+}
+
+/** A task a worker finished, with its result (`tasks.completeMany`). */
+export interface Completion {
+  id: number;
+  result: unknown;
+}
+
+/** How a failure leaves a task: retried later (pending) or failed for good. */
+export interface FailureOutcome {
+  status: TaskStatus;
+  nextRunAt: number;
+  attempts: number;
+}
+
+/**
+ * Retried with exponential backoff (30 s, doubling, at most an hour) until max_attempts, then
+ * failed; `retryAt` forces the retry time without consuming an attempt.
+ */
+export function failureOutcome(
+  task: Pick<Task, "attempts" | "maxAttempts" | "nextRunAt">,
+  opts: { retryAt?: number; permanent?: boolean },
+  now: number,
+): FailureOutcome {
+  if (opts.retryAt !== undefined) {
+    return { status: "pending", nextRunAt: opts.retryAt, attempts: Math.max(0, task.attempts - 1) };
+  }
+  if (opts.permanent || task.attempts >= task.maxAttempts) {
+    return { status: "failed", nextRunAt: task.nextRunAt, attempts: task.attempts };
+  }
+  return {
+    status: "pending",
+    nextRunAt: now + Math.min(60 * 60_000, 30_000 * 2 ** (task.attempts - 1)),
+    attempts: task.attempts,
+  };
+}
+
+/** Records a failure's outcome; a failed task's key is freed, a retried one keeps it. */
+export function failQuery(id: number, f: FailureOutcome, error: string, now: number): SqlQuery {
+  return {
+    sql: `UPDATE tasks SET status = ?, next_run_at = ?, attempts = ?, last_error = ?, lease_owner = NULL,
+         lease_expires_at = NULL, updated_at = ?,
+         dedup_key = CASE WHEN CAST(? AS TEXT) = 'failed' THEN dedup_key || '#' || id ELSE dedup_key END
+         WHERE id = ?`,
+    params: [f.status, f.nextRunAt, f.attempts, error.slice(0, 4000), now, f.status, id],
+  };
+}
+
+export interface ClaimOptions {
+  owner: string;
+  leaseMs: number;
+  limit: number;
+  repo?: string;
+  repos?: string[];
+  types?: readonly TaskType[];
+  /** Only tasks at this priority or above. */
+  minPriority?: number;
+  now?: number;
+}
+
+/** A claim's narrowing conditions (repository, repositories, types, priority), each as ` AND …`. */
+export function claimFilter(dialect: StoreDialect, opts: ClaimOptions): SqlQuery {
+  const parts: SqlQuery[] = [];
+  if (opts.repo) parts.push({ sql: "repo = ?", params: [opts.repo] });
+  if (opts.repos) parts.push(inList(dialect, "repo", opts.repos));
+  if (opts.types) parts.push(inList(dialect, "type", opts.types));
+  if (opts.minPriority !== undefined) {
+    parts.push({ sql: "priority >= ?", params: [opts.minPriority] });
+  }
+  return {
+    sql: parts.map((p) => ` AND ${p.sql}`).join(""),
+    params: parts.flatMap((p) => p.params),
+  };
+}
+
+export interface TaskListFilter {
+  repo?: string;
+  status?: TaskStatus;
+  type?: TaskType;
+  limit?: number;
+  offset?: number;
+}
+
+/** Newest first, filtered by repository, status and type. */
+export function taskListQuery(filter: TaskListFilter): SqlQuery {
+  const w = whereSet([
+    ["repo = ?", filter.repo],
+    ["status = ?", filter.status],
+    ["type = ?", filter.type],
+  ]);
+  return {
+    sql: `SELECT * FROM tasks ${w.sql} ORDER BY id DESC LIMIT ? OFFSET ?`,
+    params: [...w.params, filter.limit ?? 100, filter.offset ?? 0],
+  };
+}
+
 export class TaskStore {
   constructor(private readonly db: Db) {}
 
@@ -105,7 +307,7 @@ export class TaskStore {
   /** The open (pending or running) task for a dedup key, if any. */
   open(repo: string, type: TaskType, source: string): Task | undefined {
     const row = this.db
-      .prepare("SELECT * FROM tasks WHERE dedup_key = ? AND status IN ('pending','running')")
+      .prepare(`SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN}`)
       .get(dedupKeyOf(repo, type, source)) as TaskRow | undefined;
     return row ? toTask(row) : undefined;
   }
@@ -131,55 +333,27 @@ export class TaskStore {
    * content changed, so an edit made during a run is not lost.
    */
   enqueue(input: EnqueueInput, now = Date.now()): EnqueueResult {
-    const key = dedupKeyOf(input.repo, input.type, input.source);
-    const payload = JSON.stringify(input.payload ?? {});
-    const hash = input.contentHash ?? null;
-    const runAt = input.runAt ?? now;
+    const t = newTask(input, now);
     // Only what decides the outcome: building all nineteen columns of a row the refresh below
     // returns anyway is most of this lookup's cost.
     const existing = this.db
-      .prepare(
-        "SELECT id, status, content_hash FROM tasks WHERE dedup_key = ? AND status IN ('pending','running')",
-      )
-      .get(key) as Pick<TaskRow, "id" | "status" | "content_hash"> | undefined;
+      .prepare(`SELECT id, status, content_hash FROM tasks WHERE dedup_key = ? AND ${OPEN}`)
+      .get(t.key) as Pick<TaskRow, "id" | "status" | "content_hash"> | undefined;
     if (existing) {
-      if (hash !== null && existing.content_hash === hash) {
+      if (t.hash !== null && existing.content_hash === t.hash) {
         return this.outcome("unchanged", existing.id);
       }
       if (existing.status === "pending") {
-        this.db
-          .prepare(
-            `UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = MIN(next_run_at, ?),
-             priority = MAX(priority, ?), updated_at = ? WHERE id = ?`,
-          )
-          .run(payload, hash, runAt, input.priority ?? PRIORITY[input.type], now, existing.id);
+        const q = mergeTaskQuery("sqlite", existing.id, t, now);
+        this.db.prepare(q.sql).run(...q.params);
         return this.outcome("merged", existing.id);
       }
       // Running: park the old one's key so a follow-up can be queued behind it.
-      this.db
-        .prepare("UPDATE tasks SET dedup_key = dedup_key || '#' || id WHERE id = ?")
-        .run(existing.id);
+      const q = parkKeyQuery(existing.id, t.key);
+      this.db.prepare(q.sql).run(...q.params);
     }
-    const row = this.db
-      .prepare(
-        `INSERT INTO tasks (repo, type, source, dedup_key, status, priority, payload, content_hash,
-          max_attempts, next_run_at, delivery_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      )
-      .get(
-        input.repo,
-        input.type,
-        input.source,
-        key,
-        input.priority ?? PRIORITY[input.type],
-        payload,
-        hash,
-        input.maxAttempts ?? 3,
-        runAt,
-        input.deliveryId ?? null,
-        now,
-        now,
-      ) as TaskRow;
+    const q = insertTaskQuery(input, t, now);
+    const row = this.db.prepare(`${q.sql} RETURNING *`).get(...q.params) as TaskRow;
     return { outcome: "created", task: toTask(row) };
   }
 
@@ -195,14 +369,8 @@ export class TaskStore {
 
   /** Cancels open tasks matching repo (and optionally type and source). Returns how many. */
   cancel(where: TaskMatch, reason: string, now = Date.now()): number {
-    const m = matchClause(where);
-    return this.db
-      .prepare(
-        `UPDATE tasks SET status = 'cancelled', last_error = ?, lease_owner = NULL,
-         lease_expires_at = NULL, dedup_key = dedup_key || '#' || id, updated_at = ?
-         WHERE status IN ('pending','running') AND ${m.sql}`,
-      )
-      .run(reason, now, ...m.params).changes;
+    const q = cancelQuery(where, reason, now, false);
+    return this.db.prepare(q.sql).run(...q.params).changes;
   }
 
   /**
@@ -210,13 +378,8 @@ export class TaskStore {
    * a closed issue, a removed repository. Returns how many.
    */
   cancelPending(where: TaskMatch, reason: string, now = Date.now()): number {
-    const m = matchClause(where);
-    return this.db
-      .prepare(
-        `UPDATE tasks SET status = 'cancelled', last_error = ?, dedup_key = dedup_key || '#' || id, updated_at = ?
-         WHERE status = 'pending' AND ${m.sql}`,
-      )
-      .run(reason, now, ...m.params).changes;
+    const q = cancelQuery(where, reason, now, true);
+    return this.db.prepare(q.sql).run(...q.params).changes;
   }
 
   /**
@@ -224,45 +387,17 @@ export class TaskStore {
    * lease expired (its worker crashed) is claimable again. Atomic: two workers never claim
    * the same task.
    */
-  claim(opts: {
-    owner: string;
-    leaseMs: number;
-    limit: number;
-    repo?: string;
-    repos?: string[];
-    types?: readonly TaskType[];
-    /** Only tasks at this priority or above. */
-    minPriority?: number;
-    now?: number;
-  }): Task[] {
+  claim(opts: ClaimOptions): Task[] {
     const now = opts.now ?? Date.now();
     return this.db.transaction(() => {
-      const clauses = [
-        "((status = 'pending' AND next_run_at <= ?) OR (status = 'running' AND lease_expires_at <= ?))",
-      ];
-      const params: unknown[] = [now, now];
-      if (opts.repo) {
-        clauses.push("repo = ?");
-        params.push(opts.repo);
-      }
-      if (opts.repos) {
-        clauses.push(`repo IN (${opts.repos.map(() => "?").join(",") || "NULL"})`);
-        params.push(...opts.repos);
-      }
-      if (opts.types) {
-        clauses.push(`type IN (${opts.types.map(() => "?").join(",") || "NULL"})`);
-        params.push(...opts.types);
-      }
-      if (opts.minPriority !== undefined) {
-        clauses.push("priority >= ?");
-        params.push(opts.minPriority);
-      }
+      const f = claimFilter("sqlite", opts);
       const rows = this.db
         .prepare(
-          `SELECT id FROM tasks WHERE ${clauses.join(" AND ")}
+          `SELECT id FROM tasks
+           WHERE ((status = 'pending' AND next_run_at <= ?) OR (status = 'running' AND lease_expires_at <= ?))${f.sql}
            ORDER BY priority DESC, next_run_at, id LIMIT ?`,
         )
-        .all(...params, opts.limit) as { id: number }[];
+        .all(now, now, ...f.params, opts.limit) as { id: number }[];
       const upd = this.db.prepare(
         `UPDATE tasks SET status = 'running', lease_owner = ?, lease_expires_at = ?,
          attempts = attempts + 1, updated_at = ? WHERE id = ?`,
@@ -284,14 +419,24 @@ export class TaskStore {
 
   /** Marks a task done with its result. Harmless when repeated. Returns false if the lease was lost. */
   complete(id: number, owner: string | null, result: unknown, now = Date.now()): boolean {
-    const res = this.db
-      .prepare(
-        `UPDATE tasks SET status = 'done', result = ?, lease_owner = NULL, lease_expires_at = NULL,
-         dedup_key = dedup_key || '#' || id, updated_at = ?
-         WHERE id = ? AND status = 'running' AND (? IS NULL OR lease_owner = ?)`,
-      )
-      .run(JSON.stringify(result ?? null), now, id, owner, owner);
-    return res.changes === 1;
+    const q = completeQuery(id, owner, result, now);
+    return this.db.prepare(q.sql).run(...q.params).changes === 1;
+  }
+
+  /**
+   * Marks many tasks done, each with its result, in one transaction (the worker pass settles a
+   * batch so). Returns the ids completed; a task whose lease `owner` lost is left as it is.
+   */
+  completeMany(done: readonly Completion[], owner: string | null, now = Date.now()): number[] {
+    if (!done.length) return [];
+    return this.db.transaction(() =>
+      done
+        .filter((c) => {
+          const q = completeQuery(c.id, owner, c.result, now);
+          return this.db.prepare(q.sql).run(...q.params).changes === 1;
+        })
+        .map((c) => c.id),
+    )();
   }
 
   /**
@@ -309,28 +454,10 @@ export class TaskStore {
     const task = this.get(id);
     if (!task || task.status !== "running") return task?.status;
     if (owner !== null && task.leaseOwner !== owner) return task.status;
-    let status: TaskStatus;
-    let next = task.nextRunAt;
-    let attempts = task.attempts;
-    if (opts.retryAt !== undefined) {
-      status = "pending";
-      next = opts.retryAt;
-      attempts = Math.max(0, attempts - 1);
-    } else if (opts.permanent || task.attempts >= task.maxAttempts) {
-      status = "failed";
-    } else {
-      status = "pending";
-      next = now + Math.min(60 * 60_000, 30_000 * 2 ** (task.attempts - 1));
-    }
-    this.db
-      .prepare(
-        `UPDATE tasks SET status = ?, next_run_at = ?, attempts = ?, last_error = ?, lease_owner = NULL,
-         lease_expires_at = NULL, updated_at = ?,
-         dedup_key = CASE WHEN ? = 'failed' THEN dedup_key || '#' || id ELSE dedup_key END
-         WHERE id = ?`,
-      )
-      .run(status, next, attempts, error.slice(0, 4000), now, status, id);
-    return status;
+    const f = failureOutcome(task, opts, now);
+    const q = failQuery(id, f, error, now);
+    this.db.prepare(q.sql).run(...q.params);
+    return f.status;
   }
 
   /** Makes pending tasks due now (e.g. results of an OpenAI batch arrived for them). */
@@ -351,34 +478,9 @@ export class TaskStore {
     for (const id of ids) stmt.run(runAt, now, id, owner);
   }
 
-  list(
-    filter: {
-      repo?: string;
-      status?: TaskStatus;
-      type?: TaskType;
-      limit?: number;
-      offset?: number;
-    } = {},
-  ): Task[] {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    if (filter.repo) {
-      clauses.push("repo = ?");
-      params.push(filter.repo);
-    }
-    if (filter.status) {
-      clauses.push("status = ?");
-      params.push(filter.status);
-    }
-    if (filter.type) {
-      clauses.push("type = ?");
-      params.push(filter.type);
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    const rows = this.db
-      .prepare(`SELECT * FROM tasks ${where} ORDER BY id DESC LIMIT ? OFFSET ?`)
-      .all(...params, filter.limit ?? 100, filter.offset ?? 0) as TaskRow[];
-    return rows.map(toTask);
+  list(filter: TaskListFilter = {}): Task[] {
+    const q = taskListQuery(filter);
+    return (this.db.prepare(q.sql).all(...q.params) as TaskRow[]).map(toTask);
   }
 
   /** Counts by (repo, type, status), for status views and metrics. */
@@ -399,13 +501,13 @@ export class TaskStore {
 
   /** Repositories that have due work. */
   dueRepos(now = Date.now(), types?: readonly TaskType[]): string[] {
-    const typeClause = types ? `AND type IN (${types.map(() => "?").join(",") || "NULL"})` : "";
+    const t = types ? inList("sqlite", "type", types) : { sql: "", params: [] };
     const rows = this.db
       .prepare(
         `SELECT DISTINCT repo FROM tasks WHERE ((status = 'pending' AND next_run_at <= ?)
-         OR (status = 'running' AND lease_expires_at <= ?)) ${typeClause}`,
+         OR (status = 'running' AND lease_expires_at <= ?)) ${t.sql && `AND ${t.sql}`}`,
       )
-      .all(now, now, ...(types ?? [])) as { repo: string }[];
+      .all(now, now, ...t.params) as { repo: string }[];
     return rows.map((r) => r.repo);
   }
 

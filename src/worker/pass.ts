@@ -1,6 +1,7 @@
 import { defaultConfig } from "../config/load.js";
 import { parseRepo } from "../integrations/github.js";
 import type { Task } from "../core/domain.js";
+import type { Completion } from "../store/tasks.js";
 import type {
   Mode,
   PassSummary,
@@ -205,13 +206,13 @@ async function runRepo(
         beforeLlm: () => checkBeforeLlm(ctx, p, minPriority),
       };
       const outcomes = await processBatch(env, p, batchCtx, tasks, opts.leaseMs ?? 10 * 60_000);
-      for (const t of tasks) {
-        const o = outcomes.get(t.id) ?? {
-          status: "failed",
-          error: "the processor returned no outcome",
-        };
-        if (env.dryRun) dryRunHeld.push(t);
-        else await applyOutcome(env, t, o);
+      const settled = tasks.map((t): [Task, TaskOutcome] => [
+        t,
+        outcomes.get(t.id) ?? { status: "failed", error: "the processor returned no outcome" },
+      ]);
+      if (env.dryRun) dryRunHeld.push(...tasks);
+      else await applyOutcomes(env, settled);
+      for (const [t, o] of settled) {
         summary.processed.push({
           taskId: t.id,
           type: t.type,
@@ -225,7 +226,14 @@ async function runRepo(
       if (tasks.length < size) break;
     }
   }
-  for (const t of dryRunHeld) await applyOutcome(env, t, { status: "skipped", reason: "dry-run" });
+  // Dry-run: nothing is recorded as done; each task goes back, not due again before a lease
+  // would have run out, so the same pass does not claim (and redo) it again and again.
+  for (const t of dryRunHeld)
+    await env.store.tasks.release(
+      [t.id],
+      env.owner,
+      Math.max(t.nextRunAt, Date.now() + 10 * 60_000),
+    );
   return summary;
 }
 
@@ -257,27 +265,22 @@ async function processBatch(
   }
 }
 
-async function applyOutcome(env: WorkerEnv, t: Task, o: TaskOutcome): Promise<void> {
+/**
+ * Records a batch's outcomes: the done and skipped tasks completed together (one statement on
+ * PostgreSQL, one transaction on SQLite), then each retry and failure.
+ */
+async function applyOutcomes(env: WorkerEnv, settled: [Task, TaskOutcome][]): Promise<void> {
   const tasks = env.store.tasks;
-  if (env.dryRun) {
-    // Dry-run: nothing is recorded as done; the task goes back, not due again before a lease
-    // would have run out, so the same pass does not claim (and redo) it again and again.
-    await tasks.release([t.id], env.owner, Math.max(t.nextRunAt, Date.now() + 10 * 60_000));
-    return;
+  const done: Completion[] = [];
+  for (const [t, o] of settled) {
+    if (o.status === "done") done.push({ id: t.id, result: o.result ?? null });
+    else if (o.status === "skipped") done.push({ id: t.id, result: { skipped: o.reason } });
   }
-  switch (o.status) {
-    case "done":
-      await tasks.complete(t.id, env.owner, o.result ?? null);
-      break;
-    case "skipped":
-      await tasks.complete(t.id, env.owner, { skipped: o.reason });
-      break;
-    case "retry":
-      await tasks.fail(t.id, env.owner, o.reason, { retryAt: o.at });
-      break;
-    case "failed":
+  await tasks.completeMany(done, env.owner);
+  for (const [t, o] of settled) {
+    if (o.status === "retry") await tasks.fail(t.id, env.owner, o.reason, { retryAt: o.at });
+    else if (o.status === "failed")
       await tasks.fail(t.id, env.owner, o.error, { permanent: o.permanent ?? false });
-      break;
   }
 }
 

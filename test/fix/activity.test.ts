@@ -1,43 +1,35 @@
 import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createProcessors } from "../../src/processors/index.js";
-import type { Store } from "../../src/store/index.js";
 import { runPass } from "../../src/worker/pass.js";
 import { testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
-import { memoryStore } from "../helpers/store.js";
-import type { RepoFixture } from "./fixture.js";
-import { REPO, approvedFix, makeRepo, nockReads } from "./fixture.js";
+import { REPO, approvedFix, nockReads } from "./fixture.js";
+import { fixTestBed } from "./harness.js";
 
-let fx: RepoFixture;
-let store: Store;
-beforeEach(async () => {
-  fx = makeRepo();
-  store = await memoryStore();
-});
-afterEach(() => fx.cleanup());
+const bed = fixTestBed();
 
 describe("fix: the check before every round", () => {
   it("a person comments during round 1 (injected once): the next round's LLM call is not sent, no branch, the fix waits (lost 0, done twice 0, no attempt spent)", async () => {
-    await approvedFix(store);
-    await store.tasks.release(
-      (await store.tasks.list({ type: "fix" })).map((t) => t.id),
+    await approvedFix(bed.store);
+    await bed.store.tasks.release(
+      (await bed.store.tasks.list({ type: "fix" })).map((t) => t.id),
       "test-worker",
       Date.now() - 1,
     );
-    const attemptsBefore = (await store.tasks.list({ type: "fix" }))[0]!.attempts;
+    const attemptsBefore = (await bed.store.tasks.list({ type: "fix" }))[0]!.attempts;
     nockReads();
     // Round 1's answer is unusable, so the round would ask once more; alice comments meanwhile.
     const llm = fakeLlm([
       async () => {
-        await store.activity.recordHuman(REPO, "alice");
+        await bed.store.activity.recordHuman(REPO, "alice");
         return "not the edits format";
       },
     ]);
-    const env = testEnv(store, {
+    const env = testEnv(bed.store, {
       config: { activity: { pause_when_active_minutes: 5 } },
       llm,
-      workspace: fx.checkout,
+      workspace: bed.fx.checkout,
     });
 
     const summary = await runPass(env, createProcessors(), { repo: REPO });
@@ -50,8 +42,8 @@ describe("fix: the check before every round", () => {
         detail: expect.stringContaining("people are active (@alice"),
       }),
     ]);
-    expect(fx.branches()).toEqual(["main"]);
-    const [task] = await store.tasks.list({ type: "fix" });
+    expect(bed.fx.branches()).toEqual(["main"]);
+    const [task] = await bed.store.tasks.list({ type: "fix" });
     expect(task).toMatchObject({ status: "pending", attempts: attemptsBefore });
     expect(task!.nextRunAt).toBeGreaterThan(Date.now() + 4 * 60_000);
     expect(nock.pendingMocks()).toEqual([]);

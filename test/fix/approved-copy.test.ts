@@ -1,43 +1,30 @@
 import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createFixProcessor } from "../../src/processors/fix/index.js";
-import type { Store } from "../../src/store/index.js";
+import { describe, expect, it } from "vitest";
 import type { Task } from "../../src/core/domain.js";
-import { testCtx } from "../helpers/context.js";
-import { fakeLlm } from "../helpers/fake-llm.js";
-import { memoryStore } from "../helpers/store.js";
-import type { RepoFixture } from "./fixture.js";
 import {
   API,
   GOOD_EDIT,
   KEY,
   REPO,
   edits,
-  makeRepo,
   nockIssueComment,
   nockNewPr,
   nockReads,
 } from "./fixture.js";
+import { fixTestBed, runFix } from "./harness.js";
 
 /**
  * A runner in connected mode claims the app's `fix` task but not the app's store: the task carries
  * a copy of the approved proposal (`approved`, written by `/bg approve`), and that is carried out.
  */
 
-const TESTED = { fix: { test_command: "node test.js", timeout: "30s" } };
 const PLAN = "Make add() return the sum of its arguments instead of their difference.";
 
-let fx: RepoFixture;
-let store: Store;
-beforeEach(async () => {
-  fx = makeRepo();
-  store = await memoryStore();
-});
-afterEach(() => fx.cleanup());
+const bed = fixTestBed();
 
-/** The app's fix task for its proposal 1, as a runner's local store holds it after the claim. */
+/** The app's fix task for its proposal 1, as a runner's local bed.store holds it after the claim. */
 async function claimedTask(o: { approved?: boolean } = {}): Promise<Task> {
-  await store.tasks.enqueue({
+  await bed.store.tasks.enqueue({
     repo: REPO,
     type: "fix",
     source: "issue:12",
@@ -57,32 +44,35 @@ async function claimedTask(o: { approved?: boolean } = {}): Promise<Task> {
           }),
     },
   });
-  const [task] = await store.tasks.claim({ owner: "w", leaseMs: 60_000, limit: 1, types: ["fix"] });
+  const [task] = await bed.store.tasks.claim({
+    owner: "w",
+    leaseMs: 60_000,
+    limit: 1,
+    types: ["fix"],
+  });
   return task!;
 }
 
-async function fix(task: Task, replies: string[]) {
-  const llm = fakeLlm(replies);
-  const ctx = await testCtx(store, REPO, { config: TESTED, llm, workspace: fx.checkout });
-  const p = createFixProcessor({ tmpRoot: fx.tmp, remote: async () => ({ url: fx.bare }) });
-  return { outcome: (await p.process(ctx, [task])).get(task.id)!, llm };
-}
-
 describe("fix: the approved copy in the task", () => {
-  it("without the proposal in this store, the copy is carried out: the plan reaches the LLM and a PR opens", async () => {
+  it("without the proposal in this bed.store, the copy is carried out: the plan reaches the LLM and a PR opens", async () => {
     // This store's own proposal 1 is about another issue: the ids of two stores say nothing of each other.
-    await store.proposals.propose({ repo: REPO, kind: "fix", target: "issue:3", contentHash: "x" });
+    await bed.store.proposals.propose({
+      repo: REPO,
+      kind: "fix",
+      target: "issue:3",
+      contentHash: "x",
+    });
     const task = await claimedTask();
     const api = nockReads();
     const pr: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, pr);
     nockIssueComment(api, {});
 
-    const { outcome, llm } = await fix(task, [edits([GOOD_EDIT])]);
+    const { outcome, llm } = await runFix(bed, task, { replies: [edits([GOOD_EDIT])] });
 
     expect(outcome).toMatchObject({ status: "done" });
     expect(JSON.stringify(llm.calls[0]!.messages)).toContain(PLAN);
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
     expect(String(pr.pr!.body)).toContain("Fixes #12");
     expect(nock.pendingMocks()).toEqual([]);
   });
@@ -91,7 +81,7 @@ describe("fix: the approved copy in the task", () => {
     const task = await claimedTask({ approved: false });
     const comment: { body?: string } = {};
     nockIssueComment(nock(API), comment);
-    const { outcome, llm } = await fix(task, []);
+    const { outcome, llm } = await runFix(bed, task, { replies: [] });
     expect(outcome).toMatchObject({ status: "failed", permanent: true });
     expect(llm.calls).toHaveLength(0);
     expect(comment.body).toContain("fix proposal 1 does not exist");

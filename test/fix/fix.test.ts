@@ -8,20 +8,14 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BudgetExceededError } from "../../src/llm/types.js";
 import { createProcessors } from "../../src/processors/index.js";
 import type { LinearGateway, LinearIssue } from "../../src/integrations/linear-types.js";
 import { createFixProcessor } from "../../src/processors/fix/index.js";
-import type { FixDeps } from "../../src/processors/fix/index.js";
-import type { Store } from "../../src/store/index.js";
-import type { Task } from "../../src/core/domain.js";
-import type { TaskOutcome } from "../../src/core/worker-contract.js";
 import { runPass } from "../../src/worker/pass.js";
-import { testCtx, testEnv } from "../helpers/context.js";
+import { testEnv } from "../helpers/context.js";
 import { fakeLlm } from "../helpers/fake-llm.js";
-import { memoryStore } from "../helpers/store.js";
-import type { RepoFixture } from "./fixture.js";
 import {
   API,
   GOOD_EDIT,
@@ -31,12 +25,12 @@ import {
   edits,
   git,
   leftovers,
-  makeRepo,
   nockIssueComment,
   nockNewPr,
   nockReads,
   proven,
 } from "./fixture.js";
+import { TESTED, fixTestBed, runFix } from "./harness.js";
 
 /** Gone, or a zombie left for a PID 1 that does not reap (containers). */
 function isRunning(pid: number): boolean {
@@ -53,54 +47,14 @@ function isRunning(pid: number): boolean {
   }
 }
 
-const TESTED = { fix: { test_command: "node test.js", timeout: "30s" } };
-
-let fx: RepoFixture;
-let store: Store;
-
-beforeEach(async () => {
-  fx = makeRepo();
-  store = await memoryStore();
-});
-
-afterEach(() => {
-  fx.cleanup();
-});
-
-async function runFix(
-  task: Task,
-  o: {
-    config?: unknown;
-    replies: Parameters<typeof fakeLlm>[0];
-    workspace?: boolean;
-    dryRun?: boolean;
-    linear?: LinearGateway;
-    deps?: FixDeps;
-  },
-): Promise<{ outcome: TaskOutcome; llm: ReturnType<typeof fakeLlm> }> {
-  const llm = fakeLlm(o.replies);
-  const ctx = await testCtx(store, REPO, {
-    config: o.config ?? TESTED,
-    llm,
-    ...(o.workspace === false ? {} : { workspace: fx.checkout }),
-    dryRun: o.dryRun ?? false,
-  });
-  if (o.linear) ctx.env.linear = o.linear;
-  const processor = createFixProcessor({
-    tmpRoot: fx.tmp,
-    remote: async () => ({ url: fx.bare }),
-    ...o.deps,
-  });
-  const outcomes = await processor.process(ctx, [task]);
-  return { outcome: outcomes.get(task.id)!, llm };
-}
+const bed = fixTestBed();
 
 describe("fix: an approved plan becomes a tested pull request", () => {
   it("pushes bg/fix-12 with the change and opens a PR that links the issue (through the worker pass)", async () => {
-    const { proposalId } = await approvedFix(store);
+    const { proposalId } = await approvedFix(bed.store);
     // Put the claimed task back so the real worker pass claims it.
-    await store.tasks.release(
-      (await store.tasks.list({ type: "fix" })).map((t) => t.id),
+    await bed.store.tasks.release(
+      (await bed.store.tasks.list({ type: "fix" })).map((t) => t.id),
       "test-worker",
       Date.now() - 1,
     );
@@ -110,15 +64,15 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     nockNewPr(api, sink);
     nockIssueComment(api, comment);
     const llm = fakeLlm([proven()]);
-    const env = testEnv(store, { config: TESTED, llm, workspace: fx.checkout });
+    const env = testEnv(bed.store, { config: TESTED, llm, workspace: bed.fx.checkout });
 
     const summary = await runPass(env, createProcessors(), { repo: REPO });
 
     expect(summary.repos[0]!.processed).toEqual([
       expect.objectContaining({ type: "fix", outcome: "done" }),
     ]);
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
-    expect(git(fx.bare, "log", "-1", "--format=%an", "bg/fix-12").trim()).toBe("bg-agent");
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(git(bed.fx.bare, "log", "-1", "--format=%an", "bg/fix-12").trim()).toBe("bg-agent");
     expect(sink.pr).toMatchObject({ head: "bg/fix-12", base: "main" });
     const body = String(sink.pr!.body);
     expect(body).toContain("Fixes #12");
@@ -131,11 +85,11 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(sink.labels).toEqual(["bg:fix"]);
     expect(comment.body).toContain("https://github.com/octo/demo/pull/34");
     // The PR waits for a person: a merge proposal, not a merge.
-    expect(await store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+    expect(await bed.store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
       status: "proposed",
       payload: { key: KEY, fixProposalId: proposalId },
     });
-    const [run] = await store.runs.list({ kind: "fix" });
+    const [run] = await bed.store.runs.list({ kind: "fix" });
     expect(run).toMatchObject({
       status: "ok",
       ref: "issue:12",
@@ -150,27 +104,30 @@ describe("fix: an approved plan becomes a tested pull request", () => {
     expect(String(msgs[0]!.content)).toContain("A tiny package that adds numbers.");
     expect(String(msgs[2]!.content)).toContain("return a - b;");
     // The runner's checkout is untouched and the worktree is gone.
-    expect(git(fx.checkout, "status", "--porcelain")).toBe("");
-    expect(git(fx.checkout, "worktree", "list").trim().split("\n")).toHaveLength(1);
+    expect(git(bed.fx.checkout, "status", "--porcelain")).toBe("");
+    expect(git(bed.fx.checkout, "worktree", "list").trim().split("\n")).toHaveLength(1);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("clones into a temp dir when there is no checkout, and removes it afterwards", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, {});
-    const { outcome } = await runFix(task, { replies: [edits([GOOD_EDIT])], workspace: false });
+    const { outcome } = await runFix(bed, task, {
+      replies: [edits([GOOD_EDIT])],
+      workspace: false,
+    });
     expect(outcome.status).toBe("done");
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
-    expect(leftovers(fx)).toEqual([]);
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(leftovers(bed.fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("reuses the branch and updates the open PR on a retry", async () => {
-    git(fx.checkout, "push", "--quiet", "origin", "main:bg/fix-12");
-    const { task } = await approvedFix(store);
+    git(bed.fx.checkout, "push", "--quiet", "origin", "main:bg/fix-12");
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     let updated: Record<string, unknown> | undefined;
     api
@@ -194,21 +151,21 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       .reply(200, []);
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome } = await runFix(task, { replies: [proven()] });
+    const { outcome } = await runFix(bed, task, { replies: [proven()] });
     expect(outcome).toMatchObject({ status: "done", result: { pr: 34 } });
     expect(String(updated!.body)).toContain("Fixes #12");
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
     expect(comment.body).toContain("updated pull request #34");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("with no test command, says plainly that nothing was verified and labels bg:unverified", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, {});
-    const { outcome } = await runFix(task, { config: {}, replies: [edits([GOOD_EDIT])] });
+    const { outcome } = await runFix(bed, task, { config: {}, replies: [edits([GOOD_EDIT])] });
     expect(outcome.status).toBe("done");
     expect(String(sink.pr!.body)).toContain("Nothing was verified");
     expect(sink.labels).toEqual(["bg:fix", "bg:unverified"]);
@@ -233,7 +190,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       comment: async (id, body) => void comments.push({ id, body }),
       moveToState: async () => {},
     };
-    const p = await store.proposals.propose({
+    const p = await bed.store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "linear:ENG-7",
@@ -245,14 +202,14 @@ describe("fix: an approved plan becomes a tested pull request", () => {
         complexity: "low",
       },
     });
-    await store.proposals.decide(p.id, "approved", "alice");
-    await store.tasks.enqueue({
+    await bed.store.proposals.decide(p.id, "approved", "alice");
+    await bed.store.tasks.enqueue({
       repo: REPO,
       type: "fix",
       source: "linear:ENG-7",
       payload: { key: "ENG-7", proposalId: p.id },
     });
-    const [task] = await store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    const [task] = await bed.store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
     let pr: Record<string, unknown> | undefined;
     nock(API)
       .get(`/repos/${REPO}`)
@@ -267,7 +224,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       .reply(201, { number: 35, html_url: `https://github.com/${REPO}/pull/35` })
       .post(`/repos/${REPO}/issues/35/labels`)
       .reply(200, []);
-    const { outcome, llm } = await runFix(task!, {
+    const { outcome, llm } = await runFix(bed, task!, {
       replies: [edits([GOOD_EDIT])],
       linear,
       deps: {
@@ -275,7 +232,7 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       },
     });
     expect(outcome.status).toBe("done");
-    expect(fx.branchFile("bg/fix-ENG-7", "src/math.js")).toContain("return a + b;");
+    expect(bed.fx.branchFile("bg/fix-ENG-7", "src/math.js")).toContain("return a + b;");
     expect(String(pr!.title)).toContain("ENG-7");
     expect(String(pr!.body)).toContain("Fixes ENG-7");
     expect(String(pr!.body)).toContain("(https://linear.app/acme/issue/ENG-7)");
@@ -306,29 +263,29 @@ describe("fix: an approved plan becomes a tested pull request", () => {
       comment: async (id, body) => void comments.push({ id, body }),
       moveToState: async () => {},
     };
-    const p = await store.proposals.propose({
+    const p = await bed.store.proposals.propose({
       repo: REPO,
       kind: "fix",
       target: "linear:ENG-8",
       contentHash: "h",
       payload: { key: "ENG-8", plan: "Make add() add.", affectedFiles: ["src/math.js"] },
     });
-    await store.proposals.decide(p.id, "approved", "alice");
-    await store.tasks.enqueue({
+    await bed.store.proposals.decide(p.id, "approved", "alice");
+    await bed.store.tasks.enqueue({
       repo: REPO,
       type: "fix",
       source: "linear:ENG-8",
       payload: { key: "ENG-8", proposalId: p.id },
     });
-    const [task] = await store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
+    const [task] = await bed.store.tasks.claim({ owner: "test-worker", leaseMs: 60_000, limit: 1 });
     nock(API).get(`/repos/${REPO}`).reply(200, { default_branch: "main" });
-    const { outcome } = await runFix(task!, {
+    const { outcome } = await runFix(bed, task!, {
       replies: ["Sure! Change the minus to a plus.", "Still not JSON."],
       linear,
     });
     expect(outcome.status).toBe("failed");
     expect(comments).toHaveLength(1);
-    const [run] = await store.runs.list({ repo: REPO });
+    const [run] = await bed.store.runs.list({ repo: REPO });
     expect(run).toMatchObject({
       kind: "fix",
       ref: "linear:ENG-8",
@@ -339,28 +296,31 @@ describe("fix: an approved plan becomes a tested pull request", () => {
   });
 
   it("dry-run computes and tests the edit but pushes, opens and records nothing", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     nockReads();
-    const { outcome, llm } = await runFix(task, { replies: [edits([GOOD_EDIT])], dryRun: true });
+    const { outcome, llm } = await runFix(bed, task, {
+      replies: [edits([GOOD_EDIT])],
+      dryRun: true,
+    });
     expect(outcome).toMatchObject({
       status: "done",
       result: { dryRun: true, files: ["src/math.js"], verification: "passed" },
     });
     expect(llm.calls).toHaveLength(1);
-    expect(fx.branches()).toEqual(["main"]);
-    expect(await store.runs.count()).toBe(0);
-    expect(await store.proposals.list({ kind: "merge" })).toEqual([]);
+    expect(bed.fx.branches()).toEqual(["main"]);
+    expect(await bed.store.runs.count()).toBe(0);
+    expect(await bed.store.proposals.list({ kind: "merge" })).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
 
 describe("fix: failures end in a comment, not a PR", () => {
   it("a failing test command gets one repair round, then a comment with the output instead of a PR", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       replies: [
         edits([{ path: "src/math.js", search: "return a - b;", replace: "return a - b + 1;" }]),
         edits([{ path: "src/math.js", search: "return a - b + 1;", replace: "return b - a;" }]),
@@ -372,7 +332,7 @@ describe("fix: failures end in a comment, not a PR", () => {
     expect(repairPrompt).toContain("failed with exit code 1");
     expect(repairPrompt).toContain("AssertionError");
     expect(repairPrompt).toContain("return a - b + 1;");
-    expect(fx.branches()).toEqual(["main"]);
+    expect(bed.fx.branches()).toEqual(["main"]);
     expect(comment.body).toContain("did **not** open a pull request");
     expect(comment.body).toContain("tests still fail after one repair round");
     // They passed before the change: the change broke them.
@@ -381,7 +341,7 @@ describe("fix: failures end in a comment, not a PR", () => {
     );
     expect(comment.body).toContain("repair: edits to src/math.js");
     expect(comment.body).toContain("AssertionError");
-    expect((await store.runs.list({ kind: "fix" }))[0]).toMatchObject({
+    expect((await bed.store.runs.list({ kind: "fix" }))[0]).toMatchObject({
       status: "failed",
       promptTokens: 200,
     });
@@ -390,14 +350,14 @@ describe("fix: failures end in a comment, not a PR", () => {
 
   it("a test command that hangs is killed at its limit and reported as timed out", async () => {
     // The pid as /proc shows it: inside the run's PID namespace, process.pid is the namespace's.
-    const pidFile = join(fx.root, "hang.pid");
+    const pidFile = join(bed.fx.root, "hang.pid");
     // Passes on the unchanged tree; hangs once src/math.js is edited.
     const hang = `node -e "const fs = require('fs'); if (fs.readFileSync('src/math.js', 'utf8').includes('a - b;')) process.exit(0); fs.appendFileSync('${pidFile}', fs.readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       config: { fix: { test_command: hang, timeout: "1s" } },
       replies: [
         edits([GOOD_EDIT]),
@@ -410,82 +370,85 @@ describe("fix: failures end in a comment, not a PR", () => {
     const pids = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isRunning(pid)).toBe(false);
-    expect(fx.branches()).toEqual(["main"]);
+    expect(bed.fx.branches()).toEqual(["main"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("refuses an edit to a file outside the plan", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       replies: [edits([GOOD_EDIT, { path: "src/other.js", content: "module.exports = 2;\n" }])],
     });
     expect(outcome.status).toBe("failed");
     expect(llm.calls).toHaveLength(1);
     expect(comment.body).toContain("not one of the files named in the approved plan");
-    expect(fx.branches()).toEqual(["main"]);
+    expect(bed.fx.branches()).toEqual(["main"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("refuses ../../etc/passwd even when edits outside the plan are allowed", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome } = await runFix(task, {
+    const { outcome } = await runFix(bed, task, {
       config: { fix: { test_command: "node test.js", allow_outside_plan: true } },
       replies: [edits([{ path: "../../etc/passwd", content: "root::0:0::/:/bin/sh\n" }])],
     });
     expect(outcome.status).toBe("failed");
     expect(comment.body).toContain("leaves the repository");
-    expect(existsSync(join(fx.tmp, "etc"))).toBe(false);
-    expect(leftovers(fx)).toEqual([]);
+    expect(existsSync(join(bed.fx.tmp, "etc"))).toBe(false);
+    expect(leftovers(bed.fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("injects a committed link to .github/workflows: the edit through it is refused, nothing pushed", async () => {
-    mkdirSync(join(fx.checkout, ".github/workflows"), { recursive: true });
-    writeFileSync(join(fx.checkout, ".github/workflows/ci.yml"), "on: push\n");
-    symlinkSync(".github/workflows", join(fx.checkout, "ci"));
-    git(fx.checkout, "add", "-A");
-    git(fx.checkout, "-c", "user.name=Dev", "-c", "user.email=d@e", "commit", "-qm", "ci link");
-    git(fx.checkout, "push", "--quiet", "origin", "main");
-    const { task } = await approvedFix(store, { affectedFiles: ["src/math.js", "ci/"] });
+    mkdirSync(join(bed.fx.checkout, ".github/workflows"), { recursive: true });
+    writeFileSync(join(bed.fx.checkout, ".github/workflows/ci.yml"), "on: push\n");
+    symlinkSync(".github/workflows", join(bed.fx.checkout, "ci"));
+    git(bed.fx.checkout, "add", "-A");
+    git(bed.fx.checkout, "-c", "user.name=Dev", "-c", "user.email=d@e", "commit", "-qm", "ci link");
+    git(bed.fx.checkout, "push", "--quiet", "origin", "main");
+    const { task } = await approvedFix(bed.store, { affectedFiles: ["src/math.js", "ci/"] });
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome } = await runFix(task, {
+    const { outcome } = await runFix(bed, task, {
       config: { fix: { test_command: "node test.js", allow_outside_plan: true } },
       replies: [edits([GOOD_EDIT, { path: "ci/deploy.yml", content: "on: push\njobs: {}\n" }])],
     });
     expect(outcome).toMatchObject({ status: "failed", permanent: true });
     expect(comment.body).toContain("workflow files");
-    expect(fx.branches()).toEqual(["main"]);
-    expect(leftovers(fx)).toEqual([]);
+    expect(bed.fx.branches()).toEqual(["main"]);
+    expect(leftovers(bed.fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("injects a test command that hangs (and a setsid child) past the fix's outer deadline: the pass gives up at the deadline, kills it all, the task is retried later", async () => {
     const marker = `1000.${Math.floor(Math.random() * 1e9)}`;
-    await approvedFix(store);
-    await store.tasks.release(
-      (await store.tasks.list({ type: "fix" })).map((t) => t.id),
+    await approvedFix(bed.store);
+    await bed.store.tasks.release(
+      (await bed.store.tasks.list({ type: "fix" })).map((t) => t.id),
       "test-worker",
       Date.now() - 1,
     );
     nockReads();
-    const env = testEnv(store, {
+    const env = testEnv(bed.store, {
       config: {
         // The test run's own limit (10 minutes) is far away: the outer deadline ends it.
         fix: { test_command: `setsid sleep ${marker} & sleep ${marker}`, timeout: "10m" },
         worker: { processor_timeout: { fix: "3s" } },
       },
       llm: fakeLlm([edits([GOOD_EDIT])]),
-      workspace: fx.checkout,
+      workspace: bed.fx.checkout,
     });
-    const fix = createFixProcessor({ tmpRoot: fx.tmp, remote: async () => ({ url: fx.bare }) });
+    const fix = createFixProcessor({
+      tmpRoot: bed.fx.tmp,
+      remote: async () => ({ url: bed.fx.bare }),
+    });
 
     const summary = await runPass(env, [fix], { repo: REPO });
 
@@ -493,7 +456,7 @@ describe("fix: failures end in a comment, not a PR", () => {
       expect.objectContaining({ type: "fix", outcome: "failed" }),
     ]);
     // Lost: 0 (the task waits for a retry); done twice: 0 (no PR, no comment, nothing pushed).
-    const [t] = await store.tasks.list({ type: "fix" });
+    const [t] = await bed.store.tasks.list({ type: "fix" });
     expect(t).toMatchObject({ status: "pending", attempts: 1 });
     expect(t!.lastError).toContain("timed out after 3 s");
     const alive = readdirSync("/proc").filter((n) => {
@@ -508,17 +471,17 @@ describe("fix: failures end in a comment, not a PR", () => {
       }
     });
     expect(alive).toEqual([]);
-    expect(fx.branches()).toEqual(["main"]);
-    expect(leftovers(fx)).toEqual([]);
+    expect(bed.fx.branches()).toEqual(["main"]);
+    expect(leftovers(bed.fx)).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("retries an answer that is not in the format once, then comments", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       replies: [
         "Sure! Change the minus to a plus.",
         JSON.stringify({ edits: [{ file: "src/math.js" }] }),
@@ -532,38 +495,38 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("a malformed first answer followed by a good one still opens the PR", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     nockNewPr(api, {});
     nockIssueComment(api, {});
-    const { outcome, llm } = await runFix(task, { replies: ["not json", edits([GOOD_EDIT])] });
+    const { outcome, llm } = await runFix(bed, task, { replies: ["not json", edits([GOOD_EDIT])] });
     expect(outcome.status).toBe("done");
     expect(llm.calls).toHaveLength(2);
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("return a + b;");
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("edits whose search text is not in the file are retried once, then reported", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
     const stale = edits([
       { path: "src/math.js", search: "return a - c;", replace: "return a + c;" },
     ]);
-    const { outcome, llm } = await runFix(task, { replies: [stale, stale] });
+    const { outcome, llm } = await runFix(bed, task, { replies: [stale, stale] });
     expect(outcome.status).toBe("failed");
     expect(llm.calls).toHaveLength(2);
     expect(comment.body).toContain("search text not found in src/math.js");
-    expect(fx.branches()).toEqual(["main"]);
+    expect(bed.fx.branches()).toEqual(["main"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("refuses (with a comment) a fix whose proposal is not approved, without calling the LLM", async () => {
-    const { task } = await approvedFix(store, { status: "proposed" });
+    const { task } = await approvedFix(bed.store, { status: "proposed" });
     const comment: { body?: string } = {};
     nockIssueComment(nock(API), comment);
-    const { outcome, llm } = await runFix(task, { replies: [] });
+    const { outcome, llm } = await runFix(bed, task, { replies: [] });
     expect(outcome).toMatchObject({ status: "failed", permanent: true });
     expect(llm.calls).toHaveLength(0);
     expect(comment.body).toContain("is proposed, not approved");
@@ -571,10 +534,10 @@ describe("fix: failures end in a comment, not a PR", () => {
   });
 
   it("waits for the budget to roll over instead of failing", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     nockReads();
     const at = Date.now() + 3_600_000;
-    const { outcome } = await runFix(task, {
+    const { outcome } = await runFix(bed, task, {
       replies: [
         () => {
           throw new BudgetExceededError("day", 1, 1, at);
@@ -582,7 +545,7 @@ describe("fix: failures end in a comment, not a PR", () => {
       ],
     });
     expect(outcome).toEqual({ status: "retry", at, reason: expect.stringContaining("day budget") });
-    expect(fx.branches()).toEqual(["main"]);
+    expect(bed.fx.branches()).toEqual(["main"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });
@@ -597,17 +560,17 @@ describe("fix: the tests run on the unchanged branch first", () => {
   };
 
   it("tests already failing and still failing: no repair round, a bg:unverified PR that says they failed before", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     const comment: { body?: string } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, { config: SUM, replies: [edits([REFACTOR])] });
+    const { outcome, llm } = await runFix(bed, task, { config: SUM, replies: [edits([REFACTOR])] });
     expect(outcome).toMatchObject({ status: "done", result: { pr: 34 } });
     // The one call is the edit: no repair round was spent on failures that were already there.
     expect(llm.calls).toHaveLength(1);
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("const result = a - b;");
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("const result = a - b;");
     expect(sink.labels).toEqual(["bg:fix", "bg:unverified"]);
     const body = String(sink.pr!.body);
     expect(body).toContain("Not verified: the tests were already failing before this change.");
@@ -621,20 +584,20 @@ describe("fix: the tests run on the unchanged branch first", () => {
     expect(body).not.toContain("✅");
     expect(comment.body).toContain("opened pull request #34");
     expect(comment.body).toContain("the tests were already failing before this change");
-    expect(await store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
+    expect(await bed.store.proposals.latest(REPO, "pr:34", "merge")).toMatchObject({
       payload: { verified: false },
     });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("tests failing before and passing with the change: a verified PR that says they did not pass before", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     const comment: { body?: string } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, comment);
-    const { outcome, llm } = await runFix(task, { config: SUM, replies: [proven()] });
+    const { outcome, llm } = await runFix(bed, task, { config: SUM, replies: [proven()] });
     expect(outcome).toMatchObject({ status: "done", result: { verification: "passed" } });
     expect(llm.calls).toHaveLength(1);
     expect(sink.labels).toEqual(["bg:fix"]);
@@ -648,14 +611,14 @@ describe("fix: the tests run on the unchanged branch first", () => {
   });
 
   it("a test command that already timed out before the change: said so, both runs killed, PR unverified", async () => {
-    const pidFile = join(fx.root, "hang.pid");
+    const pidFile = join(bed.fx.root, "hang.pid");
     const hang = `node -e "require('fs').appendFileSync('${pidFile}', require('fs').readlinkSync('/proc/self') + '\\n'); setInterval(() => {}, 1000)"`;
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, {});
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       config: { fix: { test_command: hang, timeout: "1s" } },
       replies: [edits([GOOD_EDIT])],
     });
@@ -672,12 +635,12 @@ describe("fix: the tests run on the unchanged branch first", () => {
   });
 
   it("with fix.test_baseline: false the tests run only after the change, and a failure gets the repair round", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     const api = nockReads();
     const sink: { pr?: Record<string, unknown>; labels?: string[] } = {};
     nockNewPr(api, sink);
     nockIssueComment(api, {});
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       config: { fix: { test_command: "node sum.test.js", test_baseline: false } },
       replies: [
         edits([REFACTOR]),
@@ -687,7 +650,7 @@ describe("fix: the tests run on the unchanged branch first", () => {
     expect(outcome).toMatchObject({ status: "done", result: { verification: "passed" } });
     expect(llm.calls).toHaveLength(2);
     expect(String(llm.calls[1]!.messages.at(-1)!.content)).toContain("AssertionError");
-    expect(fx.branchFile("bg/fix-12", "src/math.js")).toContain("const result = a + b;");
+    expect(bed.fx.branchFile("bg/fix-12", "src/math.js")).toContain("const result = a + b;");
     expect(sink.labels).toEqual(["bg:fix"]);
     const body = String(sink.pr!.body);
     expect(body).toContain("`node sum.test.js` passed after one repair round");
@@ -696,26 +659,26 @@ describe("fix: the tests run on the unchanged branch first", () => {
   });
 
   it("refuses an edit that would write through a link the run on the unchanged branch created", async () => {
-    const outside = join(fx.root, "outside.txt");
-    const { task } = await approvedFix(store, { affectedFiles: ["src/math.js", "src/new.js"] });
+    const outside = join(bed.fx.root, "outside.txt");
+    const { task } = await approvedFix(bed.store, { affectedFiles: ["src/math.js", "src/new.js"] });
     const api = nockReads();
     const comment: { body?: string } = {};
     nockIssueComment(api, comment);
-    const { outcome } = await runFix(task, {
+    const { outcome } = await runFix(bed, task, {
       config: { fix: { test_command: `ln -s '${outside}' src/new.js; node test.js` } },
       replies: [edits([GOOD_EDIT, { path: "src/new.js", content: "module.exports = 3;\n" }])],
     });
     expect(outcome).toMatchObject({ status: "failed", permanent: true });
     expect(comment.body).toContain("src/new.js is a symbolic link");
     expect(existsSync(outside)).toBe(false);
-    expect(fx.branches()).toEqual(["main"]);
+    expect(bed.fx.branches()).toEqual(["main"]);
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("dry-run reports a fix whose tests were failing before, and pushes nothing", async () => {
-    const { task } = await approvedFix(store);
+    const { task } = await approvedFix(bed.store);
     nockReads();
-    const { outcome, llm } = await runFix(task, {
+    const { outcome, llm } = await runFix(bed, task, {
       config: SUM,
       replies: [edits([REFACTOR])],
       dryRun: true,
@@ -725,8 +688,8 @@ describe("fix: the tests run on the unchanged branch first", () => {
       result: { dryRun: true, verification: "failing-before" },
     });
     expect(llm.calls).toHaveLength(1);
-    expect(fx.branches()).toEqual(["main"]);
-    expect(await store.runs.count()).toBe(0);
+    expect(bed.fx.branches()).toEqual(["main"]);
+    expect(await bed.store.runs.count()).toBe(0);
     expect(nock.pendingMocks()).toEqual([]);
   });
 });

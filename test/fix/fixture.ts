@@ -109,6 +109,8 @@ export async function approvedFix(
     status?: "approved" | "proposed" | "rejected";
     affectedFiles?: string[];
     plan?: string;
+    /** The plan's own proving test. */
+    provingTest?: { file: string; name?: string };
   } = {},
 ): Promise<{ task: Task; proposalId: number }> {
   const p = await store.proposals.propose({
@@ -121,6 +123,7 @@ export async function approvedFix(
       plan: o.plan ?? "Make add() return the sum of its arguments instead of their difference.",
       affectedFiles: o.affectedFiles ?? ["src/math.js"],
       complexity: "low",
+      ...(o.provingTest ? { provingTest: o.provingTest } : {}),
     },
   });
   const status = o.status ?? "approved";

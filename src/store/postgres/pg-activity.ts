@@ -2,42 +2,18 @@ import type { Exec } from "./pg-exec.js";
 import type { Row } from "../activity.js";
 import type { Async } from "../contract.js";
 import type { Activity, ActivityStore } from "../activity.js";
+import { RESUME_SQL, pauseQuery, recordHumanQuery, toActivity } from "../activity.js";
 
 export class PgActivityStore implements Async<ActivityStore> {
   constructor(private readonly x: Exec) {}
 
   async recordHuman(repo: string, login: string, at = Date.now()): Promise<void> {
-    await this.x.run(
-      `INSERT INTO activity AS a (repo, last_human_at, last_human_login) VALUES (?, ?, ?)
-       ON CONFLICT (repo) DO UPDATE SET
-         last_human_login = CASE WHEN excluded.last_human_at >= COALESCE(a.last_human_at, 0) THEN excluded.last_human_login ELSE a.last_human_login END,
-         last_human_at = GREATEST(COALESCE(a.last_human_at, 0), excluded.last_human_at)`,
-      [repo, at, login],
-    );
+    const q = recordHumanQuery("postgres", repo, login, at);
+    await this.x.run(q.sql, q.params);
   }
 
   async get(repo: string): Promise<Activity> {
-    const r = await this.x.get<Row>("SELECT * FROM activity WHERE repo = ?", [repo]);
-    if (!r) {
-      return {
-        repo,
-        lastHumanAt: null,
-        lastHumanLogin: null,
-        paused: false,
-        pausedUntil: null,
-        pausedBy: null,
-        pausedReason: null,
-      };
-    }
-    return {
-      repo: r.repo,
-      lastHumanAt: r.last_human_at,
-      lastHumanLogin: r.last_human_login,
-      paused: r.paused === 1,
-      pausedUntil: r.paused_until,
-      pausedBy: r.paused_by,
-      pausedReason: r.paused_reason,
-    };
+    return toActivity(repo, await this.x.get<Row>("SELECT * FROM activity WHERE repo = ?", [repo]));
   }
 
   async list(): Promise<Activity[]> {
@@ -51,20 +27,12 @@ export class PgActivityStore implements Async<ActivityStore> {
     until: number | null,
     reason: string | null = null,
   ): Promise<void> {
-    await this.x.run(
-      `INSERT INTO activity (repo, paused, paused_until, paused_by, paused_reason) VALUES (?, 1, ?, ?, ?)
-       ON CONFLICT (repo) DO UPDATE SET paused = 1, paused_until = excluded.paused_until,
-         paused_by = excluded.paused_by, paused_reason = excluded.paused_reason`,
-      [repo, until, by, reason],
-    );
+    const q = pauseQuery(repo, by, until, reason);
+    await this.x.run(q.sql, q.params);
   }
 
   async resume(repo: string): Promise<boolean> {
-    const n = await this.x.run(
-      "UPDATE activity SET paused = 0, paused_until = NULL, paused_by = NULL, paused_reason = NULL WHERE repo = ? AND paused = 1",
-      [repo],
-    );
-    return n > 0;
+    return (await this.x.run(RESUME_SQL, [repo])) > 0;
   }
 
   async manualPause(repo: string, now = Date.now()): Promise<Activity | null> {

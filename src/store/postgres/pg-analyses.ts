@@ -1,6 +1,6 @@
 import type { Exec } from "./pg-exec.js";
 import type { Row } from "../analyses.js";
-import { toAnalysis } from "../analyses.js";
+import { saveAnalysisQuery, toAnalysis } from "../analyses.js";
 import type { Async } from "../contract.js";
 import type { Analysis, AnalysisStore } from "../analyses.js";
 
@@ -8,27 +8,8 @@ export class PgAnalysisStore implements Async<AnalysisStore> {
   constructor(private readonly x: Exec) {}
 
   async save(a: Omit<Analysis, "analysedAt"> & { analysedAt?: number }): Promise<void> {
-    await this.x.run(
-      `INSERT INTO analyses AS a (key, repo, source, content_hash, should_fix, complexity, plan, affected_files, batch_id, analysed_at, comment_url)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET repo = excluded.repo, source = excluded.source, content_hash = excluded.content_hash,
-         should_fix = excluded.should_fix, complexity = excluded.complexity, plan = excluded.plan,
-         affected_files = excluded.affected_files, batch_id = excluded.batch_id, analysed_at = excluded.analysed_at,
-         comment_url = COALESCE(excluded.comment_url, a.comment_url)`,
-      [
-        a.key,
-        a.repo,
-        a.source,
-        a.contentHash,
-        a.shouldFix ? 1 : 0,
-        a.complexity,
-        a.plan,
-        JSON.stringify(a.affectedFiles),
-        a.batchId,
-        a.analysedAt ?? Date.now(),
-        a.commentUrl,
-      ],
-    );
+    const q = saveAnalysisQuery(a);
+    await this.x.run(q.sql, q.params);
   }
 
   async setCommentUrl(key: string, url: string | null): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
-import type { AuditEntry, AuditStore } from "../audit.js";
+import type { AuditEntry, AuditStore, AuditWrite } from "../audit.js";
+import { writeAuditQuery } from "../audit.js";
 
 const COLS =
   "id, at, actor, repo, target, command, args, result, delivery_id AS deliveryId, source";
@@ -8,24 +9,9 @@ const COLS =
 export class PgAuditStore implements Async<AuditStore> {
   constructor(private readonly x: Exec) {}
 
-  async write(
-    e: Omit<AuditEntry, "id" | "at" | "source"> & { at?: number; source?: string | null },
-  ): Promise<number> {
-    const r = await this.x.get<{ id: number }>(
-      "INSERT INTO audit (at, actor, repo, target, command, args, result, delivery_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      [
-        e.at ?? Date.now(),
-        e.actor,
-        e.repo,
-        e.target,
-        e.command,
-        e.args,
-        e.result,
-        e.deliveryId,
-        e.source ?? null,
-      ],
-    );
-    return r!.id;
+  async write(e: AuditWrite): Promise<number> {
+    const q = writeAuditQuery(e);
+    return (await this.x.get<{ id: number }>(q.sql, q.params))!.id;
   }
 
   async bySource(source: string): Promise<AuditEntry | undefined> {

@@ -1,31 +1,16 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
-import type { Batch, BatchStore } from "../batches.js";
+import type { Batch, BatchStart, BatchStore } from "../batches.js";
+import { BATCH_COLS, recordBatchQuery, startBatchQuery } from "../batches.js";
 import type { Usage } from "../../core/domain.js";
-
-export const BATCH_COLS = `id, repo, type, provider, model, status, items, prompt_tokens AS promptTokens,
-  cached_tokens AS cachedTokens, completion_tokens AS completionTokens, cost_usd AS costUsd,
-  external_id AS externalId, error, started_at AS startedAt, finished_at AS finishedAt`;
 
 export class PgBatchStore implements Async<BatchStore> {
   constructor(private readonly x: Exec) {}
 
-  async start(b: Parameters<BatchStore["start"]>[0], now = Date.now()): Promise<number> {
+  async start(b: BatchStart, now = Date.now()): Promise<number> {
     return this.x.tx(async (x) => {
-      const r = await x.get<{ id: number }>(
-        `INSERT INTO batches (repo, type, provider, model, status, items, external_id, started_at)
-         VALUES (?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id`,
-        [
-          b.repo,
-          b.type,
-          b.provider ?? null,
-          b.model ?? null,
-          b.taskIds.length,
-          b.externalId ?? null,
-          now,
-        ],
-      );
-      const id = r!.id;
+      const q = startBatchQuery(b, now);
+      const id = (await x.get<{ id: number }>(q.sql, q.params))!.id;
       if (b.taskIds.length) {
         await x.run(
           `INSERT INTO batch_tasks (batch_id, task_id) SELECT ?, unnest(?::bigint[])
@@ -38,27 +23,8 @@ export class PgBatchStore implements Async<BatchStore> {
   }
 
   async record(b: Omit<Batch, "id" | "externalId">): Promise<number> {
-    const r = await this.x.get<{ id: number }>(
-      `INSERT INTO batches (repo, type, provider, model, status, items, prompt_tokens, cached_tokens,
-        completion_tokens, cost_usd, error, started_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [
-        b.repo,
-        b.type,
-        b.provider,
-        b.model,
-        b.status,
-        b.items,
-        b.promptTokens,
-        b.cachedTokens,
-        b.completionTokens,
-        b.costUsd,
-        b.error,
-        b.startedAt,
-        b.finishedAt,
-      ],
-    );
-    return r!.id;
+    const q = recordBatchQuery(b);
+    return (await this.x.get<{ id: number }>(q.sql, q.params))!.id;
   }
 
   async after(id: number, limit = 100): Promise<Batch[]> {

@@ -1,8 +1,8 @@
 import type { Exec } from "./pg-exec.js";
 import type { Row } from "../proposals.js";
-import { toProposal } from "../proposals.js";
+import { proposalListQuery, toProposal } from "../proposals.js";
 import type { Async } from "../contract.js";
-import type { Proposal, ProposalKind, ProposalStatus, ProposalStore } from "../proposals.js";
+import type { Proposal, ProposalFilter, ProposalKind, ProposalStore } from "../proposals.js";
 
 export class PgProposalStore implements Async<ProposalStore> {
   constructor(private readonly x: Exec) {}
@@ -71,25 +71,8 @@ export class PgProposalStore implements Async<ProposalStore> {
     return n === 1;
   }
 
-  async list(
-    filter: { repo?: string; status?: ProposalStatus; kind?: ProposalKind } = {},
-  ): Promise<Proposal[]> {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    for (const [col, v] of [
-      ["repo", filter.repo],
-      ["status", filter.status],
-      ["kind", filter.kind],
-    ] as const) {
-      if (v) {
-        clauses.push(`${col} = ?`);
-        params.push(v);
-      }
-    }
-    const rows = await this.x.all<Row>(
-      `SELECT * FROM proposals ${clauses.length ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY id DESC LIMIT 500`,
-      params,
-    );
-    return rows.map(toProposal);
+  async list(filter: ProposalFilter = {}): Promise<Proposal[]> {
+    const q = proposalListQuery(filter);
+    return (await this.x.all<Row>(q.sql, q.params)).map(toProposal);
   }
 }

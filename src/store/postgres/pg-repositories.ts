@@ -1,11 +1,8 @@
 import type { Exec } from "./pg-exec.js";
 import type { Row } from "../repositories.js";
-import { toRepo } from "../repositories.js";
+import { BRIEF_COLUMNS, toRepo, toRepositoryBrief } from "../repositories.js";
 import type { Async } from "../contract.js";
 import type { Repository, RepositoryBrief, RepositoryStore } from "../repositories.js";
-
-const BRIEF_COLUMNS =
-  "full_name, repo_id, installation_id, default_branch, installed, config_hash, config_valid, config_loaded_at, config_reported_hash";
 
 export class PgRepositoryStore implements Async<RepositoryStore> {
   constructor(private readonly x: Exec) {}
@@ -56,19 +53,7 @@ export class PgRepositoryStore implements Async<RepositoryStore> {
       `SELECT ${BRIEF_COLUMNS} FROM repositories WHERE full_name = ?`,
       [fullName],
     );
-    return r
-      ? {
-          fullName: r.full_name,
-          repoId: r.repo_id,
-          installationId: r.installation_id,
-          defaultBranch: r.default_branch,
-          installed: r.installed === 1,
-          configHash: r.config_hash,
-          configValid: r.config_valid === 1,
-          configLoadedAt: r.config_loaded_at,
-          configReportedHash: r.config_reported_hash,
-        }
-      : undefined;
+    return r ? toRepositoryBrief(r) : undefined;
   }
 
   async list(opts: { installedOnly?: boolean } = {}): Promise<Repository[]> {

@@ -1,9 +1,7 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
 import type { RetentionPolicy, RetentionStore, RetentionTable } from "../retention.js";
-import { MIN_DELIVERY_DAYS } from "../retention.js";
-
-const DAY = 86_400_000;
+import { retentionCutoffs } from "../retention.js";
 
 const SELECT: Record<RetentionTable, string> = {
   runs: "SELECT id FROM runs WHERE started_at < ? AND finished_at IS NOT NULL LIMIT ?",
@@ -23,14 +21,7 @@ export class PgRetentionStore implements Async<RetentionStore> {
   constructor(private readonly x: Exec) {}
 
   async cutoffs(policy: RetentionPolicy, now: number): Promise<Record<RetentionTable, number>> {
-    const main = now - policy.days * DAY;
-    return {
-      runs: main,
-      tasks: main,
-      batches: main,
-      deliveries: now - Math.max(policy.days, MIN_DELIVERY_DAYS) * DAY,
-      audit: now - policy.auditDays * DAY,
-    };
+    return retentionCutoffs(policy, now);
   }
 
   async step(table: RetentionTable, before: number, limit: number): Promise<number> {

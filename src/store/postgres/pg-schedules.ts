@@ -1,9 +1,21 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
-import type { DueRow, Schedule, ScheduleStatus, ScheduleStore } from "../schedules.js";
-import { toSchedule } from "../schedules.js";
-
-type Row = Parameters<typeof toSchedule>[0];
+import type {
+  DueRow,
+  Row,
+  Schedule,
+  ScheduleCreate,
+  SchedulePatch,
+  ScheduleStatus,
+  ScheduleStore,
+  ScheduleUpsert,
+} from "../schedules.js";
+import {
+  createScheduleQuery,
+  toSchedule,
+  updateScheduleQuery,
+  upsertScheduleQuery,
+} from "../schedules.js";
 
 const plan = async (x: Exec, sql: string, params: unknown[]): Promise<string[]> =>
   (await x.all<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params)).map((r) => r["QUERY PLAN"]);
@@ -32,29 +44,9 @@ export class PgScheduleStore implements Async<ScheduleStore> {
     return rows.map(toSchedule);
   }
 
-  async upsert(s: Parameters<ScheduleStore["upsert"]>[0], now = Date.now()): Promise<Schedule> {
-    const r = await this.x.get<Row>(
-      `INSERT INTO schedules AS t (repo, name, spec_json, spec_hash, origin, status, next_run_at, max_runs, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (repo, name) DO UPDATE SET
-         status = CASE WHEN t.spec_hash != excluded.spec_hash THEN excluded.status ELSE t.status END,
-         next_run_at = CASE WHEN t.spec_hash != excluded.spec_hash THEN excluded.next_run_at ELSE t.next_run_at END,
-         spec_json = excluded.spec_json, spec_hash = excluded.spec_hash, max_runs = excluded.max_runs,
-         updated_at = excluded.updated_at
-       RETURNING *`,
-      [
-        s.repo,
-        s.name,
-        JSON.stringify(s.spec),
-        s.specHash,
-        s.origin ?? "config",
-        s.status ?? "active",
-        s.nextRunAt,
-        s.maxRuns,
-        now,
-      ],
-    );
-    return toSchedule(r!);
+  async upsert(s: ScheduleUpsert, now = Date.now()): Promise<Schedule> {
+    const q = upsertScheduleQuery(s, now);
+    return toSchedule((await this.x.get<Row>(q.sql, q.params))!);
   }
 
   async due(now = Date.now(), limit = 1000, repo?: string): Promise<Schedule[]> {
@@ -103,24 +95,9 @@ export class PgScheduleStore implements Async<ScheduleStore> {
     return rows.map((r) => r.repo);
   }
 
-  async create(s: Parameters<ScheduleStore["create"]>[0], now = Date.now()): Promise<Schedule> {
-    const r = await this.x.get<Row>(
-      `INSERT INTO schedules (repo, name, spec_json, spec_hash, origin, status, status_reason, next_run_at, max_runs, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      [
-        s.repo,
-        s.name,
-        JSON.stringify(s.spec),
-        s.specHash,
-        s.origin,
-        s.status,
-        s.statusReason ?? null,
-        s.nextRunAt,
-        s.maxRuns,
-        now,
-      ],
-    );
-    return toSchedule(r!);
+  async create(s: ScheduleCreate, now = Date.now()): Promise<Schedule> {
+    const q = createScheduleQuery(s, now);
+    return toSchedule((await this.x.get<Row>(q.sql, q.params))!);
   }
 
   async delete(id: number): Promise<boolean> {
@@ -135,39 +112,9 @@ export class PgScheduleStore implements Async<ScheduleStore> {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  async update(
-    id: number,
-    patch: Parameters<ScheduleStore["update"]>[1],
-    now = Date.now(),
-  ): Promise<void> {
-    const map: Record<string, string> = {
-      status: "status",
-      statusReason: "status_reason",
-      nextRunAt: "next_run_at",
-      lastRunAt: "last_run_at",
-      runCount: "run_count",
-      lastResultHash: "last_result_hash",
-      consecutiveFailures: "consecutive_failures",
-      spec: "spec_json",
-      specHash: "spec_hash",
-      origin: "origin",
-      maxRuns: "max_runs",
-    };
-    const sets: string[] = [];
-    const params: unknown[] = [];
-    for (const [k, v] of Object.entries(patch)) {
-      const col = map[k];
-      if (col && v !== undefined) {
-        sets.push(`${col} = ?`);
-        params.push(k === "spec" ? JSON.stringify(v) : v);
-      }
-    }
-    if (!sets.length) return;
-    await this.x.run(`UPDATE schedules SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`, [
-      ...params,
-      now,
-      id,
-    ]);
+  async update(id: number, patch: SchedulePatch, now = Date.now()): Promise<void> {
+    const q = updateScheduleQuery(id, patch, now);
+    if (q) await this.x.run(q.sql, q.params);
   }
 
   async removeMissing(repo: string, keep: string[]): Promise<number> {

@@ -1,9 +1,10 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
 import type { Batch } from "../batches.js";
-import type { DaySpend, LlmTotals, StatsStore } from "../stats.js";
+import { batchPageQuery } from "../batches.js";
+import type { DaySpend, LlmTotals, StatsStore, TaskCountFilter } from "../stats.js";
+import { taskCountQuery } from "../stats.js";
 import { dayKey, monthKey } from "../spend.js";
-import { BATCH_COLS } from "./pg-batches.js";
 
 export class PgStatsStore implements Async<StatsStore> {
   constructor(private readonly x: Exec) {}
@@ -80,38 +81,12 @@ export class PgStatsStore implements Async<StatsStore> {
   async batches(
     filter: { repo?: string; beforeId?: number; limit?: number } = {},
   ): Promise<Batch[]> {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    if (filter.repo) {
-      clauses.push("repo = ?");
-      params.push(filter.repo);
-    }
-    if (filter.beforeId) {
-      clauses.push("id < ?");
-      params.push(filter.beforeId);
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    return this.x.all<Batch>(
-      `SELECT ${BATCH_COLS} FROM batches ${where} ORDER BY id DESC LIMIT ?`,
-      [...params, Math.max(1, Math.min(filter.limit ?? 20, 500))],
-    );
+    const q = batchPageQuery(filter);
+    return this.x.all<Batch>(q.sql, q.params);
   }
 
-  async taskCount(filter: { repo?: string; status?: string; type?: string } = {}): Promise<number> {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    for (const [col, v] of [
-      ["repo", filter.repo],
-      ["status", filter.status],
-      ["type", filter.type],
-    ] as const) {
-      if (v) {
-        clauses.push(`${col} = ?`);
-        params.push(v);
-      }
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    const r = await this.x.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${where}`, params);
-    return r?.n ?? 0;
+  async taskCount(filter: TaskCountFilter = {}): Promise<number> {
+    const q = taskCountQuery(filter);
+    return (await this.x.get<{ n: number }>(q.sql, q.params))?.n ?? 0;
   }
 }

@@ -1,26 +1,32 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
-import type { EnqueueInput, EnqueueResult, TaskMatch, TaskStore } from "../tasks.js";
-import type { TaskRow } from "../tasks.js";
-import { dedupKeyOf, toTask } from "../tasks.js";
+import { inList } from "../sql-query.js";
+import type {
+  ClaimOptions,
+  Completion,
+  EnqueueInput,
+  EnqueueResult,
+  TaskListFilter,
+  TaskMatch,
+  TaskRow,
+  TaskStore,
+} from "../tasks.js";
+import {
+  OPEN,
+  cancelQuery,
+  claimFilter,
+  completeQuery,
+  dedupKeyOf,
+  failQuery,
+  failureOutcome,
+  insertTaskQuery,
+  mergeTaskQuery,
+  newTask,
+  parkKeyQuery,
+  taskListQuery,
+  toTask,
+} from "../tasks.js";
 import type { Task, TaskStatus, TaskType } from "../../core/domain.js";
-import { PRIORITY } from "../../core/task-kinds.js";
-
-function matchClause(where: TaskMatch): { sql: string; params: unknown[] } {
-  const clauses = ["repo = ?"];
-  const params: unknown[] = [where.repo];
-  if (where.type) {
-    clauses.push("type = ?");
-    params.push(where.type);
-  }
-  if (where.source) {
-    clauses.push("source = ?");
-    params.push(where.source);
-  }
-  return { sql: clauses.join(" AND "), params };
-}
-
-const OPEN = "status IN ('pending','running')";
 
 /** The PostgreSQL TaskStore: the SQLite bodies in src/store/tasks.ts are the reference. */
 export class PgTaskStore implements Async<TaskStore> {
@@ -45,56 +51,29 @@ export class PgTaskStore implements Async<TaskStore> {
    * step guarded by the status it read, and starts over if another writer changed it meanwhile.
    */
   async enqueue(input: EnqueueInput, now = Date.now()): Promise<EnqueueResult> {
-    const key = dedupKeyOf(input.repo, input.type, input.source);
-    const payload = JSON.stringify(input.payload ?? {});
-    const hash = input.contentHash ?? null;
-    const runAt = input.runAt ?? now;
-    const priority = input.priority ?? PRIORITY[input.type];
+    const t = newTask(input, now);
+    const insert = insertTaskQuery(input, t, now);
+    const insertSql = `${insert.sql} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *`;
     for (let attempt = 0; ; attempt++) {
-      const row = await this.x.get<TaskRow>(
-        `INSERT INTO tasks (repo, type, source, dedup_key, status, priority, payload, content_hash,
-          max_attempts, next_run_at, delivery_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *`,
-        [
-          input.repo,
-          input.type,
-          input.source,
-          key,
-          priority,
-          payload,
-          hash,
-          input.maxAttempts ?? 3,
-          runAt,
-          input.deliveryId ?? null,
-          now,
-          now,
-        ],
-      );
+      const row = await this.x.get<TaskRow>(insertSql, insert.params);
       if (row) return { outcome: "created", task: toTask(row) };
-      if (attempt > 20) throw new Error(`enqueue of ${key}: the open task kept changing`);
+      if (attempt > 20) throw new Error(`enqueue of ${t.key}: the open task kept changing`);
       const existing = await this.x.get<Pick<TaskRow, "id" | "status" | "content_hash">>(
         `SELECT id, status, content_hash FROM tasks WHERE dedup_key = ? AND ${OPEN}`,
-        [key],
+        [t.key],
       );
       if (!existing) continue; // finished in between: insert again
-      if (hash !== null && existing.content_hash === hash) {
+      if (t.hash !== null && existing.content_hash === t.hash) {
         return this.outcome("unchanged", existing.id);
       }
       if (existing.status === "pending") {
-        const n = await this.x.run(
-          `UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = LEAST(next_run_at, ?),
-           priority = GREATEST(priority, ?), updated_at = ? WHERE id = ? AND status = 'pending'`,
-          [payload, hash, runAt, priority, now, existing.id],
-        );
-        if (n === 1) return this.outcome("merged", existing.id);
+        const q = mergeTaskQuery("postgres", existing.id, t, now);
+        if ((await this.x.run(q.sql, q.params)) === 1) return this.outcome("merged", existing.id);
         continue; // claimed in between
       }
       // Running: park its key so a follow-up can be queued behind it.
-      await this.x.run(
-        "UPDATE tasks SET dedup_key = dedup_key || '#' || id WHERE id = ? AND status = 'running' AND dedup_key = ?",
-        [existing.id, key],
-      );
+      const q = parkKeyQuery(existing.id, t.key);
+      await this.x.run(q.sql, q.params);
     }
   }
 
@@ -111,22 +90,13 @@ export class PgTaskStore implements Async<TaskStore> {
   }
 
   async cancel(where: TaskMatch, reason: string, now = Date.now()): Promise<number> {
-    const m = matchClause(where);
-    return this.x.run(
-      `UPDATE tasks SET status = 'cancelled', last_error = ?, lease_owner = NULL,
-       lease_expires_at = NULL, dedup_key = dedup_key || '#' || id, updated_at = ?
-       WHERE ${OPEN} AND ${m.sql}`,
-      [reason, now, ...m.params],
-    );
+    const q = cancelQuery(where, reason, now, false);
+    return this.x.run(q.sql, q.params);
   }
 
   async cancelPending(where: TaskMatch, reason: string, now = Date.now()): Promise<number> {
-    const m = matchClause(where);
-    return this.x.run(
-      `UPDATE tasks SET status = 'cancelled', last_error = ?, dedup_key = dedup_key || '#' || id, updated_at = ?
-       WHERE status = 'pending' AND ${m.sql}`,
-      [reason, now, ...m.params],
-    );
+    const q = cancelQuery(where, reason, now, true);
+    return this.x.run(q.sql, q.params);
   }
 
   /**
@@ -134,27 +104,9 @@ export class PgTaskStore implements Async<TaskStore> {
    * index) and the running ones whose lease expired are each selected FOR UPDATE SKIP LOCKED,
    * so concurrent claimers on any replica never take the same task and never wait for each other.
    */
-  async claim(opts: Parameters<TaskStore["claim"]>[0]): Promise<Task[]> {
+  async claim(opts: ClaimOptions): Promise<Task[]> {
     const now = opts.now ?? Date.now();
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    if (opts.repo) {
-      clauses.push("repo = ?");
-      params.push(opts.repo);
-    }
-    if (opts.repos) {
-      clauses.push("repo = ANY(?::text[])");
-      params.push(opts.repos);
-    }
-    if (opts.types) {
-      clauses.push("type = ANY(?::text[])");
-      params.push(opts.types);
-    }
-    if (opts.minPriority !== undefined) {
-      clauses.push("priority >= ?");
-      params.push(opts.minPriority);
-    }
-    const extra = clauses.map((c) => ` AND ${c}`).join("");
+    const { sql: extra, params } = claimFilter("postgres", opts);
     const order = "ORDER BY priority DESC, next_run_at, id";
     const rows = await this.x.all<TaskRow>(
       `WITH p AS (SELECT id, priority, next_run_at FROM tasks
@@ -202,32 +154,33 @@ export class PgTaskStore implements Async<TaskStore> {
     result: unknown,
     now = Date.now(),
   ): Promise<boolean> {
-    const n = await this.x.run(
-      `UPDATE tasks SET status = 'done', result = ?, lease_owner = NULL, lease_expires_at = NULL,
-       dedup_key = dedup_key || '#' || id, updated_at = ?
-       WHERE id = ? AND status = 'running' AND (?::text IS NULL OR lease_owner = ?)`,
-      [JSON.stringify(result ?? null), now, id, owner, owner],
-    );
-    return n === 1;
+    const q = completeQuery(id, owner, result, now);
+    return (await this.x.run(q.sql, q.params)) === 1;
   }
 
-  /** Completes many tasks of one owner in one round trip (the benchmark's worker). */
+  /** SQLite's completions as one statement: one round trip (and one commit) for a claimed batch. */
   async completeMany(
-    ids: number[],
-    owner: string,
-    result: unknown,
+    done: readonly Completion[],
+    owner: string | null,
     now = Date.now(),
-  ): Promise<number> {
-    if (!ids.length) return 0;
-    return this.x.run(
-      `UPDATE tasks SET status = 'done', result = ?, lease_owner = NULL, lease_expires_at = NULL,
-       dedup_key = dedup_key || '#' || id, updated_at = ?
-       WHERE id = ANY(?::bigint[]) AND status = 'running' AND lease_owner = ?`,
-      [JSON.stringify(result ?? null), now, ids, owner],
+  ): Promise<number[]> {
+    if (!done.length) return [];
+    const rows = await this.x.all<{ id: number }>(
+      `UPDATE tasks t SET status = 'done', result = v.result, lease_owner = NULL,
+         lease_expires_at = NULL, dedup_key = t.dedup_key || '#' || t.id, updated_at = ?
+       FROM unnest(?::bigint[], ?::text[]) AS v(id, result)
+       WHERE t.id = v.id AND t.status = 'running' AND (CAST(? AS TEXT) IS NULL OR t.lease_owner = ?)
+       RETURNING t.id`,
+      [now, done.map((c) => c.id), done.map((c) => JSON.stringify(c.result ?? null)), owner, owner],
     );
+    const completed = new Set(rows.map((r) => r.id));
+    return done.filter((c) => completed.delete(c.id)).map((c) => c.id);
   }
 
-  /** SQLite's reading of the task and its update, as one statement guarded by the status read. */
+  /**
+   * SQLite's reading of the task and its update, without a transaction: the update applies only
+   * while the task is as read (running, same lease holder and attempts), else it is read again.
+   */
   async fail(
     id: number,
     owner: string | null,
@@ -235,34 +188,19 @@ export class PgTaskStore implements Async<TaskStore> {
     opts: { retryAt?: number; permanent?: boolean } = {},
     now = Date.now(),
   ): Promise<TaskStatus | undefined> {
-    return this.x.tx(async (x) => {
-      const row = await x.get<TaskRow>("SELECT * FROM tasks WHERE id = ? FOR UPDATE", [id]);
-      if (!row) return undefined;
-      const task = toTask(row);
-      if (task.status !== "running") return task.status;
+    for (let attempt = 0; ; attempt++) {
+      const task = await this.get(id);
+      if (!task || task.status !== "running") return task?.status;
       if (owner !== null && task.leaseOwner !== owner) return task.status;
-      let status: TaskStatus;
-      let next = task.nextRunAt;
-      let attempts = task.attempts;
-      if (opts.retryAt !== undefined) {
-        status = "pending";
-        next = opts.retryAt;
-        attempts = Math.max(0, attempts - 1);
-      } else if (opts.permanent || task.attempts >= task.maxAttempts) {
-        status = "failed";
-      } else {
-        status = "pending";
-        next = now + Math.min(60 * 60_000, 30_000 * 2 ** (task.attempts - 1));
-      }
-      await x.run(
-        `UPDATE tasks SET status = ?, next_run_at = ?, attempts = ?, last_error = ?, lease_owner = NULL,
-         lease_expires_at = NULL, updated_at = ?,
-         dedup_key = CASE WHEN ?::text = 'failed' THEN dedup_key || '#' || id ELSE dedup_key END
-         WHERE id = ?`,
-        [status, next, attempts, error.slice(0, 4000), now, status, id],
+      if (attempt > 20) throw new Error(`fail of task ${id}: it kept changing`);
+      const f = failureOutcome(task, opts, now);
+      const q = failQuery(id, f, error, now);
+      const n = await this.x.run(
+        `${q.sql} AND status = 'running' AND attempts = ? AND lease_owner IS NOT DISTINCT FROM ?`,
+        [...q.params, task.attempts, task.leaseOwner],
       );
-      return status;
-    });
+      if (n === 1) return f.status;
+    }
   }
 
   async wake(ids: number[], now = Date.now()): Promise<void> {
@@ -283,27 +221,9 @@ export class PgTaskStore implements Async<TaskStore> {
     );
   }
 
-  async list(filter: Parameters<TaskStore["list"]>[0] = {}): Promise<Task[]> {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    if (filter.repo) {
-      clauses.push("repo = ?");
-      params.push(filter.repo);
-    }
-    if (filter.status) {
-      clauses.push("status = ?");
-      params.push(filter.status);
-    }
-    if (filter.type) {
-      clauses.push("type = ?");
-      params.push(filter.type);
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    const rows = await this.x.all<TaskRow>(
-      `SELECT * FROM tasks ${where} ORDER BY id DESC LIMIT ? OFFSET ?`,
-      [...params, filter.limit ?? 100, filter.offset ?? 0],
-    );
-    return rows.map(toTask);
+  async list(filter: TaskListFilter = {}): Promise<Task[]> {
+    const q = taskListQuery(filter);
+    return (await this.x.all<TaskRow>(q.sql, q.params)).map(toTask);
   }
 
   async counts(
@@ -318,11 +238,11 @@ export class PgTaskStore implements Async<TaskStore> {
   }
 
   async dueRepos(now = Date.now(), types?: readonly TaskType[]): Promise<string[]> {
-    const typeClause = types ? "AND type = ANY(?::text[])" : "";
+    const t = types ? inList("postgres", "type", types) : { sql: "", params: [] };
     const rows = await this.x.all<{ repo: string }>(
       `SELECT min(repo) AS repo FROM tasks WHERE ((status = 'pending' AND next_run_at <= ?)
-       OR (status = 'running' AND lease_expires_at <= ?)) ${typeClause} GROUP BY repo`,
-      [now, now, ...(types ? [types] : [])],
+       OR (status = 'running' AND lease_expires_at <= ?)) ${t.sql && `AND ${t.sql}`} GROUP BY repo`,
+      [now, now, ...t.params],
     );
     return rows.map((r) => r.repo);
   }

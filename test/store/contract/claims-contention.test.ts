@@ -32,9 +32,8 @@ describe.skipIf(!up)("claims across replicas", () => {
             seen.set(t.id, owner);
           }
           await store.tasks.completeMany(
-            got.map((t) => t.id),
+            got.map((t) => ({ id: t.id, result: null })),
             owner,
-            null,
           );
         }
       };

@@ -283,6 +283,44 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
         });
       });
 
+      it("completeMany completes a claimed batch with each task's result, only where the lease is held", async () => {
+        const ids: number[] = [];
+        for (const src of ["a", "b", "c", "d"])
+          ids.push((await s.tasks.enqueue({ repo: "o/r", type: "fix", source: src }, T0)).task.id);
+        const [a, b, c, d] = ids as [number, number, number, number];
+        await s.tasks.claim({ owner: "w1", leaseMs: MIN, limit: 3, now: T0 });
+        await s.tasks.claim({ owner: "w2", leaseMs: MIN, limit: 1, now: T0 });
+        expect(await s.tasks.completeMany([], "w1", T0)).toEqual([]);
+        const done = await s.tasks.completeMany(
+          [
+            { id: c, result: { skipped: "nothing to do" } },
+            { id: a, result: { pr: 7 } },
+            { id: d, result: "not mine" }, // held by w2
+            { id: 999_999, result: null },
+          ],
+          "w1",
+          T0 + 5,
+        );
+        expect(done).toEqual([c, a]);
+        expect(await s.tasks.get(a)).toMatchObject({
+          status: "done",
+          result: '{"pr":7}',
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          updatedAt: T0 + 5,
+        });
+        expect((await s.tasks.get(c))?.result).toBe('{"skipped":"nothing to do"}');
+        expect(await s.tasks.get(b)).toMatchObject({ status: "running", leaseOwner: "w1" });
+        expect(await s.tasks.get(d)).toMatchObject({ status: "running", leaseOwner: "w2" });
+        // Repeated: nothing left to complete. Without an owner, any holder's task.
+        expect(await s.tasks.completeMany([{ id: a, result: null }], "w1", T0)).toEqual([]);
+        expect(await s.tasks.completeMany([{ id: d, result: null }], null, T0)).toEqual([d]);
+        // Completed tasks free their keys.
+        expect((await s.tasks.enqueue({ repo: "o/r", type: "fix", source: "a" }, T0)).outcome).toBe(
+          "created",
+        );
+      });
+
       it("fail backs off exponentially, then fails for good; retryAt keeps the attempt; permanent fails now", async () => {
         const { task } = await s.tasks.enqueue(
           { repo: "o/r", type: "fix", source: "x", maxAttempts: 3 },
