@@ -48,43 +48,70 @@ export function definitionIndex(files: readonly RankInput[]): Map<string, string
   return idx;
 }
 
+/** A name other files may refer to: the files defining it, its weight, its flow slots. */
+interface Target {
+  /** Indices (into the sorted files) of the files defining the name, in path order. */
+  files: number[];
+  weight: number;
+  /** Where this name's per-definer flows start in the flow array. */
+  slot: number;
+}
+
 /**
  * Ranks every definition as aider's repomap does: PageRank over the files, with an edge from a
  * file that uses a name to each file that defines it (weighted by how often, and how specific the
  * name is); a file's rank then flows along its edges onto the definitions they point at.
  * Definitions nothing refers to keep a small share of their file's rank, earlier and top-level
- * ones first. Deterministic: sorted inputs, fixed iterations, no Map-order or locale dependence.
+ * ones first. Deterministic: sorted inputs, fixed iterations, no Map-order or locale dependence;
+ * every sum is taken in the same (edge) order, so the ranks are the same bits on every machine.
  */
 export function rankDefinitions(input: readonly RankInput[]): RankedDef[] {
   const files = [...input].sort((a, b) => byCodeUnit(a.path, b.path));
   const n = files.length;
   if (!n) return [];
   const index = new Map(files.map((f, i) => [f.path, i]));
-  const defs = definitionIndex(files);
-  // Edges, aggregated per (source, target); contributions per (target, name) kept for later.
+  // Names defined by at most MAX_DEFINERS files; each (name, defining file) gets a flow slot.
+  const targets = new Map<string, Target>();
+  let slots = 0;
+  for (const [ident, definers] of definitionIndex(files)) {
+    if (definers.length > MAX_DEFINERS) continue;
+    targets.set(ident, {
+      files: definers.map((p) => index.get(p)!),
+      weight: weightOf(ident, definers.length),
+      slot: slots,
+    });
+    slots += definers.length;
+  }
+  // Edges in a fixed order: by source file, then name (code-unit order), then defining file.
   const src: number[] = [];
   const dst: number[] = [];
   const wt: number[] = [];
-  const name: string[] = [];
+  const slot: number[] = [];
   for (let s = 0; s < n; s++) {
     const f = files[s]!;
-    const used = [...f.refs.keys()].sort(byCodeUnit);
+    const used: string[] = [];
+    for (const ident of f.refs.keys()) if (targets.has(ident)) used.push(ident);
+    used.sort(byCodeUnit);
     for (const ident of used) {
-      const definers = defs.get(ident);
-      if (!definers || definers.length > MAX_DEFINERS) continue;
-      const w = weightOf(ident, definers.length) * Math.sqrt(f.refs.get(ident)!);
-      for (const p of definers) {
-        const d = index.get(p)!;
+      const t = targets.get(ident)!;
+      const w = t.weight * Math.sqrt(f.refs.get(ident)!);
+      for (let j = 0; j < t.files.length; j++) {
+        const d = t.files[j]!;
         if (d === s) continue;
         src.push(s);
         dst.push(d);
         wt.push(w);
-        name.push(ident);
+        slot.push(t.slot + j);
       }
     }
   }
+  const edges = src.length;
+  const from = Int32Array.from(src);
+  const to = Int32Array.from(dst);
+  const weight = Float64Array.from(wt);
+  const at = Int32Array.from(slot);
   const out = new Float64Array(n);
-  for (let e = 0; e < src.length; e++) out[src[e]!]! += wt[e]!;
+  for (let e = 0; e < edges; e++) out[from[e]!]! += weight[e]!;
   let rank = new Float64Array(n).fill(1 / n);
   for (let it = 0; it < ITERATIONS; it++) {
     const next = new Float64Array(n);
@@ -92,29 +119,44 @@ export function rankDefinitions(input: readonly RankInput[]): RankedDef[] {
     for (let i = 0; i < n; i++) if (out[i] === 0) dangling += rank[i]!;
     const base = (1 - DAMPING) / n + (DAMPING * dangling) / n;
     for (let i = 0; i < n; i++) next[i] = base;
-    for (let e = 0; e < src.length; e++) {
-      const s = src[e]!;
-      next[dst[e]!]! += (DAMPING * rank[s]! * wt[e]!) / out[s]!;
+    for (let e = 0; e < edges; e++) {
+      const s = from[e]!;
+      next[to[e]!]! += (DAMPING * rank[s]! * weight[e]!) / out[s]!;
     }
     rank = next;
   }
   // The rank each (file, name) receives along its in-edges.
-  const flow = new Map<string, number>();
-  for (let e = 0; e < src.length; e++) {
-    const s = src[e]!;
-    const key = `${dst[e]}\u0000${name[e]}`;
-    flow.set(key, (flow.get(key) ?? 0) + (rank[s]! * wt[e]!) / out[s]!);
+  const flow = new Float64Array(slots);
+  for (let e = 0; e < edges; e++) {
+    const s = from[e]!;
+    flow[at[e]!]! += (rank[s]! * weight[e]!) / out[s]!;
   }
+  const inflow = (file: number, name: string): number => {
+    const t = targets.get(name);
+    const j = t ? t.files.indexOf(file) : -1;
+    return t && j >= 0 ? flow[t.slot + j]! : 0;
+  };
   const ranked: RankedDef[] = [];
-  for (let i = 0; i < n; i++) {
+  const score: number[] = [];
+  const pathOrder: number[] = [];
+  for (let i = 0, p = 0; i < n; i++) {
     const f = files[i]!;
+    if (i > 0 && f.path !== files[i - 1]!.path) p = i;
     f.defs.forEach((d, k) => {
-      const inflow = INDEXED(d) ? (flow.get(`${i}\u0000${d.name}`) ?? 0) : 0;
       const own = (rank[i]! * 0.01) / ((1 + k) * (1 + d.depth));
-      ranked.push({ ...d, path: f.path, rank: inflow + own });
+      const r = (INDEXED(d) ? inflow(i, d.name) : 0) + own;
+      ranked.push({ ...d, path: f.path, rank: r });
+      score.push(r);
+      pathOrder.push(p);
     });
   }
-  return ranked.sort((a, b) => b.rank - a.rank || byCodeUnit(a.path, b.path) || a.line - b.line);
+  // Highest rank first, then path and line; a stable sort keeps ties in input order.
+  const order = ranked.map((_, i) => i);
+  order.sort(
+    (a, b) =>
+      score[b]! - score[a]! || pathOrder[a]! - pathOrder[b]! || ranked[a]!.line - ranked[b]!.line,
+  );
+  return order.map((i) => ranked[i]!);
 }
 
 /** Files by rank, highest first (ties by path). */

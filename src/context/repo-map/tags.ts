@@ -1,5 +1,6 @@
 import type { Node } from "web-tree-sitter";
 import type { Grammar } from "./grammars.js";
+import type { LanguageId } from "./languages.js";
 
 export type DefKind =
   | "function"
@@ -72,6 +73,36 @@ function signatureOf(node: Node): string {
   return oneLine(`${exported}${kw}${head}`.replace(/\s*[:{]\s*$/, ""));
 }
 
+/** Languages whose identifiers may contain `$` (JavaScript, TypeScript, Java). */
+const DOLLAR_IDENTIFIERS = new Set<LanguageId>(["typescript", "tsx", "javascript", "java"]);
+
+/**
+ * The text of the identifier that starts at `at`, read from the source instead of asking the
+ * tree for the node's end (a call into WebAssembly per reference). Every grammar's identifier is
+ * `[A-Za-z0-9_]` (and `$` where the language allows it) in ASCII, so the longest such run is the
+ * token; null when that is not certain and the node must say: an empty run, or a run that stops
+ * at a character an identifier may continue with in some grammar (non-ASCII, `\` escapes, Rust's
+ * `r#`, JSX's `data-x` names).
+ */
+function identifierAt(text: string, at: number, dollar: boolean): string | null {
+  let end = at;
+  for (; end < text.length; end++) {
+    const c = text.charCodeAt(end);
+    if (!(
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      c === 95 ||
+      (dollar && c === 36)
+    ))
+      break;
+  }
+  if (end === at) return null;
+  const next = end < text.length ? text.charCodeAt(end) : 32;
+  if (next >= 0x7f || next === 92 || next === 35 || next === 45) return null;
+  return text.slice(at, end);
+}
+
 /**
  * A file's definitions and references from its syntax tree. Null when parsing ran past
  * `deadline` (ms since epoch): the caller outlines the file instead.
@@ -84,16 +115,31 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
   try {
     const timeoutMicros = Math.max(1, (deadline - Date.now()) * 1000);
     const matches = g.query.matches(tree.rootNode, { timeoutMicros });
-    type Found = { name: string; kind: DefKind; node: Node; at: number; pattern: number };
+    // A tree with errors may hold zero-width (missing) identifiers: there, every reference's
+    // text comes from its node.
+    const scan = !tree.rootNode.hasError;
+    const dollar = DOLLAR_IDENTIFIERS.has(g.lang);
+    type Found = {
+      name: string;
+      kind: DefKind;
+      node: Node;
+      at: number;
+      end: number;
+      pattern: number;
+    };
     const byName = new Map<number, Found>();
-    const refNodes: { at: number; name: string }[] = [];
+    const refAt: number[] = [];
+    const refName: string[] = [];
     for (const m of matches) {
       let nameNode: Node | undefined;
       let defNode: Node | undefined;
       let kind: DefKind | undefined;
       for (const c of m.captures) {
-        if (c.name === "name") nameNode = c.node;
-        else if (c.name === "ref") refNodes.push({ at: c.node.startIndex, name: c.node.text });
+        if (c.name === "ref") {
+          const at = c.node.startIndex;
+          refAt.push(at);
+          refName.push((scan && identifierAt(text, at, dollar)) || c.node.text);
+        } else if (c.name === "name") nameNode = c.node;
         else if (c.name.startsWith("def.")) {
           defNode = c.node;
           kind = c.name.slice(4) as DefKind;
@@ -107,19 +153,18 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
         kind,
         node: defNode,
         at: defNode.startIndex,
+        end: defNode.endIndex,
         pattern: m.patternIndex,
       });
     }
-    const found = [...byName.values()].sort(
-      (a, b) => a.at - b.at || b.node.endIndex - a.node.endIndex,
-    );
+    const found = [...byName.values()].sort((a, b) => a.at - b.at || b.end - a.end);
     // Nesting: members of containers are kept, a function's locals are not.
     const defs: Def[] = [];
     const open: Found[] = [];
     const skipped: Found[] = [];
     for (const f of found) {
-      while (open.length && open.at(-1)!.node.endIndex <= f.at) open.pop();
-      while (skipped.length && skipped.at(-1)!.node.endIndex <= f.at) skipped.pop();
+      while (open.length && open.at(-1)!.end <= f.at) open.pop();
+      while (skipped.length && skipped.at(-1)!.end <= f.at) skipped.pop();
       if (skipped.length || (open.length && !CONTAINERS.has(open.at(-1)!.kind))) {
         skipped.push(f);
         continue;
@@ -134,11 +179,11 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
       });
       open.push(f);
     }
-    const own = new Set(byName.keys());
     const refs = new Map<string, number>();
-    for (const r of refNodes) {
-      if (own.has(r.at)) continue;
-      refs.set(r.name, (refs.get(r.name) ?? 0) + 1);
+    for (let i = 0; i < refAt.length; i++) {
+      if (byName.has(refAt[i]!)) continue;
+      const name = refName[i]!;
+      refs.set(name, (refs.get(name) ?? 0) + 1);
     }
     return { defs, refs };
   } finally {
