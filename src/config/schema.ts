@@ -380,6 +380,13 @@ export const configSchema = z.strictObject({
             input: z.number().min(0).describe("USD per million uncached input tokens"),
             cached_input: z.number().min(0).describe("USD per million cached input tokens"),
             output: z.number().min(0).describe("USD per million output tokens"),
+            batch_cached_input: z
+              .number()
+              .min(0)
+              .optional()
+              .describe(
+                "USD per million cached input tokens in an OpenAI Batch API request, discount included (unset: the higher of cached_input and half of input)",
+              ),
           }),
         )
         .default({}),

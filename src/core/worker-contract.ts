@@ -88,8 +88,12 @@ export interface ProcessorContext {
 
 export type TaskOutcome =
   | { status: "done"; result?: unknown }
-  /** Try again at `at` without counting an attempt: a 409, checks still running, a budget wait. */
-  | { status: "retry"; at: number; reason: string }
+  /**
+   * Try again at `at` without counting an attempt: a 409, checks still running, a budget wait.
+   * `handedOff`: the work itself went elsewhere and completes there (an OpenAI Batch API job):
+   * not a deferral, so the pass goes on claiming.
+   */
+  | { status: "retry"; at: number; reason: string; handedOff?: boolean }
   | { status: "failed"; error: string; permanent?: boolean }
   | { status: "skipped"; reason: string };
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Usage } from "../core/domain.js";
-import { BATCH_DISCOUNT } from "./pricing.js";
+import { batchCostOf } from "./pricing.js";
 import type { ProviderName } from "./providers.js";
 import { readUsage } from "./usage.js";
 
@@ -21,7 +21,8 @@ const completionSchema = z.object({
 
 /**
  * Parses a Batch API output file (JSONL): per custom_id the answer's text or the error, and the
- * usage of every line at BATCH_DISCOUNT. Lines that are not JSON or not a batch line are skipped.
+ * usage of every line at the batch price (batchCostOf: BATCH_DISCOUNT, and cached tokens at
+ * batchCachedRate). Lines that are not JSON or not a batch line are skipped.
  */
 export function parseBatchOutput(
   text: string,
@@ -41,12 +42,8 @@ export function parseBatchOutput(
     if (!l.success) continue;
     const { custom_id: id, response, error } = l.data;
     const body = completionSchema.safeParse(response?.body);
-    const usage = readUsage(
-      provider,
-      body.success ? body.data.usage : undefined,
-      price,
-      BATCH_DISCOUNT,
-    );
+    const tokens = readUsage(provider, body.success ? body.data.usage : undefined, price);
+    const usage = { ...tokens, costUsd: batchCostOf(tokens, price) };
     if (error || !response || response.status_code !== 200 || !body.success) {
       const why =
         error?.message ??

@@ -7,6 +7,11 @@ export interface Price {
   input: number;
   cachedInput: number;
   output: number;
+  /**
+   * A cached input token in an OpenAI Batch API request, the batch discount included. Unset:
+   * the less favourable reading (batchCachedRate).
+   */
+  batchCachedInput?: number;
   /** Storage of an explicit context cache (Gemini), per million tokens and hour. */
   cacheStoragePerHour?: number;
 }
@@ -44,8 +49,36 @@ export const DEFAULT_PRICE: Price = { input: 5, cachedInput: 5, output: 20 };
 /** Explicit cache storage when the price does not say: Gemini Flash's list price ($1 per 1M tokens and hour). */
 export const DEFAULT_CACHE_STORAGE_PER_HOUR = 1;
 
-/** The OpenAI Batch API costs half the synchronous price. */
+/** The OpenAI Batch API costs half the synchronous price (input and output). */
 export const BATCH_DISCOUNT = 0.5;
+
+/**
+ * USD per million cached input tokens in an OpenAI Batch API request. Batch requests do read
+ * the prompt cache (OpenAI's Batch object reports `usage.input_tokens_details.cached_tokens`
+ * for batches created after 2025-09-07), but whether the cached-input discount stacks with the
+ * batch discount is a per-model line of OpenAI's pricing page (reported for the GPT-5 family),
+ * not a rule bg-agent can rely on for gpt-4o or gpt-4.1. So, unless the price says
+ * (`batchCachedInput`, `llm.pricing.<model>.batch_cached_input`), a cached batch token is
+ * priced at the less favourable of the two readings: its cached price (the cache discount
+ * instead of the batch one) or the batch input price (no cache discount). The budget then never
+ * counts less than OpenAI bills. gpt-4o-mini: both are $0.075; gpt-4.1: $1.00, not $0.25.
+ */
+export const batchCachedRate = (price: Price): number =>
+  price.batchCachedInput ?? Math.max(price.cachedInput, price.input * BATCH_DISCOUNT);
+
+/** The cost of an OpenAI Batch API line's tokens (`promptTokens` includes `cachedTokens`). */
+export function batchCostOf(
+  t: { promptTokens: number; cachedTokens: number; completionTokens: number },
+  price: Price,
+): number {
+  const cached = Math.min(t.cachedTokens, t.promptTokens);
+  const uncached = Math.max(0, t.promptTokens - cached);
+  return (
+    ((uncached * price.input + t.completionTokens * price.output) * BATCH_DISCOUNT +
+      cached * batchCachedRate(price)) /
+    1_000_000
+  );
+}
 
 const warned = new Set<string>();
 
@@ -68,7 +101,12 @@ export function priceFor(
   const o = overrides[`${provider}:${model}`] ?? overrides[model];
   if (o)
     return {
-      price: { input: o.input, cachedInput: o.cached_input, output: o.output },
+      price: {
+        input: o.input,
+        cachedInput: o.cached_input,
+        output: o.output,
+        ...(o.batch_cached_input !== undefined ? { batchCachedInput: o.batch_cached_input } : {}),
+      },
       source: "config",
     };
   const t =

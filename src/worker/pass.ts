@@ -221,8 +221,9 @@ async function runRepo(
           detail: detailOf(o),
         });
       }
-      // Everything deferred: nothing more will happen for this type in this pass.
-      if ([...outcomes.values()].every((o) => o.status === "retry")) break;
+      // Everything deferred (a budget stop, a pause): nothing more will happen for this type in
+      // this pass. Work handed off (submitted to the OpenAI Batch API) is progress: go on.
+      if ([...outcomes.values()].every((o) => o.status === "retry" && !o.handedOff)) break;
       if (tasks.length < size) break;
     }
   }

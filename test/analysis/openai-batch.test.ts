@@ -182,6 +182,40 @@ describe("tech_debt.openai_batch", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("one pass submits the whole backlog, one job per planned batch", async () => {
+    const store = await memoryStore();
+    const list = issues(5);
+    fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    const lines: BatchLine[] = [];
+    let n = 0;
+    nock(API)
+      .post("/v1/files")
+      .times(3)
+      .reply((_uri, body) => {
+        const text = typeof body === "string" ? body : JSON.stringify(body);
+        for (const m of text.matchAll(/^\{"custom_id".*\}$/gm)) lines.push(JSON.parse(m[0]));
+        return [200, { id: `file-${++n}`, object: "file", purpose: "batch", status: "processed" }];
+      });
+    nock(API)
+      .post("/v1/batches")
+      .times(3)
+      .reply(() => [200, { ...job("validating"), id: `batch_${n}` }]);
+    await enqueue(store, list);
+
+    const config = baseConfig({ tech_debt: { openai_batch: true, batch_size: 2 } });
+    const first = await pass(env(store, { workspace: workspace(), config }));
+    // Submitting is not a deferral: the pass goes on claiming until every issue is in a job.
+    expect(first.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(5).fill("retry"));
+    expect(lines.map((l) => keysOf(l.body).length)).toEqual([2, 2, 1]);
+    expect((await store.batches.submitted(REPO)).map((b) => b.externalId).sort()).toEqual([
+      "batch_1",
+      "batch_2",
+      "batch_3",
+    ]);
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("a job still running leaves everything as it is", async () => {
     const store = await memoryStore();
     const list = issues(2);

@@ -87,6 +87,7 @@ export async function viaBatchApi(
           status: "retry",
           at,
           reason: `submitted to the OpenAI Batch API as ${externalId} (half price); the result is collected on a later run`,
+          handedOff: true,
         });
       const note = `${batch.length} issue(s) submitted to the OpenAI Batch API as ${externalId}: results are posted by a later run (within 24 hours).`;
       report.notes.push(note);
