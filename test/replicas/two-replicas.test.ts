@@ -237,12 +237,11 @@ describe.skipIf(!up)("two replicas on one PostgreSQL schema", () => {
       for (const r of repos)
         for (let n = 1; n <= 5; n++)
           expect(commentsOn(r, n), `${r}#${n}`).toEqual({ comments: 1, posts: 1 });
-      // Every issue was sent to the LLM once, and both replicas did some of the work.
+      // Every issue was sent to the LLM once (which replica took which is up to the locks and claims).
       const keys = llm.calls.filter((c) => c.keys.some((k) => k.startsWith("acme/work-")));
       expect(keys.flatMap((c) => c.keys).sort()).toEqual(
         repos.flatMap((r) => [1, 2, 3, 4, 5].map((n) => `${r}#${n}`)).sort(),
       );
-      expect(new Set(keys.map((c) => c.replica))).toEqual(new Set(["worker-a", "worker-b"]));
       expect(gh.unrouted).toEqual([]);
     });
 

@@ -29,7 +29,7 @@ import type { Coordination } from "../coordination.js";
 
 export { Exec } from "./pg-exec.js";
 
-/** The PostgreSQL parts, with the few extras only this store has (e.g. `tasks.completeMany`). */
+/** The PostgreSQL parts, with the few extras only this store has. */
 export interface PgStoreParts extends StoreParts {
   tasks: PgTaskStore;
 }
