@@ -9,13 +9,14 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, createServer, request } from "node:http";
+import { Agent, createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSqlite } from "../../src/store/db.js";
+import { postWebhook } from "../helpers/post-webhook.js";
 
 const SECRET = "crash-secret";
 const PATH = "/api/github/webhooks";
@@ -148,39 +149,13 @@ async function startApp(
 }
 
 /** POSTs one delivery; resolves with the status and whether it was a duplicate (0: no answer). */
-function post(
+async function post(
   port: number,
   agent: Agent,
   d: Delivery,
 ): Promise<{ status: number; duplicate: boolean }> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: PATH,
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(d.body),
-          "x-github-event": "pull_request",
-          "x-github-delivery": d.id,
-          "x-hub-signature-256": d.signature,
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, duplicate: /"duplicate":true/.test(text) }),
-        );
-        res.on("error", () => resolve({ status: 0, duplicate: false }));
-      },
-    );
-    req.on("error", () => resolve({ status: 0, duplicate: false }));
-    req.end(d.body);
-  });
+  const r = await postWebhook(port, agent, { ...d, name: "pull_request" }, PATH);
+  return { status: r.status, duplicate: /"duplicate":true/.test(r.text) };
 }
 
 interface DbState {

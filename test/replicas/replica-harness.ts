@@ -7,13 +7,13 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { TEST_DATABASE_URL } from "../helpers/postgres.js";
+import { postWebhook } from "../helpers/post-webhook.js";
 
 export const WEBHOOK_SECRET = "replicas-secret";
-const WEBHOOK_PATH = "/api/github/webhooks";
 
 export interface Replica {
   name: string;
@@ -141,45 +141,19 @@ export function labelledIssue(
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
 /** POSTs a signed delivery; resolves with the status and the JSON answer (status 0: no answer). */
-export function deliver(
+export async function deliver(
   port: number,
   d: Delivery,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const signature = `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(d.body).digest("hex")}`;
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: WEBHOOK_PATH,
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(d.body),
-          "x-github-event": d.name,
-          "x-github-delivery": d.id,
-          "x-hub-signature-256": signature,
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => {
-          let body: Record<string, unknown> = {};
-          try {
-            body = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            body = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-        res.on("error", () => resolve({ status: 0, body: {} }));
-      },
-    );
-    req.on("error", () => resolve({ status: 0, body: {} }));
-    req.end(d.body);
-  });
+  const { status, text } = await postWebhook(port, agent, { ...d, signature });
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = status ? { text } : {};
+  }
+  return { status, body };
 }
 
 /** Runs `sql` against the replicas' schema (a connection of its own). */
