@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
+import { chatCompletionBody } from "../helpers/fake-llm.js";
 
 export const HEAD_SHA = "a".repeat(40);
 
@@ -221,26 +222,16 @@ export function fakeOpenAI(
     if (typeof a !== "string") return [a.status, a.body, a.headers ?? {}];
     return [
       200,
-      {
-        id: `chatcmpl-${calls.length}`,
-        object: "chat.completion",
-        created: 1,
-        model: body.model,
-        choices: [
-          {
-            index: 0,
-            finish_reason: "stop",
-            logprobs: null,
-            message: { role: "assistant", content: a, refusal: null },
-          },
-        ],
-        usage: {
+      chatCompletionBody(
+        a,
+        {
           prompt_tokens: promptTokens,
           completion_tokens: Math.ceil(a.length / 4),
           total_tokens: promptTokens + Math.ceil(a.length / 4),
           prompt_tokens_details: { cached_tokens: cached },
         },
-      },
+        { id: `chatcmpl-${calls.length}`, model: body.model },
+      ),
     ];
   });
   return { calls };

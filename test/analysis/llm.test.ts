@@ -11,22 +11,7 @@ import { testCtx } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
 import { baseConfig } from "./setup.js";
 import { resetLimiters } from "../../src/llm/rate-limit.js";
-
-const completion = (content: string, usage: Record<string, unknown>) => ({
-  id: "c",
-  object: "chat.completion",
-  created: 1,
-  model: "m",
-  choices: [
-    {
-      index: 0,
-      finish_reason: "stop",
-      logprobs: null,
-      message: { role: "assistant", content, refusal: null },
-    },
-  ],
-  usage,
-});
+import { chatCompletionBody } from "../helpers/fake-llm.js";
 
 const req = {
   messages: [{ role: "user" as const, content: "hi" }],
@@ -144,7 +129,7 @@ describe("createLlm", () => {
         { "retry-after-ms": "5" },
       )
       .post("/v1/chat/completions")
-      .reply(200, completion("ok", { prompt_tokens: 10, completion_tokens: 5 }));
+      .reply(200, chatCompletionBody("ok", { prompt_tokens: 10, completion_tokens: 5 }));
     const r = await createLlm(ctx, { maxRetries: 0 }).chat(req);
     expect(r.message.content).toBe("ok");
     expect(r.usage.costUsd).toBeCloseTo((10 * 0.15 + 5 * 0.6) / 1e6, 12);
@@ -166,7 +151,7 @@ describe("createLlm", () => {
       .post("/chat/completions")
       .reply(200, (_u, b) => {
         bodies.push(b as Record<string, unknown>);
-        return completion("{}", {
+        return chatCompletionBody("{}", {
           prompt_tokens: 10,
           completion_tokens: 2,
           prompt_cache_hit_tokens: 0,

@@ -39,3 +39,29 @@ export function fakeLlm(
     },
   };
 }
+
+/**
+ * An OpenAI chat completion's response body with one assistant message, for nock replies and
+ * loopback servers: `usage` as the API reports it (`prompt_tokens`, `completion_tokens`, …).
+ */
+export function chatCompletionBody(
+  content: string,
+  usage: Record<string, unknown>,
+  o: { id?: string; model?: string } = {},
+): Record<string, unknown> {
+  return {
+    id: o.id ?? "c",
+    object: "chat.completion",
+    created: 1,
+    model: o.model ?? "m",
+    choices: [
+      {
+        index: 0,
+        finish_reason: "stop",
+        logprobs: null,
+        message: { role: "assistant", content, refusal: null },
+      },
+    ],
+    usage,
+  };
+}

@@ -8,22 +8,9 @@ import type { ChatRequest } from "../../src/llm/types.js";
 import { createOpenAIBatchApi } from "./caching-helpers.js";
 import { testCtx } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
+import { chatCompletionBody } from "../helpers/fake-llm.js";
 
-const completion = (usage: Record<string, unknown>) => ({
-  id: "c",
-  object: "chat.completion",
-  created: 1,
-  model: "m",
-  choices: [
-    {
-      index: 0,
-      finish_reason: "stop",
-      logprobs: null,
-      message: { role: "assistant", content: "{}", refusal: null },
-    },
-  ],
-  usage,
-});
+const completion = (usage: Record<string, unknown>) => chatCompletionBody("{}", usage);
 
 /** A request with a shared prefix of about 6,000 tokens and a varying question. */
 const CONTEXT = Array.from(

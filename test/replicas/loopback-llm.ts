@@ -8,6 +8,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { chatCompletionBody } from "../helpers/fake-llm.js";
 
 export interface LlmCall {
   replica: string;
@@ -69,23 +70,17 @@ export async function loopbackLlm(o: { delayMs?: number } = {}): Promise<Loopbac
         affected_files: ["src/index.ts"],
       })),
     });
-    res.writeHead(200, { "content-type": "application/json" }).end(
-      JSON.stringify({
-        id: `chatcmpl-${calls.length}`,
-        object: "chat.completion",
-        created: 1,
-        model: body.model,
-        choices: [
-          {
-            index: 0,
-            finish_reason: "stop",
-            logprobs: null,
-            message: { role: "assistant", content, refusal: null },
-          },
-        ],
-        usage: { prompt_tokens: 1000, completion_tokens: 50 * keys.length, total_tokens: 1100 },
-      }),
-    );
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(
+        JSON.stringify(
+          chatCompletionBody(
+            content,
+            { prompt_tokens: 1000, completion_tokens: 50 * keys.length, total_tokens: 1100 },
+            { id: `chatcmpl-${calls.length}`, model: body.model },
+          ),
+        ),
+      );
   };
 
   const sockets = new Set<Socket>();

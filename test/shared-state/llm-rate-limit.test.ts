@@ -13,6 +13,7 @@ import { testEnv, testOctokit } from "../helpers/context.js";
 import { postgresAvailable } from "../helpers/postgres.js";
 import type { TwoReplicas } from "./two-replicas.js";
 import { twoReplicas } from "./two-replicas.js";
+import { chatCompletionBody } from "../helpers/fake-llm.js";
 
 const up = await postgresAvailable();
 
@@ -30,21 +31,7 @@ function sharedClock(): Clock & { slept: number[] } {
   };
 }
 
-const completion = {
-  id: "c",
-  object: "chat.completion",
-  created: 1,
-  model: "m",
-  choices: [
-    {
-      index: 0,
-      finish_reason: "stop",
-      logprobs: null,
-      message: { role: "assistant", content: "ok", refusal: null },
-    },
-  ],
-  usage: { prompt_tokens: 10, completion_tokens: 5 },
-};
+const completion = chatCompletionBody("ok", { prompt_tokens: 10, completion_tokens: 5 });
 const req = {
   messages: [{ role: "user" as const, content: "hi" }],
   purpose: "t",

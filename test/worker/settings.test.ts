@@ -13,6 +13,7 @@ import { loopOptionsFromEnv, startWorkerLoop } from "../../src/worker/loop.js";
 import type { Processor, ProcessorContext, TaskOutcome } from "../../src/core/worker-contract.js";
 import { testEnv, testOctokit } from "../helpers/context.js";
 import { memoryStore } from "../helpers/store.js";
+import { chatCompletionBody } from "../helpers/fake-llm.js";
 
 beforeEach(() => {
   nock.disableNetConnect();
@@ -129,21 +130,7 @@ describe("the LLM rate limit is the app's, not the last repository's", () => {
     };
     return c;
   };
-  const completion = {
-    id: "c",
-    object: "chat.completion",
-    created: 1,
-    model: "m",
-    choices: [
-      {
-        index: 0,
-        finish_reason: "stop",
-        logprobs: null,
-        message: { role: "assistant", content: "ok", refusal: null },
-      },
-    ],
-    usage: { prompt_tokens: 10, completion_tokens: 5 },
-  };
+  const completion = chatCompletionBody("ok", { prompt_tokens: 10, completion_tokens: 5 });
   const req = {
     messages: [{ role: "user" as const, content: "hi" }],
     purpose: "test",
