@@ -192,13 +192,7 @@ export async function createBgAgent(o: BgAgentOptions): Promise<BgAgent> {
         coordination,
         self: replica,
         log,
-        ...(loop
-          ? {
-              onWake: () => {
-                if (loop) onWake(loop.wake());
-              },
-            }
-          : {}),
+        ...(loop ? { onWake: wake } : {}),
       });
       // History older than BG_RETENTION_DAYS is compacted in small steps, worker or not.
       if (o.retention !== false)
