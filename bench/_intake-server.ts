@@ -18,6 +18,7 @@ import { parseConfig } from "../src/config/load.js";
 import type { Logger } from "../src/log.js";
 import { createServer } from "../src/server.js";
 import { GroupCommit } from "../src/store/group-commit.js";
+import { createScopedStore } from "../src/store/scoped-store.js";
 import { openStore } from "../src/store/index.js";
 import type { SqliteStore, Store } from "../src/store/index.js";
 import { sendJson } from "../src/web/http.js";
@@ -78,10 +79,14 @@ if (kind === "bare") {
   if (kind === "noop") await probot.load((app) => app.onAny(async () => {}));
   // Logging as in production: Probot's pino logger (at LOG_LEVEL=fatal, like the bare server's).
   const log = probot.log as unknown as Logger;
-  const receiver = kind === "noop" ? probot : createApp({ store })(probot);
+  // As src/compose.ts wires it: a store without a group commit (PostgreSQL) makes each delivery
+  // one transaction that the handlers' store calls join.
+  const scope = store.groupCommit ? undefined : createScopedStore(store);
+  const receiver = kind === "noop" ? probot : createApp({ store: scope?.store ?? store })(probot);
   const server = createServer({
     receiver,
     store,
+    ...(scope ? { deliveryScope: scope } : {}),
     log,
     ...(process.env.BENCH_NOSYNC && sqlite ? { groupCommit: new GroupCommit(sqlite) } : {}),
     routes: [

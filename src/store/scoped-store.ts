@@ -1,10 +1,16 @@
 /**
  * A delivery-scoped store (issue #16): on PostgreSQL each webhook delivery is one transaction,
  * its record and every write of its handlers together. The handlers (src/app.ts) are given
- * `scoped.store`; while `scoped.tx(fn)` runs, every call on it — parts and `tx`, which becomes a
- * savepoint — goes into that transaction (found through AsyncLocalStorage, so the handlers need
- * no handle passed down). Elsewhere (the worker, the dashboard) and once the transaction has
- * ended, calls go to the root store.
+ * `scoped.store`; while `scoped.tx(fn)` runs, every call on it — parts and `tx` — goes into that
+ * transaction (found through AsyncLocalStorage, so the handlers need no handle passed down).
+ * Elsewhere (the worker, the dashboard) and once the transaction has ended, calls go to the root
+ * store.
+ *
+ * A handler's own `tx` inside the delivery is the delivery's transaction itself, not a savepoint
+ * (two round trips fewer a delivery): the delivery already makes its writes atomic, and a `tx`
+ * that throws fails the whole delivery — its writes are rolled back with everything else, even if
+ * the handler caught the error, and the webhook is answered 500 so a redelivery runs it again.
+ * Concurrent handlers' `tx` calls take turns, as savepoints would.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Store, StoreParts, TxStore } from "./contract.js";
@@ -37,6 +43,16 @@ interface Scope {
   open: boolean;
   /** Run once the transaction committed. */
   after: (() => void)[];
+  /** The handlers' `tx` calls take turns on the delivery's transaction: the last one's end. */
+  turn: Promise<void>;
+  /** The first error a handler's `tx` threw: the delivery fails with it (rolled back). */
+  failed?: { error: unknown };
+}
+
+/** What the AsyncLocalStorage holds: the scope, and whether this call runs inside a handler's `tx`. */
+interface Frame {
+  scope: Scope;
+  inTurn: boolean;
 }
 
 export interface ScopedStore {
@@ -66,10 +82,34 @@ function methodNames(part: object): string[] {
 }
 
 export function createScopedStore(root: Store): ScopedStore {
-  const als = new AsyncLocalStorage<Scope>();
-  const current = (): Scope | undefined => {
-    const s = als.getStore();
-    return s?.open ? s : undefined;
+  const als = new AsyncLocalStorage<Frame>();
+  const frame = (): Frame | undefined => {
+    const f = als.getStore();
+    return f?.scope.open ? f : undefined;
+  };
+  const current = (): Scope | undefined => frame()?.scope;
+
+  /**
+   * A handler's `tx` in the delivery's transaction: it runs on the transaction's handle after the
+   * `tx` calls started before it (one nested in another runs at once); if it throws, the delivery
+   * is marked failed, so its commit becomes a rollback.
+   */
+  const joined = <R>(f: Frame, fn: (t: TxStore) => Promise<R>): Promise<R> => {
+    const { scope } = f;
+    const run = (): Promise<R> =>
+      als
+        .run({ scope, inTurn: true }, () => fn(scope.t))
+        .catch((e: unknown) => {
+          scope.failed ??= { error: e };
+          throw e;
+        });
+    if (f.inTurn) return run();
+    const result = scope.turn.then(run);
+    scope.turn = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   };
 
   const parts: Record<string, Record<string, Method>> = {};
@@ -89,8 +129,8 @@ export function createScopedStore(root: Store): ScopedStore {
     pace: root.pace,
     dialect: root.dialect,
     tx: (fn) => {
-      const s = current();
-      return s ? s.t.tx(fn) : root.tx(fn);
+      const f = frame();
+      return f ? joined(f, fn) : root.tx(fn);
     },
     close: () => root.close(),
     ...(root.schemaVersion ? { schemaVersion: () => root.schemaVersion!() } : {}),
@@ -102,14 +142,24 @@ export function createScopedStore(root: Store): ScopedStore {
   return {
     store,
     async tx<R>(fn: (t: TxStore) => Promise<R>): Promise<R> {
-      const outer = current();
-      if (outer) return outer.t.tx(fn);
-      const scope: Scope = { t: undefined as unknown as TxStore, open: true, after: [] };
+      const outer = frame();
+      if (outer) return joined(outer, fn);
+      const scope: Scope = {
+        t: undefined as unknown as TxStore,
+        open: true,
+        after: [],
+        turn: Promise.resolve(),
+      };
       let result: R;
       try {
-        result = await root.tx((t) => {
+        result = await root.tx(async (t) => {
           scope.t = t;
-          return als.run(scope, () => fn(t));
+          const r = await als.run({ scope, inTurn: false }, () => fn(t));
+          await scope.turn;
+          // A handler's tx failed (and the handler carried on): its writes are in this
+          // transaction, so none of the delivery's may commit.
+          if (scope.failed) throw scope.failed.error;
+          return r;
         });
       } finally {
         scope.open = false;

@@ -24,6 +24,50 @@ describe("the delivery-scoped store", () => {
     await root.close();
   });
 
+  it("a handler's tx that throws fails the whole delivery, even when the handler catches the error", async () => {
+    const root = await memoryStore();
+    const scoped = createScopedStore(root);
+    await expect(
+      scoped.tx(async () => {
+        await enqueue(scoped.store, "before");
+        await scoped.store
+          .tx(async (t) => {
+            await enqueue(t, "inside");
+            throw new Error("tx failed");
+          })
+          .catch(() => undefined); // the handler carries on
+        await enqueue(scoped.store, "after");
+      }),
+    ).rejects.toThrow("tx failed");
+    expect(await root.tasks.list()).toEqual([]);
+    await root.close();
+  });
+
+  it("concurrent handlers' tx calls take turns; one nested in another runs at once", async () => {
+    const root = await memoryStore();
+    const scoped = createScopedStore(root);
+    const order: string[] = [];
+    const slow = (name: string, ms: number) =>
+      scoped.store.tx(async (t) => {
+        order.push(`${name} start`);
+        await new Promise((r) => setTimeout(r, ms));
+        await scoped.store.tx(async (inner) => enqueue(inner, `${name}-nested`));
+        await enqueue(t, name);
+        order.push(`${name} end`);
+      });
+    await scoped.tx(async () => {
+      await Promise.all([slow("a", 20), slow("b", 1)]);
+    });
+    expect(order).toEqual(["a start", "a end", "b start", "b end"]);
+    expect((await root.tasks.list()).map((t) => t.source).sort()).toEqual([
+      "a",
+      "a-nested",
+      "b",
+      "b-nested",
+    ]);
+    await root.close();
+  });
+
   it("outside a delivery, and after it ended, calls go to the root store; afterCommit runs once committed, never on rollback", async () => {
     const root = await memoryStore();
     const scoped = createScopedStore(root);

@@ -6,22 +6,75 @@
  * the connection itself (the server restarting, a dropped socket, no connection in time) is
  * thrown as a StoreUnavailableError (src/store/unavailable.ts); SQL errors pass unchanged.
  */
-import type { Pool, PoolClient, QueryResultRow } from "pg";
+import { createHash } from "node:crypto";
+import pg from "pg";
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from "pg";
 import { isConnectionError, reasonOf, StoreUnavailableError } from "../unavailable.js";
 
 export interface Queryable {
   query<R extends QueryResultRow>(
-    text: string,
-    values?: unknown[],
+    config: QueryConfig,
   ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
-const translated = new Map<string, string>();
+/** A statement as sent: its PostgreSQL text and, for the data statements, a prepared-statement name. */
+interface Translated {
+  text: string;
+  name: string | undefined;
+}
 
-/** `?` to `$1…$n` (outside string literals) and camelCase aliases quoted; cached by text. */
-export function toPgSql(sql: string): string {
+const translated = new Map<string, Translated>();
+
+/**
+ * Data statements are sent as named (prepared) statements: each connection parses and plans one
+ * once, then only binds and executes it, which is most of PostgreSQL's CPU for the store's short
+ * statements. The name is a hash of the text, so it is the same on every connection and process.
+ * Transaction control, locks and DDL are sent as they are.
+ */
+const PREPARED = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
+
+function translate(sql: string): Translated {
   const hit = translated.get(sql);
   if (hit !== undefined) return hit;
+  const text = toPgSql(sql);
+  const t: Translated = {
+    text,
+    name: PREPARED.test(text)
+      ? `bg_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`
+      : undefined,
+  };
+  if (translated.size >= 1000) translated.clear();
+  translated.set(sql, t);
+  return t;
+}
+
+/**
+ * The statement with its parameters written in as quoted literals (the simple protocol, which
+ * can carry `BEGIN` in the same message), or undefined when one is not a string, number, boolean
+ * or null. A quoted literal has no type until its context gives one, as a parameter has none.
+ */
+export function inlineSql(sql: string, params: readonly unknown[]): string | undefined {
+  const literals: string[] = [];
+  for (const v of params) {
+    if (v === null || v === undefined) literals.push("NULL");
+    else if (typeof v === "string") literals.push(pg.escapeLiteral(v));
+    else if (typeof v === "number" && Number.isFinite(v)) literals.push(`'${v}'`);
+    else if (typeof v === "boolean") literals.push(v ? "'true'" : "'false'");
+    else return undefined;
+  }
+  let n = 0;
+  let out = "";
+  let inString = false;
+  for (const ch of sql) {
+    if (ch === "'") inString = !inString;
+    out += ch === "?" && !inString ? literals[n++] : ch;
+  }
+  if (n !== literals.length) return undefined;
+  return out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+}
+
+/** `?` to `$1…$n` (outside string literals) and camelCase aliases quoted. */
+export function toPgSql(sql: string): string {
   let n = 0;
   let out = "";
   let inString = false;
@@ -29,10 +82,7 @@ export function toPgSql(sql: string): string {
     if (ch === "'") inString = !inString;
     out += ch === "?" && !inString ? `$${++n}` : ch;
   }
-  out = out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
-  if (translated.size >= 1000) translated.clear();
-  translated.set(sql, out);
-  return out;
+  return out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
 }
 
 /** A connection failure as a StoreUnavailableError; any other error as it is. */
@@ -51,7 +101,21 @@ let savepoints = 0;
 interface TxState {
   open: boolean;
   parent: TxState | null;
+  /**
+   * The transaction's BEGIN, not sent yet: it goes in the same message as the first statement
+   * (one round trip fewer), and a transaction that ran none sends neither BEGIN nor COMMIT.
+   */
+  begin?: { pending: boolean };
 }
+
+/** The pending BEGIN of the transaction `s` belongs to, if it has not been sent. */
+const pendingBegin = (s: TxState | null): { pending: boolean } | undefined => {
+  let x = s;
+  while (x?.parent) x = x.parent;
+  return x?.begin?.pending ? x.begin : undefined;
+};
+
+type Result<R> = { rows: R[]; rowCount: number | null };
 
 const isOpen = (s: TxState | null): boolean => {
   for (let x = s; x; x = x.parent) if (!x.open) return false;
@@ -86,7 +150,23 @@ export class Exec {
       );
     Exec.roundTrips++;
     try {
-      return await this.target.query<R>(toPgSql(sql), params);
+      const begin = pendingBegin(this.state);
+      if (begin) {
+        begin.pending = false;
+        const inline = inlineSql(sql, params);
+        if (inline !== undefined) {
+          // Two statements in one simple-protocol message: the result is one per statement.
+          const both = (await this.target.query<R>({ text: `BEGIN; ${inline}` })) as
+            Result<R> | Result<R>[];
+          return Array.isArray(both) ? both[both.length - 1]! : both;
+        }
+        Exec.roundTrips++;
+        await this.target.query({ text: "BEGIN" });
+      }
+      const { text, name } = translate(sql);
+      return await this.target.query<R>(
+        name ? { name, text, values: params } : { text, values: params },
+      );
     } catch (e) {
       throw storeError(e);
     }
@@ -125,18 +205,18 @@ export class Exec {
       lost = e;
     };
     client.on("error", onError);
-    const state: TxState = { open: true, parent: null };
+    const begin = { pending: true };
+    const state: TxState = { open: true, parent: null, begin };
     const inner = new Exec(client, null, state);
     let broken: Error | undefined;
     try {
-      await inner.run("BEGIN");
       const result = await fn(inner);
       await inner.settled();
-      await inner.run("COMMIT");
+      if (!begin.pending) await inner.run("COMMIT");
       return result;
     } catch (e) {
       try {
-        await inner.run("ROLLBACK");
+        if (!begin.pending) await inner.run("ROLLBACK");
       } catch (rollbackError) {
         // the connection is gone: do not return it to the pool
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));

@@ -1,6 +1,6 @@
 import type { Exec } from "./pg-exec.js";
 import type { Async } from "../contract.js";
-import { inList } from "../sql-query.js";
+import { inList, minMax } from "../sql-query.js";
 import type {
   ClaimOptions,
   Completion,
@@ -20,7 +20,6 @@ import {
   failQuery,
   failureOutcome,
   insertTaskQuery,
-  mergeTaskQuery,
   newTask,
   parkKeyQuery,
   taskListQuery,
@@ -45,40 +44,55 @@ export class PgTaskStore implements Async<TaskStore> {
   }
 
   /**
-   * One open task per (repo, type, source), with SQLite's merge rules. Optimistic and safe across
-   * replicas without a transaction: the insert is tried first (one round trip for a new task); a
-   * conflict with the open-dedup unique index reads the open task and refreshes or parks it, each
-   * step guarded by the status it read, and starts over if another writer changed it meanwhile.
+   * One open task per (repo, type, source), with SQLite's merge rules, in one statement (one
+   * round trip) in the usual cases, safe across replicas without a transaction: the insert is
+   * tried; on a conflict with the open-dedup unique index the open task is read, and a pending one
+   * whose content changed is refreshed in the same statement. A running one is parked (its key
+   * freed so a follow-up can be queued behind it) and the statement tried again, as it is when
+   * another writer changed the open task meanwhile.
    */
   async enqueue(input: EnqueueInput, now = Date.now()): Promise<EnqueueResult> {
     const t = newTask(input, now);
     const insert = insertTaskQuery(input, t, now);
-    const insertSql = `${insert.sql} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *`;
+    const f = minMax("postgres");
+    // `ex` is read in the statement's snapshot: an open task committed after it began (the
+    // insert waited on it) is not seen, and the loop tries again. The refresh re-checks the row
+    // it locks, so a task claimed meanwhile is not refreshed (`ex` then says pending: try again).
+    const sql = `WITH ins AS (${insert.sql} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *),
+      ex AS (SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN} AND NOT EXISTS (SELECT 1 FROM ins)),
+      upd AS (UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = ${f.min}(next_run_at, ?),
+                priority = ${f.max}(priority, ?), updated_at = ?
+              WHERE id = (SELECT id FROM ex) AND status = 'pending'
+                AND (?::text IS NULL OR content_hash IS DISTINCT FROM ?::text)
+              RETURNING *)
+      SELECT 'created' AS kind, * FROM ins
+      UNION ALL SELECT 'merged' AS kind, * FROM upd
+      UNION ALL SELECT 'open' AS kind, * FROM ex WHERE NOT EXISTS (SELECT 1 FROM upd)`;
+    const params = [
+      ...insert.params,
+      t.key,
+      t.payload,
+      t.hash,
+      t.runAt,
+      t.priority,
+      now,
+      t.hash,
+      t.hash,
+    ];
     for (let attempt = 0; ; attempt++) {
-      const row = await this.x.get<TaskRow>(insertSql, insert.params);
-      if (row) return { outcome: "created", task: toTask(row) };
+      const row = await this.x.get<TaskRow & { kind: "created" | "merged" | "open" }>(sql, params);
+      if (row?.kind === "created") return { outcome: "created", task: toTask(row) };
+      if (row?.kind === "merged") return { outcome: "merged", task: toTask(row) };
+      if (row && t.hash !== null && row.content_hash === t.hash) {
+        return { outcome: "unchanged", task: toTask(row) };
+      }
       if (attempt > 20) throw new Error(`enqueue of ${t.key}: the open task kept changing`);
-      const existing = await this.x.get<Pick<TaskRow, "id" | "status" | "content_hash">>(
-        `SELECT id, status, content_hash FROM tasks WHERE dedup_key = ? AND ${OPEN}`,
-        [t.key],
-      );
-      if (!existing) continue; // finished in between: insert again
-      if (t.hash !== null && existing.content_hash === t.hash) {
-        return this.outcome("unchanged", existing.id);
+      // Gone or claimed in between: try again. Running: park its key first.
+      if (row?.status === "running") {
+        const q = parkKeyQuery(row.id, t.key);
+        await this.x.run(q.sql, q.params);
       }
-      if (existing.status === "pending") {
-        const q = mergeTaskQuery("postgres", existing.id, t, now);
-        if ((await this.x.run(q.sql, q.params)) === 1) return this.outcome("merged", existing.id);
-        continue; // claimed in between
-      }
-      // Running: park its key so a follow-up can be queued behind it.
-      const q = parkKeyQuery(existing.id, t.key);
-      await this.x.run(q.sql, q.params);
     }
-  }
-
-  private outcome(outcome: "merged" | "unchanged", id: number): Promise<EnqueueResult> {
-    return this.get(id).then((task) => ({ outcome, task: task! }));
   }
 
   async latestBySource(repo: string, type: TaskType, source: string): Promise<Task | undefined> {

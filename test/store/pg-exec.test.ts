@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PgStore } from "../../src/store/postgres/index.js";
+import { Exec, inlineSql } from "../../src/store/postgres/pg-exec.js";
+import { postgresAvailable, throwawayPgStore } from "../helpers/postgres.js";
+
+const up = await postgresAvailable();
+
+describe("inlineSql", () => {
+  it("writes parameters in as quoted literals, never touching a ? inside the SQL's own strings", () => {
+    expect(
+      inlineSql("SELECT a AS fullName FROM t WHERE b = ? AND c = '?' AND d = ? AND e = ?", [
+        "it's \\ ? here",
+        42,
+        null,
+      ]),
+    ).toBe(
+      `SELECT a AS "fullName" FROM t WHERE b =  E'it''s \\\\ ? here' AND c = '?' AND d = '42' AND e = NULL`,
+    );
+  });
+
+  it("declines values it cannot write as a literal, and a parameter count that does not match", () => {
+    expect(inlineSql("SELECT ?", [Buffer.from("x")])).toBeUndefined();
+    expect(inlineSql("SELECT ?", [{ a: 1 }])).toBeUndefined();
+    expect(inlineSql("SELECT ?", [Number.NaN])).toBeUndefined();
+    expect(inlineSql("SELECT ?, ?", ["one"])).toBeUndefined();
+  });
+});
+
+describe.skipIf(!up)("a transaction's BEGIN on PostgreSQL", () => {
+  let s: PgStore;
+  beforeAll(async () => {
+    s = await throwawayPgStore();
+  });
+  afterAll(async () => s?.close());
+
+  it("rides with the first statement; a transaction that ran nothing costs no round trip", async () => {
+    const before = Exec.roundTrips;
+    await s.tx(async () => undefined);
+    expect(Exec.roundTrips - before).toBe(0);
+    const mid = Exec.roundTrips;
+    await s.tx(async (t) => {
+      await t.deliveries.record({ id: "d-1", event: "issues", action: "opened", repo: "o/r" });
+      await t.repos.get("o/r");
+    });
+    // BEGIN + the record, the read, COMMIT
+    expect(Exec.roundTrips - mid).toBe(3);
+    expect(await s.deliveries.has("d-1")).toBe(true);
+  });
+
+  it("still isolates: a failure after the first statement rolls it back", async () => {
+    await expect(
+      s.tx(async (t) => {
+        await t.deliveries.record({ id: "d-2", event: "issues", action: null, repo: null });
+        await t.deliveries.record({ id: "d-3", event: "issues", action: null, repo: null });
+        throw new Error("handler failed");
+      }),
+    ).rejects.toThrow("handler failed");
+    expect(await s.deliveries.has("d-2")).toBe(false);
+    expect(await s.deliveries.has("d-3")).toBe(false);
+  });
+
+  it("a first statement whose values cannot be inlined sends BEGIN on its own, in the same transaction", async () => {
+    const x = new Exec(s.pool, s.pool);
+    const before = Exec.roundTrips;
+    const [bytes, sameTx] = await x.tx(async (t) => {
+      const row = await t.get<{ n: number }>("SELECT octet_length(?::bytea) AS n", [
+        Buffer.from("abc"),
+      ]);
+      const a = await t.get<{ id: string }>("SELECT txid_current()::text AS id");
+      const b = await t.get<{ id: string }>("SELECT txid_current()::text AS id");
+      return [row?.n, a?.id === b?.id];
+    });
+    expect(bytes).toBe(3);
+    expect(sameTx).toBe(true);
+    // BEGIN, the bytea statement, two reads, COMMIT
+    expect(Exec.roundTrips - before).toBe(5);
+  });
+});
