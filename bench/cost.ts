@@ -561,14 +561,15 @@ async function main(): Promise<void> {
   try {
     const ws = makeZodWorkspace();
     const BATCH_SIZE = defaultConfig().tech_debt.batch_size;
-    const BIG = 25;
+    // The Batch API at the synchronous calls' size, the default before openai_batch_size.
+    const SMALL = BATCH_SIZE;
     console.error("(c) bg-agent, synchronous…");
     const c = await bgAgent(base, ws, "c", {});
     console.error("(d) bg-agent, OpenAI Batch API…");
     const d = await bgAgent(base, ws, "d", { openai_batch: true });
-    console.error(`(e) bg-agent, OpenAI Batch API, batch_size ${BIG}…`);
-    const e = await bgAgent(base, ws, "e", { openai_batch: true, batch_size: BIG });
-    const dSize = d.ctx.config.tech_debt.batch_size;
+    console.error(`(e) bg-agent, OpenAI Batch API, openai_batch_size ${SMALL}…`);
+    const e = await bgAgent(base, ws, "e", { openai_batch: true, openai_batch_size: SMALL });
+    const dSize = d.ctx.config.tech_debt.openai_batch_size;
 
     const items = await itemsOf(c);
     const budget = c.ctx.config.tech_debt.context.issue_file_tokens;
@@ -643,7 +644,7 @@ async function main(): Promise<void> {
       },
       {
         key: "openai_batch_api",
-        name: `(d) Batch API, batches of ${dSize}`,
+        name: `(d) Batch API, default (${dSize})`,
         counter: counters.d!,
         usd: batch(counters.d!, OPENAI),
         usdDeepseek: null,
@@ -655,14 +656,14 @@ async function main(): Promise<void> {
         },
       },
       {
-        key: `openai_batch_api_batch_size_${BIG}`,
-        name: `(e) Batch API, batch_size: ${BIG}`,
+        key: `openai_batch_api_batch_size_${SMALL}`,
+        name: `(e) Batch API, openai_batch_size: ${SMALL}`,
         counter: counters.e!,
         usd: batch(counters.e!, OPENAI),
         usdDeepseek: null,
         lowerBoundUsd: batch(lbE, OPENAI),
         extra: {
-          batch_size: BIG,
+          batch_size: SMALL,
           app_recorded_usd_per_100: per100(e.spendUsd),
           usd_per_100_if_discounts_stack: per100(batch(counters.e!, STACKED)),
         },
@@ -680,8 +681,8 @@ async function main(): Promise<void> {
         c_over_lower_bound: cRow.usd / cRow.lowerBoundUsd,
         a_over_batch_api: aUsd / dRow.usd,
         a_over_batch_api_if_discounts_stack: aUsd / batch(counters.d!, STACKED),
-        a_over_batch_api_batch_size_25: aUsd / eRow.usd,
-        a_over_batch_api_batch_size_25_if_discounts_stack: aUsd / batch(counters.e!, STACKED),
+        a_over_batch_api_batch_size_10: aUsd / eRow.usd,
+        a_over_batch_api_batch_size_10_if_discounts_stack: aUsd / batch(counters.e!, STACKED),
       },
       deepseek: {
         a_over_c: aDeepseek / cRow.usdDeepseek!,
@@ -757,7 +758,7 @@ async function main(): Promise<void> {
     console.log(table.join("\n"));
     console.log(
       `\nBatch API rows at the honest default (cached batch tokens at max(cached, batch input) = $${Math.max(OPENAI.cachedInput, OPENAI.input * BATCH_DISCOUNT).toFixed(3)}/1M);` +
-        ` if discounts stack ($${STACKED.batchCachedInput!.toFixed(4)}/1M): (d) $${per100(batch(counters.d!, STACKED)).toFixed(5)} = ${ratios.openai.a_over_batch_api_if_discounts_stack.toFixed(1)}x, (e) $${per100(batch(counters.e!, STACKED)).toFixed(5)} = ${ratios.openai.a_over_batch_api_batch_size_25_if_discounts_stack.toFixed(1)}x`,
+        ` if discounts stack ($${STACKED.batchCachedInput!.toFixed(4)}/1M): (d) $${per100(batch(counters.d!, STACKED)).toFixed(5)} = ${ratios.openai.a_over_batch_api_if_discounts_stack.toFixed(1)}x, (e) $${per100(batch(counters.e!, STACKED)).toFixed(5)} = ${ratios.openai.a_over_batch_api_batch_size_10_if_discounts_stack.toFixed(1)}x`,
     );
     console.log(
       `app-recorded spend per 100: (c) $${per100(c.spendUsd).toFixed(5)}, (d) $${per100(d.spendUsd).toFixed(5)}, (e) $${per100(e.spendUsd).toFixed(5)}`,
