@@ -124,16 +124,20 @@ interface Issue {
   title: string;
   body: string;
 }
-const ISSUES: Issue[] = Array.from({ length: N }, (_, i) => {
-  const paras = Array.from({ length: 2 + Math.floor(rnd() * 3) }, () => paragraph(3));
-  if (i % 3 === 1) paras.splice(1, 0, `See ${pick(MENTIONS)}: ${sentence(10).toLowerCase()}`);
-  return {
-    number: i + 1,
-    key: `${REPO}#${i + 1}`,
-    title: `${sentence(5).slice(0, -1)} (#${i + 1})`,
-    body: paras.join("\n\n"),
-  };
-});
+/** The issues, and the same issues without the paragraph that names a file (the control). */
+const [ISSUES, PLAIN] = ((): [Issue[], Issue[]] => {
+  const named: Issue[] = [];
+  const plain: Issue[] = [];
+  for (let i = 0; i < N; i++) {
+    const paras = Array.from({ length: 2 + Math.floor(rnd() * 3) }, () => paragraph(3));
+    const title = `${sentence(5).slice(0, -1)} (#${i + 1})`;
+    const base = { number: i + 1, key: `${REPO}#${i + 1}`, title };
+    plain.push({ ...base, body: paras.join("\n\n") });
+    if (i % 3 === 1) paras.splice(1, 0, `See ${pick(MENTIONS)}: ${sentence(10).toLowerCase()}`);
+    named.push({ ...base, body: paras.join("\n\n") });
+  }
+  return [named, plain];
+})();
 
 /** The canned analysis of an issue: the same in every mode. */
 const canned = (key: string) => {
@@ -382,6 +386,7 @@ async function bgAgent(
   ws: string,
   mode: string,
   tech: Record<string, unknown>,
+  issues: Issue[] = ISSUES,
 ): Promise<AgentRun> {
   resetLimiters();
   clearTokenCounts();
@@ -411,7 +416,7 @@ async function bgAgent(
     workspace: ws,
     owner: "bench",
   });
-  for (const i of ISSUES) {
+  for (const i of issues) {
     await store.tasks.enqueue({
       repo: REPO,
       type: "tech_debt_analysis",
@@ -476,31 +481,31 @@ async function itemsOf(run: AgentRun): Promise<Map<string, Item>> {
 // ---------- the per-issue modes ----------
 async function perIssue(
   base: string,
-  mode: "a" | "b",
+  mode: string,
   contextText: string,
   filesOf: (key: string) => string,
+  issues: Issue[] = ISSUES,
 ): Promise<void> {
   const client = new OpenAI({ apiKey: "sk-bench", baseURL: `${base}/${mode}/v1`, maxRetries: 0 });
-  for (const i of ISSUES) {
+  for (const i of issues) {
     const block = issueBlock({ key: i.key, title: i.title, body: i.body });
     const files = filesOf(i.key);
     const withFiles = files ? `${files}\n\n` : "";
-    const messages =
-      mode === "a"
-        ? [
-            {
-              role: "user" as const,
-              content: `${withFiles}Analyse this issue and answer in JSON. Key: ${i.key}\n\n${block}`,
-            },
-            ...prefixMessages(contextText),
-          ]
-        : [
-            ...prefixMessages(contextText),
-            {
-              role: "user" as const,
-              content: `${withFiles}Analyse these 1 issue(s) and answer in JSON. Keys: ${i.key}\n\n${block}`,
-            },
-          ];
+    const messages = mode.startsWith("a")
+      ? [
+          {
+            role: "user" as const,
+            content: `${withFiles}Analyse this issue and answer in JSON. Key: ${i.key}\n\n${block}`,
+          },
+          ...prefixMessages(contextText),
+        ]
+      : [
+          ...prefixMessages(contextText),
+          {
+            role: "user" as const,
+            content: `${withFiles}Analyse these 1 issue(s) and answer in JSON. Keys: ${i.key}\n\n${block}`,
+          },
+        ];
     await client.chat.completions.create({
       model: MODEL,
       messages,
@@ -580,6 +585,9 @@ async function main(): Promise<void> {
     console.error("(a), (b) one call per issue…");
     await perIssue(base, "a", c.context.text, filesOf);
     await perIssue(base, "b", c.context.text, filesOf);
+    console.error("control: the same issues naming no file, (a) and (c)…");
+    const c0 = await bgAgent(base, ws, "c0", {}, PLAIN);
+    await perIssue(base, "a0", c.context.text, () => "", PLAIN);
 
     const contextText = c.context.text;
     const prefixTokens = encodeChat(
@@ -608,6 +616,28 @@ async function main(): Promise<void> {
     const lbC = lb(c, "c");
     const lbD = lb(d, "d");
     const lbE = lb(e, "e");
+    const plainTokens = PLAIN.reduce(
+      (n, i) => n + encode(issueBlock({ key: i.key, title: i.title, body: i.body })).length,
+      0,
+    );
+    const lbC0 = lowerBound(prefixTokens, c0.batches, plainTokens, counters.c0!.completion);
+    const control = Object.fromEntries(
+      (
+        [
+          ["openai", OPENAI],
+          ["deepseek", DEEPSEEK],
+        ] as const
+      ).map(([name, p]) => [
+        name,
+        {
+          a_usd_per_100: per100(sync(counters.a0!, p)),
+          c_usd_per_100: per100(sync(counters.c0!, p)),
+          lower_bound_usd_per_100: per100(sync(lbC0, p)),
+          a_over_c: sync(counters.a0!, p) / sync(counters.c0!, p),
+          c_over_lower_bound: sync(counters.c0!, p) / sync(lbC0, p),
+        },
+      ]),
+    );
     const rows: Row[] = [
       {
         key: "a",
@@ -704,7 +734,7 @@ async function main(): Promise<void> {
 
     const table: string[] = [];
     const cols = [
-      "mode".padEnd(32),
+      "mode".padEnd(38),
       "calls".padStart(5),
       "prompt tok".padStart(10),
       "cached".padStart(7),
@@ -738,7 +768,7 @@ async function main(): Promise<void> {
       };
       table.push(
         [
-          r.name.padEnd(32),
+          r.name.padEnd(38),
           String(r.counter.calls).padStart(5),
           String(Math.round(per100(r.counter.prompt))).padStart(10),
           `${(100 * share).toFixed(1)}%`.padStart(7),
@@ -767,6 +797,13 @@ async function main(): Promise<void> {
       `DeepSeek: (a)/(c) = ${ratios.deepseek.a_over_c.toFixed(1)}x, (c)/lower bound = ${ratios.deepseek.c_over_lower_bound.toFixed(3)}`,
     );
     console.log(
+      `control, the same issues naming no file: (a)/(c) = ${control.openai!.a_over_c.toFixed(1)}x OpenAI, ${control.deepseek!.a_over_c.toFixed(1)}x DeepSeek; (c)/lower bound = ${control.openai!.c_over_lower_bound.toFixed(3)} / ${control.deepseek!.c_over_lower_bound.toFixed(3)}; (c) $${control.openai!.c_usd_per_100.toFixed(5)} per 100 (${counters.c0!.calls} calls, cached share ${((100 * counters.c0!.cached) / counters.c0!.prompt).toFixed(1)} %)`,
+    );
+    const sentFiles = counters.c!.prompt - counters.c0!.prompt;
+    console.log(
+      `files the issues name: (c) sent ${sentFiles} more prompt tokens than the control for 200 issues; each distinct file once would be ${fileTokens}`,
+    );
+    console.log(
       `targets: (a)/(c) >= 13x and (c)/lower bound <= 1.1: ${targets.met_sync ? "met" : "NOT met"}; (a)/(d) >= 25x: ${targets.met_batch_api_default ? "met" : "NOT met"}`,
     );
     mkdirSync(join(here, "results"), { recursive: true });
@@ -790,6 +827,7 @@ async function main(): Promise<void> {
           seconds,
           modes: out,
           ratios,
+          control_issues_naming_no_file: control,
           targets,
         },
         null,
