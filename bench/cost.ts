@@ -57,6 +57,12 @@ const N = 200;
 const REPO = "bench/zod";
 const MODEL = "gpt-4o-mini";
 const here = dirname(fileURLToPath(import.meta.url));
+/**
+ * The default tech_debt.context (what users get), or with BENCH_COST_INCLUDE=<glob,…> those
+ * globs added to the context (results then go to bench/results/cost-include.json).
+ */
+const INCLUDE = (process.env.BENCH_COST_INCLUDE ?? "").split(",").filter(Boolean);
+const CONTEXT = INCLUDE.length ? { context: { include: INCLUDE } } : {};
 
 // ---------- the repository: zod's sources and README ----------
 function makeZodWorkspace(): string {
@@ -569,11 +575,15 @@ async function main(): Promise<void> {
     // The Batch API at the synchronous calls' size, the default before openai_batch_size.
     const SMALL = BATCH_SIZE;
     console.error("(c) bg-agent, synchronous…");
-    const c = await bgAgent(base, ws, "c", {});
+    const c = await bgAgent(base, ws, "c", { ...CONTEXT });
     console.error("(d) bg-agent, OpenAI Batch API…");
-    const d = await bgAgent(base, ws, "d", { openai_batch: true });
+    const d = await bgAgent(base, ws, "d", { ...CONTEXT, openai_batch: true });
     console.error(`(e) bg-agent, OpenAI Batch API, openai_batch_size ${SMALL}…`);
-    const e = await bgAgent(base, ws, "e", { openai_batch: true, openai_batch_size: SMALL });
+    const e = await bgAgent(base, ws, "e", {
+      ...CONTEXT,
+      openai_batch: true,
+      openai_batch_size: SMALL,
+    });
     const dSize = d.ctx.config.tech_debt.openai_batch_size;
 
     const items = await itemsOf(c);
@@ -586,7 +596,7 @@ async function main(): Promise<void> {
     await perIssue(base, "a", c.context.text, filesOf);
     await perIssue(base, "b", c.context.text, filesOf);
     console.error("control: the same issues naming no file, (a) and (c)…");
-    const c0 = await bgAgent(base, ws, "c0", {}, PLAIN);
+    const c0 = await bgAgent(base, ws, "c0", { ...CONTEXT }, PLAIN);
     await perIssue(base, "a0", c.context.text, () => "", PLAIN);
 
     const contextText = c.context.text;
@@ -808,10 +818,11 @@ async function main(): Promise<void> {
     );
     mkdirSync(join(here, "results"), { recursive: true });
     writeFileSync(
-      join(here, "results", "cost.json"),
+      join(here, "results", INCLUDE.length ? "cost-include.json" : "cost.json"),
       `${JSON.stringify(
         {
           repository: "node_modules/zod/src + README.md",
+          context_include: INCLUDE,
           issues: N,
           issues_naming_files: named,
           distinct_named_files: distinct.size,
