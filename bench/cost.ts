@@ -676,7 +676,7 @@ async function main(): Promise<void> {
       },
       {
         key: "lower_bound",
-        name: `lower bound (${lbC.calls} calls)`,
+        name: "lower bound",
         counter: lbC,
         usd: sync(lbC, OPENAI),
         usdDeepseek: sync(lbC, DEEPSEEK),
@@ -779,7 +779,7 @@ async function main(): Promise<void> {
       table.push(
         [
           r.name.padEnd(38),
-          String(r.counter.calls).padStart(5),
+          String(per100(r.counter.calls)).padStart(5),
           String(Math.round(per100(r.counter.prompt))).padStart(10),
           `${(100 * share).toFixed(1)}%`.padStart(7),
           String(Math.round(per100(r.counter.completion))).padStart(7),
