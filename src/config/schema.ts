@@ -38,6 +38,15 @@ export const techDebtSchema = z.strictObject({
     })
     .optional(),
   batch_size: z.number().int().min(1).max(50).default(10),
+  openai_batch_size: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(25)
+    .describe(
+      "Issues per OpenAI Batch API request (tech_debt.openai_batch); the output allowance caps it at 26",
+    ),
   max_tokens_per_call: z.number().int().min(2_000).max(1_000_000).default(60_000),
   max_issue_chars: z.number().int().min(500).max(200_000).default(20_000),
   context: z

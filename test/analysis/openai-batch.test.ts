@@ -1,5 +1,6 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultConfig } from "../../src/config/load.js";
 import { memoryLogger } from "../../src/log.js";
 import { BATCH_DISCOUNT, PRICES, costOf } from "../../src/llm/pricing.js";
 import { memoryStore } from "../helpers/store.js";
@@ -202,7 +203,9 @@ describe("tech_debt.openai_batch", () => {
       .reply(() => [200, { ...job("validating"), id: `batch_${n}` }]);
     await enqueue(store, list);
 
-    const config = baseConfig({ tech_debt: { openai_batch: true, batch_size: 2 } });
+    const config = baseConfig({
+      tech_debt: { openai_batch: true, batch_size: 2, openai_batch_size: 2 },
+    });
     const first = await pass(env(store, { workspace: workspace(), config }));
     // Submitting is not a deferral: the pass goes on claiming until every issue is in a job.
     expect(first.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(5).fill("retry"));
@@ -212,6 +215,34 @@ describe("tech_debt.openai_batch", () => {
       "batch_2",
       "batch_3",
     ]);
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("a Batch API line holds openai_batch_size issues (25 by default), not batch_size", async () => {
+    const store = await memoryStore();
+    const list = issues(30);
+    fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    const lines: BatchLine[] = [];
+    let n = 0;
+    nock(API)
+      .post("/v1/files")
+      .times(2)
+      .reply((_uri, body) => {
+        const text = typeof body === "string" ? body : JSON.stringify(body);
+        for (const m of text.matchAll(/^\{"custom_id".*\}$/gm)) lines.push(JSON.parse(m[0]));
+        return [200, { id: `file-${++n}`, object: "file", purpose: "batch", status: "processed" }];
+      });
+    nock(API)
+      .post("/v1/batches")
+      .times(2)
+      .reply(() => [200, { ...job("validating"), id: `batch_${n}` }]);
+    await enqueue(store, list);
+
+    const first = await pass(env(store, { workspace: workspace(), config: batchConfig() }));
+    expect(first.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(30).fill("retry"));
+    expect(lines.map((l) => keysOf(l.body).length)).toEqual([25, 5]);
+    expect(defaultConfig().tech_debt).toMatchObject({ batch_size: 10, openai_batch_size: 25 });
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

@@ -55,7 +55,8 @@ export async function viaBatchApi(
     return { sync: [...sync, ...fresh], stop: null };
   }
   let stop: Stop | null = null;
-  for (const batch of planBatches(fresh, ctx.config, context.tokens, counterFor(ctx))) {
+  const size = ctx.config.tech_debt.openai_batch_size;
+  for (const batch of planBatches(fresh, ctx.config, context.tokens, counterFor(ctx), size)) {
     if (stop) {
       for (const it of batch) out.set(it.task.id, deferOutcome(stop));
       continue;
