@@ -585,6 +585,11 @@ async function main(): Promise<void> {
       openai_batch_size: SMALL,
     });
     const dSize = d.ctx.config.tech_debt.openai_batch_size;
+    // Synchronous calls of twice the default size: the prefix's cached reads, half of (c)'s cost
+    // with gpt-4o-mini's 50 % cache discount, are then spread over twice the issues.
+    const LARGE = 2 * BATCH_SIZE;
+    console.error(`(f) bg-agent, synchronous, batch_size ${LARGE}…`);
+    const f = await bgAgent(base, ws, "f", { ...CONTEXT, batch_size: LARGE });
 
     const items = await itemsOf(c);
     const budget = c.ctx.config.tech_debt.context.issue_file_tokens;
@@ -626,6 +631,7 @@ async function main(): Promise<void> {
     const lbC = lb(c, "c");
     const lbD = lb(d, "d");
     const lbE = lb(e, "e");
+    const lbF = lb(f, "f");
     const plainTokens = PLAIN.reduce(
       (n, i) => n + encode(issueBlock({ key: i.key, title: i.title, body: i.body })).length,
       0,
@@ -707,6 +713,15 @@ async function main(): Promise<void> {
           app_recorded_usd_per_100: per100(e.spendUsd),
           usd_per_100_if_discounts_stack: per100(batch(counters.e!, STACKED)),
         },
+      },
+      {
+        key: `sync_batch_size_${LARGE}`,
+        name: `(f) bg-agent, batch_size: ${LARGE}`,
+        counter: counters.f!,
+        usd: sync(counters.f!, OPENAI),
+        usdDeepseek: sync(counters.f!, DEEPSEEK),
+        lowerBoundUsd: sync(lbF, OPENAI),
+        extra: { batch_size: LARGE, app_recorded_usd_per_100: per100(f.spendUsd) },
       },
     ];
     const aUsd = rows[0]!.usd;

@@ -221,9 +221,16 @@ async function runRepo(
           detail: detailOf(o),
         });
       }
+      // A claim holds several calls' worth (analysis): a pause that stopped its later calls is
+      // the pass's reason too, as when it is found between claims.
+      const deferred = [...outcomes.values()].filter((o) => o.status === "retry" && !o.handedOff);
+      if (deferred.length && !summary.skipped && p.type !== "command") {
+        const waits = await pauseState(ctx, p);
+        if (waits) summary.skipped = waits.reason;
+      }
       // Everything deferred (a budget stop, a pause): nothing more will happen for this type in
       // this pass. Work handed off (submitted to the OpenAI Batch API) is progress: go on.
-      if ([...outcomes.values()].every((o) => o.status === "retry" && !o.handedOff)) break;
+      if (deferred.length === outcomes.size) break;
       if (tasks.length < size) break;
     }
   }

@@ -38,8 +38,10 @@ describe("analysis: the check before every batch", () => {
       expect(llm.calls).toHaveLength(1);
       const outcomes = summary.repos[0]!.processed;
       expect(outcomes.filter((o) => o.outcome === "done")).toHaveLength(10);
-      // Batch 2 is never claimed: the pass stops starting LLM work in the repository.
-      expect(outcomes).toHaveLength(10);
+      // Batch 2 was claimed with batch 1 (so calls can share files) but never sent: its issues
+      // go back unsent, and the pass stops starting LLM work in the repository.
+      expect(outcomes.filter((o) => o.outcome === "retry")).toHaveLength(10);
+      expect(outcomes).toHaveLength(20);
       expect(summary.repos[0]!.skipped).toContain(
         inject === "a person comments" ? "people are active (@alice" : "paused by admin",
       );

@@ -55,7 +55,7 @@ describe("batched analysis", () => {
   it("the second batch of a run reads the cached prefix and costs less", async () => {
     const store = await memoryStore();
     const list = issues(20);
-    const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 2 });
     await enqueue(store, list);
     await pass(env(store, { workspace: workspace(4000) }));
@@ -67,7 +67,7 @@ describe("batched analysis", () => {
     expect(first!.cachedTokens).toBe(0);
     expect(second!.cachedTokens).toBeGreaterThan(1024);
     expect(second!.costUsd).toBeLessThan(first!.costUsd);
-    // The check run (updated in place) shows both batches and the cache hits.
+    // The one check run (both batches were planned from one claim) shows both and the cache hits.
     expect(gh.checkRuns).toHaveLength(1);
     expect(gh.checkRuns[0]!.output.summary).toMatch(/\| 2 \| 10 \|/);
     expect(gh.checkRuns[0]!.output.title).toContain("Analysed 20 issue(s)");

@@ -27,7 +27,7 @@ describe("budget", () => {
   it("stops a run midway: the analysed batch is done, the rest waits for the next day, none is marked done", async () => {
     const store = await memoryStore();
     const list = issues(20);
-    const gh = fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 1 });
     await enqueue(store, list);
     const summary = await pass(

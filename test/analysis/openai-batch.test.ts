@@ -186,7 +186,7 @@ describe("tech_debt.openai_batch", () => {
   it("one pass submits the whole backlog, one job per planned batch", async () => {
     const store = await memoryStore();
     const list = issues(5);
-    fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    fakeGitHub(REPO, list);
     const lines: BatchLine[] = [];
     let n = 0;
     nock(API)
@@ -222,7 +222,7 @@ describe("tech_debt.openai_batch", () => {
   it("a Batch API line holds openai_batch_size issues (25 by default), not batch_size", async () => {
     const store = await memoryStore();
     const list = issues(30);
-    fakeGitHub(REPO, list, ["get", "post", "patch"]);
+    fakeGitHub(REPO, list);
     const lines: BatchLine[] = [];
     let n = 0;
     nock(API)
