@@ -65,7 +65,10 @@ const INPUTS: readonly { name: string; files: () => MapFile[] }[] = [
   { name: "zod/src", files: () => tree(join(nm, "zod/src"), "zod") },
   { name: "openai/src", files: () => tree(join(nm, "openai/src"), "openai") },
   { name: "probot/lib", files: () => tree(join(nm, "probot/lib"), "probot") },
-  { name: "1,000 files (the first of combined, path order)", files: () => combined().slice(0, 1_000) },
+  {
+    name: "1,000 files (the first of combined, path order)",
+    files: () => combined().slice(0, 1_000),
+  },
   { name: "combined (zod, openai, probot, @octokit, bullmq)", files: combined },
 ];
 
@@ -139,7 +142,12 @@ function spawnRow(row: number, src: string): Measured {
 }
 
 const Args = z.object({
-  row: z.coerce.number().int().min(0).max(INPUTS.length - 1).optional(),
+  row: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(INPUTS.length - 1)
+    .optional(),
   src: z.string().optional(),
   compare: z.string().optional(),
 });
@@ -166,7 +174,8 @@ if (args.row !== undefined) {
     const m = spawnRow(i, ownSrc);
     const underTarget = m.files < TARGET_FILES || m.coldMs < TARGET_MS;
     rows.push({ input: INPUTS[i]!.name, ...m, underTarget });
-    if (base) before.push({ input: INPUTS[i]!.name, ...base, sameBytesAsNew: base.sha256 === m.sha256 });
+    if (base)
+      before.push({ input: INPUTS[i]!.name, ...base, sameBytesAsNew: base.sha256 === m.sha256 });
   }
   console.log(
     `Repository map (budget ${BUDGET} tokens), ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()[0]!.toFixed(1)}; every row in a fresh process\n`,

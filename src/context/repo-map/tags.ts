@@ -115,6 +115,8 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
   try {
     const timeoutMicros = Math.max(1, (deadline - Date.now()) * 1000);
     const matches = g.query.matches(tree.rootNode, { timeoutMicros });
+    // A query stopped by its timeout returns the matches found so far: not the file's tags.
+    if (Date.now() > deadline) return null;
     // A tree with errors may hold zero-width (missing) identifiers: there, every reference's
     // text comes from its node.
     const scan = !tree.rootNode.hasError;
