@@ -12,8 +12,10 @@
  * Every row runs three times (`--runs N`); the run with the median cold time is reported.
  * Run: npm run bench:context
  *      npx tsx bench/context.ts --compare <dir>   also runs every row with the map code under <dir>
- *        (a src/ folder of an older commit: `git archive main src | tar -x -C /some/dir` gives
- *        /some/dir/src), alternating old and new per row, so both see the same machine state.
+ *        (an older commit's src/, inside this checkout so its imports resolve from node_modules:
+ *        `mkdir -p .bench-base && git archive main src | tar -x -C .bench-base`, then
+ *        `--compare .bench-base/src`; .bench-base is git-ignored), alternating old and new per
+ *        row, so both see the same machine state.
  * Prints a table, writes bench/results/context.json.
  */
 import { spawnSync } from "node:child_process";
