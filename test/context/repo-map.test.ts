@@ -107,6 +107,34 @@ describe("repository map", () => {
     expect(m.text).toContain("export const ok = 1");
   });
 
+  it("a file whose bytes did not change is not parsed again: its tags come from the content cache", async () => {
+    resetGrammars();
+    const files = twelveModules();
+    const first = await buildRepoMap(mem(files), { maxTokens: 2_000, log: silentLogger });
+    // No parse time at all: only cached tags can give the same map.
+    const again = await buildRepoMap(mem(files), {
+      maxTokens: 2_000,
+      log: silentLogger,
+      totalParseMs: 0,
+    });
+    expect(again.text).toBe(first.text);
+    expect(again.parsed).toBe(first.parsed);
+    expect(again.timedOut).toBe(0);
+    // A changed file is parsed again (with time to do it); the others still come from the cache.
+    const changed = {
+      ...files,
+      "src/foo.ts": `${files["src/foo.ts"]!}\nexport function addedLater(n: number): number {\n  return n;\n}\n`,
+    };
+    const third = await buildRepoMap(mem(changed), { maxTokens: 2_000, log: silentLogger });
+    expect(third.text).toContain("export function addedLater(n: number): number");
+    const starved = await buildRepoMap(
+      mem({ ...changed, "src/new.ts": "export const fresh = () => 1;\n" }),
+      { maxTokens: 2_000, log: silentLogger, totalParseMs: 0 },
+    );
+    expect(starved.timedOut).toBe(1);
+    resetGrammars();
+  });
+
   it("a grammar that fails to load falls back to the outline and logs once", async () => {
     resetGrammars();
     const log = memoryLogger();

@@ -8,6 +8,8 @@ import { definitionIndex, rankDefinitions, rankFiles } from "./rank.js";
 import { fitToBudget } from "./render.js";
 import type { SkipReason } from "./screen.js";
 import { screenByName, screenBytes } from "./screen.js";
+import { cachedTags, contentKey, keepTags } from "./tag-cache.js";
+import type { FileTags } from "./tags.js";
 import { extractTags } from "./tags.js";
 import { removeInvisible } from "../hidden-text.js";
 
@@ -88,8 +90,13 @@ export async function buildRepoMap(input: readonly MapFile[], o: RepoMapOptions)
   const ranks: RankInput[] = [];
   let parsed = 0;
   let timedOut = 0;
-  for (const f of considered) {
-    const early = screenByName(f.path, f.size);
+  // Every grammar the files need starts loading now, together: their WebAssembly compiles in the
+  // background while the first files are read and parsed.
+  const screened = considered.map((f) => screenByName(f.path, f.size));
+  const needed = new Set(considered.map((f, i) => (screened[i] ? null : languageOf(f.path))));
+  for (const lang of needed) if (lang) void grammarFor(lang, o.log, o.grammars ?? {});
+  for (const [i, f] of considered.entries()) {
+    const early = screened[i];
     if (early) {
       skipped[early]++;
       continue;
@@ -108,10 +115,14 @@ export async function buildRepoMap(input: readonly MapFile[], o: RepoMapOptions)
     const lang = languageOf(f.path);
     const grammar = lang ? await grammarFor(lang, o.log, o.grammars ?? {}) : null;
     if (lang && !grammar) grammarFailures.add(lang);
-    let tags = null;
+    let tags: FileTags | null = null;
     if (grammar) {
-      if (Date.now() < stopAt)
+      const key = contentKey(grammar.lang, bytes);
+      tags = cachedTags(grammar, key);
+      if (!tags && Date.now() < stopAt) {
         tags = extractTags(grammar, text, Math.min(stopAt, Date.now() + fileMs));
+        if (tags) keepTags(grammar, key, tags);
+      }
       if (tags) parsed++;
       else timedOut++;
     }

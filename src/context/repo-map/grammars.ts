@@ -7,6 +7,7 @@ import type { Logger } from "../../log.js";
 import type { LanguageId } from "./languages.js";
 import { GRAMMAR_FILE } from "./languages.js";
 import { TAG_QUERIES } from "./queries.js";
+import { clearTagCache } from "./tag-cache.js";
 
 /** A loaded grammar: its language, parser and compiled tag query (one of each per process). */
 export interface Grammar {
@@ -101,8 +102,9 @@ export function grammarFor(
   return g;
 }
 
-/** Tests: forget loaded grammars and logged failures. */
+/** Tests: forget loaded grammars, logged failures and the tags parsed with them. */
 export function resetGrammars(): void {
   grammars.clear();
   failed.clear();
+  clearTagCache();
 }

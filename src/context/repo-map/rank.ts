@@ -83,33 +83,40 @@ export function rankDefinitions(input: readonly RankInput[]): RankedDef[] {
     slots += definers.length;
   }
   // Edges in a fixed order: by source file, then name (code-unit order), then defining file.
-  const src: number[] = [];
-  const dst: number[] = [];
-  const wt: number[] = [];
-  const slot: number[] = [];
+  // Counted first, so they are written straight into typed arrays.
+  const usedBy: string[][] = [];
+  let edges = 0;
   for (let s = 0; s < n; s++) {
     const f = files[s]!;
     const used: string[] = [];
-    for (const ident of f.refs.keys()) if (targets.has(ident)) used.push(ident);
-    used.sort(byCodeUnit);
-    for (const ident of used) {
+    for (const ident of f.refs.keys()) {
+      const t = targets.get(ident);
+      if (!t) continue;
+      used.push(ident);
+      for (const d of t.files) if (d !== s) edges++;
+    }
+    usedBy.push(used.sort(byCodeUnit));
+  }
+  const from = new Int32Array(edges);
+  const to = new Int32Array(edges);
+  const weight = new Float64Array(edges);
+  const at = new Int32Array(edges);
+  for (let s = 0, e = 0; s < n; s++) {
+    const f = files[s]!;
+    for (const ident of usedBy[s]!) {
       const t = targets.get(ident)!;
       const w = t.weight * Math.sqrt(f.refs.get(ident)!);
       for (let j = 0; j < t.files.length; j++) {
         const d = t.files[j]!;
         if (d === s) continue;
-        src.push(s);
-        dst.push(d);
-        wt.push(w);
-        slot.push(t.slot + j);
+        from[e] = s;
+        to[e] = d;
+        weight[e] = w;
+        at[e] = t.slot + j;
+        e++;
       }
     }
   }
-  const edges = src.length;
-  const from = Int32Array.from(src);
-  const to = Int32Array.from(dst);
-  const weight = Float64Array.from(wt);
-  const at = Int32Array.from(slot);
   const out = new Float64Array(n);
   for (let e = 0; e < edges; e++) out[from[e]!]! += weight[e]!;
   let rank = new Float64Array(n).fill(1 / n);
@@ -145,7 +152,18 @@ export function rankDefinitions(input: readonly RankInput[]): RankedDef[] {
     f.defs.forEach((d, k) => {
       const own = (rank[i]! * 0.01) / ((1 + k) * (1 + d.depth));
       const r = (INDEXED(d) ? inflow(i, d.name) : 0) + own;
-      ranked.push({ ...d, path: f.path, rank: r });
+      // Written out, not spread: the same fields, several times faster for thousands of definitions.
+      const rd: RankedDef = {
+        name: d.name,
+        kind: d.kind,
+        line: d.line,
+        signature: d.signature,
+        depth: d.depth,
+        path: f.path,
+        rank: r,
+      };
+      if (d.parentLine !== undefined) rd.parentLine = d.parentLine;
+      ranked.push(rd);
       score.push(r);
       pathOrder.push(p);
     });

@@ -43,6 +43,14 @@ const oneLine = (s: string): string => {
   return t.length > MAX_SIGNATURE ? `${t.slice(0, MAX_SIGNATURE - 1)}…` : t;
 };
 
+/**
+ * A copy of `s` that does not point into the file's text. V8 keeps a substring of 13 or more
+ * characters as a view of the whole string it was cut from, so a name kept in the tags (which the
+ * content cache holds for the life of the process) would keep the whole file alive.
+ */
+const detach = (s: string): string =>
+  s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
+
 /** Where the declaration's body starts, if it has one (functions, classes, arrow consts). */
 function bodyOf(node: Node): Node | null {
   const body = node.childForFieldName("body");
@@ -115,6 +123,8 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
   try {
     const timeoutMicros = Math.max(1, (deadline - Date.now()) * 1000);
     const matches = g.query.matches(tree.rootNode, { timeoutMicros });
+    // A query stopped by its timeout returns the matches found so far: not the file's tags.
+    if (Date.now() > deadline) return null;
     // A tree with errors may hold zero-width (missing) identifiers: there, every reference's
     // text comes from its node.
     const scan = !tree.rootNode.hasError;
@@ -170,10 +180,10 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
         continue;
       }
       defs.push({
-        name: f.kind === "impl" ? oneLine(f.name) : f.name,
+        name: detach(f.kind === "impl" ? oneLine(f.name) : f.name),
         kind: f.kind,
         line: f.node.startPosition.row + 1,
-        signature: signatureOf(f.node),
+        signature: detach(signatureOf(f.node)),
         depth: open.length,
         ...(open.length ? { parentLine: open.at(-1)!.node.startPosition.row + 1 } : {}),
       });
@@ -183,7 +193,9 @@ export function extractTags(g: Grammar, text: string, deadline: number): FileTag
     for (let i = 0; i < refAt.length; i++) {
       if (byName.has(refAt[i]!)) continue;
       const name = refName[i]!;
-      refs.set(name, (refs.get(name) ?? 0) + 1);
+      const seen = refs.get(name);
+      if (seen === undefined) refs.set(detach(name), 1);
+      else refs.set(name, seen + 1);
     }
     return { defs, refs };
   } finally {
