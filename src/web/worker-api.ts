@@ -356,10 +356,15 @@ async function completeTasks(
   const owner = ownerOf(claims, body.worker);
   const repo = claims.repository.toLowerCase();
   const store = deps.store;
-  const tasks = new Map<number, Task | undefined>();
-  for (const r of body.results) tasks.set(r.taskId, await store.tasks.get(r.taskId));
+  // One read for all of them, whatever their number.
+  const tasks = new Map<number, Task>(
+    (await store.tasks.getMany([...new Set(body.results.map((r) => r.taskId))])).map((t) => [
+      t.id,
+      t,
+    ]),
+  );
   const foreign = [...tasks.entries()]
-    .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
+    .filter(([, t]) => t.repo.toLowerCase() !== repo)
     .map(([id]) => id);
   if (foreign.length) {
     log.warn({ owner, foreign }, "runner tried to complete tasks of another repository");

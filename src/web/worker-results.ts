@@ -2,8 +2,8 @@
  * A runner's results (`POST /bg/api/worker/complete`) applied to the store, inside the request's
  * transaction: each only while the runner holds the task's lease. The done and skipped ones are
  * completed together by one `tasks.completeMany` (one statement on PostgreSQL, whatever their
- * number), the retries and failures one by one as a pass does; the spend of each applied result
- * is recorded up to what the budget had left.
+ * number), the retries and failures one by one as a pass does (their tasks read in one query);
+ * the spend of each applied result is recorded up to what the budget had left.
  */
 import type { z } from "zod";
 import type { Task } from "../core/domain.js";
@@ -26,7 +26,7 @@ export interface AppliedResult {
 /**
  * Applies `results` in `store` (a transaction's handle) for `owner`. `before` is each task as read
  * before the transaction: a done or skipped result is guarded by the completion itself (running,
- * held by `owner`), so only a retry or failure reads its task again. A task named twice in one
+ * held by `owner`), so only the retries and failures read their tasks again (one query). A task named twice in one
  * body is applied once, for its first result. `allowance` is what the budget has left (used up in
  * the results' order); spend beyond it goes to `capped`.
  */
@@ -34,7 +34,7 @@ export async function applyResults(
   store: StoreParts,
   owner: string,
   results: readonly RunnerResult[],
-  before: ReadonlyMap<number, Task | undefined>,
+  before: ReadonlyMap<number, Task>,
   allowance: { usd: number },
   capped: CappedSpend[],
   t: number,
@@ -58,9 +58,13 @@ export async function applyResults(
         : { taskId: c.id, applied: false, status: before.get(c.id)?.status ?? "unknown" },
     );
 
-  for (const r of first.values()) {
-    if (r.status !== "retry" && r.status !== "failed") continue;
-    const task = await store.tasks.get(r.taskId);
+  const failures = [...first.values()].filter((r) => r.status === "retry" || r.status === "failed");
+  // Read again inside the transaction, all in one query: a failure is applied only to a task held.
+  const current = new Map(
+    (await store.tasks.getMany(failures.map((r) => r.taskId))).map((x) => [x.id, x]),
+  );
+  for (const r of failures) {
+    const task = current.get(r.taskId);
     // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
     if (!task || task.status !== "running" || task.leaseOwner !== owner) {
       after.set(r.taskId, { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" });
