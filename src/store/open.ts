@@ -60,6 +60,9 @@ export async function openStoreFromEnv(
         url,
         ...(e.BG_DB_SCHEMA ? { schema: e.BG_DB_SCHEMA } : {}),
         ...(e.BG_DB_POOL_SIZE ? { poolSize: e.BG_DB_POOL_SIZE } : {}),
+        ...(e.BG_DB_IDLE_TX_TIMEOUT_MS !== undefined
+          ? { idleTxTimeoutMs: e.BG_DB_IDLE_TX_TIMEOUT_MS }
+          : {}),
       }),
     );
   }

@@ -1,6 +1,6 @@
 /**
  * The store's settings in the environment, checked with zod: DATABASE_URL (PostgreSQL),
- * BG_DB_SCHEMA, BG_DB_POOL_SIZE, else BG_DB_PATH (SQLite). readEnv (src/env.ts) checks them with
+ * BG_DB_SCHEMA, BG_DB_POOL_SIZE, BG_DB_IDLE_TX_TIMEOUT_MS, else BG_DB_PATH (SQLite). readEnv (src/env.ts) checks them with
  * the app's other settings at start-up; the CLI through src/store/open.ts.
  */
 import { z } from "zod";
@@ -40,6 +40,19 @@ export const storeEnvShape = {
     .int("BG_DB_POOL_SIZE must be a whole number of connections")
     .min(1, "BG_DB_POOL_SIZE must be at least 1")
     .max(1000, "BG_DB_POOL_SIZE must be at most 1000")
+    .optional(),
+  /**
+   * PostgreSQL's idle_in_transaction_session_timeout on the pool's connections, in ms (default
+   * 60000; 0 turns it off): how long a transaction may wait between statements, e.g. a delivery's
+   * handler reading its config from GitHub, before the server ends it (src/store/postgres/index.ts).
+   */
+  BG_DB_IDLE_TX_TIMEOUT_MS: z.coerce
+    .number({ message: "BG_DB_IDLE_TX_TIMEOUT_MS must be a number of milliseconds" })
+    .int("BG_DB_IDLE_TX_TIMEOUT_MS must be a whole number of milliseconds")
+    .refine(
+      (ms) => ms === 0 || (ms >= 1000 && ms <= 86_400_000),
+      "BG_DB_IDLE_TX_TIMEOUT_MS must be 0 (no timeout) or from 1000 to 86400000 milliseconds",
+    )
     .optional(),
 };
 

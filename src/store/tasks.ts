@@ -304,6 +304,17 @@ export class TaskStore {
     return row ? toTask(row) : undefined;
   }
 
+  /** The tasks of `ids` that exist, by id (one query; the worker API reads a runner's results so). */
+  getMany(ids: readonly number[]): Task[] {
+    if (!ids.length) return [];
+    const q = inList("sqlite", "id", ids);
+    return (
+      this.db
+        .prepare(`SELECT * FROM tasks WHERE ${q.sql} ORDER BY id`)
+        .all(...q.params) as TaskRow[]
+    ).map(toTask);
+  }
+
   /** The open (pending or running) task for a dedup key, if any. */
   open(repo: string, type: TaskType, source: string): Task | undefined {
     const row = this.db

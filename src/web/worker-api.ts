@@ -5,7 +5,7 @@ import { z } from "zod";
 import { defaultConfig, parseConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
-import type { Store, StoreParts } from "../store/index.js";
+import type { Store } from "../store/index.js";
 import type { Task } from "../core/domain.js";
 import { TASK_TYPES } from "../core/task-kinds.js";
 import type { ClaimResponse, WireTask } from "../core/wire.js";
@@ -20,6 +20,8 @@ import { BodyTooLargeError, readJson, sendError, sendJson } from "./http.js";
 import type { ProvenanceClaims } from "./runner-provenance.js";
 import { checkProvenance, provenanceClaimsSchema } from "./runner-provenance.js";
 import { errText } from "../util/errors.js";
+import type { CappedSpend } from "./worker-results.js";
+import { applyResults } from "./worker-results.js";
 
 export const GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com";
 export const GITHUB_OIDC_JWKS = new URL(
@@ -354,10 +356,15 @@ async function completeTasks(
   const owner = ownerOf(claims, body.worker);
   const repo = claims.repository.toLowerCase();
   const store = deps.store;
-  const tasks = new Map<number, Task | undefined>();
-  for (const r of body.results) tasks.set(r.taskId, await store.tasks.get(r.taskId));
+  // One read for all of them, whatever their number.
+  const tasks = new Map<number, Task>(
+    (await store.tasks.getMany([...new Set(body.results.map((r) => r.taskId))])).map((t) => [
+      t.id,
+      t,
+    ]),
+  );
   const foreign = [...tasks.entries()]
-    .filter(([, t]) => t && t.repo.toLowerCase() !== repo)
+    .filter(([, t]) => t.repo.toLowerCase() !== repo)
     .map(([id]) => id);
   if (foreign.length) {
     log.warn({ owner, foreign }, "runner tried to complete tasks of another repository");
@@ -373,11 +380,9 @@ async function completeTasks(
   const allowance = { usd: (await budgetOf(ctx, claims.repository)).remainingUsd };
   const capped: CappedSpend[] = [];
   // Through the transaction's handle: a call on `store` itself would wait for the tx to end.
-  const results = await store.tx(async (tx) => {
-    const out: Awaited<ReturnType<typeof applyResult>>[] = [];
-    for (const r of body.results) out.push(await applyResult(tx, owner, r, allowance, capped, t));
-    return out;
-  });
+  const results = await store.tx((tx) =>
+    applyResults(tx, owner, body.results, tasks, allowance, capped, t),
+  );
   if (capped.length) await auditCappedSpend({ ctx, claims, res, log }, owner, capped, t);
   // Records are taken only alongside results the app took: from the runner holding the leases.
   const taken = new Set(results.filter((r) => r.applied).map((r) => r.taskId));
@@ -403,66 +408,6 @@ async function completeTasks(
     ...(capped.length ? { spendCapped: capped } : {}),
     budget: await budgetOf(ctx, claims.repository),
   });
-}
-
-/** Spend a runner reported beyond what the budget had left, and what was recorded instead. */
-type CappedSpend = { taskId: number; reportedUsd: number; recordedUsd: number };
-
-/**
- * One task's result, applied only while this runner holds its lease; its spend recorded up to
- * what `allowance` has left (the rest noted in `capped`).
- */
-async function applyResult(
-  store: StoreParts,
-  owner: string,
-  r: z.infer<typeof completeBodySchema>["results"][number],
-  allowance: { usd: number },
-  capped: CappedSpend[],
-  t: number,
-): Promise<{ taskId: number; applied: boolean; status: string }> {
-  const task = await store.tasks.get(r.taskId);
-  // Applied only while this runner holds the lease: a repeat, or a lease lost to another runner, changes nothing.
-  if (!task || task.status !== "running" || task.leaseOwner !== owner) {
-    return { taskId: r.taskId, applied: false, status: task?.status ?? "unknown" };
-  }
-  switch (r.status) {
-    case "done":
-      await store.tasks.complete(task.id, owner, r.result ?? null, t);
-      break;
-    case "skipped":
-      await store.tasks.complete(task.id, owner, { skipped: r.error ?? "skipped" }, t);
-      break;
-    case "retry":
-      await store.tasks.fail(
-        task.id,
-        owner,
-        r.error ?? "deferred",
-        { retryAt: r.retryAt ?? t + 60_000 },
-        t,
-      );
-      break;
-    case "failed":
-      await store.tasks.fail(
-        task.id,
-        owner,
-        r.error ?? "failed",
-        { permanent: r.permanent ?? false },
-        t,
-      );
-      break;
-  }
-  if (r.usage && r.usage.costUsd + r.usage.promptTokens + r.usage.completionTokens > 0) {
-    const costUsd = Math.min(r.usage.costUsd, Math.max(0, allowance.usd));
-    allowance.usd -= costUsd;
-    if (costUsd < r.usage.costUsd)
-      capped.push({ taskId: task.id, reportedUsd: r.usage.costUsd, recordedUsd: costUsd });
-    await store.spend.add(task.repo, { ...r.usage, costUsd }, t);
-  }
-  return {
-    taskId: r.taskId,
-    applied: true,
-    status: (await store.tasks.get(task.id))?.status ?? "unknown",
-  };
 }
 
 /** Audits (and logs) a run that reported more spend than the budget had left. */

@@ -57,13 +57,14 @@ export async function dropSchema(schema: string): Promise<void> {
 
 /** A migrated PostgreSQL store in its own schema; close() drops the schema. */
 export async function throwawayPgStore(
-  opts: { schema?: string; poolSize?: number } = {},
+  opts: { schema?: string; poolSize?: number; idleTxTimeoutMs?: number } = {},
 ): Promise<PgStore> {
   const schema = opts.schema ?? throwawaySchema();
   const store = await openPostgresStore({
     url: TEST_DATABASE_URL,
     schema,
     ...(opts.poolSize ? { poolSize: opts.poolSize } : {}),
+    ...(opts.idleTxTimeoutMs !== undefined ? { idleTxTimeoutMs: opts.idleTxTimeoutMs } : {}),
   });
   const close = store.close;
   return {

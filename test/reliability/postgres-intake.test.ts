@@ -33,12 +33,18 @@ const AUTOMERGE = "automerge:\n  method: merge\n";
 
 type Replica = Awaited<ReturnType<typeof startReplica>>;
 
-async function startReplica(o: { schema: string; url?: string; worker?: boolean }) {
+async function startReplica(o: {
+  schema: string;
+  url?: string;
+  worker?: boolean;
+  idleTxTimeoutMs?: number;
+}) {
   const store = await openPostgresStore({
     url: o.url ?? TEST_DATABASE_URL,
     schema: o.schema,
     poolSize: 4,
     connectTimeoutMs: 1000,
+    ...(o.idleTxTimeoutMs !== undefined ? { idleTxTimeoutMs: o.idleTxTimeoutMs } : {}),
   });
   const log = memoryLogger();
   const probot = testProbot();
@@ -79,7 +85,9 @@ describe.skipIf(!up)("webhook intake on PostgreSQL", () => {
     for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  async function setup(o: { proxy?: boolean; replicas?: number; worker?: boolean } = {}) {
+  async function setup(
+    o: { proxy?: boolean; replicas?: number; worker?: boolean; idleTxTimeoutMs?: number } = {},
+  ) {
     const schema = throwawaySchema();
     cleanup.push(() => dropSchema(schema));
     let proxy: TcpProxy | undefined;
@@ -94,6 +102,7 @@ describe.skipIf(!up)("webhook intake on PostgreSQL", () => {
         schema,
         ...(proxy ? { url: proxy.url(TEST_DATABASE_URL) } : {}),
         ...(o.worker ? { worker: true } : {}),
+        ...(o.idleTxTimeoutMs !== undefined ? { idleTxTimeoutMs: o.idleTxTimeoutMs } : {}),
       });
       cleanup.push(async () => {
         await r.agent.stop();
@@ -120,6 +129,24 @@ describe.skipIf(!up)("webhook intake on PostgreSQL", () => {
     expect(await prTasks(a.store, COLD)).toHaveLength(1);
     expect(await deliveriesRecorded(a.store)).toBe(1);
     expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("injects: a config read slower than the idle-in-transaction timeout (300 ms, 1 time) — the server ends the transaction, 503 and nothing recorded; the redelivery is processed once", async () => {
+    const { replicas } = await setup({ idleTxTimeoutMs: 300 });
+    const a = replicas[0]!;
+    nockInstallationToken();
+    nockRawConfig(AUTOMERGE, COLD, 900);
+    const slow = await deliver(a, pr(COLD, "d-idle"));
+    expect(slow.status).toBe(503);
+    expect(slow.body.error).toMatch(/database is unavailable/);
+    expect(await deliveriesRecorded(a.store)).toBe(0);
+    expect(await prTasks(a.store, COLD)).toHaveLength(0);
+    nockRawConfig(AUTOMERGE, COLD);
+    const again = await deliver(a, pr(COLD, "d-idle"));
+    expect(again).toMatchObject({ status: 200, body: { ok: true } });
+    expect(again.body.duplicate).toBeUndefined();
+    expect(await prTasks(a.store, COLD)).toHaveLength(1);
+    expect(await deliveriesRecorded(a.store)).toBe(1);
   });
 
   it("injects: a handler failure (a trigger refusing the task's INSERT, 1 time) rolls back the delivery record with it — the redelivery is processed", async () => {

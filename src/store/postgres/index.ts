@@ -68,9 +68,19 @@ export interface PostgresOptions {
   poolSize?: number;
   /** How long getting a connection may take before the store counts as unavailable (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * PostgreSQL's `idle_in_transaction_session_timeout` on every pool connection, in ms (default
+   * 60 s, BG_DB_IDLE_TX_TIMEOUT_MS; 0 turns it off): the server ends a transaction that waited
+   * this long between two statements (a handler stuck on GitHub) and its connection, so its
+   * row locks are not held on. The store then throws an IdleTransactionTimeoutError.
+   */
+  idleTxTimeoutMs?: number;
 }
 
 export const DEFAULT_POOL_SIZE = 10;
+
+/** The default idle-in-transaction timeout of pool connections: 60 s. */
+export const DEFAULT_IDLE_TX_TIMEOUT_MS = 60_000;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -93,7 +103,10 @@ export function checkSchemaName(schema: string): string {
   return schema;
 }
 
-/** Pool settings every bg-agent connection shares: its schema first on the search path, synchronous commits. */
+/**
+ * Pool settings every bg-agent connection shares: its schema first on the search path,
+ * synchronous commits, an idle-in-transaction timeout.
+ */
 export function poolConfig(o: PostgresOptions): PoolConfig {
   const schema = checkSchemaName(o.schema ?? "public");
   return {
@@ -103,6 +116,7 @@ export function poolConfig(o: PostgresOptions): PoolConfig {
     options: `-c search_path=${schema},public -c synchronous_commit=on`,
     application_name: "bg-agent",
     connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
+    idle_in_transaction_session_timeout: o.idleTxTimeoutMs ?? DEFAULT_IDLE_TX_TIMEOUT_MS,
     // A connection a restarted server or a dead network left half-open is noticed.
     keepAlive: true,
   };

@@ -4,12 +4,14 @@
  * of a transaction. SQL is written with `?` placeholders like the SQLite reference bodies and
  * numbered here; `AS camelCase` aliases are quoted so PostgreSQL keeps their case. A failure of
  * the connection itself (the server restarting, a dropped socket, no connection in time) is
- * thrown as a StoreUnavailableError (src/store/unavailable.ts); SQL errors pass unchanged.
+ * thrown as a StoreUnavailableError (src/store/unavailable.ts); SQL errors pass unchanged. A
+ * transaction the server ended for sitting idle is an IdleTransactionTimeoutError.
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from "pg";
 import { isConnectionError, reasonOf, StoreUnavailableError } from "../unavailable.js";
+import { IdleTransactionTimeoutError, isIdleTxTimeout } from "./pg-idle-timeout.js";
 
 export interface Queryable {
   query<R extends QueryResultRow>(
@@ -202,7 +204,7 @@ export class Exec {
     // transaction waits (e.g. on GitHub) would otherwise be an uncaught 'error' event.
     let lost: Error | undefined;
     const onError = (e: Error): void => {
-      lost = e;
+      lost ??= e; // the first: the reason (25P03), not the "terminated" that follows
     };
     client.on("error", onError);
     const begin = { pending: true };
@@ -221,6 +223,13 @@ export class Exec {
         // the connection is gone: do not return it to the pool
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       }
+      // The server ended the transaction for sitting idle (a handler waiting on GitHub): say so,
+      // rather than the "not queryable" the next statement got.
+      if (isIdleTxTimeout(lost) || isIdleTxTimeout(e))
+        throw new IdleTransactionTimeoutError(
+          this.pool.options.idle_in_transaction_session_timeout,
+          { cause: lost ?? e },
+        );
       throw storeError(e);
     } finally {
       state.open = false;

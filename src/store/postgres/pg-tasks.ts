@@ -36,6 +36,14 @@ export class PgTaskStore implements Async<TaskStore> {
     return row ? toTask(row) : undefined;
   }
 
+  async getMany(ids: readonly number[]): Promise<Task[]> {
+    if (!ids.length) return [];
+    const q = inList("postgres", "id", ids, "bigint");
+    return (
+      await this.x.all<TaskRow>(`SELECT * FROM tasks WHERE ${q.sql} ORDER BY id`, q.params)
+    ).map(toTask);
+  }
+
   async open(repo: string, type: TaskType, source: string): Promise<Task | undefined> {
     const row = await this.x.get<TaskRow>(`SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN}`, [
       dedupKeyOf(repo, type, source),

@@ -148,6 +148,18 @@ export function describeStoreContract(name: string, open: () => Promise<Contract
         expect(await s.tasks.latestBySource("o/r", "command", "comment:9")).toBeUndefined();
       });
 
+      it("getMany reads the tasks that exist of many ids at once, by id", async () => {
+        const a = await s.tasks.enqueue({ repo: "o/r", type: "command", source: "gm:1" }, T0);
+        const b = await s.tasks.enqueue({ repo: "o/r", type: "command", source: "gm:2" }, T0);
+        const got = await s.tasks.getMany([b.task.id, 999_999, a.task.id, b.task.id]);
+        expect(got.map((t) => [t.id, t.source])).toEqual([
+          [a.task.id, "gm:1"],
+          [b.task.id, "gm:2"],
+        ]);
+        expect(got[0]).toEqual(await s.tasks.get(a.task.id));
+        expect(await s.tasks.getMany([])).toEqual([]);
+      });
+
       it("cancel and cancelPending by repo, type and source", async () => {
         await s.tasks.enqueue({ repo: "o/r", type: "fix", source: "issue:1" }, T0);
         await s.tasks.enqueue({ repo: "o/r", type: "fix", source: "issue:2" }, T0);
