@@ -526,6 +526,8 @@ async function perIssue(
 // ---------- report ----------
 const OPENAI: Price = PRICES["openai:gpt-4o-mini"]!;
 const DEEPSEEK: Price = PRICES["deepseek:deepseek-chat"]!;
+/** A newer OpenAI price list, whose cached tokens cost a quarter (gpt-4o-mini's: half). */
+const MINI41: Price = PRICES["openai:gpt-4.1-mini"]!;
 /** If OpenAI stacked the cached-input and batch discounts for this model (not assumed). */
 const STACKED: Price = { ...OPENAI, batchCachedInput: OPENAI.cachedInput * BATCH_DISCOUNT };
 
@@ -739,6 +741,14 @@ async function main(): Promise<void> {
         a_over_batch_api_batch_size_10: aUsd / eRow.usd,
         a_over_batch_api_batch_size_10_if_discounts_stack: aUsd / batch(counters.e!, STACKED),
       },
+      gpt_4_1_mini: {
+        a_over_c: sync(counters.a!, MINI41) / sync(counters.c!, MINI41),
+        c_over_lower_bound: sync(counters.c!, MINI41) / sync(lbC, MINI41),
+        a_over_batch_api: sync(counters.a!, MINI41) / batch(counters.d!, MINI41),
+        a_over_batch_api_if_discounts_stack:
+          sync(counters.a!, MINI41) /
+          batch(counters.d!, { ...MINI41, batchCachedInput: MINI41.cachedInput * BATCH_DISCOUNT }),
+      },
       deepseek: {
         a_over_c: aDeepseek / cRow.usdDeepseek!,
         b_over_c: rows[1]!.usdDeepseek! / cRow.usdDeepseek!,
@@ -817,6 +827,10 @@ async function main(): Promise<void> {
     );
     console.log(
       `app-recorded spend per 100: (c) $${per100(c.spendUsd).toFixed(5)}, (d) $${per100(d.spendUsd).toFixed(5)}, (e) $${per100(e.spendUsd).toFixed(5)}`,
+    );
+    const m41 = ratios.gpt_4_1_mini;
+    console.log(
+      `gpt-4.1-mini prices (cached a quarter of input): (a)/(c) = ${m41.a_over_c.toFixed(1)}x, (c)/lower bound = ${m41.c_over_lower_bound.toFixed(3)}, (a)/(d) = ${m41.a_over_batch_api.toFixed(1)}x (${m41.a_over_batch_api_if_discounts_stack.toFixed(1)}x if discounts stack)`,
     );
     console.log(
       `DeepSeek: (a)/(c) = ${ratios.deepseek.a_over_c.toFixed(1)}x, (c)/lower bound = ${ratios.deepseek.c_over_lower_bound.toFixed(3)}`,
