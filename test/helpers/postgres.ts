@@ -55,6 +55,25 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/**
+ * Two stores on one throwaway schema, each with its own pool of 4 connections (as two replicas
+ * have): `fn` runs with both, then both are closed and the schema dropped.
+ */
+export async function onTwoPools(
+  fn: (a: PgStore, b: PgStore, schema: string) => Promise<void>,
+): Promise<void> {
+  const schema = throwawaySchema();
+  const a = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
+  const b = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
+  try {
+    await fn(a, b, schema);
+  } finally {
+    await a.close();
+    await b.close();
+    await dropSchema(schema);
+  }
+}
+
 /** A migrated PostgreSQL store in its own schema; close() drops the schema. */
 export async function throwawayPgStore(
   opts: { schema?: string; poolSize?: number; idleTxTimeoutMs?: number } = {},

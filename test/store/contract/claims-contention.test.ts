@@ -1,24 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { openPostgresStore } from "../../../src/store/postgres/index.js";
-import {
-  dropSchema,
-  postgresAvailable,
-  TEST_DATABASE_URL,
-  throwawaySchema,
-} from "../../helpers/postgres.js";
+import { onTwoPools, postgresAvailable } from "../../helpers/postgres.js";
 
 const up = await postgresAvailable();
 
 describe.skipIf(!up)("claims across replicas", () => {
   it("8 claimers over 2 pools claim 10,000 tasks: none twice, none lost", async () => {
-    const schema = throwawaySchema();
-    const a = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
-    const b = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
-    try {
+    await onTwoPools(async (a, b) => {
       const now = Date.now();
       await a.pool.query(
         `INSERT INTO tasks (repo, type, source, dedup_key, priority, next_run_at, created_at, updated_at)
-         SELECT 'o/r', 'fix', 'issue:' || g, 'o/r|fix|issue:' || g, g % 3, $1, $1, $1 FROM generate_series(1, 10000) g`,
+       SELECT 'o/r', 'fix', 'issue:' || g, 'o/r|fix|issue:' || g, g % 3, $1, $1, $1 FROM generate_series(1, 10000) g`,
         [now - 1000],
       );
       const seen = new Map<number, string>();
@@ -47,10 +38,6 @@ describe.skipIf(!up)("claims across replicas", () => {
       );
       expect(left.rows).toEqual([{ status: "done", n: 10_000 }]);
       expect(new Set(seen.values()).size).toBeGreaterThan(1);
-    } finally {
-      await a.close();
-      await b.close();
-      await dropSchema(schema);
-    }
+    });
   });
 });

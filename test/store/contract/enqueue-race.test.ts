@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { openPostgresStore } from "../../../src/store/postgres/index.js";
-import {
-  dropSchema,
-  postgresAvailable,
-  TEST_DATABASE_URL,
-  throwawaySchema,
-} from "../../helpers/postgres.js";
+import { onTwoPools, postgresAvailable } from "../../helpers/postgres.js";
 
 const up = await postgresAvailable();
 
 describe.skipIf(!up)("enqueue across replicas", () => {
   it("writers on 2 pools enqueue the same keys while a worker claims them: one open task per key, the newest content kept", async () => {
-    const schema = throwawaySchema();
-    const a = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
-    const b = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
-    try {
+    await onTwoPools(async (a, b) => {
       const keys = ["k1", "k2", "k3"];
       const outcomes = new Map<string, number>();
       let writing = true;
@@ -69,10 +60,6 @@ describe.skipIf(!up)("enqueue across replicas", () => {
           { body: "final" },
         ]);
       }
-    } finally {
-      await a.close();
-      await b.close();
-      await dropSchema(schema);
-    }
+    });
   });
 });

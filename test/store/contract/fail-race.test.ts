@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { openPostgresStore } from "../../../src/store/postgres/index.js";
 import type { PgStore } from "../../../src/store/postgres/index.js";
 import type { Task } from "../../../src/core/domain.js";
-import {
-  dropSchema,
-  postgresAvailable,
-  TEST_DATABASE_URL,
-  throwawaySchema,
-} from "../../helpers/postgres.js";
+import { onTwoPools, postgresAvailable } from "../../helpers/postgres.js";
 
 const up = await postgresAvailable();
 
@@ -37,31 +31,28 @@ interface Change {
  */
 describe.skipIf(!up)("tasks.fail() racing re-claims across replicas", () => {
   it("8 workers over 2 pools, 25 ms leases, 300 tasks failed or completed by holders whose lease may have expired: nothing counted twice, lost or resurrected", async () => {
-    const schema = throwawaySchema();
-    const a = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
-    const b = await openPostgresStore({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
-    try {
+    await onTwoPools(async (a, b, schema) => {
       await a.pool.query(`
-        CREATE TABLE "${schema}".task_log (seq BIGSERIAL PRIMARY KEY, id BIGINT, old_status TEXT,
-          new_status TEXT, old_owner TEXT, new_owner TEXT, old_attempts BIGINT, new_attempts BIGINT,
-          new_error TEXT, new_result TEXT);
-        CREATE FUNCTION "${schema}".log_task() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-          IF OLD.status IS DISTINCT FROM NEW.status OR OLD.lease_owner IS DISTINCT FROM NEW.lease_owner
-             OR OLD.attempts IS DISTINCT FROM NEW.attempts THEN
-            INSERT INTO "${schema}".task_log (id, old_status, new_status, old_owner, new_owner,
-              old_attempts, new_attempts, new_error, new_result)
-            VALUES (NEW.id, OLD.status, NEW.status, OLD.lease_owner, NEW.lease_owner, OLD.attempts,
-              NEW.attempts, NEW.last_error, NEW.result);
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER log_task AFTER UPDATE ON "${schema}".tasks
-          FOR EACH ROW EXECUTE FUNCTION "${schema}".log_task();`);
+      CREATE TABLE "${schema}".task_log (seq BIGSERIAL PRIMARY KEY, id BIGINT, old_status TEXT,
+        new_status TEXT, old_owner TEXT, new_owner TEXT, old_attempts BIGINT, new_attempts BIGINT,
+        new_error TEXT, new_result TEXT);
+      CREATE FUNCTION "${schema}".log_task() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        IF OLD.status IS DISTINCT FROM NEW.status OR OLD.lease_owner IS DISTINCT FROM NEW.lease_owner
+           OR OLD.attempts IS DISTINCT FROM NEW.attempts THEN
+          INSERT INTO "${schema}".task_log (id, old_status, new_status, old_owner, new_owner,
+            old_attempts, new_attempts, new_error, new_result)
+          VALUES (NEW.id, OLD.status, NEW.status, OLD.lease_owner, NEW.lease_owner, OLD.attempts,
+            NEW.attempts, NEW.last_error, NEW.result);
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER log_task AFTER UPDATE ON "${schema}".tasks
+        FOR EACH ROW EXECUTE FUNCTION "${schema}".log_task();`);
       const TASKS = 300;
       const now0 = Date.now();
       await a.pool.query(
         `INSERT INTO tasks (repo, type, source, dedup_key, next_run_at, created_at, updated_at)
-         SELECT 'o/r', 'fix', 'issue:' || g, 'o/r|fix|issue:' || g, $1, $1, $1 FROM generate_series(1, $2::int) g`,
+       SELECT 'o/r', 'fix', 'issue:' || g, 'o/r|fix|issue:' || g, $1, $1, $1 FROM generate_series(1, $2::int) g`,
         [now0 - 1000, TASKS],
       );
 
@@ -192,10 +183,6 @@ describe.skipIf(!up)("tasks.fail() racing re-claims across replicas", () => {
       console.log(
         `fail race: ${claims.length} claims, ${staleFails} stale fails, ${staleCompletes} stale completes, states ${JSON.stringify(states)}`,
       );
-    } finally {
-      await a.close();
-      await b.close();
-      await dropSchema(schema);
-    }
+    });
   }, 90_000);
 });
