@@ -79,7 +79,9 @@ function groupsBySharedFiles<T extends Plannable>(items: readonly T[]): T[][] {
   const groups = new Map<number, T[]>();
   items.forEach((it, i) => {
     const r = find(i);
-    groups.set(r, [...(groups.get(r) ?? []), it]);
+    const g = groups.get(r);
+    if (g) g.push(it);
+    else groups.set(r, [it]);
   });
   return [...groups.values()];
 }
@@ -91,8 +93,9 @@ function groupsBySharedFiles<T extends Plannable>(items: readonly T[]): T[][] {
  * where they fit (a file is then sent once, not once per call): the groups of items sharing
  * files are placed largest first into the first call with room (first-fit decreasing into the
  * fewest calls the issue count allows; a group that fits no call whole is split into the room
- * there is, one larger than a call cut in order). Each call lists its items in their original order; calls are ordered by their first
- * item. Items' `tokens` and `contextTokens` are counted by the same tokenizer as `counter`.
+ * there is, one larger than a call cut in order). Each call lists its items in their original
+ * order; calls are ordered by their first item. Items' `tokens` and `contextTokens` are counted
+ * by the same tokenizer as `counter`.
  */
 export function planBatches<T extends Plannable>(
   items: T[],
