@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { defaultConfig } from "../config/load.js";
 import { parseRepo } from "../integrations/github.js";
 import type { Task } from "../core/domain.js";
@@ -154,7 +155,7 @@ async function runRepo(
 
   // Dry-run: claimed tasks are held until the end of the repository's pass and then put back as
   // they were, so the same task is not claimed (and run) again within the pass.
-  const dryRunHeld: Task[] = [];
+  const dryRunHeld: { task: Task; owner: string }[] = [];
   const ordered = ORDER.map((t) => processors.find((p) => p.type === t)).filter(
     (p): p is Processor => !!p,
   );
@@ -191,8 +192,9 @@ async function runRepo(
         }
       }
       const size = Math.max(1, p.batchSize(ctx.config));
+      const owner = claimOwner(env.owner);
       const tasks = await env.store.tasks.claim({
-        owner: env.owner,
+        owner,
         leaseMs: opts.leaseMs ?? 10 * 60_000,
         limit: size,
         repo: repoName,
@@ -205,13 +207,20 @@ async function runRepo(
         ...ctx,
         beforeLlm: () => checkBeforeLlm(ctx, p, minPriority),
       };
-      const outcomes = await processBatch(env, p, batchCtx, tasks, opts.leaseMs ?? 10 * 60_000);
+      const outcomes = await processBatch(
+        env,
+        owner,
+        p,
+        batchCtx,
+        tasks,
+        opts.leaseMs ?? 10 * 60_000,
+      );
       const settled = tasks.map((t): [Task, TaskOutcome] => [
         t,
         outcomes.get(t.id) ?? { status: "failed", error: "the processor returned no outcome" },
       ]);
-      if (env.dryRun) dryRunHeld.push(...tasks);
-      else await applyOutcomes(env, settled);
+      if (env.dryRun) dryRunHeld.push(...tasks.map((task) => ({ task, owner })));
+      else await applyOutcomes(env, owner, settled);
       for (const [t, o] of settled) {
         summary.processed.push({
           taskId: t.id,
@@ -236,17 +245,22 @@ async function runRepo(
   }
   // Dry-run: nothing is recorded as done; each task goes back, not due again before a lease
   // would have run out, so the same pass does not claim (and redo) it again and again.
-  for (const t of dryRunHeld)
-    await env.store.tasks.release(
-      [t.id],
-      env.owner,
-      Math.max(t.nextRunAt, Date.now() + 10 * 60_000),
-    );
+  for (const { task: t, owner } of dryRunHeld)
+    await env.store.tasks.release([t.id], owner, Math.max(t.nextRunAt, Date.now() + 10 * 60_000));
   return summary;
 }
 
+/**
+ * The lease owner of one claim: the worker's id and a tag of its own. A claim whose lease ran out
+ * and whose tasks this same process claimed again (its repository lock was lost with a dropped
+ * connection) then cannot complete, fail or release what the newer claim holds: each result
+ * lands only under the claim that produced it.
+ */
+const claimOwner = (worker: string): string => `${worker}/${randomUUID().slice(0, 8)}`;
+
 async function processBatch(
   env: WorkerEnv,
+  owner: string,
   p: Processor,
   ctx: ProcessorContext,
   tasks: Task[],
@@ -256,7 +270,7 @@ async function processBatch(
   const beat = setInterval(
     () => {
       env.store.tasks
-        .heartbeat(ids, env.owner, leaseMs)
+        .heartbeat(ids, owner, leaseMs)
         .catch((e: unknown) => env.log.warn({ err: e }, "lease heartbeat failed"));
     },
     Math.max(1000, leaseMs / 3),
@@ -277,18 +291,22 @@ async function processBatch(
  * Records a batch's outcomes: the done and skipped tasks completed together (one statement on
  * PostgreSQL, one transaction on SQLite), then each retry and failure.
  */
-async function applyOutcomes(env: WorkerEnv, settled: [Task, TaskOutcome][]): Promise<void> {
+async function applyOutcomes(
+  env: WorkerEnv,
+  owner: string,
+  settled: [Task, TaskOutcome][],
+): Promise<void> {
   const tasks = env.store.tasks;
   const done: Completion[] = [];
   for (const [t, o] of settled) {
     if (o.status === "done") done.push({ id: t.id, result: o.result ?? null });
     else if (o.status === "skipped") done.push({ id: t.id, result: { skipped: o.reason } });
   }
-  await tasks.completeMany(done, env.owner);
+  await tasks.completeMany(done, owner);
   for (const [t, o] of settled) {
-    if (o.status === "retry") await tasks.fail(t.id, env.owner, o.reason, { retryAt: o.at });
+    if (o.status === "retry") await tasks.fail(t.id, owner, o.reason, { retryAt: o.at });
     else if (o.status === "failed")
-      await tasks.fail(t.id, env.owner, o.error, { permanent: o.permanent ?? false });
+      await tasks.fail(t.id, owner, o.error, { permanent: o.permanent ?? false });
   }
 }
 

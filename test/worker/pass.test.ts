@@ -92,6 +92,32 @@ describe("runPass", () => {
     expect((await store.tasks.get(1))?.status).toBe("done");
   });
 
+  it("a claim whose lease ran out and that the same worker claimed again cannot complete: the result lands only under the newer claim", async () => {
+    const store = await memoryStore();
+    await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" }, 0);
+    const env = testEnv(store);
+    let reclaimed: Task[] = [];
+    const slow = recorder("automerge");
+    slow.process = async (_ctx, tasks) => {
+      // The lease runs out while this batch works (its repository lock was lost with a dropped
+      // connection), and the same worker process claims the task again for a newer pass.
+      reclaimed = await store.tasks.claim({
+        owner: env.owner,
+        leaseMs: 60_000,
+        limit: 10,
+        now: Date.now() + 11 * 60_000,
+      });
+      return new Map(tasks.map((t) => [t.id, { status: "done" } as const]));
+    };
+    await runPass(env, [slow]);
+    expect(reclaimed.map((t) => t.id)).toEqual([1]);
+    // The stale claim's "done" was refused: the task is still the newer claim's to finish.
+    expect(await store.tasks.get(1)).toMatchObject({
+      status: "running",
+      leaseOwner: env.owner,
+      attempts: 2,
+    });
+  });
   it("dry-run processes but records nothing as done", async () => {
     const store = await memoryStore();
     await store.tasks.enqueue({ repo: "o/r", type: "automerge", source: "pr:1" });
