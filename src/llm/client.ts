@@ -305,7 +305,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
         await budget.alert();
         const choice = raw.choices[0];
         if (!choice) throw new EmptyAnswerError(`the ${provider} API returned no choices`, usage);
-        return { message: choice.message, usage, raw };
+        return { message: choice.message, usage, raw, finishReason: choice.finish_reason ?? null };
       } finally {
         if (reserved) addRunSpend(ctx.env, -reserved);
       }

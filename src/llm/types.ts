@@ -52,6 +52,11 @@ export interface ChatResult {
   message: ChatCompletionMessage;
   usage: Usage;
   raw: ChatCompletion;
+  /**
+   * Why the model stopped, as the provider says (`stop`; `length`: cut off at maxOutputTokens;
+   * `tool_calls`, `content_filter`), or null when it does not say.
+   */
+  finishReason: string | null;
 }
 
 /**

@@ -118,6 +118,35 @@ describe("batched analysis", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("an answer cut off at the output limit is asked again in halves, not issue by issue: 8 issues, 2 more calls, 8 analyses", async () => {
+    const store = await memoryStore();
+    const list = issues(8);
+    fakeGitHub(REPO, list);
+    const keys = list.map((i) => `${REPO}#${i.number}`);
+    const llm = fakeOpenAI(
+      (body, call) =>
+        call === 1
+          ? // Cut off mid-answer: invalid JSON, finish_reason "length".
+            { content: answerAll(body).slice(0, 200), finishReason: "length" }
+          : answerAll(body),
+      { times: 3 },
+    );
+    await enqueue(store, list);
+    const summary = await pass(env(store, { workspace: workspace() }), { maxBatches: 1 });
+
+    expect(llm.calls.map(keysOf)).toEqual([keys, keys.slice(0, 4), keys.slice(4)]);
+    expect(summary.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(8).fill("done"));
+    expect(await store.analyses.list(REPO)).toHaveLength(8);
+    for (const i of list) expect(i.comments).toHaveLength(1);
+    // The cut-off call is paid for: the batch's spend counts all three calls.
+    const [b] = await store.batches.list({ repo: REPO });
+    const sent = (c: (typeof llm.calls)[number]) =>
+      Math.ceil(c.messages.map((m) => `${m.role}:${m.content}`).join("\n").length / 4);
+    expect(b!.promptTokens).toBe(llm.calls.reduce((n, c) => n + sent(c), 0));
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("splits a claimed batch by max_tokens_per_call", async () => {
     const store = await memoryStore();
     // About 3,000 tokens each (real counts: a run of one letter would be a few hundred).

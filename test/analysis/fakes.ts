@@ -193,7 +193,11 @@ export const analysisFor = (key: string, over: Record<string, unknown> = {}) => 
  * characters (4 per token): a prefix of >= 1,024 tokens identical to an earlier request's is
  * cached, in 128-token steps. `answer` builds the content from the request.
  */
-type Reply = string | { status: number; body: unknown; headers?: Record<string, string> };
+type Reply =
+  | string
+  /** An answer with its finish_reason: `length` is one cut off at max_tokens. */
+  | { content: string; finishReason: string }
+  | { status: number; body: unknown; headers?: Record<string, string> };
 
 export function fakeOpenAI(
   answer: (body: ChatBody, call: number) => Reply | Promise<Reply>,
@@ -219,18 +223,23 @@ export function fakeOpenAI(
     const lcpTokens = Math.floor(lcp / 4);
     const cached = lcpTokens >= 1024 ? 1024 + Math.floor((lcpTokens - 1024) / 128) * 128 : 0;
     const a = await answer(body, calls.length);
-    if (typeof a !== "string") return [a.status, a.body, a.headers ?? {}];
+    if (typeof a !== "string" && "status" in a) return [a.status, a.body, a.headers ?? {}];
+    const content = typeof a === "string" ? a : a.content;
     return [
       200,
       chatCompletionBody(
-        a,
+        content,
         {
           prompt_tokens: promptTokens,
-          completion_tokens: Math.ceil(a.length / 4),
-          total_tokens: promptTokens + Math.ceil(a.length / 4),
+          completion_tokens: Math.ceil(content.length / 4),
+          total_tokens: promptTokens + Math.ceil(content.length / 4),
           prompt_tokens_details: { cached_tokens: cached },
         },
-        { id: `chatcmpl-${calls.length}`, model: body.model },
+        {
+          id: `chatcmpl-${calls.length}`,
+          model: body.model,
+          ...(typeof a === "string" ? {} : { finishReason: a.finishReason }),
+        },
       ),
     ];
   });

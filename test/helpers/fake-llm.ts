@@ -35,6 +35,7 @@ export function fakeLlm(
           model: "fake-model",
           choices: [{ index: 0, finish_reason: "stop", logprobs: null, message }],
         },
+        finishReason: "stop",
       };
     },
   };
@@ -47,7 +48,7 @@ export function fakeLlm(
 export function chatCompletionBody(
   content: string,
   usage: Record<string, unknown>,
-  o: { id?: string; model?: string } = {},
+  o: { id?: string; model?: string; finishReason?: string } = {},
 ): Record<string, unknown> {
   return {
     id: o.id ?? "c",
@@ -57,7 +58,7 @@ export function chatCompletionBody(
     choices: [
       {
         index: 0,
-        finish_reason: "stop",
+        finish_reason: o.finishReason ?? "stop",
         logprobs: null,
         message: { role: "assistant", content, refusal: null },
       },

@@ -100,47 +100,39 @@ const failed = (run: BatchRun, it: Item, error: string): void => {
 };
 
 /**
- * The batch's one call, its answer validated item by item. False when the call itself failed or
- * was stopped: then every item has its outcome and the batch is finished.
+ * The batch's call, its answer validated item by item. An answer cut off at the output limit
+ * (`finish_reason: length`) is asked again in two halves, down to single issues, rather than
+ * retrying every issue alone. False when the first call itself failed or was stopped: then every
+ * item has its outcome and the batch is finished. A later call that fails or is stopped leaves
+ * the answers already in hand to be saved and posted, the others failed or deferred.
  */
 async function askBatch(run: BatchRun): Promise<boolean> {
   const { ctx, batch } = run;
-  const files = batchFiles(batch, ctx.config.tech_debt.context.issue_file_tokens);
-  for (const it of batch) it.seen = seenFooter(run.context, files.seen.get(it.key)!);
   try {
-    const r = await run.llm.chat(
-      analysisRequest(
-        run.context.text,
-        batch.map((b) => b.prompt),
-        run.mode,
-        files.text,
-      ),
-    );
-    await addCost(run, r.usage);
-    const parsed = parseAnswer(r.message.content);
-    const each = share(r.usage, batch.length);
-    for (const it of batch) {
-      const a = parsed.items.get(it.key);
-      if (a) run.results.set(it.key, { a, usage: each });
-      else
-        run.problems.set(
-          it.key,
-          parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer",
-        );
-    }
+    await ask(run, batch);
     return true;
   } catch (e) {
-    run.stop = stopOf(e);
-    if (run.stop) {
-      for (const it of batch) run.out.set(it.task.id, deferOutcome(run.stop));
-      await ctx.store.batches.finish(run.batchId, "failed", stopNote(run.stop));
+    const stop = stopOf(e);
+    const error = `the LLM call failed: ${errText(e)}`;
+    if (!stop) run.log.error({ err: e }, error);
+    // Answered without a choice: billed all the same, so the batch shows what it cost.
+    if (!stop && e instanceof EmptyAnswerError) await addCost(run, e.usage);
+    if (run.results.size > 0) {
+      // Some halves were answered: they go on; the rest is deferred (retryUnusable does it
+      // under the stop) or failed.
+      run.stop = stop;
+      if (!stop)
+        for (const it of batch)
+          if (!run.results.has(it.key) && !run.problems.has(it.key)) failed(run, it, error);
+      return true;
+    }
+    run.stop = stop;
+    if (stop) {
+      for (const it of batch) run.out.set(it.task.id, deferOutcome(stop));
+      await ctx.store.batches.finish(run.batchId, "failed", stopNote(stop));
       pushBatchReport(run, { ok: 0, failed: 0, deferred: batch.length });
       return false;
     }
-    const error = `the LLM call failed: ${errText(e)}`;
-    run.log.error({ err: e }, error);
-    // Answered without a choice: billed all the same, so the batch shows what it cost.
-    if (e instanceof EmptyAnswerError) await addCost(run, e.usage);
     for (const it of batch) failed(run, it, error);
     await ctx.store.batches.finish(run.batchId, "failed", error);
     pushBatchReport(run, { ok: 0, failed: batch.length, deferred: 0 });
@@ -148,10 +140,47 @@ async function askBatch(run: BatchRun): Promise<boolean> {
   }
 }
 
+/** One call for `items`; cut off at the output limit with more than one issue: each half again. */
+async function ask(run: BatchRun, items: Item[]): Promise<void> {
+  const files = batchFiles(items, run.ctx.config.tech_debt.context.issue_file_tokens);
+  for (const it of items) it.seen = seenFooter(run.context, files.seen.get(it.key)!);
+  const req = analysisRequest(
+    run.context.text,
+    items.map((b) => b.prompt),
+    run.mode,
+    files.text,
+  );
+  const r = await run.llm.chat(items === run.batch ? req : { ...req, purpose: "analysis-split" });
+  await addCost(run, r.usage);
+  const cutOff = r.finishReason === "length";
+  if (cutOff && items.length > 1) {
+    run.log.warn(
+      { issues: items.length, maxOutputTokens: req.maxOutputTokens },
+      "the answer was cut off at the output limit: asking again in two halves",
+    );
+    const half = Math.ceil(items.length / 2);
+    await ask(run, items.slice(0, half));
+    await ask(run, items.slice(half));
+    return;
+  }
+  const parsed = parseAnswer(r.message.content);
+  const each = share(r.usage, items.length);
+  for (const it of items) {
+    const a = parsed.items.get(it.key);
+    if (a) run.results.set(it.key, { a, usage: each });
+    else
+      run.problems.set(
+        it.key,
+        (cutOff ? "the answer was cut off at the output limit: " : "") +
+          (parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer"),
+      );
+  }
+}
+
 /** Missing or malformed: once more, alone. Never more, and never at the cost of the others. */
 async function retryUnusable(run: BatchRun): Promise<void> {
   for (const it of run.batch) {
-    if (run.results.has(it.key)) continue;
+    if (run.results.has(it.key) || run.out.has(it.task.id)) continue;
     if (run.stop) {
       run.out.set(it.task.id, deferOutcome(run.stop));
       continue;
