@@ -37,17 +37,23 @@ export const techDebtSchema = z.strictObject({
       analysed_state: z.string().optional().describe("State to move an analysed issue to"),
     })
     .optional(),
-  batch_size: z.number().int().min(1).max(50).default(10),
+  batch_size: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(20)
+    .describe("Issues per LLM call; the output allowance caps it at 40"),
   openai_batch_size: z
     .number()
     .int()
     .min(1)
     .max(50)
-    .default(25)
+    .default(40)
     .describe(
-      "Issues per OpenAI Batch API request (tech_debt.openai_batch); the output allowance caps it at 26",
+      "Issues per OpenAI Batch API request (tech_debt.openai_batch); the output allowance caps it at 40",
     ),
-  max_tokens_per_call: z.number().int().min(2_000).max(1_000_000).default(60_000),
+  max_tokens_per_call: z.number().int().min(2_000).max(1_000_000).default(80_000),
   max_issue_chars: z.number().int().min(500).max(200_000).default(20_000),
   context: z
     .strictObject({

@@ -98,10 +98,15 @@ export function translateError(
   return e;
 }
 
+/** The request's output bound, within what its provider accepts. */
+export const outputCap = (req: ChatRequest, provider: LlmSettings["provider"]): number =>
+  Math.min(req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT, providerSpec(provider).maxOutputTokens);
+
 /**
  * The chat completions body of a request: the same for a synchronous call and for a line of an
  * OpenAI Batch API file.
  */
+
 export function chatBody(
   req: ChatRequest,
   s: {
@@ -112,8 +117,8 @@ export function chatBody(
     repo?: string;
   },
 ): ChatCompletionCreateParamsNonStreaming {
-  const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
   const spec = providerSpec(s.provider);
+  const maxOut = outputCap(req, s.provider);
   const body: ChatCompletionCreateParamsNonStreaming = {
     model: s.model,
     messages: req.messages,
@@ -267,7 +272,7 @@ export function createLlm(ctx: ProcessorContext, o: CreateLlmOptions = {}): Llm 
     model,
     async chat(req: ChatRequest): Promise<ChatResult> {
       const { price } = priceFor(provider, model, ctx.config.llm.pricing, log);
-      const maxOut = req.maxOutputTokens ?? DEFAULT_MAX_OUTPUT;
+      const maxOut = outputCap(req, provider);
       const estimateUsd = estimateCost({ ...req, maxOutputTokens: maxOut }, price, 1, counter);
       await budget.guard(estimateUsd, "call");
       // Reserve the estimate for the run cap while the call is in flight (concurrent repositories).

@@ -12,6 +12,13 @@ export interface ProviderSpec {
   /** The request field that bounds output tokens. */
   maxTokensParam: "max_completion_tokens" | "max_tokens";
   /**
+   * The most output tokens a request may ask for: what a larger request asks is cut to this
+   * (a provider refuses a max_tokens over its limit; an analysis cut off at it is asked again in
+   * halves). OpenAI: gpt-4o-mini's and gpt-4o's 16,384 (the 4.1 and o-series models take more);
+   * DeepSeek's deepseek-chat and Gemini's 2.0 models: 8,192; an unknown server: 8,192.
+   */
+  maxOutputTokens: number;
+  /**
    * Where a response reports cached prompt tokens: `prompt_tokens_details.cached_tokens`
    * (OpenAI's field), or `prompt_cache_hit_tokens` with `prompt_cache_miss_tokens` (DeepSeek's,
    * whose sum is the prompt). Either is read when present; this says which one is expected.
@@ -48,6 +55,7 @@ export const PROVIDER_TABLE = {
     preset: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
     structuredOutput: "json_schema",
     maxTokensParam: "max_completion_tokens",
+    maxOutputTokens: 16_384,
     cachedTokensField: "prompt_tokens_details.cached_tokens",
     batchApi: true,
     caching: "automatic-prefix",
@@ -59,6 +67,7 @@ export const PROVIDER_TABLE = {
     preset: { baseUrl: "https://api.deepseek.com", model: "deepseek-chat" },
     structuredOutput: "json_object",
     maxTokensParam: "max_tokens",
+    maxOutputTokens: 8_192,
     cachedTokensField: "prompt_cache_hit_tokens",
     batchApi: false,
     caching: "automatic-prefix",
@@ -74,6 +83,7 @@ export const PROVIDER_TABLE = {
     },
     structuredOutput: "json_schema",
     maxTokensParam: "max_tokens",
+    maxOutputTokens: 8_192,
     cachedTokensField: "prompt_tokens_details.cached_tokens",
     batchApi: false,
     caching: "automatic-prefix",
@@ -86,6 +96,7 @@ export const PROVIDER_TABLE = {
     preset: null,
     structuredOutput: "json_schema",
     maxTokensParam: "max_tokens",
+    maxOutputTokens: 8_192,
     cachedTokensField: "prompt_tokens_details.cached_tokens",
     batchApi: false,
     caching: "unknown",

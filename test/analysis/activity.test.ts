@@ -16,7 +16,10 @@ beforeEach(() => {
 });
 afterEach(() => nomatch.stop());
 
-const config = baseConfig({ activity: { pause_when_active_minutes: 5 } });
+const config = baseConfig({
+  activity: { pause_when_active_minutes: 5 },
+  tech_debt: { batch_size: 10 },
+});
 
 describe("analysis: the check before every batch", () => {
   for (const inject of ["a person comments", "an admin pauses the repository"] as const) {

@@ -58,7 +58,8 @@ describe("batched analysis", () => {
     const gh = fakeGitHub(REPO, list);
     const llm = fakeOpenAI(answerAll, { times: 2 });
     await enqueue(store, list);
-    await pass(env(store, { workspace: workspace(4000) }));
+    const config = baseConfig({ tech_debt: { batch_size: 10 } });
+    await pass(env(store, { workspace: workspace(4000), config }));
 
     expect(llm.calls).toHaveLength(2);
     // Byte-identical prefix: the system message (instructions + project context) is the same.
@@ -156,7 +157,7 @@ describe("batched analysis", () => {
     const llm = fakeOpenAI(answerAll, { times: 2 });
     await enqueue(store, list);
     const config = baseConfig({
-      tech_debt: { max_tokens_per_call: 12_000, context: { max_tokens: 2_000 } },
+      tech_debt: { max_tokens_per_call: 11_000, context: { max_tokens: 2_000 } },
     });
     await pass(env(store, { workspace: workspace(500), config }), { maxBatches: 1 });
     expect(llm.calls.map((c) => keysOf(c).length)).toEqual([2, 2]);

@@ -20,6 +20,7 @@ const nextMidnightUtc = (now = Date.now()) => {
 const pricey = (budget: Record<string, number>) =>
   baseConfig({
     budget,
+    tech_debt: { batch_size: 10 },
     llm: { pricing: { "gpt-4o-mini": { input: 100, cached_input: 100, output: 0 } } },
   });
 

@@ -166,6 +166,43 @@ describe("createLlm", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("asks DeepSeek for at most its 8,192 output tokens, OpenAI for up to 16,384: a larger request is cut to the provider's limit", async () => {
+    resetLimiters();
+    const bodies: Record<string, unknown>[] = [];
+    const ctx = await testCtx(await memoryStore(), "octo/demo", { config: baseConfig() });
+    const big = { ...req, maxOutputTokens: 12_256 };
+    ctx.env.llm = {
+      provider: "deepseek",
+      model: "deepseek-chat",
+      apiKey: "k",
+      baseUrl: "https://api.deepseek.com",
+    };
+    nock("https://api.deepseek.com")
+      .post("/chat/completions")
+      .reply(200, (_u, b) => {
+        bodies.push(b as Record<string, unknown>);
+        return chatCompletionBody("{}", { prompt_tokens: 10, completion_tokens: 2 });
+      });
+    await createLlm(ctx).chat(big);
+    expect(bodies[0]).toMatchObject({ max_tokens: 8_192 });
+    resetLimiters();
+    ctx.env.llm = {
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiKey: "k",
+      baseUrl: "https://api.openai.com/v1",
+    };
+    nock("https://api.openai.com")
+      .post("/v1/chat/completions")
+      .reply(200, (_u, b) => {
+        bodies.push(b as Record<string, unknown>);
+        return chatCompletionBody("{}", { prompt_tokens: 10, completion_tokens: 2 });
+      });
+    await createLlm(ctx).chat(big);
+    expect(bodies[1]).toMatchObject({ max_completion_tokens: 12_256 });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("refuses a call whose estimate would pass the daily budget: nothing is sent", async () => {
     resetLimiters();
     const store = await memoryStore();

@@ -219,9 +219,9 @@ describe("tech_debt.openai_batch", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
-  it("a Batch API line holds openai_batch_size issues (25 by default), not batch_size", async () => {
+  it("a Batch API line holds openai_batch_size issues (40 by default), not batch_size", async () => {
     const store = await memoryStore();
-    const list = issues(30);
+    const list = issues(50);
     fakeGitHub(REPO, list);
     const lines: BatchLine[] = [];
     let n = 0;
@@ -240,9 +240,9 @@ describe("tech_debt.openai_batch", () => {
     await enqueue(store, list);
 
     const first = await pass(env(store, { workspace: workspace(), config: batchConfig() }));
-    expect(first.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(30).fill("retry"));
-    expect(lines.map((l) => keysOf(l.body).length)).toEqual([25, 5]);
-    expect(defaultConfig().tech_debt).toMatchObject({ batch_size: 10, openai_batch_size: 25 });
+    expect(first.repos[0]!.processed.map((p) => p.outcome)).toEqual(Array(50).fill("retry"));
+    expect(lines.map((l) => keysOf(l.body).length)).toEqual([40, 10]);
+    expect(defaultConfig().tech_debt).toMatchObject({ batch_size: 20, openai_batch_size: 40 });
     expect(nomatch.list).toEqual([]);
     expect(nock.pendingMocks()).toEqual([]);
   });

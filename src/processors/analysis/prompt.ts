@@ -25,8 +25,14 @@ Rules:
 Answer with JSON only, in this shape:
 {"analyses":[{"issue":"<key>","should_fix":true,"complexity":"low|medium|high","plan":"...","affected_files":["path"]}]}`;
 
-/** Output tokens allowed per issue (the plan is short) and for the envelope. */
-export const OUTPUT_TOKENS_PER_ISSUE = 600;
+/**
+ * Output tokens allowed per issue and for the envelope. The plan is at most about 150 words
+ * (about 200 tokens), the verdict, complexity and a few paths about 60 more: 400 leaves a third
+ * to spare, and an answer cut off at the limit is asked again in halves (run-batch.ts), so a
+ * tight allowance costs a call now and then, never an analysis. At 16,384 output tokens (the
+ * output cap of gpt-4o-mini and the OpenAI-family floor) it allows 40 issues a call.
+ */
+export const OUTPUT_TOKENS_PER_ISSUE = 400;
 export const OUTPUT_TOKENS_BASE = 256;
 export const MAX_OUTPUT_TOKENS = 16_384;
 
