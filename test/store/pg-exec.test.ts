@@ -18,6 +18,12 @@ describe("inlineSql", () => {
     );
   });
 
+  it("quotes the SQL's camelCase aliases, never text of the same shape inside a value", () => {
+    expect(inlineSql("SELECT ? AS fullName", ["x AS fooBar"])).toBe(
+      `SELECT 'x AS fooBar' AS "fullName"`,
+    );
+  });
+
   it("declines values it cannot write as a literal, and a parameter count that does not match", () => {
     expect(inlineSql("SELECT ?", [Buffer.from("x")])).toBeUndefined();
     expect(inlineSql("SELECT ?", [{ a: 1 }])).toBeUndefined();

@@ -15,14 +15,19 @@ import { IdleTransactionTimeoutError, isIdleTxTimeout } from "./pg-idle-timeout.
 
 export interface Queryable {
   query<R extends QueryResultRow>(
-    config: QueryConfig,
+    config: QueryConfig | string,
   ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
-/** A statement as sent: its PostgreSQL text and, for the data statements, a prepared-statement name. */
+/**
+ * A statement as sent, worked out once per SQL text: its PostgreSQL text, for the data statements
+ * a prepared-statement name, and the pieces between its placeholders for writing the values in.
+ */
 interface Translated {
   text: string;
   name: string | undefined;
+  /** The SQL (aliases quoted) split at its `?` placeholders: one piece more than there are. */
+  pieces: string[];
 }
 
 const translated = new Map<string, Translated>();
@@ -35,15 +40,37 @@ const translated = new Map<string, Translated>();
  */
 const PREPARED = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
 
+const quoteAliases = (sql: string): string => sql.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+
+/** The SQL split at its `?` placeholders outside string literals. */
+function splitPlaceholders(sql: string): string[] {
+  const pieces: string[] = [];
+  let inString = false;
+  let start = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql.charCodeAt(i);
+    if (ch === 39 /* ' */) inString = !inString;
+    else if (ch === 63 /* ? */ && !inString) {
+      pieces.push(sql.slice(start, i));
+      start = i + 1;
+    }
+  }
+  pieces.push(sql.slice(start));
+  return pieces;
+}
+
 function translate(sql: string): Translated {
   const hit = translated.get(sql);
   if (hit !== undefined) return hit;
-  const text = toPgSql(sql);
+  const pieces = splitPlaceholders(quoteAliases(sql));
+  let text = pieces[0]!;
+  for (let i = 1; i < pieces.length; i++) text += `$${i}${pieces[i]!}`;
   const t: Translated = {
     text,
     name: PREPARED.test(text)
       ? `bg_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`
       : undefined,
+    pieces,
   };
   if (translated.size >= 1000) translated.clear();
   translated.set(sql, t);
@@ -56,35 +83,25 @@ function translate(sql: string): Translated {
  * or null. A quoted literal has no type until its context gives one, as a parameter has none.
  */
 export function inlineSql(sql: string, params: readonly unknown[]): string | undefined {
-  const literals: string[] = [];
-  for (const v of params) {
-    if (v === null || v === undefined) literals.push("NULL");
-    else if (typeof v === "string") literals.push(pg.escapeLiteral(v));
-    else if (typeof v === "number" && Number.isFinite(v)) literals.push(`'${v}'`);
-    else if (typeof v === "boolean") literals.push(v ? "'true'" : "'false'");
+  const { pieces } = translate(sql);
+  if (pieces.length !== params.length + 1) return undefined;
+  let out = pieces[0]!;
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    let literal: string;
+    if (v === null || v === undefined) literal = "NULL";
+    else if (typeof v === "string") literal = pg.escapeLiteral(v);
+    else if (typeof v === "number" && Number.isFinite(v)) literal = `'${v}'`;
+    else if (typeof v === "boolean") literal = v ? "'true'" : "'false'";
     else return undefined;
+    out += literal + pieces[i + 1]!;
   }
-  let n = 0;
-  let out = "";
-  let inString = false;
-  for (const ch of sql) {
-    if (ch === "'") inString = !inString;
-    out += ch === "?" && !inString ? literals[n++] : ch;
-  }
-  if (n !== literals.length) return undefined;
-  return out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+  return out;
 }
 
 /** `?` to `$1…$n` (outside string literals) and camelCase aliases quoted. */
 export function toPgSql(sql: string): string {
-  let n = 0;
-  let out = "";
-  let inString = false;
-  for (const ch of sql) {
-    if (ch === "'") inString = !inString;
-    out += ch === "?" && !inString ? `$${++n}` : ch;
-  }
-  return out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+  return translate(sql).text;
 }
 
 /** A connection failure as a StoreUnavailableError; any other error as it is. */
@@ -158,16 +175,16 @@ export class Exec {
         const inline = inlineSql(sql, params);
         if (inline !== undefined) {
           // Two statements in one simple-protocol message: the result is one per statement.
-          const both = (await this.target.query<R>({ text: `BEGIN; ${inline}` })) as
-            Result<R> | Result<R>[];
+          const both = (await this.target.query<R>(`BEGIN; ${inline}`)) as Result<R> | Result<R>[];
           return Array.isArray(both) ? both[both.length - 1]! : both;
         }
         Exec.roundTrips++;
-        await this.target.query({ text: "BEGIN" });
+        await this.target.query("BEGIN");
       }
       const { text, name } = translate(sql);
+      // Without parameters, the text alone: the driver copies a config object per query.
       return await this.target.query<R>(
-        name ? { name, text, values: params } : { text, values: params },
+        name ? { name, text, values: params } : params.length ? { text, values: params } : text,
       );
     } catch (e) {
       throw storeError(e);
