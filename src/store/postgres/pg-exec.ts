@@ -125,6 +125,8 @@ interface TxState {
    * (one round trip fewer), and a transaction that ran none sends neither BEGIN nor COMMIT.
    */
   begin?: { pending: boolean };
+  /** The transaction's kept reads (`Exec.kept`), on its root state. */
+  kept?: Map<string, unknown>;
 }
 
 /** The pending BEGIN of the transaction `s` belongs to, if it has not been sent. */
@@ -157,6 +159,19 @@ export class Exec {
 
   get inTransaction(): boolean {
     return this.pool === null;
+  }
+
+  /**
+   * Values one of this transaction's statements read along with its own work, kept for a later
+   * call in the same transaction instead of a round trip of its own (a savepoint shares its
+   * transaction's); undefined outside a transaction and once it ended. Whoever keeps a value
+   * deletes it before any write that could change what it read.
+   */
+  get kept(): Map<string, unknown> | undefined {
+    if (!this.state || !isOpen(this.state)) return undefined;
+    let root = this.state;
+    while (root.parent) root = root.parent;
+    return (root.kept ??= new Map());
   }
 
   private async query<R extends QueryResultRow>(
