@@ -82,3 +82,45 @@ describe.skipIf(!up)("a transaction's BEGIN on PostgreSQL", () => {
     expect(Exec.roundTrips - before).toBe(5);
   });
 });
+
+describe.skipIf(!up)("a transaction's first statement on PostgreSQL", () => {
+  let s: PgStore;
+  beforeAll(async () => {
+    s = await throwawayPgStore({ poolSize: 1 });
+  });
+  afterAll(async () => s?.close());
+
+  const prepared = (t: Exec) =>
+    t.get<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE ?",
+      ["%octet_length(%"],
+    );
+
+  it("runs as the connection's prepared statement, prepared with BEGIN the first time", async () => {
+    const x = new Exec(s.pool, s.pool);
+    const sql = "SELECT octet_length(?) + ? AS n";
+    const before = Exec.roundTrips;
+    for (let i = 0; i < 3; i++) {
+      const [row, count] = await x.tx(async (t) => [
+        await t.get<{ n: number }>(sql, ["abc", i]),
+        await prepared(t),
+      ]);
+      expect(row?.n).toBe(3 + i);
+      expect(count?.n).toBe(1);
+    }
+    // Per transaction: BEGIN + the statement, the check, COMMIT.
+    expect(Exec.roundTrips - before).toBe(9);
+    // The driver knows it: the same statement outside a transaction is not prepared again.
+    expect(await x.get<{ n: number }>(sql, ["ab", 1])).toEqual({ n: 3 });
+  });
+
+  it("a failing first statement that prepared leaves no connection the driver misjudges", async () => {
+    const x = new Exec(s.pool, s.pool);
+    const sql = "SELECT octet_length(?) / ? AS n";
+    await expect(x.tx((t) => t.get(sql, ["abc", 0]))).rejects.toThrow(/division by zero/);
+    // The one connection was not reused (its statement may exist): both ways of sending work.
+    expect(await x.tx((t) => t.get<{ n: number }>(sql, ["abcd", 2]))).toEqual({ n: 2 });
+    expect(await x.get<{ n: number }>(sql, ["abcdef", 2])).toEqual({ n: 3 });
+    expect(await x.tx((t) => t.get<{ n: number }>(sql, ["ab", 2]))).toEqual({ n: 1 });
+  });
+});

@@ -77,6 +77,25 @@ function translate(sql: string): Translated {
   return t;
 }
 
+/** The values as quoted literals, or undefined when one is not a string, number, boolean or null. */
+function literalsOf(params: readonly unknown[]): string[] | undefined {
+  const literals: string[] = [];
+  for (const v of params) {
+    if (v === null || v === undefined) literals.push("NULL");
+    else if (typeof v === "string") literals.push(pg.escapeLiteral(v));
+    else if (typeof v === "number" && Number.isFinite(v)) literals.push(`'${v}'`);
+    else if (typeof v === "boolean") literals.push(v ? "'true'" : "'false'");
+    else return undefined;
+  }
+  return literals;
+}
+
+const withLiterals = (pieces: readonly string[], literals: readonly string[]): string => {
+  let out = pieces[0]!;
+  for (let i = 0; i < literals.length; i++) out += literals[i]! + pieces[i + 1]!;
+  return out;
+};
+
 /**
  * The statement with its parameters written in as quoted literals (the simple protocol, which
  * can carry `BEGIN` in the same message), or undefined when one is not a string, number, boolean
@@ -84,19 +103,46 @@ function translate(sql: string): Translated {
  */
 export function inlineSql(sql: string, params: readonly unknown[]): string | undefined {
   const { pieces } = translate(sql);
-  if (pieces.length !== params.length + 1) return undefined;
-  let out = pieces[0]!;
-  for (let i = 0; i < params.length; i++) {
-    const v = params[i];
-    let literal: string;
-    if (v === null || v === undefined) literal = "NULL";
-    else if (typeof v === "string") literal = pg.escapeLiteral(v);
-    else if (typeof v === "number" && Number.isFinite(v)) literal = `'${v}'`;
-    else if (typeof v === "boolean") literal = v ? "'true'" : "'false'";
-    else return undefined;
-    out += literal + pieces[i + 1]!;
-  }
-  return out;
+  const literals = pieces.length === params.length + 1 ? literalsOf(params) : undefined;
+  return literals && withLiterals(pieces, literals);
+}
+
+/** The driver's record of the named statements parsed on a connection (pg's Connection). */
+type Parsed = Record<string, string | undefined>;
+
+const parsedOn = (target: Queryable): Parsed | undefined => {
+  const c = (target as { connection?: { parsedStatements?: unknown } }).connection;
+  const p = c?.parsedStatements;
+  return p && typeof p === "object" ? (p as Parsed) : undefined;
+};
+
+/**
+ * A transaction's first statement, to send after `BEGIN; ` in one simple-protocol message. A data
+ * statement runs as the connection's prepared statement (`EXECUTE name('v', …)`: planned as when
+ * sent on its own, not on every use); the first time on a connection it is prepared in the same
+ * message (`PREPARE name AS …`), and once that succeeded `prepared()` records it as parsed in the
+ * driver, which then never parses it again. Other statements, or without the driver's record,
+ * are written out with their values. Undefined when a value cannot be written as a literal.
+ */
+export function firstStatement(
+  target: Queryable,
+  sql: string,
+  params: readonly unknown[],
+): { text: string; prepared?: () => void } | undefined {
+  const t = translate(sql);
+  const literals = t.pieces.length === params.length + 1 ? literalsOf(params) : undefined;
+  if (!literals) return undefined;
+  const name = t.name;
+  const parsed = name ? parsedOn(target) : undefined;
+  if (!name || !parsed) return { text: withLiterals(t.pieces, literals) };
+  const execute = `EXECUTE ${name}${literals.length ? `(${literals.join(", ")})` : ""}`;
+  if (parsed[name] === t.text) return { text: execute };
+  return {
+    text: `PREPARE ${name} AS ${t.text}; ${execute}`,
+    prepared: () => {
+      parsed[name] = t.text;
+    },
+  };
 }
 
 /** `?` to `$1…$n` (outside string literals) and camelCase aliases quoted. */
@@ -127,7 +173,18 @@ interface TxState {
   begin?: { pending: boolean };
   /** The transaction's kept reads (`Exec.kept`), on its root state. */
   kept?: Map<string, unknown>;
+  /**
+   * A message that prepared a statement failed: whether the statement exists on the connection
+   * is not known (a PREPARE outlives a rollback), so the connection is not reused.
+   */
+  unsure?: Error;
 }
+
+const rootOf = (s: TxState | null): TxState | null => {
+  let x = s;
+  while (x?.parent) x = x.parent;
+  return x;
+};
 
 /** The pending BEGIN of the transaction `s` belongs to, if it has not been sent. */
 const pendingBegin = (s: TxState | null): { pending: boolean } | undefined => {
@@ -187,11 +244,19 @@ export class Exec {
       const begin = pendingBegin(this.state);
       if (begin) {
         begin.pending = false;
-        const inline = inlineSql(sql, params);
-        if (inline !== undefined) {
-          // Two statements in one simple-protocol message: the result is one per statement.
-          const both = (await this.target.query<R>(`BEGIN; ${inline}`)) as Result<R> | Result<R>[];
-          return Array.isArray(both) ? both[both.length - 1]! : both;
+        const first = firstStatement(this.target, sql, params);
+        if (first !== undefined) {
+          // Statements in one simple-protocol message: the result is one per statement.
+          let all: Result<R> | Result<R>[];
+          try {
+            all = (await this.target.query<R>(`BEGIN; ${first.text}`)) as Result<R> | Result<R>[];
+          } catch (e) {
+            const root = rootOf(this.state);
+            if (first.prepared && root) root.unsure = e instanceof Error ? e : new Error(String(e));
+            throw e;
+          }
+          first.prepared?.();
+          return Array.isArray(all) ? all[all.length - 1]! : all;
         }
         Exec.roundTrips++;
         await this.target.query("BEGIN");
@@ -266,7 +331,7 @@ export class Exec {
     } finally {
       state.open = false;
       client.off("error", onError);
-      client.release(broken ?? lost);
+      client.release(broken ?? lost ?? state.unsure);
     }
   }
 
