@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PgStore } from "../../src/store/postgres/index.js";
 import { Exec, inlineSql } from "../../src/store/postgres/pg-exec.js";
-import { postgresAvailable, throwawayPgStore } from "../helpers/postgres.js";
+import { openStoreFromEnv, readStoreEnv, StoreOpenError } from "../../src/store/open.js";
+import {
+  dropSchema,
+  postgresAvailable,
+  TEST_DATABASE_URL,
+  throwawayPgStore,
+  throwawaySchema,
+} from "../helpers/postgres.js";
 
 const up = await postgresAvailable();
 
@@ -114,6 +121,22 @@ describe.skipIf(!up)("a transaction's first statement on PostgreSQL", () => {
     expect(await x.get<{ n: number }>(sql, ["ab", 1])).toEqual({ n: 3 });
   });
 
+  it("behind a transaction-mode pooler, is written out with its values: nothing prepared with SQL", async () => {
+    const x = new Exec(s.pool, s.pool, null, false);
+    const sql = "SELECT octet_length(?) * ? AS n";
+    for (let i = 1; i < 3; i++) {
+      const [row, count] = await x.tx(async (t) => [
+        await t.get<{ n: number }>(sql, ["abc", i]),
+        await t.get<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE ?",
+          ["%octet_length(%*%"],
+        ),
+      ]);
+      expect(row?.n).toBe(3 * i);
+      expect(count?.n).toBe(0);
+    }
+  });
+
   it("a failing first statement that prepared leaves no connection the driver misjudges", async () => {
     const x = new Exec(s.pool, s.pool);
     const sql = "SELECT octet_length(?) / ? AS n";
@@ -122,5 +145,40 @@ describe.skipIf(!up)("a transaction's first statement on PostgreSQL", () => {
     expect(await x.tx((t) => t.get<{ n: number }>(sql, ["abcd", 2]))).toEqual({ n: 2 });
     expect(await x.get<{ n: number }>(sql, ["abcdef", 2])).toEqual({ n: 3 });
     expect(await x.tx((t) => t.get<{ n: number }>(sql, ["ab", 2]))).toEqual({ n: 1 });
+  });
+});
+
+describe("BG_DB_POOLER", () => {
+  it("is session or transaction", () => {
+    expect(readStoreEnv({ BG_DB_POOLER: "transaction" }).BG_DB_POOLER).toBe("transaction");
+    expect(readStoreEnv({}).BG_DB_POOLER).toBeUndefined();
+    expect(() => readStoreEnv({ BG_DB_POOLER: "pgbouncer" })).toThrow(StoreOpenError);
+  });
+
+  it.skipIf(!up)("transaction: a delivery's record is not prepared with SQL", async () => {
+    for (const [pooler, expected] of [
+      ["transaction", 0],
+      ["session", 1],
+    ] as const) {
+      const schema = throwawaySchema();
+      const store = (await openStoreFromEnv({
+        DATABASE_URL: TEST_DATABASE_URL,
+        BG_DB_SCHEMA: schema,
+        BG_DB_POOL_SIZE: "1",
+        BG_DB_POOLER: pooler,
+      })) as PgStore;
+      try {
+        const d = { id: "d-1", event: "issues", action: null, repo: "o/r" };
+        expect(await store.tx((t) => t.deliveries.record(d))).toBe(true);
+        expect(await store.tx((t) => t.deliveries.record(d))).toBe(false);
+        const r = await store.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO deliveries%'",
+        );
+        expect({ pooler, prepared: r.rows[0]!.n }).toEqual({ pooler, prepared: expected });
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    }
   });
 });

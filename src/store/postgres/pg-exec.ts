@@ -121,19 +121,20 @@ const parsedOn = (target: Queryable): Parsed | undefined => {
  * statement runs as the connection's prepared statement (`EXECUTE name('v', …)`: planned as when
  * sent on its own, not on every use); the first time on a connection it is prepared in the same
  * message (`PREPARE name AS …`), and once that succeeded `prepared()` records it as parsed in the
- * driver, which then never parses it again. Other statements, or without the driver's record,
- * are written out with their values. Undefined when a value cannot be written as a literal.
+ * driver, which then never parses it again. Other statements, without the driver's record or
+ * with `sqlPrepare` false (a transaction-mode pooler), are written out with their values. Undefined when a value cannot be written as a literal.
  */
 export function firstStatement(
   target: Queryable,
   sql: string,
   params: readonly unknown[],
+  sqlPrepare = true,
 ): { text: string; prepared?: () => void } | undefined {
   const t = translate(sql);
   const literals = t.pieces.length === params.length + 1 ? literalsOf(params) : undefined;
   if (!literals) return undefined;
   const name = t.name;
-  const parsed = name ? parsedOn(target) : undefined;
+  const parsed = name && sqlPrepare ? parsedOn(target) : undefined;
   if (!name || !parsed) return { text: withLiterals(t.pieces, literals) };
   const execute = `EXECUTE ${name}${literals.length ? `(${literals.join(", ")})` : ""}`;
   if (parsed[name] === t.text) return { text: execute };
@@ -212,6 +213,13 @@ export class Exec {
     /** The pool, when this executor is not inside a transaction. */
     private readonly pool: Pool | null,
     private readonly state: TxState | null = null,
+    /**
+     * Whether a transaction's first statement may be prepared with SQL (`PREPARE`/`EXECUTE`, see
+     * firstStatement): not behind a pooler in transaction mode (BG_DB_POOLER=transaction), which
+     * hands each transaction whichever server connection is free and tracks only the protocol's
+     * prepared statements.
+     */
+    private readonly sqlPrepare = true,
   ) {}
 
   get inTransaction(): boolean {
@@ -244,7 +252,7 @@ export class Exec {
       const begin = pendingBegin(this.state);
       if (begin) {
         begin.pending = false;
-        const first = firstStatement(this.target, sql, params);
+        const first = firstStatement(this.target, sql, params, this.sqlPrepare);
         if (first !== undefined) {
           // Statements in one simple-protocol message: the result is one per statement.
           let all: Result<R> | Result<R>[];
@@ -306,7 +314,7 @@ export class Exec {
     client.on("error", onError);
     const begin = { pending: true };
     const state: TxState = { open: true, parent: null, begin };
-    const inner = new Exec(client, null, state);
+    const inner = new Exec(client, null, state, this.sqlPrepare);
     let broken: Error | undefined;
     try {
       const result = await fn(inner);
@@ -350,7 +358,7 @@ export class Exec {
     const once = async (): Promise<R> => {
       const name = `bg_sp_${++savepoints}`;
       const state: TxState = { open: true, parent: this.state };
-      const child = new Exec(this.target, null, state);
+      const child = new Exec(this.target, null, state, this.sqlPrepare);
       await this.run(`SAVEPOINT ${name}`);
       try {
         const result = await fn(child);
