@@ -19,7 +19,10 @@
  * Variants (environment): BENCH_NOSYNC=1 answers after the group COMMIT without the WAL fsync;
  * BENCH_SYNC=FULL opens the store with synchronous=FULL; BENCH_OURS=noop puts Probot's own
  * receive() and a no-op handler behind bg-agent's server (its HTTP layer, dedup and group commit
- * alone); BENCH_PROF=<dir> CPU-profiles bg-agent's server.
+ * alone); BENCH_PROF=<dir> CPU-profiles bg-agent's server; BENCH_PG_BASELINE=<checkout> (with
+ * `--store postgres`) adds one more PostgreSQL replica running that checkout's code (e.g. a
+ * `git archive` of the previous commit with node_modules linked), so a change is compared with
+ * what it replaces in one run.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -27,6 +30,7 @@ import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BackendCpu } from "./_pg-backend-cpu.js";
 import {
@@ -173,8 +177,12 @@ async function startServer(
   kind: "ours" | "bare" | "noop" | "pg",
   privateKey: string,
   extra: Record<string, string> = {},
+  /** Another checkout's bench/_intake-server.ts (BENCH_PG_BASELINE). */
+  checkout?: string,
 ): Promise<BenchServer> {
-  const script = fileURLToPath(new URL("./_intake-server.ts", import.meta.url));
+  const script = checkout
+    ? join(checkout, "bench", "_intake-server.ts")
+    : fileURLToPath(new URL("./_intake-server.ts", import.meta.url));
   const prof =
     process.env.BENCH_PROF && kind !== "bare"
       ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`]
@@ -302,7 +310,7 @@ function summarise(latencies: number[], elapsedMs: number, errors: number) {
   };
 }
 
-type Key = "ours" | "bare" | "pg1" | "pg2";
+type Key = "ours" | "bare" | "pg1" | "pg2" | "pgBase";
 
 interface Variant {
   key: Key;
@@ -316,19 +324,24 @@ interface Variant {
 
 /** A PostgreSQL variant: `replicas` app processes on one new schema, told apart by application_name. */
 async function startPgVariant(
-  key: "pg1" | "pg2",
+  key: "pg1" | "pg2" | "pgBase",
   replicas: number,
   privateKey: string,
+  checkout?: string,
 ): Promise<Variant> {
   const schema = benchSchema();
   const appName = `bg-bench-${key}-${schema.slice(-6)}`;
   const env = { BENCH_PG_URL: withApplicationName(PG_URL, appName), BENCH_PG_SCHEMA: schema };
   // The first one migrates the schema; the others find it migrated.
-  const servers = [await startServer("pg", privateKey, env)];
+  const servers = [await startServer("pg", privateKey, env, checkout)];
   for (let i = 1; i < replicas; i++) servers.push(await startServer("pg", privateKey, env));
   return {
     key,
-    label: replicas === 1 ? "bg-agent, PostgreSQL" : `bg-agent, PostgreSQL, ${replicas} replicas`,
+    label: checkout
+      ? `bg-agent, PostgreSQL, baseline (${basename(checkout)})`
+      : replicas === 1
+        ? "bg-agent, PostgreSQL"
+        : `bg-agent, PostgreSQL, ${replicas} replicas`,
     servers,
     pg: { schema, appName },
     acc: { lat: [], ms: 0, errors: 0 },
@@ -369,6 +382,8 @@ async function main(): Promise<void> {
       });
       variants.push(await startPgVariant("pg1", 1, privateKey));
       if (REPLICAS === 2) variants.push(await startPgVariant("pg2", 2, privateKey));
+      const baseline = process.env.BENCH_PG_BASELINE;
+      if (baseline) variants.push(await startPgVariant("pgBase", 1, privateKey, baseline));
     }
     const v = (k: Key) => variants.find((x) => x.key === k);
     const make = (n: number, offset: number) =>
@@ -477,7 +492,7 @@ async function main(): Promise<void> {
     console.log(
       `bg-agent recorded ${recorded} deliveries in ${stats.commits ?? "?"} group commits; ${openTasks} open tasks after dedup (SQLite file, synchronous=${process.env.BENCH_SYNC ?? "NORMAL"}, ${process.env.BENCH_NOSYNC ? "no fsync before answering" : "WAL fsynced before each answer"})`,
     );
-    const pgResult = (k: "pg1" | "pg2") => {
+    const pgResult = (k: "pg1" | "pg2" | "pgBase") => {
       const x = v(k);
       if (!x) return undefined;
       const r = sum.get(k)!;
@@ -496,6 +511,7 @@ async function main(): Promise<void> {
     };
     const pg1 = pgResult("pg1");
     const pg2 = pgResult("pg2");
+    const pgBase = pgResult("pgBase");
     const pgPass = pg1
       ? pg1.ratioToSqlite >= 0.7 && pg1.p99Ms < 50 && pg1.errors === 0 && (pg2?.errors ?? 0) === 0
       : undefined;
@@ -541,6 +557,9 @@ async function main(): Promise<void> {
               synchronousCommit: "on",
               oneReplica: pg1,
               ...(pg2 ? { twoReplicas: pg2 } : {}),
+              ...(pgBase
+                ? { baseline: { checkout: process.env.BENCH_PG_BASELINE, ...pgBase } }
+                : {}),
               targets: { minRatioToSqlite: 0.7, maxP99Ms: 50 },
               pass: pgPass,
             },

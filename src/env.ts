@@ -22,7 +22,7 @@ export const extendsAllowEnv = z
 const envSchema = z.object({
   /**
    * The store: DATABASE_URL (PostgreSQL), BG_DB_SCHEMA, BG_DB_POOL_SIZE,
-   * BG_DB_IDLE_TX_TIMEOUT_MS, else BG_DB_PATH (SQLite).
+   * BG_DB_IDLE_TX_TIMEOUT_MS, BG_DB_POOLER, else BG_DB_PATH (SQLite).
    */
   ...storeEnvShape,
   BG_ADMIN_TOKEN: z.string().min(16, "BG_ADMIN_TOKEN must be at least 16 characters").optional(),

@@ -63,6 +63,7 @@ export async function openStoreFromEnv(
         ...(e.BG_DB_IDLE_TX_TIMEOUT_MS !== undefined
           ? { idleTxTimeoutMs: e.BG_DB_IDLE_TX_TIMEOUT_MS }
           : {}),
+        ...(e.BG_DB_POOLER === "transaction" ? { transactionPooler: true } : {}),
       }),
     );
   }

@@ -1,6 +1,6 @@
 /**
  * The store's settings in the environment, checked with zod: DATABASE_URL (PostgreSQL),
- * BG_DB_SCHEMA, BG_DB_POOL_SIZE, BG_DB_IDLE_TX_TIMEOUT_MS, else BG_DB_PATH (SQLite). readEnv (src/env.ts) checks them with
+ * BG_DB_SCHEMA, BG_DB_POOL_SIZE, BG_DB_IDLE_TX_TIMEOUT_MS, BG_DB_POOLER, else BG_DB_PATH (SQLite). readEnv (src/env.ts) checks them with
  * the app's other settings at start-up; the CLI through src/store/open.ts.
  */
 import { z } from "zod";
@@ -53,6 +53,16 @@ export const storeEnvShape = {
       (ms) => ms === 0 || (ms >= 1000 && ms <= 86_400_000),
       "BG_DB_IDLE_TX_TIMEOUT_MS must be 0 (no timeout) or from 1000 to 86400000 milliseconds",
     )
+    .optional(),
+  /**
+   * The connection pooler between bg-agent and PostgreSQL, if any: `transaction` for one in
+   * transaction mode (PgBouncer's pool_mode = transaction), where session state does not outlive
+   * a transaction; `session` (or unset) for a session-mode pooler or none.
+   */
+  BG_DB_POOLER: z
+    .enum(["session", "transaction"], {
+      message: "BG_DB_POOLER must be session or transaction (unset: no pooler)",
+    })
     .optional(),
 };
 

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PgStore } from "../../src/store/postgres/index.js";
 import { Exec, inlineSql } from "../../src/store/postgres/pg-exec.js";
-import { postgresAvailable, throwawayPgStore } from "../helpers/postgres.js";
+import { openStoreFromEnv, readStoreEnv, StoreOpenError } from "../../src/store/open.js";
+import {
+  dropSchema,
+  postgresAvailable,
+  TEST_DATABASE_URL,
+  throwawayPgStore,
+  throwawaySchema,
+} from "../helpers/postgres.js";
 
 const up = await postgresAvailable();
 
@@ -15,6 +22,12 @@ describe("inlineSql", () => {
       ]),
     ).toBe(
       `SELECT a AS "fullName" FROM t WHERE b =  E'it''s \\\\ ? here' AND c = '?' AND d = '42' AND e = NULL`,
+    );
+  });
+
+  it("quotes the SQL's camelCase aliases, never text of the same shape inside a value", () => {
+    expect(inlineSql("SELECT ? AS fullName", ["x AS fooBar"])).toBe(
+      `SELECT 'x AS fooBar' AS "fullName"`,
     );
   });
 
@@ -74,5 +87,98 @@ describe.skipIf(!up)("a transaction's BEGIN on PostgreSQL", () => {
     expect(sameTx).toBe(true);
     // BEGIN, the bytea statement, two reads, COMMIT
     expect(Exec.roundTrips - before).toBe(5);
+  });
+});
+
+describe.skipIf(!up)("a transaction's first statement on PostgreSQL", () => {
+  let s: PgStore;
+  beforeAll(async () => {
+    s = await throwawayPgStore({ poolSize: 1 });
+  });
+  afterAll(async () => s?.close());
+
+  const prepared = (t: Exec) =>
+    t.get<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE ?",
+      ["%octet_length(%"],
+    );
+
+  it("runs as the connection's prepared statement, prepared with BEGIN the first time", async () => {
+    const x = new Exec(s.pool, s.pool);
+    const sql = "SELECT octet_length(?) + ? AS n";
+    const before = Exec.roundTrips;
+    for (let i = 0; i < 3; i++) {
+      const [row, count] = await x.tx(async (t) => [
+        await t.get<{ n: number }>(sql, ["abc", i]),
+        await prepared(t),
+      ]);
+      expect(row?.n).toBe(3 + i);
+      expect(count?.n).toBe(1);
+    }
+    // Per transaction: BEGIN + the statement, the check, COMMIT.
+    expect(Exec.roundTrips - before).toBe(9);
+    // The driver knows it: the same statement outside a transaction is not prepared again.
+    expect(await x.get<{ n: number }>(sql, ["ab", 1])).toEqual({ n: 3 });
+  });
+
+  it("behind a transaction-mode pooler, is written out with its values: nothing prepared with SQL", async () => {
+    const x = new Exec(s.pool, s.pool, null, false);
+    const sql = "SELECT octet_length(?) * ? AS n";
+    for (let i = 1; i < 3; i++) {
+      const [row, count] = await x.tx(async (t) => [
+        await t.get<{ n: number }>(sql, ["abc", i]),
+        await t.get<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE ?",
+          ["%octet_length(%*%"],
+        ),
+      ]);
+      expect(row?.n).toBe(3 * i);
+      expect(count?.n).toBe(0);
+    }
+  });
+
+  it("a failing first statement that prepared leaves no connection the driver misjudges", async () => {
+    const x = new Exec(s.pool, s.pool);
+    const sql = "SELECT octet_length(?) / ? AS n";
+    await expect(x.tx((t) => t.get(sql, ["abc", 0]))).rejects.toThrow(/division by zero/);
+    // The one connection was not reused (its statement may exist): both ways of sending work.
+    expect(await x.tx((t) => t.get<{ n: number }>(sql, ["abcd", 2]))).toEqual({ n: 2 });
+    expect(await x.get<{ n: number }>(sql, ["abcdef", 2])).toEqual({ n: 3 });
+    expect(await x.tx((t) => t.get<{ n: number }>(sql, ["ab", 2]))).toEqual({ n: 1 });
+  });
+});
+
+describe("BG_DB_POOLER", () => {
+  it("is session or transaction", () => {
+    expect(readStoreEnv({ BG_DB_POOLER: "transaction" }).BG_DB_POOLER).toBe("transaction");
+    expect(readStoreEnv({}).BG_DB_POOLER).toBeUndefined();
+    expect(() => readStoreEnv({ BG_DB_POOLER: "pgbouncer" })).toThrow(StoreOpenError);
+  });
+
+  it.skipIf(!up)("transaction: a delivery's record is not prepared with SQL", async () => {
+    for (const [pooler, expected] of [
+      ["transaction", 0],
+      ["session", 1],
+    ] as const) {
+      const schema = throwawaySchema();
+      const store = (await openStoreFromEnv({
+        DATABASE_URL: TEST_DATABASE_URL,
+        BG_DB_SCHEMA: schema,
+        BG_DB_POOL_SIZE: "1",
+        BG_DB_POOLER: pooler,
+      })) as PgStore;
+      try {
+        const d = { id: "d-1", event: "issues", action: null, repo: "o/r" };
+        expect(await store.tx((t) => t.deliveries.record(d))).toBe(true);
+        expect(await store.tx((t) => t.deliveries.record(d))).toBe(false);
+        const r = await store.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO deliveries%'",
+        );
+        expect({ pooler, prepared: r.rows[0]!.n }).toEqual({ pooler, prepared: expected });
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    }
   });
 });

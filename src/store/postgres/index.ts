@@ -75,6 +75,12 @@ export interface PostgresOptions {
    * row locks are not held on. The store then throws an IdleTransactionTimeoutError.
    */
   idleTxTimeoutMs?: number;
+  /**
+   * A pooler in transaction mode (PgBouncer's `pool_mode = transaction`; BG_DB_POOLER=transaction)
+   * is between bg-agent and PostgreSQL: a transaction's first statement is then not prepared with
+   * SQL's PREPARE, which such a pooler does not carry from one transaction to the next.
+   */
+  transactionPooler?: boolean;
 }
 
 export const DEFAULT_POOL_SIZE = 10;
@@ -156,7 +162,7 @@ export async function openPostgresStore(o: PostgresOptions): Promise<PgStore> {
     await pool.end().catch(() => {});
     throw e;
   }
-  const root = new Exec(pool, pool);
+  const root = new Exec(pool, pool, null, !o.transactionPooler);
   let closed: Promise<void> | undefined;
   return {
     ...parts(root),

@@ -1,20 +1,39 @@
 import type { Exec } from "./pg-exec.js";
+import { keepBrief, withBriefSql } from "./pg-repositories.js";
+import type { WithBrief } from "./pg-repositories.js";
 import type { Async } from "../contract.js";
 import type { DeliveryStore } from "../deliveries.js";
+
+const RECORD =
+  "INSERT INTO deliveries (id, event, action, repo, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
+
+/** The record and its repository's brief in one statement: one row, `recorded` and the brief's columns. */
+const RECORD_WITH_BRIEF = `WITH d AS (${RECORD} RETURNING 1) ${withBriefSql("SELECT EXISTS (SELECT 1 FROM d) AS recorded")}`;
 
 export class PgDeliveryStore implements Async<DeliveryStore> {
   constructor(private readonly x: Exec) {}
 
-  /** INSERT … ON CONFLICT DO NOTHING on the delivery id: true only for the replica that recorded it first. */
+  /**
+   * INSERT … ON CONFLICT DO NOTHING on the delivery id: true only for the replica that recorded it
+   * first. In a transaction (a delivery's), the same statement reads the delivery's repository row
+   * and keeps it for the handlers' `repos.brief` (src/store/postgres/pg-repositories.ts): one
+   * round trip fewer a delivery.
+   */
   async record(
     d: { id: string; event: string; action?: string | null; repo?: string | null },
     now = Date.now(),
   ): Promise<boolean> {
-    const n = await this.x.run(
-      "INSERT INTO deliveries (id, event, action, repo, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-      [d.id, d.event, d.action ?? null, d.repo ?? null, now],
-    );
-    return n === 1;
+    const params = [d.id, d.event, d.action ?? null, d.repo ?? null, now];
+    if (d.repo && this.x.kept) {
+      const row = await this.x.get<WithBrief<{ recorded: boolean }>>(RECORD_WITH_BRIEF, [
+        ...params,
+        d.repo,
+      ]);
+      if (!row?.recorded) return false;
+      keepBrief(this.x, d.repo, row);
+      return true;
+    }
+    return (await this.x.run(RECORD, params)) === 1;
   }
 
   async forget(id: string): Promise<void> {

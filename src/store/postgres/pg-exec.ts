@@ -15,14 +15,19 @@ import { IdleTransactionTimeoutError, isIdleTxTimeout } from "./pg-idle-timeout.
 
 export interface Queryable {
   query<R extends QueryResultRow>(
-    config: QueryConfig,
+    config: QueryConfig | string,
   ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
-/** A statement as sent: its PostgreSQL text and, for the data statements, a prepared-statement name. */
+/**
+ * A statement as sent, worked out once per SQL text: its PostgreSQL text, for the data statements
+ * a prepared-statement name, and the pieces between its placeholders for writing the values in.
+ */
 interface Translated {
   text: string;
   name: string | undefined;
+  /** The SQL (aliases quoted) split at its `?` placeholders: one piece more than there are. */
+  pieces: string[];
 }
 
 const translated = new Map<string, Translated>();
@@ -35,27 +40,45 @@ const translated = new Map<string, Translated>();
  */
 const PREPARED = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
 
+const quoteAliases = (sql: string): string => sql.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+
+/** The SQL split at its `?` placeholders outside string literals. */
+function splitPlaceholders(sql: string): string[] {
+  const pieces: string[] = [];
+  let inString = false;
+  let start = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql.charCodeAt(i);
+    if (ch === 39 /* ' */) inString = !inString;
+    else if (ch === 63 /* ? */ && !inString) {
+      pieces.push(sql.slice(start, i));
+      start = i + 1;
+    }
+  }
+  pieces.push(sql.slice(start));
+  return pieces;
+}
+
 function translate(sql: string): Translated {
   const hit = translated.get(sql);
   if (hit !== undefined) return hit;
-  const text = toPgSql(sql);
+  const pieces = splitPlaceholders(quoteAliases(sql));
+  let text = pieces[0]!;
+  for (let i = 1; i < pieces.length; i++) text += `$${i}${pieces[i]!}`;
   const t: Translated = {
     text,
     name: PREPARED.test(text)
       ? `bg_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`
       : undefined,
+    pieces,
   };
   if (translated.size >= 1000) translated.clear();
   translated.set(sql, t);
   return t;
 }
 
-/**
- * The statement with its parameters written in as quoted literals (the simple protocol, which
- * can carry `BEGIN` in the same message), or undefined when one is not a string, number, boolean
- * or null. A quoted literal has no type until its context gives one, as a parameter has none.
- */
-export function inlineSql(sql: string, params: readonly unknown[]): string | undefined {
+/** The values as quoted literals, or undefined when one is not a string, number, boolean or null. */
+function literalsOf(params: readonly unknown[]): string[] | undefined {
   const literals: string[] = [];
   for (const v of params) {
     if (v === null || v === undefined) literals.push("NULL");
@@ -64,27 +87,68 @@ export function inlineSql(sql: string, params: readonly unknown[]): string | und
     else if (typeof v === "boolean") literals.push(v ? "'true'" : "'false'");
     else return undefined;
   }
-  let n = 0;
-  let out = "";
-  let inString = false;
-  for (const ch of sql) {
-    if (ch === "'") inString = !inString;
-    out += ch === "?" && !inString ? literals[n++] : ch;
-  }
-  if (n !== literals.length) return undefined;
-  return out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+  return literals;
+}
+
+const withLiterals = (pieces: readonly string[], literals: readonly string[]): string => {
+  let out = pieces[0]!;
+  for (let i = 0; i < literals.length; i++) out += literals[i]! + pieces[i + 1]!;
+  return out;
+};
+
+/**
+ * The statement with its parameters written in as quoted literals (the simple protocol, which
+ * can carry `BEGIN` in the same message), or undefined when one is not a string, number, boolean
+ * or null. A quoted literal has no type until its context gives one, as a parameter has none.
+ */
+export function inlineSql(sql: string, params: readonly unknown[]): string | undefined {
+  const { pieces } = translate(sql);
+  const literals = pieces.length === params.length + 1 ? literalsOf(params) : undefined;
+  return literals && withLiterals(pieces, literals);
+}
+
+/** The driver's record of the named statements parsed on a connection (pg's Connection). */
+type Parsed = Record<string, string | undefined>;
+
+const parsedOn = (target: Queryable): Parsed | undefined => {
+  const c = (target as { connection?: { parsedStatements?: unknown } }).connection;
+  const p = c?.parsedStatements;
+  return p && typeof p === "object" ? (p as Parsed) : undefined;
+};
+
+/**
+ * A transaction's first statement, to send after `BEGIN; ` in one simple-protocol message. A data
+ * statement runs as the connection's prepared statement (`EXECUTE name('v', …)`: planned as when
+ * sent on its own, not on every use); the first time on a connection it is prepared in the same
+ * message (`PREPARE name AS …`), and once that succeeded `prepared()` records it as parsed in the
+ * driver, which then never parses it again. Other statements, without the driver's record or
+ * with `sqlPrepare` false (a transaction-mode pooler), are written out with their values. Undefined when a value cannot be written as a literal.
+ */
+export function firstStatement(
+  target: Queryable,
+  sql: string,
+  params: readonly unknown[],
+  sqlPrepare = true,
+): { text: string; prepared?: () => void } | undefined {
+  const t = translate(sql);
+  const literals = t.pieces.length === params.length + 1 ? literalsOf(params) : undefined;
+  if (!literals) return undefined;
+  const name = t.name;
+  const parsed = name && sqlPrepare ? parsedOn(target) : undefined;
+  if (!name || !parsed) return { text: withLiterals(t.pieces, literals) };
+  const execute = `EXECUTE ${name}${literals.length ? `(${literals.join(", ")})` : ""}`;
+  if (parsed[name] === t.text) return { text: execute };
+  return {
+    text: `PREPARE ${name} AS ${t.text}; ${execute}`,
+    prepared: () => {
+      parsed[name] = t.text;
+    },
+  };
 }
 
 /** `?` to `$1…$n` (outside string literals) and camelCase aliases quoted. */
 export function toPgSql(sql: string): string {
-  let n = 0;
-  let out = "";
-  let inString = false;
-  for (const ch of sql) {
-    if (ch === "'") inString = !inString;
-    out += ch === "?" && !inString ? `$${++n}` : ch;
-  }
-  return out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
+  return translate(sql).text;
 }
 
 /** A connection failure as a StoreUnavailableError; any other error as it is. */
@@ -108,7 +172,20 @@ interface TxState {
    * (one round trip fewer), and a transaction that ran none sends neither BEGIN nor COMMIT.
    */
   begin?: { pending: boolean };
+  /** The transaction's kept reads (`Exec.kept`), on its root state. */
+  kept?: Map<string, unknown>;
+  /**
+   * A message that prepared a statement failed: whether the statement exists on the connection
+   * is not known (a PREPARE outlives a rollback), so the connection is not reused.
+   */
+  unsure?: Error;
 }
+
+const rootOf = (s: TxState | null): TxState | null => {
+  let x = s;
+  while (x?.parent) x = x.parent;
+  return x;
+};
 
 /** The pending BEGIN of the transaction `s` belongs to, if it has not been sent. */
 const pendingBegin = (s: TxState | null): { pending: boolean } | undefined => {
@@ -136,10 +213,30 @@ export class Exec {
     /** The pool, when this executor is not inside a transaction. */
     private readonly pool: Pool | null,
     private readonly state: TxState | null = null,
+    /**
+     * Whether a transaction's first statement may be prepared with SQL (`PREPARE`/`EXECUTE`, see
+     * firstStatement): not behind a pooler in transaction mode (BG_DB_POOLER=transaction), which
+     * hands each transaction whichever server connection is free and tracks only the protocol's
+     * prepared statements.
+     */
+    private readonly sqlPrepare = true,
   ) {}
 
   get inTransaction(): boolean {
     return this.pool === null;
+  }
+
+  /**
+   * Values one of this transaction's statements read along with its own work, kept for a later
+   * call in the same transaction instead of a round trip of its own (a savepoint shares its
+   * transaction's); undefined outside a transaction and once it ended. Whoever keeps a value
+   * deletes it before any write that could change what it read.
+   */
+  get kept(): Map<string, unknown> | undefined {
+    if (!this.state || !isOpen(this.state)) return undefined;
+    let root = this.state;
+    while (root.parent) root = root.parent;
+    return (root.kept ??= new Map());
   }
 
   private async query<R extends QueryResultRow>(
@@ -155,19 +252,27 @@ export class Exec {
       const begin = pendingBegin(this.state);
       if (begin) {
         begin.pending = false;
-        const inline = inlineSql(sql, params);
-        if (inline !== undefined) {
-          // Two statements in one simple-protocol message: the result is one per statement.
-          const both = (await this.target.query<R>({ text: `BEGIN; ${inline}` })) as
-            Result<R> | Result<R>[];
-          return Array.isArray(both) ? both[both.length - 1]! : both;
+        const first = firstStatement(this.target, sql, params, this.sqlPrepare);
+        if (first !== undefined) {
+          // Statements in one simple-protocol message: the result is one per statement.
+          let all: Result<R> | Result<R>[];
+          try {
+            all = (await this.target.query<R>(`BEGIN; ${first.text}`)) as Result<R> | Result<R>[];
+          } catch (e) {
+            const root = rootOf(this.state);
+            if (first.prepared && root) root.unsure = e instanceof Error ? e : new Error(String(e));
+            throw e;
+          }
+          first.prepared?.();
+          return Array.isArray(all) ? all[all.length - 1]! : all;
         }
         Exec.roundTrips++;
-        await this.target.query({ text: "BEGIN" });
+        await this.target.query("BEGIN");
       }
       const { text, name } = translate(sql);
+      // Without parameters, the text alone: the driver copies a config object per query.
       return await this.target.query<R>(
-        name ? { name, text, values: params } : { text, values: params },
+        name ? { name, text, values: params } : params.length ? { text, values: params } : text,
       );
     } catch (e) {
       throw storeError(e);
@@ -209,7 +314,7 @@ export class Exec {
     client.on("error", onError);
     const begin = { pending: true };
     const state: TxState = { open: true, parent: null, begin };
-    const inner = new Exec(client, null, state);
+    const inner = new Exec(client, null, state, this.sqlPrepare);
     let broken: Error | undefined;
     try {
       const result = await fn(inner);
@@ -234,7 +339,7 @@ export class Exec {
     } finally {
       state.open = false;
       client.off("error", onError);
-      client.release(broken ?? lost);
+      client.release(broken ?? lost ?? state.unsure);
     }
   }
 
@@ -253,7 +358,7 @@ export class Exec {
     const once = async (): Promise<R> => {
       const name = `bg_sp_${++savepoints}`;
       const state: TxState = { open: true, parent: this.state };
-      const child = new Exec(this.target, null, state);
+      const child = new Exec(this.target, null, state, this.sqlPrepare);
       await this.run(`SAVEPOINT ${name}`);
       try {
         const result = await fn(child);
