@@ -148,6 +148,30 @@ describe("batched analysis", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("an issue whose answer is cut off even alone fails at once, saying so; the other half is done", async () => {
+    const store = await memoryStore();
+    const list = issues(2);
+    fakeGitHub(REPO, list);
+    const keys = list.map((i) => `${REPO}#${i.number}`);
+    const llm = fakeOpenAI(
+      (body) =>
+        keysOf(body).includes(keys[0]!)
+          ? { content: answerAll(body).slice(0, 100), finishReason: "length" }
+          : answerAll(body),
+      { times: 3 },
+    );
+    await enqueue(store, list);
+    const summary = await pass(env(store, { workspace: workspace() }), { maxBatches: 1 });
+
+    expect(llm.calls.map(keysOf)).toEqual([keys, [keys[0]], [keys[1]]]);
+    const outcomes = Object.fromEntries(summary.repos[0]!.processed.map((p) => [p.source, p]));
+    expect(outcomes["issue:1"]).toMatchObject({ outcome: "failed" });
+    expect(outcomes["issue:1"]!.detail).toContain("cut off at the output limit");
+    expect(outcomes["issue:2"]!.outcome).toBe("done");
+    expect(nomatch.list).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("splits a claimed batch by max_tokens_per_call", async () => {
     const store = await memoryStore();
     // About 3,000 tokens each (real counts: a run of one letter would be a few hundred).

@@ -167,39 +167,32 @@ describe("createLlm", () => {
   });
 
   it("asks DeepSeek for at most its 8,192 output tokens, OpenAI for up to 16,384: a larger request is cut to the provider's limit", async () => {
-    resetLimiters();
-    const bodies: Record<string, unknown>[] = [];
     const ctx = await testCtx(await memoryStore(), "octo/demo", { config: baseConfig() });
-    const big = { ...req, maxOutputTokens: 12_256 };
-    ctx.env.llm = {
-      provider: "deepseek",
-      model: "deepseek-chat",
-      apiKey: "k",
-      baseUrl: "https://api.deepseek.com",
+    /** The body `provider` at `baseUrl` is sent for a request of 12,256 output tokens. */
+    const sent = async (
+      provider: "deepseek" | "openai",
+      model: string,
+      baseUrl: string,
+      path: string,
+    ): Promise<Record<string, unknown>> => {
+      resetLimiters();
+      ctx.env.llm = { provider, model, apiKey: "k", baseUrl };
+      let body: Record<string, unknown> = {};
+      nock(new URL(baseUrl).origin)
+        .post(path)
+        .reply(200, (_u, b) => {
+          body = b as Record<string, unknown>;
+          return chatCompletionBody("{}", { prompt_tokens: 10, completion_tokens: 2 });
+        });
+      await createLlm(ctx).chat({ ...req, maxOutputTokens: 12_256 });
+      return body;
     };
-    nock("https://api.deepseek.com")
-      .post("/chat/completions")
-      .reply(200, (_u, b) => {
-        bodies.push(b as Record<string, unknown>);
-        return chatCompletionBody("{}", { prompt_tokens: 10, completion_tokens: 2 });
-      });
-    await createLlm(ctx).chat(big);
-    expect(bodies[0]).toMatchObject({ max_tokens: 8_192 });
-    resetLimiters();
-    ctx.env.llm = {
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiKey: "k",
-      baseUrl: "https://api.openai.com/v1",
-    };
-    nock("https://api.openai.com")
-      .post("/v1/chat/completions")
-      .reply(200, (_u, b) => {
-        bodies.push(b as Record<string, unknown>);
-        return chatCompletionBody("{}", { prompt_tokens: 10, completion_tokens: 2 });
-      });
-    await createLlm(ctx).chat(big);
-    expect(bodies[1]).toMatchObject({ max_completion_tokens: 12_256 });
+    expect(
+      await sent("deepseek", "deepseek-chat", "https://api.deepseek.com", "/chat/completions"),
+    ).toMatchObject({ max_tokens: 8_192 });
+    expect(
+      await sent("openai", "gpt-4o-mini", "https://api.openai.com/v1", "/v1/chat/completions"),
+    ).toMatchObject({ max_completion_tokens: 12_256 });
     expect(nock.pendingMocks()).toEqual([]);
   });
 

@@ -264,7 +264,7 @@ describe.skipIf(!up)("two replicas on one PostgreSQL schema", () => {
       const held = await eventually("the victim's claimed batch", async () => {
         const rows = await query<{ id: number; source: string; lease: number }>(
           schemas.workers,
-          "SELECT id::int AS id, source, lease_expires_at::float8 AS lease FROM tasks WHERE repo = $1 AND status = 'running' AND lease_owner = $2",
+          "SELECT id::int AS id, source, lease_expires_at::float8 AS lease FROM tasks WHERE repo = $1 AND status = 'running' AND starts_with(lease_owner, $2 || '/')",
           [repo, victim.owner],
         );
         return rows.length ? rows : undefined;

@@ -75,7 +75,8 @@ describe("runStandalone", () => {
     const scope = nockRepoAndNoConfig(nock(API));
     dashboardList(scope, [dashboardIssue(7, body)]);
     noPulls(scope);
-    debtIssues(scope, 12);
+    // 22: two calls at the default batch size of 20.
+    debtIssues(scope, 22);
     scope
       .get("/repos/octo/demo/issues/7")
       .reply(200, dashboardIssue(7, body.replace('"2026-03-10":0.1', '"2026-03-10":0.2')))
@@ -89,7 +90,7 @@ describe("runStandalone", () => {
       options({ createLlm: () => llm, runUrl: "https://github.com/octo/demo/actions/runs/5" }),
     );
 
-    expect(s.analysed).toBe(12);
+    expect(s.analysed).toBe(22);
     expect(llm.calls).toHaveLength(2);
     expect(s.costUsd).toBeCloseTo(0.02);
     expect(s.tokens).toEqual({ prompt: 2000, cached: 400, completion: 200, total: 2200 });
@@ -104,7 +105,7 @@ describe("runStandalone", () => {
     }>(written);
     expect(state?.spend).toEqual({ "2026-03-09": 0.5, "2026-03-10": 0.22 });
     expect(state?.runs[0]).toMatchObject({
-      analysed: 12,
+      analysed: 22,
       url: "https://github.com/octo/demo/actions/runs/5",
     });
     expect(state?.lastRunAt).toBe(NOW);

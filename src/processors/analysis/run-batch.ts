@@ -168,11 +168,17 @@ async function ask(run: BatchRun, items: Item[]): Promise<void> {
   for (const it of items) {
     const a = parsed.items.get(it.key);
     if (a) run.results.set(it.key, { a, usage: each });
+    // Cut off with this issue alone: the same request again would be cut off again.
+    else if (cutOff)
+      failed(
+        run,
+        it,
+        `the answer for ${it.key} was cut off at the output limit (${req.maxOutputTokens} tokens) even alone`,
+      );
     else
       run.problems.set(
         it.key,
-        (cutOff ? "the answer was cut off at the output limit: " : "") +
-          (parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer"),
+        parsed.problems.get(it.key) ?? parsed.error ?? "missing from the answer",
       );
   }
 }
