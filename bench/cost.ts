@@ -574,23 +574,22 @@ async function main(): Promise<void> {
   try {
     const ws = makeZodWorkspace();
     const BATCH_SIZE = defaultConfig().tech_debt.batch_size;
-    // The defaults before 2026-12-07 (batch_size 10; the Batch API at the synchronous size before
+    // The default before 2026-12-07 (batch_size 10; the Batch API at the synchronous size before
     // openai_batch_size), for comparison in the same run.
-    const SMALL = 10;
+    const OLD = 10;
     console.error("(c) bg-agent, synchronous…");
     const c = await bgAgent(base, ws, "c", { ...CONTEXT });
     console.error("(d) bg-agent, OpenAI Batch API…");
     const d = await bgAgent(base, ws, "d", { ...CONTEXT, openai_batch: true });
-    console.error(`(e) bg-agent, OpenAI Batch API, openai_batch_size ${SMALL}…`);
+    console.error(`(e) bg-agent, OpenAI Batch API, openai_batch_size ${OLD}…`);
     const e = await bgAgent(base, ws, "e", {
       ...CONTEXT,
       openai_batch: true,
-      openai_batch_size: SMALL,
+      openai_batch_size: OLD,
     });
     const dSize = d.ctx.config.tech_debt.openai_batch_size;
     // Synchronous calls of the old default size: the prefix's cached reads, about half of a
     // call's cost with gpt-4o-mini's 50 % cache discount, spread over half the issues.
-    const OLD = SMALL;
     console.error(`(f) bg-agent, synchronous, batch_size ${OLD}…`);
     const f = await bgAgent(base, ws, "f", { ...CONTEXT, batch_size: OLD });
 
@@ -705,14 +704,14 @@ async function main(): Promise<void> {
         },
       },
       {
-        key: `openai_batch_api_batch_size_${SMALL}`,
-        name: `(e) Batch API, openai_batch_size: ${SMALL}`,
+        key: `openai_batch_api_batch_size_${OLD}`,
+        name: `(e) Batch API, openai_batch_size: ${OLD}`,
         counter: counters.e!,
         usd: batch(counters.e!, OPENAI),
         usdDeepseek: null,
         lowerBoundUsd: batch(lbE, OPENAI),
         extra: {
-          batch_size: SMALL,
+          batch_size: OLD,
           app_recorded_usd_per_100: per100(e.spendUsd),
           usd_per_100_if_discounts_stack: per100(batch(counters.e!, STACKED)),
         },

@@ -334,7 +334,8 @@ async function startPgVariant(
   const env = { BENCH_PG_URL: withApplicationName(PG_URL, appName), BENCH_PG_SCHEMA: schema };
   // The first one migrates the schema; the others find it migrated.
   const servers = [await startServer("pg", privateKey, env, checkout)];
-  for (let i = 1; i < replicas; i++) servers.push(await startServer("pg", privateKey, env));
+  for (let i = 1; i < replicas; i++)
+    servers.push(await startServer("pg", privateKey, env, checkout));
   return {
     key,
     label: checkout

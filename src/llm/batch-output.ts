@@ -6,14 +6,7 @@ import { readUsage } from "./usage.js";
 
 /** One line of a job's output file, by custom_id. */
 export type BatchLineResult =
-  | {
-      ok: true;
-      content: string;
-      usage: Usage;
-      /** finish_reason `length`: the answer was cut off at the request's max output tokens. */
-      truncated: boolean;
-    }
-  | { ok: false; error: string; usage: Usage };
+  { ok: true; content: string; usage: Usage } | { ok: false; error: string; usage: Usage };
 
 const lineSchema = z.object({
   custom_id: z.string(),
@@ -22,14 +15,7 @@ const lineSchema = z.object({
 });
 
 const completionSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        message: z.object({ content: z.string().nullish() }),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .min(1),
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
   usage: z.unknown().optional(),
 });
 
@@ -67,13 +53,7 @@ export function parseBatchOutput(
       out.set(id, { ok: false, error: why, usage });
       continue;
     }
-    const choice = body.data.choices[0];
-    out.set(id, {
-      ok: true,
-      content: choice?.message.content ?? "",
-      usage,
-      truncated: choice?.finish_reason === "length",
-    });
+    out.set(id, { ok: true, content: body.data.choices[0]?.message.content ?? "", usage });
   }
   return out;
 }

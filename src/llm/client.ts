@@ -106,7 +106,6 @@ export const outputCap = (req: ChatRequest, provider: LlmSettings["provider"]): 
  * The chat completions body of a request: the same for a synchronous call and for a line of an
  * OpenAI Batch API file.
  */
-
 export function chatBody(
   req: ChatRequest,
   s: {

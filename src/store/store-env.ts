@@ -1,7 +1,8 @@
 /**
  * The store's settings in the environment, checked with zod: DATABASE_URL (PostgreSQL),
- * BG_DB_SCHEMA, BG_DB_POOL_SIZE, BG_DB_IDLE_TX_TIMEOUT_MS, BG_DB_POOLER, else BG_DB_PATH (SQLite). readEnv (src/env.ts) checks them with
- * the app's other settings at start-up; the CLI through src/store/open.ts.
+ * BG_DB_SCHEMA, BG_DB_POOL_SIZE, BG_DB_IDLE_TX_TIMEOUT_MS, BG_DB_POOLER, else BG_DB_PATH
+ * (SQLite). readEnv (src/env.ts) checks them with the app's other settings at start-up; the CLI
+ * through src/store/open.ts.
  */
 import { z } from "zod";
 

@@ -102,10 +102,17 @@ const withLiterals = (pieces: readonly string[], literals: readonly string[]): s
  * or null. A quoted literal has no type until its context gives one, as a parameter has none.
  */
 export function inlineSql(sql: string, params: readonly unknown[]): string | undefined {
-  const { pieces } = translate(sql);
-  const literals = pieces.length === params.length + 1 ? literalsOf(params) : undefined;
-  return literals && withLiterals(pieces, literals);
+  const t = translate(sql);
+  const literals = literalsFor(t, params);
+  return literals && withLiterals(t.pieces, literals);
 }
+
+/**
+ * The values as literals for `t`'s placeholders, or undefined: a count that differs, or a value
+ * that cannot be a literal.
+ */
+const literalsFor = (t: Translated, params: readonly unknown[]): string[] | undefined =>
+  t.pieces.length === params.length + 1 ? literalsOf(params) : undefined;
 
 /** The driver's record of the named statements parsed on a connection (pg's Connection). */
 type Parsed = Record<string, string | undefined>;
@@ -122,7 +129,8 @@ const parsedOn = (target: Queryable): Parsed | undefined => {
  * sent on its own, not on every use); the first time on a connection it is prepared in the same
  * message (`PREPARE name AS …`), and once that succeeded `prepared()` records it as parsed in the
  * driver, which then never parses it again. Other statements, without the driver's record or
- * with `sqlPrepare` false (a transaction-mode pooler), are written out with their values. Undefined when a value cannot be written as a literal.
+ * with `sqlPrepare` false (a transaction-mode pooler), are written out with their values.
+ * Undefined when a value cannot be written as a literal.
  */
 export function firstStatement(
   target: Queryable,
@@ -131,7 +139,7 @@ export function firstStatement(
   sqlPrepare = true,
 ): { text: string; prepared?: () => void } | undefined {
   const t = translate(sql);
-  const literals = t.pieces.length === params.length + 1 ? literalsOf(params) : undefined;
+  const literals = literalsFor(t, params);
   if (!literals) return undefined;
   const name = t.name;
   const parsed = name && sqlPrepare ? parsedOn(target) : undefined;
@@ -233,9 +241,8 @@ export class Exec {
    * deletes it before any write that could change what it read.
    */
   get kept(): Map<string, unknown> | undefined {
-    if (!this.state || !isOpen(this.state)) return undefined;
-    let root = this.state;
-    while (root.parent) root = root.parent;
+    const root = rootOf(this.state);
+    if (!root || !isOpen(this.state)) return undefined;
     return (root.kept ??= new Map());
   }
 

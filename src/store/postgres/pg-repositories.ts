@@ -107,7 +107,6 @@ export class PgRepositoryStore implements Async<RepositoryStore> {
     now = Date.now(),
   ): Promise<void> {
     await this.upsert({ fullName }, now);
-    this.dropKept();
     await this.x.run(
       `UPDATE repositories SET config_json = ?, config_hash = ?, config_valid = ?, config_errors = ?,
        config_loaded_at = ?, updated_at = ? WHERE full_name = ?`,
