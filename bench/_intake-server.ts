@@ -120,7 +120,11 @@ async function openBenchStore(): Promise<{
     const schema = process.env.BENCH_PG_SCHEMA;
     if (!url || !schema) throw new Error("the pg server needs BENCH_PG_URL and BENCH_PG_SCHEMA");
     // Until the PgStore's tx handle has the nested tx of the async Store (feat/pgwire).
-    const store = (await openPostgresStore({ url, schema })) as unknown as Store;
+    const store = (await openPostgresStore({
+      url,
+      schema,
+      ...(process.env.BENCH_POOL ? { poolSize: Number(process.env.BENCH_POOL) } : {}),
+    })) as unknown as Store;
     return { store, roundTrips: () => Exec.roundTrips };
   }
   const dir = mkdtempSync(join(tmpdir(), "bg-bench-"));

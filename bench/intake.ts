@@ -6,7 +6,7 @@
  * writes bench/results/intake.json.
  * Targets: at least 0.8 of bare Probot's throughput, p99 under 50 ms.
  *
- *   npx tsx bench/intake.ts [--deliveries 5000] [--concurrency 16] [--store postgres] [--replicas 2]
+ *   npx tsx bench/intake.ts [--deliveries 5000] [--concurrency 16] [--store postgres] [--replicas 2] [--pin]
  *
  * `--store postgres` adds, in the same run, bg-agent's app on the PostgreSQL store (one replica,
  * a throwaway schema dropped at the end); `--replicas 2` also adds two app processes on one
@@ -14,12 +14,16 @@
  * BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. For these
  * the table adds the database's CPU per delivery (its backends' /proc/<pid>/stat, when the server
  * is on this machine) and the round trips per delivery (queries counted in the store's Exec).
- * Target: one replica at least 0.7 of the SQLite app's throughput, p99 under 50 ms.
+ * Target: one replica at least 0.7 of the SQLite app's throughput, p99 under 50 ms. `--pin` puts
+ * the load generator and every server on CPU 0 and a local PostgreSQL on the other CPUs
+ * (bench/_pin-cpus.ts), so each app has one core and the database others, as on separate hosts,
+ * instead of everything sharing every core.
  *
  * Variants (environment): BENCH_NOSYNC=1 answers after the group COMMIT without the WAL fsync;
  * BENCH_SYNC=FULL opens the store with synchronous=FULL; BENCH_OURS=noop puts Probot's own
  * receive() and a no-op handler behind bg-agent's server (its HTTP layer, dedup and group commit
- * alone); BENCH_PROF=<dir> CPU-profiles bg-agent's server; BENCH_PG_BASELINE=<checkout> (with
+ * alone); BENCH_PROF=<dir> CPU-profiles bg-agent's server; BENCH_POOL=<n> sets the PostgreSQL
+ * servers' pool size (default the store's, BG_DB_POOL_SIZE); BENCH_PG_BASELINE=<checkout> (with
  * `--store postgres`) adds one more PostgreSQL replica running that checkout's code (e.g. a
  * `git archive` of the previous commit with node_modules linked), so a change is compared with
  * what it replaces in one run.
@@ -33,6 +37,8 @@ import { cpus } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BackendCpu } from "./_pg-backend-cpu.js";
+import { pinCpus } from "./_pin-cpus.js";
+import type { Pinning } from "./_pin-cpus.js";
 import {
   benchSchema,
   describeUrl,
@@ -60,6 +66,7 @@ const PG_URL =
   process.env.DATABASE_URL ??
   "postgres://postgres@127.0.0.1:5432/test";
 const CONCURRENCY = arg("concurrency", 16);
+const PIN = process.argv.includes("--pin");
 const CHUNKS = 5;
 const WARMUP = 300;
 const REPOS = 50;
@@ -366,6 +373,12 @@ async function main(): Promise<void> {
     roundTrips0: 0,
   });
   const variants: Variant[] = [];
+  // Before any server starts: they inherit this process's CPU.
+  const pinned: Pinning | undefined = PIN ? pinCpus(STORE === "postgres") : undefined;
+  if (pinned)
+    console.log(
+      `pinned: the load generator and the servers on CPU ${pinned.app}${pinned.postgres ? `, PostgreSQL on CPU ${pinned.postgres}` : ""}`,
+    );
   try {
     variants.push(
       plain(
@@ -522,7 +535,7 @@ async function main(): Promise<void> {
       );
       if (pg2)
         console.log(
-          `PostgreSQL, two replicas / SQLite app: ${pg2.ratioToSqlite}; p99 ${pg2.p99Ms} ms (both replicas and the database share this machine's ${cpus().length} cores)`,
+          `PostgreSQL, two replicas / SQLite app: ${pg2.ratioToSqlite}; p99 ${pg2.p99Ms} ms (${pinned ? `both replicas on CPU ${pinned.app}, the database on CPU ${pinned.postgres ?? "?"}` : `both replicas and the database share this machine's ${cpus().length} cores`})`,
         );
       if (pg1.pgBackendCpuUsPerDelivery === null)
         console.log(
@@ -537,6 +550,7 @@ async function main(): Promise<void> {
       deliveries: DELIVERIES,
       warmup: WARMUP,
       concurrency: CONCURRENCY,
+      pinned: pinned ? { app: pinned.app, postgres: pinned.postgres } : null,
       mix: "40% pull_request.synchronize, 30% check_run.completed, 20% issues.labeled, 10% issue_comment.created over 50 repositories",
       ours: { ...ours, cpuUsPerDelivery: cpuUs.get("ours") ?? null },
       bare: { ...bare, cpuUsPerDelivery: cpuUs.get("bare") ?? null },
@@ -572,6 +586,7 @@ async function main(): Promise<void> {
     writeFileSync(`${dir}intake.json`, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote bench/results/intake.json`);
   } finally {
+    pinned?.restore();
     for (const x of variants) {
       for (const s of x.servers) s.child.kill();
       await x.pg?.cpu?.stop().catch(() => null);

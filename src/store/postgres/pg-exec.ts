@@ -12,6 +12,7 @@ import pg from "pg";
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from "pg";
 import { isConnectionError, reasonOf, StoreUnavailableError } from "../unavailable.js";
 import { IdleTransactionTimeoutError, isIdleTxTimeout } from "./pg-idle-timeout.js";
+import { leanQuery, leanValues } from "./pg-lean-query.js";
 
 export interface Queryable {
   query<R extends QueryResultRow>(
@@ -277,6 +278,10 @@ export class Exec {
         await this.target.query("BEGIN");
       }
       const { text, name } = translate(sql);
+      // In a transaction (the target is its client), a named statement is described once per
+      // connection (src/store/postgres/pg-lean-query.ts).
+      if (name && this.state !== null && leanValues(params))
+        return await leanQuery<R>(this.target as PoolClient, name, text, params);
       // Without parameters, the text alone: the driver copies a config object per query.
       return await this.target.query<R>(
         name ? { name, text, values: params } : params.length ? { text, values: params } : text,
