@@ -182,12 +182,12 @@ interface TxState {
    */
   begin?: { pending: boolean };
   /** The transaction's kept reads (`Exec.kept`), on its root state. */
-  kept?: Map<string, unknown>;
+  kept?: Map<string, unknown> | undefined;
   /**
    * A message that prepared a statement failed: whether the statement exists on the connection
    * is not known (a PREPARE outlives a rollback), so the connection is not reused.
    */
-  unsure?: Error;
+  unsure?: Error | undefined;
 }
 
 const rootOf = (s: TxState | null): TxState | null => {
@@ -325,7 +325,8 @@ export class Exec {
     };
     client.on("error", onError);
     const begin = { pending: true };
-    const state: TxState = { open: true, parent: null, begin };
+    // Every field from the start: one object shape for all transactions' states.
+    const state: TxState = { open: true, parent: null, begin, kept: undefined, unsure: undefined };
     const inner = new Exec(client, null, state, this.sqlPrepare);
     let broken: Error | undefined;
     try {

@@ -27,6 +27,31 @@ import {
 } from "../tasks.js";
 import type { Task, TaskStatus, TaskType } from "../../core/domain.js";
 
+/**
+ * Statements built once: a statement's text is looked up by value on every execution (its
+ * prepared name, src/store/postgres/pg-exec.ts), and a string built afresh is hashed each time.
+ */
+const OPEN_TASK = `SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN}`;
+
+/** The enqueue statement for an insert's SQL (a constant). */
+let enqueueSql: { insert: string; sql: string } | undefined;
+function enqueueStatement(insertSql: string): string {
+  if (enqueueSql?.insert === insertSql) return enqueueSql.sql;
+  const f = minMax("postgres");
+  const sql = `WITH ins AS (${insertSql} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *),
+      ex AS (SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN} AND NOT EXISTS (SELECT 1 FROM ins)),
+      upd AS (UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = ${f.min}(next_run_at, ?),
+                priority = ${f.max}(priority, ?), updated_at = ?
+              WHERE id = (SELECT id FROM ex) AND status = 'pending'
+                AND (?::text IS NULL OR content_hash IS DISTINCT FROM ?::text)
+              RETURNING *)
+      SELECT 'created' AS kind, * FROM ins
+      UNION ALL SELECT 'merged' AS kind, * FROM upd
+      UNION ALL SELECT 'open' AS kind, * FROM ex WHERE NOT EXISTS (SELECT 1 FROM upd)`;
+  enqueueSql = { insert: insertSql, sql };
+  return sql;
+}
+
 /** The PostgreSQL TaskStore: the SQLite bodies in src/store/tasks.ts are the reference. */
 export class PgTaskStore implements Async<TaskStore> {
   constructor(private readonly x: Exec) {}
@@ -45,9 +70,7 @@ export class PgTaskStore implements Async<TaskStore> {
   }
 
   async open(repo: string, type: TaskType, source: string): Promise<Task | undefined> {
-    const row = await this.x.get<TaskRow>(`SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN}`, [
-      dedupKeyOf(repo, type, source),
-    ]);
+    const row = await this.x.get<TaskRow>(OPEN_TASK, [dedupKeyOf(repo, type, source)]);
     return row ? toTask(row) : undefined;
   }
 
@@ -62,20 +85,10 @@ export class PgTaskStore implements Async<TaskStore> {
   async enqueue(input: EnqueueInput, now = Date.now()): Promise<EnqueueResult> {
     const t = newTask(input, now);
     const insert = insertTaskQuery(input, t, now);
-    const f = minMax("postgres");
     // `ex` is read in the statement's snapshot: an open task committed after it began (the
     // insert waited on it) is not seen, and the loop tries again. The refresh re-checks the row
     // it locks, so a task claimed meanwhile is not refreshed (`ex` then says pending: try again).
-    const sql = `WITH ins AS (${insert.sql} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *),
-      ex AS (SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN} AND NOT EXISTS (SELECT 1 FROM ins)),
-      upd AS (UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = ${f.min}(next_run_at, ?),
-                priority = ${f.max}(priority, ?), updated_at = ?
-              WHERE id = (SELECT id FROM ex) AND status = 'pending'
-                AND (?::text IS NULL OR content_hash IS DISTINCT FROM ?::text)
-              RETURNING *)
-      SELECT 'created' AS kind, * FROM ins
-      UNION ALL SELECT 'merged' AS kind, * FROM upd
-      UNION ALL SELECT 'open' AS kind, * FROM ex WHERE NOT EXISTS (SELECT 1 FROM upd)`;
+    const sql = enqueueStatement(insert.sql);
     const params = [
       ...insert.params,
       t.key,
