@@ -17,7 +17,7 @@
  * Target: one replica at least 0.7 of the SQLite app's throughput, p99 under 50 ms. `--pin` puts
  * the load generator and every server on CPU 0 and a local PostgreSQL on the other CPUs
  * (bench/_pin-cpus.ts), so each app has one core and the database others, as on separate hosts,
- * instead of everything sharing every core.
+ * instead of everything sharing every core; such a run writes bench/results/intake-pinned.json.
  *
  * Variants (environment): BENCH_NOSYNC=1 answers after the group COMMIT without the WAL fsync;
  * BENCH_SYNC=FULL opens the store with synchronous=FULL; BENCH_OURS=noop puts Probot's own
@@ -583,8 +583,10 @@ async function main(): Promise<void> {
     };
     const dir = fileURLToPath(new URL("./results/", import.meta.url));
     mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}intake.json`, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`wrote bench/results/intake.json`);
+    // A pinned run is its own record: the default one stays comparable with earlier runs.
+    const file = pinned ? "intake-pinned.json" : "intake.json";
+    writeFileSync(`${dir}${file}`, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`wrote bench/results/${file}`);
   } finally {
     pinned?.restore();
     for (const x of variants) {
