@@ -68,11 +68,12 @@ describe.skipIf(!up)("statements in a transaction on PostgreSQL", () => {
       { id: 2, name: "two", someNote: "x", flag: false, n: 3 },
     ];
     expect(reads).toEqual([expected, expected, expected]);
-    // The one connection described the SELECT once, on its first execution in a transaction.
-    expect(describes.n - before).toBe(1);
+    // The one connection described each statement once: the SELECT on its first execution, the
+    // first statement on its second (prepared by the first, then sent under one Sync with BEGIN).
+    expect(describes.n - before).toBe(2);
     // Outside a transaction, pg's own query (which describes every time) gives the same rows.
     expect(await x().all(SELECT, [1])).toEqual(expected);
-    expect(describes.n - before).toBe(2);
+    expect(describes.n - before).toBe(3);
   });
 
   it("count the rows a write changed, and a statement that failed on its first run works on its next", async () => {
@@ -93,6 +94,25 @@ describe.skipIf(!up)("statements in a transaction on PostgreSQL", () => {
       return await t.get<{ id: number }>(insert, [3, "three"]);
     });
     expect(row).toEqual({ id: 3 });
+  });
+
+  it("a transaction whose first statement (sent with BEGIN) fails is rolled back, and the connection serves the next", async () => {
+    const div = "SELECT id / ? AS q FROM lean WHERE id = ?";
+    const first = (d: number) =>
+      x().tx(async (t) => {
+        const row = await t.get<{ q: number }>(div, [d, 2]);
+        await t.run("UPDATE lean SET note = ? WHERE id = ?", [`after ${d}`, 2]);
+        return row;
+      });
+    expect(await first(1)).toEqual({ q: 2 }); // prepares it on the one connection
+    const before = Exec.roundTrips;
+    await expect(first(0)).rejects.toThrow(/division by zero/);
+    // BEGIN with the statement, then ROLLBACK: two round trips, nothing written.
+    expect(Exec.roundTrips - before).toBe(2);
+    expect((await s.pool.query("SELECT note FROM lean WHERE id = 2")).rows).toEqual([
+      { note: "after 1" },
+    ]);
+    expect(await first(2)).toEqual({ q: 1 });
   });
 
   it("a table changed under a described statement is refused by PostgreSQL, never read with the old columns", async () => {

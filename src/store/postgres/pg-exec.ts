@@ -260,6 +260,13 @@ export class Exec {
       const begin = pendingBegin(this.state);
       if (begin) {
         begin.pending = false;
+        // A data statement prepared on this connection goes under one Sync with BEGIN, described
+        // once per connection (src/store/postgres/pg-lean-query.ts); the first time, and behind a
+        // transaction-mode pooler, as below.
+        const lead = translate(sql);
+        const parsed = lead.name && this.sqlPrepare ? parsedOn(this.target) : undefined;
+        if (parsed && parsed[lead.name!] === lead.text && leanValues(params))
+          return await leanQuery<R>(this.target as PoolClient, lead.name!, lead.text, params, true);
         const first = firstStatement(this.target, sql, params, this.sqlPrepare);
         if (first !== undefined) {
           // Statements in one simple-protocol message: the result is one per statement.

@@ -79,6 +79,8 @@ const COMMAND = /^[A-Za-z]+(?: (\d+))?(?: (\d+))?/;
 
 class LeanQuery<R extends QueryResultRow> {
   private shape: Shape | undefined;
+  /** Commands completed so far: with `begin`, the first is the BEGIN's. */
+  private completed = 0;
   /** This execution asked for the description (the first on its connection). */
   private describing = false;
   private readonly rows: R[] = [];
@@ -94,20 +96,36 @@ class LeanQuery<R extends QueryResultRow> {
     readonly name: string,
     readonly text: string,
     private readonly values: readonly unknown[],
+    /** Starts the transaction in the same message: BEGIN executed first, under the same Sync. */
+    private readonly begin: boolean,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
   }
 
-  submit(connection: Wire): null {
+  submit(connection: Wire): Error | null {
     this.shape = shapesOf(connection).get(this.name);
     this.describing = this.shape === undefined;
     const parsed =
       connection.parsedStatements[this.name] !== undefined ||
       connection.submittedNamedStatements[this.name] !== undefined;
+    // With `begin`, the statement must be parsed on the connection already: the driver records
+    // the query's statement as parsed on any ParseComplete of its message, the BEGIN's too.
+    if (this.begin && !parsed) return new Error(`statement ${this.name} is not prepared here`);
     connection.stream.cork?.();
     try {
+      if (this.begin) {
+        connection.parse({ text: "BEGIN", name: "", types: [] });
+        connection.bind({
+          portal: "",
+          statement: "",
+          values: [],
+          binary: false,
+          valueMapper: toWire,
+        });
+        connection.execute({ portal: "", rows: 0 });
+      }
       if (!parsed) {
         connection.parse({ text: this.text, name: this.name, types: [] });
         connection.submittedNamedStatements[this.name] = this.text;
@@ -160,6 +178,7 @@ class LeanQuery<R extends QueryResultRow> {
   }
 
   handleCommandComplete(msg: { text?: string; command?: string }, connection: Wire) {
+    if (this.begin && this.completed++ === 0) return; // the BEGIN's
     const m = COMMAND.exec(msg.text ?? msg.command ?? "");
     if (m?.[2] !== undefined) this.rowCount = Number(m[2]);
     else if (m?.[1] !== undefined) this.rowCount = Number(m[1]);
@@ -188,14 +207,19 @@ class LeanQuery<R extends QueryResultRow> {
   }
 }
 
-/** Runs the named statement `name` (`text`, `$n` placeholders) on `client`, described once per connection. */
+/**
+ * Runs the named statement `name` (`text`, `$n` placeholders) on `client`, described once per
+ * connection; with `begin`, after a BEGIN in the same message (one round trip for both), which
+ * needs the statement already prepared on the connection (`preparedOn`).
+ */
 export function leanQuery<R extends QueryResultRow>(
   client: PoolClient,
   name: string,
   text: string,
   values: readonly unknown[],
+  begin = false,
 ): Promise<{ rows: R[]; rowCount: number | null }> {
-  const q = new LeanQuery<R>(name, text, values);
+  const q = new LeanQuery<R>(name, text, values, begin);
   client.query(q as unknown as pg.Submittable);
   return q.done;
 }
