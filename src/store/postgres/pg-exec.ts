@@ -125,7 +125,9 @@ const parsedOn = (target: Queryable): Parsed | undefined => {
 };
 
 /**
- * A transaction's first statement, to send after `BEGIN; ` in one simple-protocol message. A data
+ * A transaction's first statement, to send after `BEGIN; ` in one simple-protocol message, when it
+ * is not yet prepared on the connection (once it is, Exec sends it with the protocol's Bind and
+ * Execute after BEGIN instead, src/store/postgres/pg-lean-query.ts) or behind a pooler. A data
  * statement runs as the connection's prepared statement (`EXECUTE name('v', …)`: planned as when
  * sent on its own, not on every use); the first time on a connection it is prepared in the same
  * message (`PREPARE name AS …`), and once that succeeded `prepared()` records it as parsed in the
