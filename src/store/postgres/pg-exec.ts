@@ -288,8 +288,10 @@ export class Exec {
       }
       const { text, name } = translate(sql);
       // In a transaction (the target is its client), a named statement is described once per
-      // connection (src/store/postgres/pg-lean-query.ts).
-      if (name && this.state !== null && leanValues(params))
+      // connection (src/store/postgres/pg-lean-query.ts). Not behind a transaction-mode pooler:
+      // its server connection changes between transactions, and with it where a statement was
+      // described.
+      if (name && this.state !== null && this.sqlPrepare && leanValues(params))
         return await leanQuery<R>(this.target as PoolClient, name, text, params);
       // Without parameters, the text alone: the driver copies a config object per query.
       return await this.target.query<R>(
