@@ -375,10 +375,18 @@ async function main(): Promise<void> {
   const variants: Variant[] = [];
   // Before any server starts: they inherit this process's CPU.
   const pinned: Pinning | undefined = PIN ? pinCpus(STORE === "postgres") : undefined;
-  if (pinned)
+  if (pinned) {
     console.log(
       `pinned: the load generator and the servers on CPU ${pinned.app}${pinned.postgres ? `, PostgreSQL on CPU ${pinned.postgres}` : ""}`,
     );
+    // Stopped (Ctrl-C, a timeout): PostgreSQL gets its CPUs back all the same.
+    for (const signal of ["SIGINT", "SIGTERM"] as const)
+      process.once(signal, () => {
+        pinned.restore();
+        for (const x of variants) for (const server of x.servers) server.child.kill();
+        process.exit(130);
+      });
+  }
   try {
     variants.push(
       plain(
