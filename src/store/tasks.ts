@@ -105,12 +105,15 @@ export function newTask(input: EnqueueInput, now: number): NewTask {
   };
 }
 
+/** The statement of insertTaskQuery (the PostgreSQL enqueue builds its upsert around it). */
+export const INSERT_TASK_SQL = `INSERT INTO tasks (repo, type, source, dedup_key, status, priority, payload, content_hash,
+          max_attempts, next_run_at, delivery_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /** The INSERT of a new pending task; each engine adds how it meets the open one and returns the row. */
 export function insertTaskQuery(input: EnqueueInput, t: NewTask, now: number): SqlQuery {
   return {
-    sql: `INSERT INTO tasks (repo, type, source, dedup_key, status, priority, payload, content_hash,
-          max_attempts, next_run_at, delivery_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    sql: INSERT_TASK_SQL,
     params: [
       input.repo,
       input.type,

@@ -259,16 +259,20 @@ export class Exec {
       );
     Exec.roundTrips++;
     try {
+      const { text, name } = translate(sql);
+      // In a transaction (the target is its client), a named statement is described once per
+      // connection (src/store/postgres/pg-lean-query.ts). Not behind a transaction-mode pooler:
+      // its server connection changes between transactions, and with it where a statement was
+      // described.
+      const lean =
+        name !== undefined && this.state !== null && this.sqlPrepare && leanValues(params);
       const begin = pendingBegin(this.state);
       if (begin) {
         begin.pending = false;
-        // A data statement prepared on this connection goes under one Sync with BEGIN, described
-        // once per connection (src/store/postgres/pg-lean-query.ts); the first time, and behind a
-        // transaction-mode pooler, as below.
-        const lead = translate(sql);
-        const parsed = lead.name && this.sqlPrepare ? parsedOn(this.target) : undefined;
-        if (parsed && parsed[lead.name!] === lead.text && leanValues(params))
-          return await leanQuery<R>(this.target as PoolClient, lead.name!, lead.text, params, true);
+        // Prepared on this connection already, it goes under one Sync with BEGIN; the first time,
+        // and behind a transaction-mode pooler, as below.
+        if (lean && parsedOn(this.target)?.[name] === text)
+          return await leanQuery<R>(this.target as PoolClient, name, text, params, true);
         const first = firstStatement(this.target, sql, params, this.sqlPrepare);
         if (first !== undefined) {
           // Statements in one simple-protocol message: the result is one per statement.
@@ -286,13 +290,7 @@ export class Exec {
         Exec.roundTrips++;
         await this.target.query("BEGIN");
       }
-      const { text, name } = translate(sql);
-      // In a transaction (the target is its client), a named statement is described once per
-      // connection (src/store/postgres/pg-lean-query.ts). Not behind a transaction-mode pooler:
-      // its server connection changes between transactions, and with it where a statement was
-      // described.
-      if (name && this.state !== null && this.sqlPrepare && leanValues(params))
-        return await leanQuery<R>(this.target as PoolClient, name, text, params);
+      if (lean) return await leanQuery<R>(this.target as PoolClient, name, text, params);
       // Without parameters, the text alone: the driver copies a config object per query.
       return await this.target.query<R>(
         name ? { name, text, values: params } : params.length ? { text, values: params } : text,

@@ -19,6 +19,7 @@ import {
   dedupKeyOf,
   failQuery,
   failureOutcome,
+  INSERT_TASK_SQL,
   insertTaskQuery,
   newTask,
   parkKeyQuery,
@@ -32,25 +33,23 @@ import type { Task, TaskStatus, TaskType } from "../../core/domain.js";
  * prepared name, src/store/postgres/pg-exec.ts), and a string built afresh is hashed each time.
  */
 const OPEN_TASK = `SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN}`;
+const PG_MIN_MAX = minMax("postgres");
 
-/** The enqueue statement for an insert's SQL (a constant). */
-let enqueueSql: { insert: string; sql: string } | undefined;
-function enqueueStatement(insertSql: string): string {
-  if (enqueueSql?.insert === insertSql) return enqueueSql.sql;
-  const f = minMax("postgres");
-  const sql = `WITH ins AS (${insertSql} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *),
+/**
+ * The enqueue: `ex` is read in the statement's snapshot, so an open task committed after it began
+ * (the insert waited on it) is not seen, and enqueue tries again. The refresh re-checks the row it
+ * locks, so a task claimed meanwhile is not refreshed (`ex` then says pending: try again).
+ */
+const ENQUEUE = `WITH ins AS (${INSERT_TASK_SQL} ON CONFLICT (dedup_key) WHERE ${OPEN} DO NOTHING RETURNING *),
       ex AS (SELECT * FROM tasks WHERE dedup_key = ? AND ${OPEN} AND NOT EXISTS (SELECT 1 FROM ins)),
-      upd AS (UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = ${f.min}(next_run_at, ?),
-                priority = ${f.max}(priority, ?), updated_at = ?
+      upd AS (UPDATE tasks SET payload = ?, content_hash = ?, next_run_at = ${PG_MIN_MAX.min}(next_run_at, ?),
+                priority = ${PG_MIN_MAX.max}(priority, ?), updated_at = ?
               WHERE id = (SELECT id FROM ex) AND status = 'pending'
                 AND (?::text IS NULL OR content_hash IS DISTINCT FROM ?::text)
               RETURNING *)
       SELECT 'created' AS kind, * FROM ins
       UNION ALL SELECT 'merged' AS kind, * FROM upd
       UNION ALL SELECT 'open' AS kind, * FROM ex WHERE NOT EXISTS (SELECT 1 FROM upd)`;
-  enqueueSql = { insert: insertSql, sql };
-  return sql;
-}
 
 /** The PostgreSQL TaskStore: the SQLite bodies in src/store/tasks.ts are the reference. */
 export class PgTaskStore implements Async<TaskStore> {
@@ -85,10 +84,6 @@ export class PgTaskStore implements Async<TaskStore> {
   async enqueue(input: EnqueueInput, now = Date.now()): Promise<EnqueueResult> {
     const t = newTask(input, now);
     const insert = insertTaskQuery(input, t, now);
-    // `ex` is read in the statement's snapshot: an open task committed after it began (the
-    // insert waited on it) is not seen, and the loop tries again. The refresh re-checks the row
-    // it locks, so a task claimed meanwhile is not refreshed (`ex` then says pending: try again).
-    const sql = enqueueStatement(insert.sql);
     const params = [
       ...insert.params,
       t.key,
@@ -101,7 +96,10 @@ export class PgTaskStore implements Async<TaskStore> {
       t.hash,
     ];
     for (let attempt = 0; ; attempt++) {
-      const row = await this.x.get<TaskRow & { kind: "created" | "merged" | "open" }>(sql, params);
+      const row = await this.x.get<TaskRow & { kind: "created" | "merged" | "open" }>(
+        ENQUEUE,
+        params,
+      );
       if (row?.kind === "created") return { outcome: "created", task: toTask(row) };
       if (row?.kind === "merged") return { outcome: "merged", task: toTask(row) };
       if (row && t.hash !== null && row.content_hash === t.hash) {
